@@ -1,0 +1,3 @@
+from tracelight.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The command-line shell: thin commands over the stage modules and the store."""

@@ -1,0 +1,213 @@
+"""The ad record: the input contract every source produces and every stage consumes.
+
+See docs/formats.md. A record is plain data (a frozen dataclass) so the analysis core can run
+anywhere: the CLI, the web app, or a distributed engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tracelight.errors import RecordError
+
+# Fields with a meaning of their own; anything else is kept verbatim under `extra`.
+KNOWN_FIELDS = ("id", "source", "url", "title", "body", "posted_at", "location", "images")
+
+MAX_FIELD_CHARS = 10_000_000  # a 10 MB body is accepted; larger text is rejected, not truncated
+MAX_ID_CHARS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class AdRecord:
+    id: str
+    source: str
+    title: str = ""
+    body: str = ""
+    url: str | None = None
+    posted_at: datetime | None = None
+    location: str | None = None
+    images: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """Title and body as one text, the unit full-text search and wording similarity use."""
+        return f"{self.title}\n{self.body}" if self.title else self.body
+
+    def content_hash(self) -> str:
+        """Hash of what the advertiser wrote. A change means a new revision of the ad.
+
+        Parts are length-prefixed so that ("ab", "c") and ("a", "bc") never collide.
+        """
+        h = hashlib.sha256()
+        parts = [
+            self.title,
+            self.body,
+            self.url or "",
+            self.location or "",
+            self.posted_at.isoformat() if self.posted_at else "",
+            "\x1f".join(self.images),
+            json.dumps(self.extra, sort_keys=True, ensure_ascii=False, default=str),
+        ]
+        for part in parts:
+            data = part.encode("utf-8", "surrogatepass")
+            h.update(len(data).to_bytes(8, "big"))
+            h.update(data)
+        return h.hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of docs/formats.md (what `tracelight ads --format jsonl` prints)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "source": self.source,
+            "url": self.url,
+            "title": self.title,
+            "body": self.body,
+            "posted_at": self.posted_at.isoformat() if self.posted_at else None,
+            "location": self.location,
+            "images": list(self.images),
+        }
+        if self.extra:
+            out["extra"] = dict(self.extra)
+        return out
+
+
+def parse_datetime(value: Any, *, origin: str = "") -> datetime | None:
+    """ISO 8601 to an aware datetime (UTC assumed when no offset is given)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"posted_at must be an ISO 8601 string, got {type(value).__name__}",
+                          origin=origin)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise RecordError(f"posted_at is not an ISO 8601 date: {value[:40]!r}",
+                          origin=origin) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _text_field(data: Mapping[str, Any], name: str, origin: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and name == "id":
+        value = str(value)  # numeric ids are common in feeds; keep them as their text
+    if not isinstance(value, str):
+        raise RecordError(f"field {name!r} must be a string, got {type(value).__name__}",
+                          origin=origin)
+    if len(value) > MAX_FIELD_CHARS:
+        raise RecordError(f"field {name!r} is {len(value):,} characters, over the "
+                          f"{MAX_FIELD_CHARS:,} limit", origin=origin)
+    if "\x00" in value:
+        # PostgreSQL text cannot hold NUL; dropping it silently would change the evidence.
+        raise RecordError(f"field {name!r} contains a NUL character", origin=origin)
+    return value
+
+
+def record_from_mapping(data: Any, *, default_source: str | None, origin: str = "") -> AdRecord:
+    """Validate one raw object (from JSON, CSV or HTML) into an AdRecord, or raise RecordError."""
+    if not isinstance(data, Mapping):
+        raise RecordError(f"a record must be a JSON object, got {type(data).__name__}",
+                          origin=origin)
+    ad_id = _text_field(data, "id", origin)
+    if ad_id is None or not ad_id.strip():
+        raise RecordError("missing required field 'id'", origin=origin)
+    ad_id = ad_id.strip()
+    if len(ad_id) > MAX_ID_CHARS:
+        raise RecordError(f"id is longer than {MAX_ID_CHARS} characters", origin=origin)
+    source = _text_field(data, "source", origin) or default_source
+    if not source:
+        raise RecordError("missing 'source' (give it in the record or with --source)",
+                          origin=origin)
+    title = _text_field(data, "title", origin) or ""
+    body = _text_field(data, "body", origin) or ""
+    if not title.strip() and not body.strip():
+        raise RecordError("record has neither title nor body", origin=origin)
+    images_raw = data.get("images")
+    if images_raw is None or images_raw == "":
+        images: tuple[str, ...] = ()
+    elif isinstance(images_raw, str):
+        # CSV cells carry lists as '|'-separated paths
+        images = tuple(p.strip() for p in images_raw.split("|") if p.strip())
+    elif isinstance(images_raw, list) and all(isinstance(p, str) for p in images_raw):
+        images = tuple(images_raw)
+    else:
+        raise RecordError("field 'images' must be a list of strings", origin=origin)
+    extra = {k: v for k, v in data.items() if k not in KNOWN_FIELDS and k != "extra"}
+    if isinstance(data.get("extra"), Mapping):
+        extra = {**dict(data["extra"]), **extra}
+    return AdRecord(
+        id=ad_id,
+        source=source.strip(),
+        title=title,
+        body=body,
+        url=_text_field(data, "url", origin) or None,
+        posted_at=parse_datetime(data.get("posted_at"), origin=origin),
+        location=_text_field(data, "location", origin) or None,
+        images=images,
+        extra=extra,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One place in an ad where an entity was found: the evidence behind every link and score.
+
+    `start`/`end` index the original text of `field` ("title", "body", "url", or
+    "image:N" for text read from the ad's N-th image).
+    """
+
+    kind: str  # phone, email, url, social, payment, crypto, age, price, location, name
+    value: str  # normalised value (E.164 phone, lower-case email, "instagram:handle", ...)
+    field: str
+    start: int
+    end: int
+    obfuscated: bool = False
+    raw: str = ""  # the text exactly as written
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value, "field": self.field,
+                "start": self.start, "end": self.end, "obfuscated": self.obfuscated,
+                "raw": self.raw}
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """What is known about one image an ad references. Bytes stay on disk, never in the DB."""
+
+    position: int
+    original: str  # path or URL as written in the record
+    sha256: str | None = None
+    md5: str | None = None
+    pdq: str | None = None  # 64 hex characters, big-endian as in ThreatExchange
+    quality: int | None = None
+    width: int | None = None
+    height: int | None = None
+    stored_path: str | None = None
+    error: str | None = None  # why it could not be read, if it could not
+
+
+@dataclass(slots=True)
+class ProcessedAd:
+    """A record after the analysis stages: what ingest hands to the store."""
+
+    record: AdRecord
+    mentions: list[Mention] = field(default_factory=list)
+    images: list[ImageInfo] = field(default_factory=list)
+    risk: float | None = None
+    reasons: list[dict[str, Any]] | None = None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,64 @@
+"""Settings are declared once here: name, default and help.
+
+The declaration drives the CLI's `--help` defaults, environment overrides (`TRACELIGHT_<NAME>`)
+and docs/configuration.md (a test checks the doc lists every setting).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from tracelight.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    kind: type = str
+
+    @property
+    def env(self) -> str:
+        return "TRACELIGHT_" + self.name.upper()
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("db", "sqlite:///tracelight.db",
+                "Database URL: sqlite:///FILE (embedded default) or "
+                "postgresql+psycopg://USER@HOST/DB (team/server backend)."),
+        Setting("region", "US",
+                "Default country (ISO 3166 alpha-2) for phone numbers written without a "
+                "country code."),
+        Setting("image_dir", "tracelight-images",
+                "Folder where ad image bytes are kept; the database only holds hashes."),
+        Setting("batch_size", "500", "Ads per database transaction during ingest.", int),
+        Setting("host", "127.0.0.1",
+                "Address `tracelight serve` binds to. Anything but localhost must be asked "
+                "for explicitly."),
+        Setting("port", "8000", "Port `tracelight serve` listens on.", int),
+        Setting("pdq_threshold", "31",
+                "Largest PDQ Hamming distance counted as a match against a hash bank.", int),
+        Setting("secret_key", "",
+                "Key that signs session cookies. Empty: a random key is made and kept in the "
+                "database, so sessions survive restarts without a secret in the repo."),
+    ]
+}
+
+
+def get(name: str) -> str:
+    """The value of a setting: its environment override, else its default."""
+    setting = SETTINGS[name]
+    return os.environ.get(setting.env, setting.default)
+
+
+def get_int(name: str) -> int:
+    setting = SETTINGS[name]
+    raw = get(name)
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{setting.env}={raw!r} is not a whole number") from None
