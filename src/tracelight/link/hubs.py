@@ -1,0 +1,126 @@
+"""Hubs: identifiers, images and sentences shared by an implausible number of ads.
+
+A site's own phone in every footer, a stock photo, a boilerplate sentence: each would join
+thousands of unrelated ads into one "network". They are detected, reported (they are leads in
+their own right: who runs the site?) and excluded from joining.
+
+Two tests, both data-driven:
+- wording: a sentence or shingle found in `shingle_hub_ads` ads or more is boilerplate; its
+  shingles are dropped before MinHash (so its sentence cannot make two ads look alike);
+- identifiers: a phone (email, image...) in `hub_check_ads` ads or more is tested against the
+  rest of the evidence. A network's phone sits in ads that are linked anyway (other phones,
+  the same template); a site phone sits in ads that are otherwise unrelated. When joining on it
+  would merge more than `hub_max_groups` groups that nothing else links (and more than
+  `hub_group_ratio` of its ads), it is a hub. Identifiers are tested from the least to the most
+  frequent, each accepted one merging its groups first, so one network's several phones
+  confirm one another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Hub:
+    kind: str  # phone, email, social, payment, crypto, image, image_near, sentence
+    value: str
+    ads: int  # ads that carry it
+    groups: int | None  # otherwise-unrelated groups it would have joined (identifiers)
+    reason: str
+    example: str | None = None  # key of one ad that carries it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value, "ads": self.ads, "groups": self.groups,
+                "reason": self.reason, "example": self.example}
+
+
+def value_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct values, how many times each occurs, index of its first occurrence)."""
+    if values.size == 0:
+        return values, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.argsort(values, kind="stable")
+    s = values[order]
+    brk = np.ones(s.size, dtype=bool)
+    brk[1:] = s[1:] != s[:-1]
+    starts = np.nonzero(brk)[0]
+    counts = np.diff(np.append(starts, s.size))
+    return s[starts], counts, order[starts]
+
+
+def frequent(values: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values occurring at least `min_count` times: (values sorted, counts, first index)."""
+    uniq, counts, first = value_counts(values)
+    sel = counts >= min_count
+    return uniq[sel], counts[sel], first[sel]
+
+
+def drop_values(values: np.ndarray, offsets: np.ndarray,
+                banned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove every occurrence of the sorted `banned` values from ragged rows."""
+    if banned.size == 0 or values.size == 0:
+        return values, offsets
+    pos = np.searchsorted(banned, values)
+    pos[pos == banned.size] = 0
+    keep = banned[pos] != values
+    ad = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
+    counts = np.bincount(ad[keep], minlength=offsets.size - 1)
+    new_off = np.zeros(offsets.size, dtype=np.int64)
+    np.cumsum(counts, out=new_off[1:])
+    return values[keep], new_off
+
+
+class UnionFind:
+    """Union-find over 0..n-1 with path halving; the smaller root wins (deterministic)."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        if rb < ra:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        return True
+
+
+def test_identifiers(candidates: list[tuple[int, str, str, np.ndarray]], base_labels: np.ndarray,
+                     n_labels: int, *, max_groups: int, ratio: float, max_ads: int,
+                     ) -> tuple[set[int], list[tuple[int, int, int, str]], UnionFind]:
+    """Decide which frequent identifiers are hubs.
+
+    candidates: (identifier id, kind, value, rows carrying it), any order.
+    base_labels: component of each row under the evidence not being tested.
+    Returns (accepted ids, hubs as (id, ads, groups, reason), union-find over base labels
+    with the accepted identifiers applied).
+    """
+    uf = UnionFind(n_labels)
+    accepted: set[int] = set()
+    hubs: list[tuple[int, int, int, str]] = []
+    for ident, _kind, _value, rows in sorted(candidates, key=lambda c: (c[3].size, c[1], c[2])):
+        roots = sorted({uf.find(x) for x in set(base_labels[rows].tolist())})
+        groups = len(roots)
+        if rows.size >= max_ads:
+            hubs.append((ident, int(rows.size), groups,
+                         f"in {rows.size} ads, at or over the {max_ads}-ad limit"))
+            continue
+        if groups > max_groups and groups > ratio * rows.size:
+            hubs.append((ident, int(rows.size), groups,
+                         f"would join {groups} groups of ads that nothing else links"))
+            continue
+        accepted.add(ident)
+        for r in roots[1:]:
+            uf.union(roots[0], r)
+    return accepted, hubs, uf

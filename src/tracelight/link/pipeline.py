@@ -1,0 +1,313 @@
+"""`link_batch`: ads in, networks out. Pure: no database, no CLI; callable from ingest or a
+distributed engine.
+
+Incremental linking keeps a `LinkState` (the per-ad features and the last assignment). Adding
+ads featurises only the new ads; the global steps (document frequencies, hubs, LSH, components)
+are re-run over the stored features, which takes seconds even at a million ads. Because every
+global step works on the rows sorted by key, adding ads in any number of batches gives exactly
+the networks a full rebuild gives.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tracelight.link import minhash
+from tracelight.link.cluster import (
+    Network,
+    _iso,
+    assign_ids,
+    components,
+    group_rows,
+    itinerary,
+    risk_summary,
+)
+from tracelight.link.evidence import (
+    MEDIUM,
+    Evidence,
+    PairFinder,
+    pdq_groups,
+    strength_of,
+    wording_kind,
+    wording_pairs,
+)
+from tracelight.link.features import IMAGE_NEAR_KIND, FeatureTable, LinkAd
+from tracelight.link.hubs import Hub, UnionFind, drop_values, frequent, test_identifiers
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """Tuning knobs; defaults measured on the demo corpus (docs/networks.md)."""
+
+    num_perm: int = 64  # MinHash bins
+    bands: int = 32  # LSH bands x rows <= num_perm; 32 x 2 finds most pairs from Jaccard 0.2
+    rows: int = 2
+    wording_threshold: float = 0.15  # estimated Jaccard of wording shingles to link (medium)
+    template_threshold: float = 0.8  # at or above: same template, only slots differ
+    min_shingles: int = 6  # ads with less distinctive wording than this never link by wording
+    shingle_hub_ads: int = 50  # a shingle/sentence in this many ads is boilerplate
+    max_bucket: int = 64  # LSH buckets larger than this give a star, not all pairs
+    hub_check_ads: int = 6  # identifiers in this many ads are tested for being hubs
+    hub_max_groups: int = 4  # ... and are hubs when they would join more unrelated groups
+    hub_group_ratio: float = 0.5  # ... that are also more than this share of their ads
+    hub_max_ads: int = 2000  # an identifier in this many ads is a hub whatever else holds
+    pdq_threshold: int = 31  # PDQ Hamming distance for near-duplicate images
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class LinkState:
+    """What the next incremental run needs: features of every ad, and who was in which network."""
+
+    table: FeatureTable = field(default_factory=FeatureTable)
+    assignment: dict[str, str] = field(default_factory=dict)  # ad key -> network id
+
+    def assignment_bytes(self) -> bytes:
+        return json.dumps(self.assignment, separators=(",", ":")).encode()
+
+
+@dataclass
+class LinkResult:
+    networks: list[Network]
+    hubs: list[Hub]
+    state: LinkState
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def network_of(self, key: str) -> str | None:
+        return self.state.assignment.get(key)
+
+
+def link_batch(ads: Iterable[LinkAd] = (), *, state: LinkState | None = None,
+               removed: Iterable[str] = (), config: LinkConfig | None = None,
+               previous: Mapping[str, str] | None = None, pdq_finder: PairFinder | None = None,
+               progress: Callable[[int], None] | None = None,
+               min_record_size: int = 1) -> LinkResult:
+    """Link `ads` (plus the ads already in `state`) into networks.
+
+    ads: new or changed ads (an ad whose key is already in `state` replaces it).
+    removed: keys of ads to forget.
+    previous: key -> network id to keep ids stable against (default: the state's assignment).
+    min_record_size: build full records only for networks at least this big (all ads still
+    get a network id in `state.assignment`).
+    """
+    cfg = config or LinkConfig()
+    t0 = time.perf_counter()
+    new = FeatureTable.from_ads(ads, progress=progress)
+    old = state.table if state else FeatureTable()
+    old = old.without(set(new.keys) | set(removed))
+    table = FeatureTable.concat([old, new]).canonical()
+    t_feat = time.perf_counter() - t0
+    prev = previous if previous is not None else (state.assignment if state else None)
+    result = link_table(table, cfg, previous=prev, pdq_finder=pdq_finder,
+                        min_record_size=min_record_size)
+    result.stats["featurise_s"] = round(t_feat, 3)
+    result.stats["new_ads"] = len(new)
+    return result
+
+
+def _identifier_elements(table: FeatureTable, cfg: LinkConfig, pdq_finder: PairFinder | None,
+                         ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """(row, identifier id) for every identifier occurrence, PDQ groups included."""
+    n = len(table)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(table.ident_off))
+    ids = table.ident_ids.astype(np.int64)
+    vocab = list(table.ident_vocab)
+    all_pdq = [p for ps in table.pdq for p in ps]
+    if all_pdq:
+        rep = pdq_groups(all_pdq, cfg.pdq_threshold, pdq_finder)
+        group_id: dict[str, int] = {}
+        extra_rows: list[int] = []
+        extra_ids: list[int] = []
+        for r, ps in enumerate(table.pdq):
+            for gid in sorted({rep[p] for p in ps}):
+                if gid not in group_id:
+                    group_id[gid] = len(vocab)
+                    vocab.append((IMAGE_NEAR_KIND, gid))
+                extra_rows.append(r)
+                extra_ids.append(group_id[gid])
+        rows = np.concatenate([rows, np.asarray(extra_rows, np.int64)])
+        ids = np.concatenate([ids, np.asarray(extra_ids, np.int64)])
+    return rows, ids, vocab
+
+
+def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, str] | None,
+               pdq_finder: PairFinder | None = None, min_record_size: int = 1) -> LinkResult:
+    """The global steps over a canonical (key-sorted) feature table."""
+    n = len(table)
+    keys = table.keys
+    stats: dict[str, Any] = {"ads": n}
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+
+    # -- wording: boilerplate out, MinHash, LSH, verified pairs
+    hubs: list[Hub] = []
+    se_vals, se_counts, se_first = frequent(table.sentences, cfg.shingle_hub_ads)
+    se_rows = np.searchsorted(table.se_off, se_first, side="right") - 1
+    for val, cnt, row in zip(se_vals.tolist(), se_counts.tolist(), se_rows.tolist(),
+                             strict=True):
+        hubs.append(Hub("sentence", f"#{val:016x}", int(cnt), None,
+                        f"sentence in {cnt} ads: boilerplate, ignored when comparing wording",
+                        keys[row]))
+    banned, _, _ = frequent(table.shingles, cfg.shingle_hub_ads)
+    sh, sh_off = drop_values(table.shingles, table.sh_off, banned)
+    stats["boilerplate_shingles"] = int(banned.size)
+    usable = np.diff(sh_off) >= cfg.min_shingles
+    sig = minhash.signatures(sh, sh_off, cfg.num_perm)
+    del sh
+    times["minhash_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    wa, wb, ws = wording_pairs(sig, usable, bands=cfg.bands, rows=cfg.rows,
+                               threshold=cfg.wording_threshold, max_bucket=cfg.max_bucket)
+    del sig
+    stats["wording_pairs"] = int(wa.size)
+    times["lsh_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    # -- identifiers: document frequency, hub test against the rest of the evidence
+    el_rows, el_ids, vocab = _identifier_elements(table, cfg, pdq_finder)
+    order = np.lexsort((el_rows, el_ids))
+    el_rows, el_ids = el_rows[order], el_ids[order]
+    brk = np.ones(el_ids.size + 1, dtype=bool)
+    brk[1:-1] = el_ids[1:] != el_ids[:-1]
+    starts = np.nonzero(brk)[0]
+    g_ids = el_ids[starts[:-1]] if el_ids.size else el_ids
+    g_size = np.diff(starts)
+    g_start = starts[:-1]
+    shared = g_size >= 2
+    low = shared & (g_size < cfg.hub_check_ads)
+    cand = g_size >= cfg.hub_check_ads
+
+    def stars(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        st, sz = g_start[mask], g_size[mask]
+        a = np.repeat(el_rows[st], sz - 1)
+        b = el_rows[np.repeat(st, sz - 1) + 1 + minhash._ranges(sz - 1)]
+        return a, b
+
+    la, lb = stars(low)
+    base = components(n, np.concatenate([wa, la]), np.concatenate([wb, lb]))
+    n_labels = int(base.max()) + 1 if n else 0
+    candidates = [(int(g_ids[i]), vocab[g_ids[i]][0], vocab[g_ids[i]][1],
+                   el_rows[g_start[i]:g_start[i] + g_size[i]]) for i in np.nonzero(cand)[0]]
+    accepted, hub_rows, uf = test_identifiers(
+        candidates, base, n_labels, max_groups=cfg.hub_max_groups, ratio=cfg.hub_group_ratio,
+        max_ads=cfg.hub_max_ads)
+    hub_ids = {h[0] for h in hub_rows}
+    for ident, count, groups, reason in hub_rows:
+        i = int(np.searchsorted(g_ids, ident))
+        kind, value = vocab[ident]
+        hubs.append(Hub(kind, value, count, groups, reason, keys[int(el_rows[g_start[i]])]))
+    roots = np.array([uf.find(x) for x in range(n_labels)], dtype=np.int64)
+    final = roots[base] if n else base
+    stats["hubs"] = len(hubs)
+    times["hubs_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    # -- which evidence explains each network: shared identifiers, then wording spanning edges
+    joined = shared & ~np.isin(g_ids, np.fromiter(hub_ids, np.int64, len(hub_ids)))
+    ja, jb = stars(joined)
+    strong_labels = components(n, ja, jb)
+    medium_edges = _spanning(strong_labels, wa, wb, ws)
+    groups = [g for g in group_rows(final)]
+    group_of_row = np.empty(n, dtype=np.int64)
+    for gi, rows in enumerate(groups):
+        group_of_row[rows] = gi
+    member_keys = [[keys[r] for r in rows.tolist()] for rows in groups]
+    ids = assign_ids(member_keys, previous)
+    assignment = {k: ids[gi] for gi, ks in enumerate(member_keys) for k in ks}
+    times["components_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    networks = _records(table, cfg, groups, ids, group_of_row, g_ids, g_start, g_size, el_rows,
+                        joined, vocab, hub_ids, medium_edges, min_record_size)
+    times["records_s"] = time.perf_counter() - t
+    stats["networks"] = sum(1 for g in groups if g.size >= 2)
+    stats["ads_in_networks"] = int(sum(g.size for g in groups if g.size >= 2))
+    stats.update({k: round(v, 3) for k, v in times.items()})
+    return LinkResult(networks=networks, hubs=hubs,
+                      state=LinkState(table=table, assignment=assignment), stats=stats)
+
+
+def _spanning(strong_labels: np.ndarray, wa: np.ndarray, wb: np.ndarray,
+              ws: np.ndarray) -> list[tuple[int, int, float]]:
+    """Wording edges that join groups identifiers alone leave apart: best first, one per join."""
+    if wa.size == 0:
+        return []
+    la, lb = strong_labels[wa], strong_labels[wb]
+    cross = la != lb
+    a, b, s = wa[cross], wb[cross], ws[cross]
+    order = np.lexsort((b, a, -s))
+    uf = UnionFind(int(strong_labels.max()) + 1)
+    out: list[tuple[int, int, float]] = []
+    for i in order.tolist():
+        if uf.union(int(strong_labels[a[i]]), int(strong_labels[b[i]])):
+            out.append((int(a[i]), int(b[i]), float(s[i])))
+    return out
+
+
+def _records(table: FeatureTable, cfg: LinkConfig, groups: list[np.ndarray], ids: list[str],
+             group_of_row: np.ndarray, g_ids: np.ndarray, g_start: np.ndarray,
+             g_size: np.ndarray, el_rows: np.ndarray, joined: np.ndarray,
+             vocab: list[tuple[str, str]], hub_ids: set[int],
+             medium_edges: list[tuple[int, int, float]], min_size: int) -> list[Network]:
+    keys = table.keys
+    evidence: dict[int, list[Evidence]] = {}
+    for i in np.nonzero(joined)[0].tolist():
+        rows = el_rows[g_start[i]:g_start[i] + g_size[i]]
+        gi = int(group_of_row[rows[0]])
+        if groups[gi].size < min_size:
+            continue
+        kind, value = vocab[int(g_ids[i])]
+        evidence.setdefault(gi, []).append(
+            Evidence(kind, value, strength_of(kind), tuple(keys[r] for r in rows.tolist())))
+    for a, b, s in medium_edges:
+        gi = int(group_of_row[a])
+        if groups[gi].size < min_size:
+            continue
+        kind = wording_kind(s, cfg.template_threshold)
+        evidence.setdefault(gi, []).append(
+            Evidence(kind, f"estimated {s:.0%} of wording shingles shared", MEDIUM,
+                     (keys[a], keys[b]), score=s))
+    hub_rows: dict[int, list[int]] = {}
+    for i in np.nonzero(np.isin(g_ids, list(hub_ids)))[0].tolist() if hub_ids else []:
+        for r in el_rows[g_start[i]:g_start[i] + g_size[i]].tolist():
+            hub_rows.setdefault(r, []).append(int(g_ids[i]))
+    out: list[Network] = []
+    for gi, rows in enumerate(groups):
+        if rows.size < min_size:
+            continue
+        rl = rows.tolist()
+        posted = table.posted[rows]
+        order = sorted(range(len(rl)), key=lambda j: (posted[j] != posted[j], posted[j],
+                                                      keys[rl[j]]))
+        rl = [rl[j] for j in order]
+        idents: dict[str, set[str]] = {}
+        excluded: dict[int, int] = {}
+        for r in rl:
+            for kind, value in table.idents_of(r):
+                idents.setdefault(kind, set()).add(value)
+            for h in hub_rows.get(r, ()):
+                excluded[h] = excluded.get(h, 0) + 1
+        names = sorted({nm for r in rl for nm in table.names[r]})
+        valid = posted[~np.isnan(posted)]
+        out.append(Network(
+            network_id=ids[gi], ad_ids=[keys[r] for r in rl],
+            phones=sorted(idents.pop("phone", set())), emails=sorted(idents.pop("email", set())),
+            names=names,
+            locations=itinerary([table.cities[r] for r in rl], table.posted[rl].tolist()),
+            first_seen=_iso(float(valid.min())) if valid.size else None,
+            last_seen=_iso(float(valid.max())) if valid.size else None,
+            evidence=sorted(evidence.get(gi, []),
+                            key=lambda e: (e.strength != "strong", e.kind, e.value)),
+            identifiers={k: sorted(v) for k, v in sorted(idents.items())},
+            hubs_excluded=[{"kind": vocab[h][0], "value": vocab[h][1], "ads": c}
+                           for h, c in sorted(excluded.items(), key=lambda x: vocab[x[0]])],
+            risk=risk_summary(table.risk[rows])))
+    return out
