@@ -24,7 +24,7 @@ test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"
 
 lint: install
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests tools
 
 typecheck: install
 	$(VENV)/bin/mypy src/tracelight/records.py src/tracelight/errors.py src/tracelight/settings.py src/tracelight/store src/tracelight/ingest

@@ -13,9 +13,9 @@ def walk(group: click.Group, path: list[str]) -> list[tuple[list[str], click.Com
     out: list[tuple[list[str], click.Command]] = []
     for name in sorted(group.commands):
         cmd = group.commands[name]
-        out.append((path + [name], cmd))
+        out.append(([*path, name], cmd))
         if isinstance(cmd, click.Group):
-            out += walk(cmd, path + [name])
+            out += walk(cmd, [*path, name])
     return out
 
 
