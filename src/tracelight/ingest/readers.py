@@ -96,7 +96,7 @@ def iter_records(path: str, default_source: str | None = None,
         yield item.origin, item.result
 
 
-def _iter_jsonl(fh: IO[bytes], name: str, base: Path,
+def _iter_jsonl(fh: IO[bytes] | Any, name: str, base: Path,
                 default_source: str | None) -> Iterator[SourceItem]:
     position = 0
     for lineno, raw in enumerate(fh, start=1):
