@@ -146,3 +146,37 @@ def lsh_pairs(sig: np.ndarray, usable: np.ndarray, bands: int, rows: int,
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     uniq = np.unique(np.concatenate(keys_all))
     return uniq // n, uniq % n
+
+
+def exact_jaccard(values: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray,
+                  chunk: int = 2_000_000) -> np.ndarray:
+    """Exact Jaccard of ragged rows a[i], b[i] (values sorted and unique within each row).
+
+    Vectorised: the smaller row of each pair is looked up in the other through one global
+    sorted key array (row << 32 | value), so no Python runs per pair.
+    """
+    sizes = np.diff(offsets)
+    swap = sizes[a] > sizes[b]
+    small = np.where(swap, b, a)
+    large = np.where(swap, a, b)
+    keys = (np.repeat(np.arange(sizes.size, dtype=np.uint64), sizes) << np.uint64(32)) | \
+        values.astype(np.uint64)
+    inter = np.zeros(a.size, dtype=np.int64)
+    n_small = sizes[small]
+    cum = np.concatenate([[0], np.cumsum(n_small)])
+    start = 0
+    while start < a.size:
+        stop = int(np.searchsorted(cum, cum[start] + chunk, side="right")) - 1
+        stop = max(stop, start + 1)
+        sel = slice(start, stop)
+        lens = n_small[sel]
+        pair_of = np.repeat(np.arange(start, stop, dtype=np.int64), lens)
+        elem = np.repeat(offsets[:-1][small[sel]], lens) + _ranges(lens)
+        q = (large[pair_of].astype(np.uint64) << np.uint64(32)) | values[elem].astype(np.uint64)
+        pos = np.searchsorted(keys, q)
+        pos[pos == keys.size] = 0
+        hit = keys[pos] == q
+        inter[start:stop] = np.bincount(pair_of[hit] - start, minlength=stop - start)
+        start = stop
+    union = sizes[a] + sizes[b] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 0.0).astype(np.float32)

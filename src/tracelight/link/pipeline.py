@@ -48,7 +48,8 @@ class LinkConfig:
     num_perm: int = 64  # MinHash bins
     bands: int = 32  # LSH bands x rows <= num_perm; 32 x 2 finds most pairs from Jaccard 0.2
     rows: int = 2
-    wording_threshold: float = 0.15  # estimated Jaccard of wording shingles to link (medium)
+    wording_threshold: float = 0.35  # Jaccard of wording shingles to link (medium evidence)
+    wording_prefilter: float = 0.2  # MinHash estimate below this is not checked exactly
     template_threshold: float = 0.8  # at or above: same template, only slots differ
     min_shingles: int = 6  # ads with less distinctive wording than this never link by wording
     shingle_hub_ads: int = 50  # a shingle/sentence in this many ads is boilerplate
@@ -161,12 +162,12 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     stats["boilerplate_shingles"] = int(banned.size)
     usable = np.diff(sh_off) >= cfg.min_shingles
     sig = minhash.signatures(sh, sh_off, cfg.num_perm)
-    del sh
     times["minhash_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    wa, wb, ws = wording_pairs(sig, usable, bands=cfg.bands, rows=cfg.rows,
-                               threshold=cfg.wording_threshold, max_bucket=cfg.max_bucket)
-    del sig
+    wa, wb, ws = wording_pairs(sig, usable, sh, sh_off, bands=cfg.bands, rows=cfg.rows,
+                               threshold=cfg.wording_threshold,
+                               prefilter=cfg.wording_prefilter, max_bucket=cfg.max_bucket)
+    del sig, sh
     stats["wording_pairs"] = int(wa.size)
     times["lsh_s"] = time.perf_counter() - t
     t = time.perf_counter()

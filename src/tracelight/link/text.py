@@ -31,7 +31,7 @@ _AT = re.compile(r"\S*@\S*")  # emails and @handles
 MIN_SENTENCE_WORDS = 3  # 1-2 word sentences ("Call me.", "Kisses") carry no authorship signal
 MAX_SENTENCE_WORDS = 256
 MAX_WORD_CHARS = 64
-SHINGLE_WORDS = 2  # words per shingle (2 or 3): pairs survive word swaps better
+SHINGLE_WORDS = 3  # words per shingle; 3 separates a network's template from stock phrases
 
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xC2B2AE3D27D4EB4F)
