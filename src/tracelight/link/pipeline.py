@@ -54,8 +54,8 @@ class LinkConfig:
     min_shingles: int = 6  # ads with less distinctive wording than this never link by wording
     shingle_hub_ads: int = 50  # a shingle/sentence in this many ads is boilerplate
     max_bucket: int = 64  # LSH buckets larger than this give a star, not all pairs
-    hub_check_ads: int = 6  # identifiers in this many ads are tested for being hubs
-    hub_max_groups: int = 4  # ... and are hubs when they would join more unrelated groups
+    hub_check_ads: int = 10  # identifiers in this many ads are tested for being hubs
+    hub_max_groups: int = 8  # ... and are hubs when they would join more unrelated groups
     hub_group_ratio: float = 0.5  # ... that are also more than this share of their ads
     hub_max_ads: int = 2000  # an identifier in this many ads is a hub whatever else holds
     pdq_threshold: int = 31  # PDQ Hamming distance for near-duplicate images
@@ -197,7 +197,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     n_labels = int(base.max()) + 1 if n else 0
     candidates = [(int(g_ids[i]), vocab[g_ids[i]][0], vocab[g_ids[i]][1],
                    el_rows[g_start[i]:g_start[i] + g_size[i]]) for i in np.nonzero(cand)[0]]
-    accepted, hub_rows, uf = test_identifiers(
+    _accepted, hub_rows, uf = test_identifiers(
         candidates, base, n_labels, max_groups=cfg.hub_max_groups, ratio=cfg.hub_group_ratio,
         max_ads=cfg.hub_max_ads)
     hub_ids = {h[0] for h in hub_rows}

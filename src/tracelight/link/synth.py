@@ -18,8 +18,9 @@ from tracelight.records import Mention
 
 _SYL = ["ka", "lo", "mi", "ne", "ra", "su", "ti", "vo", "ze", "ba", "de", "fi", "gu", "ho",
         "ji", "ku", "la", "mo", "nu", "pi", "qui", "ro", "sa", "te", "vi", "xa", "yo", "zu"]
-COMMON = ("the a and to for with in my me you your is am i will be are of on at this that "
-          "new sweet fun time call text now today visit friendly relax day night").split()
+COMMON = ["the", "a", "and", "to", "for", "with", "in", "my", "me", "you", "your", "is", "am",
+          "i", "will", "be", "are", "of", "on", "at", "this", "that", "new", "sweet", "fun",
+          "time", "call", "text", "now", "today", "visit", "friendly", "relax", "day", "night"]
 NAMES = ["Anna", "Maria", "Sofia", "Emma", "Mia", "Lily", "Chloe", "Ruby", "Ava", "Luna",
          "Jade", "Nina", "Eva", "Ella", "Rose", "Lea", "Zoe", "Iris", "Kim", "Amy"]
 CITIES = ["Houston", "Dallas", "Miami", "Atlanta", "Chicago", "Phoenix", "Denver", "Seattle",
@@ -97,7 +98,7 @@ def _ad(rng: random.Random, key: str, posted: datetime, template: list[list[str]
         email: str | None, names: list[str], cities: list[str]) -> LinkAd:
     sents = [list(s) for s in template]
     for s in sents:  # word swaps
-        for _ in range(rng.randint(0, 2)):
+        for _ in range(rng.randint(0, 1)):
             s[rng.randrange(len(s))] = rng.choice(pool)
     if rng.random() < 0.5:
         rng.shuffle(sents)
