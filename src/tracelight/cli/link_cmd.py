@@ -15,6 +15,8 @@ from tracelight.cli.output import dumps, emit
 
 NETWORK_COLUMNS = ["network_id", "size", "phones", "emails", "names", "cities", "first_seen",
                    "last_seen", "evidence_kinds"]
+TABLE_COLUMNS = ["network_id", "size", "phones", "names", "cities", "first_seen", "last_seen",
+                 "evidence_kinds"]
 
 
 @cli.command("link")
@@ -53,9 +55,13 @@ def link_cmd(db_url: str, rebuild: bool, fmt: str) -> None:
         emit([row], "table", list(row))
 
 
-def _table_row(net: dict[str, Any]) -> dict[str, Any]:
-    return {**net, "cities": [loc["city"] for loc in net["locations"]],
-            "evidence_kinds": sorted({e["kind"] for e in net["evidence"]})}
+def _table_row(net: dict[str, Any], *, short: bool = False) -> dict[str, Any]:
+    row = {**net, "cities": [loc["city"] for loc in net["locations"]],
+           "evidence_kinds": sorted({e["kind"] for e in net["evidence"]})}
+    if short:  # dates without times keep the table readable
+        for k in ("first_seen", "last_seen"):
+            row[k] = (row[k] or "")[:10]
+    return row
 
 
 @cli.command("networks")
@@ -79,7 +85,8 @@ def networks_cmd(db_url: str, min_size: int, limit: int | None, fmt: str) -> Non
             echo_err("no networks yet: run `tracelight link` first")
         rows = (n.to_dict() for n in ns.iter_networks(min_size=min_size, limit=limit))
         if fmt == "table":
-            emit((_table_row(r) for r in rows), fmt, NETWORK_COLUMNS, title="networks")
+            emit((_table_row(r, short=True) for r in rows), fmt, TABLE_COLUMNS,
+                 title="networks")
         elif fmt == "csv":
             emit((_table_row(r) for r in rows), fmt, [*NETWORK_COLUMNS, "ad_ids"])
         else:

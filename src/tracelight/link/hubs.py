@@ -11,13 +11,15 @@ Two tests, both data-driven:
   rest of the evidence. A network's phone sits in ads that are linked anyway (other phones,
   the same template); a site phone sits in ads that are otherwise unrelated. When joining on it
   would merge more than `hub_max_groups` groups that nothing else links (and more than
-  `hub_group_ratio` of its ads), it is a hub. Identifiers are tested from the least to the most
+  `hub_group_ratio` of its ads), it is a hub - unless its ads also share the same few other
+  contacts (one advertiser whose ads are each written afresh, not a site footer). Identifiers are tested from the least to the most
   frequent, each accepted one merging its groups first, so one network's several phones
   confirm one another.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +100,7 @@ class UnionFind:
 
 def test_identifiers(candidates: list[tuple[int, str, str, np.ndarray]], base_labels: np.ndarray,
                      n_labels: int, *, max_groups: int, ratio: float, max_ads: int,
+                     co_identifiers: Callable[[int], list[int]] | None = None,
                      ) -> tuple[set[int], list[tuple[int, int, int, str]], UnionFind]:
     """Decide which frequent identifiers are hubs.
 
@@ -116,7 +119,8 @@ def test_identifiers(candidates: list[tuple[int, str, str, np.ndarray]], base_la
             hubs.append((ident, int(rows.size), groups,
                          f"in {rows.size} ads, at or over the {max_ads}-ad limit"))
             continue
-        if groups > max_groups and groups > ratio * rows.size:
+        if groups > max_groups and groups > ratio * rows.size and not (
+                co_identifiers and _one_advertiser(ident, rows, co_identifiers)):
             hubs.append((ident, int(rows.size), groups,
                          f"would join {groups} groups of ads that nothing else links"))
             continue
@@ -124,3 +128,21 @@ def test_identifiers(candidates: list[tuple[int, str, str, np.ndarray]], base_la
         for r in roots[1:]:
             uf.union(roots[0], r)
     return accepted, hubs, uf
+
+
+def _one_advertiser(ident: int, rows: np.ndarray,
+                    co_identifiers: Callable[[int], list[int]]) -> bool:
+    """Do the ads carrying `ident` carry the same few other contacts too?
+
+    A site phone sits next to each advertiser's own contact (many distinct co-identifiers);
+    a network's phone travels with the network's other phones and handles (few). When most
+    ads have no other contact the question cannot be answered, and the groups test stands.
+    """
+    with_co = 0
+    distinct: set[int] = set()
+    for r in rows.tolist():
+        others = [i for i in co_identifiers(r) if i != ident]
+        if others:
+            with_co += 1
+            distinct.update(others)
+    return with_co >= 0.5 * rows.size and len(distinct) < 0.5 * with_co

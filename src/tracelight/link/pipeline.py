@@ -48,14 +48,14 @@ class LinkConfig:
     num_perm: int = 64  # MinHash bins
     bands: int = 32  # LSH bands x rows <= num_perm; 32 x 2 finds most pairs from Jaccard 0.2
     rows: int = 2
-    wording_threshold: float = 0.35  # Jaccard of wording shingles to link (medium evidence)
-    wording_prefilter: float = 0.2  # MinHash estimate below this is not checked exactly
+    wording_threshold: float = 0.45  # Jaccard of wording shingles to link (medium evidence)
+    wording_prefilter: float = 0.3  # MinHash estimate below this is not checked exactly
     template_threshold: float = 0.8  # at or above: same template, only slots differ
     min_shingles: int = 6  # ads with less distinctive wording than this never link by wording
-    shingle_hub_ads: int = 50  # a shingle/sentence in this many ads is boilerplate
+    shingle_hub_ads: int = 100  # a shingle/sentence in this many ads is boilerplate
     max_bucket: int = 64  # LSH buckets larger than this give a star, not all pairs
-    hub_check_ads: int = 10  # identifiers in this many ads are tested for being hubs
-    hub_max_groups: int = 8  # ... and are hubs when they would join more unrelated groups
+    hub_check_ads: int = 5  # identifiers in this many ads are tested for being hubs
+    hub_max_groups: int = 4  # ... and are hubs when they would join more unrelated groups
     hub_group_ratio: float = 0.5  # ... that are also more than this share of their ads
     hub_max_ads: int = 2000  # an identifier in this many ads is a hub whatever else holds
     pdq_threshold: int = 31  # PDQ Hamming distance for near-duplicate images
@@ -197,9 +197,14 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     n_labels = int(base.max()) + 1 if n else 0
     candidates = [(int(g_ids[i]), vocab[g_ids[i]][0], vocab[g_ids[i]][1],
                    el_rows[g_start[i]:g_start[i] + g_size[i]]) for i in np.nonzero(cand)[0]]
+    ident_off, ident_ids = table.ident_off, table.ident_ids
+
+    def co_identifiers(row: int) -> list[int]:
+        return ident_ids[ident_off[row]:ident_off[row + 1]].tolist()
+
     _accepted, hub_rows, uf = test_identifiers(
         candidates, base, n_labels, max_groups=cfg.hub_max_groups, ratio=cfg.hub_group_ratio,
-        max_ads=cfg.hub_max_ads)
+        max_ads=cfg.hub_max_ads, co_identifiers=co_identifiers)
     hub_ids = {h[0] for h in hub_rows}
     for ident, count, groups, reason in hub_rows:
         i = int(np.searchsorted(g_ids, ident))

@@ -1,0 +1,76 @@
+"""Networks in the store: round trip, incremental runs, `similar` — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from tracelight.link import synth
+from tracelight.records import AdRecord, ProcessedAd
+from tracelight.store import Store
+from tracelight.store.networks import NetworkStore, similar_ads, update_networks
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _processed(n: int, seed: int = 3) -> tuple[list[ProcessedAd], dict[str, str | None]]:
+    ads, truth = synth.generate(n, seed=seed)
+    out = []
+    for a in ads:
+        rec = AdRecord(id=a.key, source="synth", title=a.title, body=a.body,
+                       posted_at=a.posted_at, location=a.location)
+        out.append(ProcessedAd(rec, list(a.mentions), risk=random.Random(a.key).random()))
+    return out, truth
+
+
+def _partition(ns: NetworkStore) -> set[frozenset[str]]:
+    return {frozenset(n.ad_ids) for n in ns.iter_networks(min_size=2)}
+
+
+def test_round_trip_incremental_and_rebuild(store: Store) -> None:
+    items, truth = _processed(400)
+    store.write_batch(None, items[:300])
+    result, mode = update_networks(store)
+    assert mode == "rebuild" and result.stats["new_ads"] == 300
+    ns = NetworkStore(store)
+    nets = list(ns.iter_networks(min_size=2))
+    assert nets and nets[0].size >= nets[-1].size
+    assert ns.count_networks() == len(nets)
+    assert any(h.value == synth.SITE_PHONE for h in ns.hubs())
+    one = ns.get_network(nets[0].network_id)
+    assert one.to_dict() == nets[0].to_dict()
+    assert one.evidence and one.risk is not None and one.locations
+    ids_before = {k: n.network_id for n in nets for k in n.ad_ids}
+
+    store.write_batch(None, items[300:])
+    result, mode = update_networks(store)
+    assert mode == "incremental" and result.stats["new_ads"] == 100
+    incremental = _partition(ns)
+    kept = sum(1 for n in ns.iter_networks() for k in n.ad_ids
+               if ids_before.get(k) == n.network_id)
+    assert kept >= 0.9 * len(ids_before)  # ids survive growth
+
+    _, mode = update_networks(store, rebuild=True)
+    assert mode == "rebuild" and _partition(ns) == incremental
+    assert ns.last_run()["mode"] == "rebuild"
+
+    # nothing new: an incremental run reads no ads and changes nothing
+    result, mode = update_networks(store)
+    assert mode == "incremental" and result.stats["new_ads"] == 0
+    assert _partition(ns) == incremental
+
+
+def test_similar_lists_reasons(store: Store) -> None:
+    items, truth = _processed(300, seed=4)
+    store.write_batch(None, items)
+    update_networks(store)
+    net_ad = next(k for k, v in truth.items() if v is not None
+                  and sum(1 for x in truth.values() if x == v) >= 3)
+    ad = store.get_ad(net_ad)
+    rows = similar_ads(store, ad, k=5)
+    assert rows and len(rows) <= 5
+    assert rows == sorted(rows, key=lambda r: (-r["score"], r["ad_id"]))
+    top = rows[0]
+    assert truth[top["ad_id"]] == truth[net_ad]
+    assert top["reasons"] and {"kind", "value", "strength"} <= set(top["reasons"][0])
+    assert top["network_id"] is not None
