@@ -26,7 +26,7 @@ def _db(tmp_path: Path, n: int = 300) -> tuple[str, dict[str, str | None]]:
 
 
 def test_link_networks_hubs_similar(tmp_path: Path) -> None:
-    url, truth = _db(tmp_path)
+    url, _truth = _db(tmp_path)
     runner = CliRunner()
     res = runner.invoke(cli, ["networks", "--db", url, "--format", "jsonl"])
     assert res.exit_code == 0 and res.stdout == ""

@@ -16,16 +16,18 @@ from tracelight.link import (
     LinkConfig,
     compare,
     link_batch,
+    minhash,
     pairwise_scores,
+    synth,
 )
-from tracelight.link import minhash, synth
 from tracelight.link.cluster import assign_ids
 from tracelight.link.text import cleaned_text, sentence_text, wording_batch
 from tracelight.records import Mention
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
-WORDS = ("amber velvet orchid lantern harbor meadow cobalt saffron willow ember quartz juniper "
-         "marble tundra cedar falcon prism lotus canyon ivory").split()
+WORDS = ["amber", "velvet", "orchid", "lantern", "harbor", "meadow", "cobalt", "saffron",
+         "willow", "ember", "quartz", "juniper", "marble", "tundra", "cedar", "falcon", "prism",
+         "lotus", "canyon", "ivory"]
 
 
 def _phone_ad(key: str, body: str, phone: str, *, days: int = 0, city: str = "Austin",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from tracelight.link import synth
 from tracelight.records import AdRecord, ProcessedAd
@@ -28,7 +28,7 @@ def _partition(ns: NetworkStore) -> set[frozenset[str]]:
 
 
 def test_round_trip_incremental_and_rebuild(store: Store) -> None:
-    items, truth = _processed(400)
+    items, _truth = _processed(400)
     store.write_batch(None, items[:300])
     result, mode = update_networks(store)
     assert mode == "rebuild" and result.stats["new_ads"] == 300

@@ -12,9 +12,9 @@ Two tests, both data-driven:
   the same template); a site phone sits in ads that are otherwise unrelated. When joining on it
   would merge more than `hub_max_groups` groups that nothing else links (and more than
   `hub_group_ratio` of its ads), it is a hub - unless its ads also share the same few other
-  contacts (one advertiser whose ads are each written afresh, not a site footer). Identifiers are tested from the least to the most
-  frequent, each accepted one merging its groups first, so one network's several phones
-  confirm one another.
+  contacts (one advertiser whose ads are each written afresh, not a site footer).
+  Identifiers are tested from the least to the most frequent, each accepted one merging its
+  groups first, so one network's several phones confirm one another.
 """
 
 from __future__ import annotations
