@@ -1,0 +1,87 @@
+"""Stated ages: "22 yrs", "age: 22", "I'm 22", "22yo", "twenty two", "tengo 19 años".
+
+Ages under 18 are always reported: they are the most urgent lead a reviewer can get.
+Numbers are only read as ages next to an age cue, never on their own, and "5 years
+experience" or "I'm 5'4" are not ages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tracelight.extract.lexicon import lexicon
+
+_LEX = lexicon()
+MIN_AGE, MAX_AGE = 12, 69
+_I = re.IGNORECASE
+
+_SUFFIX = (r"(?:y\.?\s?o\b\.?|y/o|yrs?\.?\s?old|years?\s?old|yr\b|yrs\b\.?|years\b|"
+           r"a[ñn]os\b|anitos\b)")
+_NUM_THEN_CUE = re.compile(r"(?<![\d'$.,/:#-])(\d{1,2})\s?-?\s?" + _SUFFIX, _I)
+_CUE_THEN_NUM = re.compile(
+    r"(?<![A-Za-z])(?:age|aged|edad|ages)\s?(?:is\s|of\s)?[:=\-]?\s?(\d{1,2})(?![\d'\"%.,:/]\d|\d)",
+    _I)
+_IM_NUM = re.compile(
+    r"(?<![A-Za-z])(?:i'?m|i\s?am|im|soy|tengo|just\s?turned|turned)\s{1,2}"
+    r"(?:a\s|only\s|just\s|barely\s)?(\d{1,2})(?![\d'\"%]|\s?(?:'|ft|feet|foot|in\b|inch|lbs?|"
+    r"cm|kg|\$|min|hr|hour|am\b|pm\b|/|%|x|-\s?\d|\.\d|,\d|:\d))", _I)
+_NOT_AGE_AFTER = re.compile(r"\s{0,2}(?:of\b|in\b|ago\b|exp|experience|since|on\b|at\b|"
+                            r"with\b|as\b|doing|working|in the)", _I)
+
+_units = "|".join(sorted(_LEX.age_units, key=len, reverse=True))
+_tens = "|".join(sorted(_LEX.age_tens, key=len, reverse=True))
+_teens = "|".join(sorted(_LEX.age_teens, key=len, reverse=True))
+_comp = "|".join(sorted(_LEX.age_compound, key=len, reverse=True))
+_WORDS = (r"(?:(" + _tens + r")(?:[\s\-]{1,2}y?\s?(" + _units + r"))?|(" + _teens + r")|("
+          + _comp + r"))")
+_WORD_THEN_CUE = re.compile(r"(?<![A-Za-z])" + _WORDS + r"\s?-?\s?" + _SUFFIX, _I)
+_CUE_THEN_WORD = re.compile(
+    r"(?<![A-Za-z])(?:i'?m|i\s?am|im|age|aged|edad|tengo|soy|just\s?turned|turned)"
+    r"\s?[:=\-]?\s{1,2}(?:only\s|just\s|barely\s)?" + _WORDS + r"(?![A-Za-z])", _I)
+_ACCENTS = str.maketrans("áéíóúÁÉÍÓÚ", "aeiouAEIOU")
+
+
+@dataclass(frozen=True, slots=True)
+class AgeHit:
+    age: int
+    start: int
+    end: int
+
+
+def _word_value(m: re.Match[str]) -> int:
+    tens, unit, teen, comp = m.group(1), m.group(2), m.group(3), m.group(4)
+    if tens:
+        return _LEX.age_tens[tens.lower()] + (_LEX.age_units[unit.lower()] if unit else 0)
+    if teen:
+        return _LEX.age_teens[teen.lower()]
+    return _LEX.age_compound[comp.lower()]
+
+
+def find_ages(folded: str) -> list[AgeHit]:
+    hits: list[AgeHit] = []
+    text = folded.translate(_ACCENTS)  # same length: veintidós -> veintidos
+    for rx in (_NUM_THEN_CUE, _CUE_THEN_NUM, _IM_NUM):
+        for m in rx.finditer(text):
+            age = int(m.group(1))
+            if rx is _NUM_THEN_CUE and "old" not in m.group().lower() \
+                    and _NOT_AGE_AFTER.match(text, m.end()):
+                continue  # "5 years experience", "3 years in business"
+            if MIN_AGE <= age <= MAX_AGE:
+                hits.append(AgeHit(age, m.start(), m.end()))
+    if any(c.isalpha() for c in text):
+        for rx in (_WORD_THEN_CUE, _CUE_THEN_WORD):
+            for m in rx.finditer(text):
+                age = _word_value(m)
+                if rx is _WORD_THEN_CUE and "old" not in m.group().lower() \
+                        and _NOT_AGE_AFTER.match(text, m.end()):
+                    continue
+                if MIN_AGE <= age <= MAX_AGE:
+                    hits.append(AgeHit(age, m.start(), m.end()))
+    hits.sort(key=lambda h: (h.start, -h.end))
+    out: list[AgeHit] = []
+    for h in hits:  # overlapping cues ("I'm 22 years old") are one statement
+        if out and h.start < out[-1].end:
+            continue
+        out.append(h)
+    return out

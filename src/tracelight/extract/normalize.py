@@ -1,0 +1,65 @@
+"""Folding text so that hidden characters read as what they look like, without moving spans.
+
+`fold(text)` maps each character to at most one ASCII character (full-width `２`, mathematical
+bold `𝟐`, circled `②`, superscript `²`, Arabic-Indic `٢` all become `2`; full-width and
+mathematical letters become their ASCII letter; odd dashes, quotes and spaces become plain
+ones). The result has exactly the length of the input, so a match at [start:end) in the folded
+text is the same span in the original: spans always index what the advertiser wrote.
+
+Number words and look-alike letters (`two`, `dos`, `oh`, `O`, `l`) are read by the phone
+extractor on top of the folded text, because whether "to" means 2 depends on its neighbours.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Ranges scanned once at import to build the table: the whole BMP (full-width forms,
+# circled and superscript digits, other scripts' decimal digits), the mathematical
+# alphanumerics and the segmented digits of "Symbols for Legacy Computing".
+_RANGES = ((0x80, 0x10000), (0x1D400, 0x1D800), (0x1FBF0, 0x1FBFA))
+
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u2043\u02d7"
+_SQUOTES = "\u2018\u2019\u201a\u201b\u2032\u00b4\u02bc\uff07"
+_DQUOTES = "\u201c\u201d\u201e\u201f\u2033\uff02"
+
+
+def _build_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for lo, hi in _RANGES:
+        for cp in range(lo, hi):
+            if 0xD800 <= cp < 0xE000:
+                continue  # surrogates
+            ch = chr(cp)
+            digit = unicodedata.digit(ch, None)
+            if digit is not None:
+                table[cp] = str(digit)
+                continue
+            if unicodedata.category(ch) == "Zs":
+                table[cp] = " "
+                continue
+            nf = unicodedata.normalize("NFKC", ch)
+            if len(nf) == 1 and nf.isascii() and (nf.isalnum() or nf in "@.$#+-()/:'\"_"):
+                table[cp] = nf
+    for ch in _DASHES:
+        table[ord(ch)] = "-"
+    for ch in _SQUOTES:
+        table[ord(ch)] = "'"
+    for ch in _DQUOTES:
+        table[ord(ch)] = '"'
+    return table
+
+
+_TABLE = _build_table()
+
+
+def fold(text: str) -> str:
+    """The same text with look-alike characters mapped to ASCII, one character for one."""
+    if text.isascii():
+        return text
+    return text.translate(_TABLE)
+
+
+def is_plain(original: str, folded: str) -> bool:
+    """True when folding changed nothing in this span (it was written in plain ASCII)."""
+    return original == folded
