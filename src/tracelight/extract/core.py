@@ -1,0 +1,153 @@
+"""One ad in, every entity out: the pure function `ingest` stores and `tracelight extract` prints.
+
+`extract_record(record, region)` reads the title, the body, the ad's URL (phones hidden in
+slugs) and its location field, and returns an `Extraction`: mentions with spans into the
+original text of each field, plus the per-kind summary of the JSON contract (docs/extraction.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracelight.extract.ages import find_ages
+from tracelight.extract.crypto import find_crypto
+from tracelight.extract.emails import find_emails
+from tracelight.extract.handles import find_urls_and_handles
+from tracelight.extract.names import find_names
+from tracelight.extract.normalize import fold
+from tracelight.extract.phones import find_phones
+from tracelight.extract.places import find_places, phone_region
+from tracelight.extract.prices import find_prices
+from tracelight.records import AdRecord, Mention
+
+KINDS = ("phone", "email", "url", "social", "payment", "crypto", "age", "price", "location",
+         "name")
+_FIELD_ORDER = {"title": 0, "body": 1, "url": 2, "location": 3}
+
+
+def _m(kind: str, value: str, fld: str, text: str, start: int, end: int,
+       obfuscated: bool = False) -> Mention:
+    return Mention(kind=kind, value=value, field=fld, start=start, end=end,
+                   obfuscated=obfuscated, raw=text[start:end])
+
+
+def extract_text(text: str, field: str = "body", region: str = "US", *,
+                 kinds: Iterable[str] = KINDS) -> list[Mention]:
+    """Mentions found in one piece of text (a title, a body, OCR text of "image:N").
+
+    Spans index `text` exactly as given: ``text[m.start:m.end] == m.raw``.
+    """
+    if not text:
+        return []
+    want = set(kinds)
+    folded = fold(text)
+    region = (region or "US").upper()
+    out: list[Mention] = []
+    if "phone" in want:
+        out += [_m("phone", h.e164, field, text, h.start, h.end, h.obfuscated)
+                for h in find_phones(text, folded, region)]
+    if "email" in want:
+        out += [_m("email", h.value, field, text, h.start, h.end, h.obfuscated)
+                for h in find_emails(text, folded)]
+    if want & {"url", "social", "payment"}:
+        for h in find_urls_and_handles(folded):
+            if h.kind not in want:
+                continue
+            value = h.handle if h.kind == "url" else f"{h.platform}:{h.handle}"
+            out.append(_m(h.kind, value, field, text, h.start, h.end,
+                          text[h.start:h.end] != folded[h.start:h.end]))
+    if "crypto" in want:
+        out += [_m("crypto", f"{h.currency}:{h.address}", field, text, h.start, h.end)
+                for h in find_crypto(folded)]
+    if "age" in want:
+        out += [_m("age", str(h.age), field, text, h.start, h.end) for h in find_ages(folded)]
+    if "price" in want:
+        out += [_m("price", h.value, field, text, h.start, h.end)
+                for h in find_prices(folded, region)]
+    if "location" in want:
+        out += [_m("location", h.value, field, text, h.start, h.end)
+                for h in find_places(folded, region, lenient=field == "location")]
+    if "name" in want:
+        out += [_m("name", h.name, field, text, h.start, h.end) for h in find_names(folded)]
+    out.sort(key=lambda m: (m.start, KINDS.index(m.kind), m.end))
+    return out
+
+
+@dataclass
+class Extraction:
+    """Everything read from one ad. `mentions` are in field order, then text order."""
+
+    mentions: list[Mention] = field(default_factory=list)
+
+    def values(self, kind: str) -> list[str]:
+        """Distinct values of one kind, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for m in self.mentions:
+            if m.kind == kind:
+                seen.setdefault(m.value, None)
+        return list(seen)
+
+    @property
+    def obfuscated_phone(self) -> bool:
+        return any(m.kind == "phone" and m.obfuscated for m in self.mentions)
+
+    def to_dict(self, ad_id: str) -> dict[str, Any]:
+        """The JSON object `tracelight extract` prints for one ad (docs/extraction.md)."""
+
+        def split(kind: str, a: str, b: str) -> list[dict[str, str]]:
+            out, seen = [], set()
+            for v in self.values(kind):
+                left, _, right = v.partition(":")
+                if (left, right.casefold()) in seen:
+                    continue
+                seen.add((left, right.casefold()))
+                out.append({a: left, b: right})
+            return out
+
+        prices = []
+        for v in self.values("price"):
+            amount, _, rest = v.partition(" ")
+            cur, _, minutes = rest.partition("/")
+            prices.append({"amount": int(amount), "currency": cur,
+                           "minutes": int(minutes) if minutes else None})
+        locations = []
+        for v in self.values("location"):
+            parts = [p.strip() for p in v.split(",")]
+            city, region, country = (parts + ["", "", ""])[:3] if len(parts) == 3 else (
+                parts[0], "", parts[-1])
+            locations.append({"city": city, "region": region, "country": country})
+        phones = self.values("phone")
+        phone_regions = []
+        for p in phones:
+            desc, cc = phone_region(p)
+            phone_regions.append({"phone": p, "region": desc, "country": cc})
+        return {
+            "id": ad_id,
+            "phones": phones,
+            "emails": self.values("email"),
+            "urls": self.values("url"),
+            "social": split("social", "platform", "handle"),
+            "payment_handles": split("payment", "service", "handle"),
+            "crypto": split("crypto", "currency", "address"),
+            "ages": [int(a) for a in self.values("age")],
+            "prices": prices,
+            "locations": locations,
+            "names": self.values("name"),
+            "obfuscated_phone": self.obfuscated_phone,
+            "phone_regions": phone_regions,
+            "mentions": [m.to_dict() for m in self.mentions],
+        }
+
+
+def extract_record(record: AdRecord, region: str = "US") -> Extraction:
+    """Read every entity from an ad's title, body, URL and location field."""
+    mentions: list[Mention] = []
+    mentions += extract_text(record.title, "title", region)
+    mentions += extract_text(record.body, "body", region)
+    if record.url:
+        mentions += extract_text(record.url, "url", region, kinds=("phone", "email"))
+    if record.location:
+        mentions += extract_text(record.location, "location", region, kinds=("location",))
+    return Extraction(mentions)

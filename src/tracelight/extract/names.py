@@ -1,0 +1,40 @@
+"""Names people go by in ads, from self-introductions: "I'm Amy", "ask for Amy", "my name is
+Amy", "call me Amy", "soy Amy", "me llamo Amy".
+
+A name is a capitalised word after such a cue that is not a common ad word ("I'm New",
+"I'm Available"): the stop list lives in lexicon.yaml. Names are weak identifiers (shared by
+many people) and are reported for context, not used on their own to link ads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tracelight.extract.lexicon import lexicon
+
+_CUE = re.compile(
+    r"(?<![A-Za-z])(?i:i'?m|i\s?am|my\s?name\s?is|my\s?name's|name\s?is|names|name:|"
+    r"ask\s?for|call\s?me|it's|its|this\s?is|soy|me\s?llamo|mi\s?nombre\s?es|"
+    r"known\s?as|aka|xoxo,?|love,|kisses,?)\s{1,2}"
+    r"(?:(?i:miss|ms\.?|mz\.?|lady|mistress|sweet|sexy|your|the)\s)?"
+    r"([A-Z][a-z]{1,14}|[A-Z]{2,12}(?=[\s.,!]|$))(?![A-Za-z'])")
+
+
+@dataclass(frozen=True, slots=True)
+class NameHit:
+    name: str
+    start: int
+    end: int
+
+
+def find_names(folded: str) -> list[NameHit]:
+    stop = lexicon().name_stopwords
+    hits: list[NameHit] = []
+    for m in _CUE.finditer(folded):
+        raw = m.group(1)
+        name = raw.capitalize()
+        if name.lower() in stop or len(name) < 2:
+            continue
+        hits.append(NameHit(name, m.start(1), m.end(1)))
+    return hits
