@@ -39,6 +39,9 @@ _WORD_THEN_CUE = re.compile(r"(?<![A-Za-z])" + _WORDS + r"\s?-?\s?" + _SUFFIX, _
 _CUE_THEN_WORD = re.compile(
     r"(?<![A-Za-z])(?:i'?m|i\s?am|im|age|aged|edad|tengo|soy|just\s?turned|turned)"
     r"\s?[:=\-]?\s{1,2}(?:only\s|just\s|barely\s)?" + _WORDS + r"(?![A-Za-z])", _I)
+_WORD_HINTS = ("teen", "twenty", "thirty", "forty", "fifty", "veint", "trece", "catorce",
+               "quince", "dieci", "treinta", "cuarenta", "cincuenta")
+_DIGIT = re.compile(r"[0-9]")
 _ACCENTS = str.maketrans("áéíóúÁÉÍÓÚ", "aeiouAEIOU")
 
 
@@ -58,10 +61,26 @@ def _word_value(m: re.Match[str]) -> int:
     return _LEX.age_compound[comp.lower()]
 
 
-def find_ages(folded: str) -> list[AgeHit]:
+_SUFFIX_HINTS = ("yo", "y/o", "y.o", "yr", "year", "ano", "año")
+_AGE_HINTS = ("age", "edad")
+_IM_HINTS = ("i'm", "im ", "i am", "iam ", "soy ", "tengo ", "turned ")
+
+
+def find_ages(folded: str, low: str | None = None) -> list[AgeHit]:
+    low = folded.lower() if low is None else low
     hits: list[AgeHit] = []
-    text = folded.translate(_ACCENTS)  # same length: veintidós -> veintidos
-    for rx in (_NUM_THEN_CUE, _CUE_THEN_NUM, _IM_NUM):
+    text = folded.translate(_ACCENTS) if not folded.isascii() else folded  # veintidós
+    has_digit = _DIGIT.search(folded) is not None
+    scans = []
+    # Each pattern runs only when a cheap substring test says its cue is there.
+    if has_digit and any(h in low for h in _SUFFIX_HINTS):
+        scans.append(_NUM_THEN_CUE)
+    if has_digit and any(h in low for h in _AGE_HINTS):
+        scans.append(_CUE_THEN_NUM)
+    has_im = any(h in low for h in _IM_HINTS)
+    if has_digit and has_im:
+        scans.append(_IM_NUM)
+    for rx in scans:
         for m in rx.finditer(text):
             age = int(m.group(1))
             if rx is _NUM_THEN_CUE and "old" not in m.group().lower() \
@@ -69,7 +88,7 @@ def find_ages(folded: str) -> list[AgeHit]:
                 continue  # "5 years experience", "3 years in business"
             if MIN_AGE <= age <= MAX_AGE:
                 hits.append(AgeHit(age, m.start(), m.end()))
-    if any(c.isalpha() for c in text):
+    if any(h in low for h in _WORD_HINTS):
         for rx in (_WORD_THEN_CUE, _CUE_THEN_WORD):
             for m in rx.finditer(text):
                 age = _word_value(m)

@@ -16,7 +16,7 @@ from tracelight.extract.crypto import find_crypto
 from tracelight.extract.emails import find_emails
 from tracelight.extract.handles import find_urls_and_handles
 from tracelight.extract.names import find_names
-from tracelight.extract.normalize import fold
+from tracelight.extract.normalize import fold, lower
 from tracelight.extract.phones import find_phones
 from tracelight.extract.places import find_places, phone_region
 from tracelight.extract.prices import find_prices
@@ -43,16 +43,17 @@ def extract_text(text: str, field: str = "body", region: str = "US", *,
         return []
     want = set(kinds)
     folded = fold(text)
+    low = lower(folded)
     region = (region or "US").upper()
     out: list[Mention] = []
     if "phone" in want:
         out += [_m("phone", h.e164, field, text, h.start, h.end, h.obfuscated)
-                for h in find_phones(text, folded, region)]
+                for h in find_phones(text, folded, region, low)]
     if "email" in want:
         out += [_m("email", h.value, field, text, h.start, h.end, h.obfuscated)
-                for h in find_emails(text, folded)]
+                for h in find_emails(text, folded, low)]
     if want & {"url", "social", "payment"}:
-        for h in find_urls_and_handles(folded):
+        for h in find_urls_and_handles(folded, low):
             if h.kind not in want:
                 continue
             value = h.handle if h.kind == "url" else f"{h.platform}:{h.handle}"
@@ -62,15 +63,15 @@ def extract_text(text: str, field: str = "body", region: str = "US", *,
         out += [_m("crypto", f"{h.currency}:{h.address}", field, text, h.start, h.end)
                 for h in find_crypto(folded)]
     if "age" in want:
-        out += [_m("age", str(h.age), field, text, h.start, h.end) for h in find_ages(folded)]
+        out += [_m("age", str(h.age), field, text, h.start, h.end) for h in find_ages(folded, low)]
     if "price" in want:
         out += [_m("price", h.value, field, text, h.start, h.end)
-                for h in find_prices(folded, region)]
+                for h in find_prices(folded, region, low)]
     if "location" in want:
         out += [_m("location", h.value, field, text, h.start, h.end)
                 for h in find_places(folded, region, lenient=field == "location")]
     if "name" in want:
-        out += [_m("name", h.name, field, text, h.start, h.end) for h in find_names(folded)]
+        out += [_m("name", h.name, field, text, h.start, h.end) for h in find_names(folded, low)]
     out.sort(key=lambda m: (m.start, KINDS.index(m.kind), m.end))
     return out
 
@@ -115,7 +116,7 @@ class Extraction:
         locations = []
         for v in self.values("location"):
             parts = [p.strip() for p in v.split(",")]
-            city, region, country = (parts + ["", "", ""])[:3] if len(parts) == 3 else (
+            city, region, country = ([*parts, "", "", ""])[:3] if len(parts) == 3 else (
                 parts[0], "", parts[-1])
             locations.append({"city": city, "region": region, "country": country})
         phones = self.values("phone")

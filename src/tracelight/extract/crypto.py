@@ -109,14 +109,21 @@ def b58_verify(addr: str) -> str | None:
     return _B58_VERSIONS.get(raw[0])
 
 
+def _has_long_word(folded: str) -> bool:
+    return any(len(w) >= 26 for w in folded.split())
+
+
 def find_crypto(folded: str) -> list[CryptoHit]:
     hits: list[CryptoHit] = []
+    if not _has_long_word(folded):
+        return hits  # every address is 26+ characters: most ads stop here
     if "0x" in folded:
         for m in _ETH.finditer(folded):
             good = eth_verify(m.group())
             if good:
                 hits.append(CryptoHit("ETH", good, m.start(), m.end()))
-    for m in _BECH.finditer(folded):
+    low = folded.lower()
+    for m in _BECH.finditer(folded) if ("bc1" in low or "tb1" in low or "ltc1" in low) else ():
         hrp = bech32_verify(m.group())
         if hrp:
             hits.append(CryptoHit(_BECH_HRP[hrp], m.group().lower(), m.start(), m.end()))

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass
 
 from tracelight.extract.lexicon import lexicon
+from tracelight.extract.normalize import word_starts
 
 _CUE = re.compile(
-    r"(?<![A-Za-z])(?i:i'?m|i\s?am|my\s?name\s?is|my\s?name's|name\s?is|names|name:|"
+    r"(?i:i'?m|i\s?am|my\s?name\s?is|my\s?name's|name\s?is|names|name:|"
     r"ask\s?for|call\s?me|it's|its|this\s?is|soy|me\s?llamo|mi\s?nombre\s?es|"
     r"known\s?as|aka|xoxo,?|love,|kisses,?)\s{1,2}"
     r"(?:(?i:miss|ms\.?|mz\.?|lady|mistress|sweet|sexy|your|the)\s)?"
@@ -28,10 +29,23 @@ class NameHit:
     end: int
 
 
-def find_names(folded: str) -> list[NameHit]:
+_HINTS = ("i'm", "im ", "i am", "iam ", "my name", "name", "ask for", "call me", "it's", "its ",
+          "this is", "soy ", "me llamo", "mi nombre", "known as", "aka ", "xoxo", "love,",
+          "kisses")
+
+
+def find_names(folded: str, low: str | None = None) -> list[NameHit]:
+    low = folded.lower() if low is None else low
     stop = lexicon().name_stopwords
     hits: list[NameHit] = []
-    for m in _CUE.finditer(folded):
+    last = -1
+    for pos in word_starts(low, _HINTS):
+        if pos < last:
+            continue
+        m = _CUE.match(folded, pos)
+        if m is None:
+            continue
+        last = m.end()
         raw = m.group(1)
         name = raw.capitalize()
         if name.lower() in stop or len(name) < 2:

@@ -63,3 +63,34 @@ def fold(text: str) -> str:
 def is_plain(original: str, folded: str) -> bool:
     """True when folding changed nothing in this span (it was written in plain ASCII)."""
     return original == folded
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def lower(folded: str) -> str:
+    """Lower-case of ASCII letters only, so the result keeps the length (and the spans)."""
+    if folded.isascii():
+        return folded.lower()
+    low = folded.lower()
+    return low if len(low) == len(folded) else folded.translate(_ASCII_LOWER)
+
+
+_WORDCH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def word_starts(low: str, words: tuple[str, ...] | list[str]) -> list[int]:
+    """Sorted positions where one of `words` starts at a word boundary in `low`.
+
+    Extractors anchor their patterns at these positions (`rx.match(text, pos)`) instead of
+    scanning every position with a look-behind: `str.find` runs at C speed, and on a
+    typical ad it is several times cheaper than a regex scan per pattern.
+    """
+    found: set[int] = set()
+    for w in words:
+        i = low.find(w)
+        while i >= 0:
+            if i == 0 or low[i - 1] not in _WORDCH or not w[0].isalnum():
+                found.add(i)
+            i = low.find(w, i + 1)
+    return sorted(found)

@@ -28,7 +28,7 @@ _CA_PROVINCES = {"01": "AB", "02": "BC", "03": "MB", "04": "NB", "05": "NL", "07
 _BIG = 300_000
 _CUE = re.compile(r"(?:\b(?:in|near|visiting|located|from|to|around|downtown|outside|"
                   r"heading|city of|en|desde|cerca de)\s{1,2})$", re.IGNORECASE)
-_CAP_SEQ = re.compile(r"(?<![A-Za-z])[A-Z][a-z'.]{1,20}(?:[ \-][A-Z][a-z'.]{1,20}){0,3}")
+_CAP_SEQ = re.compile(r"[A-Z][a-z'.]{1,20}(?:[ \-][A-Z][a-z'.]{1,20}){0,3}")
 _AMBIGUOUS = frozenset({
     "mobile", "independence", "sandy", "florence", "victoria", "aurora", "beverly",
     "charlotte", "hope", "paradise", "eagle", "temple", "university", "college", "union",
@@ -110,12 +110,13 @@ def _pick(cands: list[City], region: str | None, country: str) -> City:
     return cands[0]
 
 
+_ANY_UPPER = re.compile(r"[A-Z]")
 _REGION_AFTER = re.compile(r",?\s{1,2}([A-Z]{2}|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?![A-Za-z])")
 
 
 def find_places(folded: str, region: str = "US", *, lenient: bool = False) -> list[PlaceHit]:
     """Cities named in the text. `lenient` for a location field, where any city name counts."""
-    if not any(c.isupper() for c in folded) and not lenient:
+    if not lenient and _ANY_UPPER.search(folded) is None:
         return []
     g = gazetteer()
     stop = lexicon().name_stopwords
@@ -123,6 +124,8 @@ def find_places(folded: str, region: str = "US", *, lenient: bool = False) -> li
     hits: list[PlaceHit] = []
     text = folded if not lenient else folded.title()
     for m in _CAP_SEQ.finditer(text):
+        if m.start() > 0 and text[m.start() - 1].isalpha():
+            continue
         words = m.group().split(" ")
         base = m.start()
         i = 0

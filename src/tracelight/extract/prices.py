@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tracelight.extract.normalize import word_starts
+
 _I = re.IGNORECASE
 
 _REGION_CURRENCY = {"US": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "MX": "MXN",
@@ -23,16 +25,23 @@ _DUR_UNITS = {"qk": 15, "qv": 15, "quick": 15, "hh": 30, "hhr": 30, "halfhour": 
               "half hour": 30, "h": 60, "hr": 60, "hrs": 60, "hour": 60, "hours": 60,
               "fh": 60, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "ov": 720,
               "overnight": 720, "night": 720}
-_DUR = re.compile(
-    r"(?<![A-Za-z0-9])(?:(\d{1,3}(?:\.5)?)\s?)?(half\s?hour|overnight|minutes?|mins?|hours?|hrs?|"
-    r"hhr|hh|qk|qv|quick|fh|ov|night|h)(?![A-Za-z])", _I)
-_MONEY = re.compile(
-    r"(?:([$€£])\s?(\d{1,3}[.,]\d{3}|\d{2,5})(?!\d)|(?<![\d.,])(\d{2,5})(?![\d])\s?"
-    r"(\$|€|£|usd|dollars?|bucks|roses?|rs|donations?|candies|eur|euros?|gbp|cad|mxn|pesos)"
-    r"(?![A-Za-z]))", _I)
-_BARE = re.compile(r"(?<![\d.,$])(\d{2,4})(?![\d:'%]|[.,]\d)")
+_UNIT = (r"(half\s?hour|overnight|minutes?|mins?|hours?|hrs?|hhr|hh|qk|qv|quick|fh|ov|night|h)"
+         r"(?![A-Za-z])")
+_DUR_NUM = re.compile(r"(\d{1,3}(?:\.5)?)\s?" + _UNIT, _I)  # "1hr", "30 min", "2 hours"
+_DUR_WORD = re.compile(r"()" + _UNIT, _I)  # "hh", "qv", "overnight"
+_DUR_WORDS = ("half", "overnight", "hour", "hr", "hhr", "hh", "qk", "qv", "quick", "fh", "ov",
+              "night")
+_MONEY_SYM = re.compile(r"([$€£])\s?(\d{1,3}[.,]\d{3}|\d{2,5})(?!\d)")
+_MONEY_WORD = re.compile(
+    r"(\d{2,5})\s?(\$|€|£|usd|dollars?|bucks|roses?|rs|donations?|candies|eur|euros?|gbp|cad|"
+    r"mxn|pesos)(?![A-Za-z])", _I)
+_MONEY_HINTS = ("$", "€", "£", "usd", "dollar", "buck", "rose", "rs", "donation", "candies",
+                "eur", "gbp", "cad", "mxn", "peso")
+_NUM_AFTER = re.compile(r"\s{0,2}[:=\-]?\s{0,2}(\d{2,4})(?![\d:'%]|[.,]\d)")
+_NUM_BEFORE = re.compile(r"(?<![\d.,$])(\d{2,4})\s?(?:/|per)\s?$", _I)
 _JOIN_AFTER = re.compile(r"\s{0,2}(?:/|per|an?|for|x|each|:|-|=|@)?\s{0,2}", _I)
-_JOIN_BEFORE = re.compile(r"\s{0,2}(?:[:=\-@]|for)?\s{0,2}", _I)
+_DIGITS = frozenset("0123456789")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,65 +67,82 @@ def _dur_minutes(m: re.Match[str]) -> int:
     return int(n * per)
 
 
-def find_prices(folded: str, region: str = "US") -> list[PriceHit]:
-    local = _REGION_CURRENCY.get(region.upper(), "USD")
-    durs: dict[int, tuple[int, int]] = {}  # start -> (end, minutes)
-    dur_by_end: dict[int, tuple[int, int]] = {}
-    for m in _DUR.finditer(folded):
-        minutes = _dur_minutes(m)
-        if 0 < minutes <= 24 * 60:
-            durs[m.start()] = (m.end(), minutes)
-            dur_by_end[m.end()] = (m.start(), minutes)
-    hits: list[PriceHit] = []
-    used_durs: set[int] = set()
-    for m in _MONEY.finditer(folded):
-        if m.group(1):
-            amount_s, cur = m.group(2), _SYMBOL[m.group(1)] or local
-        else:
-            amount_s, word = m.group(3), m.group(4).lower()
-            cur = _SYMBOL.get(word, "") or (local if word not in ("$",) else local)
-            if word in ("€", "£"):
-                cur = _SYMBOL[word]
-        amount = int(re.sub(r"[.,]", "", amount_s))
-        if not 10 <= amount <= 100_000:
+def _durations(folded: str, low: str) -> list[tuple[int, int, int]]:
+    """(start, end, minutes) of every written duration."""
+    out: dict[int, tuple[int, int]] = {}
+    for m in _DUR_NUM.finditer(folded):
+        if m.start() > 0 and folded[m.start() - 1] in _ALNUM:
             continue
-        start, end, minutes = m.start(), m.end(), None
+        out[m.start()] = (m.end(), _dur_minutes(m))
+    for pos in word_starts(low, _DUR_WORDS):
+        if pos in out or (pos > 0 and folded[pos - 1] in _DIGITS):
+            continue
+        m = _DUR_WORD.match(folded, pos)
+        if m:
+            out[pos] = (m.end(), _dur_minutes(m))
+    return sorted((s, e, mins) for s, (e, mins) in out.items() if 0 < mins <= 24 * 60)
+
+
+def find_prices(folded: str, region: str = "US", low: str | None = None) -> list[PriceHit]:
+    low = folded.lower() if low is None else low
+    local = _REGION_CURRENCY.get(region.upper(), "USD")
+    money: list[tuple[int, int, int, str]] = []  # start, end, amount, currency
+    if any(h in low for h in _MONEY_HINTS):
+        if "$" in folded or "€" in folded or "£" in folded:
+            for m in _MONEY_SYM.finditer(folded):
+                money.append((m.start(), m.end(), int(re.sub(r"[.,]", "", m.group(2))),
+                              _SYMBOL[m.group(1)] or local))
+        for m in _MONEY_WORD.finditer(folded):
+            if m.start() > 0 and folded[m.start() - 1] in "0123456789.,$":
+                continue
+            word = m.group(2).lower()
+            cur = _SYMBOL.get(word, "") or local
+            money.append((m.start(), m.end(), int(m.group(1)), cur))
+    durs = _durations(folded, low)
+    if not money and not durs:
+        return []
+    by_start = {d[0]: d for d in durs}
+    by_end = {d[1]: d for d in durs}
+    used: set[int] = set()
+    hits: list[PriceHit] = []
+    money.sort()
+    last_end = -1
+    for start, end, amount, cur in money:
+        if start < last_end or not 10 <= amount <= 100_000:
+            continue
+        minutes = None
         j = _JOIN_AFTER.match(folded, end)
         after = j.end() if j else end
-        if after in durs and after not in used_durs:
-            end, minutes = durs[after][0], durs[after][1]
-            used_durs.add(after)
+        if after in by_start and after not in used:
+            _, end, minutes = by_start[after]
+            used.add(after)
         else:
             k = start
             while k > 0 and folded[k - 1] in " :=-@":
                 k -= 1
-            if k in dur_by_end and dur_by_end[k][0] not in used_durs and start - k <= 3:
-                start, minutes = dur_by_end[k][0], dur_by_end[k][1]
-                used_durs.add(start)
+            if k in by_end and by_end[k][0] not in used and start - k <= 3:
+                start, _, minutes = by_end[k]
+                used.add(start)
         hits.append(PriceHit(amount, cur, minutes, start, end))
+        last_end = end
     # bare numbers tied to a duration: "hh 100", "150/hr"
     taken = [(h.start, h.end) for h in hits]
-    for m in _BARE.finditer(folded):
-        s, e = m.span()
-        if any(a < e and s < b for a, b in taken):
+    for d_start, d_end, minutes in durs:
+        if d_start in used:
             continue
-        amount = int(m.group(1))
-        if not 20 <= amount <= 5000:
-            continue
-        j = re.compile(r"\s{0,1}(?:/|per)\s{0,1}", _I).match(folded, e)
-        if j and j.end() > e and j.end() in durs and j.end() not in used_durs:
-            d_end, minutes = durs[j.end()]
-            used_durs.add(j.end())
-            hits.append(PriceHit(amount, local, minutes, s, d_end))
-            continue
-        k = s
-        while k > 0 and folded[k - 1] in " :=-":
-            k -= 1
-        if s - k <= 2 and k in dur_by_end and dur_by_end[k][0] not in used_durs:
-            d_start, minutes = dur_by_end[k]
-            if folded[d_start:k].strip().isdigit():
+        m = _NUM_AFTER.match(folded, d_end)
+        if m:
+            s, e = d_start, m.end(1)
+            amount = int(m.group(1))
+        else:
+            mb = _NUM_BEFORE.search(folded, max(0, d_start - 12), d_start)
+            if not mb:
                 continue
-            used_durs.add(d_start)
-            hits.append(PriceHit(amount, local, minutes, d_start, e))
+            s, e, amount = mb.start(1), d_end, int(mb.group(1))
+        if not 20 <= amount <= 5000 or any(a < e and s < b for a, b in taken):
+            continue
+        used.add(d_start)
+        hits.append(PriceHit(amount, local, minutes, s, e))
+        taken.append((s, e))
     hits.sort(key=lambda h: h.start)
     return hits

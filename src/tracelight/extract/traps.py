@@ -44,6 +44,11 @@ _SIMPLE = [
     re.compile(r"(?<!\d)\d{1,4}(?:st|nd|rd|th)\b", _I),
 ]
 
+_ZIP = _SIMPLE.pop(-2)  # case-sensitive: a state code is upper-case
+# one scan instead of a dozen; branch order puts labelled IDs before bare numbers
+_SIMPLE_ALL = re.compile("|".join(f"(?:{rx.pattern})" for rx in
+                                  sorted(_SIMPLE, key=lambda r: "post" not in r.pattern)), _I)
+
 # Checked in code: a measurement 34-24-36 only if the three numbers are body-plausible,
 # a date 11/23 or 11/23/24 only if it is a real day and month.
 _MEASURE = re.compile(r"(?<!\d)(\d{2})[a-zA-Z]{0,3}\s?[-/]\s?(\d{2})\s?[-/]\s?(\d{2})(?!\d)")
@@ -85,10 +90,12 @@ class TrapIndex:
         return len(self._starts)
 
 
-def trap_spans(folded: str) -> TrapIndex:
+def trap_spans(folded: str, start: int = 0, end: int | None = None) -> TrapIndex:
+    """Trap spans in folded[start:end] (lookbehinds still see the text before `start`)."""
+    end = len(folded) if end is None else end
     spans: list[tuple[int, int]] = []
-    for rx in _SIMPLE:
-        spans.extend(m.span() for m in rx.finditer(folded))
-    spans.extend(m.span() for m in _MEASURE.finditer(folded) if _is_measure(m))
-    spans.extend(m.span() for m in _DATE.finditer(folded) if _is_date(m))
+    spans.extend(m.span() for m in _SIMPLE_ALL.finditer(folded, start, end))
+    spans.extend(m.span() for m in _ZIP.finditer(folded, start, end))
+    spans.extend(m.span() for m in _MEASURE.finditer(folded, start, end) if _is_measure(m))
+    spans.extend(m.span() for m in _DATE.finditer(folded, start, end) if _is_date(m))
     return TrapIndex(spans)
