@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from tracelight.extract.lexicon import lexicon
+from tracelight.extract.normalize import word_starts
 
 _LEX = lexicon()
 MIN_AGE, MAX_AGE = 12, 69
@@ -18,12 +19,13 @@ _I = re.IGNORECASE
 
 _SUFFIX = (r"(?:y\.?\s?o\b\.?|y/o|yrs?\.?\s?old|years?\s?old|yr\b|yrs\b\.?|years\b|"
            r"a[ñn]os\b|anitos\b)")
-_NUM_THEN_CUE = re.compile(r"(?<![\d'$.,/:#-])(\d{1,2})\s?-?\s?" + _SUFFIX, _I)
+_NUM_THEN_CUE = re.compile(r"(\d{1,2})\s?-?\s?" + _SUFFIX, _I)
+_NUM_BEFORE = re.compile(r"(?<![\d'$.,/:#-])\d{1,2}\s?-?\s?$")
 _CUE_THEN_NUM = re.compile(
-    r"(?<![A-Za-z])(?:age|aged|edad|ages)\s?(?:is\s|of\s)?[:=\-]?\s?(\d{1,2})(?![\d'\"%.,:/]\d|\d)",
+    r"(?:age|aged|edad|ages)\s?(?:is\s|of\s)?[:=\-]?\s?(\d{1,2})(?![\d'\"%.,:/]\d|\d)",
     _I)
 _IM_NUM = re.compile(
-    r"(?<![A-Za-z])(?:i'?m|i\s?am|im|soy|tengo|just\s?turned|turned)\s{1,2}"
+    r"(?:i'?m|i\s?am|im|soy|tengo|just\s?turned|turned)\s{1,2}"
     r"(?:a\s|only\s|just\s|barely\s)?(\d{1,2})(?![\d'\"%]|\s?(?:'|ft|feet|foot|in\b|inch|lbs?|"
     r"cm|kg|\$|min|hr|hour|am\b|pm\b|/|%|x|-\s?\d|\.\d|,\d|:\d))", _I)
 _NOT_AGE_AFTER = re.compile(r"\s{0,2}(?:of\b|in\b|ago\b|exp|experience|since|on\b|at\b|"
@@ -62,8 +64,21 @@ def _word_value(m: re.Match[str]) -> int:
 
 
 _SUFFIX_HINTS = ("yo", "y/o", "y.o", "yr", "year", "ano", "año")
-_AGE_HINTS = ("age", "edad")
-_IM_HINTS = ("i'm", "im ", "i am", "iam ", "soy ", "tengo ", "turned ")
+_AGE_HINTS = ("age", "aged", "ages", "edad")
+_IM_HINTS = ("i'm", "im ", "i am", "iam ", "soy ", "tengo ", "turned ", "just turned ")
+
+
+def _find_all(low: str, needle: str) -> list[int]:
+    out, i = [], low.find(needle)
+    while i >= 0:
+        out.append(i)
+        i = low.find(needle, i + 1)
+    return out
+
+
+def _add(hits: list[AgeHit], age: int, start: int, end: int) -> None:
+    if MIN_AGE <= age <= MAX_AGE:
+        hits.append(AgeHit(age, start, end))
 
 
 def find_ages(folded: str, low: str | None = None) -> list[AgeHit]:
@@ -71,23 +86,24 @@ def find_ages(folded: str, low: str | None = None) -> list[AgeHit]:
     hits: list[AgeHit] = []
     text = folded.translate(_ACCENTS) if not folded.isascii() else folded  # veintidós
     has_digit = _DIGIT.search(folded) is not None
-    scans = []
-    # Each pattern runs only when a cheap substring test says its cue is there.
     if has_digit and any(h in low for h in _SUFFIX_HINTS):
-        scans.append(_NUM_THEN_CUE)
-    if has_digit and any(h in low for h in _AGE_HINTS):
-        scans.append(_CUE_THEN_NUM)
-    has_im = any(h in low for h in _IM_HINTS)
-    if has_digit and has_im:
-        scans.append(_IM_NUM)
-    for rx in scans:
-        for m in rx.finditer(text):
-            age = int(m.group(1))
-            if rx is _NUM_THEN_CUE and "old" not in m.group().lower() \
-                    and _NOT_AGE_AFTER.match(text, m.end()):
+        # anchored at each suffix ("yrs", "yo", "años"): find the number just before it
+        for pos in sorted({i for h in _SUFFIX_HINTS for i in _find_all(low, h)}):
+            nb = _NUM_BEFORE.search(text, max(0, pos - 6), pos)
+            if nb is None:
+                continue
+            m = _NUM_THEN_CUE.match(text, nb.start())
+            if m is None:
+                continue
+            if "old" not in m.group().lower() and _NOT_AGE_AFTER.match(text, m.end()):
                 continue  # "5 years experience", "3 years in business"
-            if MIN_AGE <= age <= MAX_AGE:
-                hits.append(AgeHit(age, m.start(), m.end()))
+            _add(hits, int(m.group(1)), m.start(), m.end())
+    if has_digit:
+        for rx, hints in ((_CUE_THEN_NUM, _AGE_HINTS), (_IM_NUM, _IM_HINTS)):
+            for pos in word_starts(low, hints):
+                m = rx.match(text, pos)
+                if m is not None:
+                    _add(hits, int(m.group(1)), m.start(), m.end())
     if any(h in low for h in _WORD_HINTS):
         for rx in (_WORD_THEN_CUE, _CUE_THEN_WORD):
             for m in rx.finditer(text):

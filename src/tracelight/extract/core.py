@@ -16,7 +16,7 @@ from tracelight.extract.crypto import find_crypto
 from tracelight.extract.emails import find_emails
 from tracelight.extract.handles import find_urls_and_handles
 from tracelight.extract.names import find_names
-from tracelight.extract.normalize import fold, lower
+from tracelight.extract.normalize import fold, lower, word_set
 from tracelight.extract.phones import find_phones
 from tracelight.extract.places import find_places, phone_region
 from tracelight.extract.prices import find_prices
@@ -44,16 +44,17 @@ def extract_text(text: str, field: str = "body", region: str = "US", *,
     want = set(kinds)
     folded = fold(text)
     low = lower(folded)
+    words = word_set(low)
     region = (region or "US").upper()
     out: list[Mention] = []
     if "phone" in want:
         out += [_m("phone", h.e164, field, text, h.start, h.end, h.obfuscated)
-                for h in find_phones(text, folded, region, low)]
+                for h in find_phones(text, folded, region, low, words)]
     if "email" in want:
         out += [_m("email", h.value, field, text, h.start, h.end, h.obfuscated)
                 for h in find_emails(text, folded, low)]
     if want & {"url", "social", "payment"}:
-        for h in find_urls_and_handles(folded, low):
+        for h in find_urls_and_handles(folded, low, words):
             if h.kind not in want:
                 continue
             value = h.handle if h.kind == "url" else f"{h.platform}:{h.handle}"
@@ -66,12 +67,12 @@ def extract_text(text: str, field: str = "body", region: str = "US", *,
         out += [_m("age", str(h.age), field, text, h.start, h.end) for h in find_ages(folded, low)]
     if "price" in want:
         out += [_m("price", h.value, field, text, h.start, h.end)
-                for h in find_prices(folded, region, low)]
+                for h in find_prices(folded, region, low, words)]
     if "location" in want:
         out += [_m("location", h.value, field, text, h.start, h.end)
-                for h in find_places(folded, region, lenient=field == "location")]
+                for h in find_places(folded, region, lenient=field == "location", words=words)]
     if "name" in want:
-        out += [_m("name", h.name, field, text, h.start, h.end) for h in find_names(folded, low)]
+        out += [_m("name", h.name, field, text, h.start, h.end) for h in find_names(folded, low, words)]
     out.sort(key=lambda m: (m.start, KINDS.index(m.kind), m.end))
     return out
 

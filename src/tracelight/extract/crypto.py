@@ -110,7 +110,7 @@ def b58_verify(addr: str) -> str | None:
 
 
 def _has_long_word(folded: str) -> bool:
-    return any(len(w) >= 26 for w in folded.split())
+    return max(map(len, folded.split()), default=0) >= 26
 
 
 def find_crypto(folded: str) -> list[CryptoHit]:

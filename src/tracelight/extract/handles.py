@@ -56,7 +56,7 @@ def _kw_regex(mapping: dict[str, list[str]]) -> tuple[re.Pattern[str], dict[str,
 
 
 def _alias_words(mapping: dict[str, list[str]]) -> tuple[str, ...]:
-    return tuple(w.split(" ")[0] for words in mapping.values() for w in words)
+    return tuple(sorted({w.split(" ")[0] for words in mapping.values() for w in words}))
 
 
 _SOCIAL_RX, _SOCIAL_ALIAS = _kw_regex(_LEX.social_platforms)
@@ -120,7 +120,8 @@ def _bare_url_starts(low: str) -> list[int]:
     return sorted(starts)
 
 
-def find_urls_and_handles(folded: str, low: str | None = None) -> list[HandleHit]:
+def find_urls_and_handles(folded: str, low: str | None = None,
+                          words: frozenset[str] | None = None) -> list[HandleHit]:
     low = folded.lower() if low is None else low
     hits: list[HandleHit] = []
     taken: list[tuple[int, int]] = []
@@ -149,10 +150,10 @@ def find_urls_and_handles(folded: str, low: str | None = None) -> list[HandleHit
     def free(s: int, e: int) -> bool:
         return all(e <= a or s >= b for a, b in taken)
 
-    for rx, alias, kind, words in ((_SOCIAL_RX, _SOCIAL_ALIAS, "social", _SOCIAL_WORDS),
+    for rx, alias, kind, aliases in ((_SOCIAL_RX, _SOCIAL_ALIAS, "social", _SOCIAL_WORDS),
                                    (_PAY_RX, _PAY_ALIAS, "payment", _PAY_WORDS)):
         last = -1
-        for pos in word_starts(low, words):
+        for pos in word_starts(low, aliases, words):
             if pos < last:
                 continue
             m = rx.match(folded, pos)

@@ -29,17 +29,18 @@ class NameHit:
     end: int
 
 
-_HINTS = ("i'm", "im ", "i am", "iam ", "my name", "name", "ask for", "call me", "it's", "its ",
-          "this is", "soy ", "me llamo", "mi nombre", "known as", "aka ", "xoxo", "love,",
-          "kisses")
+_HINTS = ("i'm", "im ", "i am", "iam ", "my name", "name", "names", "ask for", "call me", "it's",
+          "its ", "this is", "soy ", "me llamo", "mi nombre", "known as", "aka ", "xoxo",
+          "love,", "kisses")
 
 
-def find_names(folded: str, low: str | None = None) -> list[NameHit]:
+def find_names(folded: str, low: str | None = None,
+               words: frozenset[str] | None = None) -> list[NameHit]:
     low = folded.lower() if low is None else low
     stop = lexicon().name_stopwords
     hits: list[NameHit] = []
     last = -1
-    for pos in word_starts(low, _HINTS):
+    for pos in word_starts(low, _HINTS, words):
         if pos < last:
             continue
         m = _CUE.match(folded, pos)

@@ -12,6 +12,8 @@ extractor on top of the folded text, because whether "to" means 2 depends on its
 
 from __future__ import annotations
 
+import string
+from functools import lru_cache
 import unicodedata
 
 # Ranges scanned once at import to build the table: the whole BMP (full-width forms,
@@ -79,7 +81,25 @@ def lower(folded: str) -> str:
 _WORDCH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
-def word_starts(low: str, words: tuple[str, ...] | list[str]) -> list[int]:
+_PUNCT = "".join(c for c in string.punctuation if c not in "'_")
+_PUNCT_BYTES = bytes.maketrans(_PUNCT.encode(), b" " * len(_PUNCT))
+
+
+def word_set(low: str) -> frozenset[str]:
+    """The words of a lower-cased text (punctuation but ' and _ as spaces), for O(1) gates:
+    an extractor whose cue words are absent skips its patterns entirely."""
+    data = low.encode("utf-8", "surrogatepass").translate(_PUNCT_BYTES)
+    return frozenset(data.decode("utf-8", "surrogatepass").split())
+
+
+@lru_cache(maxsize=256)
+def _firsts(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple((w.split(" ", 1)[0].strip(string.punctuation.replace("'", "")) or w)
+                 for w in words)
+
+
+def word_starts(low: str, words: tuple[str, ...] | list[str],
+                present: frozenset[str] | None = None) -> list[int]:
     """Sorted positions where one of `words` starts at a word boundary in `low`.
 
     Extractors anchor their patterns at these positions (`rx.match(text, pos)`) instead of
@@ -87,7 +107,10 @@ def word_starts(low: str, words: tuple[str, ...] | list[str]) -> list[int]:
     typical ad it is several times cheaper than a regex scan per pattern.
     """
     found: set[int] = set()
-    for w in words:
+    firsts = _firsts(tuple(words))
+    for w, first in zip(words, firsts, strict=True):
+        if present is not None and first not in present:
+            continue
         i = low.find(w)
         while i >= 0:
             if i == 0 or low[i - 1] not in _WORDCH or not w[0].isalnum():

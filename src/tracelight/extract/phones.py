@@ -121,7 +121,8 @@ def _token_at(folded: str, pos: int) -> tuple[int, int]:
     return s, m.end() if m else pos
 
 
-def _candidate_spans(folded: str, low: str) -> list[tuple[int, int]]:
+def _candidate_spans(folded: str, low: str,
+                     words: frozenset[str] | None) -> list[tuple[int, int]]:
     """Tokens holding a digit or a strong number word. Scans with fast literal prefixes
     instead of a per-position lookbehind: on a 500-character ad this is most of the cost."""
     spans: dict[int, int] = {}
@@ -132,7 +133,9 @@ def _candidate_spans(folded: str, low: str) -> list[tuple[int, int]]:
         s, e = _token_at(folded, m.start())
         spans[s] = e
         pos = e
-    for w in _STRONG_WORDS:  # str.find is C-fast; a regex alternation scan is not
+    # Number words written as words; glued to digits ("five5five") they were found above.
+    todo = _STRONG_WORDS if words is None else [w for w in _STRONG_WORDS if w in words]
+    for w in todo:  # str.find is C-fast; a regex alternation scan is not
         i = low.find(w)
         while i >= 0:
             s, e = _token_at(folded, i)
@@ -141,9 +144,9 @@ def _candidate_spans(folded: str, low: str) -> list[tuple[int, int]]:
     return sorted(spans.items())
 
 
-def _tokens(text: str, folded: str, low: str) -> list[_Tok]:
+def _tokens(text: str, folded: str, low: str, words: frozenset[str] | None) -> list[_Tok]:
     out: list[_Tok] = []
-    for s, e in _candidate_spans(folded, low):
+    for s, e in _candidate_spans(folded, low, words):
         t = folded[s:e]
         if t.isdigit():
             if len(t) <= _MAX_DIGITS:
@@ -197,8 +200,8 @@ def _runs(folded: str, toks: list[_Tok]) -> list[list[_Tok]]:
 
 def _drop_traps(folded: str, run: list[_Tok]) -> list[list[_Tok]]:
     """Split a run at tokens that sit in a trap (price, date, size, ID), read around the run."""
-    w0 = max(0, run[0].start - 40)
-    w1 = min(len(folded), run[-1].end + 20)
+    w0 = max(0, run[0].start - 24)
+    w1 = min(len(folded), run[-1].end + 12)
     traps = trap_spans(folded, w0, w1)
     if not len(traps):
         return [run]
@@ -348,17 +351,18 @@ def _trim(run: list[_Tok]) -> list[_Tok]:
 
 
 def find_phones(text: str, folded: str, region: str = "US",
-                low: str | None = None) -> list[PhoneHit]:
+                low: str | None = None, words: frozenset[str] | None = None) -> list[PhoneHit]:
     """Phones in `text` (`folded` = normalize.fold(text), `low` = normalize.lower(folded))."""
     low = lower(folded) if low is None else low
-    toks = _tokens(text, folded, low)
+    toks = _tokens(text, folded, low, words)
     if not toks:
         return []
     used: set[int] = set()
     hits: list[PhoneHit] = []
     runs: list[list[_Tok]] = []
+    least = min(7, _lengths(region)[0])
     for whole in _runs(folded, toks):
-        if sum(len(t.digits) for t in whole) < 6:
+        if sum(len(t.digits) for t in whole) < least:
             runs.append(whole)
             continue
         # Traps are read only around runs that hold a phone-shaped number: a full scan of
@@ -369,7 +373,7 @@ def find_phones(text: str, folded: str, region: str = "US",
         for run in pieces:
             run = _trim(run)
             runs.append(run)
-            if run and sum(len(t.digits) for t in run) >= 6:
+            if run and sum(len(t.digits) for t in run) >= least:
                 _from_run(folded, run, region, used, hits)
     _split_groups(folded, [r for r in runs if r], region, used, hits)
     hits.sort(key=lambda h: h.start)

@@ -21,6 +21,7 @@ from functools import lru_cache
 import phonenumbers
 
 from tracelight.extract.lexicon import lexicon
+from tracelight.extract.normalize import lower, word_set, word_starts
 
 _CA_PROVINCES = {"01": "AB", "02": "BC", "03": "MB", "04": "NB", "05": "NL", "07": "NS",
                  "08": "ON", "09": "PE", "10": "QC", "11": "SK", "12": "YT", "13": "NT",
@@ -69,6 +70,7 @@ class _Gazetteer:
     cities: dict[str, list[City]]
     region_names: dict[str, tuple[str, str]]  # "washington"/"wa" -> ("WA", "US")
     max_words: int
+    first_words: frozenset[str]  # first word of every city name, for a cheap gate
 
 
 @lru_cache(maxsize=1)
@@ -96,7 +98,8 @@ def gazetteer() -> _Gazetteer:
         regions[code.lower()] = (code, "CA")
     regions["dc"] = ("DC", "US")
     max_words = max(len(k.split()) for k in cities)
-    return _Gazetteer(cities, regions, min(max_words, 4))
+    firsts = frozenset(k.split(" ")[0].strip(".'") for k in cities)
+    return _Gazetteer(cities, regions, min(max_words, 4), firsts)
 
 
 def _pick(cands: list[City], region: str | None, country: str) -> City:
@@ -110,59 +113,62 @@ def _pick(cands: list[City], region: str | None, country: str) -> City:
     return cands[0]
 
 
-_ANY_UPPER = re.compile(r"[A-Z]")
 _REGION_AFTER = re.compile(r",?\s{1,2}([A-Z]{2}|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?![A-Za-z])")
 
 
-def find_places(folded: str, region: str = "US", *, lenient: bool = False) -> list[PlaceHit]:
+def find_places(folded: str, region: str = "US", *, lenient: bool = False,
+                words: frozenset[str] | None = None) -> list[PlaceHit]:
     """Cities named in the text. `lenient` for a location field, where any city name counts."""
-    if not lenient and _ANY_UPPER.search(folded) is None:
+    if words is not None and gazetteer().first_words.isdisjoint(words):
         return []
     g = gazetteer()
     stop = lexicon().name_stopwords
     country = region.upper()
     hits: list[PlaceHit] = []
     text = folded if not lenient else folded.title()
-    for m in _CAP_SEQ.finditer(text):
-        if m.start() > 0 and text[m.start() - 1].isalpha():
+    low = text.lower() if text.isascii() else lower(text)
+    present = words if words is not None else word_set(low)
+    # Start only where the first word of some city name occurs (a set intersection, then
+    # str.find), instead of walking every capitalised word of the ad.
+    starts = word_starts(low, tuple(sorted(g.first_words & present)))
+    last = -1
+    for s in starts:
+        if s < last or not text[s].isupper():
             continue
-        words = m.group().split(" ")
-        base = m.start()
-        i = 0
-        while i < len(words):
-            found = None
-            for n in range(min(g.max_words, len(words) - i), 0, -1):
-                name = " ".join(words[i:i + n]).rstrip(".'")
-                key = name.lower()
-                if key in g.cities:
-                    found = (n, name, key)
-                    break
-            if not found or (lenient and len(found[2]) <= 2):
-                i += 1
-                continue
-            n, name, key = found
-            s = base + sum(len(w) + 1 for w in words[:i])
-            e = s + len(name)
-            reg_m = _REGION_AFTER.match(text, e)
+        m = _CAP_SEQ.match(text, s)
+        if m is None:
+            continue
+        words_here = m.group().split(" ")
+        found = None
+        for n in range(min(g.max_words, len(words_here)), 0, -1):
+            name = " ".join(words_here[:n]).rstrip(".'")
+            key = name.lower()
+            if key in g.cities:
+                found = (name, key)
+                break
+        if not found or (lenient and len(found[1]) <= 2):
+            continue
+        name, key = found
+        e = s + len(name)
+        reg_m = _REGION_AFTER.match(text, e)
+        reg = None
+        reg_end = e
+        if reg_m:
+            r = g.region_names.get(reg_m.group(1).lower())
+            if r and (lenient or reg_m.group(1).isupper() or len(reg_m.group(1)) > 2):
+                reg, reg_end = r[0], reg_m.end()
+        cands = g.cities[key]
+        cued = _CUE.search(text, max(0, s - 20), s) is not None
+        ok = lenient or reg is not None or (cued and key not in stop) or (
+            cands[0].population >= _BIG and key not in _AMBIGUOUS and key not in stop)
+        if reg is not None and not any(c.region == reg for c in cands):
+            ok = lenient or cued
             reg = None
             reg_end = e
-            if reg_m:
-                r = g.region_names.get(reg_m.group(1).lower())
-                if r and (lenient or reg_m.group(1).isupper() or len(reg_m.group(1)) > 2):
-                    reg, reg_end = r[0], reg_m.end()
-            cands = g.cities[key]
-            cued = _CUE.search(text, max(0, s - 20), s) is not None
-            ok = lenient or reg is not None or (
-                cued and key not in stop) or (
-                cands[0].population >= _BIG and key not in _AMBIGUOUS and key not in stop)
-            if reg is not None and not any(c.region == reg for c in cands):
-                ok = lenient or cued
-                reg = None
-                reg_end = e
-            if ok:
-                c = _pick(cands, reg, country)
-                hits.append(PlaceHit(c.name, c.region, c.country, s, reg_end))
-            i += n
+        if ok:
+            c = _pick(cands, reg, country)
+            hits.append(PlaceHit(c.name, c.region, c.country, s, reg_end))
+            last = reg_end
     return hits
 
 

@@ -67,14 +67,15 @@ def _dur_minutes(m: re.Match[str]) -> int:
     return int(n * per)
 
 
-def _durations(folded: str, low: str) -> list[tuple[int, int, int]]:
+def _durations(folded: str, low: str,
+               words: frozenset[str] | None) -> list[tuple[int, int, int]]:
     """(start, end, minutes) of every written duration."""
     out: dict[int, tuple[int, int]] = {}
     for m in _DUR_NUM.finditer(folded):
         if m.start() > 0 and folded[m.start() - 1] in _ALNUM:
             continue
         out[m.start()] = (m.end(), _dur_minutes(m))
-    for pos in word_starts(low, _DUR_WORDS):
+    for pos in word_starts(low, _DUR_WORDS, words):
         if pos in out or (pos > 0 and folded[pos - 1] in _DIGITS):
             continue
         m = _DUR_WORD.match(folded, pos)
@@ -83,7 +84,8 @@ def _durations(folded: str, low: str) -> list[tuple[int, int, int]]:
     return sorted((s, e, mins) for s, (e, mins) in out.items() if 0 < mins <= 24 * 60)
 
 
-def find_prices(folded: str, region: str = "US", low: str | None = None) -> list[PriceHit]:
+def find_prices(folded: str, region: str = "US", low: str | None = None,
+                words: frozenset[str] | None = None) -> list[PriceHit]:
     low = folded.lower() if low is None else low
     local = _REGION_CURRENCY.get(region.upper(), "USD")
     money: list[tuple[int, int, int, str]] = []  # start, end, amount, currency
@@ -98,7 +100,7 @@ def find_prices(folded: str, region: str = "US", low: str | None = None) -> list
             word = m.group(2).lower()
             cur = _SYMBOL.get(word, "") or local
             money.append((m.start(), m.end(), int(m.group(1)), cur))
-    durs = _durations(folded, low)
+    durs = _durations(folded, low, words)
     if not money and not durs:
         return []
     by_start = {d[0]: d for d in durs}
