@@ -72,7 +72,8 @@ def extract_text(text: str, field: str = "body", region: str = "US", *,
         out += [_m("location", h.value, field, text, h.start, h.end)
                 for h in find_places(folded, region, lenient=field == "location", words=words)]
     if "name" in want:
-        out += [_m("name", h.name, field, text, h.start, h.end) for h in find_names(folded, low, words)]
+        out += [_m("name", h.name, field, text, h.start, h.end)
+                for h in find_names(folded, low, words)]
     out.sort(key=lambda m: (m.start, KINDS.index(m.kind), m.end))
     return out
 

@@ -23,8 +23,13 @@ _BARE_URL = re.compile(
     r"xyz|site|online|club|live|tv|to|link|page|bio))(/[^\s<>\"'\[\]{}|\\^`]{0,2000})?"
     r"(?![A-Za-z0-9\-])", re.IGNORECASE)
 _TRAIL = ".,;:!?)'\"”’»*"
-_HANDLE_STOP = frozenset(
-    ["me", "my", "is", "and", "or", "the", "a", "an", "for", "to", "at", "in", "on", "of", "only", "me.", "here", "with", "via", "text", "call", "dm", "msg", "message", "add", "follow", "page", "account", "handle", "id", "name", "available", "now", "please", "pls", "plz", "too", "also", "it", "this", "that", "you", "your", "u", "ur", "us", "we", "our", "info", "link", "below", "above", "profile", "same"])
+_HANDLE_STOP = frozenset({
+    "me", "my", "is", "and", "or", "the", "a", "an", "for", "to", "at", "in", "on", "of", "only",
+    "here", "with", "via", "text", "call", "dm", "msg", "message", "add", "follow", "page",
+    "account", "handle", "id", "name", "available", "now", "please", "pls", "plz", "too", "also",
+    "it", "this", "that", "you", "your", "u", "ur", "us", "we", "our", "info", "link", "below",
+    "above", "profile", "same",
+})
 _RESERVED_PATHS = frozenset({"p", "explore", "share", "status", "home", "intent", "i", "add",
                              "u", "reel", "reels", "stories", "s", "joinchat", "addstickers",
                              "search", "hashtag", "login", "signup", "web", "download"})

@@ -13,8 +13,8 @@ extractor on top of the folded text, because whether "to" means 2 depends on its
 from __future__ import annotations
 
 import string
-from functools import lru_cache
 import unicodedata
+from functools import lru_cache
 
 # Ranges scanned once at import to build the table: the whole BMP (full-width forms,
 # circled and superscript digits, other scripts' decimal digits), the mathematical

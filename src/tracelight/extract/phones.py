@@ -108,6 +108,8 @@ _DIGIT_RUN = re.compile(r"[0-9]+")
 _SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}\n\r\t]{0,4}"
 _WEAK_GAP = re.compile(r"(?:" + _SEP + r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z]))"
                        r"{1,3}" + _SEP, re.IGNORECASE)
+_WEAK_TAIL = re.compile(r"(?:(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])" + _SEP + r"){1,2}$",
+                        re.IGNORECASE)
 _WEAK_WORD = re.compile(r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])", re.IGNORECASE)
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
@@ -175,6 +177,16 @@ def _gap_ok(gap: str) -> bool:
     return all(not (ch.isalnum() or ch in _BAD_GAP) for ch in gap)
 
 
+def _lead_weak(folded: str, t: _Tok) -> list[_Tok]:
+    """Weak words just before a run's first token ("too zero six ..."), as tokens."""
+    w0 = max(0, t.start - 14)
+    m = _WEAK_TAIL.search(folded, w0, t.start)
+    if m is None:
+        return []
+    return [_Tok(w.start(), w.end(), str(_WEAK[w.group().lower()]), 2)
+            for w in _WEAK_WORD.finditer(folded, m.start(), m.end())]
+
+
 def _runs(folded: str, toks: list[_Tok]) -> list[list[_Tok]]:
     runs: list[list[_Tok]] = []
     cur: list[_Tok] = []
@@ -192,7 +204,7 @@ def _runs(folded: str, toks: list[_Tok]) -> list[list[_Tok]]:
                 cur.append(t)
                 continue
             runs.append(cur)
-        cur = [t]
+        cur = [*_lead_weak(folded, t), t]
     if cur:
         runs.append(cur)
     return runs
@@ -280,10 +292,20 @@ def _obfuscated(folded: str, run: list[_Tok], i: int, j: int, plus: bool) -> boo
 
 def _from_run(folded: str, run: list[_Tok], region: str, used: set[int],
               hits: list[PhoneHit]) -> None:
+    before = len(hits)
+    _scan_run(folded, run, region, used, hits, weak_edges=False)
+    if len(hits) == before and any(t.kind == 2 for t in run):
+        # "too zero six ...": a weak word may open or close a number, but only when the
+        # number cannot be read without it
+        _scan_run(folded, run, region, used, hits, weak_edges=True)
+
+
+def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
+              hits: list[PhoneHit], *, weak_edges: bool) -> None:
     lo_len, hi_len = _lengths(region)
     i, n = 0, len(run)
     while i < n:
-        if run[i].kind == 2:
+        if run[i].kind == 2 and not weak_edges:
             i += 1
             continue
         plus_at = _has_plus(folded, run[i])
@@ -294,7 +316,7 @@ def _from_run(folded: str, run: list[_Tok], region: str, used: set[int],
             acc += run[j].digits
             if len(acc) > _MAX_DIGITS:
                 break
-            if run[j].kind == 2:
+            if run[j].kind == 2 and not weak_edges:
                 continue  # a number never ends on a weak word
             if plus:
                 if len(acc) >= 7:
@@ -325,7 +347,7 @@ def _split_groups(folded: str, runs: list[list[_Tok]], region: str, used: set[in
     """'206 ... call me ... 555 0143': an area code and a local number a few words apart."""
     if _lengths(region)[0] != 10:
         return  # NANP only: elsewhere numbers are not written as 3 + 7 digits
-    free = [r for r in runs if not any(id(t) in used for t in r)]
+    free = [t for t in (_trim(r) for r in runs if not any(id(t) in used for t in r)) if t]
     for a, b in itertools.pairwise(free):
         da = "".join(t.digits for t in a)
         db = "".join(t.digits for t in b)
@@ -368,10 +390,9 @@ def find_phones(text: str, folded: str, region: str = "US",
         # Traps are read only around runs that hold a phone-shaped number: a full scan of
         # every ad for prices, dates and sizes would cost more than all the rest.
         probe: list[PhoneHit] = []
-        _from_run(folded, _trim(whole), region, set(), probe)
+        _from_run(folded, whole, region, set(), probe)
         pieces = _drop_traps(folded, whole) if probe else [whole]
         for run in pieces:
-            run = _trim(run)
             runs.append(run)
             if run and sum(len(t.digits) for t in run) >= least:
                 _from_run(folded, run, region, used, hits)

@@ -15,7 +15,7 @@ _I = re.IGNORECASE
 _SIMPLE = [
     # prices: $150, 150$, 150 roses, € 80
     re.compile(r"[$€£¥]\s?\d[\d,.]{0,9}"),
-    re.compile(r"(?<!\d)\d{1,5}(?:[.,]\d{1,2})?\s?(?:\$|€|£|usd|dollars?|bucks|roses?|rs|"
+    re.compile(r"(?<!\d)\d{2,5}(?:[.,]\d{1,2})?\s?(?:\$|€|£|usd|dollars?|bucks|roses?|rs|"
                r"donations?|candies|eur|euros?|gbp|pesos?|mxn)\b", _I),
     # durations: 30 min, 1 hr, 2hrs, 15qv
     re.compile(r"(?<!\d)\d{1,3}\s?(?:min(?:ute)?s?|hrs?|hours?|hh|hhr|qv|qk|h)\b", _I),
