@@ -57,12 +57,17 @@ def extract_text(text: str, field: str = "body", region: str = "US", *,
         for h in find_urls_and_handles(folded, low, words):
             if h.kind not in want:
                 continue
-            value = h.handle if h.kind == "url" else f"{h.platform}:{h.handle}"
+            # handles are case-insensitive on every platform: the value (what the store
+            # keys on and `values.normalize_lookup` builds) is lower-case, without @ or $
+            value = h.handle if h.kind == "url" else \
+                f"{h.platform}:{h.handle.lstrip('@$').lower()}"
             out.append(_m(h.kind, value, field, text, h.start, h.end,
                           text[h.start:h.end] != folded[h.start:h.end]))
     if "crypto" in want:
-        out += [_m("crypto", f"{h.currency}:{h.address}", field, text, h.start, h.end)
-                for h in find_crypto(folded)]
+        # ETH is case-insensitive once its checksum is verified: keyed lower-case
+        for h in find_crypto(folded):
+            addr = h.address.lower() if h.currency == "ETH" else h.address
+            out.append(_m("crypto", f"{h.currency}:{addr}", field, text, h.start, h.end))
     if "age" in want:
         out += [_m("age", str(h.age), field, text, h.start, h.end) for h in find_ages(folded, low)]
     if "price" in want:
@@ -83,6 +88,8 @@ class Extraction:
     """Everything read from one ad. `mentions` are in field order, then text order."""
 
     mentions: list[Mention] = field(default_factory=list)
+    # social/payment value -> the handle as first written ("cashapp:name12" -> "$Name12")
+    written: dict[str, str] = field(default_factory=dict)
 
     def values(self, kind: str) -> list[str]:
         """Distinct values of one kind, in order of first appearance."""
@@ -100,13 +107,10 @@ class Extraction:
         """The JSON object `tracelight extract` prints for one ad (docs/extraction.md)."""
 
         def split(kind: str, a: str, b: str) -> list[dict[str, str]]:
-            out, seen = [], set()
+            out = []
             for v in self.values(kind):
                 left, _, right = v.partition(":")
-                if (left, right.casefold()) in seen:
-                    continue
-                seen.add((left, right.casefold()))
-                out.append({a: left, b: right})
+                out.append({a: left, b: self.written.get(v, right)})
             return out
 
         prices = []
@@ -153,4 +157,17 @@ def extract_record(record: AdRecord, region: str = "US") -> Extraction:
         mentions += extract_text(record.url, "url", region, kinds=("phone", "email"))
     if record.location:
         mentions += extract_text(record.location, "location", region, kinds=("location",))
-    return Extraction(mentions)
+    return Extraction(mentions, _written(mentions))
+
+
+def _written(mentions: list[Mention]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in mentions:
+        if m.kind in ("social", "payment") and m.value not in out:
+            handle = m.value.partition(":")[2]
+            raw = fold(m.raw)
+            k = raw.lower().rfind(handle)
+            if k >= 0:
+                start = k - 1 if k > 0 and raw[k - 1] == "$" else k
+                out[m.value] = raw[start:k + len(handle)]
+    return out
