@@ -83,13 +83,20 @@ _WORDCH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 
 _PUNCT = "".join(c for c in string.punctuation if c not in "'_")
 _PUNCT_BYTES = bytes.maketrans(_PUNCT.encode(), b" " * len(_PUNCT))
+_NON_ASCII_BYTES = bytes.maketrans(bytes(range(128, 256)), b" " * 128)
 
 
 def word_set(low: str) -> frozenset[str]:
     """The words of a lower-cased text (punctuation but ' and _ as spaces), for O(1) gates:
     an extractor whose cue words are absent skips its patterns entirely."""
     data = low.encode("utf-8", "surrogatepass").translate(_PUNCT_BYTES)
-    return frozenset(data.decode("utf-8", "surrogatepass").split())
+    words = data.decode("utf-8", "surrogatepass").split()
+    if low.isascii():
+        return frozenset(words)
+    # emoji or other symbols glued between words ("two🌹zero"): split there too, and keep
+    # the whole words as well for names with accents ("bogotá")
+    ascii_only = data.translate(_NON_ASCII_BYTES).decode("ascii").split()
+    return frozenset(words + ascii_only)
 
 
 @lru_cache(maxsize=256)

@@ -51,8 +51,11 @@ _SIMPLE_ALL = re.compile("|".join(f"(?:{rx.pattern})" for rx in
 
 # Checked in code: a measurement 34-24-36 only if the three numbers are body-plausible,
 # a date 11/23 or 11/23/24 only if it is a real day and month.
-_MEASURE = re.compile(r"(?<!\d)(\d{2})[a-zA-Z]{0,3}\s?[-/]\s?(\d{2})\s?[-/]\s?(\d{2})(?!\d)")
-_DATE = re.compile(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}|\d{2}))?(?![\d])")
+# A trap never starts or ends inside a longer chain of separated digits ("2-0-6-2-0-0...").
+_MEASURE = re.compile(r"(?<!\d)(?<!\d[-/.])(\d{2})[a-zA-Z]{0,3}\s?[-/]\s?(\d{2})\s?[-/]\s?"
+                      r"(\d{2})(?!\d|[-/.]\d)")
+_DATE = re.compile(r"(?<!\d)(?<!\d[-/.])(?:(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?|"
+                   r"(\d{1,2})[.-](\d{1,2})[.-](\d{4}|\d{2}))(?!\d|[-/.]\d)")
 
 
 def _is_measure(m: re.Match[str]) -> bool:
@@ -61,7 +64,8 @@ def _is_measure(m: re.Match[str]) -> bool:
 
 
 def _is_date(m: re.Match[str]) -> bool:
-    a, b = int(m.group(1)), int(m.group(2))
+    a, b = (int(m.group(1)), int(m.group(2))) if m.group(1) else (int(m.group(4)),
+                                                                   int(m.group(5)))
     return (1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)
 
 
