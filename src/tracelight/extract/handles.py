@@ -34,7 +34,7 @@ _RESERVED_PATHS = frozenset({"p", "explore", "share", "status", "home", "intent"
                              "u", "reel", "reels", "stories", "s", "joinchat", "addstickers",
                              "search", "hashtag", "login", "signup", "web", "download"})
 _SHORT_WORDS = frozenset({"of", "sc", "wa", "pp", "tg", "tele", "snap", "line id", "signal",
-                          "chime", "tweet", "ig", "insta"})
+                          "chime", "tweet", "ig", "insta", "x"})
 _NO_HANDLE_WORDS = frozenset({"usd", "cad", "aud", "eur", "mxn", "gbp", "dollar", "dollars"})
 
 

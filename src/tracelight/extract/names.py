@@ -17,7 +17,7 @@ from tracelight.extract.normalize import word_starts
 _CUE = re.compile(
     r"(?i:i'?m|i\s?am|my\s?name\s?is|my\s?name's|name\s?is|names|name:|"
     r"ask\s?for|call\s?me|it's|its|this\s?is|soy|me\s?llamo|mi\s?nombre\s?es|"
-    r"known\s?as|aka|xoxo,?|love,|kisses,?)\s{1,2}"
+    r"known\s?as|aka|xoxo,?|love,|kisses,?|meet)\s{1,2}"
     r"(?:(?i:miss|ms\.?|mz\.?|lady|mistress|sweet|sexy|your|the)\s)?"
     r"([A-Z][a-z]{1,14}|[A-Z]{2,12}(?=[\s.,!]|$))(?![A-Za-z'])")
 
@@ -31,7 +31,11 @@ class NameHit:
 
 _HINTS = ("i'm", "im ", "i am", "iam ", "my name", "name", "names", "ask for", "call me", "it's",
           "its ", "this is", "soy ", "me llamo", "mi nombre", "known as", "aka ", "xoxo",
-          "love,", "kisses")
+          "love,", "kisses", "meet")
+
+
+# "Destiny here!" at the start of the text or of a sentence
+_HERE = re.compile(r"(?:^|(?<=[.!?\n]\s)|(?<=[.!?\n]))\s?([A-Z][a-z]{1,14}) here\b")
 
 
 def find_names(folded: str, low: str | None = None,
@@ -52,4 +56,9 @@ def find_names(folded: str, low: str | None = None,
         if name.lower() in stop or len(name) < 2:
             continue
         hits.append(NameHit(name, m.start(1), m.end(1)))
+    if " here" in low:
+        for m in _HERE.finditer(folded):
+            if m.group(1).lower() not in stop:
+                hits.append(NameHit(m.group(1), m.start(1), m.end(1)))
+        hits.sort(key=lambda h: h.start)
     return hits

@@ -103,6 +103,7 @@ def _segment(low: str) -> tuple[str, bool] | None:
 
 _WEAK_ALTS = "|".join(re.escape(w) for w in sorted(_WEAK, key=len, reverse=True))
 _STRONG_WORDS = sorted((w for w in _STRONG if w.isalpha()), key=len, reverse=True)
+_GLUE_PREFIX = frozenset(w[:2] for w in [*_STRONG_WORDS, "oh", "to", "too", "for", "ate"])
 _ALNUM_RUN = re.compile(r"[A-Za-z0-9]*")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 _SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}\n\r\t]{0,4}"
@@ -135,8 +136,16 @@ def _candidate_spans(folded: str, low: str,
         s, e = _token_at(folded, m.start())
         spans[s] = e
         pos = e
-    # Number words written as words; glued to digits ("five5five") they were found above.
-    todo = _STRONG_WORDS if words is None else [w for w in _STRONG_WORDS if w in words]
+    # Number words written as words; glued to digits ("five5five") they were found above,
+    # glued to each other ("nineateseven", "EIGHTFOREIGHTNINE") they are words of their own.
+    if words is None:
+        todo = _STRONG_WORDS
+    else:
+        todo = [w for w in _STRONG_WORDS if w in words]
+        for w in words:
+            if len(w) >= 5 and w[:2] in _GLUE_PREFIX and w not in _STRONG \
+                    and _ATOMS_FULL.fullmatch(w):
+                todo.append(w)
     for w in todo:  # str.find is C-fast; a regex alternation scan is not
         i = low.find(w)
         while i >= 0:
@@ -161,8 +170,9 @@ def _tokens(text: str, folded: str, low: str, words: frozenset[str] | None) -> l
             continue
         elif len(t) <= _MAX_MIXED and _ATOMS_FULL.fullmatch(lt):
             seg = _segment(lt)
-            if seg is not None and seg[1]:
-                out.append(_Tok(s, e, seg[0], 1))
+            if seg is not None:
+                # glued weak words ("tooforoh") count like weak words: only between digits
+                out.append(_Tok(s, e, seg[0], 1 if seg[1] else 2))
         elif len(t) < 25:
             # a phone glued into a URL slug or handle: escorts2065550143
             for d in _DIGITS_IN.finditer(t):
@@ -310,6 +320,9 @@ def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
             continue
         plus_at = _has_plus(folded, run[i])
         plus = plus_at >= 0
+        # ".../p/447592123525-real-pics": a URL slug carries the country code without '+'
+        in_slug = (not plus and run[i].kind == 0 and run[i].start > 0
+                   and folded[run[i].start - 1] == "/" and 11 <= len(run[i].digits) <= 13)
         acc = ""
         best: tuple[int, str] | None = None
         for j in range(i, n):
@@ -325,6 +338,10 @@ def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
                         best = (j, e164)
             elif lo_len <= len(acc) <= hi_len:
                 e164 = validate(acc, False, region)
+                if e164:
+                    best = (j, e164)
+            if in_slug and best is None and j == i:
+                e164 = validate(acc, True, region)
                 if e164:
                     best = (j, e164)
         if best is None:
