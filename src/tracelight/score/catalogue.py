@@ -193,8 +193,9 @@ def parse_catalogue(data: Any, path: str) -> Catalogue:
     for i, raw in enumerate(raw_inds):
         ind = _indicator(raw, i, path, sources)
         if ind.code in seen_codes:
+            first = seen_codes[ind.code]
             raise _fail(path, f"indicators[{i}].code",
-                        f"duplicate code {ind.code!r} (first at indicators[{seen_codes[ind.code]}])")
+                        f"duplicate code {ind.code!r} (first at indicators[{first}])")
         seen_codes[ind.code] = i
         for j, p in enumerate(ind.patterns):
             norm = normalize_phrase(p)

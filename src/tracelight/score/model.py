@@ -43,7 +43,7 @@ def metrics(y_true: Sequence[int], scores: Sequence[float],
 
     y = np.asarray(y_true, dtype=int)
     s = np.asarray(scores, dtype=float)
-    out: dict[str, Any] = {"n": int(len(y)), "positives": int(y.sum())}
+    out: dict[str, Any] = {"n": len(y), "positives": int(y.sum())}
     if len(set(y.tolist())) < 2:
         raise UsageError("evaluation needs both labels (0 and 1) in the held-out split")
     out["roc_auc"] = round(float(roc_auc_score(y, s)), 4)
@@ -138,11 +138,12 @@ def _fit(feats: Sequence[AdFeatures], labels: Sequence[int], codes: Sequence[str
     # Effective log-odds weight of each indicator, averaged over the calibrated folds:
     # calibrated p = 1 / (1 + exp(a * f + b)), so a column's weight is -a * coef * scale.
     weights = dict.fromkeys(codes, 0.0)
+    n_folds = len(clf.calibrated_classifiers_)
     for cc in clf.calibrated_classifiers_:
         coef = cc.estimator.coef_[0]
         a = float(cc.calibrators[0].a_)
         for j, code in enumerate(codes):
-            weights[code] += -a * float(coef[j]) * INDICATOR_SCALE / len(clf.calibrated_classifiers_)
+            weights[code] += -a * float(coef[j]) * INDICATOR_SCALE / n_folds
     return vectorizer, clf, {k: round(v, 4) for k, v in weights.items()}
 
 

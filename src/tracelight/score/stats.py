@@ -175,7 +175,7 @@ def _densest_window(seen: list[tuple[int, str]]) -> tuple[int, int] | None:
     best: tuple[int, int] | None = None
     lo = 0
     counts: Counter[str] = Counter()
-    for hi, (day, city) in enumerate(ordered):
+    for day, city in ordered:
         counts[city] += 1
         while day - ordered[lo][0] > CIRCUIT_DAYS:
             old = ordered[lo][1]
