@@ -140,7 +140,7 @@ def _indicator(raw: Any, i: int, path: str, sources: dict[str, str]) -> Indicato
     patterns = str_list("patterns")
     for j, p in enumerate(patterns):
         norm = normalize_phrase(p)
-        if not norm.strip("\x00 "):
+        if not any(ch.isalnum() for ch in norm):
             raise _fail(path, f"{where}.patterns[{j}]",
                         f"{p!r} has no letters or digits to match")
         if "*" in p.rstrip().rstrip("*"):
@@ -157,7 +157,8 @@ def _indicator(raw: Any, i: int, path: str, sources: dict[str, str]) -> Indicato
                         f"unknown detector {detector!r} (known: {', '.join(sorted(DETECTORS))})")
         if detector != code:
             # one name for one thing: reasons, docs and model columns all use the code
-            raise _fail(path, f"{where}.detector", f"must equal the code {code!r}")
+            raise _fail(path, f"{where}.detector",
+                        f"{detector!r} must equal the indicator's code {code!r}")
     if not patterns and not emoji and detector is None:
         raise _fail(path, where, "needs 'patterns', 'emoji' or a 'detector'")
     return Indicator(code=code, category=category, evidence=evidence, source=source,
