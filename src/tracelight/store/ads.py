@@ -266,7 +266,7 @@ class AdFilter:
         return out
 
 
-SORTS = {
+SORTS: dict[str, list[Any]] = {
     "posted": [ads.c.posted_at.desc(), ads.c.pk.desc()],
     "risk": [func.coalesce(ads.c.risk, -1.0).desc(), ads.c.pk],
     "id": [ads.c.source, ads.c.ad_id],
