@@ -71,7 +71,7 @@ def _write(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
     (lambda d: d.__setitem__("version", "one"), "custom.yaml: version:"),
     (lambda d: d.__setitem__("indicators", []), "custom.yaml: indicators: must be a non-empty"),
     (lambda d: d["sources"].__setitem__("x", "no citation"), "sources.x: must be a mapping"),
-    (lambda d: [i for i in d["indicators"] if i["code"] == "movement_language"][0]
+    (lambda d: next(i for i in d["indicators"] if i["code"] == "movement_language")
      .__setitem__("weight", 0.5), "context indicators must have weight 0"),
 ])
 def test_validation_errors_name_file_and_key(tmp_path: Path, mutate, needle: str) -> None:  # type: ignore[no-untyped-def]
