@@ -7,7 +7,7 @@ that fired), each indicator counted once however often it appears (one "young" o
 make the same contribution: repetition is style, not evidence). With a trained model: the
 model's calibrated probability, and reason weights are the model's learned weights.
 Either way a stated age under 18 is always the first reason and lifts the risk to at least
-MINOR_FLOOR.
+MINOR_FLOOR (0.95); every other ad is held below it, so possible minors head the queue.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tracelight.score.stats import CorpusStats
 
 MINOR_CODE = "stated_age_under_18"
 MINOR_FLOOR = 0.95
+NON_MINOR_CAP = 0.949
 NETWORK_TOP_MEMBERS = 3
 
 
@@ -71,6 +72,12 @@ def sigmoid(x: float) -> float:
 def logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
+
+
+def _band(risk: float, minor: bool) -> float:
+    """The band [MINOR_FLOOR, 1] is kept for stated minors, so they always head the queue:
+    a stated minor is lifted into it, every other ad is held just below it."""
+    return max(risk, MINOR_FLOOR) if minor else min(risk, NON_MINOR_CAP)
 
 
 def score_ad(record: AdRecord, mentions: Sequence[Mention],
@@ -144,8 +151,7 @@ def result_from_features(feats: AdFeatures, catalogue: Catalogue, *, model: Mode
             "detail": first.detail,
             "count": len(hits),
         })
-    if MINOR_CODE in feats.hits:
-        risk = max(risk, MINOR_FLOOR)
+    risk = _band(risk, MINOR_CODE in feats.hits)
     # the minor first, then by weight, context (0) and negative weights last
     reasons.sort(key=lambda r: (r["code"] != MINOR_CODE, -r["weight"], r["code"]))
     return RiskResult(risk=round(min(max(risk, 0.0), 1.0), 4), reasons=reasons, scorer=scorer)
@@ -188,8 +194,7 @@ def score_network(members: Sequence[tuple[str, RiskResult]], network: NetworkInf
             if reason["code"] not in merged:
                 merged[reason["code"]] = {**reason, "ad_id": ad_id, "count": 0}
             merged[reason["code"]]["count"] += 1
-    if MINOR_CODE in merged:
-        risk = max(risk, MINOR_FLOOR)
+    risk = _band(risk, MINOR_CODE in merged)
     member_reasons = sorted(merged.values(),
                             key=lambda r: (r["code"] != MINOR_CODE, -r["weight"], -r["count"]))
     all_reasons = [r for r in member_reasons if r["code"] == MINOR_CODE] + reasons + \
