@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from score_fixtures import labelled_corpus, write_labels
 
+from score_fixtures import labelled_corpus, write_labels
 from tracelight.cli.main import cli, main
 from tracelight.records import AdRecord, Mention, ProcessedAd
 from tracelight.store import open_store

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from score_fixtures import labelled_corpus
 
+from score_fixtures import labelled_corpus
 from tracelight.errors import ConfigError, UsageError
 from tracelight.score import ScoreContext, extract_features, load_catalogue, score_ad
 from tracelight.score.model import load_model, metrics, next_version, save_model, split, train
@@ -80,7 +80,7 @@ def test_text_free_model(tmp_path: Path) -> None:
 
 
 def test_load_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no risk-model-vN.joblib"):
+    with pytest.raises(ConfigError, match=r"no risk-model-vN\.joblib"):
         load_model(tmp_path)
     bad = tmp_path / "risk-model-v1.joblib"
     bad.write_bytes(b"not a pickle")
