@@ -68,6 +68,8 @@ def _write(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
     (lambda d: d["indicators"][0].pop("description"), ".description: is required"),
     (lambda d: d["indicators"][0]["patterns"].append("*young"), "'*' is only allowed at the end"),
     (lambda d: d["indicators"][0]["patterns"].append("!!"), "has no letters or digits"),
+    (lambda d: d["indicators"][0]["patterns"].append("yo*"), "at least 4 letters"),
+    (lambda d: d["indicators"][0]["patterns"].append("real pic*"), "must be one word"),
     (lambda d: d.__setitem__("version", "one"), "custom.yaml: version:"),
     (lambda d: d.__setitem__("indicators", []), "custom.yaml: indicators: must be a non-empty"),
     (lambda d: d["sources"].__setitem__("x", "no citation"), "sources.x: must be a mapping"),

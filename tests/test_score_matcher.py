@@ -23,7 +23,8 @@ def test_case_spacing_and_punctuation() -> None:
 def test_leetspeak() -> None:
     assert ("trustworthy_provider", "n0 g@mes") in _found("n0 g@mes")
     assert ("youth_language", "y0ung") in _found("so y0ung!")
-    assert ("trustworthy_provider", "v3r1f13d") in _found("v3r1f13d")
+    assert ("trustworthy_provider", "v3r1f13d pr0v1d3r") in _found("v3r1f13d pr0v1d3r")
+    assert ("trustworthy_provider", "l3g1t") in _found("l3g1t")
 
 
 def test_fullwidth_math_and_accents() -> None:
@@ -56,6 +57,15 @@ def test_longest_phrase_wins() -> None:
 def test_apostrophes() -> None:
     assert ("trustworthy_provider", "I'm real") in _found("I'm real")
     assert ("trustworthy_provider", "im real") in _found("im real")
+
+
+def test_site_badge_is_not_a_trust_claim() -> None:
+    assert _found("Posted by a verified member of our community.") == []
+
+
+def test_benign_usage_shadows_code_words() -> None:
+    assert _found("21 years young, fresh towels") == [
+        ("benign_usage", "years young"), ("benign_usage", "fresh towels")]
 
 
 def test_small_custom_matcher() -> None:

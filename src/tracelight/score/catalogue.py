@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from tracelight.errors import ConfigError
-from tracelight.score.matcher import PhraseMatcher, normalize_phrase
+from tracelight.score.matcher import PREFIX_HEAD, PhraseMatcher, normalize_phrase
 
 DEFAULT_PATH = Path(__file__).with_name("indicators.yaml")
 
@@ -145,6 +145,9 @@ def _indicator(raw: Any, i: int, path: str, sources: dict[str, str]) -> Indicato
                         f"{p!r} has no letters or digits to match")
         if "*" in p.rstrip().rstrip("*"):
             raise _fail(path, f"{where}.patterns[{j}]", "'*' is only allowed at the end")
+        if norm.endswith("*") and (" " in norm or len(norm) - 1 < PREFIX_HEAD):
+            raise _fail(path, f"{where}.patterns[{j}]",
+                        f"a '*' phrase must be one word of at least {PREFIX_HEAD} letters")
     emoji = str_list("emoji")
     for j, e in enumerate(emoji):
         if any(ch.isalnum() for ch in e):

@@ -109,6 +109,7 @@ def extract_features(record: AdRecord, mentions: Sequence[Mention], *,
     feats = AdFeatures(ad_id=record.id)
     matcher = cat.matcher
     folded_parts = []
+    folded_body = ""
     for name in TEXT_FIELDS:
         raw = _field_text(record, name)
         if not raw:
@@ -116,11 +117,13 @@ def extract_features(record: AdRecord, mentions: Sequence[Mention], *,
         folded = fold(raw)
         if name != "url":
             folded_parts.append(folded)
+        if name == "body":
+            folded_body = folded
         for m in matcher.find_folded(folded):
             feats.add(Hit(m.key, Evidence(name, m.start, m.end, raw[m.start:m.end]),
                           f"matched {m.phrase!r}"))
     feats.text = "\n".join(folded_parts)
-    _third_person(record, feats)
+    _third_person(record, folded_body, feats)
     _mention_features(record, mentions, feats)
     if stats is not None:
         _corpus_features(record, mentions, stats, feats)
@@ -129,10 +132,9 @@ def extract_features(record: AdRecord, mentions: Sequence[Mention], *,
     return feats
 
 
-def _third_person(record: AdRecord, feats: AdFeatures) -> None:
-    if not record.body:
+def _third_person(record: AdRecord, folded: str, feats: AdFeatures) -> None:
+    if not folded:
         return
-    folded = fold(record.body)
     third = list(_THIRD.finditer(folded))
     if len(third) < 2:
         return

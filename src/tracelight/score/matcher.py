@@ -5,15 +5,17 @@ Design (why it is shaped like this):
   mathematical / accented letters to ASCII, separators to spaces. Because folding never adds or
   removes characters, a match offset in the folded text is the same offset in the original
   field: evidence spans need no offset map.
-- All phrases of all indicators are compiled into ONE regular expression shaped like a trie
-  (shared prefixes factored out, so the engine does roughly Aho-Corasick work per position
-  instead of trying every phrase). Each phrase ends in an empty capture group; `m.lastindex`
-  says which phrase (and so which indicator) matched, in a single pass over the text.
-- Leetspeak is handled in the pattern, not the text: letter `a` compiles to `[a4@]`, `o` to
-  `[o0]` and so on. Folding digits in the text would break numbers ("100% real") and
-  punctuation ("so young!").
-- Letter-spaced words ("y o u n g") are found by a second, cheap pass over runs of single
-  characters, which are collapsed and matched again.
+- Words are then cut out with one compiled regex (C speed) and each word is reduced to a
+  *skeleton* in which look-alikes are one letter (`4 @ a` -> a, `0 o` -> o, `1 ! | l i` -> i,
+  `5 $ s` -> s, ...). Catalogue phrases are reduced the same way, so "n0 g@mes" and "no games"
+  have the same skeleton. Words keep trailing punctuation out ("so young!!" is "young").
+- Phrases are looked up word by word in a dictionary keyed by their first word (hash lookups,
+  the Aho-Corasick idea for word sequences): cost grows with the number of words in the ad,
+  not with the size of the catalogue. Longest phrase first at each word, leftmost wins.
+- Spacing variants: a multi-word phrase also matches written as one word ("nogames") and with
+  a one-letter word glued on ("daddys", "im"). Letter-spaced words ("y o u n g") are runs of
+  one-letter words, collapsed and looked up as one word.
+- Emoji are matched with one small regex, only when the text is not plain ASCII.
 """
 
 from __future__ import annotations
@@ -21,22 +23,26 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-# Characters that count as separators between words. Leet symbols (@ $ ! | +) and % are kept
-# out on purpose: they can stand for letters ("n0 g@mes") and must stay visible to patterns.
+# Characters that count as separators between words. Leet symbols (@ $ ! | +) are kept out on
+# purpose: they can stand for letters ("n0 g@mes") and must stay visible to the skeleton.
 _SEPARATORS = " \t\n\r\f\v.,;:-_*~/\\'\"`()[]{}<>#=^?&%\u00a0\u2000\u2001\u2002\u2003\u2004" \
     "\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u2010\u2011\u2012\u2013\u2014\u2015\u2018" \
     "\u2019\u201c\u201d\u2022\u2026\u3000\u00b7"
 
-_LEET: dict[str, str] = {
-    "a": "a4@", "b": "b8", "e": "e3", "g": "g9", "i": "i1!|", "l": "l1|", "o": "o0",
-    "s": "s5$", "t": "t7+", "z": "z2",
-}
+# Look-alikes collapsed to one letter in skeletons (applied to text and phrases alike).
+_SKELETON = str.maketrans({
+    "4": "a", "@": "a", "8": "b", "3": "e", "9": "g", "1": "i", "!": "i", "|": "i", "l": "i",
+    "0": "o", "5": "s", "$": "s", "7": "t", "+": "t", "2": "z",
+})
+# A word starts and ends with a letter, digit, @ or $; leet symbols may sit inside it.
+_WORD_RE = re.compile(r"[a-z0-9@$](?:[a-z0-9@$!|+]*[a-z0-9@$])?")
 
-WILDCARD = "\x00"  # trie key for a trailing `*` (any word ending)
-_WORD = "[a-z0-9]"
-
+WILDCARD = "*"  # a trailing `*` in a phrase: any word ending
+PREFIX_HEAD = 4  # wildcard phrases need at least this many letters before the `*`
+# three or more one-letter words, one space apart: "y o u n g"
+_SPACED_RE = re.compile(r"(?<![a-z0-9@$!|+])(?:[a-z0-9@$] ){2,}[a-z0-9@$](?![a-z0-9@$!|+])")
 
 def _build_fold_table() -> dict[int, str]:
     table: dict[int, str] = {}
@@ -78,29 +84,31 @@ def fold(text: str) -> str:
     return low if len(low) == len(out) else out
 
 
+def skeleton_words(phrase: str) -> list[str]:
+    """The skeleton words of a catalogue phrase (without a trailing wildcard)."""
+    folded = fold(phrase.rstrip().rstrip(WILDCARD))
+    return [m.group().translate(_SKELETON) for m in _WORD_RE.finditer(folded)]
+
+
 def normalize_phrase(phrase: str) -> str:
-    """A catalogue phrase in the folded form the trie is keyed on (words joined by one space)."""
-    wildcard = phrase.rstrip().endswith("*")
-    core = phrase.rstrip().rstrip("*")
-    words = fold(core).split()
-    text = " ".join(words)
-    return text + (WILDCARD if wildcard else "")
+    """A phrase's identity for duplicate checks: skeleton words joined by spaces (+ '*')."""
+    wildcard = phrase.rstrip().endswith(WILDCARD)
+    return " ".join(skeleton_words(phrase)) + (WILDCARD if wildcard else "")
 
 
-def _atom(ch: str) -> str:
-    if ch == " ":
-        return " *"  # "no games", "no-games", "nogames"
-    if ch == WILDCARD:
-        return _WORD + "*"
-    if ch in _LEET:
-        return "[" + re.escape(_LEET[ch]) + "]"
-    return re.escape(ch)
-
-
-@dataclass
-class _Node:
-    children: dict[str, _Node] = field(default_factory=dict)
-    end: int | None = None  # phrase index ending here
+def _variants(words: list[str]) -> set[tuple[str, ...]]:
+    """Spellings of a multi-word phrase: as words, as one word, one-letter words glued on."""
+    out = {tuple(words)}
+    if len(words) > 1:
+        out.add(("".join(words),))
+        glued: list[str] = []
+        for w in words:
+            if len(w) == 1 and glued:
+                glued[-1] += w
+            else:
+                glued.append(w)
+        out.add(tuple(glued))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +120,7 @@ class Match:
 
 
 class PhraseMatcher:
-    """Find every catalogue phrase and emoji in a text in one regex pass.
+    """Find every catalogue phrase and emoji in a text.
 
     entries: (key, phrase, kind) with kind "phrase" (words) or "emoji" (literal sequence).
     """
@@ -120,76 +128,112 @@ class PhraseMatcher:
     def __init__(self, entries: Iterable[tuple[str, str, str]]) -> None:
         self._keys: list[str] = []
         self._phrases: list[str] = []
-        words = _Node()
-        emoji = _Node()
-        seen: dict[tuple[str, str], int] = {}
+        # first skeleton word -> [(following words, phrase index)], longest first
+        self._first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        self._prefixes: dict[str, int] = {}  # single-word wildcard phrases: prefix -> index
+        emoji: dict[str, int] = {}
+        seen: set[tuple[str, str]] = set()
         for key, phrase, kind in entries:
-            if kind == "emoji":
-                norm = phrase.replace("\ufe0f", "")
-                root = emoji
-            else:
-                norm = normalize_phrase(phrase)
-                root = words
-            if not norm or (kind, norm) in seen:
+            norm = phrase.replace("\ufe0f", "") if kind == "emoji" else normalize_phrase(phrase)
+            if not norm.strip(WILDCARD) or (kind, norm) in seen:
                 continue
+            seen.add((kind, norm))
             idx = len(self._keys)
-            seen[(kind, norm)] = idx
             self._keys.append(key)
             self._phrases.append(phrase)
-            node = root
-            for ch in norm:
-                node = node.children.setdefault(ch, _Node())
-            node.end = idx
-        parts = []
-        if words.children:
-            parts.append(f"(?<!{_WORD})(?:{self._emit(words, word=True)})")
-        if emoji.children:
-            parts.append(f"(?:{self._emit(emoji, word=False)})")
-        self.pattern = "|".join(parts) if parts else r"(?!x)x"
-        self._regex = re.compile(self.pattern)
-        # named group "p<n>" is the empty end marker of phrase n; the only groups there are
-        self._group_phrase = {num: int(name[1:]) for name, num in self._regex.groupindex.items()}
-        self._spaced = re.compile(r"(?<![^\s])(?:[^\s] ){2,}[^\s](?![^\s])")
-
-    def _emit(self, node: _Node, *, word: bool) -> str:
-        alts = []
-        # longer phrases first so "little girl" wins over "little"
-        for ch in sorted(node.children, key=lambda c: (c == WILDCARD, c)):
-            child = node.children[ch]
-            # emoji: the variation selector U+FE0F is optional after every code point
-            atom = _atom(ch) if word else re.escape(ch) + "\ufe0f?"
-            alts.append(atom + self._emit(child, word=word))
-        if node.end is not None:
-            tail = f"(?!{_WORD})" if word else ""
-            alts.append(tail + f"(?P<p{node.end}>)")
-        if len(alts) == 1:
-            return alts[0]
-        return "(?:" + "|".join(alts) + ")"
+            if kind == "emoji":
+                emoji[norm] = idx
+                continue
+            words = skeleton_words(phrase)
+            if norm.endswith(WILDCARD) and len(words) == 1 and len(words[0]) >= PREFIX_HEAD:
+                self._prefixes.setdefault(words[0], idx)
+                continue
+            for variant in _variants(words):
+                self._first.setdefault(variant[0], []).append((variant[1:], idx))
+        for cands in self._first.values():
+            cands.sort(key=lambda c: -len(c[0]))
+        self._prefix_lens = sorted({len(p) for p in self._prefixes}, reverse=True)
+        self._prefix_heads = {p[:PREFIX_HEAD] for p in self._prefixes}
+        self._emoji_idx = emoji
+        self._emoji_re = None
+        if emoji:
+            alts = ["".join(re.escape(ch) + "\ufe0f?" for ch in e)
+                    for e in sorted(emoji, key=len, reverse=True)]
+            self._emoji_re = re.compile("|".join(alts))
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def find_folded(self, folded: str) -> Iterator[Match]:
-        """Matches in already-folded text."""
-        for m in self._regex.finditer(folded):
-            if m.lastindex is None:
-                continue
-            idx = self._group_phrase[m.lastindex]
-            yield Match(self._keys[idx], self._phrases[idx], m.start(), m.end())
-        yield from self._find_spaced(folded)
+    def _lookup(self, words: list[str], i: int) -> tuple[int, int] | None:
+        """(phrase index, words used) of the longest phrase starting at word i."""
+        word = words[i]
+        cands = self._first.get(word)
+        if cands:
+            for rest, idx in cands:
+                k = len(rest)
+                if not k:
+                    return idx, 1
+                if tuple(words[i + 1:i + 1 + k]) == rest:
+                    return idx, k + 1
+        if word[:PREFIX_HEAD] in self._prefix_heads:
+            for n in self._prefix_lens:
+                idx = self._prefixes.get(word[:n])
+                if idx is not None:
+                    return idx, 1
+        return None
 
-    def _find_spaced(self, folded: str) -> Iterator[Match]:
-        # "y o u n g": collapse runs of single characters and match the collapsed text,
-        # mapping offsets back through the list of kept positions.
-        for run in self._spaced.finditer(folded):
-            positions = list(range(run.start(), run.end(), 2))
-            collapsed = "".join(folded[p] for p in positions)
-            for m in self._regex.finditer(collapsed):
-                if m.lastindex is None:
-                    continue
-                idx = self._group_phrase[m.lastindex]
-                yield Match(self._keys[idx], self._phrases[idx],
-                            positions[m.start()], positions[m.end() - 1] + 1)
+    def find_folded(self, folded: str) -> Iterator[Match]:
+        """Matches in already-folded text (offsets are offsets in the original text)."""
+        # All per-word work that can run in C does: findall, one translate, split. Python only
+        # looks at words that can start a phrase.
+        raw_words = _WORD_RE.findall(folded)
+        if raw_words:
+            words = " ".join(raw_words).translate(_SKELETON).split(" ")
+            first, heads = self._first, self._prefix_heads
+            cands = [i for i, w in enumerate(words) if w in first or w[:PREFIX_HEAD] in heads]
+            if cands:
+                yield from self._words(folded, raw_words, words, cands)
+        if " " in folded:
+            for run in _SPACED_RE.finditer(folded):
+                letters = run.group()[::2].translate(_SKELETON)
+                found = self._lookup([letters], 0)
+                if found is not None:
+                    idx = found[0]
+                    yield Match(self._keys[idx], self._phrases[idx], run.start(), run.end())
+        if self._emoji_re is not None and not folded.isascii():
+            for m in self._emoji_re.finditer(folded):
+                idx = self._emoji_idx[m.group().replace("\ufe0f", "")]
+                yield Match(self._keys[idx], self._phrases[idx], m.start(), m.end())
+
+    def _words(self, folded: str, raw_words: list[str], words: list[str],
+               cands: list[int]) -> Iterator[Match]:
+        # Offsets are found lazily with str.find, word by word up to the words that matched:
+        # the gap between two words holds no word character, so find() lands on the word.
+        j, pos = 0, 0  # next word to locate, and where to look for it
+
+        def start_of(k: int) -> int:
+            nonlocal j, pos
+            while True:
+                pos = folded.find(raw_words[j], pos)
+                if j == k:
+                    return pos
+                pos += len(raw_words[j])
+                j += 1
+
+        skip_to = 0
+        for i in cands:
+            if i < skip_to:
+                continue
+            found = self._lookup(words, i)
+            if found is None:
+                continue
+            idx, used = found
+            last = i + used - 1
+            start = start_of(i)
+            end = start_of(last) + len(raw_words[last]) if last != i else \
+                start + len(raw_words[i])
+            yield Match(self._keys[idx], self._phrases[idx], start, end)
+            skip_to = last + 1
 
     def find(self, text: str) -> Iterator[Match]:
         return self.find_folded(fold(text))
