@@ -192,3 +192,13 @@ def test_title_and_url_are_searched() -> None:
     fields = {r["code"]: r["evidence"]["field"] for r in res.reasons}
     assert fields["youth_language"] == "title"
     assert fields["trustworthy_provider"] == "url"
+
+
+def test_pipeline_stage_sets_risk_and_reasons(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tracelight.records import ProcessedAd
+    from tracelight.score.stage import score_stage
+
+    item = ProcessedAd(record=ad("100% real, young"))
+    score_stage(item, tmp_path)
+    assert item.risk is not None and 0 < item.risk < 1
+    assert [r["code"] for r in item.reasons or []] == ["trustworthy_provider", "youth_language"]
