@@ -83,7 +83,7 @@ METRIC_COLUMNS = ["scorer", "n", "positives", "roc_auc", "pr_auc", "precision@50
 @db_option
 @model_dir_option
 @click.option("--text/--no-text", default=True, show_default=True,
-              help="Also learn from character n-grams of the text (not only indicators).")
+              help="Also learn from the words of the text (not only from indicators).")
 @click.option("--seed", type=int, default=7, show_default=True,
               help="Seed of the held-out split reported in the model card.")
 @format_option("table", "jsonl")
@@ -120,7 +120,7 @@ def train_cmd(labels_path: str, db_url: str, model_dir: str, text: bool, seed: i
               show_default=True, help="Share of the labelled ads held out for testing.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the split.")
 @click.option("--text/--no-text", default=True, show_default=True,
-              help="Let the trained model use character n-grams of the text.")
+              help="Let the trained model use the words of the text.")
 @format_option("table", "jsonl")
 def evaluate_cmd(labels_path: str, db_url: str, test_size: float, seed: int, text: bool,
                  fmt: str) -> None:

@@ -42,6 +42,7 @@ _WORD_RE = re.compile(r"[a-z0-9@$](?:[a-z0-9@$!|+]*[a-z0-9@$])?")
 WILDCARD = "*"  # a trailing `*` in a phrase: any word ending
 PREFIX_HEAD = 4  # wildcard phrases need at least this many letters before the `*`
 # three or more one-letter words, one space apart: "y o u n g"
+_SPACED_GATE = re.compile(r"[a-z0-9@$] [a-z0-9@$] [a-z0-9@$]")
 _SPACED_RE = re.compile(r"(?<![a-z0-9@$!|+])(?:[a-z0-9@$] ){2,}[a-z0-9@$](?![a-z0-9@$!|+])")
 
 def _build_fold_table() -> dict[int, str]:
@@ -154,6 +155,11 @@ class PhraseMatcher:
             cands.sort(key=lambda c: -len(c[0]))
         self._prefix_lens = sorted({len(p) for p in self._prefixes}, reverse=True)
         self._prefix_heads = {p[:PREFIX_HEAD] for p in self._prefixes}
+        self._first_keys = frozenset(self._first)
+        # candidate words for wildcard phrases, found in the space-joined skeleton text
+        self._prefix_re = re.compile(
+            "(?<![^ ])(?:" + "|".join(re.escape(p) for p in sorted(self._prefixes)) + ")"
+        ) if self._prefixes else None
         self._emoji_idx = emoji
         self._emoji_re = None
         if emoji:
@@ -182,28 +188,44 @@ class PhraseMatcher:
                     return idx, 1
         return None
 
-    def find_folded(self, folded: str) -> Iterator[Match]:
+    def find_folded(self, folded: str) -> list[Match]:
         """Matches in already-folded text (offsets are offsets in the original text)."""
-        # All per-word work that can run in C does: findall, one translate, split. Python only
-        # looks at words that can start a phrase.
+        # Per-word work runs in C: findall, one translate, split, a set intersection and
+        # list.index. Python only touches the few words that can start a phrase.
+        out: list[Match] = []
         raw_words = _WORD_RE.findall(folded)
         if raw_words:
-            words = " ".join(raw_words).translate(_SKELETON).split(" ")
-            first, heads = self._first, self._prefix_heads
-            cands = [i for i, w in enumerate(words) if w in first or w[:PREFIX_HEAD] in heads]
+            joined = " ".join(raw_words).translate(_SKELETON)
+            words = joined.split(" ")
+            cands: list[int] = []
+            for w in self._first_keys.intersection(words):
+                i = words.index(w)
+                while True:
+                    cands.append(i)
+                    try:
+                        i = words.index(w, i + 1)
+                    except ValueError:
+                        break
+            if self._prefix_re is not None:
+                cands += [joined.count(" ", 0, m.start())
+                          for m in self._prefix_re.finditer(joined)]
             if cands:
-                yield from self._words(folded, raw_words, words, cands)
-        if " " in folded:
-            for run in _SPACED_RE.finditer(folded):
+                cands.sort()
+                out += self._words(folded, raw_words, words, cands)
+        gate = _SPACED_GATE.search(folded)  # a fast scan; the exact regex only from there on
+        if gate is not None:
+            for run in _SPACED_RE.finditer(folded, max(0, gate.start() - 1)):
                 letters = run.group()[::2].translate(_SKELETON)
                 found = self._lookup([letters], 0)
                 if found is not None:
                     idx = found[0]
-                    yield Match(self._keys[idx], self._phrases[idx], run.start(), run.end())
+                    out.append(Match(self._keys[idx], self._phrases[idx], run.start(),
+                                     run.end()))
         if self._emoji_re is not None and not folded.isascii():
             for m in self._emoji_re.finditer(folded):
                 idx = self._emoji_idx[m.group().replace("\ufe0f", "")]
-                yield Match(self._keys[idx], self._phrases[idx], m.start(), m.end())
+                out.append(Match(self._keys[idx], self._phrases[idx], m.start(), m.end()))
+        return out
 
     def _words(self, folded: str, raw_words: list[str], words: list[str],
                cands: list[int]) -> Iterator[Match]:
@@ -235,5 +257,5 @@ class PhraseMatcher:
             yield Match(self._keys[idx], self._phrases[idx], start, end)
             skip_to = last + 1
 
-    def find(self, text: str) -> Iterator[Match]:
+    def find(self, text: str) -> list[Match]:
         return self.find_folded(fold(text))
