@@ -43,10 +43,10 @@ def signatures(shingles: np.ndarray, offsets: np.ndarray, num_perm: int = 64,
         vals[vals == EMPTY] = EMPTY - 1
         ad = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
         np.minimum.at(sig, ad * num_perm + bins, vals)
-    sig = sig.reshape(n, num_perm)
+    out: np.ndarray = sig.reshape(n, num_perm)
     for start in range(0, n, chunk_rows):
-        _densify(sig[start:start + chunk_rows])
-    return sig
+        _densify(out[start:start + chunk_rows])
+    return out
 
 
 def _densify(sig: np.ndarray) -> None:

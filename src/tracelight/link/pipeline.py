@@ -206,10 +206,10 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
         candidates, base, n_labels, max_groups=cfg.hub_max_groups, ratio=cfg.hub_group_ratio,
         max_ads=cfg.hub_max_ads, co_identifiers=co_identifiers)
     hub_ids = {h[0] for h in hub_rows}
-    for ident, count, groups, reason in hub_rows:
+    for ident, count, n_groups, reason in hub_rows:
         i = int(np.searchsorted(g_ids, ident))
         kind, value = vocab[ident]
-        hubs.append(Hub(kind, value, count, groups, reason, keys[int(el_rows[g_start[i]])]))
+        hubs.append(Hub(kind, value, count, n_groups, reason, keys[int(el_rows[g_start[i]])]))
     roots = np.array([uf.find(x) for x in range(n_labels)], dtype=np.int64)
     final = roots[base] if n else base
     stats["hubs"] = len(hubs)
@@ -221,7 +221,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     ja, jb = stars(joined)
     strong_labels = components(n, ja, jb)
     medium_edges = _spanning(strong_labels, wa, wb, ws)
-    groups = [g for g in group_rows(final)]
+    groups = group_rows(final)
     group_of_row = np.empty(n, dtype=np.int64)
     for gi, rows in enumerate(groups):
         group_of_row[rows] = gi

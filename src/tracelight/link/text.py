@@ -227,7 +227,7 @@ def wording_batch(texts: Sequence[str]) -> WordingBatch:
         if h.size > k:
             valid[:-k] = sent_idx[:-k] == sent_idx[k:]
         idx = np.nonzero(valid)[0]
-        x = h[idx] * _C1 + h[idx + 1] * _C2
+        x: np.ndarray = h[idx] * _C1 + h[idx + 1] * _C2
         if SHINGLE_WORDS == 3:
             x += h[idx + 2] * _C3
         x = _mix(x)

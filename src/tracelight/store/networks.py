@@ -350,7 +350,7 @@ class NetworkStore:
                         .order_by(fts.c.rank).limit(limit + 1))
             else:
                 tsq = func.to_tsquery("simple", " | ".join(clean))
-                search = column("search")
+                search: Any = column("search")
                 stmt = (select(ads.c.pk).where(search.op("@@")(tsq))
                         .order_by(func.ts_rank(search, tsq).desc()).limit(limit + 1))
             return [pk for pk in conn.execute(stmt).scalars() if pk != exclude][:limit]
