@@ -38,8 +38,12 @@ def _sentence(rng: random.Random, pool: list[str], lo: int = 6, hi: int = 13) ->
             for _ in range(rng.randint(lo, hi))]
 
 
-def _phone(rng: random.Random) -> str:
-    return f"+1{rng.choice(AREAS)}{rng.randint(2000000, 9999999)}"
+def _phone(rng: random.Random, serial: int) -> str:
+    """A distinct number per serial (random numbers would collide at a million ads and
+    plant links the truth does not know about)."""
+    area = AREAS[serial % len(AREAS)]
+    line = 2000000 + (serial // len(AREAS) * 7919 + rng.randint(0, 0)) % 8000000
+    return f"+1{area}{line}"
 
 
 def _write_phone(rng: random.Random, e164: str) -> str:
@@ -70,6 +74,7 @@ def iter_ads(n_ads: int, seed: int = 7) -> Iterator[tuple[LinkAd, str | None]]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     produced = 0
     net_no = 0
+    serial = 0
     while produced < n_ads:
         if rng.random() < 0.4 / (0.4 + 0.6 / 7):  # ~40% of ads independent
             size, net = 1, None
@@ -79,9 +84,11 @@ def iter_ads(n_ads: int, seed: int = 7) -> Iterator[tuple[LinkAd, str | None]]:
             net = f"N{net_no}"
         size = min(size, n_ads - produced)
         template = [_sentence(rng, pool) for _ in range(rng.randint(5, 9))]
-        phones = [_phone(rng) for _ in range(rng.randint(1, 4 if net else 1))]
-        email = (f"{rng.choice(pool)}{rng.randint(1, 99)}@mail.test"
-                 if rng.random() < 0.3 else None)
+        phones = []
+        for _ in range(rng.randint(1, 4 if net else 1)):
+            serial += 1
+            phones.append(_phone(rng, serial))
+        email = (f"{rng.choice(pool)}{serial}@mail.test" if rng.random() < 0.3 else None)
         names = rng.sample(NAMES, rng.randint(1, 3 if net else 1))
         cities = rng.sample(CITIES[:6] if rng.random() < 0.6 else CITIES, rng.randint(1, 3))
         t = start + timedelta(days=rng.randint(0, 300))
