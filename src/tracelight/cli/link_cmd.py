@@ -252,3 +252,58 @@ def _partition(assignment: dict[str, str]) -> set[frozenset[str]]:
     return {frozenset(g) for g in groups.values()}
 
 
+
+
+@bench.command("similar")
+@click.option("--ads", "n_ads", type=click.IntRange(min=50), default=20000, show_default=True,
+              help="How many synthetic ads to store, link and query.")
+@click.option("--queries", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--db", "db_url", default=None, metavar="URL",
+              help="An empty database to use instead of a scratch SQLite file.")
+def bench_similar(n_ads: int, queries: int, seed: int, db_url: str | None) -> None:
+    """Store N synthetic ads in a scratch SQLite file (or --db), time `tracelight link` on the
+    store, then time `similar` for random ads (median and worst, milliseconds)."""
+    import random
+    import statistics
+    import tempfile
+    from pathlib import Path
+
+    from tracelight.link.synth import iter_ads
+    from tracelight.records import AdRecord, ProcessedAd
+    from tracelight.store import open_store
+    from tracelight.store.networks import similar_ads, update_networks
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = db_url or f"sqlite:///{Path(tmp) / 'b.db'}"
+        store = open_store(url)
+        t0 = time.perf_counter()
+        batch: list[ProcessedAd] = []
+        for ad, _net in iter_ads(n_ads, seed):
+            batch.append(ProcessedAd(AdRecord(id=ad.key, source="synth", title=ad.title,
+                                              body=ad.body, posted_at=ad.posted_at,
+                                              location=ad.location), list(ad.mentions)))
+            if len(batch) == 2000:
+                store.write_batch(None, batch)
+                batch = []
+        if batch:
+            store.write_batch(None, batch)
+        echo_err(f"stored {n_ads} ads in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        result, _ = update_networks(store)
+        link_s = time.perf_counter() - t0
+        click.echo(f"link (store): {n_ads} ads in {link_s:.2f} s = {n_ads / link_s:,.0f} ads/s;"
+                   f" peak RSS {peak_rss_mb():.0f} MiB; networks {result.stats['networks']}")
+        t0 = time.perf_counter()
+        _, mode = update_networks(store)
+        click.echo(f"link (store, nothing new, {mode}): {time.perf_counter() - t0:.2f} s")
+        rng = random.Random(seed)
+        ids = [f"ad{rng.randint(1, n_ads):08d}" for _ in range(queries)]
+        times = []
+        for ad_id in ids:
+            t = time.perf_counter()
+            similar_ads(store, store.get_ad(ad_id), k=20)
+            times.append((time.perf_counter() - t) * 1000)
+        store.close()
+    click.echo(f"similar: {queries} queries over {n_ads} ads: median "
+               f"{statistics.median(times):.0f} ms, worst {max(times):.0f} ms")

@@ -190,10 +190,18 @@ def style_similarity(a: str, b: str) -> float:
     return float(va @ vb / (na * nb))
 
 
+def shingle_sets(ads: Sequence[LinkAd]) -> list[set[int]]:
+    """Wording shingle sets of many ads in one vectorised pass."""
+    wb = wording_batch([cleaned_text(ad.title, ad.body, ad.mentions) for ad in ads])
+    off = wb.shingle_offsets
+    return [set(wb.shingles[off[i]:off[i + 1]].tolist()) for i in range(len(ads))]
+
+
 def compare(a: LinkAd, b: LinkAd, *, a_shingles: set[int] | None = None,
-            wording_threshold: float = 0.3, template_threshold: float = 0.8,
-            pdq_threshold: int = 31, hubs: set[tuple[str, str]] | frozenset[Any] = frozenset(),
-            style_threshold: float = 0.995) -> list[Evidence]:
+            b_shingles: set[int] | None = None, wording_threshold: float = 0.3,
+            template_threshold: float = 0.8, pdq_threshold: int = 31,
+            hubs: set[tuple[str, str]] | frozenset[Any] = frozenset(),
+            style_threshold: float = 0.995, style: bool = True) -> list[Evidence]:
     """Every reason that links ad `a` to ad `b`, strongest first. Hub values are not reasons."""
     ids = (a.key, b.key)
     out: list[Evidence] = []
@@ -208,7 +216,7 @@ def compare(a: LinkAd, b: LinkAd, *, a_shingles: set[int] | None = None,
                 out.append(Evidence(IMAGE_NEAR_KIND, f"{pa[:16]}… ~ {pb[:16]}… ({d} bits)",
                                     STRONG, ids, score=1 - d / 256))
     sa = a_shingles if a_shingles is not None else shingle_set(a)
-    j = jaccard(sa, shingle_set(b))
+    j = jaccard(sa, b_shingles if b_shingles is not None else shingle_set(b))
     if j >= wording_threshold:
         kind = wording_kind(j, template_threshold)
         out.append(Evidence(kind, f"{j:.0%} of wording shingles shared", MEDIUM, ids, score=j))
@@ -220,7 +228,7 @@ def compare(a: LinkAd, b: LinkAd, *, a_shingles: set[int] | None = None,
             name = sorted(an & bn)[0]
             out.append(Evidence("name_city", f"{name} in {ca}, {days:.0f} days apart", WEAK,
                                 ids))
-    s = style_similarity(a.title + "\n" + a.body, b.title + "\n" + b.body)
+    s = style_similarity(a.title + "\n" + a.body, b.title + "\n" + b.body) if style else 0.0
     if s >= style_threshold:
         out.append(Evidence("style", f"writing style {s:.3f} alike", WEAK, ids, score=s))
     return out

@@ -142,12 +142,15 @@ class NetworkStore:
                  batch: int = 1000) -> Iterator[LinkAd]:
         """The ads with these pks as LinkAds (text, mentions, image hashes, risk)."""
         for i in range(0, len(pks), batch):
-            part = list(pks[i:i + batch])
-            stored = self.store.get_ads_by_pks(part)
-            ments = self.store.mentions_for(part)
-            imgs = self._images_for(part)
-            for ad in stored:
-                yield _to_link_ad(ad, keys[ad.pk], ments.get(ad.pk, []), imgs.get(ad.pk, []))
+            yield from self.link_ads_of(self.store.get_ads_by_pks(list(pks[i:i + batch])), keys)
+
+    def link_ads_of(self, stored: Sequence[StoredAd], keys: Mapping[int, str]) -> list[LinkAd]:
+        """LinkAds for ads already read (their mentions and image hashes are fetched)."""
+        part = [ad.pk for ad in stored]
+        ments = self.store.mentions_for(part)
+        imgs = self._images_for(part)
+        return [_to_link_ad(ad, keys[ad.pk], ments.get(ad.pk, []), imgs.get(ad.pk, []))
+                for ad in stored]
 
     def _images_for(self, pks: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
         out: dict[int, list[dict[str, Any]]] = {}
@@ -419,12 +422,12 @@ def _distinctive_words(ad: LinkAd, n: int = 10) -> list[str]:
 
 
 def similar_ads(store: Store, ad: StoredAd, *, k: int = 20,
-                candidates_per_source: int = 200) -> list[dict[str, Any]]:
+                candidates_per_source: int = 100) -> list[dict[str, Any]]:
     """The ads closest to `ad` in contacts, images and wording, each with its reasons."""
-    from tracelight.link.evidence import compare, shingle_set, similarity_score
+    from tracelight.link.evidence import compare, shingle_set, shingle_sets, similarity_score
 
     ns = NetworkStore(store)
-    target = next(ns.link_ads([ad.pk], {ad.pk: ad.ad_id}))
+    (target,) = ns.link_ads_of([ad], {ad.pk: ad.ad_id})
     cands: dict[int, None] = {}
     for pk in ns.ads_sharing_entities(ad.pk, _STRONG_KINDS, candidates_per_source):
         cands[pk] = None
@@ -434,7 +437,7 @@ def similar_ads(store: Store, ad: StoredAd, *, k: int = 20,
     if net:
         for pk in ns.member_pks(net, candidates_per_source):
             cands[pk] = None
-    for pk in ns.ads_with_words(_distinctive_words(target), ad.pk, 100):
+    for pk in ns.ads_with_words(_distinctive_words(target), ad.pk, 50):
         cands[pk] = None
     cands.pop(ad.pk, None)
     pks = list(cands)
@@ -445,9 +448,14 @@ def similar_ads(store: Store, ad: StoredAd, *, k: int = 20,
     mine = shingle_set(target)
     by_key = {key: pk for pk, key in keys.items()}
     rows: list[dict[str, Any]] = []
-    for cand in ns.link_ads([pk for pk in pks if pk in keys], keys):
-        ev = compare(target, cand, a_shingles=mine, hubs=hubs)
-        if not ev:
+    cand_ads = ns.link_ads_of(list(stored.values()), keys)
+    for cand, theirs in zip(cand_ads, shingle_sets(cand_ads), strict=True):
+        ev = compare(target, cand, a_shingles=mine, b_shingles=theirs, hubs=hubs, style=False)
+        # writing style is the costliest reason: only weighed for ads already related
+        if ev:
+            ev += [e for e in compare(target, cand, a_shingles=mine, b_shingles=theirs,
+                                      hubs=hubs) if e.kind == "style"]
+        else:
             continue
         pk = by_key[cand.key]
         reasons = [{k: v for k, v in e.to_dict().items() if k != "ad_ids"} for e in ev]
