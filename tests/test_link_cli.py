@@ -13,8 +13,9 @@ from tracelight.records import AdRecord, ProcessedAd
 from tracelight.store import open_store
 
 
-def _db(tmp_path: Path, n: int = 300) -> tuple[str, dict[str, str | None]]:
-    url = f"sqlite:///{tmp_path / 't.db'}"
+def _db(tmp_path: Path, n: int = 300, url: str | None = None,
+        ) -> tuple[str, dict[str, str | None]]:
+    url = url or f"sqlite:///{tmp_path / 't.db'}"
     ads, truth = synth.generate(n, seed=9)
     store = open_store(url)
     store.write_batch(None, [ProcessedAd(AdRecord(id=a.key, source="synth", title=a.title,
@@ -25,8 +26,9 @@ def _db(tmp_path: Path, n: int = 300) -> tuple[str, dict[str, str | None]]:
     return url, truth
 
 
-def test_link_networks_hubs_similar(tmp_path: Path) -> None:
-    url, _truth = _db(tmp_path)
+def test_link_networks_hubs_similar(tmp_path: Path, db_url: str) -> None:
+    """On SQLite and on PostgreSQL."""
+    url, _truth = _db(tmp_path, url=db_url)
     runner = CliRunner()
     res = runner.invoke(cli, ["networks", "--db", url, "--format", "jsonl"])
     assert res.exit_code == 0 and res.stdout == ""
