@@ -124,9 +124,9 @@ def make_jpegs(folder: Path, count: int, width: int, height: int, seed: int = 1)
         im = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
         draw = ImageDraw.Draw(im)
         for _ in range(int(rng.integers(4, 10))):
-            x0, y0 = int(rng.integers(0, width - 40)), int(rng.integers(0, height - 40))
-            x1 = min(width, x0 + int(rng.integers(30, width // 2)))
-            y1 = min(height, y0 + int(rng.integers(30, height // 2)))
+            x0, y0 = int(rng.integers(0, width * 3 // 4)), int(rng.integers(0, height * 3 // 4))
+            x1 = min(width, x0 + int(rng.integers(width // 16 + 1, width // 2 + 2)))
+            y1 = min(height, y0 + int(rng.integers(height // 16 + 1, height // 2 + 2)))
             draw.rectangle((x0, y0, x1, y1), fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
         p = folder / f"bench-{i:05d}.jpg"
         im.save(p, "JPEG", quality=85)
