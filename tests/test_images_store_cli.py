@@ -13,7 +13,7 @@ from tracelight.cli.main import cli
 from tracelight.images.hashing import hash_image
 from tracelight.records import AdRecord, ProcessedAd
 from tracelight.store import open_store
-from tracelight.store.images import (
+from tracelight.store.image_banks import (
     bank_matched_sha256s,
     is_bank_matched,
     load_bank_index,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from tracelight.cli.app import cli, db_option, format_option
+from tracelight.cli.common import store_from
 from tracelight.cli.output import emit, stderr
 from tracelight.images.banks import KINDS, parse_bank_file
 
@@ -37,16 +38,12 @@ def bank_import(name: str, file: Path, kind: str, threshold: int | None, db_url:
     names a hash column (pdq, md5, sha1, sha256, hash) and optionally a label column. Invalid
     lines are reported with their line numbers and nothing is imported.
     """
-    from tracelight.store import open_store
-    from tracelight.store.images import import_bank
+    from tracelight.store.image_banks import import_bank
 
     entries = parse_bank_file(file, kind=kind)
-    store = open_store(db_url)
-    try:
-        with stderr.status(f"importing {len(entries):,} hashes into bank {name!r}"):
-            result = import_bank(store, name, entries, source=str(file), threshold=threshold)
-    finally:
-        store.close()
+    with store_from(db_url) as store, \
+            stderr.status(f"importing {len(entries):,} hashes into bank {name!r}"):
+        result = import_bank(store, name, entries, source=str(file), threshold=threshold)
     verb = "created" if result.created else "updated"
     click.echo(f"bank {result.bank!r} {verb}: {result.added:,} hashes added, "
                f"{result.already_present:,} already present; "
@@ -58,14 +55,10 @@ def bank_import(name: str, file: Path, kind: str, threshold: int | None, db_url:
 @format_option()
 def bank_list(db_url: str, fmt: str) -> None:
     """List banks with their hash counts per kind and how many images matched."""
-    from tracelight.store import open_store
-    from tracelight.store.images import list_banks
+    from tracelight.store.image_banks import list_banks
 
-    store = open_store(db_url)
-    try:
+    with store_from(db_url) as store:
         rows = [b.to_dict() for b in list_banks(store)]
-    finally:
-        store.close()
     if not rows and fmt == "table":
         stderr.print("no banks yet: add one with `tracelight bank import NAME FILE`")
         return
@@ -85,14 +78,10 @@ def bank_matches_cmd(bank_name: str | None, status: str | None, limit: int, db_u
 
     The matched images themselves are never shown. A match is a lead for human review.
     """
-    from tracelight.store import open_store
-    from tracelight.store.images import bank_match_rows
+    from tracelight.store.image_banks import bank_match_rows
 
-    store = open_store(db_url)
-    try:
+    with store_from(db_url) as store:
         rows = bank_match_rows(store, bank=bank_name, status=status, limit=limit)
-    finally:
-        store.close()
     if not rows and fmt == "table":
         stderr.print("no bank matches")
         return
@@ -107,16 +96,12 @@ def bank_matches_cmd(bank_name: str | None, status: str | None, limit: int, db_u
 @db_option
 def bank_delete(name: str, yes: bool, db_url: str) -> None:
     """Delete bank NAME, its hashes and its alerts."""
-    from tracelight.store import open_store
-    from tracelight.store.images import delete_bank
+    from tracelight.store.image_banks import delete_bank
 
     if not yes:
         click.confirm(f"delete bank {name!r} and all its alerts?", abort=True, err=True)
-    store = open_store(db_url)
-    try:
+    with store_from(db_url) as store:
         delete_bank(store, name)
-    finally:
-        store.close()
     click.echo(f"bank {name!r} deleted")
 
 

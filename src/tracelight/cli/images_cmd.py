@@ -1,6 +1,6 @@
 """`tracelight image hash`, `tracelight image-search`, `tracelight bench images|bank`.
 
-Thin shell over tracelight.images (pure) and tracelight.store.images (banks, alerts, search).
+Thin shell over tracelight.images (pure) and tracelight.store.image_banks (banks, alerts, search).
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from pathlib import Path
 
 import click
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from tracelight import settings
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.bench_cmd import bench, report, timed
+from tracelight.cli.common import progress_bar as common_progress
+from tracelight.cli.common import store_from
 from tracelight.cli.output import emit, stderr
 from tracelight.errors import InputError
 from tracelight.images.hashing import hash_image, hash_images, image_info_dict
@@ -29,10 +31,9 @@ HASH_COLUMNS = ("path", "sha256", "md5", "pdq", "quality", "width", "height", "e
 
 @contextmanager
 def progress_bar(total: int | None, label: str) -> Iterator[Progress]:
-    """A rich progress bar on stderr (data keeps stdout to itself)."""
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=stderr, transient=True) as prog:
-        prog.add_task(label, total=total)
+    """The shared progress bar on stderr (hidden when stderr is not a terminal)."""
+    with common_progress(total=total, unit="images") as prog:
+        prog.add_task(label, total=total, info="")
         yield prog
 
 
@@ -89,18 +90,14 @@ def image_search(file: Path, max_distance: int | None, limit: int, db_url: str,
     (re-encoded, resized, cropped, brightness shifted). Query images of PDQ quality below 50
     are searched by exact hash only.
     """
-    from tracelight.store import open_store
-    from tracelight.store.images import search_similar_ads
+    from tracelight.store.image_banks import search_similar_ads
 
     info = hash_image(file)
     if info.error:
         raise InputError(f"{file}: {info.error}")
     threshold = max_distance if max_distance is not None else settings.get_int("pdq_threshold")
-    store = open_store(db_url)
-    try:
+    with store_from(db_url) as store:
         hits = search_similar_ads(store, info, max_distance=threshold, limit=limit)
-    finally:
-        store.close()
     if not hits and fmt == "table":
         stderr.print(f"no ad image within PDQ distance {threshold} of {file}")
     emit((h.to_dict() for h in hits), fmt,

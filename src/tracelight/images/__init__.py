@@ -1,7 +1,7 @@
 """Images: hashing (SHA-256, MD5, PDQ), known-hash banks, near-duplicates, text inside images.
 
 Pure functions over files and plain records; storage of banks and alerts is in
-tracelight.store.images. OCR (tracelight.images.ocr) is imported on demand, since loading its
+tracelight.store.image_banks. OCR (tracelight.images.ocr) is imported on demand, since loading its
 models takes a moment.
 """
 
