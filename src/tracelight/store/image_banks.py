@@ -219,6 +219,41 @@ def match_images(store: Store, images_: Sequence[ImageInfo], *, index: BankIndex
     return _record(store, index, [i for i in images_ if i.sha256], threshold)
 
 
+def images_of_ads(store: Store, ad_pks: Sequence[int]) -> list[ImageInfo]:
+    """The stored, readable images of these ads (each image once)."""
+    out: dict[str, ImageInfo] = {}
+    with store.connect() as conn:
+        for i in range(0, len(ad_pks), 500):
+            stmt = (select(images.c.sha256, images.c.md5, images.c.pdq, images.c.quality,
+                           images.c.width, images.c.height, images.c.stored_path)
+                    .join(ad_images, ad_images.c.image_pk == images.c.pk)
+                    .where(ad_images.c.ad_pk.in_(list(ad_pks[i:i + 500]))))
+            for r in conn.execute(stmt):
+                out.setdefault(r.sha256, ImageInfo(
+                    position=0, original=r.stored_path or "", sha256=r.sha256,
+                    md5=r.md5 or None, pdq=r.pdq, quality=r.quality, width=r.width,
+                    height=r.height, stored_path=r.stored_path))
+    return list(out.values())
+
+
+class BankHook:
+    """After-batch hook for ingest (tracelight.ingest.runner.AfterBatch): match the images of
+    the ads just written against every bank. The bank index is loaded once, on first use."""
+
+    def __init__(self, threshold: int | None = None) -> None:
+        self.threshold = threshold
+        self.index: BankIndex | None = None
+        self.new_matches: list[BankMatch] = []
+
+    def __call__(self, store: Store, ad_pks: list[int]) -> None:
+        if self.index is None:
+            self.index = load_bank_index(store)
+        if not self.index.banks or not ad_pks:
+            return
+        self.new_matches += match_images(store, images_of_ads(store, ad_pks),
+                                         index=self.index, threshold=self.threshold)
+
+
 def _match_stored(store: Store, index: BankIndex, threshold: int | None) -> list[BankMatch]:
     found: list[BankMatch] = []
     batch: list[ImageInfo] = []
