@@ -114,8 +114,8 @@ class PdqIndex:
             return out
         for start in range(0, len(queries), QUERY_CHUNK):
             chunk = queries[start:start + QUERY_CHUNK]
-            qi, ci, di = self._mih_chunk(chunk, threshold)
-            for q, c, d in zip(qi.tolist(), ci.tolist(), di.tolist(), strict=True):
+            q_idx, c_idx, d_val = self._mih_chunk(chunk, threshold)
+            for q, c, d in zip(q_idx.tolist(), c_idx.tolist(), d_val.tolist(), strict=True):
                 out[start + q].append((c, d))
         for hits in out:
             hits.sort(key=lambda t: (t[1], t[0]))

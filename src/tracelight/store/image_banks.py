@@ -165,7 +165,7 @@ def list_banks(store: Store) -> list[BankSummary]:
         for r in conn.execute(select(bank_hashes.c.bank_pk, bank_hashes.c.kind, func.count())
                               .group_by(bank_hashes.c.bank_pk, bank_hashes.c.kind)):
             counts.setdefault(r[0], {})[r[1]] = int(r[2])
-        matches = dict(conn.execute(
+        matches: dict[int, int] = dict(conn.execute(
             select(bank_hashes.c.bank_pk, func.count())
             .select_from(bank_matches.join(bank_hashes,
                                            bank_hashes.c.pk == bank_matches.c.bank_hash_pk))
@@ -355,14 +355,14 @@ def bank_match_rows(store: Store, *, bank: str | None = None, status: str | None
         ads_by_image: dict[int, list[str]] = {}
         pks = sorted({r["image_pk"] for r in rows})
         for i in range(0, len(pks), 500):
-            for r in conn.execute(select(ad_images.c.image_pk, ads.c.source, ads.c.ad_id)
+            for a in conn.execute(select(ad_images.c.image_pk, ads.c.source, ads.c.ad_id)
                                   .join(ads, ads.c.pk == ad_images.c.ad_pk)
                                   .where(ad_images.c.image_pk.in_(pks[i:i + 500]))
                                   .order_by(ads.c.source, ads.c.ad_id)):
-                ads_by_image.setdefault(r.image_pk, []).append(f"{r.source}/{r.ad_id}")
-    for r in rows:
-        r["ads"] = ads_by_image.get(r["image_pk"], [])
-        r["image_sha256"] = r.pop("sha256")
+                ads_by_image.setdefault(a.image_pk, []).append(f"{a.source}/{a.ad_id}")
+    for row in rows:
+        row["ads"] = ads_by_image.get(row["image_pk"], [])
+        row["image_sha256"] = row.pop("sha256")
     return rows
 
 
@@ -410,7 +410,7 @@ def search_similar_ads(store: Store, query: ImageInfo, *, max_distance: int = 31
                     distance.setdefault(pks[j], (d, False))
         if not distance:
             return []
-        matched = set()
+        matched: set[int] = set()
         ids = sorted(distance)
         hits: list[SimilarAd] = []
         for i in range(0, len(ids), 500):
