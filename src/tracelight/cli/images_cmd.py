@@ -214,4 +214,3 @@ def bench_bank(hashes: int, queries: int, threshold: int) -> None:
                f"max {arr.max():.2f} ms, cpu {cpu_ms:.2f} ms/lookup")
 
 
-from tracelight.cli import bank_cmd  # noqa: E402,F401  (registers `tracelight bank ...`)
