@@ -88,7 +88,9 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
 
 def after_batch_hooks() -> list[Any]:
     """Work that follows each committed batch (watchlists, bank matches, linking)."""
-    return []
+    from tracelight.store.image_banks import BankHook
+
+    return [BankHook()]
 
 
 @cli.command("ads")
