@@ -37,6 +37,10 @@ def build_stages(opts: PipelineOptions) -> list[Stage]:
             item.mentions.extend(extract_record(item.record, region).mentions)
 
         stages.append(extract_stage)
+    if opts.images:
+        from tracelight.images.stage import ImageStage
+
+        stages.append(ImageStage(opts.image_dir))
     if opts.score:
         from tracelight.score.stage import score_stage
 
