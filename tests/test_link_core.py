@@ -15,6 +15,7 @@ from tracelight.link import (
     LinkAd,
     LinkConfig,
     compare,
+    evidence,
     link_batch,
     minhash,
     pairwise_scores,
@@ -261,3 +262,30 @@ def test_wording_features_are_deterministic_and_batch_independent(text: str) -> 
                          cleaned_text("", text)])
     n0, n1 = one.shingle_offsets[1], two.shingle_offsets[1]
     assert np.array_equal(one.shingles[:n0], two.shingles[n1:])
+
+
+def _pdq(seed: int, flips: int = 0) -> str:
+    rng = random.Random(seed)
+    bits = rng.getrandbits(256)
+    for i in rng.sample(range(256), flips) if flips else []:
+        bits ^= 1 << i
+    return f"{bits:064x}"
+
+
+def test_images_exact_and_near_duplicate_are_strong_evidence() -> None:
+    rng = random.Random(8)
+    base = _pdq(1)
+    near = f"{int(base, 16) ^ 0b1011:064x}"  # 3 bits apart: an edited copy
+    ads = [LinkAd("i1", body=_random_text(rng), image_sha256=("a" * 64,), image_pdq=(base,)),
+           LinkAd("i2", body=_random_text(rng), image_sha256=("a" * 64,), image_pdq=(base,)),
+           LinkAd("i3", body=_random_text(rng), image_sha256=("b" * 64,), image_pdq=(near,)),
+           LinkAd("i4", body=_random_text(rng), image_pdq=(_pdq(2),))]
+    result = link_batch(ads)
+    assert _networks(result) == {frozenset({"i1", "i2", "i3"})}
+    (net,) = [n for n in result.networks if n.size >= 2]
+    kinds = {e.kind: e for e in net.evidence}
+    assert kinds["image"].ad_ids == ("i1", "i2")
+    assert set(kinds["image_near"].ad_ids) == {"i1", "i2", "i3"}
+    assert any(e.kind == "image_near" for e in compare(ads[0], ads[2]))
+    builtin = evidence.near_duplicate_pdq_pairs([base, near, _pdq(2)], 31)
+    assert builtin == [(0, 1)]

@@ -105,11 +105,28 @@ def near_duplicate_pdq_pairs(hashes: Sequence[str], threshold: int,
 PairFinder = Callable[[Sequence[str], int], list[tuple[int, int]]]
 
 
+def _default_finder() -> PairFinder:
+    """The images package's exact PDQ range index when installed, else the built-in search."""
+    try:
+        from tracelight.images.pdqindex import PdqIndex, pack_hashes
+    except ImportError:  # pragma: no cover - the images stage is optional
+        return near_duplicate_pdq_pairs
+
+    def find(hashes: Sequence[str], threshold: int) -> list[tuple[int, int]]:
+        if len(hashes) < 2:
+            return []
+        packed = pack_hashes(hashes)
+        hits = PdqIndex(packed).search(packed, threshold)
+        return [(i, j) for i, found in enumerate(hits) for j, _d in found if j > i]
+
+    return find
+
+
 def pdq_groups(pdqs: Sequence[str], threshold: int,
                finder: PairFinder | None = None) -> dict[str, str]:
     """Each PDQ hash -> a representative of its near-duplicate group (smallest hash)."""
     distinct = sorted(set(pdqs))
-    pairs = (finder or near_duplicate_pdq_pairs)(distinct, threshold)
+    pairs = (finder or _default_finder())(distinct, threshold)
     parent = list(range(len(distinct)))
 
     def find(x: int) -> int:
