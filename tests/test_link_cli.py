@@ -63,7 +63,7 @@ def test_link_networks_hubs_similar(tmp_path: Path, db_url: str) -> None:
     assert res.exit_code == 0
 
     res = runner.invoke(cli, ["link", "--db", url, "--format", "jsonl"])
-    assert json.loads(res.stdout)["mode"] == "incremental"
+    assert json.loads(res.stdout)["mode"] == "unchanged"
 
 
 def test_similar_unknown_ad_is_one_clear_error(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_round_trip_incremental_and_rebuild(store: Store) -> None:
 
     # nothing new: an incremental run reads no ads and changes nothing
     result, mode = update_networks(store)
-    assert mode == "incremental" and result.stats["new_ads"] == 0
+    assert mode == "unchanged" and result.stats["new_ads"] == 0
     assert _partition(ns) == incremental
 
 

@@ -389,6 +389,11 @@ def update_networks(store: Store, *, rebuild: bool = False, config: Any = None,
         todo = [k for k, (_pk, h) in versions.items() if old_hashes.get(k) != h]
         removed = [k for k in old_hashes if k not in versions]
         mode = "incremental"
+    if state is not None and not todo and not removed:
+        # nothing was ingested, changed or deleted since the last run: nothing to recompute
+        last = ns.last_run() or {}
+        stats = {**(last.get("stats") or {}), "new_ads": 0}
+        return LinkResult(networks=[], hubs=ns.hubs(), state=state, stats=stats), "unchanged"
     key_to_pk = {k: pk for k, (pk, _h) in versions.items()}
     pk_to_key = {pk: k for k, pk in key_to_pk.items()}
     pks = sorted(key_to_pk[k] for k in todo)
