@@ -60,19 +60,32 @@ def frequent(values: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray
     return uniq[sel], counts[sel], first[sel]
 
 
+def frequent_values(values: np.ndarray, min_count: int) -> np.ndarray:
+    """The sorted values occurring at least `min_count` times (a sort, no index arrays)."""
+    if values.size == 0:
+        return values
+    s = np.sort(values)
+    brk = np.ones(s.size + 1, dtype=bool)
+    brk[1:-1] = s[1:] != s[:-1]
+    starts = np.nonzero(brk)[0]
+    counts = np.diff(starts)
+    return s[starts[:-1][counts >= min_count]]
+
+
 def drop_values(values: np.ndarray, offsets: np.ndarray,
                 banned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Remove every occurrence of the sorted `banned` values from ragged rows."""
     if banned.size == 0 or values.size == 0:
         return values, offsets
-    pos = np.searchsorted(banned, values)
-    pos[pos == banned.size] = 0
-    keep = banned[pos] != values
-    ad = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
-    counts = np.bincount(ad[keep], minlength=offsets.size - 1)
-    new_off = np.zeros(offsets.size, dtype=np.int64)
-    np.cumsum(counts, out=new_off[1:])
-    return values[keep], new_off
+    keep = np.empty(values.size, dtype=bool)
+    for s in range(0, values.size, 4_000_000):  # chunks bound the index temporaries
+        part = values[s:s + 4_000_000]
+        pos = np.searchsorted(banned, part)
+        pos[pos == banned.size] = 0
+        keep[s:s + part.size] = banned[pos] != part
+    kept = np.zeros(values.size + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept[1:])
+    return values[keep], kept[offsets]
 
 
 class UnionFind:

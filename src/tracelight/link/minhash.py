@@ -36,12 +36,19 @@ def signatures(shingles: np.ndarray, offsets: np.ndarray, num_perm: int = 64,
     n = offsets.size - 1
     bits = int(num_perm).bit_length() - 1
     sig = np.full(n * num_perm, EMPTY, dtype=np.uint32)
-    if shingles.size:
-        h = _mix(shingles)
+    # a few ads at a time: the 64-bit temporaries of all shingles at once would be the run's
+    # peak memory at a million ads
+    step = max(1, chunk_rows // 4)
+    for a0 in range(0, n, step):
+        a1 = min(n, a0 + step)
+        lo, hi = int(offsets[a0]), int(offsets[a1])
+        if hi == lo:
+            continue
+        h = _mix(shingles[lo:hi])
         bins = (h >> np.uint64(64 - bits)).astype(np.int64)
         vals = (h & np.uint64(0xFFFFFFFF)).astype(np.uint32)
         vals[vals == EMPTY] = EMPTY - 1
-        ad = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+        ad = np.repeat(np.arange(a0, a1, dtype=np.int64), np.diff(offsets[a0:a1 + 1]))
         np.minimum.at(sig, ad * num_perm + bins, vals)
     out: np.ndarray = sig.reshape(n, num_perm)
     for start in range(0, n, chunk_rows):

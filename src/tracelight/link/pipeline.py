@@ -38,7 +38,14 @@ from tracelight.link.evidence import (
     wording_pairs,
 )
 from tracelight.link.features import IMAGE_NEAR_KIND, FeatureTable, LinkAd
-from tracelight.link.hubs import Hub, UnionFind, drop_values, frequent, test_identifiers
+from tracelight.link.hubs import (
+    Hub,
+    UnionFind,
+    drop_values,
+    frequent,
+    frequent_values,
+    test_identifiers,
+)
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
         hubs.append(Hub("sentence", f"#{val:016x}", int(cnt), None,
                         f"sentence in {cnt} ads: boilerplate, ignored when comparing wording",
                         keys[row]))
-    banned, _, _ = frequent(table.shingles, cfg.shingle_hub_ads)
+    banned = frequent_values(table.shingles, cfg.shingle_hub_ads)
     sh, sh_off = drop_values(table.shingles, table.sh_off, banned)
     stats["boilerplate_shingles"] = int(banned.size)
     usable = np.diff(sh_off) >= cfg.min_shingles
