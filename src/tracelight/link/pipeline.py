@@ -112,12 +112,14 @@ def link_batch(ads: Iterable[LinkAd] = (), *, state: LinkState | None = None,
     old = state.table if state else FeatureTable()
     old = old.without(set(new.keys) | set(removed))
     table = FeatureTable.concat([old, new]).canonical()
+    n_new = len(new)
+    del new, old  # the canonical copy is all that is needed from here: free the rest
     t_feat = time.perf_counter() - t0
     prev = previous if previous is not None else (state.assignment if state else None)
     result = link_table(table, cfg, previous=prev, pdq_finder=pdq_finder,
                         min_record_size=min_record_size)
     result.stats["featurise_s"] = round(t_feat, 3)
-    result.stats["new_ads"] = len(new)
+    result.stats["new_ads"] = n_new
     return result
 
 
