@@ -79,6 +79,11 @@ def extract_text(text: str, field: str = "body", region: str = "US", *,
     if "name" in want:
         out += [_m("name", h.name, field, text, h.start, h.end)
                 for h in find_names(folded, low, words)]
+    crypto = [(m.start, m.end) for m in out if m.kind == "crypto"]
+    if crypto:
+        # digits inside an address are part of it, never a phone, price or age
+        out = [m for m in out if m.kind == "crypto" or
+               not any(m.start < e and s < m.end for s, e in crypto)]
     out.sort(key=lambda m: (m.start, KINDS.index(m.kind), m.end))
     return out
 

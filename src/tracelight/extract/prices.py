@@ -26,7 +26,7 @@ _DUR_UNITS = {"qk": 15, "qv": 15, "quick": 15, "hh": 30, "hhr": 30, "halfhour": 
               "fh": 60, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "ov": 720,
               "overnight": 720, "night": 720}
 _UNIT = (r"(half\s?hour|overnight|minutes?|mins?|hours?|hrs?|hhr|hh|qk|qv|quick|fh|ov|night|h)"
-         r"(?![A-Za-z])")
+         r"(?![A-Za-z0-9])")
 _DUR_NUM = re.compile(r"(\d{1,3}(?:\.5)?)\s?" + _UNIT, _I)  # "1hr", "30 min", "2 hours"
 _DUR_WORD = re.compile(r"()" + _UNIT, _I)  # "hh", "qv", "overnight"
 _DUR_WORDS = ("half", "overnight", "hour", "hr", "hhr", "hh", "qk", "qv", "quick", "fh", "ov",
@@ -37,7 +37,7 @@ _MONEY_WORD = re.compile(
     r"mxn|pesos)(?![A-Za-z])", _I)
 _MONEY_HINTS = ("$", "€", "£", "usd", "dollar", "buck", "rose", "rs", "donation", "candies",
                 "eur", "gbp", "cad", "mxn", "peso")
-_NUM_AFTER = re.compile(r"\s{0,2}[:=\-]?\s{0,2}(\d{2,4})(?![\d:'%]|[.,]\d)")
+_NUM_AFTER = re.compile(r"\s{0,2}[:=\-]?\s{0,2}(\d{2,4})(?![\dA-Za-z:'%]|[.,]\d)")
 _NUM_BEFORE = re.compile(r"(?<![\d.,$])(\d{2,4})\s?(?:/|per)\s?$", _I)
 _JOIN_AFTER = re.compile(r"\s{0,2}(?:/|per|an?|for|x|each|:|-|=|@)?\s{0,2}", _I)
 _DIGITS = frozenset("0123456789")
