@@ -100,27 +100,32 @@ def word_set(low: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=256)
-def _firsts(words: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple((w.split(" ", 1)[0].strip(string.punctuation.replace("'", "")) or w)
-                 for w in words)
+def _index(words: tuple[str, ...]) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """First word of each cue (what a word set can answer) -> the cues starting with it."""
+    by_first: dict[str, list[str]] = {}
+    for w in words:
+        first = w.split(" ", 1)[0].strip(string.punctuation.replace("'", "")) or w
+        by_first.setdefault(first, []).append(w)
+    return frozenset(by_first), {k: tuple(v) for k, v in by_first.items()}
 
 
-def word_starts(low: str, words: tuple[str, ...] | list[str],
+def word_starts(low: str, words: tuple[str, ...],
                 present: frozenset[str] | None = None) -> list[int]:
     """Sorted positions where one of `words` starts at a word boundary in `low`.
 
     Extractors anchor their patterns at these positions (`rx.match(text, pos)`) instead of
     scanning every position with a look-behind: `str.find` runs at C speed, and on a
-    typical ad it is several times cheaper than a regex scan per pattern.
+    typical ad it is several times cheaper than a regex scan per pattern. With `present`
+    (the text's word set), only cues whose first word occurs are looked for.
     """
+    firsts, by_first = _index(words)
+    todo = firsts if present is None else firsts & present
     found: set[int] = set()
-    firsts = _firsts(tuple(words))
-    for w, first in zip(words, firsts, strict=True):
-        if present is not None and first not in present:
-            continue
-        i = low.find(w)
-        while i >= 0:
-            if i == 0 or low[i - 1] not in _WORDCH or not w[0].isalnum():
-                found.add(i)
-            i = low.find(w, i + 1)
+    for first in todo:
+        for w in by_first[first]:
+            i = low.find(w)
+            while i >= 0:
+                if i == 0 or low[i - 1] not in _WORDCH or not w[0].isalnum():
+                    found.add(i)
+                i = low.find(w, i + 1)
     return sorted(found)

@@ -21,7 +21,7 @@ from functools import lru_cache
 import phonenumbers
 
 from tracelight.extract.lexicon import lexicon
-from tracelight.extract.normalize import lower, word_set, word_starts
+from tracelight.extract.normalize import lower, word_set
 
 _CA_PROVINCES = {"01": "AB", "02": "BC", "03": "MB", "04": "NB", "05": "NL", "07": "NS",
                  "08": "ON", "09": "PE", "10": "QC", "11": "SK", "12": "YT", "13": "NT",
@@ -116,6 +116,17 @@ def _pick(cands: list[City], region: str | None, country: str) -> City:
 _REGION_AFTER = re.compile(r",?\s{1,2}([A-Z]{2}|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?![A-Za-z])")
 
 
+def _starts_of(low: str, words: frozenset[str]) -> set[int]:
+    found: set[int] = set()
+    for w in words:
+        i = low.find(w)
+        while i >= 0:
+            if i == 0 or not low[i - 1].isalnum():
+                found.add(i)
+            i = low.find(w, i + 1)
+    return found
+
+
 def find_places(folded: str, region: str = "US", *, lenient: bool = False,
                 words: frozenset[str] | None = None) -> list[PlaceHit]:
     """Cities named in the text. `lenient` for a location field, where any city name counts."""
@@ -130,7 +141,7 @@ def find_places(folded: str, region: str = "US", *, lenient: bool = False,
     present = words if words is not None else word_set(low)
     # Start only where the first word of some city name occurs (a set intersection, then
     # str.find), instead of walking every capitalised word of the ad.
-    starts = word_starts(low, tuple(sorted(g.first_words & present)))
+    starts = sorted(_starts_of(low, g.first_words & present))
     last = -1
     for s in starts:
         if s < last or not text[s].isupper():
