@@ -81,7 +81,8 @@ def _add(hits: list[AgeHit], age: int, start: int, end: int) -> None:
         hits.append(AgeHit(age, start, end))
 
 
-def find_ages(folded: str, low: str | None = None) -> list[AgeHit]:
+def find_ages(folded: str, low: str | None = None,
+              words: frozenset[str] | None = None) -> list[AgeHit]:
     low = folded.lower() if low is None else low
     hits: list[AgeHit] = []
     text = folded.translate(_ACCENTS) if not folded.isascii() else folded  # veintidós
@@ -100,7 +101,7 @@ def find_ages(folded: str, low: str | None = None) -> list[AgeHit]:
             _add(hits, int(m.group(1)), m.start(), m.end())
     if has_digit:
         for rx, hints in ((_CUE_THEN_NUM, _AGE_HINTS), (_IM_NUM, _IM_HINTS)):
-            for pos in word_starts(low, hints):
+            for pos in word_starts(low, hints, words):
                 m = rx.match(text, pos)
                 if m is not None:
                     _add(hits, int(m.group(1)), m.start(), m.end())

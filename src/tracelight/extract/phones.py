@@ -51,7 +51,7 @@ _MAX_MIXED = 30
 
 _DIGITS_IN = re.compile(r"[0-9]{10,15}")
 _NORMAL_GAP = frozenset(" -.()\u00a0")
-_BAD_GAP = frozenset("$%@&=<>[]{}\n\r\t")
+_BAD_GAP = frozenset("$%@&=<>[]{}\n\r\t\x00")
 _MAX_GAP = 6
 _KEYCAP = frozenset("\ufe0f\u20e3")
 _MAX_DIGITS = 15  # E.164 maximum; a longer plain digit string is an ID, not a phone
@@ -103,10 +103,13 @@ def _segment(low: str) -> tuple[str, bool] | None:
 
 _WEAK_ALTS = "|".join(re.escape(w) for w in sorted(_WEAK, key=len, reverse=True))
 _STRONG_WORDS = sorted((w for w in _STRONG if w.isalpha()), key=len, reverse=True)
+_STRONG_SET = frozenset(_STRONG_WORDS)
+_WEAK_OR_GLUED = frozenset(_WEAK)
+_NOT_GLUED: set[str] = set()
 _GLUE_PREFIX = frozenset(w[:2] for w in [*_STRONG_WORDS, "oh", "to", "too", "for", "ate"])
 _ALNUM_RUN = re.compile(r"[A-Za-z0-9]*")
 _DIGIT_RUN = re.compile(r"[0-9]+")
-_SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}\n\r\t]{0,4}"
+_SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}\n\r\t\x00]{0,4}"
 _WEAK_GAP = re.compile(r"(?:" + _SEP + r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z]))"
                        r"{1,3}" + _SEP, re.IGNORECASE)
 _WEAK_TAIL = re.compile(r"(?:(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])" + _SEP + r"){1,2}$",
@@ -139,13 +142,19 @@ def _candidate_spans(folded: str, low: str,
     # Number words written as words; glued to digits ("five5five") they were found above,
     # glued to each other ("nineateseven", "EIGHTFOREIGHTNINE") they are words of their own.
     if words is None:
-        todo = _STRONG_WORDS
+        todo: list[str] | set[str] = _STRONG_WORDS
     else:
-        todo = [w for w in _STRONG_WORDS if w in words]
-        for w in words:
-            if len(w) >= 5 and w[:2] in _GLUE_PREFIX and w not in _STRONG \
-                    and _ATOMS_FULL.fullmatch(w):
-                todo.append(w)
+        todo = set(_STRONG_SET & words)
+        new = words - _NOT_GLUED
+        if new:
+            for w in new:
+                if len(w) >= 5 and w[:2] in _GLUE_PREFIX and w not in _STRONG \
+                        and _ATOMS_FULL.fullmatch(w):
+                    todo.add(w)
+                elif len(_NOT_GLUED) < 500_000:
+                    # Words repeat across ads: remember the ones already ruled out, so the
+                    # next ad pays a C-level set difference instead of a Python loop.
+                    _NOT_GLUED.add(w)
     for w in todo:  # str.find is C-fast; a regex alternation scan is not
         i = low.find(w)
         while i >= 0:
@@ -189,6 +198,14 @@ def _gap_ok(gap: str) -> bool:
 
 def _lead_weak(folded: str, t: _Tok) -> list[_Tok]:
     """Weak words just before a run's first token ("too zero six ..."), as tokens."""
+    k = t.start
+    while k > 0 and t.start - k < 4 and not folded[k - 1].isalnum():
+        k -= 1
+    j = k
+    while j > 0 and k - j < 8 and folded[j - 1].isalpha():
+        j -= 1
+    if j == k or folded[j:k].lower() not in _WEAK_OR_GLUED:
+        return []  # the word before is no weak number word: most runs stop here
     w0 = max(0, t.start - 14)
     m = _WEAK_TAIL.search(folded, w0, t.start)
     if m is None:
@@ -371,7 +388,8 @@ def _split_groups(folded: str, runs: list[list[_Tok]], region: str, used: set[in
         if len(da) != 3 or len(db) != 7 or a[-1].kind == 2 or b[0].kind == 2:
             continue
         gap = folded[a[-1].end:b[0].start]
-        if len(gap) > _SPLIT_GAP or any(c.isdigit() for c in gap) or gap.count(" ") > 6:
+        if len(gap) > _SPLIT_GAP or any(c.isdigit() for c in gap) or gap.count(" ") > 6 \
+                or "\x00" in gap:
             continue
         e164 = validate(da + db, False, region)
         if e164 and not any(id(t) in used for t in a + b):

@@ -27,6 +27,9 @@ _CA_PROVINCES = {"01": "AB", "02": "BC", "03": "MB", "04": "NB", "05": "NL", "07
                  "08": "ON", "09": "PE", "10": "QC", "11": "SK", "12": "YT", "13": "NT",
                  "14": "NU"}
 _BIG = 300_000
+_FUNCTION_WORDS = frozenset({"a", "my", "or", "of", "in", "to", "at", "am", "an", "ad", "is",
+                             "it", "on", "me", "we", "be", "so", "no", "by", "do", "go", "up",
+                             "us", "if", "as", "and", "for", "with", "i", "o", "e", "y"})
 _CUE = re.compile(r"(?:\b(?:in|near|visiting|located|from|to|around|downtown|outside|"
                   r"heading|city of|en|desde|cerca de)\s{1,2})$", re.IGNORECASE)
 _CAP_SEQ = re.compile(r"[A-Z][a-z'.]{1,20}(?:[ \-][A-Z][a-z'.]{1,20}){0,3}")
@@ -98,7 +101,9 @@ def gazetteer() -> _Gazetteer:
         regions[code.lower()] = (code, "CA")
     regions["dc"] = ("DC", "US")
     max_words = max(len(k.split()) for k in cities)
-    firsts = frozenset(k.split(" ")[0].strip(".'") for k in cities)
+    # Function words that begin a few foreign city names ("A Coruña", "In Salah") would make
+    # every ad a candidate; those cities are still found in a location field.
+    firsts = frozenset(k.split(" ")[0].strip(".'") for k in cities) - _FUNCTION_WORDS
     return _Gazetteer(cities, regions, min(max_words, 4), firsts)
 
 
@@ -141,7 +146,10 @@ def find_places(folded: str, region: str = "US", *, lenient: bool = False,
     present = words if words is not None else word_set(low)
     # Start only where the first word of some city name occurs (a set intersection, then
     # str.find), instead of walking every capitalised word of the ad.
-    starts = sorted(_starts_of(low, g.first_words & present))
+    firsts = g.first_words & present
+    if lenient:
+        firsts |= present & _FUNCTION_WORDS
+    starts = sorted(_starts_of(low, firsts))
     last = -1
     for s in starts:
         if s < last or not text[s].isupper():

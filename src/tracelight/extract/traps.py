@@ -57,6 +57,9 @@ _ID_DIGITS = re.compile(r"\d[\d-]{3,20}")
 _MONEY_DIGITS = re.compile(r"\d[\d,.]{0,9}")
 _ZIP_DIGITS = re.compile(r"\d{5}(?:-\d{4})?(?!\d)")
 _DIGIT_RUN = re.compile(r"[0-9]+")
+_MONEY_CH = frozenset("$€£¥")
+_LAST_WORD = re.compile(r"(?i:id|ref|reference|order|invoice|ticket|tracking|confirmation|"
+                        r"receipt|no|num|number)$")
 
 
 def _is_measure(m: re.Match[str]) -> bool:
@@ -108,15 +111,19 @@ def trap_spans(folded: str, start: int = 0, end: int | None = None) -> TrapIndex
             if m is not None and (check is None or check(m)):
                 spans.append(m.span())
         lo = max(0, p - 32)
-        if _MONEY_BEFORE.search(folded, lo, p):
+        before = folded[max(0, p - 2):p]
+        if (before and before[-1] in _MONEY_CH) or before[:1] in _MONEY_CH:
             m = _MONEY_DIGITS.match(folded, p)
             if m is not None:
                 spans.append(m.span())
-        if _LABEL_BEFORE.search(folded, lo, p):
+        # a label ends in a word, '#', ':', '=' or '.' just before the digits
+        tail = folded[lo:p].rstrip(" \t")
+        if tail and (tail[-1] in "#:=." or _LAST_WORD.search(tail) is not None) \
+                and _LABEL_BEFORE.search(folded, lo, p):
             m = _ID_DIGITS.match(folded, p)
             if m is not None:
                 spans.append(m.span())
-        if _ZIP_BEFORE.search(folded, lo, p):
+        if run.end() - p == 5 and _ZIP_BEFORE.search(folded, lo, p):
             m = _ZIP_DIGITS.match(folded, p)
             if m is not None:
                 spans.append(m.span())
