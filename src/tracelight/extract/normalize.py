@@ -12,6 +12,7 @@ extractor on top of the folded text, because whether "to" means 2 depends on its
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 from functools import lru_cache
@@ -55,11 +56,19 @@ def _build_table() -> dict[int, str]:
 _TABLE = _build_table()
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _fold_run(m: re.Match[str]) -> str:
+    return m.group().translate(_TABLE)
+
+
 def fold(text: str) -> str:
     """The same text with look-alike characters mapped to ASCII, one character for one."""
     if text.isascii():
         return text
-    return text.translate(_TABLE)
+    # translate only the non-ASCII runs: str.translate is slow per character outside ASCII
+    return _NON_ASCII.sub(_fold_run, text)
 
 
 def is_plain(original: str, folded: str) -> bool:
@@ -83,20 +92,21 @@ _WORDCH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 
 _PUNCT = "".join(c for c in string.punctuation if c not in "'_")
 _PUNCT_BYTES = bytes.maketrans(_PUNCT.encode(), b" " * len(_PUNCT))
-_NON_ASCII_BYTES = bytes.maketrans(bytes(range(128, 256)), b" " * 128)
+_PUNCT_STR = str.maketrans(_PUNCT, " " * len(_PUNCT))
 
 
 def word_set(low: str) -> frozenset[str]:
     """The words of a lower-cased text (punctuation but ' and _ as spaces), for O(1) gates:
     an extractor whose cue words are absent skips its patterns entirely."""
-    data = low.encode("utf-8", "surrogatepass").translate(_PUNCT_BYTES)
-    words = data.decode("utf-8", "surrogatepass").split()
     if low.isascii():
-        return frozenset(words)
+        return frozenset(low.translate(_PUNCT_STR).split())
     # emoji or other symbols glued between words ("two🌹zero"): split there too, and keep
-    # the whole words as well for names with accents ("bogotá")
-    ascii_only = data.translate(_NON_ASCII_BYTES).decode("ascii").split()
-    return frozenset(words + ascii_only)
+    # whole words with non-ASCII letters as well, for names with accents ("bogotá")
+    words = _NON_ASCII.sub(" ", low).translate(_PUNCT_STR).split()
+    if any(ch.isalpha() for seg in _NON_ASCII.findall(low) for ch in seg):
+        data = low.encode("utf-8", "surrogatepass").translate(_PUNCT_BYTES)
+        words += data.decode("utf-8", "surrogatepass").split()
+    return frozenset(words)
 
 
 @lru_cache(maxsize=256)
