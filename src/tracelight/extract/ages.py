@@ -90,6 +90,11 @@ def find_ages(folded: str, low: str | None = None,
     if has_digit and any(h in low for h in _SUFFIX_HINTS):
         # anchored at each suffix ("yrs", "yo", "años"): find the number just before it
         for pos in sorted({i for h in _SUFFIX_HINTS for i in _find_all(low, h)}):
+            k = pos
+            while k > 0 and pos - k < 3 and text[k - 1] in " -":
+                k -= 1
+            if k == 0 or not text[k - 1].isdigit():
+                continue  # "you", "your": no number right before the suffix
             nb = _NUM_BEFORE.search(text, max(0, pos - 6), pos)
             if nb is None:
                 continue

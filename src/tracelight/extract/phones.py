@@ -30,7 +30,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from tracelight.extract.lexicon import lexicon
 from tracelight.extract.normalize import lower
-from tracelight.extract.traps import trap_spans
+from tracelight.extract.traps import trap_spans_at
 
 _LEX = lexicon()
 _STRONG = _LEX.strong_digit_words
@@ -237,11 +237,22 @@ def _runs(folded: str, toks: list[_Tok]) -> list[list[_Tok]]:
     return runs
 
 
-def _drop_traps(folded: str, run: list[_Tok]) -> list[list[_Tok]]:
-    """Split a run at tokens that sit in a trap (price, date, size, ID), read around the run."""
-    w0 = max(0, run[0].start - 24)
-    w1 = min(len(folded), run[-1].end + 12)
-    traps = trap_spans(folded, w0, w1)
+def _drop_traps(folded: str, run: list[_Tok], probe: list[PhoneHit]) -> list[list[_Tok]]:
+    """Split a run at tokens that sit in a trap (price, date, size, ID).
+
+    Only the tokens up to the last number the probe read are tried as trap starts, and
+    labels or currency symbols only where a number begins."""
+    last = max(h.end for h in probe)
+    firsts = {h.start for h in probe}
+    digit_starts, prefix_starts = [], [run[0].start]
+    for t in run:
+        if t.start >= last:
+            break
+        if folded[t.start].isdigit():
+            digit_starts.append(t.start)
+            if t.start in firsts or t.start - 1 in firsts:
+                prefix_starts.append(t.start)
+    traps = trap_spans_at(folded, digit_starts, prefix_starts)
     if not len(traps):
         return [run]
     out: list[list[_Tok]] = []
@@ -425,8 +436,17 @@ def find_phones(text: str, folded: str, region: str = "US",
         # Traps are read only around runs that hold a phone-shaped number: a full scan of
         # every ad for prices, dates and sizes would cost more than all the rest.
         probe: list[PhoneHit] = []
-        _from_run(folded, whole, region, set(), probe)
-        pieces = _drop_traps(folded, whole) if probe else [whole]
+        probe_used: set[int] = set()
+        _from_run(folded, whole, region, probe_used, probe)
+        if not probe:
+            runs.append(whole)
+            continue
+        pieces = _drop_traps(folded, whole, probe)
+        if len(pieces) == 1 and pieces[0] is whole:
+            hits += probe  # no trap in it: the probe's reading stands
+            used |= probe_used
+            runs.append(whole)
+            continue
         for run in pieces:
             runs.append(run)
             if run and sum(len(t.digits) for t in run) >= least:

@@ -101,15 +101,23 @@ class TrapIndex:
 def trap_spans(folded: str, start: int = 0, end: int | None = None) -> TrapIndex:
     """Trap spans starting in folded[start:end] (context before `start` is still read)."""
     end = len(folded) if end is None else end
+    starts = [m.start() for m in _DIGIT_RUN.finditer(folded, start, end)
+              if not (m.start() > 0 and folded[m.start() - 1].isdigit())]
+    return trap_spans_at(folded, starts, starts)
+
+
+def trap_spans_at(folded: str, digit_starts: list[int], prefix_starts: list[int]) -> TrapIndex:
+    """Traps beginning at the given digit-run starts; labels, currency symbols and zip cues
+    are looked for only before `prefix_starts` (where a number begins)."""
     spans: list[tuple[int, int]] = []
-    for run in _DIGIT_RUN.finditer(folded, start, end):
-        p = run.start()
-        if p > 0 and folded[p - 1].isdigit():
-            continue  # the window cut a run: its start lies before the window
+    for p in digit_starts:
         for rx, check in ((_DIGIT_FIRST, None), (_MEASURE, _is_measure), (_DATE, _is_date)):
             m = rx.match(folded, p)
             if m is not None and (check is None or check(m)):
                 spans.append(m.span())
+    for p in prefix_starts:
+        if not folded[p:p + 1].isdigit():
+            continue
         lo = max(0, p - 32)
         before = folded[max(0, p - 2):p]
         if (before and before[-1] in _MONEY_CH) or before[:1] in _MONEY_CH:
@@ -123,7 +131,7 @@ def trap_spans(folded: str, start: int = 0, end: int | None = None) -> TrapIndex
             m = _ID_DIGITS.match(folded, p)
             if m is not None:
                 spans.append(m.span())
-        if run.end() - p == 5 and _ZIP_BEFORE.search(folded, lo, p):
+        if _ZIP_BEFORE.search(folded, lo, p):
             m = _ZIP_DIGITS.match(folded, p)
             if m is not None:
                 spans.append(m.span())
