@@ -130,7 +130,7 @@ def bench_extract(n_ads: int, seed: int, cases_path: Path, demo_ads: int,
 
     if demo_ads:
         try:
-            from tracelight.demo import generate  # type: ignore[attr-defined]
+            from tracelight.demo import generate
         except ImportError:
             click.echo("quality demo: skipped (tracelight.demo.generate is not available)")
             return

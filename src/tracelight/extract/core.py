@@ -57,9 +57,9 @@ def _find(text: str, region: str, want: frozenset[str], lenient: bool = False) -
                         text[h.start:h.end] != folded[h.start:h.end]))
     if "crypto" in want:
         # ETH is case-insensitive once its checksum is verified: keyed lower-case
-        for h in find_crypto(folded):
-            addr = h.address.lower() if h.currency == "ETH" else h.address
-            out.append(("crypto", f"{h.currency}:{addr}", h.start, h.end, False))
+        for c in find_crypto(folded):
+            addr = c.address.lower() if c.currency == "ETH" else c.address
+            out.append(("crypto", f"{c.currency}:{addr}", c.start, c.end, False))
     if "age" in want:
         out += [("age", str(h.age), h.start, h.end, False) for h in find_ages(folded, low, words)]
     if "price" in want:

@@ -78,9 +78,9 @@ def _durations(folded: str, low: str,
     for pos in word_starts(low, _DUR_WORDS, words):
         if pos in out or (pos > 0 and folded[pos - 1] in _DIGITS):
             continue
-        m = _DUR_WORD.match(folded, pos)
-        if m:
-            out[pos] = (m.end(), _dur_minutes(m))
+        mw = _DUR_WORD.match(folded, pos)
+        if mw:
+            out[pos] = (mw.end(), _dur_minutes(mw))
     return sorted((s, e, mins) for s, (e, mins) in out.items() if 0 < mins <= 24 * 60)
 
 
@@ -132,10 +132,10 @@ def find_prices(folded: str, region: str = "US", low: str | None = None,
     for d_start, d_end, minutes in durs:
         if d_start in used:
             continue
-        m = _NUM_AFTER.match(folded, d_end)
-        if m:
-            s, e = d_start, m.end(1)
-            amount = int(m.group(1))
+        ma = _NUM_AFTER.match(folded, d_end)
+        if ma:
+            s, e = d_start, ma.end(1)
+            amount = int(ma.group(1))
         else:
             mb = _NUM_BEFORE.search(folded, max(0, d_start - 12), d_start)
             if not mb:
