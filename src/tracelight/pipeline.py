@@ -22,12 +22,34 @@ class PipelineOptions:
     extract: bool = True
     images: bool = True
     score: bool = True
+    ocr: bool = False  # reading text inside images costs ~0.3 CPU-s per picture: opt-in
     image_dir: str | None = None  # where ad image bytes are kept; None: leave them in place
 
 
 def build_stages(opts: PipelineOptions) -> list[Stage]:
     """The stages to run, in order. Each import stays inside so a worker loads only these."""
     stages: list[Stage] = []
+    if opts.extract:
+        from tracelight.extract import extract_record
+
+        region = opts.region
+
+        def extract_stage(item: ProcessedAd, _base: Path) -> None:
+            item.mentions.extend(extract_record(item.record, region).mentions)
+
+        stages.append(extract_stage)
+    if opts.images:
+        from tracelight.images.stage import ImageStage
+
+        stages.append(ImageStage(opts.image_dir))
+        if opts.ocr:
+            from tracelight.images.ocr import OcrStage
+
+            stages.append(OcrStage(opts.region))
+    if opts.score:
+        from tracelight.score.stage import score_stage
+
+        stages.append(score_stage)
     return stages
 
 

@@ -14,6 +14,7 @@ from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import parse_when, progress_bar, store_from
 from tracelight.cli.output import dumps, emit, stderr
 from tracelight.errors import UsageError
+from tracelight.ingest.hooks import default_after_batch
 from tracelight.ingest.runner import ingest
 from tracelight.pipeline import PipelineOptions
 from tracelight.store import AdFilter, StoredAd
@@ -44,12 +45,15 @@ def _summary_row(ad: StoredAd) -> dict[str, Any]:
               help="Run entity extraction and store entities with their spans.")
 @click.option("--images/--no-images", default=True, show_default=True,
               help="Hash the images each ad references.")
+@click.option("--ocr/--no-ocr", default=lambda: settings.get("ocr") == "1",
+              show_default="off; TRACELIGHT_OCR=1 turns it on",
+              help="Read text inside images (phones written into pictures) and extract from it.")
 @click.option("--score/--no-score", default=True, show_default=True,
               help="Score each ad's risk with the default weights or the trained model.")
 @format_option("table", "jsonl")
 def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_path: str,
                batch_size: int, workers: int | None, region: str, extract: bool, images: bool,
-               score: bool, fmt: str) -> None:
+               ocr: bool, score: bool, fmt: str) -> None:
     """Read ads from PATH... (JSON Lines, CSV, WARC, HTML pages or folders, '-' for stdin)
     into the store.
 
@@ -58,7 +62,7 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
     file and do not stop the run.
     """
     opts = PipelineOptions(region=region, extract=extract, images=images, score=score,
-                           image_dir=settings.get("image_dir"))
+                           ocr=ocr and images, image_dir=settings.get("image_dir"))
     sizes = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.isfile(p))
     with store_from(db_url) as store, progress_bar(total=sizes or None, unit="bytes") as bar:
         task = bar.add_task("ingest", total=sizes or None, info="")
@@ -74,7 +78,7 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
 
         summary = ingest(store, list(paths), default_source=source, options=opts,
                          rejects_path=rejects_path, batch_size=batch_size, workers=workers,
-                         progress=on_progress, after_batch=after_batch_hooks())
+                         progress=on_progress, after_batch=default_after_batch())
     row = summary.to_dict()
     if fmt == "jsonl":
         click.echo(dumps(row))
@@ -84,11 +88,6 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
                    f"in {summary.seconds:.1f} s ({summary.ads_per_second:,.0f} ads/s)")
         if summary.rejected:
             click.echo(f"rejected records and why: {rejects_path}")
-
-
-def after_batch_hooks() -> list[Any]:
-    """Work that follows each committed batch (watchlists, bank matches, linking)."""
-    return []
 
 
 @cli.command("ads")
