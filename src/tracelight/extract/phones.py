@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
@@ -341,7 +343,10 @@ def _from_run(folded: str, run: list[_Tok], region: str, used: set[int],
 def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
               hits: list[PhoneHit], *, weak_edges: bool) -> None:
     lo_len, hi_len = _lengths(region)
-    i, n = 0, len(run)
+    n = len(run)
+    lens = [len(t.digits) for t in run]
+    cum = [0, *accumulate(lens)]  # cum[k]: digits in run[:k]
+    i = 0
     while i < n:
         if run[i].kind == 2 and not weak_edges:
             i += 1
@@ -350,28 +355,25 @@ def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
         plus = plus_at >= 0
         # ".../p/447592123525-real-pics": a URL slug carries the country code without '+'
         in_slug = (not plus and run[i].kind == 0 and run[i].start > 0
-                   and folded[run[i].start - 1] == "/" and 11 <= len(run[i].digits) <= 13)
-        acc = ""
+                   and folded[run[i].start - 1] == "/" and 11 <= lens[i] <= 13)
+        least, most = (7, _MAX_DIGITS) if plus else (lo_len, max(hi_len, 13 if in_slug else 0))
         best: tuple[int, str] | None = None
-        for j in range(i, n):
-            acc += run[j].digits
-            if len(acc) > _MAX_DIGITS:
-                break
-            if run[j].kind == 2 and not weak_edges:
-                continue  # a number never ends on a weak word
-            if plus:
-                if len(acc) >= 7:
-                    e164 = validate(acc, True, region)
-                    if e164:
-                        best = (j, e164)
-            elif lo_len <= len(acc) <= hi_len:
-                e164 = validate(acc, False, region)
-                if e164:
-                    best = (j, e164)
-            if in_slug and best is None and j == i:
+        # only the ends j whose digit count falls in [least, most] (prefix sums: a run of
+        # 50,000 single digits costs a few steps per start, not fifteen)
+        j_lo = max(i, bisect_left(cum, cum[i] + least) - 1)
+        j_hi = min(n - 1, bisect_right(cum, cum[i] + most) - 2)
+        for j in range(j_lo, j_hi + 1):
+            total = cum[j + 1] - cum[i]
+            if total < least or (run[j].kind == 2 and not weak_edges):
+                continue  # too short yet, or a number ending on a weak word
+            # the digit string is only built for lengths worth validating
+            acc = run[i].digits if j == i else "".join([t.digits for t in run[i:j + 1]])
+            e164 = validate(acc, True, region) if plus else (
+                validate(acc, False, region) if total <= hi_len else None)
+            if e164 is None and in_slug and j == i:
                 e164 = validate(acc, True, region)
-                if e164:
-                    best = (j, e164)
+            if e164:
+                best = (j, e164)
         if best is None:
             i += 1
             continue
@@ -383,7 +385,8 @@ def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
         while end < len(folded) and folded[end] in _KEYCAP:
             end += 1  # the keycap marks after the last digit of 2️⃣0️⃣6️⃣
         hits.append(PhoneHit(e164, start, end, _obfuscated(folded, run, i, j, plus)))
-        used.update(id(t) for t in run[i:j + 1])
+        for k in range(i, j + 1):
+            used.add(id(run[k]))
         i = j + 1
 
 

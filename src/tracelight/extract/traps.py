@@ -125,14 +125,13 @@ def trap_spans_at(folded: str, digit_starts: list[int], prefix_starts: list[int]
             if m is not None:
                 spans.append(m.span())
         # a label ends in a word, '#', ':', '=' or '.' just before the digits
-        tail = folded[lo:p].rstrip(" \t")
+        tail = folded[lo:p].rstrip(" \t")[-16:]
         if tail and (tail[-1] in "#:=." or _LAST_WORD.search(tail) is not None) \
                 and _LABEL_BEFORE.search(folded, lo, p):
             m = _ID_DIGITS.match(folded, p)
             if m is not None:
                 spans.append(m.span())
-        if _ZIP_BEFORE.search(folded, lo, p):
-            m = _ZIP_DIGITS.match(folded, p)
-            if m is not None:
-                spans.append(m.span())
+        m = _ZIP_DIGITS.match(folded, p)
+        if m is not None and _ZIP_BEFORE.search(folded, max(0, p - 12), p):
+            spans.append(m.span())
     return TrapIndex(spans)
