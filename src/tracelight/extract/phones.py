@@ -53,11 +53,13 @@ _MAX_MIXED = 30
 
 _DIGITS_IN = re.compile(r"[0-9]{10,15}")
 _NORMAL_GAP = frozenset(" -.()\u00a0")
-_BAD_GAP = frozenset("$%@&=<>[]{}\n\r\t\x00")
+_BAD_GAP = frozenset("$%@&=<>[]{}#\n\r\t\x00")  # '#' numbers a thing: "#702"
 _MAX_GAP = 6
 _KEYCAP = frozenset("\ufe0f\u20e3")
 _MAX_DIGITS = 15  # E.164 maximum; a longer plain digit string is an ID, not a phone
 _SPLIT_GAP = 40
+_GAP_WORD = re.compile(r"[a-z]+")
+_PLAIN_PUNCT = frozenset(",;:'\"!?()/&%$#")
 
 
 @dataclass(slots=True)
@@ -111,7 +113,7 @@ _NOT_GLUED: set[str] = set()
 _GLUE_PREFIX = frozenset(w[:2] for w in [*_STRONG_WORDS, "oh", "to", "too", "for", "ate"])
 _ALNUM_RUN = re.compile(r"[A-Za-z0-9]*")
 _DIGIT_RUN = re.compile(r"[0-9]+")
-_SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}\n\r\t\x00]{0,4}"
+_SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}#\n\r\t\x00]{0,4}"
 _WEAK_GAP = re.compile(r"(?:" + _SEP + r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z]))"
                        r"{1,3}" + _SEP, re.IGNORECASE)
 _WEAK_TAIL = re.compile(r"(?:(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])" + _SEP + r"){1,2}$",
@@ -392,23 +394,35 @@ def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
 
 def _split_groups(folded: str, runs: list[list[_Tok]], region: str, used: set[int],
                   hits: list[PhoneHit]) -> None:
-    """'206 ... call me ... 555 0143': an area code and a local number a few words apart."""
+    """'206 ... call me ... 555 0143': an area code and a local number a few words apart.
+
+    Strict, because two unrelated numbers a few words apart are common ("room 203 ... 815
+    5834 Main St"): the area code is one 3-digit group, the local number one 7-digit group
+    or 3 + 4, the gap holds words and a visible break ("...", "-", "|", an emoji), and no
+    part sits in a trap."""
     if _lengths(region)[0] != 10:
         return  # NANP only: elsewhere numbers are not written as 3 + 7 digits
     free = [t for t in (_trim(r) for r in runs if not any(id(t) in used for t in r)) if t]
     for a, b in itertools.pairwise(free):
-        da = "".join(t.digits for t in a)
-        db = "".join(t.digits for t in b)
-        if len(da) != 3 or len(db) != 7 or a[-1].kind == 2 or b[0].kind == 2:
+        if len(a) != 1 or len(a[0].digits) != 3 or a[0].kind == 2:
+            continue
+        if [len(t.digits) for t in b] not in ([7], [3, 4]) or any(t.kind == 2 for t in b):
             continue
         gap = folded[a[-1].end:b[0].start]
         if len(gap) > _SPLIT_GAP or any(c.isdigit() for c in gap) or gap.count(" ") > 6 \
-                or "\x00" in gap:
+                or "\x00" in gap or "\n" in gap:
             continue
-        e164 = validate(da + db, False, region)
-        if e164 and not any(id(t) in used for t in a + b):
-            hits.append(PhoneHit(e164, a[0].start, b[-1].end, True))
-            used.update(id(t) for t in a + b)
+        if not any(not (c.isalnum() or c.isspace() or c in _PLAIN_PUNCT) for c in gap) and \
+                not all(w in _LEX.split_connectives for w in _GAP_WORD.findall(gap.lower())):
+            continue  # other words between: "203 room 815 5834" is two numbers
+        e164 = validate(a[0].digits + "".join(t.digits for t in b), False, region)
+        if not e164 or any(id(t) in used for t in a + b):
+            continue
+        starts = [t.start for t in a + b if folded[t.start].isdigit()]
+        if len(trap_spans_at(folded, starts, starts)):
+            continue
+        hits.append(PhoneHit(e164, a[0].start, b[-1].end, True))
+        used.update(id(t) for t in a + b)
 
 
 def _trim(run: list[_Tok]) -> list[_Tok]:

@@ -34,6 +34,9 @@ _DIGIT_FIRST = re.compile("|".join(f"(?:{p})" for p in (
     r"(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)",
     # ordinals: 2nd, 21st
     r"\d{1,4}(?:st|nd|rd|th)\b",
+    # street addresses: 8480 Main St, 12 N Oak Avenue
+    r"\d{1,6}\s(?:[a-z]+\.?\s){1,3}(?:st|street|ave|avenue|rd|road|blvd|dr|drive|ln|lane|"
+    r"way|hwy|pkwy|ct|court|pl|place)\b",
 )), _I)
 
 # Checked in code: a measurement 34-24-36 only if the three numbers are body-plausible,
@@ -49,7 +52,8 @@ _DATE = re.compile(r"(?<!\d[-/.])(?:(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?|"
 _LABEL_BEFORE = re.compile(
     r"(?:\b(?:(?:post|ad|listing|ref|reference|order|invoice|ticket|case|tracking|"
     r"confirmation|receipt|transaction|account|acct)\s?(?:id|no\.?|num(?:ber)?|#)|"
-    r"id|ref|reference|order|invoice|ticket|tracking|confirmation|receipt)"
+    r"id|ref|reference|order|invoice|ticket|tracking|confirmation|receipt|room|suite|ste|"
+    r"apt|unit|exit|lot|box|floor|bldg|building)"
     r"\s?[:#=.]?\s?#?\s?|#\s?)$", _I)
 _MONEY_BEFORE = re.compile(r"[$€£¥]\s?$")
 _ZIP_BEFORE = re.compile(r"\b(?:(?i:zip(?:\s?code)?:?)|[A-Z]{2},?)\s$")
@@ -59,7 +63,9 @@ _ZIP_DIGITS = re.compile(r"\d{5}(?:-\d{4})?(?!\d)")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 _MONEY_CH = frozenset("$€£¥")
 _LAST_WORD = re.compile(r"(?i:id|ref|reference|order|invoice|ticket|tracking|confirmation|"
-                        r"receipt|no|num|number)$")
+                        r"receipt|no|num|number|room|suite|ste|apt|unit|exit|lot|box|floor|"
+                        r"bldg|building)$")
+_HASH_DIGITS = re.compile(r"\d[\d-]{0,20}")
 
 
 def _is_measure(m: re.Match[str]) -> bool:
@@ -128,7 +134,9 @@ def trap_spans_at(folded: str, digit_starts: list[int], prefix_starts: list[int]
         tail = folded[lo:p].rstrip(" \t")[-16:]
         if tail and (tail[-1] in "#:=." or _LAST_WORD.search(tail) is not None) \
                 and _LABEL_BEFORE.search(folded, lo, p):
-            m = _ID_DIGITS.match(folded, p)
+            # "#702", "room 815": a numbered thing; a labelled ID needs 4+ digits
+            short = tail[-1] == "#" or _LAST_WORD.search(tail) is not None
+            m = (_HASH_DIGITS if short else _ID_DIGITS).match(folded, p)
             if m is not None:
                 spans.append(m.span())
         m = _ZIP_DIGITS.match(folded, p)
