@@ -293,6 +293,10 @@ def validate(digits: str, plus: bool, region: str) -> str | None:
                 phonenumbers.is_valid_number(num):
             return "+1" + national
         return None
+    if not plus:
+        prefix = _trunk_prefix(region)
+        if prefix and not digits.startswith(prefix) and len(digits) < 9:
+            return None  # "2022 75" in Germany: a short national number is written with its 0
     try:
         num = phonenumbers.parse(("+" + digits) if plus else digits, None if plus else region)
     except NumberParseException:
@@ -300,6 +304,12 @@ def validate(digits: str, plus: bool, region: str) -> str | None:
     if not phonenumbers.is_valid_number(num):
         return None
     return phonenumbers.format_number(num, PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=64)
+def _trunk_prefix(region: str) -> str:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return (meta.national_prefix or "") if meta is not None else ""
 
 
 @lru_cache(maxsize=64)

@@ -32,6 +32,8 @@ _DIGIT_FIRST = re.compile("|".join(f"(?:{p})" for p in (
     r"\d{2,3}\s?(?:lbs?|pounds|kgs?|kilos?)\b",
     # ISO dates: 2024-11-23
     r"(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)",
+    # percentages: 75%, 20 %
+    r"\d{1,3}(?:[.,]\d{1,2})?\s?%",
     # ordinals: 2nd, 21st
     r"\d{1,4}(?:st|nd|rd|th)\b",
     # street addresses: 8480 Main St, 12 N Oak Avenue
@@ -53,7 +55,7 @@ _LABEL_BEFORE = re.compile(
     r"(?:\b(?:(?:post|ad|listing|ref|reference|order|invoice|ticket|case|tracking|"
     r"confirmation|receipt|transaction|account|acct)\s?(?:id|no\.?|num(?:ber)?|#)|"
     r"id|ref|reference|order|invoice|ticket|tracking|confirmation|receipt|room|suite|ste|"
-    r"apt|unit|exit|lot|box|floor|bldg|building)"
+    r"apt|unit|exit|lot|box|floor|bldg|building|since|year|born|est)"
     r"\s?[:#=.]?\s?#?\s?|#\s?)$", _I)
 _MONEY_BEFORE = re.compile(r"[$€£¥]\s?$")
 _ZIP_BEFORE = re.compile(r"\b(?:(?i:zip(?:\s?code)?:?)|[A-Z]{2},?)\s$")
@@ -64,7 +66,7 @@ _DIGIT_RUN = re.compile(r"[0-9]+")
 _MONEY_CH = frozenset("$€£¥")
 _LAST_WORD = re.compile(r"(?i:id|ref|reference|order|invoice|ticket|tracking|confirmation|"
                         r"receipt|no|num|number|room|suite|ste|apt|unit|exit|lot|box|floor|"
-                        r"bldg|building)$")
+                        r"bldg|building|since|year|born|est)$")
 _HASH_DIGITS = re.compile(r"\d[\d-]{0,20}")
 
 
