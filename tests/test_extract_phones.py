@@ -103,3 +103,16 @@ def test_numbers_that_are_not_phones_in_random_mixes() -> None:
     for _ in range(3000):
         text = " ".join(rng.choice(pieces)() for _ in range(rng.randint(5, 15)))
         assert phones(text) == [], text
+
+
+def test_every_nanp_country_validates_through_the_fast_path() -> None:
+    import phonenumbers as pn
+
+    for region in pn.SUPPORTED_REGIONS:
+        if pn.country_code_for_region(region) != 1:
+            continue
+        for kind in (pn.PhoneNumberType.FIXED_LINE, pn.PhoneNumberType.MOBILE):
+            example = pn.example_number_for_type(region, kind)
+            if example is not None:
+                national = str(example.national_number)
+                assert validate(national, False, "US") == "+1" + national, region

@@ -164,7 +164,7 @@ def find_urls_and_handles(folded: str, low: str | None = None,
             mk = rx.match(folded, pos)
             if mk is None:
                 continue
-            word = re.sub(r"\s", "", mk.group(1).lower())
+            word = "".join(mk.group(1).lower().split())
             platform = alias.get(word)
             handle = mk.group(4).rstrip("._-")
             if platform is None or not free(mk.start(), mk.end()):

@@ -289,8 +289,9 @@ def validate(digits: str, plus: bool, region: str) -> str | None:
         # Checking the ad's own region first is ~10x cheaper than is_valid_number, which
         # walks every NANP country's metadata (US, CA and two dozen Caribbean ones).
         home = region if _lengths(region)[0] == 10 else "US"
-        if phonenumbers.is_valid_number_for_region(num, home) or \
-                phonenumbers.is_valid_number(num):
+        if phonenumbers.is_valid_number_for_region(num, home) or (
+                home != "CA" and phonenumbers.is_valid_number_for_region(num, "CA")) or (
+                national[:3] in _OTHER_NANP_AREAS and phonenumbers.is_valid_number(num)):
             return "+1" + national
         return None
     if not plus:
@@ -304,6 +305,24 @@ def validate(digits: str, plus: bool, region: str) -> str | None:
     if not phonenumbers.is_valid_number(num):
         return None
     return phonenumbers.format_number(num, PhoneNumberFormat.E164)
+
+
+def _other_nanp_areas() -> frozenset[str]:
+    """Area codes of the NANP countries other than the US and Canada (the Caribbean, US
+    territories), from phonenumbers' own metadata: only for these is the slow all-regions
+    validity check worth running."""
+    patterns = []
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        if region in ("US", "CA") or phonenumbers.country_code_for_region(region) != 1:
+            continue
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if meta is not None and meta.leading_digits:
+            patterns.append(re.compile(meta.leading_digits))
+    return frozenset(f"{ac}" for ac in range(200, 1000)
+                     if any(p.match(f"{ac}") for p in patterns))
+
+
+_OTHER_NANP_AREAS = _other_nanp_areas()
 
 
 @lru_cache(maxsize=64)

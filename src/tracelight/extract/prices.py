@@ -59,7 +59,7 @@ class PriceHit:
 
 
 def _dur_minutes(m: re.Match[str]) -> int:
-    unit = re.sub(r"\s", "", m.group(2).lower())
+    unit = "".join(m.group(2).lower().split())
     per = _DUR_UNITS.get(unit) or _DUR_UNITS.get(m.group(2).lower(), 60)
     n = float(m.group(1)) if m.group(1) else 1.0
     if unit in ("min", "mins", "minute", "minutes") and not m.group(1):
@@ -92,7 +92,7 @@ def find_prices(folded: str, region: str = "US", low: str | None = None,
     if any(h in low for h in _MONEY_HINTS):
         if "$" in folded or "€" in folded or "£" in folded:
             for m in _MONEY_SYM.finditer(folded):
-                money.append((m.start(), m.end(), int(re.sub(r"[.,]", "", m.group(2))),
+                money.append((m.start(), m.end(), int(m.group(2).replace(",", "").replace(".", "")),
                               _SYMBOL[m.group(1)] or local))
         for m in _MONEY_WORD.finditer(folded):
             if m.start() > 0 and folded[m.start() - 1] in "0123456789.,$":
