@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from tracelight.records import AdRecord, Mention
 from tracelight.score.catalogue import Catalogue, load_catalogue
@@ -35,8 +35,7 @@ _FIRST_WORDS = ("i", "me", "my", "mine", "myself", "im")
 _THIRD = re.compile(r"\b(?:she|her|hers|herself)\b")
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
     """Where in the ad an indicator was seen. `field` is title/body/url/image:N, or
     "corpus"/"network" for facts about other ads (then start = end = 0)."""
 
@@ -49,8 +48,7 @@ class Evidence:
         return {"field": self.field, "start": self.start, "end": self.end, "text": self.text}
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     code: str
     evidence: Evidence
     detail: str = ""

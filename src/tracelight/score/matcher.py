@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Characters folded to spaces (separators between words). `@` and `$` are kept out on purpose:
 # they can stand for letters ("n0 g@mes") and must stay visible to the skeleton.
@@ -59,7 +59,7 @@ def _ascii_view(folded: str) -> bytes:
 
 WILDCARD = "*"  # a trailing `*` in a phrase: any word ending
 PREFIX_HEAD = 4  # wildcard phrases need at least this many letters before the `*`
-_SPACED_GATE = re.compile(r"[a-z0-9@$] +[a-z0-9@$] +[a-z0-9@$]")
+_SPACED_GATE = re.compile(r"(?:^| )[a-z0-9] +[a-z0-9] +[a-z0-9](?: |$)")
 # three or more one-character words: "y o u n g", "y.o.u.n.g"
 _SPACED_RE = re.compile(r"(?<![a-z0-9@$])(?:[a-z0-9@$] +){2,}[a-z0-9@$](?![a-z0-9@$])")
 
@@ -144,8 +144,7 @@ def _variants(words: list[str]) -> set[tuple[str, ...]]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):  # a tuple: built for every match, so it must be cheap
     key: str  # indicator code
     phrase: str
     start: int
@@ -257,7 +256,8 @@ class PhraseMatcher:
                 if found is not None:
                     idx = found[0]
                     out.append(self._match(idx, run.start(), run.end()))
-        if self._emoji_re is not None and not folded.isascii():
+        if self._emoji_re is not None and not folded.isascii() \
+                and any(e in folded for e in self._emoji_idx):
             for m in self._emoji_re.finditer(folded):
                 idx = self._emoji_idx[m.group().replace("\ufe0f", "")]
                 out.append(self._match(idx, m.start(), m.end()))
