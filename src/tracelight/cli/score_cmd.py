@@ -122,9 +122,12 @@ def train_cmd(labels_path: str, db_url: str, model_dir: str, text: bool, seed: i
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the split.")
 @click.option("--text/--no-text", default=True, show_default=True,
               help="Let the trained model use the words of the text.")
+@click.option("--folds", type=click.IntRange(0, 20), default=5, show_default=True,
+              help="Also score every labelled ad with k-fold models (precision@k over all "
+                   "labels); 0 to skip.")
 @format_option("table", "jsonl")
 def evaluate_cmd(labels_path: str, db_url: str, test_size: float, seed: int, text: bool,
-                 fmt: str) -> None:
+                 folds: int, fmt: str) -> None:
     """Print ROC AUC, PR AUC and precision@50/@200 on a held-out split.
 
     Compares a model trained on the rest of the labels with the catalogue's default weights,
@@ -132,13 +135,14 @@ def evaluate_cmd(labels_path: str, db_url: str, test_size: float, seed: int, tex
     """
     cat = _catalogue()
     feats, y, _total = _features_from_store(db_url, labels_path, cat)
-    rows = evaluate_features(feats, y, cat, test_size=test_size, seed=seed, text=text)
+    rows = evaluate_features(feats, y, cat, test_size=test_size, seed=seed, text=text,
+                             folds=folds if folds >= 2 else 0)
     emit(rows, fmt, METRIC_COLUMNS)
 
 
 def evaluate_features(feats: Sequence[AdFeatures], y: Sequence[int], cat: Catalogue, *,
-                      test_size: float = 0.3, seed: int = 7,
-                      text: bool = True) -> list[dict[str, Any]]:
+                      test_size: float = 0.3, seed: int = 7, text: bool = True,
+                      folds: int = 0) -> list[dict[str, Any]]:
     tr, te = risk_model.split(y, test_size=test_size, seed=seed)
     test_feats = [feats[i] for i in te]
     test_y = [y[i] for i in te]
@@ -148,6 +152,12 @@ def evaluate_features(feats: Sequence[AdFeatures], y: Sequence[int], cat: Catalo
     trained = risk_model.RiskModel(0, "", cat.digest, list(cat.codes), vec, clf, w)
     named = [("trained", risk_model.metrics(test_y, trained.predict(test_feats))),
              ("default-weights", risk_model.metrics(test_y, default))]
+    if folds:
+        oof = risk_model.out_of_fold_scores(feats, y, list(cat.codes), folds=folds, text=text,
+                                            seed=seed)
+        named.append((f"trained ({folds}-fold, every labelled ad)", risk_model.metrics(y, oof)))
+        every = [r.risk for r in results_from_features(feats, cat)]
+        named.append(("default-weights (every labelled ad)", risk_model.metrics(y, every)))
     return _metrics_rows(named)
 
 
@@ -305,7 +315,7 @@ def bench_score(n_ads: int, seed: int, corpus: str | None, fmt: str) -> None:
     report("corpus stats (CPU time)", len(records), t_stats, "ads")
     c0 = clock()
     feats = [extract_features(r, m, catalogue=cat, stats=stats) for r, m in pairs]
-    full = results_from_features(feats, cat)
+    results_from_features(feats, cat)
     t_full = clock() - c0
     report("rescore: stats + default weights (CPU time)", len(records), t_full + t_stats, "ads",
            overhead=_pct(t_full + t_stats, t_ext))
@@ -315,11 +325,9 @@ def bench_score(n_ads: int, seed: int, corpus: str | None, fmt: str) -> None:
     idx = [i for i, r in enumerate(records) if r.id in labels]
     y = [labels[records[i].id] for i in idx]
     lab_feats = [feats[i] for i in idx]
-    all_default = risk_model.metrics(y, [full[i].risk for i in idx])
-    rows = [{"scorer": "default-weights (all labelled)", **all_default}]
-    rows += evaluate_features(lab_feats, y, cat)
-    rows[-2]["scorer"] = "trained (held-out 30%)"
-    rows[-1]["scorer"] = "default-weights (held-out 30%)"
+    rows = evaluate_features(lab_feats, y, cat, folds=5)
+    rows[0]["scorer"] = "trained (held-out 30%)"
+    rows[1]["scorer"] = "default-weights (held-out 30%)"
     m = risk_model.train(lab_feats, y, catalogue=cat, data="bench", version=0)
     c0 = clock()
     m.predict(feats)
