@@ -59,7 +59,6 @@ def _ascii_view(folded: str) -> bytes:
 
 WILDCARD = "*"  # a trailing `*` in a phrase: any word ending
 PREFIX_HEAD = 4  # wildcard phrases need at least this many letters before the `*`
-_SPACED_GATE = re.compile(r"(?:^| )[a-z0-9] +[a-z0-9] +[a-z0-9](?: |$)")
 # three or more one-character words: "y o u n g", "y.o.u.n.g"
 _SPACED_RE = re.compile(r"(?<![a-z0-9@$])(?:[a-z0-9@$] +){2,}[a-z0-9@$](?![a-z0-9@$])")
 
@@ -248,9 +247,14 @@ class PhraseMatcher:
             if cands:
                 cands.sort()
                 out += self._words(joined, words, cands)
-        gate = _SPACED_GATE.search(joined)  # a fast scan; the exact regex only from there on
-        if gate is not None:
-            for run in _SPACED_RE.finditer(joined, gate.start()):
+        # Letter-spaced words need three one-letter words in a row: a C-level test on the word
+        # lengths gates the regex (lengths over 255 cannot be bytes: then just run it).
+        try:
+            spaced = b"\x01\x01\x01" in bytes(map(len, words))
+        except ValueError:
+            spaced = True
+        if spaced:
+            for run in _SPACED_RE.finditer(joined):
                 letters = "".join(run.group().split())
                 found = self._lookup([letters], 0)
                 if found is not None:
