@@ -45,6 +45,7 @@ def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, serve: bool, host: s
              port: int) -> None:
     """Generate a synthetic corpus, ingest it, link networks and open the workspace."""
     from tracelight.demo import generate
+    from tracelight.ingest.hooks import default_after_batch
     from tracelight.ingest.runner import ingest
 
     if _existing_corpus(out, n_ads, seed):
@@ -60,7 +61,8 @@ def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, serve: bool, host: s
             summary = ingest(store, [str(out / "ads.jsonl")],
                              options=PipelineOptions(region=settings.get("region"),
                                                      image_dir=settings.get("image_dir")),
-                             rejects_path=str(out / "rejects.txt"))
+                             rejects_path=str(out / "rejects.txt"),
+                             after_batch=default_after_batch())
         stderr.print(f"    read {summary.read:,}, new {summary.new:,}, unchanged "
                      f"{summary.unchanged:,}, rejected {summary.rejected:,} "
                      f"({summary.ads_per_second:,.0f} ads/s)")
