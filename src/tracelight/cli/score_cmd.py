@@ -257,7 +257,7 @@ def _read_corpus(directory: Path) -> tuple[list[AdRecord], dict[str, int]]:
 
 def _extractor() -> Any:
     try:
-        from tracelight.extract import extract_record  # type: ignore[attr-defined]
+        from tracelight.extract import extract_record
     except ImportError:
         raise UsageError("extraction (tracelight.extract.extract_record) is not available "
                          "in this build") from None

@@ -218,9 +218,9 @@ class PhraseMatcher:
                     return idx, k + 1
         if word[:PREFIX_HEAD] in self._prefix_heads:
             for n in self._prefix_lens:
-                idx = self._prefixes.get(word[:n])
-                if idx is not None:
-                    return idx, 1
+                pidx = self._prefixes.get(word[:n])
+                if pidx is not None:
+                    return pidx, 1
         return None
 
     def find_folded(self, folded: str) -> list[Match]:
