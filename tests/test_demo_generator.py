@@ -243,3 +243,18 @@ def test_images_exist_open_and_are_shared(small_images: Path) -> None:
     assert all(len(v) == 1 for v in by_source.values())  # strangers never share a picture
     assert any(t["image_phones"] for t in truth) or any(
         "card" in i["source"] for t in truth for i in t["images"])
+
+
+def test_workers_and_fast_path_give_the_same_corpus(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracelight.demo import generator
+
+    generate(tmp_path / "one", n_ads=400, seed=9, images=False, workers=1)
+    generate(tmp_path / "two", n_ads=400, seed=9, images=False, workers=2)
+    monkeypatch.setattr(generator, "FAST_PATH_ADS", 10)
+    fast = generate(tmp_path / "fast", n_ads=400, seed=9, images=False, workers=2)
+    assert fast.identifier_recall is None
+    for name in ("ads.jsonl", "truth.jsonl", "labels.csv"):
+        one = (tmp_path / "one" / name).read_bytes()
+        assert one == (tmp_path / "two" / name).read_bytes()
+        assert one == (tmp_path / "fast" / name).read_bytes()
