@@ -258,3 +258,50 @@ def test_workers_and_fast_path_give_the_same_corpus(tmp_path: Path,
         one = (tmp_path / "one" / name).read_bytes()
         assert one == (tmp_path / "two" / name).read_bytes()
         assert one == (tmp_path / "fast" / name).read_bytes()
+
+
+def test_edited_copies_stay_near_duplicates(small_images: Path) -> None:
+    """Copies of one picture stay within PDQ distance 31 (mostly); strangers' pictures never."""
+    import numpy as np
+    pdqhash = pytest.importorskip("pdqhash")
+
+    truth = load_truth(small_images)
+    source = {i["path"]: i["source"] for t in truth for i in t["images"]}
+    paths = sorted(source)
+    bits = []
+    for p in paths:
+        with Image.open(small_images / p) as im:
+            h, _ = pdqhash.compute(np.asarray(im.convert("RGB")))
+        bits.append(h.astype(np.int32))
+    same, near, strangers_min = 0, 0, 256
+    for i in range(len(paths)):
+        for j in range(i + 1, len(paths)):
+            d = int(np.count_nonzero(bits[i] != bits[j]))
+            if source[paths[i]] == source[paths[j]]:
+                same += 1
+                near += d <= 31
+            else:
+                strangers_min = min(strangers_min, d)
+    assert same and near / same >= 0.85
+    assert strangers_min > 31
+
+
+def test_parallel_image_writing_gives_the_same_bytes(tmp_path: Path) -> None:
+    import random
+
+    from tracelight.demo.images import BaseImage, ImageJob, write_images
+
+    r = random.Random(4)
+    jobs = []
+    for i in range(40):
+        base = BaseImage(f"b{i}", r.getrandbits(32), ["abstract", "room", "card"][i % 3],
+                         (160, 120), "Amy\nText 206 555 0143")
+        jobs.append(ImageJob(f"b{i}.jpg", base))
+        for k, edit in enumerate(("reencode", "resize", "crop", "brightness")[: 1 + i % 4]):
+            jobs.append(ImageJob(f"b{i}-{k}.jpg", base, edit, r.getrandbits(32)))
+    assert len(jobs) > 100
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert write_images(tmp_path / "a", jobs, workers=1) == len(jobs)
+    assert write_images(tmp_path / "b", jobs, workers=2) == len(jobs)
+    assert _digest_tree(tmp_path / "a") == _digest_tree(tmp_path / "b")

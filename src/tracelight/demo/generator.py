@@ -163,8 +163,10 @@ def generate(out_dir: Path, n_ads: int = 3000, seed: int = 7, images: bool = Tru
     specs = plan(rng, n_ads)
     site_used: set[str] = set()
     site_phones = {s: C.make_tollfree(rng, site_used) for s in SOURCES}
+    cores = min(2, os.cpu_count() or 1)
     if workers is None:
-        workers = min(2, os.cpu_count() or 1) if n_ads >= 20_000 else 1
+        workers = cores if n_ads >= 20_000 else 1
+    image_workers = workers if workers > 1 else cores  # drawing pictures is the slow part
     text_progress = progress if not images else None
     # Large text-only corpora (benchmarks) skip the dict round trip and the linking figures.
     fast = not images and n_ads > FAST_PATH_ADS
@@ -204,7 +206,8 @@ def generate(out_dir: Path, n_ads: int = 3000, seed: int = 7, images: bool = Tru
         image_dir.mkdir(exist_ok=True)
         ordered = sorted(all_jobs.values(), key=lambda j: (j.base.base_id, j.path))
         n_images = write_images(out_dir, ordered,
-                                _ad_progress(progress, len(ordered), len(records)))
+                                _ad_progress(progress, len(ordered), len(records)),
+                                workers=image_workers)
     elif progress and images:
         progress(len(records))
     n_net_ads = sum(1 for t in truths if t["network_id"])
