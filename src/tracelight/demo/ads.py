@@ -64,7 +64,7 @@ def _phones_for(rng: random.Random, p: Persona, phase: float) -> list[C.Phone]:
     k = len(p.phones)
     cur = min(k - 1, int(phase * k))
     out = [p.phones[cur]]
-    if k > 1 and rng.random() < 0.2:
+    if k > 1 and rng.random() < 0.15:
         other = cur + 1 if cur + 1 < k and rng.random() < 0.5 else cur - 1
         if 0 <= other < k:
             out.append(p.phones[other])
@@ -164,12 +164,12 @@ class AdBuilder:
 
         emails, social, payments, crypto = [], [], [], []
         for e in p.emails:
-            if rng.random() < 0.5:
+            if rng.random() < 0.4:
                 raw, _ = C.render_email(rng, e)
                 body.append(f"{pick(rng, ['Email:', 'Mail me', 'Write to'])} {raw}")
                 emails.append(e.lower())
         for s in p.social:
-            if rng.random() < 0.5:
+            if rng.random() < 0.4:
                 form = pick(rng, C.SOCIAL_FORMS[s["platform"]])
                 body.append(form.format(h=s["handle"]) + pick(rng, ["", "."]))
                 social.append(dict(s))
@@ -188,7 +188,7 @@ class AdBuilder:
             traps.append("crypto_invalid")
 
         for kind in TRAP_KINDS:
-            if rng.random() < (0.2 if kind == "post_id" else 0.08):
+            if rng.random() < (0.15 if kind == "post_id" else 0.08):
                 if kind == "zip" and not city.zip:
                     continue
                 trap = self._trap(kind, city)

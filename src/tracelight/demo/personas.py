@@ -150,17 +150,17 @@ def make_network(rng: random.Random, reg: Registry, idx: int, size: int) -> Pers
     trust, youth, eth = rng.random() < 0.35, rng.random() < 0.22, rng.random() < 0.35
     p = Persona(
         key=key, network_id=key, cities=cities, names=names, ages=ages, phones=phones,
-        emails=[reg.email(rng, lead) for _ in range(pick(rng, [0, 0, 1, 1, 2]))],
-        social=[reg.social(rng, lead) for _ in range(pick(rng, [0, 0, 1, 2]))],
+        emails=[reg.email(rng, lead) for _ in range(pick(rng, [0, 0, 0, 1, 1, 2]))],
+        social=[reg.social(rng, lead) for _ in range(pick(rng, [0, 0, 0, 1, 2]))],
         payments=[reg.payment(rng, lead) for _ in range(rng.random() < 0.2)],
         crypto=[C.make_crypto(rng) for _ in range(rng.random() < 0.08)],
         template=build_template(rng, trust=trust, youth=youth, ethnicity=eth),
         edit_strength=rng.uniform(0.15, 0.75),
-        obfuscates=0.85 if rng.random() < 0.35 else 0.05,
+        obfuscates=0.85 if rng.random() < 0.4 else 0.05,
         trust=trust, youth=youth, ethnicity=eth,
         base_price=pick(rng, [120, 150, 160, 180, 200, 250, 300]),
-        bases=_bases(rng, key, pick(rng, [1, 1, 2, 2, 3, 4])),
-        image_rate=0.75,
+        bases=_bases(rng, key, pick(rng, [1, 2, 2, 3, 4, 5])),
+        image_rate=0.68,
         no_phone_rate=0.1,
     )
     if rng.random() < 0.25:
@@ -185,7 +185,7 @@ def make_independent(rng: random.Random, reg: Registry, idx: int) -> Persona:
         crypto=[C.make_crypto(rng) for _ in range(rng.random() < 0.03)],
         template=build_template(rng, trust=trust, youth=youth, ethnicity=eth),
         edit_strength=0.0,
-        obfuscates=0.2,
+        obfuscates=0.25,
         trust=trust, youth=youth, ethnicity=eth,
         base_price=pick(rng, [100, 120, 150, 160, 180, 200, 250]),
         bases=_bases(rng, key, pick(rng, [1, 1, 2])),

@@ -303,7 +303,7 @@ def post_id_number(rng: random.Random, looks_like_phone: bool, area_codes: list[
 
 def make_trap(rng: random.Random, kind: str, *, zip_code: str, area_codes: list[str]) -> str:
     if kind == "post_id":
-        return f"Post ID: {post_id_number(rng, rng.random() < 0.5, area_codes)}"
+        return f"Post ID: {post_id_number(rng, rng.random() < 0.4, area_codes)}"
     if kind == "ref":
         return f"Ref #: {rng.randint(10_000_000, 99_999_999)}"
     if kind == "date":
