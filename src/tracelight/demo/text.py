@@ -167,29 +167,32 @@ _SLOTS: dict[str, tuple[list[str], str, int]] = {
     "amenity2": (AMENITY, "amenity", 1), "days": (DAYS, "days", 0),
     "time": ([t for t, _ in TIMES], "time", 0), "eth": (ETHNICITIES, "eth", 0),
 }
-_FIELDS: dict[str, list[str]] = {}
+# frame -> [(slot, bank, group, index, words the group needs)], parsed once per frame
+_PLANS: dict[str, list[tuple[str, list[str], str, int, int]]] = {}
 _AN_RE = re.compile(r"\b([Aa])( [aeiou])")
+_OPEN = {"name": "{name}", "city": "{city}"}
 
 
-def _fields(frame: str) -> list[str]:
-    got = _FIELDS.get(frame)
-    if got is None:
-        got = _FIELDS[frame] = [f for _, f, _, _ in string.Formatter().parse(frame) if f]
-    return got
+def _plan_frame(frame: str) -> list[tuple[str, list[str], str, int, int]]:
+    fields = [f for _, f, _, _ in string.Formatter().parse(frame) if f and f not in _OPEN]
+    need: dict[str, int] = {}
+    for f in fields:
+        _, group, i = _SLOTS[f]
+        need[group] = max(need.get(group, 0), i + 1)
+    return [(f, _SLOTS[f][0], _SLOTS[f][1], _SLOTS[f][2], need[_SLOTS[f][1]]) for f in fields]
 
 
 def _fill(rng: random.Random, frame: str) -> str:
     """Fill a frame's slots with random words; {name} and {city} stay open for each ad."""
-    values = {"name": "{name}", "city": "{city}"}
+    plan = _PLANS.get(frame)
+    if plan is None:
+        plan = _PLANS[frame] = _plan_frame(frame)
+    values = dict(_OPEN)
     groups: dict[str, list[str]] = {}
-    for f in _fields(frame):
-        if f in values:
-            continue
-        bank, group, i = _SLOTS[f]
+    for f, bank, group, i, k in plan:
         words = groups.get(group)
         if words is None:
-            words = groups[group] = distinct(rng, bank, 3 if group in ("adj", "service") else 2
-                                               if len(bank) > 2 else 1)
+            words = groups[group] = [pick(rng, bank)] if k == 1 else distinct(rng, bank, k)
         values[f] = _cap(words[i]) if f[0].isupper() else words[i]
     out = frame.format(**values)
     if "a " in out or "A " in out:  # "a easygoing" -> "an easygoing"
