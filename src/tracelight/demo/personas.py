@@ -112,7 +112,8 @@ def pick_city(rng: random.Random, country: str | None = None) -> City:
 def _age(rng: random.Random, minor_rate: float) -> int:
     if rng.random() < minor_rate:
         return pick(rng, [16, 17])
-    return min(35, 18 + int(rng.expovariate(1 / 6)))
+    age = 18 + int(rng.expovariate(1 / 6))
+    return age if age <= 35 else rng.randint(18, 35)
 
 
 def _bases(rng: random.Random, key: str, n: int) -> list[BaseImage]:
