@@ -9,6 +9,7 @@ All values are random: the numbers belong to nobody's real listing.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import base58
@@ -32,7 +33,7 @@ def _fullwidth(d: int) -> str:
     return chr(0xFF10 + d)
 
 
-def _math(base: int) -> object:
+def _math(base: int) -> Callable[[int], str]:
     return lambda d: chr(base + d)
 
 
@@ -44,7 +45,7 @@ def _keycap(d: int) -> str:
     return f"{d}\ufe0f\u20e3"
 
 
-UNICODE_DIGITS = {
+UNICODE_DIGITS: dict[str, Callable[[int], str]] = {
     "fullwidth": _fullwidth,
     "math_bold": _math(0x1D7CE),
     "math_double": _math(0x1D7D8),
@@ -188,7 +189,7 @@ def render_phone_obfuscated(rng: random.Random, p: Phone, style: str) -> str:
         name = pick(rng, list(UNICODE_DIGITS))
         fn = UNICODE_DIGITS[name]
         sep = "" if name == "keycap" else pick(rng, [" ", "-", ""])
-        return prefix + sep.join("".join(fn(int(c)) for c in grp) for grp in g)  # type: ignore[operator]
+        return prefix + sep.join("".join(fn(int(c)) for c in grp) for grp in g)
     if style == "separators":
         if p.prefix == "+44":
             digits = "44" + "".join(g)

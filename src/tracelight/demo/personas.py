@@ -7,6 +7,7 @@ pictures, risk-relevant style); generator.py turns one persona and one posting s
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -55,7 +56,7 @@ def _handle(rng: random.Random, name: str) -> str:
     return f"{name.lower()}.{pick(rng, HANDLE_WORDS)}{pick(rng, HANDLE_WORDS)}"
 
 
-def _unique(rng: random.Random, make, used: set[str]) -> str:  # type: ignore[no-untyped-def]
+def _unique(rng: random.Random, make: Callable[[], str], used: set[str]) -> str:
     for _ in range(100):
         v = make()
         if v not in used:
