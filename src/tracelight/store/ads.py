@@ -1,0 +1,302 @@
+"""Ads, revisions, entities and mentions: writing ingest batches and reading them back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tracelight.records import AdRecord, Mention, ProcessedAd
+from tracelight.store.schema import (
+    ad_images,
+    ad_revisions,
+    ads,
+    entities,
+    images,
+    mentions,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAd:
+    """An ad as the store holds it: the record plus what tracelight learned about it."""
+
+    pk: int
+    source: str
+    ad_id: str
+    url: str | None
+    title: str
+    body: str
+    posted_at: datetime | None
+    location: str | None
+    images: list[str]
+    extra: dict[str, Any]
+    content_hash: str
+    revision: int
+    first_seen: datetime
+    last_seen: datetime
+    risk: float | None
+    reasons: list[dict[str, Any]] | None
+
+    def to_record(self) -> AdRecord:
+        return AdRecord(id=self.ad_id, source=self.source, title=self.title, body=self.body,
+                        url=self.url, posted_at=self.posted_at, location=self.location,
+                        images=tuple(self.images), extra=self.extra)
+
+    def to_dict(self, *, body: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.ad_id, "source": self.source, "url": self.url, "title": self.title,
+        }
+        if body:
+            out["body"] = self.body
+        out.update({
+            "posted_at": self.posted_at, "location": self.location, "images": self.images,
+            "revision": self.revision, "first_seen": self.first_seen,
+            "last_seen": self.last_seen, "risk": self.risk, "reasons": self.reasons or [],
+        })
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+
+AD_COLUMNS = [ads.c.pk, ads.c.source, ads.c.ad_id, ads.c.url, ads.c.title, ads.c.body,
+              ads.c.posted_at, ads.c.location, ads.c.images, ads.c.extra, ads.c.content_hash,
+              ads.c.revision, ads.c.first_seen, ads.c.last_seen, ads.c.risk, ads.c.reasons]
+
+
+def row_to_ad(row: Any) -> StoredAd:
+    m = row._mapping
+    return StoredAd(pk=m["pk"], source=m["source"], ad_id=m["ad_id"], url=m["url"],
+                    title=m["title"], body=m["body"], posted_at=_aware(m["posted_at"]),
+                    location=m["location"], images=list(m["images"] or []),
+                    extra=dict(m["extra"] or {}), content_hash=m["content_hash"],
+                    revision=m["revision"], first_seen=_aware(m["first_seen"]),
+                    last_seen=_aware(m["last_seen"]), risk=m["risk"], reasons=m["reasons"])
+
+
+def _aware(value: Any) -> Any:
+    """SQLite hands datetimes back naive; everything tracelight stores is UTC."""
+    from datetime import UTC
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass
+class BatchResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    # (index in the batch, reason) for records the store refused, e.g. repeated ids
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    written_pks: list[int] = field(default_factory=list)
+
+
+def _upsert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]],
+                   index: list[str]) -> None:
+    if not rows:
+        return
+    maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(maker(table).on_conflict_do_nothing(index_elements=index), rows)
+
+
+def _record_row(rec: AdRecord, content_hash: str | None = None) -> dict[str, Any]:
+    return {"url": rec.url, "title": rec.title, "body": rec.body, "posted_at": rec.posted_at,
+            "location": rec.location, "images": list(rec.images), "extra": dict(rec.extra),
+            "content_hash": content_hash or rec.content_hash()}
+
+
+def write_batch(conn: Connection, run_pk: int | None, items: Sequence[ProcessedAd],
+                now: datetime) -> BatchResult:
+    """Write one batch in the caller's transaction: new ads, new revisions, seen-again ads.
+
+    Idempotent: writing the same records again changes nothing but `last_seen`.
+    """
+    result = BatchResult()
+    keys = [(it.record.source, it.record.id) for it in items]
+    existing: dict[tuple[str, str], Any] = {}
+    if keys:
+        for row in conn.execute(
+            select(ads.c.pk, ads.c.source, ads.c.ad_id, ads.c.content_hash, ads.c.revision,
+                   ads.c.last_run).where(tuple_(ads.c.source, ads.c.ad_id).in_(set(keys)))
+        ):
+            existing[(row.source, row.ad_id)] = row
+    seen_in_batch: set[tuple[str, str]] = set()
+    to_insert: list[ProcessedAd] = []
+    hash_of: dict[int, str] = {}
+    changed: list[tuple[Any, ProcessedAd]] = []
+    unchanged_pks: list[int] = []
+    hashes = [it.record.content_hash() for it in items]
+    for index, (key, item) in enumerate(zip(keys, items, strict=True)):
+        old = existing.get(key)
+        if key in seen_in_batch or (old is not None and run_pk is not None
+                                    and old.last_run == run_pk):
+            result.rejected.append((index, f"duplicate id {key[1]!r} (source {key[0]!r}): it "
+                                    "appeared earlier in this run; the first was kept"))
+            continue
+        seen_in_batch.add(key)
+        hash_of[id(item)] = hashes[index]
+        if old is None:
+            to_insert.append(item)
+        elif old.content_hash != hashes[index]:
+            changed.append((old, item))
+        else:
+            unchanged_pks.append(old.pk)
+
+    if to_insert:
+        # executemany without RETURNING: SQLite would otherwise run one INSERT per row.
+        conn.execute(insert(ads), [
+            {"source": it.record.source, "ad_id": it.record.id,
+             **_record_row(it.record, hash_of[id(it)]),
+             "revision": 1, "first_seen": now, "last_seen": now, "last_run": run_pk,
+             "risk": it.risk, "reasons": it.reasons} for it in to_insert])
+        pk_of = {(r.source, r.ad_id): r.pk for r in conn.execute(
+            select(ads.c.pk, ads.c.source, ads.c.ad_id).where(
+                tuple_(ads.c.source, ads.c.ad_id).in_(
+                    [(it.record.source, it.record.id) for it in to_insert])))}
+        new_pairs = [(pk_of[(it.record.source, it.record.id)], it) for it in to_insert]
+        result.new = len(new_pairs)
+    else:
+        new_pairs = []
+
+    changed_pairs: list[tuple[int, ProcessedAd]] = []
+    if changed:
+        # The version being replaced moves to ad_revisions; `ads` always holds the newest.
+        old_pks = [old.pk for old, _ in changed]
+        history_cols = ["ad_pk", "revision", "content_hash", "url", "title", "body",
+                        "posted_at", "location", "images", "extra", "seen_at", "run_pk"]
+        conn.execute(insert(ad_revisions).from_select(history_cols, select(
+            ads.c.pk, ads.c.revision, ads.c.content_hash, ads.c.url, ads.c.title, ads.c.body,
+            ads.c.posted_at, ads.c.location, ads.c.images, ads.c.extra, ads.c.last_seen,
+            ads.c.last_run).where(ads.c.pk.in_(old_pks))))
+    for old, item in changed:
+        conn.execute(update(ads).where(ads.c.pk == old.pk).values(
+            **_record_row(item.record, hash_of[id(item)]), revision=old.revision + 1,
+            last_seen=now,
+            last_run=run_pk, risk=item.risk, reasons=item.reasons))
+        changed_pairs.append((old.pk, item))
+    if changed_pairs:
+        pks = [pk for pk, _ in changed_pairs]
+        conn.execute(delete(mentions).where(mentions.c.ad_pk.in_(pks)))
+        conn.execute(delete(ad_images).where(ad_images.c.ad_pk.in_(pks)))
+        result.updated = len(changed_pairs)
+
+    if unchanged_pks:
+        conn.execute(update(ads).where(ads.c.pk.in_(unchanged_pks))
+                     .values(last_seen=now, last_run=run_pk))
+        result.unchanged = len(unchanged_pks)
+
+    written = new_pairs + changed_pairs
+    _write_mentions(conn, [(pk, it.mentions) for pk, it in written])
+    _write_images(conn, [(pk, it) for pk, it in written])
+    result.written_pks = [pk for pk, _ in written]
+    return result
+
+
+def _write_mentions(conn: Connection, per_ad: list[tuple[int, list[Mention]]]) -> None:
+    wanted = {(m.kind, m.value[:512]) for _, ms in per_ad for m in ms}
+    if not wanted:
+        return
+    pks = entity_pks(conn, wanted, create=True)
+    rows = [{"ad_pk": ad_pk, "entity_pk": pks[(m.kind, m.value[:512])], "field": m.field[:32],
+             "start": m.start, "end": m.end, "raw": m.raw, "obfuscated": m.obfuscated}
+            for ad_pk, ms in per_ad for m in ms]
+    conn.execute(insert(mentions), rows)
+
+
+def entity_pks(conn: Connection, wanted: Iterable[tuple[str, str]], *,
+               create: bool = False) -> dict[tuple[str, str], int]:
+    wanted = set(wanted)
+    if create:
+        _upsert_ignore(conn, entities, [{"kind": k, "value": v} for k, v in sorted(wanted)],
+                       ["kind", "value"])
+    out: dict[tuple[str, str], int] = {}
+    chunk = sorted(wanted)
+    for i in range(0, len(chunk), 400):
+        part = chunk[i:i + 400]
+        for row in conn.execute(select(entities.c.pk, entities.c.kind, entities.c.value)
+                                .where(tuple_(entities.c.kind, entities.c.value).in_(part))):
+            out[(row.kind, row.value)] = row.pk
+    return out
+
+
+def _write_images(conn: Connection, per_ad: list[tuple[int, ProcessedAd]]) -> None:
+    hashed = {img.sha256: img for _, it in per_ad for img in it.images if img.sha256}
+    pk_by_sha: dict[str, int] = {}
+    if hashed:
+        _upsert_ignore(conn, images, [
+            {"sha256": img.sha256, "md5": img.md5 or "", "pdq": img.pdq,
+             "quality": img.quality, "width": img.width, "height": img.height,
+             "stored_path": img.stored_path} for img in hashed.values()], ["sha256"])
+        for row in conn.execute(select(images.c.pk, images.c.sha256)
+                                .where(images.c.sha256.in_(list(hashed)))):
+            pk_by_sha[row.sha256] = row.pk
+    rows = [{"ad_pk": ad_pk, "position": img.position,
+             "image_pk": pk_by_sha.get(img.sha256) if img.sha256 else None,
+             "original": img.original, "error": img.error}
+            for ad_pk, it in per_ad for img in it.images]
+    if rows:
+        conn.execute(insert(ad_images), rows)
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AdFilter:
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    location: str | None = None  # case-insensitive substring of the posted location
+    min_risk: float | None = None
+
+    def clauses(self) -> list[Any]:
+        out: list[Any] = []
+        if self.source:
+            out.append(ads.c.source == self.source)
+        if self.since:
+            out.append(ads.c.posted_at >= self.since)
+        if self.until:
+            out.append(ads.c.posted_at < self.until)
+        if self.location:
+            out.append(func.lower(ads.c.location).contains(self.location.lower(),
+                                                           autoescape=True))
+        if self.min_risk is not None:
+            out.append(ads.c.risk >= self.min_risk)
+        return out
+
+
+SORTS: dict[str, list[Any]] = {
+    "posted": [ads.c.posted_at.desc(), ads.c.pk.desc()],
+    "risk": [func.coalesce(ads.c.risk, -1.0).desc(), ads.c.pk],
+    "id": [ads.c.source, ads.c.ad_id],
+    "ingested": [ads.c.pk],
+}
+
+
+def select_ads(flt: AdFilter, sort: str = "posted") -> Any:
+    stmt = select(*AD_COLUMNS)
+    clauses = flt.clauses()
+    if clauses:
+        stmt = stmt.where(and_(*clauses))
+    return stmt.order_by(*SORTS[sort])
+
+
+FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_match_expression(query: str) -> str:
+    """User words to a safe FTS5 query: every word must appear, no operator injection."""
+    tokens = FTS_TOKEN.findall(query)
+    return " ".join(f'"{t}"' for t in tokens)
+
+
+def iter_rows(conn: Connection, stmt: Any, batch: int = 1000) -> Iterator[Any]:
+    """Stream rows without holding the result in memory (server-side cursor on PostgreSQL)."""
+    result = conn.execution_options(yield_per=batch).execute(stmt)
+    yield from result

@@ -1,0 +1,131 @@
+"""Table definitions (SQLAlchemy Core) for the whole store.
+
+Queries use these objects, never hand-written dialect SQL; migrations under migrations/versions
+create them. Areas (images, networks, web accounts...) define their tables in their own store
+module on the same `metadata`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+ads = Table(
+    "ads", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("ad_id", String(512), nullable=False),
+    Column("url", Text),
+    Column("title", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),
+    Column("posted_at", DateTime(timezone=True)),
+    Column("location", Text),
+    Column("images", JSON, nullable=False, default=list),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("content_hash", String(64), nullable=False),
+    Column("revision", Integer, nullable=False, default=1),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("last_run", Integer),  # ingest run that last wrote or saw this ad
+    Column("risk", Float),
+    Column("reasons", JSON),
+    UniqueConstraint("source", "ad_id", name="uq_ads_source_ad_id"),
+    Index("ix_ads_ad_id", "ad_id"),
+    Index("ix_ads_posted_at", "posted_at"),
+    Index("ix_ads_risk", "risk"),
+)
+
+ad_revisions = Table(
+    "ad_revisions", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("ad_pk", Integer, ForeignKey("ads.pk", ondelete="CASCADE"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("url", Text),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("posted_at", DateTime(timezone=True)),
+    Column("location", Text),
+    Column("images", JSON, nullable=False),
+    Column("extra", JSON, nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("run_pk", Integer),
+    UniqueConstraint("ad_pk", "revision", name="uq_ad_revisions_ad_rev"),
+)
+
+entities = Table(
+    "entities", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("value", String(512), nullable=False),
+    UniqueConstraint("kind", "value", name="uq_entities_kind_value"),
+)
+
+mentions = Table(
+    "mentions", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("ad_pk", Integer, ForeignKey("ads.pk", ondelete="CASCADE"), nullable=False),
+    Column("entity_pk", Integer, ForeignKey("entities.pk"), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("raw", Text, nullable=False, default=""),
+    Column("obfuscated", Boolean, nullable=False, default=False),
+    Index("ix_mentions_ad", "ad_pk"),
+    Index("ix_mentions_entity", "entity_pk"),
+)
+
+images = Table(
+    "images", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("md5", String(32), nullable=False),
+    Column("pdq", String(64)),
+    Column("quality", Integer),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("stored_path", Text),
+    Index("ix_images_md5", "md5"),
+    Index("ix_images_pdq", "pdq"),
+)
+
+ad_images = Table(
+    "ad_images", metadata,
+    Column("ad_pk", Integer, ForeignKey("ads.pk", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("image_pk", Integer, ForeignKey("images.pk")),
+    Column("original", Text, nullable=False),
+    Column("error", Text),
+    Index("ix_ad_images_image", "image_pk"),
+)
+
+ingest_runs = Table(
+    "ingest_runs", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),  # running, done, failed, interrupted
+    Column("paths", JSON, nullable=False),
+    Column("read", Integer, nullable=False, default=0),
+    Column("new", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+    Column("rejects_path", Text),
+    Column("message", Text),
+)
