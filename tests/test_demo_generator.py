@@ -306,3 +306,12 @@ def test_parallel_image_writing_gives_the_same_bytes(tmp_path: Path) -> None:
     assert write_images(tmp_path / "a", jobs, workers=1) == len(jobs)
     assert write_images(tmp_path / "b", jobs, workers=2) == len(jobs)
     assert _digest_tree(tmp_path / "a") == _digest_tree(tmp_path / "b")
+
+
+@pytest.mark.parametrize("n", [1, 2, 9, 25])
+def test_tiny_corpora(tmp_path: Path, n: int) -> None:
+    ticks: list[int] = []
+    summary = generate(tmp_path, n_ads=n, seed=1, images=True, progress=ticks.append)
+    assert summary.n_ads == n == len(_read(tmp_path / "ads.jsonl"))
+    assert sum(ticks) == n
+    assert summary.n_network_ads + summary.n_independent_ads == n
