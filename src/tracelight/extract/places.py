@@ -47,6 +47,11 @@ _AMBIGUOUS = frozenset({
 })
 
 
+_ALIASES = {"new york": "new york city", "nyc": "new york city",
+            "saint louis": "st. louis", "st louis": "st. louis", "saint paul": "st. paul",
+            "st paul": "st. paul", "philly": "philadelphia", "vegas": "las vegas"}
+
+
 @dataclass(frozen=True, slots=True)
 class City:
     name: str
@@ -90,6 +95,11 @@ def gazetteer() -> _Gazetteer:
         cities.setdefault(c["name"].lower(), []).append(city)
     for lst in cities.values():
         lst.sort(key=lambda x: -x.population)
+    # Names people write that the gazetteer spells otherwise ("New York" is "New York City"
+    # there; without this, "New York" would be read as York, PA).
+    for alias, name in _ALIASES.items():
+        if name in cities:
+            cities.setdefault(alias, cities[name])
     regions: dict[str, tuple[str, str]] = {}
     for code, st in gc.get_us_states().items():
         regions[st["name"].lower()] = (code, "US")
