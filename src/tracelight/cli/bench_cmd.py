@@ -5,12 +5,14 @@ Each stage adds its own subcommand to the `bench` group from its own cli module.
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
@@ -49,3 +51,67 @@ def report(name: str, items: int, seconds: float, unit: str = "items", **extra: 
     fields = " ".join(f"{k}={v}" for k, v in extra.items())
     click.echo(f"{name}: {items} {unit} in {seconds:.2f} s = {rate:,.0f} {unit}/s; "
                f"peak RSS {peak_rss_mb():.0f} MiB {fields}".rstrip())
+
+
+def _child_ingest(path: str, db_url: str, workers: int | None) -> tuple[float, dict[str, object]]:
+    """Run `tracelight ingest` in a child process so its peak memory is measured alone."""
+    import json
+    import subprocess
+
+    cmd = [sys.executable, "-m", "tracelight", "ingest", path, "--db", db_url,
+           "--format", "jsonl", "--rejects", os.devnull]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with timed() as t:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise click.ClickException(f"ingest failed: {done.stderr.strip()[-500:]}")
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return t.seconds, {**json.loads(done.stdout.strip().splitlines()[-1]), "peak_mb": peak}
+
+
+@bench.command("ingest")
+@click.option("--ads", "n_ads", type=click.IntRange(1), default=20_000, show_default=True,
+              help="How many synthetic ads to generate and ingest.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes for the analysis stages (default: up to 2 cores).")
+@click.option("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="PostgreSQL server to measure too, when reachable; a "
+              "scratch database is created there and dropped afterwards.")
+def bench_ingest(n_ads: int, seed: int, workers: int | None, pg_url: str) -> None:
+    """Ingest N generated ads (extraction and scoring on) into SQLite and PostgreSQL."""
+    import tempfile
+    import uuid
+
+    import sqlalchemy as sa
+
+    from tracelight.demo import generate
+
+    with tempfile.TemporaryDirectory(prefix="tracelight-bench-") as tmp:
+        with timed() as t:
+            generate(Path(tmp), n_ads=n_ads, seed=seed, images=False)
+        click.echo(f"generated {n_ads} ads in {t.seconds:.1f} s", err=True)
+        ads_file = str(Path(tmp) / "ads.jsonl")
+        seconds, out = _child_ingest(ads_file, f"sqlite:///{tmp}/bench.db", workers)
+        report("ingest sqlite", n_ads, seconds, "ads", child_peak_rss_mib=f"{out['peak_mb']:.0f}")
+        try:
+            admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT",
+                                     connect_args={"connect_timeout": 3})
+            name = f"tracelight_bench_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:
+            click.echo(f"ingest postgresql: skipped (no server at {pg_url}: "
+                       f"{str(exc).splitlines()[0][:100]})")
+            return
+        try:
+            url = sa.engine.make_url(pg_url).set(database=name).render_as_string(False)
+            seconds, out = _child_ingest(ads_file, url, workers)
+            report("ingest postgresql", n_ads, seconds, "ads",
+                   child_peak_rss_mib=f"{out['peak_mb']:.0f}")
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()

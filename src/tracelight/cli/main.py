@@ -10,7 +10,7 @@ from tracelight.cli.app import cli
 from tracelight.errors import TracelightError
 
 # Each module attaches its commands to `cli` when imported. Add new ones here.
-from tracelight.cli import bench_cmd  # noqa: F401  isort: skip
+from tracelight.cli import bench_cmd, config_cmd, store_cmd  # noqa: F401  isort: skip
 from tracelight.cli import web_cmd  # noqa: F401  isort: skip
 
 

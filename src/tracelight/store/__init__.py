@@ -173,10 +173,17 @@ class Store:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def revisions(self, ad_pk: int) -> list[dict[str, Any]]:
+        """Every version of an ad, oldest first; the last one is the current text."""
         with self.connect() as conn:
             rows = conn.execute(select(ad_revisions).where(ad_revisions.c.ad_pk == ad_pk)
                                 .order_by(ad_revisions.c.revision))
-            return [dict(r._mapping) for r in rows]
+            history = [dict(r._mapping) for r in rows]
+        ad = self.get_ad_by_pk(ad_pk)
+        history.append({"ad_pk": ad.pk, "revision": ad.revision, "content_hash": ad.content_hash,
+                        "url": ad.url, "title": ad.title, "body": ad.body,
+                        "posted_at": ad.posted_at, "location": ad.location,
+                        "images": ad.images, "extra": ad.extra, "seen_at": ad.last_seen})
+        return history
 
     def search_text(self, query: str, *, limit: int = 20,
                     offset: int = 0) -> tuple[int, list[StoredAd]]:

@@ -106,10 +106,10 @@ def _upsert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]],
     conn.execute(maker(table).on_conflict_do_nothing(index_elements=index), rows)
 
 
-def _record_row(rec: AdRecord) -> dict[str, Any]:
+def _record_row(rec: AdRecord, content_hash: str | None = None) -> dict[str, Any]:
     return {"url": rec.url, "title": rec.title, "body": rec.body, "posted_at": rec.posted_at,
             "location": rec.location, "images": list(rec.images), "extra": dict(rec.extra),
-            "content_hash": rec.content_hash()}
+            "content_hash": content_hash or rec.content_hash()}
 
 
 def write_batch(conn: Connection, run_pk: int | None, items: Sequence[ProcessedAd],
@@ -129,8 +129,10 @@ def write_batch(conn: Connection, run_pk: int | None, items: Sequence[ProcessedA
             existing[(row.source, row.ad_id)] = row
     seen_in_batch: set[tuple[str, str]] = set()
     to_insert: list[ProcessedAd] = []
+    hash_of: dict[int, str] = {}
     changed: list[tuple[Any, ProcessedAd]] = []
     unchanged_pks: list[int] = []
+    hashes = [it.record.content_hash() for it in items]
     for index, (key, item) in enumerate(zip(keys, items, strict=True)):
         old = existing.get(key)
         if key in seen_in_batch or (old is not None and run_pk is not None
@@ -139,36 +141,45 @@ def write_batch(conn: Connection, run_pk: int | None, items: Sequence[ProcessedA
                                     "appeared earlier in this run; the first was kept"))
             continue
         seen_in_batch.add(key)
+        hash_of[id(item)] = hashes[index]
         if old is None:
             to_insert.append(item)
-        elif old.content_hash != item.record.content_hash():
+        elif old.content_hash != hashes[index]:
             changed.append((old, item))
         else:
             unchanged_pks.append(old.pk)
 
     if to_insert:
-        rows = [{"source": it.record.source, "ad_id": it.record.id, **_record_row(it.record),
-                 "revision": 1, "first_seen": now, "last_seen": now, "last_run": run_pk,
-                 "risk": it.risk, "reasons": it.reasons} for it in to_insert]
-        inserted = conn.execute(insert(ads).returning(ads.c.pk, sort_by_parameter_order=True),
-                                rows).scalars().all()
-        new_pairs = list(zip(inserted, to_insert, strict=True))
-        conn.execute(insert(ad_revisions), [
-            {"ad_pk": pk, "revision": 1, **_revision_row(it.record), "seen_at": now,
-             "run_pk": run_pk} for pk, it in new_pairs])
+        # executemany without RETURNING: SQLite would otherwise run one INSERT per row.
+        conn.execute(insert(ads), [
+            {"source": it.record.source, "ad_id": it.record.id,
+             **_record_row(it.record, hash_of[id(it)]),
+             "revision": 1, "first_seen": now, "last_seen": now, "last_run": run_pk,
+             "risk": it.risk, "reasons": it.reasons} for it in to_insert])
+        pk_of = {(r.source, r.ad_id): r.pk for r in conn.execute(
+            select(ads.c.pk, ads.c.source, ads.c.ad_id).where(
+                tuple_(ads.c.source, ads.c.ad_id).in_(
+                    [(it.record.source, it.record.id) for it in to_insert])))}
+        new_pairs = [(pk_of[(it.record.source, it.record.id)], it) for it in to_insert]
         result.new = len(new_pairs)
     else:
         new_pairs = []
 
     changed_pairs: list[tuple[int, ProcessedAd]] = []
+    if changed:
+        # The version being replaced moves to ad_revisions; `ads` always holds the newest.
+        old_pks = [old.pk for old, _ in changed]
+        history_cols = ["ad_pk", "revision", "content_hash", "url", "title", "body",
+                        "posted_at", "location", "images", "extra", "seen_at", "run_pk"]
+        conn.execute(insert(ad_revisions).from_select(history_cols, select(
+            ads.c.pk, ads.c.revision, ads.c.content_hash, ads.c.url, ads.c.title, ads.c.body,
+            ads.c.posted_at, ads.c.location, ads.c.images, ads.c.extra, ads.c.last_seen,
+            ads.c.last_run).where(ads.c.pk.in_(old_pks))))
     for old, item in changed:
-        rev = old.revision + 1
         conn.execute(update(ads).where(ads.c.pk == old.pk).values(
-            **_record_row(item.record), revision=rev, last_seen=now, last_run=run_pk,
-            risk=item.risk, reasons=item.reasons))
-        conn.execute(insert(ad_revisions).values(ad_pk=old.pk, revision=rev,
-                                                 **_revision_row(item.record), seen_at=now,
-                                                 run_pk=run_pk))
+            **_record_row(item.record, hash_of[id(item)]), revision=old.revision + 1,
+            last_seen=now,
+            last_run=run_pk, risk=item.risk, reasons=item.reasons))
         changed_pairs.append((old.pk, item))
     if changed_pairs:
         pks = [pk for pk, _ in changed_pairs]
@@ -186,12 +197,6 @@ def write_batch(conn: Connection, run_pk: int | None, items: Sequence[ProcessedA
     _write_images(conn, [(pk, it) for pk, it in written])
     result.written_pks = [pk for pk, _ in written]
     return result
-
-
-def _revision_row(rec: AdRecord) -> dict[str, Any]:
-    row = _record_row(rec)
-    return {k: row[k] for k in ("url", "title", "body", "posted_at", "location", "images",
-                                "extra", "content_hash")}
 
 
 def _write_mentions(conn: Connection, per_ad: list[tuple[int, list[Mention]]]) -> None:
@@ -266,7 +271,7 @@ class AdFilter:
         return out
 
 
-SORTS = {
+SORTS: dict[str, list[Any]] = {
     "posted": [ads.c.posted_at.desc(), ads.c.pk.desc()],
     "risk": [func.coalesce(ads.c.risk, -1.0).desc(), ads.c.pk],
     "id": [ads.c.source, ads.c.ad_id],

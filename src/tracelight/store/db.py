@@ -5,7 +5,7 @@ This is the only module that knows SQLite from PostgreSQL connection details.
 
 from __future__ import annotations
 
-import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +109,22 @@ def migrate(engine: Engine, url: str) -> None:
             db_file = engine.url.database
             if db_file and db_file != ":memory:":
                 backup = f"{db_file}.before-{'-'.join(sorted(current)) or 'init'}.bak"
-                shutil.copy2(db_file, backup)
+                _sqlite_backup(db_file, backup)
         with engine.begin() as conn:
             command.upgrade(_alembic_config(conn), "heads")
     except DBAPIError as exc:
         raise translate_db_error(exc, url) from None
+
+
+def _sqlite_backup(db_file: str, backup: str) -> None:
+    """A consistent copy through SQLite's backup API (a plain file copy would miss the WAL)."""
+    src = sqlite3.connect(db_file)
+    dst = sqlite3.connect(backup)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
 
 
 def translate_db_error(exc: DBAPIError, url: str) -> StoreError:

@@ -26,7 +26,7 @@ def text_search(conn: Connection, query: str, limit: int, offset: int) -> tuple[
         return total, list(conn.execute(stmt))
     # PostgreSQL: `search` is a generated tsvector column with a GIN index (migration 0001).
     tsq = func.plainto_tsquery("simple", " ".join(FTS_TOKEN.findall(query)))
-    search_col = column("search")
+    search_col: Any = column("search")
     cond = search_col.op("@@")(tsq)
     total = conn.execute(select(func.count()).select_from(ads).where(cond)).scalar_one()
     stmt = (select(*AD_COLUMNS).where(cond)

@@ -1,0 +1,36 @@
+# One place for the project's tasks; the README and .ci/run use these targets.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TL := $(VENV)/bin/tracelight
+
+.PHONY: install demo test test-fast lint typecheck bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install  ## generate a synthetic corpus, ingest it into ./tracelight.db, open the workspace
+	$(TL) demo
+
+test: install  ## the whole test suite (PostgreSQL tests skip with a reason when no server runs)
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow and not browser"
+
+lint: install
+	$(VENV)/bin/ruff check src tests tools
+
+typecheck: install  ## mypy, module by module as each is tightened
+	$(VENV)/bin/mypy src/tracelight/records.py src/tracelight/errors.py src/tracelight/settings.py src/tracelight/pipeline.py src/tracelight/store src/tracelight/ingest
+
+bench: install  ## print throughput and memory figures for every stage
+	$(TL) bench ingest --ads 20000
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

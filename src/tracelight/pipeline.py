@@ -1,0 +1,57 @@
+"""The analysis stages applied to each record on its way into the store.
+
+record -> extract -> (image hashing) -> score. Each stage is a plain function over a
+ProcessedAd, with no database or web imports, so it runs in worker processes as well as in the
+CLI, the web app or a distributed engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracelight.records import AdRecord, ProcessedAd
+
+Stage = Callable[[ProcessedAd, Path], None]
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    region: str = "US"
+    extract: bool = True
+    images: bool = True
+    score: bool = True
+    image_dir: str | None = None  # where ad image bytes are kept; None: leave them in place
+
+
+def build_stages(opts: PipelineOptions) -> list[Stage]:
+    """The stages to run, in order. Each import stays inside so a worker loads only these."""
+    stages: list[Stage] = []
+    return stages
+
+
+class Processor:
+    """Picklable callable that turns a record into a ProcessedAd (runs in worker processes)."""
+
+    def __init__(self, opts: PipelineOptions) -> None:
+        self.opts = opts
+        self._stages: list[Stage] | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"opts": self.opts}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.opts = state["opts"]  # type: ignore[assignment]
+        self._stages = None
+
+    def __call__(self, record: AdRecord, base_dir: Path) -> ProcessedAd:
+        if self._stages is None:
+            self._stages = build_stages(self.opts)
+        item = ProcessedAd(record=record)
+        for stage in self._stages:
+            stage(item, base_dir)
+        return item
+
+    def many(self, batch: list[tuple[AdRecord, Path]]) -> list[ProcessedAd]:
+        return [self(record, base) for record, base in batch]

@@ -1,0 +1,108 @@
+"""The storage contract: SQLite and PostgreSQL must behave the same (fixture `store` runs both)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tracelight.errors import NotFoundError
+from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd
+from tracelight.store import AdFilter, Store
+
+
+def _ad(i: int, body: str = "", **kw: object) -> ProcessedAd:
+    rec = AdRecord(id=str(i), source=str(kw.pop("source", "site")), title=f"Ad {i}",
+                   body=body or f"Sweet girl number {i}, call today",
+                   posted_at=datetime(2026, 1, 1 + i % 28, tzinfo=UTC),
+                   location=str(kw.pop("location", "Seattle, WA")))
+    return ProcessedAd(record=rec, **kw)  # type: ignore[arg-type]
+
+
+def test_new_unchanged_updated(store: Store) -> None:
+    r1 = store.write_batch(None, [_ad(1), _ad(2)])
+    assert (r1.new, r1.updated, r1.unchanged) == (2, 0, 0)
+    r2 = store.write_batch(None, [_ad(1), _ad(2, body="edited text")])
+    assert (r2.new, r2.updated, r2.unchanged) == (0, 1, 1)
+    ad = store.get_ad("2")
+    assert ad.body == "edited text" and ad.revision == 2
+    revs = store.revisions(ad.pk)
+    assert [r["revision"] for r in revs] == [1, 2]
+    assert revs[0]["body"] == "Sweet girl number 2, call today"
+    assert store.count_ads() == 2
+
+
+def test_duplicates_in_one_run_are_refused(store: Store) -> None:
+    run = store.start_run(["f"], None)
+    r = store.write_batch(run, [_ad(1), _ad(1, body="other")])
+    assert r.new == 1 and len(r.rejected) == 1 and "duplicate id '1'" in r.rejected[0][1]
+    r = store.write_batch(run, [_ad(1, body="later batch")])
+    assert r.updated == 0 and len(r.rejected) == 1
+    assert store.get_ad("1").revision == 1
+
+
+def test_mentions_entities_and_lookup(store: Store) -> None:
+    m = Mention("phone", "+12065550143", "body", 5, 17, True, "two0six...")
+    store.write_batch(None, [_ad(1, mentions=[m]), _ad(2, mentions=[m]), _ad(3)])
+    total, found = store.find_by_entity("phone", ["+12065550143"])
+    assert total == 2 and {a.ad_id for a in found} == {"1", "2"}
+    got = store.mentions_for([found[0].pk])[found[0].pk]
+    assert got == [m]
+    assert store.find_by_entity("phone", ["+10000000000"]) == (0, [])
+
+
+def test_changed_ad_replaces_its_mentions(store: Store) -> None:
+    m1 = Mention("email", "a@x.org", "body", 0, 7)
+    m2 = Mention("email", "b@x.org", "body", 0, 7)
+    store.write_batch(None, [_ad(1, mentions=[m1])])
+    store.write_batch(None, [_ad(1, body="new words", mentions=[m2])])
+    assert store.find_by_entity("email", ["a@x.org"])[0] == 0
+    assert store.find_by_entity("email", ["b@x.org"])[0] == 1
+
+
+def test_full_text_search(store: Store) -> None:
+    store.write_batch(None, [_ad(1, body="Blonde visiting downtown"), _ad(2, body="brunette"),
+                             _ad(3, body="downtown only")])
+    total, found = store.search_text("downtown")
+    assert total == 2 and {a.ad_id for a in found} == {"1", "3"}
+    assert store.search_text('downtown" OR "x')[0] == 0  # operators are words, not syntax
+    assert store.search_text("   ") == (0, [])
+    store.write_batch(None, [_ad(1, body="no longer matching")])
+    assert store.search_text("downtown")[0] == 1
+
+
+def test_filters_sorting_and_streaming(store: Store) -> None:
+    store.write_batch(None, [_ad(i, location="Portland, OR" if i % 2 else "Seattle, WA",
+                                 risk=i / 10) for i in range(1, 8)])
+    assert store.count_ads(AdFilter(location="portland")) == 4
+    ranked = [a.ad_id for a in store.iter_ads(sort="risk", limit=3)]
+    assert ranked == ["7", "6", "5"]
+    since = datetime(2026, 1, 5, tzinfo=UTC)
+    assert {a.ad_id for a in store.iter_ads(AdFilter(since=since))} == {"4", "5", "6", "7"}
+    assert len(list(store.iter_ads())) == 7
+
+
+def test_ambiguous_and_missing_ids(store: Store) -> None:
+    store.write_batch(None, [_ad(1, source="a"), _ad(1, source="b")])
+    with pytest.raises(NotFoundError, match="several sources"):
+        store.get_ad("1")
+    assert store.get_ad("1", "b").source == "b"
+    with pytest.raises(NotFoundError):
+        store.get_ad("404")
+
+
+def test_images_are_hashes_only(store: Store) -> None:
+    img = ImageInfo(0, "images/a.jpg", sha256="ab" * 32, md5="cd" * 16, pdq="f" * 64,
+                    quality=90, width=10, height=10)
+    missing = ImageInfo(1, "images/gone.jpg", error="file not found")
+    store.write_batch(None, [_ad(1, images=[img, missing]), _ad(2, images=[img])])
+    ad = store.get_ad("1")
+    rows = store.images_for(ad.pk)
+    assert rows[0]["sha256"] == "ab" * 32 and rows[1]["error"] == "file not found"
+
+
+def test_runs_are_recorded(store: Store) -> None:
+    run = store.start_run(["a.jsonl"], "rej.txt")
+    store.update_run(run, status="done", read=3)
+    [row] = store.runs()
+    assert row["status"] == "done" and row["read"] == 3 and row["paths"] == ["a.jsonl"]
