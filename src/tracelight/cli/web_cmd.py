@@ -168,3 +168,6 @@ def audit_cmd(username: str | None, action: str | None, limit: int, fmt: str,
         emit(rows, fmt, columns)
     else:
         emit(accounts.iter_audit(username=username, action=action), fmt, columns)
+
+
+from tracelight.cli import web_bench  # noqa: E402, F401  registers `tracelight bench web`

@@ -125,6 +125,20 @@ def _aware(value: Any) -> Any:
     return value
 
 
+def insert_unique(store: Any, table: Any, values: dict[str, Any]) -> bool:
+    """Insert one row; False (nothing written) if it breaks a unique constraint.
+
+    Runs on the engine directly: Store.transaction() turns every database error into a
+    StoreError, and here a duplicate is an expected answer, not a failure.
+    """
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(insert(table).values(**values))
+    except IntegrityError:
+        return False
+    return True
+
+
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -160,13 +174,10 @@ class Accounts:
         username = validate_username(username)
         if role not in ROLES:
             raise UsageError(f"unknown role {role!r}", hint="one of " + ", ".join(ROLES))
-        try:
-            with self.store.transaction() as conn:
-                conn.execute(insert(users).values(
-                    username=username, password_hash=password_hash, role=role, disabled=False,
-                    must_change_password=must_change_password, created_at=utcnow()))
-        except IntegrityError:
-            raise UsageError(f"user {username!r} already exists") from None
+        if not insert_unique(self.store, users, dict(
+                username=username, password_hash=password_hash, role=role, disabled=False,
+                must_change_password=must_change_password, created_at=utcnow())):
+            raise UsageError(f"user {username!r} already exists")
         return self.get_user(username)
 
     def get_user(self, username: str) -> User:
@@ -280,12 +291,8 @@ class Accounts:
                                  .where(app_secrets.c.name == name)).scalar()
         if value:
             return str(value)
-        try:
-            with self.store.transaction() as conn:
-                conn.execute(insert(app_secrets).values(name=name,
-                                                        value=secrets.token_urlsafe(48)))
-        except IntegrityError:
-            pass  # another process made it first; use theirs
+        # if another process made it first, theirs is kept and used
+        insert_unique(self.store, app_secrets, {"name": name, "value": secrets.token_urlsafe(48)})
         with self.store.connect() as conn:
             return str(conn.execute(select(app_secrets.c.value)
                                     .where(app_secrets.c.name == name)).scalar_one())

@@ -28,11 +28,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 
 from tracelight.errors import NotFoundError, UsageError
 from tracelight.records import utcnow
-from tracelight.store.accounts import _aware
+from tracelight.store.accounts import _aware, insert_unique
 from tracelight.store.schema import ad_images, entities, images, mentions, metadata
 
 CASE_STATUSES = ("open", "in review", "referred", "closed")
@@ -214,14 +213,12 @@ class Cases:
         if not ref:
             raise UsageError("nothing to add: the reference is empty")
         self.get(pk)
-        try:
-            with self.store.transaction() as conn:
-                conn.execute(insert(case_items).values(case_pk=pk, kind=kind, ref=ref[:600],
-                                                       label=label[:500], added_by=added_by,
-                                                       added_at=utcnow()))
-                conn.execute(update(cases).where(cases.c.pk == pk).values(updated_at=utcnow()))
-        except IntegrityError:
+        if not insert_unique(self.store, case_items, dict(
+                case_pk=pk, kind=kind, ref=ref[:600], label=label[:500], added_by=added_by,
+                added_at=utcnow())):
             return False
+        with self.store.transaction() as conn:
+            conn.execute(update(cases).where(cases.c.pk == pk).values(updated_at=utcnow()))
         return True
 
     def remove_item(self, pk: int, item_pk: int) -> None:
@@ -250,14 +247,9 @@ class Watchlists:
         value = value.strip()
         if not value:
             raise UsageError("nothing to watch: the value is empty")
-        try:
-            with self.store.transaction() as conn:
-                conn.execute(insert(watches).values(username=username, kind=kind,
-                                                    value=value[:512], label=label[:300],
-                                                    created_at=utcnow()))
-        except IntegrityError:
-            return False
-        return True
+        return insert_unique(self.store, watches, dict(
+            username=username, kind=kind, value=value[:512], label=label[:300],
+            created_at=utcnow()))
 
     def list(self, username: str) -> list[dict[str, Any]]:
         n_hits = (select(func.count()).select_from(notifications)
@@ -350,11 +342,7 @@ def check_watchlists(store: Any, ad_pks: Sequence[int]) -> int:
     made = 0
     now = utcnow()
     for watch_pk, username, ad_pk in sorted(hits):
-        try:
-            with store.transaction() as conn:
-                conn.execute(insert(notifications).values(watch_pk=watch_pk, username=username,
-                                                          ad_pk=ad_pk, created_at=now))
-            made += 1
-        except IntegrityError:
-            continue  # already notified for this ad
+        # a duplicate means this watch already notified for this ad
+        made += insert_unique(store, notifications, dict(watch_pk=watch_pk, username=username,
+                                                         ad_pk=ad_pk, created_at=now))
     return made

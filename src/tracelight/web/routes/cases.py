@@ -29,6 +29,28 @@ def create_case(request: Request, title: str = Form(""), description: str = Form
     return RedirectResponse(f"/cases/{case.pk}", status_code=303)
 
 
+@router.post("/cases/add")
+def add_to_case(request: Request, case: str = Form(""), new_title: str = Form(""),
+                kind: str = Form(...), ref: str = Form(...), label: str = Form("")) -> Response:
+    """From an ad, network or search page: add to an existing case or a new one."""
+    user = require(request, "case.edit")
+    c = ctx(request)
+    if case in ("", "new"):
+        if not new_title.strip():
+            raise UsageError("choose a case, or give a title for a new one")
+        pk = c.cases.create(new_title, user.username).pk
+        audit(request, "case.create", f"case {pk}", detail={"title": new_title})
+    else:
+        try:
+            pk = int(case)
+        except ValueError:
+            raise UsageError(f"not a case: {case!r}") from None
+    added = c.cases.add_item(pk, kind, ref, user.username, label)
+    audit(request, "case.add_item", f"case {pk}", detail={"kind": kind, "ref": ref,
+                                                         "added": added})
+    return RedirectResponse(f"/cases/{pk}", status_code=303)
+
+
 @router.get("/cases/{pk}")
 def case_page(request: Request, pk: int) -> Response:
     c = ctx(request)
@@ -50,28 +72,6 @@ def update_case(request: Request, pk: int, title: str = Form(...), status: str =
                    description=description)
     audit(request, "case.update", f"case {pk}",
           detail={"status": status, "assignee": assignee or None, "tags": tags})
-    return RedirectResponse(f"/cases/{pk}", status_code=303)
-
-
-@router.post("/cases/add")
-def add_to_case(request: Request, case: str = Form(""), new_title: str = Form(""),
-                kind: str = Form(...), ref: str = Form(...), label: str = Form("")) -> Response:
-    """From an ad, network or search page: add to an existing case or a new one."""
-    user = require(request, "case.edit")
-    c = ctx(request)
-    if case in ("", "new"):
-        if not new_title.strip():
-            raise UsageError("choose a case, or give a title for a new one")
-        pk = c.cases.create(new_title, user.username).pk
-        audit(request, "case.create", f"case {pk}", detail={"title": new_title})
-    else:
-        try:
-            pk = int(case)
-        except ValueError:
-            raise UsageError(f"not a case: {case!r}") from None
-    added = c.cases.add_item(pk, kind, ref, user.username, label)
-    audit(request, "case.add_item", f"case {pk}", detail={"kind": kind, "ref": ref,
-                                                         "added": added})
     return RedirectResponse(f"/cases/{pk}", status_code=303)
 
 
