@@ -52,10 +52,13 @@ def _login(client: object, base: str, username: str, password: str) -> None:
 @click.option("--users", type=int, default=10, show_default=True, help="Concurrent users.")
 @click.option("--rounds", type=int, default=20, show_default=True,
               help="Loops per user; each loop opens one page of every kind.")
+@click.option("--workers", type=int, default=2, show_default=True,
+              help="Server processes (tracelight serve --workers).")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--keep", type=click.Path(file_okay=False), default=None,
               help="Keep the scratch database in this folder (default: a temporary one).")
-def bench_web(n_ads: int, users: int, rounds: int, seed: int, keep: str | None) -> None:
+def bench_web(n_ads: int, users: int, rounds: int, workers: int, seed: int,
+              keep: str | None) -> None:
     """Page times (p50/p95/max) for queue, search, ad and network pages under load."""
     import httpx
 
@@ -102,8 +105,8 @@ def bench_web(n_ads: int, users: int, rounds: int, seed: int, keep: str | None) 
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen([sys.executable, "-m", "tracelight", "serve", "--db", db_url,
-                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+                               "--port", str(port), "--workers", str(workers)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -161,7 +164,10 @@ def bench_web(n_ads: int, users: int, rounds: int, seed: int, keep: str | None) 
         except subprocess.TimeoutExpired:
             server.kill()
     total = sum(len(v) for v in times.values())
-    click.echo(f"web: {n_ads} ads, {users} concurrent users, {total} pages in {wall:.1f} s = "
+    load = os.getloadavg()[0]
+    click.echo(f"web: {n_ads} ads, {users} concurrent users, {workers} server processes, "
+               f"{os.cpu_count()} CPUs (load average {load:.1f} at the end)")
+    click.echo(f"web: {total} pages in {wall:.1f} s = "
                f"{total / wall:.1f} pages/s; {len(errors)} errors; client peak RSS "
                f"{peak_rss_mb():.0f} MiB")
     for kind, values in times.items():

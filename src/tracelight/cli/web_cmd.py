@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
+import os
 import sys
 from typing import Any
 
@@ -35,8 +36,11 @@ def _is_loopback(host: str) -> bool:
               help=settings.SETTINGS["host"].help)
 @click.option("--port", type=int, default=lambda: settings.get_int("port"), show_default="8000",
               help=settings.SETTINGS["port"].help)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes. More use more cores; login rate limits then count per "
+                   "process.")
 @db_option
-def serve(host: str, port: int, db_url: str) -> None:
+def serve(host: str, port: int, workers: int, db_url: str) -> None:
     """Serve the investigator workspace (queue, search, ads, networks, cases) in a browser.
 
     Needs at least one admin: `tracelight user add NAME --role admin`.
@@ -46,10 +50,10 @@ def serve(host: str, port: int, db_url: str) -> None:
         raise UsageError("no admin user yet, so nobody could log in",
                          hint="create one first: tracelight user add NAME --role admin "
                               f"--db {store.safe_url}")
-    serve_store(store, host, port)
+    serve_store(store, host, port, workers=workers)
 
 
-def serve_store(store: Any, host: str, port: int) -> None:
+def serve_store(store: Any, host: str, port: int, *, workers: int = 1) -> None:
     """Run the workspace over an open store (also used by `tracelight demo`)."""
     import uvicorn
 
@@ -58,12 +62,20 @@ def serve_store(store: Any, host: str, port: int) -> None:
         stderr.print(f"[bold red]WARNING: serving on {host}, reachable from other machines.[/] "
                      "This workspace holds possible victims' details: put it behind HTTPS "
                      "and a firewall.", highlight=False)
-    app = create_app(store, secure_cookies=None if _is_loopback(host) else True)
     shown = f"[{host}]" if ":" in host else host
     stderr.print(f"tracelight workspace on http://{shown}:{port}/ (database "
                  f"{store.safe_url}); Ctrl+C stops it", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False,
-                proxy_headers=False)
+    common = {"host": host, "port": port, "log_level": "warning", "server_header": False,
+              "proxy_headers": False}
+    if workers > 1:
+        # each worker process opens the database itself (see web.app.app_from_env)
+        os.environ["TRACELIGHT_DB"] = store.url
+        if not _is_loopback(host):
+            os.environ["TRACELIGHT_SECURE_COOKIES"] = "1"
+        uvicorn.run("tracelight.web.app:app_from_env", factory=True, workers=workers, **common)
+        return
+    app = create_app(store, secure_cookies=None if _is_loopback(host) else True)
+    uvicorn.run(app, **common)
 
 
 @cli.group()

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, column, func, or_, select, table, text
 
-from tracelight.store.ads import AD_COLUMNS, AdFilter, row_to_ad
+from tracelight.store.ads import AD_COLUMNS, FTS_TOKEN, AdFilter, fts_match_expression, row_to_ad
 from tracelight.store.schema import ad_images, ads, entities, images, mentions
 
 LINK_KINDS = ("phone", "email", "social", "crypto", "payment")
@@ -35,20 +35,32 @@ class QueueFilter:
         return out
 
 
+COUNT_CAP = 1000  # beyond this, pages say "1,000+": an exact count costs a full scan
+
+
+def capped_count(conn: Any, stmt: Any, cap: int = COUNT_CAP) -> int:
+    """Rows of `stmt` (a select), counting no further than cap + 1."""
+    return int(conn.execute(select(func.count()).select_from(
+        stmt.limit(cap + 1).subquery())).scalar_one())
+
+
 def queue(store: Any, flt: QueueFilter, *, limit: int = 50,
           offset: int = 0) -> tuple[int, list[Any], bool]:
     """(total, ads, scored): scored ads by risk, highest first; newest first if none scored.
 
     Filtering on `risk IS NOT NULL` lets both backends walk the risk index in order instead
-    of sorting every ad.
+    of sorting every ad; the total is capped at COUNT_CAP + 1 for the same reason.
     """
     clauses = flt.clauses()
     with store.connect() as conn:
         has_scores = conn.execute(select(ads.c.pk).where(ads.c.risk.is_not(None))
                                   .limit(1)).first() is not None
         where = and_(*clauses, ads.c.risk.is_not(None)) if has_scores else and_(*clauses)
-        total = conn.execute(select(func.count()).select_from(ads).where(where)).scalar_one()
-        order = ([ads.c.risk.desc(), ads.c.pk] if has_scores
+        total = capped_count(conn, select(ads.c.pk).where(where))
+        # Few matches: sort just those (risk + 0 keeps SQLite off the risk index, whose walk
+        # would visit every ad to find them). Many matches: walk the index, stop at the page.
+        risk = ads.c.risk if total > COUNT_CAP or not clauses else ads.c.risk + 0
+        order = ([risk.desc(), ads.c.pk] if has_scores
                  else [ads.c.posted_at.desc(), ads.c.pk.desc()])
         rows = conn.execute(select(*AD_COLUMNS).where(where).order_by(*order)
                             .limit(limit).offset(offset))
@@ -152,3 +164,25 @@ def ads_for_entities(store: Any, pairs: Sequence[tuple[str, str]]) -> dict[tuple
                 .select_from(mentions.join(entities, entities.c.pk == mentions.c.entity_pk))
                 .where(entities.c.kind == kind, entities.c.value == value)).scalar_one())
     return out
+
+
+def text_search(store: Any, query: str, *, limit: int, offset: int,
+                cap: int = 2000) -> tuple[int, list[Any]]:
+    """Full-text search for the workspace: best matches first when there are up to `cap`;
+    for words that match more (e.g. a word in every ad), newest-ingested first and a total
+    of cap + 1 ("2,000+"), since ranking every match would take seconds at 100,000 ads.
+
+    SQLite only; other backends use the store's ranked search.
+    """
+    if store.dialect != "sqlite":
+        return store.search_text(query, limit=limit, offset=offset)  # type: ignore[no-any-return]
+    if not FTS_TOKEN.search(query):
+        return 0, []
+    fts = table("ads_fts", column("rowid"), column("rank"))
+    match = text("ads_fts MATCH :q").bindparams(q=fts_match_expression(query))
+    with store.connect() as conn:
+        total = capped_count(conn, select(fts.c.rowid).where(match), cap)
+        order = [fts.c.rank, ads.c.pk] if total <= cap else [fts.c.rowid.desc()]
+        rows = conn.execute(select(*AD_COLUMNS).select_from(fts.join(ads, ads.c.pk == fts.c.rowid))
+                            .where(match).order_by(*order).limit(limit).offset(offset))
+        return total, [row_to_ad(r) for r in rows]

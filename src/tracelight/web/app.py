@@ -135,3 +135,13 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
 def _esc(text: str) -> str:
     from markupsafe import escape
     return str(escape(text))
+
+
+def app_from_env() -> FastAPI:
+    """App factory for `tracelight serve --workers N` (each worker process builds its own
+    app over TRACELIGHT_DB; sessions, audit and secrets are shared through the database)."""
+    import os
+
+    from tracelight.store import open_store
+    secure = os.environ.get("TRACELIGHT_SECURE_COOKIES") == "1"
+    return create_app(open_store(settings.get("db")), secure_cookies=True if secure else None)

@@ -77,7 +77,7 @@ def search(store: Any, kind: str, query: str, *, region: str, limit: int = 25,
     if len(query) > 500:
         raise UsageError("search text is longer than 500 characters")
     if kind == "q":
-        total, found = store.search_text(query, limit=limit, offset=offset)
+        total, found = ws.text_search(store, query, limit=limit, offset=offset)
         return SearchResult(total, found, kind, query, [query])
     if kind == "image_hash":
         total, found = ws.ads_with_image_hash(store, query, limit=limit, offset=offset)
