@@ -115,8 +115,10 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
         if _is_api(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
                                 headers=getattr(exc, "headers", None))
+        message = ("There is no page at this address." if exc.status_code == 404
+                   and exc.detail == "Not Found" else str(exc.detail))
         return render(request, "error.html", status_code=exc.status_code,
-                      message=str(exc.detail), hint=None, status=exc.status_code)
+                      message=message, hint=None, status=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:

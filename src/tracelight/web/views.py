@@ -49,7 +49,7 @@ def ad_summary(ad: StoredAd) -> dict[str, Any]:
     return {"id": ad.ad_id, "pk": ad.pk, "source": ad.source, "title": ad.title or
             ad.body[:80], "url": ad.url, "posted_at": ad.posted_at, "location": ad.location,
             "category": ad.extra.get("category") if isinstance(ad.extra, dict) else None,
-            "risk": ad.risk, "top_reasons": [r["label"] for r in reasons[:3]]}
+            "risk": ad.risk, "top_reasons": list(dict.fromkeys(r["label"] for r in reasons))[:3]}
 
 
 # ---- search -----------------------------------------------------------------------------------
