@@ -54,10 +54,12 @@ def _login(client: object, base: str, username: str, password: str) -> None:
               help="Loops per user; each loop opens one page of every kind.")
 @click.option("--workers", type=int, default=2, show_default=True,
               help="Server processes (tracelight serve --workers).")
+@click.option("--think-ms", type=int, default=0, show_default=True,
+              help="Pause between one user's pages (0: each user clicks as fast as pages come).")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--keep", type=click.Path(file_okay=False), default=None,
               help="Keep the scratch database in this folder (default: a temporary one).")
-def bench_web(n_ads: int, users: int, rounds: int, workers: int, seed: int,
+def bench_web(n_ads: int, users: int, rounds: int, workers: int, think_ms: int, seed: int,
               keep: str | None) -> None:
     """Page times (p50/p95/max) for queue, search, ad and network pages under load."""
     import httpx
@@ -128,6 +130,10 @@ def bench_web(n_ads: int, users: int, rounds: int, workers: int, seed: int,
             rnd = random.Random(seed * 100 + u)
             with httpx.Client(timeout=30) as client:
                 _login(client, base, f"bench{u}", password)
+                # one unmeasured warm-up round: first-use caches, connection pools
+                for url in ("/queue", "/search?kind=q&q=Ana", "/ads/1"):
+                    client.get(base + url)
+                barrier.wait()
                 for _ in range(rounds):
                     urls = [
                         ("queue", "/queue" + rnd.choice(["", "?page=3", "?city=Seattle",
@@ -149,11 +155,15 @@ def bench_web(n_ads: int, users: int, rounds: int, workers: int, seed: int,
                             times[kind].append(took)
                             if r.status_code != 200:
                                 errors.append(f"{url}: HTTP {r.status_code}")
+                        if think_ms:
+                            time.sleep(rnd.uniform(0.5, 1.5) * think_ms / 1000)
 
-        started = time.perf_counter()
+        barrier = threading.Barrier(users + 1)
         threads = [threading.Thread(target=user_loop, args=(u,)) for u in range(users)]
         for t in threads:
             t.start()
+        barrier.wait()
+        started = time.perf_counter()
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
@@ -165,7 +175,8 @@ def bench_web(n_ads: int, users: int, rounds: int, workers: int, seed: int,
             server.kill()
     total = sum(len(v) for v in times.values())
     load = os.getloadavg()[0]
-    click.echo(f"web: {n_ads} ads, {users} concurrent users, {workers} server processes, "
+    click.echo(f"web: {n_ads} ads, {users} concurrent users (think time {think_ms} ms), "
+               f"{workers} server processes, "
                f"{os.cpu_count()} CPUs (load average {load:.1f} at the end)")
     click.echo(f"web: {total} pages in {wall:.1f} s = "
                f"{total / wall:.1f} pages/s; {len(errors)} errors; client peak RSS "

@@ -27,9 +27,13 @@ class QueueFilter:
     source: str | None = None
     category: str | None = None
 
-    def clauses(self) -> list[Any]:
-        out = AdFilter(source=self.source or None, since=self.since, until=self.until,
-                       location=self.city or None).clauses()
+    def clauses(self, *, risk_walk: bool = False) -> list[Any]:
+        """risk_walk: the caller will walk the risk index, so the source test must not
+        tempt the planner onto the (source, id) index and a sort of a third of all ads."""
+        out = AdFilter(source=None if risk_walk else self.source or None, since=self.since,
+                       until=self.until, location=self.city or None).clauses()
+        if self.source and risk_walk:
+            out.append(ads.c.source + "" == self.source)
         if self.category:
             out.append(ads.c.extra["category"].as_string() == self.category)
         return out
@@ -56,14 +60,22 @@ def queue(store: Any, flt: QueueFilter, *, limit: int = 50,
         has_scores = conn.execute(select(ads.c.pk).where(ads.c.risk.is_not(None))
                                   .limit(1)).first() is not None
         where = and_(*clauses, ads.c.risk.is_not(None)) if has_scores else and_(*clauses)
-        total = capped_count(conn, select(ads.c.pk).where(where))
-        # Few matches: sort just those (risk + 0 keeps SQLite off the risk index, whose walk
-        # would visit every ad to find them). Many matches: walk the index, stop at the page.
-        risk = ads.c.risk if total > COUNT_CAP or not clauses else ads.c.risk + 0
-        order = ([risk.desc(), ads.c.pk] if has_scores
-                 else [ads.c.posted_at.desc(), ads.c.pk.desc()])
-        rows = conn.execute(select(*AD_COLUMNS).where(where).order_by(*order)
-                            .limit(limit).offset(offset))
+        key = ads.c.risk if has_scores else ads.c.posted_at
+        # One pass collects up to COUNT_CAP + 1 matches. Few matches: sort just those here
+        # (walking the risk index would visit every ad to find them). Many: walk the risk
+        # index and stop at the page; ties go newest-ingested first, the index's own order.
+        hits = conn.execute(select(ads.c.pk, key).where(where).limit(COUNT_CAP + 1)).all()
+        total = len(hits)
+        if total <= COUNT_CAP:
+            hits.sort(key=lambda h: (h[1] is not None, h[1] or 0, h[0]), reverse=True)
+            page = [h[0] for h in hits[offset:offset + limit]]
+            by_pk = {r.pk: r for r in conn.execute(select(*AD_COLUMNS)
+                                                   .where(ads.c.pk.in_(page)))} if page else {}
+            return total, [row_to_ad(by_pk[pk]) for pk in page if pk in by_pk], has_scores
+        if has_scores and flt.source:
+            where = and_(*flt.clauses(risk_walk=True), ads.c.risk.is_not(None))
+        rows = conn.execute(select(*AD_COLUMNS).where(where)
+                            .order_by(key.desc(), ads.c.pk.desc()).limit(limit).offset(offset))
         return int(total), [row_to_ad(r) for r in rows], has_scores
 
 

@@ -41,11 +41,11 @@ def queue_filter(since: str | None, until: str | None, city: str | None, source:
 
 
 def filter_choices(store: Any) -> dict[str, list[str]]:
-    """Drop-down values, recomputed at most once a minute (a scan over every ad)."""
+    """Drop-down values, recomputed at most every 5 minutes (a scan over every ad)."""
     import time
     now = time.monotonic()
     hit = _choices_cache.get(id(store))
-    if hit and now - hit[0] < 60:
+    if hit and now - hit[0] < 300:
         return hit[1]
     value = ws.filter_choices(store)
     _choices_cache[id(store)] = (now, value)
