@@ -36,6 +36,21 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its children (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        if pid == root or int(fields[1]) == root:  # fields[1] is the parent pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _login(client: object, base: str, username: str, password: str) -> None:
     import re
     page = client.get(base + "/login")  # type: ignore[attr-defined]
@@ -164,9 +179,11 @@ def bench_web(n_ads: int, users: int, rounds: int, workers: int, think_ms: int, 
             t.start()
         barrier.wait()
         started = time.perf_counter()
+        cpu_before = _tree_cpu_s(server.pid)
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
+        server_cpu = _tree_cpu_s(server.pid) - cpu_before
     finally:
         server.terminate()
         try:
@@ -179,8 +196,8 @@ def bench_web(n_ads: int, users: int, rounds: int, workers: int, think_ms: int, 
                f"{workers} server processes, "
                f"{os.cpu_count()} CPUs (load average {load:.1f} at the end)")
     click.echo(f"web: {total} pages in {wall:.1f} s = "
-               f"{total / wall:.1f} pages/s; {len(errors)} errors; client peak RSS "
-               f"{peak_rss_mb():.0f} MiB")
+               f"{total / wall:.1f} pages/s; server CPU {server_cpu * 1000 / max(total, 1):.0f} ms "
+               f"per page; {len(errors)} errors; client peak RSS {peak_rss_mb():.0f} MiB")
     for kind, values in times.items():
         if not values:
             click.echo(f"  {kind:8s} n/a (networks not built)")
