@@ -28,6 +28,23 @@ class PipelineOptions:
 def build_stages(opts: PipelineOptions) -> list[Stage]:
     """The stages to run, in order. Each import stays inside so a worker loads only these."""
     stages: list[Stage] = []
+    if opts.extract:
+        from tracelight.extract import extract_record
+
+        region = opts.region
+
+        def extract_stage(item: ProcessedAd, _base: Path) -> None:
+            item.mentions.extend(extract_record(item.record, region).mentions)
+
+        stages.append(extract_stage)
+    if opts.images:
+        from tracelight.images.stage import ImageStage
+
+        stages.append(ImageStage(opts.image_dir))
+    if opts.score:
+        from tracelight.score.stage import score_stage
+
+        stages.append(score_stage)
     return stages
 
 

@@ -42,6 +42,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("port", "8000", "Port `tracelight serve` listens on.", int),
         Setting("pdq_threshold", "31",
                 "Largest PDQ Hamming distance counted as a match against a hash bank.", int),
+        Setting("model_dir", "tracelight-models",
+                "Folder where `tracelight train` keeps versioned risk models and their model "
+                "cards; `rescore` uses the newest. Only load models you trained (pickles)."),
+        Setting("catalogue", "",
+                "Path of a custom risk indicator catalogue (YAML). Empty: the packaged "
+                "src/tracelight/score/indicators.yaml."),
         Setting("secret_key", "",
                 "Key that signs session cookies. Empty: a random key is made and kept in the "
                 "database, so sessions survive restarts without a secret in the repo."),

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 
 import click
 
+import tracelight.cli
 from tracelight.cli.app import cli
 from tracelight.errors import TracelightError
 
-# Each module attaches its commands to `cli` when imported. Add new ones here.
-from tracelight.cli import bench_cmd, config_cmd, store_cmd  # noqa: F401  isort: skip
-from tracelight.cli import web_cmd  # noqa: F401  isort: skip
+
+def _load_commands() -> None:
+    """Import every `cli/*_cmd.py`; each attaches its commands to `cli` (no list to edit)."""
+    for info in sorted(pkgutil.iter_modules(tracelight.cli.__path__), key=lambda m: m.name):
+        if info.name.endswith("_cmd"):
+            importlib.import_module(f"tracelight.cli.{info.name}")
+
+
+_load_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

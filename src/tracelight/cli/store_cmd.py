@@ -14,6 +14,7 @@ from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import parse_when, progress_bar, store_from
 from tracelight.cli.output import dumps, emit, stderr
 from tracelight.errors import UsageError
+from tracelight.ingest.hooks import default_after_batch
 from tracelight.ingest.runner import ingest
 from tracelight.pipeline import PipelineOptions
 from tracelight.store import AdFilter, StoredAd
@@ -74,7 +75,7 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
 
         summary = ingest(store, list(paths), default_source=source, options=opts,
                          rejects_path=rejects_path, batch_size=batch_size, workers=workers,
-                         progress=on_progress, after_batch=after_batch_hooks())
+                         progress=on_progress, after_batch=default_after_batch())
     row = summary.to_dict()
     if fmt == "jsonl":
         click.echo(dumps(row))
@@ -84,11 +85,6 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
                    f"in {summary.seconds:.1f} s ({summary.ads_per_second:,.0f} ads/s)")
         if summary.rejected:
             click.echo(f"rejected records and why: {rejects_path}")
-
-
-def after_batch_hooks() -> list[Any]:
-    """Work that follows each committed batch (watchlists, bank matches, linking)."""
-    return []
 
 
 @cli.command("ads")

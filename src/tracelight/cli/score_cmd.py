@@ -1,0 +1,316 @@
+"""Risk commands: train, evaluate, rescore, queue, and `bench score`.
+
+Every risk is a lead for human review, never a finding about a person.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tracelight import settings
+from tracelight.cli.app import cli, db_option, format_option
+from tracelight.cli.bench_cmd import bench, report, timed
+from tracelight.cli.common import progress_bar, store_from
+from tracelight.cli.output import dumps, emit, stderr
+from tracelight.errors import InputError, UsageError
+from tracelight.records import AdRecord, Mention
+from tracelight.score import model as risk_model
+from tracelight.score.catalogue import Catalogue, load_catalogue
+from tracelight.score.features import AdFeatures, extract_features
+from tracelight.score.runs import (
+    corpus_stats,
+    labelled_features,
+    read_labels,
+    reason_summary,
+    rescore,
+)
+from tracelight.score.scorer import results_from_features
+from tracelight.score.stats import CorpusStats
+
+QUEUE_COLUMNS = ["rank", "kind", "id", "risk", "location", "top_reasons"]
+
+
+def _catalogue() -> Catalogue:
+    path = settings.get("catalogue")
+    return load_catalogue(path or None)
+
+
+def model_dir_option(func: Any) -> Any:
+    return click.option(
+        "--model-dir", default=lambda: settings.get("model_dir"), metavar="DIR",
+        show_default="TRACELIGHT_MODEL_DIR or " + settings.SETTINGS["model_dir"].default,
+        help=settings.SETTINGS["model_dir"].help)(func)
+
+
+def labels_option(func: Any) -> Any:
+    return click.option(
+        "--labels", "labels_path", required=True, metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="CSV with header 'ad_id,label' (label 1 = reviewed as a concern, 0 = not).")(func)
+
+
+def _features_from_store(db_url: str, labels_path: str,
+                         cat: Catalogue) -> tuple[list[AdFeatures], list[int], int]:
+    labels = read_labels(labels_path)
+    with store_from(db_url) as store:
+        total = store.count_ads()
+        with progress_bar(total=total * 2) as bar:
+            task = bar.add_task("reading ads", total=total * 2, info="")
+            stats = corpus_stats(store, progress=lambda n: bar.advance(task, n))
+            feats, y, _ids = labelled_features(store, labels, catalogue=cat, stats=stats,
+                                               progress=lambda n: bar.advance(task, n))
+    missing = len(labels) - len(feats)
+    if missing:
+        stderr.print(f"{missing} labelled ad ids are not in the database; ignored")
+    return feats, y, total
+
+
+def _metrics_rows(named: Sequence[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [{"scorer": name, **m} for name, m in named]
+
+
+METRIC_COLUMNS = ["scorer", "n", "positives", "roc_auc", "pr_auc", "precision@50",
+                  "precision@200"]
+
+
+@cli.command("train")
+@labels_option
+@db_option
+@model_dir_option
+@click.option("--text/--no-text", default=True, show_default=True,
+              help="Also learn from the words of the text (not only from indicators).")
+@click.option("--seed", type=int, default=7, show_default=True,
+              help="Seed of the held-out split reported in the model card.")
+@format_option("table", "jsonl")
+def train_cmd(labels_path: str, db_url: str, model_dir: str, text: bool, seed: int,
+              fmt: str) -> None:
+    """Train a risk model on labelled ads in the database and save it as a new version.
+
+    The model card (data, date, held-out metrics, limits) is written next to it. Later
+    `rescore` runs use the newest version.
+    """
+    cat = _catalogue()
+    feats, y, total = _features_from_store(db_url, labels_path, cat)
+    directory = Path(model_dir)
+    with timed() as t:
+        m = risk_model.train(feats, y, catalogue=cat, text=text, seed=seed,
+                             version=risk_model.next_version(directory),
+                             data=f"{Path(labels_path).name}: {len(y)} labelled of "
+                                  f"{total} ads in the database")
+    path = risk_model.save_model(m, directory)
+    held = m.card["metrics_held_out"]
+    if fmt == "jsonl":
+        click.echo(dumps({"model": str(path), "version": m.version, "seconds": t.seconds,
+                          **{k: held[k] for k in METRIC_COLUMNS[1:] if k in held}}))
+        return
+    emit(_metrics_rows([(f"{m.name} (held-out)", held)]), fmt, METRIC_COLUMNS)
+    stderr.print(f"saved {path} and its card ({path.with_suffix('').name}.card.md) "
+                 f"in {t.seconds:.1f} s; run `tracelight rescore` to apply it")
+
+
+@cli.command("evaluate")
+@labels_option
+@db_option
+@click.option("--test-size", type=click.FloatRange(0.05, 0.95), default=0.3,
+              show_default=True, help="Share of the labelled ads held out for testing.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the split.")
+@click.option("--text/--no-text", default=True, show_default=True,
+              help="Let the trained model use the words of the text.")
+@format_option("table", "jsonl")
+def evaluate_cmd(labels_path: str, db_url: str, test_size: float, seed: int, text: bool,
+                 fmt: str) -> None:
+    """Print ROC AUC, PR AUC and precision@50/@200 on a held-out split.
+
+    Compares a model trained on the rest of the labels with the catalogue's default weights,
+    both on the same held-out ads.
+    """
+    cat = _catalogue()
+    feats, y, _total = _features_from_store(db_url, labels_path, cat)
+    rows = evaluate_features(feats, y, cat, test_size=test_size, seed=seed, text=text)
+    emit(rows, fmt, METRIC_COLUMNS)
+
+
+def evaluate_features(feats: Sequence[AdFeatures], y: Sequence[int], cat: Catalogue, *,
+                      test_size: float = 0.3, seed: int = 7,
+                      text: bool = True) -> list[dict[str, Any]]:
+    tr, te = risk_model.split(y, test_size=test_size, seed=seed)
+    test_feats = [feats[i] for i in te]
+    test_y = [y[i] for i in te]
+    default = [r.risk for r in results_from_features(test_feats, cat)]
+    vec, clf, w = risk_model._fit([feats[i] for i in tr], [y[i] for i in tr],
+                                  list(cat.codes), text=text, seed=seed)
+    trained = risk_model.RiskModel(0, "", cat.digest, list(cat.codes), vec, clf, w)
+    named = [("trained", risk_model.metrics(test_y, trained.predict(test_feats))),
+             ("default-weights", risk_model.metrics(test_y, default))]
+    return _metrics_rows(named)
+
+
+@cli.command("rescore")
+@db_option
+@model_dir_option
+@click.option("--default-weights", is_flag=True,
+              help="Ignore trained models; use the catalogue's documented default weights.")
+def rescore_cmd(db_url: str, model_dir: str, default_weights: bool) -> None:
+    """Score every stored ad again with corpus statistics (local prices, shared phones,
+    movement) and the newest trained model, if there is one."""
+    cat = _catalogue()
+    model = None
+    directory = Path(model_dir)
+    if not default_weights and risk_model.model_versions(directory):
+        model = risk_model.load_model(directory)
+    with store_from(db_url) as store:
+        total = store.count_ads()
+        with timed() as t, progress_bar(total=total * 2) as bar:
+            task = bar.add_task("rescoring", total=total * 2, info="")
+            stats = corpus_stats(store, progress=lambda n: bar.advance(task, n))
+            n = rescore(store, model=model, catalogue=cat, stats=stats,
+                        progress=lambda n: bar.advance(task, n))
+    who = model.name if model is not None else f"default weights (catalogue {cat.digest})"
+    click.echo(f"rescored {n} ads with {who} in {t.seconds:.1f} s")
+
+
+@cli.command("queue")
+@db_option
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="How many ads to list.")
+@click.option("--min-risk", type=click.FloatRange(0, 1), default=None,
+              help="Only ads with at least this risk.")
+@format_option("table", "jsonl")
+def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None:
+    """Ads (and networks, once linked) by risk with their top reasons: what to review first.
+
+    A risk is a lead for human review, never a finding about a person.
+    """
+    from tracelight.store import AdFilter
+
+    rows: list[dict[str, Any]] = []
+    with store_from(db_url) as store:
+        for i, ad in enumerate(store.iter_ads(AdFilter(min_risk=min_risk), sort="risk",
+                                              limit=limit), start=1):
+            if ad.risk is None:
+                break
+            row = {"rank": i, "kind": "ad", "id": ad.ad_id, "source": ad.source,
+                   "risk": ad.risk, "title": ad.title, "location": ad.location,
+                   "posted_at": ad.posted_at, "reasons": (ad.reasons or [])[:3]}
+            if fmt == "table":
+                row["top_reasons"] = reason_summary(ad.reasons)
+            rows.append(row)
+        rows += _network_rows(store, limit, fmt)
+    if not rows:
+        stderr.print("nothing scored yet: run `tracelight rescore` (or ingest with --score)")
+        return
+    emit(rows, fmt, QUEUE_COLUMNS, widths={"top_reasons": 90})
+
+
+def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
+    """Networks by risk, when the store has them (the linking stage adds `networks_by_risk`)."""
+    fetch = getattr(store, "networks_by_risk", None)
+    if fetch is None:
+        return []
+    rows = []
+    for i, net in enumerate(fetch(limit=limit), start=1):
+        row = {"rank": i, "kind": "network", "id": net["id"], "risk": net["risk"],
+               "location": net.get("location"), "size": net.get("size"),
+               "reasons": (net.get("reasons") or [])[:3]}
+        if fmt == "table":
+            row["top_reasons"] = reason_summary(net.get("reasons"))
+        rows.append(row)
+    return rows
+
+
+# ---- bench ----------------------------------------------------------------------------------
+
+def _read_corpus(directory: Path) -> tuple[list[AdRecord], dict[str, int]]:
+    import json
+
+    from tracelight.records import record_from_mapping
+
+    ads_path = directory / "ads.jsonl"
+    if not ads_path.is_file():
+        raise InputError(f"{ads_path}: no ads.jsonl here (a demo corpus folder is expected)")
+    records = []
+    with ads_path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if line.strip():
+                records.append(record_from_mapping(json.loads(line), default_source="demo",
+                                                   origin=f"{ads_path}:{line_no}"))
+    labels_path = directory / "labels.csv"
+    labels = read_labels(labels_path) if labels_path.is_file() else {}
+    return records, labels
+
+
+def _extractor() -> Any:
+    try:
+        from tracelight.extract import extract_record  # type: ignore[attr-defined]
+    except ImportError:
+        raise UsageError("extraction (tracelight.extract.extract_record) is not available "
+                         "in this build") from None
+    return extract_record
+
+
+def _pct(seconds: float, base: float) -> str:
+    """Scoring time as a share of extraction time (the issue's budget: at most 20%)."""
+    return f"{100 * seconds / max(base, 1e-9):.1f}%_of_extraction"
+
+
+@bench.command("score")
+@click.option("--ads", "n_ads", type=click.IntRange(min=50), default=3000, show_default=True,
+              help="How many demo ads to generate (ignored with --corpus).")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--corpus", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Use this demo corpus folder instead of generating one.")
+def bench_score(n_ads: int, seed: int, corpus: str | None) -> None:
+    """Time scoring against extraction on the demo corpus and report risk quality
+    (ROC AUC, PR AUC, precision@50/@200 for default weights and a trained model)."""
+    cat = _catalogue()
+    _ = cat.matcher  # compile outside the timed part, as a long-running process would
+    extract_record = _extractor()
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(corpus) if corpus else Path(tmp)
+        if not corpus:
+            from tracelight.demo import generate
+
+            with timed() as t:
+                generate(directory, n_ads=n_ads, seed=seed, images=False)
+            click.echo(f"generated {n_ads} demo ads in {t.seconds:.1f} s", err=True)
+        records, labels = _read_corpus(directory)
+    with timed() as t_ext:
+        mentions: list[list[Mention]] = [list(extract_record(r).mentions) for r in records]
+    report("extract", len(records), t_ext.seconds, "ads")
+    pairs = list(zip(records, mentions, strict=True))
+    with timed() as t_plain:
+        plain = results_from_features([extract_features(r, m, catalogue=cat)
+                                       for r, m in pairs], cat)
+    report("score (default weights, no corpus stats)", len(records), t_plain.seconds, "ads",
+           overhead=_pct(t_plain.seconds, t_ext.seconds))
+    with timed() as t_stats:
+        stats = CorpusStats.build(pairs)
+    report("corpus stats", len(records), t_stats.seconds, "ads")
+    with timed() as t_full:
+        feats = [extract_features(r, m, catalogue=cat, stats=stats) for r, m in pairs]
+        full = results_from_features(feats, cat)
+    report("score (default weights + corpus stats)", len(records), t_full.seconds, "ads",
+           overhead=_pct(t_full.seconds + t_stats.seconds, t_ext.seconds))
+    del plain
+    if not labels:
+        click.echo("no labels.csv: quality not measured")
+        return
+    idx = [i for i, r in enumerate(records) if r.id in labels]
+    y = [labels[records[i].id] for i in idx]
+    lab_feats = [feats[i] for i in idx]
+    all_default = risk_model.metrics(y, [full[i].risk for i in idx])
+    rows = [{"scorer": "default-weights (all labelled)", **all_default}]
+    rows += evaluate_features(lab_feats, y, cat)
+    rows[-2]["scorer"] = "trained (held-out 30%)"
+    rows[-1]["scorer"] = "default-weights (held-out 30%)"
+    m = risk_model.train(lab_feats, y, catalogue=cat, data="bench", version=0)
+    with timed() as t_model:
+        m.predict(feats)
+    report("score (trained model predict, batch)", len(records), t_model.seconds, "ads",
+           overhead=_pct(t_full.seconds + t_stats.seconds + t_model.seconds, t_ext.seconds))
+    emit(rows, "table", METRIC_COLUMNS)

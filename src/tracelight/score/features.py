@@ -1,0 +1,209 @@
+"""Features of one ad: which indicators fire, each with the evidence that made it fire.
+
+Input is plain data — an AdRecord and the Mentions extraction found in it (kinds phone, email,
+age, price, location, name, ...; `obfuscated` set on hidden contacts) — plus optional corpus
+statistics and network facts. Output is an AdFeatures: indicator code -> hits with spans.
+Pure: no database, web or CLI imports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracelight.records import AdRecord, Mention
+from tracelight.score.catalogue import Catalogue, load_catalogue
+from tracelight.score.matcher import fold
+from tracelight.score.stats import (
+    CHEAP_FRACTION,
+    HIGH_VOLUME_ADS,
+    MANY_NAMES,
+    CorpusStats,
+    city_of,
+    hourly_rate,
+)
+
+TEXT_FIELDS = ("title", "body", "url")
+NETWORK_MIN_SIZE = 5
+NETWORK_MIN_CITIES = 3
+
+_THIRD = re.compile(r"\b(?:she|her|hers|herself|this girl|this lady)\b")
+_FIRST = re.compile(r"\b(?:i|me|my|mine|myself|im|i m)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where in the ad an indicator was seen. `field` is title/body/url/image:N, or
+    "corpus"/"network" for facts about other ads (then start = end = 0)."""
+
+    field: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    code: str
+    evidence: Evidence
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkInfo:
+    """What the linker knows about the network an ad belongs to (optional input)."""
+
+    network_id: str
+    size: int
+    cities: int = 1
+
+
+@dataclass
+class AdFeatures:
+    ad_id: str
+    hits: dict[str, list[Hit]] = field(default_factory=dict)
+    text: str = ""  # folded title + body, for text models
+
+    def add(self, hit: Hit) -> None:
+        self.hits.setdefault(hit.code, []).append(hit)
+
+    @property
+    def fired(self) -> set[str]:
+        return set(self.hits)
+
+
+def _field_text(record: AdRecord, name: str) -> str:
+    if name == "title":
+        return record.title
+    if name == "body":
+        return record.body
+    if name == "url":
+        return record.url or ""
+    return ""
+
+
+def _mention_evidence(record: AdRecord, m: Mention) -> Evidence:
+    # the span as it stands in the field; OCR'd image text has no field text, so the raw form
+    source = _field_text(record, m.field)
+    text = source[m.start:m.end] if source else ""
+    return Evidence(m.field, m.start, m.end, text or m.raw or m.value)
+
+
+def _age(value: str) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def extract_features(record: AdRecord, mentions: Sequence[Mention], *,
+                     catalogue: Catalogue | None = None, stats: CorpusStats | None = None,
+                     network: NetworkInfo | None = None) -> AdFeatures:
+    """All indicator hits for one ad. Corpus and network indicators need `stats` / `network`."""
+    cat = catalogue or load_catalogue()
+    feats = AdFeatures(ad_id=record.id)
+    matcher = cat.matcher
+    folded_parts = []
+    folded_body = ""
+    for name in TEXT_FIELDS:
+        raw = _field_text(record, name)
+        if not raw:
+            continue
+        folded = fold(raw)
+        if name != "url":
+            folded_parts.append(folded)
+        if name == "body":
+            folded_body = folded
+        for m in matcher.find_folded(folded):
+            feats.add(Hit(m.key, Evidence(name, m.start, m.end, raw[m.start:m.end]),
+                          f"matched {m.phrase!r}"))
+    feats.text = "\n".join(folded_parts)
+    _third_person(record, folded_body, feats)
+    _mention_features(record, mentions, feats)
+    if stats is not None:
+        _corpus_features(record, mentions, stats, feats)
+    if network is not None:
+        _network_features(network, feats)
+    return feats
+
+
+def _third_person(record: AdRecord, folded: str, feats: AdFeatures) -> None:
+    # cheap substring gate first: most ads have no third-person word at all
+    if not folded or ("she" not in folded and "her" not in folded and "this" not in folded):
+        return
+    third = list(_THIRD.finditer(folded))
+    if len(third) < 2:
+        return
+    first = sum(1 for _ in _FIRST.finditer(folded))
+    if len(third) > first:
+        m = third[0]
+        feats.add(Hit("third_person_language",
+                      Evidence("body", m.start(), m.end(), record.body[m.start():m.end()]),
+                      f"{len(third)} third-person vs {first} first-person words"))
+
+
+def _mention_features(record: AdRecord, mentions: Sequence[Mention], feats: AdFeatures) -> None:
+    for m in mentions:
+        if m.kind == "age":
+            age = _age(m.value)
+            if age is None:
+                continue
+            if age < 18:
+                feats.add(Hit("stated_age_under_18", _mention_evidence(record, m),
+                              f"stated age {age}"))
+            elif age <= 22:
+                feats.add(Hit("stated_age_18_to_22", _mention_evidence(record, m),
+                              f"stated age {age}"))
+        elif m.obfuscated and m.kind == "phone":
+            feats.add(Hit("obscured_phone", _mention_evidence(record, m),
+                          f"phone {m.value} written to evade search"))
+        elif m.obfuscated and m.kind == "email":
+            feats.add(Hit("obscured_email", _mention_evidence(record, m),
+                          f"email {m.value} written to evade search"))
+
+
+def _corpus_features(record: AdRecord, mentions: Sequence[Mention], stats: CorpusStats,
+                     feats: AdFeatures) -> None:
+    city = city_of(record, mentions)
+    seen: set[str] = set()
+    for m in mentions:
+        if m.kind == "price" and city:
+            rate = hourly_rate(m.value)
+            if rate is not None:
+                median = stats.median_rate(city, rate[1])
+                if median and rate[0] < CHEAP_FRACTION * median \
+                        and "price_below_local_median" not in feats.hits:
+                    feats.add(Hit("price_below_local_median", _mention_evidence(record, m),
+                                  f"{rate[0]:.0f} {rate[1]}/hour vs local median "
+                                  f"{median:.0f} in {city}"))
+        if m.kind not in ("phone", "email") or m.value in seen:
+            continue
+        seen.add(m.value)
+        if m.kind == "phone":
+            names = stats.names_for(m.value)
+            if len(names) >= MANY_NAMES and "phone_many_names" not in feats.hits:
+                shown = ", ".join(sorted(names)[:5])
+                feats.add(Hit("phone_many_names", _mention_evidence(record, m),
+                              f"phone {m.value} used with {len(names)} names: {shown}"))
+            ads = stats.ads_for(m.value)
+            if ads >= HIGH_VOLUME_ADS and "high_posting_volume" not in feats.hits:
+                feats.add(Hit("high_posting_volume", _mention_evidence(record, m),
+                              f"phone {m.value} in {ads} ads"))
+        circuit = stats.circuit(m.value)
+        if circuit is not None and "many_cities_short_time" not in feats.hits:
+            feats.add(Hit("many_cities_short_time", _mention_evidence(record, m),
+                          f"{m.value} seen in {circuit[0]} cities within {circuit[1]} days"))
+
+
+def _network_features(network: NetworkInfo, feats: AdFeatures) -> None:
+    if network.size >= NETWORK_MIN_SIZE:
+        text = f"network {network.network_id}: {network.size} ads"
+        feats.add(Hit("network_size", Evidence("network", 0, 0, text), text))
+    if network.cities >= NETWORK_MIN_CITIES:
+        text = f"network {network.network_id}: {network.cities} cities"
+        feats.add(Hit("network_spread", Evidence("network", 0, 0, text), text))

@@ -1,0 +1,78 @@
+"""`tracelight extract` and `tracelight bench extract` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tracelight.cli.main import cli
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def ads(tmp_path: Path) -> Path:
+    p = tmp_path / "ads.jsonl"
+    rows = [
+        {"id": "a1", "source": "feed", "title": "New in Seattle, WA",
+         "body": "Call 2oh6 five5five 0one4three, amy at gmail dot com, 22 yrs"},
+        {"id": "a2", "source": "feed", "body": "Post ID: 4829173650 $150/hr",
+         "url": "https://ads.example/escorts/4255550199-new"},
+    ]
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken\n" +
+                 json.dumps({"id": "a3", "body": "no source here"}) + "\n")
+    return p
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_extract_jsonl_in_input_order(ads: Path) -> None:
+    code, out, err = run("extract", str(ads))
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["a1", "a2"]
+    assert rows[0]["phones"] == ["+12065550143"]
+    assert rows[0]["emails"] == ["amy@gmail.com"]
+    assert rows[0]["ages"] == [22]
+    assert rows[0]["locations"] == [{"city": "Seattle", "region": "WA", "country": "US"}]
+    assert rows[1]["phones"] == ["+14255550199"]  # from the URL, not the post ID
+    assert rows[1]["prices"] == [{"amount": 150, "currency": "USD", "minutes": 60}]
+    assert f"{ads}:3:" in err and f"{ads}:4:" in err  # unreadable records named, run goes on
+
+
+def test_extract_stdin_with_source_and_table(ads: Path) -> None:
+    line = json.dumps({"id": "s1", "body": "text 425.555.0199 ask for Bella"}) + "\n"
+    code, out, _ = run("extract", "-", "--source", "stdin", input=line)
+    assert code == 0
+    assert json.loads(out)["names"] == ["Bella"]
+    code, out, _ = run("extract", str(ads), "--format", "table")
+    assert code == 0
+    assert "Entities" in out and "a1" in out and "a2" in out
+
+
+def test_extract_region_option() -> None:
+    line = json.dumps({"id": "m", "source": "s", "body": "Llámame 55 1234 5678"}) + "\n"
+    code, out, _ = run("extract", "-", "--region", "mx", input=line)
+    assert code == 0
+    assert json.loads(out)["phones"] == ["+525512345678"]
+
+
+def test_extract_missing_file_is_a_user_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["extract", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code != 0
+    assert "no such file" in str(result.exception)
+
+
+def test_bench_extract_prints_figures() -> None:
+    code, out, _ = run("bench", "extract", "--ads", "30", "--demo-ads", "0",
+                       "--cases", str(DATA / "obfuscation_cases.jsonl"))
+    assert code == 0
+    assert "extract: 30 ads in" in out
+    assert "100 KB body" in out
+    assert "quality cases[" in out and "phones: precision" in out

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from images_helpers import text_card
+from tracelight.images import ocr
+from tracelight.records import ImageInfo
+
+pytestmark = pytest.mark.skipif(not ocr.available(), reason="rapidocr-onnxruntime not installed")
+
+
+def test_reads_phone_number_written_in_image(tmp_path: Path) -> None:
+    card = text_card(tmp_path / "card.png", "Text 702-555-0143")
+    result = ocr.ocr_image(card, position=3)
+    assert result.error is None
+    assert result.field == "image:3"
+    digits = re.sub(r"\D", "", result.text)
+    assert "7025550143" in digits
+    assert all(0.5 <= line.confidence <= 1 for line in result.lines)
+
+
+def test_ocr_images_skips_unreadable(tmp_path: Path) -> None:
+    card = text_card(tmp_path / "card.png", "hello 42")
+    infos = [ImageInfo(position=0, original="a", error="file not found"),
+             ImageInfo(position=1, original="b", stored_path=str(card))]
+    out = ocr.ocr_images(infos)
+    assert [t.position for t in out] == [1]
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    assert ocr.ocr_image(bad).error
+    assert ocr.ocr_image(tmp_path / "missing.png").error == "file not found"
