@@ -384,3 +384,42 @@ def test_every_page_renders(admin: TestClient) -> None:
     assert admin.get("/ads/999999").status_code == 404
     assert admin.get("/static/vendor/htmx.min.js").status_code == 200
     assert admin.get("/static/vendor/cytoscape.min.js").status_code == 200
+
+
+def test_photo_search_finds_the_ad_with_that_image(analyst: TestClient,
+                                                  env: tuple[Any, Any, Path]) -> None:
+    from PIL import Image
+
+    from tracelight.images import hash_bytes
+    buf = io.BytesIO()
+    # a synthetic pattern (stripes), standing in for an ad photo
+    im = Image.new("RGB", (96, 96), "white")
+    for x in range(0, 96, 12):
+        im.paste((20 * x % 256, 90, 160), (x, 0, x + 6, 96))
+    im.save(buf, "PNG")
+    data = buf.getvalue()
+    info = hash_bytes(data, original="stripes.png")
+    env[0].write_batch(None, [ProcessedAd(AdRecord(id="photo-1", source="board-p",
+                                                   body="see my photo"), images=[info])])
+    page = analyst.get("/search")
+    assert 'action="/search/image"' in page.text
+    r = analyst.post("/search/image", files={"photo": ("p.png", data, "image/png")},
+                     data={"csrf_token": csrf(analyst, "/search"), "reason": "photo tip"})
+    assert r.status_code == 200 and "photo-1" in r.text and "identical" in r.text
+    assert analyst.post("/search/image", files={"photo": ("p.png", data, "image/png")}
+                        ).status_code == 403  # CSRF
+    _t, rows = Accounts(env[0]).audit_entries(action="search", username="bo")
+    assert any(r["target"] == f"image:{info.sha256}" and r["reason"] == "photo tip"
+               for r in rows)
+
+
+def test_crypto_and_handle_lookups_use_stored_forms(analyst: TestClient,
+                                                    env: tuple[Any, Any, Path]) -> None:
+    addr = "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"
+    env[0].write_batch(None, [ProcessedAd(
+        AdRecord(id="crypto-1", source="board-q", body=f"send to {addr} or tg @Rose_77"),
+        [Mention("crypto", f"BTC:{addr}", "body", 8, 8 + len(addr)),
+         Mention("social", "telegram:rose_77", "body", 50, 58)])])
+    assert analyst.get("/api/search", params={"crypto": addr}).json()["total"] == 1
+    assert analyst.get("/api/search", params={"handle": "@ROSE_77"}).json()["total"] == 1
+    assert analyst.get("/api/search", params={"handle": "telegram:rose_77"}).json()["total"] == 1

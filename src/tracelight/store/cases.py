@@ -298,7 +298,19 @@ class Watchlists:
 
 def _handle(value: str) -> str:
     """'instagram:Name', '@name' and 'name' all compare as 'name'."""
-    return value.rsplit(":", 1)[-1].lstrip("@").lower()
+    return value.rsplit(":", 1)[-1].lstrip("@$").lower()
+
+
+def _key(kind: str, value: str) -> str:
+    """The form a watched value and a stored value are compared in."""
+    if kind == "social":
+        return _handle(value)
+    if kind in ("email", "image"):
+        return value.lower()
+    if kind == "crypto":
+        # stored as "BTC:address" (ETH lower-cased); watched as typed, with or without it
+        return value.rsplit(":", 1)[-1].lower()
+    return value
 
 
 def check_watchlists(store: Any, ad_pks: Sequence[int]) -> int:
@@ -317,9 +329,7 @@ def check_watchlists(store: Any, ad_pks: Sequence[int]) -> int:
         return 0
     by_key: dict[tuple[str, str], list[Any]] = {}
     for w in watch_rows:
-        key = (w.kind, _handle(w.value) if w.kind == "social" else
-               w.value.lower() if w.kind in ("email", "image") else w.value)
-        by_key.setdefault(key, []).append(w)
+        by_key.setdefault((w.kind, _key(w.kind, w.value)), []).append(w)
     hits: set[tuple[int, str, int]] = set()
     with store.connect() as conn:
         for i in range(0, len(ad_pks), 500):
@@ -328,9 +338,7 @@ def check_watchlists(store: Any, ad_pks: Sequence[int]) -> int:
                                   .join(entities, entities.c.pk == mentions.c.entity_pk)
                                   .where(mentions.c.ad_pk.in_(part),
                                          entities.c.kind.in_(WATCH_KINDS))):
-                value = (_handle(r.value) if r.kind == "social" else
-                         r.value.lower() if r.kind == "email" else r.value)
-                for w in by_key.get((r.kind, value), []):
+                for w in by_key.get((r.kind, _key(r.kind, r.value)), []):
                     hits.add((w.pk, w.username, r.ad_pk))
             if any(k == "image" for k, _ in by_key):
                 for r in conn.execute(select(ad_images.c.ad_pk, images.c.sha256, images.c.pdq)

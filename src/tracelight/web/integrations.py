@@ -36,15 +36,6 @@ def normalize_phone(written: str, region: str) -> str | None:
     text = written.strip()
     if not text:
         return None
-    extract = _optional("tracelight.extract")
-    fn = _first(extract, "normalize_phone", "normalise_phone")
-    if fn is not None:
-        try:
-            value = fn(text, region)
-            if value:
-                return str(value)
-        except Exception:  # fall back to phonenumbers below
-            log.debug("extract.normalize_phone failed on %r", text, exc_info=True)
     try:
         parsed = phonenumbers.parse(text, region.upper())
     except phonenumbers.NumberParseException:
@@ -54,12 +45,21 @@ def normalize_phone(written: str, region: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def lookup_values(kind: str, written: str, region: str) -> list[str]:
+    """The stored values a typed identifier may have (tracelight.values when present:
+    handles as "platform:name" on every platform, crypto as "BTC:address"...)."""
+    values_mod = _optional("tracelight.values")
+    fn = _first(values_mod, "normalize_lookup")
+    if fn is not None:
+        return list(fn(kind, written, region))
+    if kind == "phone":
+        e164 = normalize_phone(written, region)
+        return [e164] if e164 else []
+    return [written.strip().lower() if kind == "email" else written.strip()]
+
+
 def normalize_email(written: str) -> str:
     return written.strip().lower()
-
-
-def normalize_crypto(written: str) -> str:
-    return written.strip()
 
 
 # ---- networks ---------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def network_members(store: Any, network_id: str) -> tuple[dict[str, Any], list[i
 def bank_matched(store: Any, image: dict[str, Any]) -> bool:
     """Whether an image matches a known-abuse hash bank. Fails closed: if the check itself
     fails, the image is treated as matched and never shown."""
-    mod = _optional("tracelight.store.images") or _optional("tracelight.images")
+    mod = _optional("tracelight.store.image_banks")
     fn = _first(mod, "is_bank_matched")
     if fn is None:
         return False
@@ -160,6 +160,17 @@ def bank_matched(store: Any, image: dict[str, Any]) -> bool:
 
 
 def image_search(store: Any) -> Any | None:
-    """The image search function (bytes -> ranked ad keys), when image search exists."""
-    mod = _optional("tracelight.store.images")
-    return _first(mod, "search_similar_images", "image_search", "search_by_image")
+    """A function photo bytes -> [(ad key, distance, exact, bank matched)], closest first,
+    when image search exists; else None."""
+    banks = _optional("tracelight.store.image_banks")
+    search = _first(banks, "search_similar_ads")
+    hash_bytes = _first(_optional("tracelight.images"), "hash_bytes")
+    if search is None or hash_bytes is None:
+        return None
+
+    def run(data: bytes, limit: int = 50) -> list[tuple[int, int, bool, bool]]:
+        query = hash_bytes(data, original="upload")
+        return [(h.ad_pk, h.distance, h.exact, h.bank_matched)
+                for h in search(store, query, limit=limit)]
+
+    return run

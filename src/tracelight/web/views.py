@@ -82,22 +82,16 @@ def search(store: Any, kind: str, query: str, *, region: str, limit: int = 25,
     if kind == "image_hash":
         total, found = ws.ads_with_image_hash(store, query, limit=limit, offset=offset)
         return SearchResult(total, found, kind, query, [query.lower()])
-    if kind == "phone":
-        e164 = integ.normalize_phone(query, region)
-        if e164 is None:
-            raise UsageError(f"{query!r} is not a phone number tracelight can read",
-                             hint=f"write it with +country code, or as written in {region}")
-        entity_kind, values = "phone", [e164]
-    elif kind == "email":
-        entity_kind, values = "email", ws.entity_values(store, "email",
-                                                        integ.normalize_email(query))
-    elif kind == "handle":
-        entity_kind, values = "social", ws.entity_values(store, "social", query)
-    else:
-        entity_kind, values = "crypto", ws.entity_values(store, "crypto",
-                                                         integ.normalize_crypto(query))
+    entity_kind = {"handle": "social"}.get(kind, kind)
+    if kind == "phone" and integ.normalize_phone(query, region) is None:
+        raise UsageError(f"{query!r} is not a phone number tracelight can read",
+                         hint=f"write it with +country code, or as written in {region}")
+    values = integ.lookup_values(entity_kind, query, region)
+    if entity_kind in ("social", "email"):
+        # also what is stored under other spellings ("@name" typed, "x:name" stored)
+        values += [v for v in ws.entity_values(store, entity_kind, query) if v not in values]
     if not values:
-        return SearchResult(0, [], kind, query, [query] if kind != "phone" else values)
+        return SearchResult(0, [], kind, query, [])
     total, found = store.find_by_entity(entity_kind, values, limit=limit, offset=offset)
     return SearchResult(total, found, kind, query, values)
 

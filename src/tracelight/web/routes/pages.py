@@ -97,6 +97,46 @@ def search_page(request: Request, kind: str = "q", q: str = "", reason: str = ""
                   region=c.region)
 
 
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+@router.post("/search/image")
+async def search_image(request: Request) -> Response:
+    """Photo search: hash the upload in memory (never stored) and find ads with the same or
+    a similar image."""
+    import hashlib
+
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import UploadFile
+    c = ctx(request)
+    search = integ.image_search(c.store)
+    if search is None:
+        raise NotFoundError("image search is not available yet")
+    form = await request.form()
+    photo = form.get("photo")
+    reason = str(form.get("reason") or "")
+    if not isinstance(photo, UploadFile):
+        raise UsageError("choose a photo to search with")
+    data = await photo.read(MAX_UPLOAD + 1)
+    if not data or len(data) > MAX_UPLOAD:
+        raise UsageError("the photo is empty or larger than 20 MB")
+    digest = hashlib.sha256(data).hexdigest()
+    hits = await run_in_threadpool(search, data)
+    await run_in_threadpool(audit, request, "search", f"image:{digest}", reason=reason or None,
+                            detail={"kind": "photo", "hits": len(hits)})
+    ads = {a.pk: a for a in await run_in_threadpool(c.store.get_ads_by_pks,
+                                                    [h[0] for h in hits])}
+    rows = []
+    for pk, distance, exact, _banked in hits:
+        if pk in ads:
+            rows.append({**views.ad_summary(ads[pk]),
+                         "match": "identical" if exact else f"PDQ distance {distance}"})
+    return render(request, "search.html", kind="image_hash", q="", reason=reason,
+                  result=views.SearchResult(len(rows), [], "photo", digest, []),
+                  results=rows, error=None, page=1, pages=1, kinds=views.SEARCH_KINDS,
+                  image_search=True, region=c.region)
+
+
 @router.get("/ads/{pk}")
 def ad_page(request: Request, pk: int) -> Response:
     c = ctx(request)

@@ -1,16 +1,16 @@
 """Workspace accounts: users, API tokens, sessions, secrets, append-only audit log, cases,
 watchlists and notifications.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-23
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"  # after 0002_image_banks; the lead may rechain at merge
 branch_labels = None
 depends_on = None
 
