@@ -178,8 +178,11 @@ def ads_for_entities(store: Any, pairs: Sequence[tuple[str, str]]) -> dict[tuple
     return out
 
 
+TEXT_CAP = 2000
+
+
 def text_search(store: Any, query: str, *, limit: int, offset: int,
-                cap: int = 2000) -> tuple[int, list[Any]]:
+                cap: int = TEXT_CAP) -> tuple[int, list[Any]]:
     """Full-text search for the workspace: best matches first when there are up to `cap`;
     for words that match more (e.g. a word in every ad), newest-ingested first and a total
     of cap + 1 ("2,000+"), since ranking every match would take seconds at 100,000 ads.

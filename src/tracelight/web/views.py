@@ -34,9 +34,13 @@ def reasons_view(reasons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
             evidence = [{"field": r.get("field", "body"), "start": r["start"], "end": r["end"],
                          "text": r.get("text", "")}]
         weight = r.get("contribution", r.get("weight", r.get("score")))
-        out.append({"code": r.get("code", ""),
-                    "label": r.get("label") or r.get("title") or r.get("description")
-                    or r.get("code") or "indicator",
+        code = str(r.get("code", ""))
+        out.append({"code": code,
+                    "label": r.get("label") or r.get("title")
+                    or (code.replace("_", " ").capitalize() if code else None)
+                    or r.get("description") or "indicator",
+                    "description": r.get("description", ""),
+                    "strength": r.get("strength", ""),
                     "weight": weight if isinstance(weight, (int, float)) else None,
                     "detail": r.get("detail", ""),
                     "evidence": [e for e in evidence if isinstance(e, dict)]})

@@ -68,8 +68,12 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
     audit(request, "queue.view", detail={"filters": {k: v for k, v in {
         "since": since, "until": until, "city": city, "source": source,
         "category": category}.items() if v}, "page": page})
+    capped = total > ws.COUNT_CAP  # more than the count goes to: page on while pages fill
+    pages = max(1, -(-total // PAGE))
+    if capped and len(ads) == PAGE:
+        pages = max(pages, page + 1)
     return render(request, "queue.html", total=total, ads=[views.ad_summary(a) for a in ads],
-                  scored=scored, networks=networks, page=page, pages=max(1, -(-total // PAGE)),
+                  capped=capped, scored=scored, networks=networks, page=page, pages=pages,
                   filters={"since": since, "until": until, "city": city, "source": source,
                            "category": category}, choices=filter_choices(c.store))
 
@@ -89,10 +93,13 @@ def search_page(request: Request, kind: str = "q", q: str = "", reason: str = ""
                                   offset=(page - 1) * PAGE)
         except UsageError as exc:
             error = str(exc)
+    capped = bool(result and result.kind == "q" and result.total > ws.TEXT_CAP)
     return render(request, "search.html", kind=kind, q=q, reason=reason, result=result,
+                  capped=capped,
                   results=[views.ad_summary(a) for a in result.ads] if result else [],
                   error=error, page=page,
-                  pages=max(1, -(-result.total // PAGE)) if result else 1,
+                  pages=(max(1, -(-result.total // PAGE)) if not capped else page + 1)
+                  if result else 1,
                   kinds=views.SEARCH_KINDS, image_search=integ.image_search(c.store) is not None,
                   region=c.region)
 
