@@ -423,3 +423,74 @@ def test_crypto_and_handle_lookups_use_stored_forms(analyst: TestClient,
     assert analyst.get("/api/search", params={"crypto": addr}).json()["total"] == 1
     assert analyst.get("/api/search", params={"handle": "@ROSE_77"}).json()["total"] == 1
     assert analyst.get("/api/search", params={"handle": "telegram:rose_77"}).json()["total"] == 1
+
+
+def test_networks_through_the_linkers_network_store(analyst: TestClient,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app reads networks through tracelight.store.networks.NetworkStore when it exists
+    (here a stand-in with the same methods)."""
+    import sys
+    import types
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class Net:
+        network_id: str
+        ad_ids: list[str]
+        names: list[str] = field(default_factory=list)
+        locations: list[dict[str, Any]] = field(default_factory=list)
+        risk: dict[str, Any] | None = None
+
+        @property
+        def size(self) -> int:
+            return len(self.ad_ids)
+
+        def to_dict(self) -> dict[str, Any]:
+            return {"network_id": self.network_id, "ad_ids": self.ad_ids, "names": self.names,
+                    "locations": self.locations, "size": self.size, "risk": self.risk,
+                    "evidence": [{"kind": "phone", "value": "+12065550100",
+                                  "strength": "strong", "ad_ids": self.ad_ids}]}
+
+    nets = {"n1": Net("n1", [f"ad-{i:07d}" for i in range(8)], ["ana"],
+                      [{"city": "Seattle"}, {"city": "Boise"}],
+                      {"score": 0.9, "reasons": [{"code": "many_cities",
+                                                  "detail": "3 cities in 2 weeks"}]}),
+            "n2": Net("n2", ["ad-0000008", "ad-0000009"], risk={"score": 0.2})}
+
+    class NetworkStore:
+        def __init__(self, store: Any) -> None:
+            self.store = store
+
+        def count_networks(self, min_size: int = 2) -> int:
+            return len(nets)
+
+        def iter_networks(self, *, min_size: int = 2, limit: int | None = None) -> Any:
+            return iter(sorted(nets.values(), key=lambda n: -n.size))
+
+        def get_network(self, network_id: str) -> Net:
+            from tracelight.errors import NotFoundError
+            if network_id not in nets:
+                raise NotFoundError(f"no network {network_id!r}")
+            return nets[network_id]
+
+        def network_id_of(self, ad_pk: int) -> str | None:
+            return "n1" if ad_pk <= 8 else None
+
+        def member_pks(self, network_id: str, limit: int = 1000) -> list[int]:
+            return list(range(1, 9)) if network_id == "n1" else [9, 10]
+
+    fake = types.ModuleType("tracelight.store.networks")
+    fake.NetworkStore = NetworkStore  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tracelight.store.networks", fake)
+    integ._top_cache.clear()
+    listed = analyst.get("/api/networks").json()
+    assert listed["built"] and [n["id"] for n in listed["results"]] == ["n1", "n2"]
+    assert listed["results"][0]["risk"] == 0.9 and listed["results"][0]["cities"] == 2
+    net = analyst.get("/api/networks/n1").json()
+    assert net["n_ads"] == 8 and net["graph"]["edges"]
+    assert analyst.get("/api/networks/nope").status_code == 404
+    assert "network n1" in analyst.get("/ads/2").text
+    html = analyst.get("/networks/n1").text
+    assert "3 cities in 2 weeks" in html and "What links these ads" in html
+    assert "network n1" in analyst.get("/queue").text
+    integ._top_cache.clear()

@@ -68,15 +68,19 @@ def _networks() -> Any | None:
     return _optional("tracelight.store.networks")
 
 
+def _network_store(store: Any) -> Any | None:
+    """tracelight.store.networks.NetworkStore over this store, when the linker has landed."""
+    cls = getattr(_networks(), "NetworkStore", None)
+    return cls(store) if cls is not None else None
+
+
 def networks_available(store: Any) -> bool:
-    mod = _networks()
-    if mod is None:
-        return False
-    fn = _first(mod, "networks_built", "has_networks", "count_networks")
-    if fn is None:
-        return True
+    ns = _network_store(store)
     try:
-        return bool(fn(store))
+        if ns is not None:
+            return bool(ns.count_networks())
+        fn = _first(_networks(), "networks_built", "has_networks", "count_networks")
+        return bool(fn(store)) if fn is not None else _networks() is not None
     except Exception:
         log.warning("networks: availability check failed", exc_info=True)
         return False
@@ -93,32 +97,66 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 
 def network_summary(obj: Any) -> dict[str, Any]:
     d = _as_dict(obj)
-    nid = d.get("id", d.get("network_id", d.get("pk")))
-    return {"id": str(nid), "risk": d.get("risk"), "size": d.get("size", d.get("n_ads")),
-            "label": d.get("label") or d.get("name") or f"network {nid}",
-            "reasons": d.get("reasons") or [], "cities": d.get("cities")}
+    nid = d.get("network_id", d.get("id", d.get("pk")))
+    risk = d.get("risk")
+    reasons = d.get("reasons") or []
+    if isinstance(risk, dict):  # the linker's {"score": .., "reasons": [..]}
+        reasons = risk.get("reasons") or reasons
+        risk = risk.get("score", risk.get("risk"))
+    locations = d.get("locations")
+    cities = d.get("cities", len(locations) if isinstance(locations, list) else None)
+    names = d.get("names") or []
+    label = d.get("label") or f"network {nid}" + (f" ({', '.join(names[:2])})" if names else "")
+    return {"id": str(nid), "risk": risk if isinstance(risk, (int, float)) else None,
+            "size": d.get("size", d.get("n_ads")), "label": label,
+            "reasons": [r if isinstance(r, dict) else {"label": str(r)} for r in reasons],
+            "cities": cities, "first_seen": d.get("first_seen"), "last_seen": d.get("last_seen"),
+            "evidence": d.get("evidence") or []}
+
+
+_top_cache: dict[int, tuple[float, list[dict[str, Any]]]] = {}
 
 
 def top_networks(store: Any, limit: int = 20) -> list[dict[str, Any]] | None:
-    """Networks by risk, or None when networks are not built yet."""
-    mod = _networks()
-    fn = _first(mod, "top_networks", "list_networks", "networks_by_risk")
-    if fn is None or not networks_available(store):
+    """Networks by risk (then size), or None when networks are not built yet.
+
+    The linker lists networks biggest first; the first 500 are re-ranked by risk and kept
+    for a minute, so the queue page does not re-read them on every view.
+    """
+    import time
+    if not networks_available(store):
         return None
+    now = time.monotonic()
+    hit = _top_cache.get(id(store))
+    if hit and now - hit[0] < 60:
+        return hit[1][:limit]
+    ns = _network_store(store)
     try:
-        return [network_summary(n) for n in fn(store, limit=limit)]
+        if ns is not None:
+            nets = [network_summary(n) for n in ns.iter_networks(limit=500)]
+        else:
+            fn = _first(_networks(), "top_networks", "list_networks", "networks_by_risk")
+            if fn is None:
+                return None
+            nets = [network_summary(n) for n in fn(store, limit=500)]
     except Exception:
         log.warning("networks: listing failed", exc_info=True)
         return None
+    nets.sort(key=lambda n: (-(n["risk"] or 0), -(n["size"] or 0), n["id"]))
+    _top_cache[id(store)] = (now, nets)
+    return nets[:limit]
 
 
 def networks_for_ad(store: Any, ad_pk: int) -> list[dict[str, Any]] | None:
-    mod = _networks()
-    fn = _first(mod, "networks_for_ad", "networks_of_ad", "ad_networks")
-    if fn is None or not networks_available(store):
+    if not networks_available(store):
         return None
+    ns = _network_store(store)
     try:
-        return [network_summary(n) for n in fn(store, ad_pk)]
+        if ns is not None:
+            nid = ns.network_id_of(ad_pk)
+            return [network_summary(ns.get_network(nid))] if nid else []
+        fn = _first(_networks(), "networks_for_ad", "networks_of_ad", "ad_networks")
+        return [network_summary(n) for n in fn(store, ad_pk)] if fn else None
     except Exception:
         log.warning("networks: look-up for ad %s failed", ad_pk, exc_info=True)
         return None
@@ -126,21 +164,23 @@ def networks_for_ad(store: Any, ad_pk: int) -> list[dict[str, Any]] | None:
 
 def network_members(store: Any, network_id: str) -> tuple[dict[str, Any], list[int]] | None:
     """(summary, member ad keys) of one network, or None if unknown / not built."""
-    mod = _networks()
-    fn = _first(mod, "get_network", "network")
-    if fn is None or not networks_available(store):
+    if not networks_available(store):
         return None
+    ns = _network_store(store)
     try:
-        net = fn(store, int(network_id) if str(network_id).isdigit() else network_id)
+        if ns is not None:
+            net = ns.get_network(str(network_id))
+            return network_summary(net), list(ns.member_pks(str(network_id), limit=5000))
+        fn = _first(_networks(), "get_network", "network")
+        net = fn(store, network_id) if fn else None
     except Exception:
         log.info("networks: no network %r", network_id, exc_info=True)
         return None
     if net is None:
         return None
     d = _as_dict(net)
-    pks = d.get("ad_pks") or d.get("ads") or d.get("members") or []
-    pks = [p if isinstance(p, int) else getattr(p, "pk", p) for p in pks]
-    return network_summary(net), [int(p) for p in pks]
+    pks = d.get("ad_pks") or d.get("members") or []
+    return network_summary(net), [int(getattr(p, "pk", p)) for p in pks]
 
 
 # ---- images -----------------------------------------------------------------------------------
