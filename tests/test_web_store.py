@@ -67,7 +67,7 @@ def test_cases_and_watchlists(store: Any) -> None:
     assert c.status == "closed" and len(c.items) == 1 and c.notes[0]["text"] == "same photo"
     with pytest.raises(UsageError):
         cases.update(c.pk, status="done")
-    assert cases.list()[0]["n_items"] == 1
+    assert cases.list_cases()[0]["n_items"] == 1
 
     w = Watchlists(store)
     assert w.add("ana", "phone", "+12065550100") and not w.add("ana", "phone", "+12065550100")
@@ -87,7 +87,7 @@ def test_cases_and_watchlists(store: Any) -> None:
     assert w.unread_count("ana") == 2 and w.unread_count("bo") == 1
     w.mark_read("ana")
     assert w.unread_count("ana") == 0 and len(w.notifications("ana")) == 2
-    assert {x["hits"] for x in w.list("ana")} == {1}
+    assert {x["hits"] for x in w.list_watches("ana")} == {1}
 
 
 def test_workspace_queue_and_lookups(store: Any) -> None:

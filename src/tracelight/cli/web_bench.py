@@ -54,7 +54,10 @@ def _tree_cpu_s(root: int) -> float:
 def _login(client: object, base: str, username: str, password: str) -> None:
     import re
     page = client.get(base + "/login")  # type: ignore[attr-defined]
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    if found is None:
+        raise click.ClickException("bench: no login form")
+    token = found.group(1)
     r = client.post(base + "/login", data={"username": username, "password": password,  # type: ignore[attr-defined]
                                            "csrf_token": token, "next": "/queue"})
     if r.status_code >= 400 or "tl_session" not in client.cookies:  # type: ignore[attr-defined]

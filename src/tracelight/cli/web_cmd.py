@@ -65,7 +65,8 @@ def serve_store(store: Any, host: str, port: int, *, workers: int = 1) -> None:
     shown = f"[{host}]" if ":" in host else host
     stderr.print(f"tracelight workspace on http://{shown}:{port}/ (database "
                  f"{store.safe_url}); Ctrl+C stops it", highlight=False)
-    common = {"host": host, "port": port, "log_level": "warning", "server_header": False,
+    common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
+              "server_header": False,
               "proxy_headers": False}
     if workers > 1:
         # each worker process opens the database itself (see web.app.app_from_env)

@@ -153,7 +153,8 @@ class Cases:
                 updated_at=now)).scalar_one()
         return self.get(int(pk))
 
-    def list(self, *, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def list_cases(self, *, status: str | None = None,
+                   limit: int = 200) -> list[dict[str, Any]]:
         n_items = (select(func.count()).select_from(case_items)
                    .where(case_items.c.case_pk == cases.c.pk).scalar_subquery())
         stmt = select(cases, n_items.label("n_items")).order_by(cases.c.updated_at.desc())
@@ -251,7 +252,7 @@ class Watchlists:
             username=username, kind=kind, value=value[:512], label=label[:300],
             created_at=utcnow()))
 
-    def list(self, username: str) -> list[dict[str, Any]]:
+    def list_watches(self, username: str) -> list[dict[str, Any]]:
         n_hits = (select(func.count()).select_from(notifications)
                   .where(notifications.c.watch_pk == watches.c.pk).scalar_subquery())
         with self.store.connect() as conn:
@@ -354,3 +355,8 @@ def check_watchlists(store: Any, ad_pks: Sequence[int]) -> int:
         made += insert_unique(store, notifications, dict(watch_pk=watch_pk, username=username,
                                                          ad_pk=ad_pk, created_at=now))
     return made
+
+
+def watchlist_hook(store: Any, ad_pks: list[int]) -> None:
+    """check_watchlists as an ingest after-batch hook (tracelight.ingest.runner.AfterBatch)."""
+    check_watchlists(store, ad_pks)

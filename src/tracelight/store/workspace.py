@@ -190,7 +190,7 @@ def text_search(store: Any, query: str, *, limit: int, offset: int,
     SQLite only; other backends use the store's ranked search.
     """
     if store.dialect != "sqlite":
-        return store.search_text(query, limit=limit, offset=offset)  # type: ignore[no-any-return]
+        return store.search_text(query, limit=limit, offset=offset)
     if not FTS_TOKEN.search(query):
         return 0, []
     fts = table("ads_fts", column("rowid"), column("rank"))

@@ -9,7 +9,7 @@ from tracelight.store.cases import check_watchlists
 from tracelight.web.auth import create_demo_admin
 
 
-def create_app(*args, **kwargs):  # type: ignore[no-untyped-def]
+def create_app(*args, **kwargs):
     """See tracelight.web.app.create_app (imported lazily: FastAPI loads in ~0.3 s)."""
     from tracelight.web.app import create_app as _create_app
     return _create_app(*args, **kwargs)

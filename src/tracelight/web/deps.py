@@ -35,14 +35,14 @@ class WebContext:
 
 
 def ctx(request: Request) -> WebContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    return request.app.state.ctx
 
 
 def principal(request: Request) -> Principal:
     p = request.scope.get("state", {}).get("principal")
     if p is None:
         raise AuthError("authentication required")
-    return p  # type: ignore[no-any-return]
+    return p
 
 
 def current_user(request: Request) -> User:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd
 
@@ -44,7 +45,7 @@ def make_ads(n: int, *, seed: int = 7, group_size: int = 8, start: datetime | No
         title = f"{name} – friendly company in {city.split(',')[0]}"
         body = f"Hi, I am {name}. "
         mentions = [Mention("name", name.lower(), "body", 9, 9 + len(name), raw=name)]
-        reasons = []
+        reasons: list[dict[str, Any]] = []
         for phrase, code, label, weight in picked:
             s = len(body)
             body += phrase + ". "

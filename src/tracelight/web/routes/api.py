@@ -114,7 +114,7 @@ class WatchIn(BaseModel):
 
 @router.get("/cases", summary="Cases")
 def api_cases(request: Request, status: str = "") -> dict[str, Any]:
-    return {"results": ctx(request).cases.list(status=status or None)}
+    return {"results": ctx(request).cases.list_cases(status=status or None)}
 
 
 @router.post("/cases", summary="Create a case", status_code=201)
@@ -171,7 +171,7 @@ def api_export_case(request: Request, pk: int) -> Response:
 
 @router.get("/watchlist", summary="My watches")
 def api_watches(request: Request) -> dict[str, Any]:
-    return {"results": ctx(request).watch.list(current_user(request).username)}
+    return {"results": ctx(request).watch.list_watches(current_user(request).username)}
 
 
 @router.post("/watchlist", summary="Watch a phone, email, handle, crypto address or image hash",
@@ -219,7 +219,7 @@ def api_audit_export(request: Request, format: str = "jsonl", user: str = "",
 
 @router.get("/openapi.json", include_in_schema=False)
 def openapi(request: Request) -> dict[str, Any]:
-    return request.app.openapi()  # type: ignore[no-any-return]
+    return request.app.openapi()
 
 
 @router.get("/docs", include_in_schema=False)

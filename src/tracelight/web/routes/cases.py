@@ -16,7 +16,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/cases")
 def cases_page(request: Request, status: str = "") -> Response:
     c = ctx(request)
-    return render(request, "cases.html", cases=c.cases.list(status=status or None),
+    return render(request, "cases.html", cases=c.cases.list_cases(status=status or None),
                   status=status, statuses=CASE_STATUSES)
 
 

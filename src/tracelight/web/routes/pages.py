@@ -149,7 +149,7 @@ def ad_page(request: Request, pk: int) -> Response:
     c = ctx(request)
     detail = views.ad_detail(c.store, pk)
     audit(request, "ad.view", f"{detail['ad'].source}/{detail['ad'].ad_id}", detail={"pk": pk})
-    return render(request, "ad.html", d=detail, cases=c.cases.list(status=None, limit=50))
+    return render(request, "ad.html", d=detail, cases=c.cases.list_cases(status=None, limit=50))
 
 
 def _image(request: Request, pk: int, position: int) -> dict[str, Any]:
@@ -183,12 +183,12 @@ def image_blurred(request: Request, pk: int, position: int) -> Response:
     """A heavily blurred preview: enough to tell images apart, not to see a person."""
     from PIL import Image, ImageFilter
     path = _image_path(request, _image(request, pk, position))
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        im.thumbnail((24, 24))
-        im = im.resize((240, 240)).filter(ImageFilter.GaussianBlur(12))
-        buf = io.BytesIO()
-        im.save(buf, "PNG")
+    with Image.open(path) as original:
+        small = original.convert("RGB")
+    small.thumbnail((24, 24))
+    blurred = small.resize((240, 240)).filter(ImageFilter.GaussianBlur(12))
+    buf = io.BytesIO()
+    blurred.save(buf, "PNG")
     return Response(buf.getvalue(), media_type="image/png")
 
 
@@ -221,4 +221,4 @@ def network_page(request: Request, network_id: str) -> Response:
     c = ctx(request)
     detail = views.network_detail(c.store, network_id)
     audit(request, "network.view", network_id)
-    return render(request, "network.html", d=detail, cases=c.cases.list(limit=50))
+    return render(request, "network.html", d=detail, cases=c.cases.list_cases(limit=50))

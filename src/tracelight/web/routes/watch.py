@@ -30,7 +30,7 @@ def watchlists_page(request: Request) -> Response:
     user = current_user(request)
     notes = c.watch.notifications(user.username)
     ads = {a.pk: a for a in c.store.get_ads_by_pks([n["ad_pk"] for n in notes])}
-    return render(request, "watchlists.html", watches=c.watch.list(user.username),
+    return render(request, "watchlists.html", watches=c.watch.list_watches(user.username),
                   notifications=notes, ads=ads, kinds=WATCH_KINDS)
 
 
