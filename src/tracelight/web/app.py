@@ -57,6 +57,7 @@ def _tojson_attr(value: Any) -> Markup:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
+    env.auto_reload = False  # templates ship with the package: no stat() per render
     env.filters["dt"] = _fmt_dt
     env.filters["risk"] = _fmt_risk
     env.filters["band"] = _risk_band
