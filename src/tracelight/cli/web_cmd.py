@@ -61,10 +61,10 @@ def serve_store(store: Any, host: str, port: int, *, workers: int = 1) -> None:
     if not _is_loopback(host):
         stderr.print(f"[bold red]WARNING: serving on {host}, reachable from other machines.[/] "
                      "This workspace holds possible victims' details: put it behind HTTPS "
-                     "and a firewall.", highlight=False)
+                     "and a firewall.", highlight=False, soft_wrap=True)
     shown = f"[{host}]" if ":" in host else host
     stderr.print(f"tracelight workspace on http://{shown}:{port}/ (database "
-                 f"{store.safe_url}); Ctrl+C stops it", highlight=False)
+                 f"{store.safe_url}); Ctrl+C stops it", highlight=False, soft_wrap=True)
     common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
               "server_header": False,
               "proxy_headers": False}
