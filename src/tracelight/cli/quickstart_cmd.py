@@ -16,6 +16,7 @@ from tracelight.cli.app import cli, db_option
 from tracelight.cli.common import store_from
 from tracelight.cli.output import stderr
 from tracelight.pipeline import PipelineOptions
+from tracelight.store import Store
 
 
 def _existing_corpus(out: Path, n_ads: int, seed: int) -> bool:
@@ -79,8 +80,16 @@ def _link(store: object) -> None:
     """Build networks when the linking stage is installed."""
 
 
-def _serve(store: object, db_url: str, host: str, port: int) -> None:
-    """Open the workspace when the web stage is installed."""
+def _serve(store: Store, db_url: str, host: str, port: int) -> None:
+    """Open the workspace with a fresh admin whose one-time password is printed once."""
+    from tracelight.cli.web_cmd import serve_store
+    from tracelight.web import create_demo_admin
+
+    user, password = create_demo_admin(store)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"\nWorkspace: http://{shown}:{port}/\n  user {user}\n  one-time password "
+               f"{password}  (you will be asked to choose your own)\n")
+    serve_store(store, host, port)
 
 
 def _next_steps(out: Path, db_url: str) -> str:
