@@ -27,7 +27,7 @@ lint: install
 	$(VENV)/bin/ruff check src tests tools
 
 typecheck: install  ## mypy, module by module as each is tightened
-	$(VENV)/bin/mypy src/tracelight/records.py src/tracelight/errors.py src/tracelight/settings.py src/tracelight/pipeline.py src/tracelight/store src/tracelight/ingest
+	$(VENV)/bin/mypy src/tracelight/records.py src/tracelight/errors.py src/tracelight/settings.py src/tracelight/pipeline.py src/tracelight/store src/tracelight/ingest src/tracelight/images src/tracelight/extract src/tracelight/score src/tracelight/demo src/tracelight/web
 
 bench: install  ## print throughput and memory figures for every stage
 	$(TL) bench ingest --ads 20000

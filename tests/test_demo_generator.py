@@ -24,6 +24,7 @@ from tracelight.demo.contacts import (
     eth_verify,
     p2pkh_verify,
 )
+from tracelight.demo.text import age_words
 
 
 def _read(path: Path) -> list[dict]:
@@ -197,7 +198,7 @@ def test_other_identifiers_are_in_the_text_and_valid(corpus: tuple) -> None:
         for n in t["names"]:
             assert n in text
         for age in t["ages"]:
-            assert str(age) in text or age >= 16  # words ("twenty two years young") too
+            assert str(age) in text or f"{age_words(age)} years young" in text
         for p in t["prices"]:
             assert str(p["amount"]) in text
             assert p["minutes"] in (15, 30, 60, 120)
@@ -243,3 +244,74 @@ def test_images_exist_open_and_are_shared(small_images: Path) -> None:
     assert all(len(v) == 1 for v in by_source.values())  # strangers never share a picture
     assert any(t["image_phones"] for t in truth) or any(
         "card" in i["source"] for t in truth for i in t["images"])
+
+
+def test_workers_and_fast_path_give_the_same_corpus(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracelight.demo import generator
+
+    generate(tmp_path / "one", n_ads=400, seed=9, images=False, workers=1)
+    generate(tmp_path / "two", n_ads=400, seed=9, images=False, workers=2)
+    monkeypatch.setattr(generator, "FAST_PATH_ADS", 10)
+    fast = generate(tmp_path / "fast", n_ads=400, seed=9, images=False, workers=2)
+    assert fast.identifier_recall is None
+    for name in ("ads.jsonl", "truth.jsonl", "labels.csv"):
+        one = (tmp_path / "one" / name).read_bytes()
+        assert one == (tmp_path / "two" / name).read_bytes()
+        assert one == (tmp_path / "fast" / name).read_bytes()
+
+
+def test_edited_copies_stay_near_duplicates(small_images: Path) -> None:
+    """Copies of one picture stay within PDQ distance 31 (mostly); strangers' pictures never."""
+    import numpy as np
+    pdqhash = pytest.importorskip("pdqhash")
+
+    truth = load_truth(small_images)
+    source = {i["path"]: i["source"] for t in truth for i in t["images"]}
+    paths = sorted(source)
+    bits = []
+    for p in paths:
+        with Image.open(small_images / p) as im:
+            h, _ = pdqhash.compute(np.asarray(im.convert("RGB")))
+        bits.append(h.astype(np.int32))
+    same, near, strangers_min = 0, 0, 256
+    for i in range(len(paths)):
+        for j in range(i + 1, len(paths)):
+            d = int(np.count_nonzero(bits[i] != bits[j]))
+            if source[paths[i]] == source[paths[j]]:
+                same += 1
+                near += d <= 31
+            else:
+                strangers_min = min(strangers_min, d)
+    assert same and near / same >= 0.85
+    assert strangers_min > 31
+
+
+def test_parallel_image_writing_gives_the_same_bytes(tmp_path: Path) -> None:
+    import random
+
+    from tracelight.demo.images import BaseImage, ImageJob, write_images
+
+    r = random.Random(4)
+    jobs = []
+    for i in range(40):
+        base = BaseImage(f"b{i}", r.getrandbits(32), ["abstract", "room", "card"][i % 3],
+                         (160, 120), "Amy\nText 206 555 0143")
+        jobs.append(ImageJob(f"b{i}.jpg", base))
+        for k, edit in enumerate(("reencode", "resize", "crop", "brightness")[: 1 + i % 4]):
+            jobs.append(ImageJob(f"b{i}-{k}.jpg", base, edit, r.getrandbits(32)))
+    assert len(jobs) > 100
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert write_images(tmp_path / "a", jobs, workers=1) == len(jobs)
+    assert write_images(tmp_path / "b", jobs, workers=2) == len(jobs)
+    assert _digest_tree(tmp_path / "a") == _digest_tree(tmp_path / "b")
+
+
+@pytest.mark.parametrize("n", [1, 2, 9, 25])
+def test_tiny_corpora(tmp_path: Path, n: int) -> None:
+    ticks: list[int] = []
+    summary = generate(tmp_path, n_ads=n, seed=1, images=True, progress=ticks.append)
+    assert summary.n_ads == n == len(_read(tmp_path / "ads.jsonl"))
+    assert sum(ticks) == n
+    assert summary.n_network_ads + summary.n_independent_ads == n

@@ -74,5 +74,5 @@ def test_bench_extract_prints_figures() -> None:
                        "--cases", str(DATA / "obfuscation_cases.jsonl"))
     assert code == 0
     assert "extract: 30 ads in" in out
-    assert "100 KB body" in out
+    assert "100 KB body" in out and "adversarial bodies" in out
     assert "quality cases[" in out and "phones: precision" in out

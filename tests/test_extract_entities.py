@@ -180,3 +180,12 @@ def test_record_contract() -> None:
     phone = next(m for m in d["mentions"] if m["kind"] == "phone")
     assert phone == {"kind": "phone", "value": "+12065550143", "field": "body", "start": 5,
                      "end": 30, "obfuscated": True, "raw": "2oh6 five5five 0one4three"}
+
+
+def test_new_york_is_not_york_pennsylvania() -> None:
+    from tracelight.extract import extract_record
+    from tracelight.records import AdRecord
+
+    rec = AdRecord(id="1", source="s", body="In New York tonight", location="New York, NY")
+    values = {m.value for m in extract_record(rec).mentions if m.kind == "location"}
+    assert values == {"New York City, NY, US"}

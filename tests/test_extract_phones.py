@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,39 @@ def test_validate_uses_phonenumbers() -> None:
 def test_several_phones_in_one_run() -> None:
     assert phones("206-555-0143 / 425-555-0199") == ["+12065550143", "+14255550199"]
     assert phones("98101 2065550143") == ["+12065550143"]
+
+
+def test_numbers_that_are_not_phones_in_random_mixes() -> None:
+    """Prices, dates, sizes, IDs, rooms and addresses side by side never become a phone."""
+    rng = random.Random(7)
+    r = rng.randint
+    pieces = [
+        lambda: f"${r(50, 500)}/hr", lambda: f"{r(1, 12)}/{r(1, 28)}",
+        lambda: f"{r(1, 12)}am-{r(1, 12)}pm", lambda: f"5'{r(0, 11)}",
+        lambda: f"{r(100, 180)}lbs", lambda: f"{r(32, 40)}-{r(22, 30)}-{r(32, 40)}",
+        lambda: f"WA {r(98001, 99403)}", lambda: f"Post ID: {r(10**9, 10**10 - 1)}",
+        lambda: f"Ref #: {r(10**7, 10**8)}", lambda: f"hh {r(60, 200)}",
+        lambda: f"{r(2000, 2030)}-{r(1, 12):02d}-{r(1, 28):02d} {r(0, 23)}:{r(0, 59):02d}",
+        lambda: f"{r(18, 40)} yrs", lambda: f"{r(100, 999)} roses", lambda: "available 24/7",
+        lambda: f"room {r(100, 999)}", lambda: f"{r(10, 99)}%", lambda: f"exit {r(1, 300)}",
+        lambda: f"suite {r(1, 9999)}", lambda: f"{r(1000, 9999)} Main St",
+        lambda: f"since {r(1990, 2024)}", lambda: f"#{r(1, 999)}", lambda: f"{r(1, 59)} min",
+        lambda: f"${r(1, 9)},{r(100, 999)}", lambda: "...", lambda: "-", lambda: "🌹",
+        lambda: "sweet", lambda: "new in town", lambda: "call me", lambda: "and", lambda: ",",
+    ]
+    for _ in range(3000):
+        text = " ".join(rng.choice(pieces)() for _ in range(rng.randint(5, 15)))
+        assert phones(text) == [], text
+
+
+def test_every_nanp_country_validates_through_the_fast_path() -> None:
+    import phonenumbers as pn
+
+    for region in pn.SUPPORTED_REGIONS:
+        if pn.country_code_for_region(region) != 1:
+            continue
+        for kind in (pn.PhoneNumberType.FIXED_LINE, pn.PhoneNumberType.MOBILE):
+            example = pn.example_number_for_type(region, kind)
+            if example is not None:
+                national = str(example.national_number)
+                assert validate(national, False, "US") == "+1" + national, region

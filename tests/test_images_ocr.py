@@ -32,3 +32,21 @@ def test_ocr_images_skips_unreadable(tmp_path: Path) -> None:
     bad.write_bytes(b"not an image")
     assert ocr.ocr_image(bad).error
     assert ocr.ocr_image(tmp_path / "missing.png").error == "file not found"
+
+
+def test_ocr_stage_adds_image_mentions(tmp_path: Path) -> None:
+    import pickle
+
+    from tracelight.images.stage import ImageStage
+    from tracelight.records import AdRecord, ProcessedAd
+
+    text_card(tmp_path / "card.png", "Call 702-555-0143")
+    text_card(tmp_path / "plain.png", "Welcome")
+    item = ProcessedAd(record=AdRecord(id="1", source="s", body="no phone in text",
+                                       images=("plain.png", "card.png")))
+    ImageStage()(item, tmp_path)
+    stage = pickle.loads(pickle.dumps(ocr.OcrStage("US")))  # runs in worker processes
+    stage(item, tmp_path)
+    phones = [m for m in item.mentions if m.kind == "phone"]
+    assert [(m.value, m.field) for m in phones] == [("+17025550143", "image:1")]
+    assert "702" in phones[0].raw

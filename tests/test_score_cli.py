@@ -63,10 +63,12 @@ def test_rescore_queue_train_evaluate(db_url: str, tmp_path: Path) -> None:
     assert ad["id"] == "minor" and ad["reasons"][0]["code"] == "stated_age_under_18"
 
     code, out, _ = run("evaluate", "--labels", str(labels), "--db", db_url,
-                       "--format", "jsonl")
+                       "--format", "jsonl", "--folds", "2")
     assert code == 0, out
     res = {r["scorer"]: r for r in map(json.loads, out.splitlines())}
-    assert set(res) == {"trained", "default-weights"}
+    assert set(res) == {"trained", "default-weights", "trained (2-fold, every labelled ad)",
+                        "default-weights (every labelled ad)"}
+    assert res["default-weights (every labelled ad)"]["n"] == 180
     assert res["default-weights"]["roc_auc"] > 0.7
     assert {"pr_auc", "precision@50", "precision@200"} <= set(res["trained"])
 

@@ -35,6 +35,16 @@ def test_fullwidth_math_and_accents() -> None:
 
 def test_letter_spaced_words() -> None:
     assert ("youth_language", "y o u n g") in _found("very y o u n g here")
+    assert ("youth_language", "Y.O.U.N.G") in _found("very Y.O.U.N.G!")
+    assert ("trustworthy_provider", "n o g a m e s") in _found("n o g a m e s")
+
+
+def test_non_ascii_text_keeps_offsets() -> None:
+    text = "✨💋 Ｎｅｗ ✨ 100% ｒｅａｌ 💗 ágil young"
+    for _key, span in _found(text):
+        assert span in text
+    assert ("youth_language", "young") in _found(text)
+    assert ("emoji_minor", "💗") in _found(text)
 
 
 def test_emoji_with_and_without_variation_selector() -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tracelight.records import AdRecord, Mention
 from tracelight.score import (
     CorpusStats,
@@ -202,3 +205,22 @@ def test_pipeline_stage_sets_risk_and_reasons(tmp_path) -> None:  # type: ignore
     score_stage(item, tmp_path)
     assert item.risk is not None and 0 < item.risk < 1
     assert [r["code"] for r in item.reasons or []] == ["trustworthy_provider", "youth_language"]
+
+
+@given(st.text(max_size=60))
+def test_parse_price_never_raises(value: str) -> None:
+    parsed = parse_price(value)
+    if parsed is not None:
+        amount, currency, minutes = parsed
+        assert amount > 0 and minutes >= 1 and len(currency) == 3
+
+
+@given(st.text(max_size=300), st.lists(st.integers(0, 120), max_size=4))
+def test_score_ad_is_total_on_any_text(body: str, ages: list[int]) -> None:
+    ms = [Mention("age", str(a), "body", 0, 0) for a in ages]
+    res = score_ad(ad(body or "x"), ms)
+    assert 0.0 <= res.risk <= 1.0
+    if any(a < 18 for a in ages):
+        assert res.codes[0] == "stated_age_under_18" and res.risk >= MINOR_FLOOR
+    else:
+        assert res.risk < MINOR_FLOOR

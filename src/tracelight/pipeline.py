@@ -22,6 +22,7 @@ class PipelineOptions:
     extract: bool = True
     images: bool = True
     score: bool = True
+    ocr: bool = False  # reading text inside images costs ~0.3 CPU-s per picture: opt-in
     image_dir: str | None = None  # where ad image bytes are kept; None: leave them in place
 
 
@@ -41,6 +42,10 @@ def build_stages(opts: PipelineOptions) -> list[Stage]:
         from tracelight.images.stage import ImageStage
 
         stages.append(ImageStage(opts.image_dir))
+        if opts.ocr:
+            from tracelight.images.ocr import OcrStage
+
+            stages.append(OcrStage(opts.region))
     if opts.score:
         from tracelight.score.stage import score_stage
 

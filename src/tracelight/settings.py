@@ -35,6 +35,9 @@ SETTINGS: dict[str, Setting] = {
                 "country code."),
         Setting("image_dir", "tracelight-images",
                 "Folder where ad image bytes are kept; the database only holds hashes."),
+        Setting("ocr", "0",
+                "1: read text inside ad images on ingest (OCR; about 0.3 CPU-seconds per new "
+                "picture). 0: off."),
         Setting("batch_size", "500", "Ads per database transaction during ingest.", int),
         Setting("host", "127.0.0.1",
                 "Address `tracelight serve` binds to. Anything but localhost must be asked "

@@ -16,6 +16,7 @@ from tracelight.cli.app import cli, db_option
 from tracelight.cli.common import store_from
 from tracelight.cli.output import stderr
 from tracelight.pipeline import PipelineOptions
+from tracelight.store import Store
 
 
 def _existing_corpus(out: Path, n_ads: int, seed: int) -> bool:
@@ -37,11 +38,13 @@ def _existing_corpus(out: Path, n_ads: int, seed: int) -> bool:
               default=Path("tracelight-demo"), show_default=True,
               help="Folder for the generated corpus (reused when it already matches).")
 @db_option
+@click.option("--ocr/--no-ocr", default=False, show_default=True,
+              help="Also read phones written inside the pictures (slower).")
 @click.option("--serve/--no-serve", default=True, show_default=True,
               help="Open the investigator workspace when done.")
 @click.option("--host", default=lambda: settings.get("host"), show_default="127.0.0.1")
 @click.option("--port", type=int, default=lambda: settings.get_int("port"), show_default="8000")
-def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, serve: bool, host: str,
+def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, serve: bool, host: str,
              port: int) -> None:
     """Generate a synthetic corpus, ingest it, link networks and open the workspace."""
     from tracelight.demo import generate
@@ -59,7 +62,7 @@ def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, serve: bool, host: s
     with store_from(db_url) as store:
         with stderr.status("ingesting"):
             summary = ingest(store, [str(out / "ads.jsonl")],
-                             options=PipelineOptions(region=settings.get("region"),
+                             options=PipelineOptions(region=settings.get("region"), ocr=ocr,
                                                      image_dir=settings.get("image_dir")),
                              rejects_path=str(out / "rejects.txt"),
                              after_batch=default_after_batch())
@@ -77,8 +80,16 @@ def _link(store: object) -> None:
     """Build networks when the linking stage is installed."""
 
 
-def _serve(store: object, db_url: str, host: str, port: int) -> None:
-    """Open the workspace when the web stage is installed."""
+def _serve(store: Store, db_url: str, host: str, port: int) -> None:
+    """Open the workspace with a fresh admin whose one-time password is printed once."""
+    from tracelight.cli.web_cmd import serve_store
+    from tracelight.web import create_demo_admin
+
+    user, password = create_demo_admin(store)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"\nWorkspace: http://{shown}:{port}/\n  user {user}\n  one-time password "
+               f"{password}  (you will be asked to choose your own)\n")
+    serve_store(store, host, port)
 
 
 def _next_steps(out: Path, db_url: str) -> str:

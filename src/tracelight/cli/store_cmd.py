@@ -45,12 +45,15 @@ def _summary_row(ad: StoredAd) -> dict[str, Any]:
               help="Run entity extraction and store entities with their spans.")
 @click.option("--images/--no-images", default=True, show_default=True,
               help="Hash the images each ad references.")
+@click.option("--ocr/--no-ocr", default=lambda: settings.get("ocr") == "1",
+              show_default="off; TRACELIGHT_OCR=1 turns it on",
+              help="Read text inside images (phones written into pictures) and extract from it.")
 @click.option("--score/--no-score", default=True, show_default=True,
               help="Score each ad's risk with the default weights or the trained model.")
 @format_option("table", "jsonl")
 def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_path: str,
                batch_size: int, workers: int | None, region: str, extract: bool, images: bool,
-               score: bool, fmt: str) -> None:
+               ocr: bool, score: bool, fmt: str) -> None:
     """Read ads from PATH... (JSON Lines, CSV, WARC, HTML pages or folders, '-' for stdin)
     into the store.
 
@@ -59,7 +62,7 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
     file and do not stop the run.
     """
     opts = PipelineOptions(region=region, extract=extract, images=images, score=score,
-                           image_dir=settings.get("image_dir"))
+                           ocr=ocr and images, image_dir=settings.get("image_dir"))
     sizes = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.isfile(p))
     with store_from(db_url) as store, progress_bar(total=sizes or None, unit="bytes") as bar:
         task = bar.add_task("ingest", total=sizes or None, info="")

@@ -7,11 +7,14 @@ pictures, risk-relevant style); generator.py turns one persona and one posting s
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from tracelight.demo import contacts as C
 from tracelight.demo.images import SIZES, BaseImage
-from tracelight.demo.places import CITIES, CITY_WEIGHTS, City
+from tracelight.demo.places import CITIES, City
+from tracelight.demo.rand import pick
 from tracelight.demo.text import FIRST_NAMES, NAME_WEIGHTS, Template, build_template
 
 HANDLE_WORDS = ["rose", "honey", "luxe", "star", "angel", "velvet", "silk", "sun", "moon",
@@ -47,13 +50,13 @@ class Persona:
 def _handle(rng: random.Random, name: str) -> str:
     style = rng.random()
     if style < 0.4:
-        return f"{name.lower()}{rng.choice(HANDLE_WORDS)}{rng.randint(1, 999)}"
+        return f"{name.lower()}{pick(rng, HANDLE_WORDS)}{rng.randint(1, 999)}"
     if style < 0.7:
-        return f"{rng.choice(HANDLE_WORDS)}_{name.lower()}{rng.randint(10, 99)}"
-    return f"{name.lower()}.{rng.choice(HANDLE_WORDS)}{rng.choice(HANDLE_WORDS)}"
+        return f"{pick(rng, HANDLE_WORDS)}_{name.lower()}{rng.randint(10, 99)}"
+    return f"{name.lower()}.{pick(rng, HANDLE_WORDS)}{pick(rng, HANDLE_WORDS)}"
 
 
-def _unique(rng: random.Random, make, used: set[str]) -> str:  # type: ignore[no-untyped-def]
+def _unique(rng: random.Random, make: Callable[[], str], used: set[str]) -> str:
     for _ in range(100):
         v = make()
         if v not in used:
@@ -72,17 +75,17 @@ class Registry:
         self.handles: set[str] = set()
 
     def email(self, rng: random.Random, name: str) -> str:
-        return _unique(rng, lambda: f"{_handle(rng, name)}@{rng.choice(C.EMAIL_DOMAINS)}",
+        return _unique(rng, lambda: f"{_handle(rng, name)}@{pick(rng, C.EMAIL_DOMAINS)}",
                        self.handles)
 
     def social(self, rng: random.Random, name: str) -> dict[str, str]:
-        platform = rng.choice(list(C.SOCIAL_FORMS))
+        platform = pick(rng, list(C.SOCIAL_FORMS))
         h = _unique(rng, lambda: f"{platform}:{_handle(rng, name).replace('.', '_')}",
                     self.handles)
         return {"platform": platform, "handle": h.split(":", 1)[1]}
 
     def payment(self, rng: random.Random, name: str) -> dict[str, str]:
-        service = rng.choice(list(C.PAYMENT_FORMS))
+        service = pick(rng, list(C.PAYMENT_FORMS))
 
         def make() -> str:
             base = _handle(rng, name).replace(".", "").replace("_", "")
@@ -94,32 +97,39 @@ class Registry:
         return {"service": service, "handle": h.split(":", 1)[1]}
 
 
+_BY_COUNTRY = {k: [c for c in CITIES if c.country == k] for k in {c.country for c in CITIES}}
+_CUM = {k: list(accumulate(c.weight for c in v)) for k, v in _BY_COUNTRY.items()}
+_CUM_ALL = list(accumulate(c.weight for c in CITIES))
+_CUM_NAMES = list(accumulate(NAME_WEIGHTS))
+
+
 def pick_city(rng: random.Random, country: str | None = None) -> City:
+    """A city, popular ones more often (a decoy: many strangers share a popular city)."""
     if country is None:
-        return rng.choices(CITIES, weights=CITY_WEIGHTS)[0]
-    pool = [c for c in CITIES if c.country == country]
-    return rng.choices(pool, weights=[c.weight for c in pool])[0]
+        return rng.choices(CITIES, cum_weights=_CUM_ALL)[0]
+    return rng.choices(_BY_COUNTRY[country], cum_weights=_CUM[country])[0]
 
 
 def _age(rng: random.Random, minor_rate: float) -> int:
     if rng.random() < minor_rate:
-        return rng.choice([16, 17])
-    return min(35, 18 + int(rng.expovariate(1 / 6)))
+        return pick(rng, [16, 17])
+    age = 18 + int(rng.expovariate(1 / 6))
+    return age if age <= 35 else rng.randint(18, 35)
 
 
 def _bases(rng: random.Random, key: str, n: int) -> list[BaseImage]:
     out = []
     for j in range(n):
-        kind = rng.choice(["abstract", "room", "room", "abstract"])
-        out.append(BaseImage(f"{key}-b{j}", rng.getrandbits(32), kind, rng.choice(SIZES)))
+        kind = pick(rng, ["abstract", "room", "room", "abstract"])
+        out.append(BaseImage(f"{key}-b{j}", rng.getrandbits(32), kind, pick(rng, SIZES)))
     return out
 
 
 def _card(rng: random.Random, key: str, name: str, phone: C.Phone) -> BaseImage:
-    text = f"{name}\n{rng.choice(['Call', 'Text', 'Txt'])} {C.render_phone_plain(rng, phone)}"
-    size = rng.choice([(640, 480), (800, 600), (512, 512)])
+    text = f"{name}\n{pick(rng, ['Call', 'Text', 'Txt'])} {C.render_phone_plain(rng, phone)}"
+    size = pick(rng, [(640, 480), (800, 600), (512, 512)])
     return BaseImage(f"{key}-card", rng.getrandbits(32), "card", size, text,
-                     fmt=rng.choice(["jpg", "png"]))
+                     fmt=pick(rng, ["jpg", "png"]))
 
 
 def make_network(rng: random.Random, reg: Registry, idx: int, size: int) -> Persona:
@@ -132,7 +142,7 @@ def make_network(rng: random.Random, reg: Registry, idx: int, size: int) -> Pers
         if c != cities[-1]:
             cities.append(c)
     n_names = 1 + (rng.random() < 0.5) + (rng.random() < 0.25 and size > 4)
-    names = list(dict.fromkeys(rng.choices(FIRST_NAMES, weights=NAME_WEIGHTS, k=n_names)))
+    names = list(dict.fromkeys(rng.choices(FIRST_NAMES, cum_weights=_CUM_NAMES, k=n_names)))
     minor_rate = 0.1 if rng.random() < 0.08 else 0.0
     ages = {n: _age(rng, minor_rate) for n in names}
     n_phones = 1 if size == 2 else min(4, 1 + int(rng.expovariate(0.8)), 1 + size // 3)
@@ -142,21 +152,21 @@ def make_network(rng: random.Random, reg: Registry, idx: int, size: int) -> Pers
     trust, youth, eth = rng.random() < 0.35, rng.random() < 0.22, rng.random() < 0.35
     p = Persona(
         key=key, network_id=key, cities=cities, names=names, ages=ages, phones=phones,
-        emails=[reg.email(rng, lead) for _ in range(rng.choice([0, 0, 1, 1, 2]))],
-        social=[reg.social(rng, lead) for _ in range(rng.choice([0, 0, 1, 2]))],
+        emails=[reg.email(rng, lead) for _ in range(pick(rng, [0, 0, 0, 1, 1, 2]))],
+        social=[reg.social(rng, lead) for _ in range(pick(rng, [0, 0, 0, 1, 2]))],
         payments=[reg.payment(rng, lead) for _ in range(rng.random() < 0.2)],
         crypto=[C.make_crypto(rng) for _ in range(rng.random() < 0.08)],
         template=build_template(rng, trust=trust, youth=youth, ethnicity=eth),
         edit_strength=rng.uniform(0.15, 0.75),
-        obfuscates=0.85 if rng.random() < 0.35 else 0.05,
+        obfuscates=0.85 if rng.random() < 0.4 else 0.05,
         trust=trust, youth=youth, ethnicity=eth,
-        base_price=rng.choice([120, 150, 160, 180, 200, 250, 300]),
-        bases=_bases(rng, key, rng.choice([1, 1, 2, 2, 3, 4])),
-        image_rate=0.75,
+        base_price=pick(rng, [120, 150, 160, 180, 200, 250, 300]),
+        bases=_bases(rng, key, pick(rng, [1, 2, 2, 3, 4, 5])),
+        image_rate=0.68,
         no_phone_rate=0.1,
     )
     if rng.random() < 0.25:
-        p.card_phone = rng.choice(phones)
+        p.card_phone = pick(rng, phones)
         p.card = _card(rng, key, lead, p.card_phone)
     return p
 
@@ -164,7 +174,7 @@ def make_network(rng: random.Random, reg: Registry, idx: int, size: int) -> Pers
 def make_independent(rng: random.Random, reg: Registry, idx: int) -> Persona:
     key = f"ind-{idx:05d}"
     city = pick_city(rng)
-    name = rng.choices(FIRST_NAMES, weights=NAME_WEIGHTS)[0]
+    name = rng.choices(FIRST_NAMES, cum_weights=_CUM_NAMES)[0]
     phones = [C.make_phone(rng, city.country, list(city.area_codes), reg.phones)
               for _ in range(1 + (rng.random() < 0.08))]
     trust, youth, eth = rng.random() < 0.3, rng.random() < 0.15, rng.random() < 0.28
@@ -177,10 +187,10 @@ def make_independent(rng: random.Random, reg: Registry, idx: int) -> Persona:
         crypto=[C.make_crypto(rng) for _ in range(rng.random() < 0.03)],
         template=build_template(rng, trust=trust, youth=youth, ethnicity=eth),
         edit_strength=0.0,
-        obfuscates=0.2,
+        obfuscates=0.25,
         trust=trust, youth=youth, ethnicity=eth,
-        base_price=rng.choice([100, 120, 150, 160, 180, 200, 250]),
-        bases=_bases(rng, key, rng.choice([1, 1, 2])),
+        base_price=pick(rng, [100, 120, 150, 160, 180, 200, 250]),
+        bases=_bases(rng, key, pick(rng, [1, 1, 2])),
         image_rate=0.5,
     )
     if rng.random() < 0.08:

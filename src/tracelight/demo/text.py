@@ -9,7 +9,11 @@ network's ads share a template even after edits.
 from __future__ import annotations
 
 import random
+import re
+import string
 from dataclasses import dataclass, field
+
+from tracelight.demo.rand import distinct, pick
 
 FIRST_NAMES = [
     # Zipf-weighted: the first names are very common, a decoy for linking by name.
@@ -131,7 +135,7 @@ def age_words(n: int) -> str:
 
 
 def render_age(rng: random.Random, n: int) -> str:
-    return rng.choice([f"{n} yrs", f"age: {n}", f"I'm {n}", f"{n}yo", f"Age {n}",
+    return pick(rng, [f"{n} yrs", f"age: {n}", f"I'm {n}", f"{n}yo", f"Age {n}",
                        f"{age_words(n)} years young", f"{n} years old"])
 
 
@@ -151,59 +155,81 @@ def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def _fill(rng: random.Random, frame: str, keep_open: tuple[str, ...] = ("name", "city")) -> str:
-    pick = rng.sample
-    adjs = pick(ADJ, 3)
-    services = pick(SERVICES, 3)
-    things = pick(THING, 2)
-    places_adj = pick(PLACE_ADJ, 2)
-    amen = pick(AMENITY, 2)
-    days = rng.choice(DAYS)
-    values = {
-        "adj": adjs[0], "adj2": adjs[1], "adj3": adjs[2], "Adj": _cap(adjs[0]),
-        "person": rng.choice(PERSON), "quality": rng.choice(QUALITY), "thing": things[0],
-        "thing2": things[1], "service": services[0], "service2": services[1],
-        "service3": services[2], "place": rng.choice(PLACE), "place_adj": places_adj[0],
-        "place_adj2": places_adj[1], "Place_adj": _cap(places_adj[0]), "amenity": amen[0],
-        "amenity2": amen[1], "days": days, "time": rng.choice(TIMES)[0],
-        "eth": rng.choice(ETHNICITIES),
-    }
-    for k in keep_open:
-        values[k] = "{" + k + "}"
+# slot name -> (bank, group): slots of one group get distinct words ("adj", "adj2", ...)
+_SLOTS: dict[str, tuple[list[str], str, int]] = {
+    "adj": (ADJ, "adj", 0), "adj2": (ADJ, "adj", 1), "adj3": (ADJ, "adj", 2),
+    "Adj": (ADJ, "adj", 0), "person": (PERSON, "person", 0), "quality": (QUALITY, "quality", 0),
+    "thing": (THING, "thing", 0), "thing2": (THING, "thing", 1),
+    "service": (SERVICES, "service", 0), "service2": (SERVICES, "service", 1),
+    "service3": (SERVICES, "service", 2), "place": (PLACE, "place", 0),
+    "place_adj": (PLACE_ADJ, "place_adj", 0), "place_adj2": (PLACE_ADJ, "place_adj", 1),
+    "Place_adj": (PLACE_ADJ, "place_adj", 0), "amenity": (AMENITY, "amenity", 0),
+    "amenity2": (AMENITY, "amenity", 1), "days": (DAYS, "days", 0),
+    "time": ([t for t, _ in TIMES], "time", 0), "eth": (ETHNICITIES, "eth", 0),
+}
+# frame -> [(slot, bank, group, index, words the group needs)], parsed once per frame
+_PLANS: dict[str, list[tuple[str, list[str], str, int, int]]] = {}
+_AN_RE = re.compile(r"\b([Aa])( [aeiou])")
+_OPEN = {"name": "{name}", "city": "{city}"}
+
+
+def _plan_frame(frame: str) -> list[tuple[str, list[str], str, int, int]]:
+    fields = [f for _, f, _, _ in string.Formatter().parse(frame) if f and f not in _OPEN]
+    need: dict[str, int] = {}
+    for f in fields:
+        _, group, i = _SLOTS[f]
+        need[group] = max(need.get(group, 0), i + 1)
+    return [(f, _SLOTS[f][0], _SLOTS[f][1], _SLOTS[f][2], need[_SLOTS[f][1]]) for f in fields]
+
+
+def _fill(rng: random.Random, frame: str) -> str:
+    """Fill a frame's slots with random words; {name} and {city} stay open for each ad."""
+    plan = _PLANS.get(frame)
+    if plan is None:
+        plan = _PLANS[frame] = _plan_frame(frame)
+    values = dict(_OPEN)
+    groups: dict[str, list[str]] = {}
+    for f, bank, group, i, k in plan:
+        words = groups.get(group)
+        if words is None:
+            words = groups[group] = [pick(rng, bank)] if k == 1 else distinct(rng, bank, k)
+        values[f] = _cap(words[i]) if f[0].isupper() else words[i]
     out = frame.format(**values)
-    for vowel in "aeiou":  # "a easygoing" -> "an easygoing"
-        out = out.replace(f"A {vowel}", f"An {vowel}").replace(f" a {vowel}", f" an {vowel}")
+    if "a " in out or "A " in out:  # "a easygoing" -> "an easygoing"
+        out = _AN_RE.sub(lambda m: m.group(1) + "n" + m.group(2), out)
     return out
 
 
 def build_template(rng: random.Random, *, trust: bool, youth: bool, ethnicity: bool) -> Template:
     """A fresh wording. Independent ads get one each; a network shares one and edits it."""
-    sents: list[tuple[str, str]] = [("intro", _fill(rng, rng.choice(INTRO_FRAMES)))]
+    sents: list[tuple[str, str]] = [("intro", _fill(rng, pick(rng, INTRO_FRAMES)))]
     for kind, frames in (("descr", DESCR_FRAMES), ("service", SERVICE_FRAMES),
                          ("ambiance", AMBIANCE_FRAMES), ("avail", AVAIL_FRAMES)):
         if kind in ("descr", "service") or rng.random() < 0.8:
-            sents.append((kind, _fill(rng, rng.choice(frames))))
+            sents.append((kind, _fill(rng, pick(rng, frames))))
     if rng.random() < 0.5:
-        sents.append(("descr", _fill(rng, rng.choice(DESCR_FRAMES))))
+        sents.append(("descr", _fill(rng, pick(rng, DESCR_FRAMES))))
     if trust:
-        sents.append(("trust", rng.choice(TRUST)))
+        sents.append(("trust", pick(rng, TRUST)))
     if youth:
-        sents.append(("youth", rng.choice(YOUTH)))
+        sents.append(("youth", pick(rng, YOUTH)))
     if ethnicity:
-        sents.append(("ethnicity", _fill(rng, rng.choice(ETH_FRAMES))))
+        sents.append(("ethnicity", _fill(rng, pick(rng, ETH_FRAMES))))
     head, tail = sents[:1], sents[1:]
     rng.shuffle(tail)
-    closing = ("closing", rng.choice(CLOSINGS))
-    return Template(title=_fill(rng, rng.choice(TITLE_FRAMES)), sentences=[*head, *tail, closing])
+    closing = ("closing", pick(rng, CLOSINGS))
+    return Template(title=_fill(rng, pick(rng, TITLE_FRAMES)), sentences=[*head, *tail, closing])
+
+
+_SYN_RE = re.compile(r"(?<![\w!])(" + "|".join(re.escape(k) for k in sorted(SYNONYMS, key=len,
+                     reverse=True)) + r")(?![\w!])")
 
 
 def _swap_words(rng: random.Random, text: str, p: float) -> str:
-    words = text.split(" ")
-    for i, w in enumerate(words):
-        core = w.rstrip(".,!:")
-        if core in SYNONYMS and rng.random() < p:
-            words[i] = rng.choice(SYNONYMS[core]) + w[len(core):]
-    return " ".join(words)
+    if p <= 0:
+        return text
+    return _SYN_RE.sub(lambda m: pick(rng, SYNONYMS[m.group(1)]) if rng.random() < p
+                       else m.group(1), text)
 
 
 def edit_template(rng: random.Random, t: Template, strength: float) -> list[tuple[str, str]]:
@@ -212,15 +238,15 @@ def edit_template(rng: random.Random, t: Template, strength: float) -> list[tupl
     if rng.random() < strength:  # reorder two adjacent editable sentences
         idx = [i for i in range(1, len(sents) - 1)]
         if idx:
-            i = rng.choice(idx)
+            i = pick(rng, idx)
             sents[i], sents[i + 1] = sents[i + 1], sents[i]
     if rng.random() < strength * 0.8:  # delete one editable sentence
         idx = [i for i, (k, _) in enumerate(sents) if k not in FIXED]
         if len(idx) > 2:
-            del sents[rng.choice(idx)]
+            del sents[pick(rng, idx)]
     if rng.random() < strength * 0.8:  # insert a generic sentence
-        extra = rng.choice([("closing", rng.choice(CLOSINGS)),
-                            ("descr", _fill(rng, rng.choice(DESCR_FRAMES)))])
+        extra = pick(rng, [("closing", pick(rng, CLOSINGS)),
+                            ("descr", _fill(rng, pick(rng, DESCR_FRAMES)))])
         sents.insert(rng.randrange(1, len(sents) + 1), extra)
     return [(k, _swap_words(rng, s, strength * 0.5)) for k, s in sents]
 
@@ -244,7 +270,7 @@ def make_prices(rng: random.Random, country: str, base: int) -> tuple[str, list[
     """A rate line and its truth ({"amount","currency","minutes"})."""
     n = 1 if rng.random() < 0.6 else 2
     forms = GBP_FORMS if country == "GB" else PRICE_FORMS
-    chosen = rng.sample(forms, n)
+    chosen = distinct(rng, forms, n)
     if n == 2 and chosen[0][1] == chosen[1][1]:
         chosen = chosen[:1]
     parts, truth = [], []
@@ -253,7 +279,7 @@ def make_prices(rng: random.Random, country: str, base: int) -> tuple[str, list[
         parts.append(fmt.format(a=amount))
         truth.append({"amount": amount, "currency": "GBP" if country == "GB" else "USD",
                       "minutes": minutes})
-    lead = rng.choice(["Rates:", "Donations:", "Specials:", ""])
+    lead = pick(rng, ["Rates:", "Donations:", "Specials:", ""])
     return (lead + " " + ", ".join(parts)).strip() + ".", truth
 
 
@@ -261,36 +287,36 @@ def make_stats(rng: random.Random) -> tuple[str, list[str]]:
     """Height/weight/measurement text: numbers that must never read as phones."""
     ft, inch = 5, rng.randint(0, 9)
     lbs = rng.randint(105, 160)
-    bust = rng.choice([32, 34, 36, 38])
-    m = f"{bust}-{rng.choice([22, 24, 26, 28])}-{rng.choice([34, 36, 38])}"
+    bust = pick(rng, [32, 34, 36, 38])
+    m = f"{bust}-{pick(rng, [22, 24, 26, 28])}-{pick(rng, [34, 36, 38])}"
     forms = [
         (f"{ft}'{inch} {lbs}lbs", ["height", "weight"]),
         (f"{ft}'{inch}\" {lbs} lbs, {m}", ["height", "weight", "measurements"]),
         (f"Stats: {m}, {ft}'{inch}", ["measurements", "height"]),
         (f"{lbs}lbs, {m}", ["weight", "measurements"]),
     ]
-    return rng.choice(forms)
+    return pick(rng, forms)
 
 
 def post_id_number(rng: random.Random, looks_like_phone: bool, area_codes: list[str]) -> str:
     if looks_like_phone and area_codes:
-        return f"{rng.choice(area_codes)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+        return f"{pick(rng, area_codes)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
     return f"{rng.randint(1, 9)}{rng.randint(0, 999_999_999):09d}"
 
 
 def make_trap(rng: random.Random, kind: str, *, zip_code: str, area_codes: list[str]) -> str:
     if kind == "post_id":
-        return f"Post ID: {post_id_number(rng, rng.random() < 0.5, area_codes)}"
+        return f"Post ID: {post_id_number(rng, rng.random() < 0.4, area_codes)}"
     if kind == "ref":
         return f"Ref #: {rng.randint(10_000_000, 99_999_999)}"
     if kind == "date":
         m, d = rng.randint(1, 12), rng.randint(1, 28)
-        return rng.choice([f"Available {m}/{d} only.", f"Back on {m}/{d}.",
+        return pick(rng, [f"Available {m}/{d} only.", f"Back on {m}/{d}.",
                            f"Special until {m}/{d}/2026."])
     if kind == "time":
-        return rng.choice(["Hours 10am-4pm.", "Open 11:30am to 9:45pm.", "Last call 10pm."])
+        return pick(rng, ["Hours 10am-4pm.", "Open 11:30am to 9:45pm.", "Last call 10pm."])
     if kind == "zip":
-        return rng.choice([f"Near downtown {zip_code}.", f"Located in the {zip_code} area."])
+        return pick(rng, [f"Near downtown {zip_code}.", f"Located in the {zip_code} area."])
     if kind == "long_number":
         return f"Listing {rng.randint(10**11, 10**12 - 1)}"
     raise ValueError(kind)

@@ -81,7 +81,8 @@ def _add(hits: list[AgeHit], age: int, start: int, end: int) -> None:
         hits.append(AgeHit(age, start, end))
 
 
-def find_ages(folded: str, low: str | None = None) -> list[AgeHit]:
+def find_ages(folded: str, low: str | None = None,
+              words: frozenset[str] | None = None) -> list[AgeHit]:
     low = folded.lower() if low is None else low
     hits: list[AgeHit] = []
     text = folded.translate(_ACCENTS) if not folded.isascii() else folded  # veintidós
@@ -89,6 +90,11 @@ def find_ages(folded: str, low: str | None = None) -> list[AgeHit]:
     if has_digit and any(h in low for h in _SUFFIX_HINTS):
         # anchored at each suffix ("yrs", "yo", "años"): find the number just before it
         for pos in sorted({i for h in _SUFFIX_HINTS for i in _find_all(low, h)}):
+            k = pos
+            while k > 0 and pos - k < 3 and text[k - 1] in " -":
+                k -= 1
+            if k == 0 or not text[k - 1].isdigit():
+                continue  # "you", "your": no number right before the suffix
             nb = _NUM_BEFORE.search(text, max(0, pos - 6), pos)
             if nb is None:
                 continue
@@ -100,7 +106,7 @@ def find_ages(folded: str, low: str | None = None) -> list[AgeHit]:
             _add(hits, int(m.group(1)), m.start(), m.end())
     if has_digit:
         for rx, hints in ((_CUE_THEN_NUM, _AGE_HINTS), (_IM_NUM, _IM_HINTS)):
-            for pos in word_starts(low, hints):
+            for pos in word_starts(low, hints, words):
                 m = rx.match(text, pos)
                 if m is not None:
                     _add(hits, int(m.group(1)), m.start(), m.end())

@@ -50,6 +50,7 @@ def _clean_local(local: str) -> str:
     return local.strip(".").lower()
 
 
+_TLD_END = re.compile(r"\.[a-z]{2,24}$")
 _LOCAL_BACK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}$")
 _DOMAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{0,62}(?:\.[A-Za-z0-9][A-Za-z0-9\-]{0,62}){0,4}"
                      r"(?![A-Za-z0-9\-@])")
@@ -88,7 +89,7 @@ def find_emails(text: str, folded: str, low: str | None = None) -> list[EmailHit
         dm = _DOMAIN.match(folded, at + 1) if s is not None else None
         if s is not None and dm is not None:
             domain = dm.group().lower().rstrip(".-")
-            if "." in domain and re.search(r"\.[a-z]{2,24}$", domain):
+            if "." in domain and _TLD_END.search(domain):
                 e = at + 1 + len(domain)
                 hits.append(EmailHit(f"{_clean_local(folded[s:at])}@{domain}", s, e,
                                      text[s:e] != folded[s:e]))

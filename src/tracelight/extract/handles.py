@@ -137,14 +137,14 @@ def find_urls_and_handles(folded: str, low: str | None = None,
             taken.append((s, s + len(url)))
     if "." in low:
         for s in _bare_url_starts(low):
-            m = _BARE_URL.match(folded, s)
-            if m is None or any(a <= s < b for a, b in taken):
+            mb = _BARE_URL.match(folded, s)
+            if mb is None or any(a <= s < b for a, b in taken):
                 continue
-            host = m.group(1).lower()
-            if m.group(2) is None and host not in _LEX.social_hosts \
+            host = mb.group(1).lower()
+            if mb.group(2) is None and host not in _LEX.social_hosts \
                     and host not in _LEX.payment_hosts:
                 continue
-            _, url = _strip_url(s, m.group())
+            _, url = _strip_url(s, mb.group())
             hits.append(HandleHit("url", "", url, s, s + len(url)))
             taken.append((s, s + len(url)))
     for h in list(hits):
@@ -161,17 +161,17 @@ def find_urls_and_handles(folded: str, low: str | None = None,
         for pos in word_starts(low, aliases, words):
             if pos < last:
                 continue
-            m = rx.match(folded, pos)
-            if m is None:
+            mk = rx.match(folded, pos)
+            if mk is None:
                 continue
-            word = re.sub(r"\s", "", m.group(1).lower())
+            word = "".join(mk.group(1).lower().split())
             platform = alias.get(word)
-            handle = m.group(4).rstrip("._-")
-            if platform is None or not free(m.start(), m.end()):
+            handle = mk.group(4).rstrip("._-")
+            if platform is None or not free(mk.start(), mk.end()):
                 continue
             if handle.lower() in _HANDLE_STOP or len(handle) < 2:
                 continue
-            marked = bool(m.group(2) or m.group(3))
+            marked = bool(mk.group(2) or mk.group(3))
             if word in _SHORT_WORDS and not marked:
                 continue
             if handle.isdigit() or (platform == "whatsapp" and sum(c.isdigit()
@@ -181,9 +181,9 @@ def find_urls_and_handles(folded: str, low: str | None = None,
                 if handle.lower() in _NO_HANDLE_WORDS or handle[0].isdigit():
                     continue
                 handle = "$" + handle
-            end = m.end(4) - (len(m.group(4)) - len(handle.lstrip("$")))
-            hits.append(HandleHit(kind, platform, handle, m.start(), end))
-            taken.append((m.start(), end))
+            end = mk.end(4) - (len(mk.group(4)) - len(handle.lstrip("$")))
+            hits.append(HandleHit(kind, platform, handle, mk.start(), end))
+            taken.append((mk.start(), end))
             last = end
     if "$" in folded:
         for m in _CASHTAG.finditer(folded):

@@ -31,6 +31,7 @@ class Lexicon:
     payment_services: dict[str, list[str]]
     payment_hosts: dict[str, str]
     name_stopwords: frozenset[str]
+    split_connectives: frozenset[str]
 
 
 def _fail(key: str, why: str) -> ConfigError:
@@ -77,16 +78,21 @@ def parse_lexicon(data: Any) -> Lexicon:
         raise ConfigError(f"{LEXICON_FILE}: top level must be a mapping")
     required = ("number_words", "age_units", "age_teens", "age_tens", "age_compound",
                 "social_platforms", "social_hosts", "payment_services", "payment_hosts",
-                "name_stopwords")
+                "name_stopwords", "split_connectives")
     for key in required:
         if key not in data:
             raise _fail(key, "is missing")
     nw = data["number_words"]
     if not isinstance(nw, dict) or "strong" not in nw or "weak" not in nw:
         raise _fail("number_words", "must have 'strong' and 'weak' mappings")
+    conn = data["split_connectives"]
+    if not isinstance(conn, list) or not conn or not all(isinstance(w, str) for w in conn):
+        raise _fail("split_connectives", "must be a non-empty list of words (quote on/no/yes)")
     stop = data["name_stopwords"]
-    if not isinstance(stop, list) or not all(isinstance(w, (str, int)) for w in stop):
-        raise _fail("name_stopwords", "must be a list of words")
+    if not isinstance(stop, list) or not all(isinstance(w, (str, int)) and
+                                             not isinstance(w, bool) for w in stop):
+        # YAML reads a bare on/no/yes as a boolean: quote such words
+        raise _fail("name_stopwords", "must be a list of words (quote on/no/yes)")
     return Lexicon(
         strong_digit_words=_int_map(nw["strong"], "number_words.strong", 0, 9),
         weak_digit_words=_int_map(nw["weak"], "number_words.weak", 0, 9),
@@ -99,6 +105,7 @@ def parse_lexicon(data: Any) -> Lexicon:
         payment_services=_list_map(data["payment_services"], "payment_services"),
         payment_hosts=_str_map(data["payment_hosts"], "payment_hosts"),
         name_stopwords=frozenset(str(w).lower() for w in stop),
+        split_connectives=frozenset(w.lower() for w in conn),
     )
 
 

@@ -12,6 +12,7 @@ extractor on top of the folded text, because whether "to" means 2 depends on its
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 from functools import lru_cache
@@ -55,11 +56,19 @@ def _build_table() -> dict[int, str]:
 _TABLE = _build_table()
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _fold_run(m: re.Match[str]) -> str:
+    return m.group().translate(_TABLE)
+
+
 def fold(text: str) -> str:
     """The same text with look-alike characters mapped to ASCII, one character for one."""
     if text.isascii():
         return text
-    return text.translate(_TABLE)
+    # translate only the non-ASCII runs: str.translate is slow per character outside ASCII
+    return _NON_ASCII.sub(_fold_run, text)
 
 
 def is_plain(original: str, folded: str) -> bool:
@@ -83,44 +92,50 @@ _WORDCH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 
 _PUNCT = "".join(c for c in string.punctuation if c not in "'_")
 _PUNCT_BYTES = bytes.maketrans(_PUNCT.encode(), b" " * len(_PUNCT))
-_NON_ASCII_BYTES = bytes.maketrans(bytes(range(128, 256)), b" " * 128)
+_PUNCT_STR = str.maketrans(_PUNCT, " " * len(_PUNCT))
 
 
 def word_set(low: str) -> frozenset[str]:
     """The words of a lower-cased text (punctuation but ' and _ as spaces), for O(1) gates:
     an extractor whose cue words are absent skips its patterns entirely."""
-    data = low.encode("utf-8", "surrogatepass").translate(_PUNCT_BYTES)
-    words = data.decode("utf-8", "surrogatepass").split()
     if low.isascii():
-        return frozenset(words)
+        return frozenset(low.translate(_PUNCT_STR).split())
     # emoji or other symbols glued between words ("two🌹zero"): split there too, and keep
-    # the whole words as well for names with accents ("bogotá")
-    ascii_only = data.translate(_NON_ASCII_BYTES).decode("ascii").split()
-    return frozenset(words + ascii_only)
+    # whole words with non-ASCII letters as well, for names with accents ("bogotá")
+    words = _NON_ASCII.sub(" ", low).translate(_PUNCT_STR).split()
+    if any(ch.isalpha() for seg in _NON_ASCII.findall(low) for ch in seg):
+        data = low.encode("utf-8", "surrogatepass").translate(_PUNCT_BYTES)
+        words += data.decode("utf-8", "surrogatepass").split()
+    return frozenset(words)
 
 
 @lru_cache(maxsize=256)
-def _firsts(words: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple((w.split(" ", 1)[0].strip(string.punctuation.replace("'", "")) or w)
-                 for w in words)
+def _index(words: tuple[str, ...]) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """First word of each cue (what a word set can answer) -> the cues starting with it."""
+    by_first: dict[str, list[str]] = {}
+    for w in words:
+        first = w.split(" ", 1)[0].strip(string.punctuation.replace("'", "")) or w
+        by_first.setdefault(first, []).append(w)
+    return frozenset(by_first), {k: tuple(v) for k, v in by_first.items()}
 
 
-def word_starts(low: str, words: tuple[str, ...] | list[str],
+def word_starts(low: str, words: tuple[str, ...],
                 present: frozenset[str] | None = None) -> list[int]:
     """Sorted positions where one of `words` starts at a word boundary in `low`.
 
     Extractors anchor their patterns at these positions (`rx.match(text, pos)`) instead of
     scanning every position with a look-behind: `str.find` runs at C speed, and on a
-    typical ad it is several times cheaper than a regex scan per pattern.
+    typical ad it is several times cheaper than a regex scan per pattern. With `present`
+    (the text's word set), only cues whose first word occurs are looked for.
     """
+    firsts, by_first = _index(words)
+    todo = firsts if present is None else firsts & present
     found: set[int] = set()
-    firsts = _firsts(tuple(words))
-    for w, first in zip(words, firsts, strict=True):
-        if present is not None and first not in present:
-            continue
-        i = low.find(w)
-        while i >= 0:
-            if i == 0 or low[i - 1] not in _WORDCH or not w[0].isalnum():
-                found.add(i)
-            i = low.find(w, i + 1)
+    for first in todo:
+        for w in by_first[first]:
+            i = low.find(w)
+            while i >= 0:
+                if i == 0 or low[i - 1] not in _WORDCH or not w[0].isalnum():
+                    found.add(i)
+                i = low.find(w, i + 1)
     return sorted(found)

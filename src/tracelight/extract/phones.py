@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
-
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from itertools import accumulate
 
 from tracelight.extract.lexicon import lexicon
 from tracelight.extract.normalize import lower
-from tracelight.extract.traps import trap_spans
+from tracelight.extract.numbering import lengths as _lengths
+from tracelight.extract.numbering import validate
+from tracelight.extract.traps import trap_spans_at
 
 _LEX = lexicon()
 _STRONG = _LEX.strong_digit_words
@@ -51,11 +51,13 @@ _MAX_MIXED = 30
 
 _DIGITS_IN = re.compile(r"[0-9]{10,15}")
 _NORMAL_GAP = frozenset(" -.()\u00a0")
-_BAD_GAP = frozenset("$%@&=<>[]{}\n\r\t")
+_BAD_GAP = frozenset("$%@&=<>[]{}#\n\r\t\x00")  # '#' numbers a thing: "#702"
 _MAX_GAP = 6
 _KEYCAP = frozenset("\ufe0f\u20e3")
 _MAX_DIGITS = 15  # E.164 maximum; a longer plain digit string is an ID, not a phone
 _SPLIT_GAP = 40
+_GAP_WORD = re.compile(r"[a-z]+")
+_PLAIN_PUNCT = frozenset(",;:'\"!?()/&%$#")
 
 
 @dataclass(slots=True)
@@ -103,10 +105,13 @@ def _segment(low: str) -> tuple[str, bool] | None:
 
 _WEAK_ALTS = "|".join(re.escape(w) for w in sorted(_WEAK, key=len, reverse=True))
 _STRONG_WORDS = sorted((w for w in _STRONG if w.isalpha()), key=len, reverse=True)
+_STRONG_SET = frozenset(_STRONG_WORDS)
+_WEAK_OR_GLUED = frozenset(_WEAK)
+_NOT_GLUED: set[str] = set()
 _GLUE_PREFIX = frozenset(w[:2] for w in [*_STRONG_WORDS, "oh", "to", "too", "for", "ate"])
 _ALNUM_RUN = re.compile(r"[A-Za-z0-9]*")
 _DIGIT_RUN = re.compile(r"[0-9]+")
-_SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}\n\r\t]{0,4}"
+_SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}#\n\r\t\x00]{0,4}"
 _WEAK_GAP = re.compile(r"(?:" + _SEP + r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z]))"
                        r"{1,3}" + _SEP, re.IGNORECASE)
 _WEAK_TAIL = re.compile(r"(?:(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])" + _SEP + r"){1,2}$",
@@ -139,13 +144,19 @@ def _candidate_spans(folded: str, low: str,
     # Number words written as words; glued to digits ("five5five") they were found above,
     # glued to each other ("nineateseven", "EIGHTFOREIGHTNINE") they are words of their own.
     if words is None:
-        todo = _STRONG_WORDS
+        todo: list[str] | set[str] = _STRONG_WORDS
     else:
-        todo = [w for w in _STRONG_WORDS if w in words]
-        for w in words:
-            if len(w) >= 5 and w[:2] in _GLUE_PREFIX and w not in _STRONG \
-                    and _ATOMS_FULL.fullmatch(w):
-                todo.append(w)
+        todo = set(_STRONG_SET & words)
+        new = words - _NOT_GLUED
+        if new:
+            for w in new:
+                if len(w) >= 5 and w[:2] in _GLUE_PREFIX and w not in _STRONG \
+                        and _ATOMS_FULL.fullmatch(w):
+                    todo.add(w)
+                elif len(_NOT_GLUED) < 500_000:
+                    # Words repeat across ads: remember the ones already ruled out, so the
+                    # next ad pays a C-level set difference instead of a Python loop.
+                    _NOT_GLUED.add(w)
     for w in todo:  # str.find is C-fast; a regex alternation scan is not
         i = low.find(w)
         while i >= 0:
@@ -189,6 +200,14 @@ def _gap_ok(gap: str) -> bool:
 
 def _lead_weak(folded: str, t: _Tok) -> list[_Tok]:
     """Weak words just before a run's first token ("too zero six ..."), as tokens."""
+    k = t.start
+    while k > 0 and t.start - k < 4 and not folded[k - 1].isalnum():
+        k -= 1
+    j = k
+    while j > 0 and k - j < 8 and folded[j - 1].isalpha():
+        j -= 1
+    if j == k or folded[j:k].lower() not in _WEAK_OR_GLUED:
+        return []  # the word before is no weak number word: most runs stop here
     w0 = max(0, t.start - 14)
     m = _WEAK_TAIL.search(folded, w0, t.start)
     if m is None:
@@ -220,11 +239,22 @@ def _runs(folded: str, toks: list[_Tok]) -> list[list[_Tok]]:
     return runs
 
 
-def _drop_traps(folded: str, run: list[_Tok]) -> list[list[_Tok]]:
-    """Split a run at tokens that sit in a trap (price, date, size, ID), read around the run."""
-    w0 = max(0, run[0].start - 24)
-    w1 = min(len(folded), run[-1].end + 12)
-    traps = trap_spans(folded, w0, w1)
+def _drop_traps(folded: str, run: list[_Tok], probe: list[PhoneHit]) -> list[list[_Tok]]:
+    """Split a run at tokens that sit in a trap (price, date, size, ID).
+
+    Only the tokens up to the last number the probe read are tried as trap starts, and
+    labels or currency symbols only where a number begins."""
+    last = max(h.end for h in probe)
+    firsts = {h.start for h in probe}
+    digit_starts, prefix_starts = [], [run[0].start]
+    for t in run:
+        if t.start >= last:
+            break
+        if folded[t.start].isdigit():
+            digit_starts.append(t.start)
+            if t.start in firsts or t.start - 1 in firsts:
+                prefix_starts.append(t.start)
+    traps = trap_spans_at(folded, digit_starts, prefix_starts)
     if not len(traps):
         return [run]
     out: list[list[_Tok]] = []
@@ -239,43 +269,6 @@ def _drop_traps(folded: str, run: list[_Tok]) -> list[list[_Tok]]:
     if cur:
         out.append(cur)
     return out
-
-
-@lru_cache(maxsize=1 << 16)
-def validate(digits: str, plus: bool, region: str) -> str | None:
-    """E.164 form of a digit string if phonenumbers says it is a valid number, else None."""
-    if (plus and len(digits) == 11 and digits[0] == "1") or (
-            not plus and _lengths(region)[0] == 10 and len(digits) in (10, 11)):
-        # North American numbers: skip phonenumbers' parser (a third of the cost) and ask
-        # the metadata directly; area code and exchange never start with 0 or 1.
-        national = digits[-10:]
-        if len(digits) == 11 and digits[0] != "1":
-            return None
-        if national[0] in "01" or national[3] in "01":
-            return None
-        num = phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
-        # Checking the ad's own region first is ~10x cheaper than is_valid_number, which
-        # walks every NANP country's metadata (US, CA and two dozen Caribbean ones).
-        home = region if _lengths(region)[0] == 10 else "US"
-        if phonenumbers.is_valid_number_for_region(num, home) or \
-                phonenumbers.is_valid_number(num):
-            return "+1" + national
-        return None
-    try:
-        num = phonenumbers.parse(("+" + digits) if plus else digits, None if plus else region)
-    except NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(num):
-        return None
-    return phonenumbers.format_number(num, PhoneNumberFormat.E164)
-
-
-@lru_cache(maxsize=64)
-def _lengths(region: str) -> tuple[int, int]:
-    """Shortest and longest digit count worth trying without a '+' for this region."""
-    if phonenumbers.country_code_for_region(region) == 1:
-        return 10, 11  # NANP: area code + 7, optionally a leading 1
-    return 6, 13
 
 
 def _has_plus(folded: str, tok: _Tok) -> int:
@@ -313,7 +306,10 @@ def _from_run(folded: str, run: list[_Tok], region: str, used: set[int],
 def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
               hits: list[PhoneHit], *, weak_edges: bool) -> None:
     lo_len, hi_len = _lengths(region)
-    i, n = 0, len(run)
+    n = len(run)
+    lens = [len(t.digits) for t in run]
+    cum = [0, *accumulate(lens)]  # cum[k]: digits in run[:k]
+    i = 0
     while i < n:
         if run[i].kind == 2 and not weak_edges:
             i += 1
@@ -322,28 +318,25 @@ def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
         plus = plus_at >= 0
         # ".../p/447592123525-real-pics": a URL slug carries the country code without '+'
         in_slug = (not plus and run[i].kind == 0 and run[i].start > 0
-                   and folded[run[i].start - 1] == "/" and 11 <= len(run[i].digits) <= 13)
-        acc = ""
+                   and folded[run[i].start - 1] == "/" and 11 <= lens[i] <= 13)
+        least, most = (7, _MAX_DIGITS) if plus else (lo_len, max(hi_len, 13 if in_slug else 0))
         best: tuple[int, str] | None = None
-        for j in range(i, n):
-            acc += run[j].digits
-            if len(acc) > _MAX_DIGITS:
-                break
-            if run[j].kind == 2 and not weak_edges:
-                continue  # a number never ends on a weak word
-            if plus:
-                if len(acc) >= 7:
-                    e164 = validate(acc, True, region)
-                    if e164:
-                        best = (j, e164)
-            elif lo_len <= len(acc) <= hi_len:
-                e164 = validate(acc, False, region)
-                if e164:
-                    best = (j, e164)
-            if in_slug and best is None and j == i:
+        # only the ends j whose digit count falls in [least, most] (prefix sums: a run of
+        # 50,000 single digits costs a few steps per start, not fifteen)
+        j_lo = max(i, bisect_left(cum, cum[i] + least) - 1)
+        j_hi = min(n - 1, bisect_right(cum, cum[i] + most) - 2)
+        for j in range(j_lo, j_hi + 1):
+            total = cum[j + 1] - cum[i]
+            if total < least or (run[j].kind == 2 and not weak_edges):
+                continue  # too short yet, or a number ending on a weak word
+            # the digit string is only built for lengths worth validating
+            acc = run[i].digits if j == i else "".join([t.digits for t in run[i:j + 1]])
+            e164 = validate(acc, True, region) if plus else (
+                validate(acc, False, region) if total <= hi_len else None)
+            if e164 is None and in_slug and j == i:
                 e164 = validate(acc, True, region)
-                if e164:
-                    best = (j, e164)
+            if e164:
+                best = (j, e164)
         if best is None:
             i += 1
             continue
@@ -355,28 +348,42 @@ def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
         while end < len(folded) and folded[end] in _KEYCAP:
             end += 1  # the keycap marks after the last digit of 2️⃣0️⃣6️⃣
         hits.append(PhoneHit(e164, start, end, _obfuscated(folded, run, i, j, plus)))
-        used.update(id(t) for t in run[i:j + 1])
+        for k in range(i, j + 1):
+            used.add(id(run[k]))
         i = j + 1
 
 
 def _split_groups(folded: str, runs: list[list[_Tok]], region: str, used: set[int],
                   hits: list[PhoneHit]) -> None:
-    """'206 ... call me ... 555 0143': an area code and a local number a few words apart."""
+    """'206 ... call me ... 555 0143': an area code and a local number a few words apart.
+
+    Strict, because two unrelated numbers a few words apart are common ("room 203 ... 815
+    5834 Main St"): the area code is one 3-digit group, the local number one 7-digit group
+    or 3 + 4, the gap holds words and a visible break ("...", "-", "|", an emoji), and no
+    part sits in a trap."""
     if _lengths(region)[0] != 10:
         return  # NANP only: elsewhere numbers are not written as 3 + 7 digits
     free = [t for t in (_trim(r) for r in runs if not any(id(t) in used for t in r)) if t]
     for a, b in itertools.pairwise(free):
-        da = "".join(t.digits for t in a)
-        db = "".join(t.digits for t in b)
-        if len(da) != 3 or len(db) != 7 or a[-1].kind == 2 or b[0].kind == 2:
+        if len(a) != 1 or len(a[0].digits) != 3 or a[0].kind == 2:
+            continue
+        if [len(t.digits) for t in b] not in ([7], [3, 4]) or any(t.kind == 2 for t in b):
             continue
         gap = folded[a[-1].end:b[0].start]
-        if len(gap) > _SPLIT_GAP or any(c.isdigit() for c in gap) or gap.count(" ") > 6:
+        if len(gap) > _SPLIT_GAP or any(c.isdigit() for c in gap) or gap.count(" ") > 6 \
+                or "\x00" in gap or "\n" in gap:
             continue
-        e164 = validate(da + db, False, region)
-        if e164 and not any(id(t) in used for t in a + b):
-            hits.append(PhoneHit(e164, a[0].start, b[-1].end, True))
-            used.update(id(t) for t in a + b)
+        if not any(not (c.isalnum() or c.isspace() or c in _PLAIN_PUNCT) for c in gap) and \
+                not all(w in _LEX.split_connectives for w in _GAP_WORD.findall(gap.lower())):
+            continue  # other words between: "203 room 815 5834" is two numbers
+        e164 = validate(a[0].digits + "".join(t.digits for t in b), False, region)
+        if not e164 or any(id(t) in used for t in a + b):
+            continue
+        starts = [t.start for t in a + b if folded[t.start].isdigit()]
+        if len(trap_spans_at(folded, starts, starts)):
+            continue
+        hits.append(PhoneHit(e164, a[0].start, b[-1].end, True))
+        used.update(id(t) for t in a + b)
 
 
 def _trim(run: list[_Tok]) -> list[_Tok]:
@@ -407,8 +414,17 @@ def find_phones(text: str, folded: str, region: str = "US",
         # Traps are read only around runs that hold a phone-shaped number: a full scan of
         # every ad for prices, dates and sizes would cost more than all the rest.
         probe: list[PhoneHit] = []
-        _from_run(folded, whole, region, set(), probe)
-        pieces = _drop_traps(folded, whole) if probe else [whole]
+        probe_used: set[int] = set()
+        _from_run(folded, whole, region, probe_used, probe)
+        if not probe:
+            runs.append(whole)
+            continue
+        pieces = _drop_traps(folded, whole, probe)
+        if len(pieces) == 1 and pieces[0] is whole:
+            hits += probe  # no trap in it: the probe's reading stands
+            used |= probe_used
+            runs.append(whole)
+            continue
         for run in pieces:
             runs.append(run)
             if run and sum(len(t.digits) for t in run) >= least:

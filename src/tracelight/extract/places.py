@@ -21,12 +21,15 @@ from functools import lru_cache
 import phonenumbers
 
 from tracelight.extract.lexicon import lexicon
-from tracelight.extract.normalize import lower, word_set, word_starts
+from tracelight.extract.normalize import lower, word_set
 
 _CA_PROVINCES = {"01": "AB", "02": "BC", "03": "MB", "04": "NB", "05": "NL", "07": "NS",
                  "08": "ON", "09": "PE", "10": "QC", "11": "SK", "12": "YT", "13": "NT",
                  "14": "NU"}
 _BIG = 300_000
+_FUNCTION_WORDS = frozenset({"a", "my", "or", "of", "in", "to", "at", "am", "an", "ad", "is",
+                             "it", "on", "me", "we", "be", "so", "no", "by", "do", "go", "up",
+                             "us", "if", "as", "and", "for", "with", "i", "o", "e", "y"})
 _CUE = re.compile(r"(?:\b(?:in|near|visiting|located|from|to|around|downtown|outside|"
                   r"heading|city of|en|desde|cerca de)\s{1,2})$", re.IGNORECASE)
 _CAP_SEQ = re.compile(r"[A-Z][a-z'.]{1,20}(?:[ \-][A-Z][a-z'.]{1,20}){0,3}")
@@ -42,6 +45,11 @@ _AMBIGUOUS = frozenset({
     "santa", "lola", "ciudad", "mexico", "amor", "sexy", "ebony", "latina", "maria",
     "madison", "savannah", "sydney", "brooklyn", "paris", "alexandria", "helena", "erie",
 })
+
+
+_ALIASES = {"new york": "new york city", "nyc": "new york city",
+            "saint louis": "st. louis", "st louis": "st. louis", "saint paul": "st. paul",
+            "st paul": "st. paul", "philly": "philadelphia", "vegas": "las vegas"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,11 @@ def gazetteer() -> _Gazetteer:
         cities.setdefault(c["name"].lower(), []).append(city)
     for lst in cities.values():
         lst.sort(key=lambda x: -x.population)
+    # Names people write that the gazetteer spells otherwise ("New York" is "New York City"
+    # there; without this, "New York" would be read as York, PA).
+    for alias, name in _ALIASES.items():
+        if name in cities:
+            cities.setdefault(alias, cities[name])
     regions: dict[str, tuple[str, str]] = {}
     for code, st in gc.get_us_states().items():
         regions[st["name"].lower()] = (code, "US")
@@ -98,7 +111,9 @@ def gazetteer() -> _Gazetteer:
         regions[code.lower()] = (code, "CA")
     regions["dc"] = ("DC", "US")
     max_words = max(len(k.split()) for k in cities)
-    firsts = frozenset(k.split(" ")[0].strip(".'") for k in cities)
+    # Function words that begin a few foreign city names ("A Coruña", "In Salah") would make
+    # every ad a candidate; those cities are still found in a location field.
+    firsts = frozenset(k.split(" ")[0].strip(".'") for k in cities) - _FUNCTION_WORDS
     return _Gazetteer(cities, regions, min(max_words, 4), firsts)
 
 
@@ -116,6 +131,17 @@ def _pick(cands: list[City], region: str | None, country: str) -> City:
 _REGION_AFTER = re.compile(r",?\s{1,2}([A-Z]{2}|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?![A-Za-z])")
 
 
+def _starts_of(low: str, words: frozenset[str]) -> set[int]:
+    found: set[int] = set()
+    for w in words:
+        i = low.find(w)
+        while i >= 0:
+            if i == 0 or not low[i - 1].isalnum():
+                found.add(i)
+            i = low.find(w, i + 1)
+    return found
+
+
 def find_places(folded: str, region: str = "US", *, lenient: bool = False,
                 words: frozenset[str] | None = None) -> list[PlaceHit]:
     """Cities named in the text. `lenient` for a location field, where any city name counts."""
@@ -130,7 +156,10 @@ def find_places(folded: str, region: str = "US", *, lenient: bool = False,
     present = words if words is not None else word_set(low)
     # Start only where the first word of some city name occurs (a set intersection, then
     # str.find), instead of walking every capitalised word of the ad.
-    starts = word_starts(low, tuple(sorted(g.first_words & present)))
+    firsts = g.first_words & present
+    if lenient:
+        firsts |= present & _FUNCTION_WORDS
+    starts = sorted(_starts_of(low, firsts))
     last = -1
     for s in starts:
         if s < last or not text[s].isupper():

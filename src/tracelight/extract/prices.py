@@ -26,7 +26,7 @@ _DUR_UNITS = {"qk": 15, "qv": 15, "quick": 15, "hh": 30, "hhr": 30, "halfhour": 
               "fh": 60, "min": 1, "mins": 1, "minute": 1, "minutes": 1, "ov": 720,
               "overnight": 720, "night": 720}
 _UNIT = (r"(half\s?hour|overnight|minutes?|mins?|hours?|hrs?|hhr|hh|qk|qv|quick|fh|ov|night|h)"
-         r"(?![A-Za-z])")
+         r"(?![A-Za-z0-9])")
 _DUR_NUM = re.compile(r"(\d{1,3}(?:\.5)?)\s?" + _UNIT, _I)  # "1hr", "30 min", "2 hours"
 _DUR_WORD = re.compile(r"()" + _UNIT, _I)  # "hh", "qv", "overnight"
 _DUR_WORDS = ("half", "overnight", "hour", "hr", "hhr", "hh", "qk", "qv", "quick", "fh", "ov",
@@ -37,7 +37,7 @@ _MONEY_WORD = re.compile(
     r"mxn|pesos)(?![A-Za-z])", _I)
 _MONEY_HINTS = ("$", "€", "£", "usd", "dollar", "buck", "rose", "rs", "donation", "candies",
                 "eur", "gbp", "cad", "mxn", "peso")
-_NUM_AFTER = re.compile(r"\s{0,2}[:=\-]?\s{0,2}(\d{2,4})(?![\d:'%]|[.,]\d)")
+_NUM_AFTER = re.compile(r"\s{0,2}[:=\-]?\s{0,2}(\d{2,4})(?![\dA-Za-z:'%]|[.,]\d)")
 _NUM_BEFORE = re.compile(r"(?<![\d.,$])(\d{2,4})\s?(?:/|per)\s?$", _I)
 _JOIN_AFTER = re.compile(r"\s{0,2}(?:/|per|an?|for|x|each|:|-|=|@)?\s{0,2}", _I)
 _DIGITS = frozenset("0123456789")
@@ -59,7 +59,7 @@ class PriceHit:
 
 
 def _dur_minutes(m: re.Match[str]) -> int:
-    unit = re.sub(r"\s", "", m.group(2).lower())
+    unit = "".join(m.group(2).lower().split())
     per = _DUR_UNITS.get(unit) or _DUR_UNITS.get(m.group(2).lower(), 60)
     n = float(m.group(1)) if m.group(1) else 1.0
     if unit in ("min", "mins", "minute", "minutes") and not m.group(1):
@@ -78,9 +78,9 @@ def _durations(folded: str, low: str,
     for pos in word_starts(low, _DUR_WORDS, words):
         if pos in out or (pos > 0 and folded[pos - 1] in _DIGITS):
             continue
-        m = _DUR_WORD.match(folded, pos)
-        if m:
-            out[pos] = (m.end(), _dur_minutes(m))
+        mw = _DUR_WORD.match(folded, pos)
+        if mw:
+            out[pos] = (mw.end(), _dur_minutes(mw))
     return sorted((s, e, mins) for s, (e, mins) in out.items() if 0 < mins <= 24 * 60)
 
 
@@ -92,7 +92,7 @@ def find_prices(folded: str, region: str = "US", low: str | None = None,
     if any(h in low for h in _MONEY_HINTS):
         if "$" in folded or "€" in folded or "£" in folded:
             for m in _MONEY_SYM.finditer(folded):
-                money.append((m.start(), m.end(), int(re.sub(r"[.,]", "", m.group(2))),
+                money.append((m.start(), m.end(), int(m.group(2).replace(",", "").replace(".", "")),
                               _SYMBOL[m.group(1)] or local))
         for m in _MONEY_WORD.finditer(folded):
             if m.start() > 0 and folded[m.start() - 1] in "0123456789.,$":
@@ -132,10 +132,10 @@ def find_prices(folded: str, region: str = "US", low: str | None = None,
     for d_start, d_end, minutes in durs:
         if d_start in used:
             continue
-        m = _NUM_AFTER.match(folded, d_end)
-        if m:
-            s, e = d_start, m.end(1)
-            amount = int(m.group(1))
+        ma = _NUM_AFTER.match(folded, d_end)
+        if ma:
+            s, e = d_start, ma.end(1)
+            amount = int(ma.group(1))
         else:
             mb = _NUM_BEFORE.search(folded, max(0, d_start - 12), d_start)
             if not mb:

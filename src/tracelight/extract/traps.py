@@ -1,7 +1,10 @@
 """Numbers that look like phone digits but are not: prices, dates, times, sizes, IDs.
 
-`trap_spans(folded)` returns the spans the phone reader must not use. Precision matters more
-than recall for phones: one false phone links strangers into one network.
+`trap_spans(folded, start, end)` returns the spans in folded[start:end] the phone reader must
+not use. Precision matters more than recall for phones: one false phone links strangers into
+one network. Every trap begins at the start of a digit run, or just before one (`$150`,
+`Post ID: 4829173650`, `WA 98101`), so the patterns are tried only there (`match` at a
+position), never scanned across the text.
 """
 
 from __future__ import annotations
@@ -11,51 +14,60 @@ from bisect import bisect_right
 
 _I = re.IGNORECASE
 
-# Each pattern is linear: bounded quantifiers, no nested repetition.
-_SIMPLE = [
-    # prices: $150, 150$, 150 roses, € 80
-    re.compile(r"[$€£¥]\s?\d[\d,.]{0,9}"),
-    re.compile(r"(?<!\d)\d{2,5}(?:[.,]\d{1,2})?\s?(?:\$|€|£|usd|dollars?|bucks|roses?|rs|"
-               r"donations?|candies|eur|euros?|gbp|pesos?|mxn)\b", _I),
-    # durations: 30 min, 1 hr, 2hrs, 15qv
-    re.compile(r"(?<!\d)\d{1,3}\s?(?:min(?:ute)?s?|hrs?|hours?|hh|hhr|qv|qk|h)\b", _I),
-    # per-unit rates: 150/hr, 80/qv, 200 per hour
-    re.compile(r"(?<!\d)\d{1,5}\s?(?:/|per)\s?(?:hr|hour|h|hh|hhr|qv|qk|min|night|ov)\b", _I),
-    # times: 10:30, 10:30pm, 10am, 4 pm, 10am-4pm
-    re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?", _I),
-    re.compile(r"(?<!\d)\d{1,2}\s?[ap]\.?m\b\.?", _I),
-    # heights: 5'4, 5' 4", 5ft4, 5 ft 4 in, 165cm
-    re.compile(r"(?<!\d)[3-7]\s?(?:'|ft|foot|feet)\s?\d{1,2}(?!\d)(?:\s?(?:\"|''|in\b|inches))?",
-               _I),
-    re.compile(r"(?<!\d)\d{2,3}\s?cm\b", _I),
-    # weights: 120lbs, 120 lb, 55kg
-    re.compile(r"(?<!\d)\d{2,3}\s?(?:lbs?|pounds|kgs?|kilos?)\b", _I),
+# Traps that start with their first digit. Each alternative is linear: bounded quantifiers,
+# no nested repetition.
+_DIGIT_FIRST = re.compile("|".join(f"(?:{p})" for p in (
+    # prices with a unit after: 150 roses, 200 donation, 80$
+    r"\d{2,5}(?:[.,]\d{1,2})?\s?(?:\$|€|£|usd|dollars?|bucks|roses?|rs|donations?|candies|"
+    r"eur|euros?|gbp|pesos?|mxn)\b",
+    # per-unit rates and durations: 150/hr, 200 per hour, 30 min, 1 hr, 2hrs, 15qv
+    r"\d{1,5}\s?(?:/|per)\s?(?:hr|hour|h|hh|hhr|qv|qk|min|night|ov)\b",
+    r"\d{1,3}\s?(?:min(?:ute)?s?|hrs?|hours?|hh|hhr|qv|qk|h)\b",
+    # times: 10:30, 10:30pm, 10am, 4 pm
+    r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?",
+    r"\d{1,2}\s?[ap]\.?m\b\.?",
+    # heights and weights: 5'4, 5' 4", 5ft4, 5 ft 4 in, 165cm, 120lbs, 55kg
+    r"[3-7]\s?(?:'|ft|foot|feet)\s?\d{1,2}(?!\d)(?:\s?(?:\"|''|in\b|inches))?",
+    r"\d{2,3}\s?cm\b",
+    r"\d{2,3}\s?(?:lbs?|pounds|kgs?|kilos?)\b",
     # ISO dates: 2024-11-23
-    re.compile(r"(?<!\d)(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)"),
-    # reference numbers after a label: Post ID: 4829173650, Ref# 12345, order no. 555
-    re.compile(r"\b(?:(?:post|ad|listing|ref|reference|order|invoice|ticket|case|tracking|"
-               r"confirmation|receipt|transaction|account|acct)\s?(?:id|no\.?|num(?:ber)?|#)|"
-               r"id|ref|reference|order|invoice|ticket|tracking|confirmation|receipt)"
-               r"\s?[:#=.]?\s?#?\s?\d[\d-]{3,20}", _I),
-    re.compile(r"#\s?\d{4,}"),
-    # zip codes after a state or the word zip: WA 98101, zip 98101-1234
-    re.compile(r"\b(?:zip(?:\s?code)?:?|[A-Z]{2},?)\s\d{5}(?:-\d{4})?(?!\d)"),
-    # ordinals and years in prose: 2nd, 21st, in 2024
-    re.compile(r"(?<!\d)\d{1,4}(?:st|nd|rd|th)\b", _I),
-]
-
-_ZIP = _SIMPLE.pop(-2)  # case-sensitive: a state code is upper-case
-# one scan instead of a dozen; branch order puts labelled IDs before bare numbers
-_SIMPLE_ALL = re.compile("|".join(f"(?:{rx.pattern})" for rx in
-                                  sorted(_SIMPLE, key=lambda r: "post" not in r.pattern)), _I)
+    r"(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)",
+    # percentages: 75%, 20 %
+    r"\d{1,3}(?:[.,]\d{1,2})?\s?%",
+    # ordinals: 2nd, 21st
+    r"\d{1,4}(?:st|nd|rd|th)\b",
+    # street addresses: 8480 Main St, 12 N Oak Avenue
+    r"\d{1,6}\s(?:[a-z]+\.?\s){1,3}(?:st|street|ave|avenue|rd|road|blvd|dr|drive|ln|lane|"
+    r"way|hwy|pkwy|ct|court|pl|place)\b",
+)), _I)
 
 # Checked in code: a measurement 34-24-36 only if the three numbers are body-plausible,
-# a date 11/23 or 11/23/24 only if it is a real day and month.
-# A trap never starts or ends inside a longer chain of separated digits ("2-0-6-2-0-0...").
-_MEASURE = re.compile(r"(?<!\d)(?<!\d[-/.])(\d{2})[a-zA-Z]{0,3}\s?[-/]\s?(\d{2})\s?[-/]\s?"
+# a date 11/23 or 11/23/24 only if it is a real day and month. A trap never starts or ends
+# inside a longer chain of separated digits ("2-0-6-2-0-0...").
+_MEASURE = re.compile(r"(?<!\d[-/.])(\d{2})[a-zA-Z]{0,3}\s?[-/]\s?(\d{2})\s?[-/]\s?"
                       r"(\d{2})(?!\d|[-/.]\d)")
-_DATE = re.compile(r"(?<!\d)(?<!\d[-/.])(?:(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?|"
+_DATE = re.compile(r"(?<!\d[-/.])(?:(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?|"
                    r"(\d{1,2})[.-](\d{1,2})[.-](\d{4}|\d{2}))(?!\d|[-/.]\d)")
+
+# Traps announced just before the digits: a currency symbol, a reference label, a '#',
+# a state code or the word zip before a zip code.
+_LABEL_BEFORE = re.compile(
+    r"(?:\b(?:(?:post|ad|listing|ref|reference|order|invoice|ticket|case|tracking|"
+    r"confirmation|receipt|transaction|account|acct)\s?(?:id|no\.?|num(?:ber)?|#)|"
+    r"id|ref|reference|order|invoice|ticket|tracking|confirmation|receipt|room|suite|ste|"
+    r"apt|unit|exit|lot|box|floor|bldg|building|since|year|born|est)"
+    r"\s?[:#=.]?\s?#?\s?|#\s?)$", _I)
+_MONEY_BEFORE = re.compile(r"[$€£¥]\s?$")
+_ZIP_BEFORE = re.compile(r"\b(?:(?i:zip(?:\s?code)?:?)|[A-Z]{2},?)\s$")
+_ID_DIGITS = re.compile(r"\d[\d-]{3,20}")
+_MONEY_DIGITS = re.compile(r"\d[\d,.]{0,9}")
+_ZIP_DIGITS = re.compile(r"\d{5}(?:-\d{4})?(?!\d)")
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_MONEY_CH = frozenset("$€£¥")
+_LAST_WORD = re.compile(r"(?i:id|ref|reference|order|invoice|ticket|tracking|confirmation|"
+                        r"receipt|no|num|number|room|suite|ste|apt|unit|exit|lot|box|floor|"
+                        r"bldg|building|since|year|born|est)$")
+_HASH_DIGITS = re.compile(r"\d[\d-]{0,20}")
 
 
 def _is_measure(m: re.Match[str]) -> bool:
@@ -95,11 +107,41 @@ class TrapIndex:
 
 
 def trap_spans(folded: str, start: int = 0, end: int | None = None) -> TrapIndex:
-    """Trap spans in folded[start:end] (lookbehinds still see the text before `start`)."""
+    """Trap spans starting in folded[start:end] (context before `start` is still read)."""
     end = len(folded) if end is None else end
+    starts = [m.start() for m in _DIGIT_RUN.finditer(folded, start, end)
+              if not (m.start() > 0 and folded[m.start() - 1].isdigit())]
+    return trap_spans_at(folded, starts, starts)
+
+
+def trap_spans_at(folded: str, digit_starts: list[int], prefix_starts: list[int]) -> TrapIndex:
+    """Traps beginning at the given digit-run starts; labels, currency symbols and zip cues
+    are looked for only before `prefix_starts` (where a number begins)."""
     spans: list[tuple[int, int]] = []
-    spans.extend(m.span() for m in _SIMPLE_ALL.finditer(folded, start, end))
-    spans.extend(m.span() for m in _ZIP.finditer(folded, start, end))
-    spans.extend(m.span() for m in _MEASURE.finditer(folded, start, end) if _is_measure(m))
-    spans.extend(m.span() for m in _DATE.finditer(folded, start, end) if _is_date(m))
+    for p in digit_starts:
+        for rx, check in ((_DIGIT_FIRST, None), (_MEASURE, _is_measure), (_DATE, _is_date)):
+            m = rx.match(folded, p)
+            if m is not None and (check is None or check(m)):
+                spans.append(m.span())
+    for p in prefix_starts:
+        if not folded[p:p + 1].isdigit():
+            continue
+        lo = max(0, p - 32)
+        before = folded[max(0, p - 2):p]
+        if (before and before[-1] in _MONEY_CH) or before[:1] in _MONEY_CH:
+            m = _MONEY_DIGITS.match(folded, p)
+            if m is not None:
+                spans.append(m.span())
+        # a label ends in a word, '#', ':', '=' or '.' just before the digits
+        tail = folded[lo:p].rstrip(" \t")[-16:]
+        if tail and (tail[-1] in "#:=." or _LAST_WORD.search(tail) is not None) \
+                and _LABEL_BEFORE.search(folded, lo, p):
+            # "#702", "room 815": a numbered thing; a labelled ID needs 4+ digits
+            short = tail[-1] == "#" or _LAST_WORD.search(tail) is not None
+            m = (_HASH_DIGITS if short else _ID_DIGITS).match(folded, p)
+            if m is not None:
+                spans.append(m.span())
+        m = _ZIP_DIGITS.match(folded, p)
+        if m is not None and _ZIP_BEFORE.search(folded, max(0, p - 12), p):
+            spans.append(m.span())
     return TrapIndex(spans)

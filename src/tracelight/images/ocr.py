@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from tracelight.errors import ConfigError
-from tracelight.records import ImageInfo
+from tracelight.records import ImageInfo, ProcessedAd
 
 MIN_CONFIDENCE = 0.5
 # The detector's default upsizes the short side to 736 px; capping the long side at 960 px reads
@@ -125,3 +125,43 @@ def ocr_images(images: Sequence[ImageInfo], *,
         out.append(ocr_image(info.stored_path, position=info.position,
                              min_confidence=min_confidence))
     return out
+
+
+# Identifiers worth reading out of pictures. Ages, prices and names are left out: OCR noise on
+# room photos turns into false ages and names far more often than into real ones.
+OCR_KINDS = ("phone", "email", "url", "social", "payment", "crypto")
+
+
+class OcrStage:
+    """Pipeline stage (after ImageStage): read text in the ad's images and add the mentions
+    found in it with field "image:N". Text is read once per image (by SHA-256) per worker,
+    since networks reuse pictures across many ads."""
+
+    def __init__(self, region: str = "US", kinds: Sequence[str] = OCR_KINDS,
+                 cache_size: int = 4096) -> None:
+        self.region = region
+        self.kinds = tuple(kinds)
+        self.cache_size = cache_size
+        self._cache: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"region": self.region, "kinds": self.kinds, "cache_size": self.cache_size}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["region"], state["kinds"], state["cache_size"])  # type: ignore[misc]
+
+    def __call__(self, item: ProcessedAd, _base: Path) -> None:
+        from tracelight.extract import extract_text
+
+        for info in item.images:
+            if info.error or not info.stored_path or not info.sha256:
+                continue
+            text = self._cache.get(info.sha256)
+            if text is None:
+                text = ocr_image(info.stored_path, position=info.position).text
+                if len(self._cache) >= self.cache_size:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[info.sha256] = text
+            if text:
+                item.mentions.extend(extract_text(text, image_field(info.position),
+                                                  self.region, kinds=self.kinds))

@@ -9,6 +9,8 @@ from tracelight.ingest.runner import AfterBatch
 
 
 def default_after_batch() -> list[AfterBatch]:
+    from tracelight.store.cases import watchlist_hook
     from tracelight.store.image_banks import BankHook
 
-    return [BankHook()]
+    # watchlists after banks: a notification never points at an ad whose bank check is pending
+    return [BankHook(), watchlist_hook]

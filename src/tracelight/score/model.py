@@ -70,6 +70,22 @@ def split(labels: Sequence[int], test_size: float = 0.3,
     return sorted(tr.tolist()), sorted(te.tolist())
 
 
+def out_of_fold_scores(feats: Sequence[AdFeatures], labels: Sequence[int], codes: Sequence[str],
+                       *, folds: int = 5, text: bool = True, seed: int = 7) -> list[float]:
+    """Every labelled ad scored by a model that did not see it (k-fold): precision@k over
+    the whole labelled set, not only a small held-out part."""
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(labels, dtype=int)
+    scores = np.zeros(len(y))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for tr, te in splitter.split(np.zeros(len(y)), y):
+        vec, clf, w = _fit([feats[i] for i in tr], y[tr].tolist(), codes, text=text, seed=seed)
+        part = RiskModel(0, "", "", list(codes), vec, clf, w)
+        scores[te] = part.predict([feats[i] for i in te])
+    return scores.tolist()
+
+
 def indicator_matrix(feats: Sequence[AdFeatures], codes: Sequence[str]) -> sparse.csr_matrix:
     col = {c: i for i, c in enumerate(codes)}
     rows, cols = [], []

@@ -31,7 +31,8 @@ NETWORK_TOP_MEMBERS = 3
 class Model(Protocol):
     """What the scorer needs from a trained model (tracelight.score.model.RiskModel)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def predict(self, feats: Sequence[AdFeatures]) -> Sequence[float]: ...
 
@@ -135,7 +136,7 @@ def result_from_features(feats: AdFeatures, catalogue: Catalogue, *, model: Mode
         def weight_of(code: str) -> float:
             return catalogue.by_code[code].weight
 
-    reasons = []
+    reasons: list[dict[str, Any]] = []
     for code, hits in feats.hits.items():
         ind = catalogue.by_code.get(code)
         if ind is None:

@@ -1,0 +1,186 @@
+"""`tracelight serve`, `tracelight user ...`, `tracelight token create`, `tracelight audit`."""
+
+from __future__ import annotations
+
+import getpass
+import ipaddress
+import os
+import sys
+from typing import Any
+
+import click
+
+from tracelight import settings
+from tracelight.cli.app import cli, db_option, format_option
+from tracelight.cli.output import emit, stderr
+from tracelight.errors import UsageError
+from tracelight.store.accounts import ROLES, Accounts
+
+
+def _open(db_url: str) -> Any:
+    from tracelight.store import open_store
+    return open_store(db_url)
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@cli.command()
+@click.option("--host", default=lambda: settings.get("host"), show_default="127.0.0.1",
+              help=settings.SETTINGS["host"].help)
+@click.option("--port", type=int, default=lambda: settings.get_int("port"), show_default="8000",
+              help=settings.SETTINGS["port"].help)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes. More use more cores; login rate limits then count per "
+                   "process.")
+@db_option
+def serve(host: str, port: int, workers: int, db_url: str) -> None:
+    """Serve the investigator workspace (queue, search, ads, networks, cases) in a browser.
+
+    Needs at least one admin: `tracelight user add NAME --role admin`.
+    """
+    store = _open(db_url)
+    if Accounts(store).count_admins() == 0:
+        raise UsageError("no admin user yet, so nobody could log in",
+                         hint="create one first: tracelight user add NAME --role admin "
+                              f"--db {store.safe_url}")
+    serve_store(store, host, port, workers=workers)
+
+
+def serve_store(store: Any, host: str, port: int, *, workers: int = 1) -> None:
+    """Run the workspace over an open store (also used by `tracelight demo`)."""
+    import uvicorn
+
+    from tracelight.web.app import create_app
+    if not _is_loopback(host):
+        stderr.print(f"[bold red]WARNING: serving on {host}, reachable from other machines.[/] "
+                     "This workspace holds possible victims' details: put it behind HTTPS "
+                     "and a firewall.", highlight=False, soft_wrap=True)
+    shown = f"[{host}]" if ":" in host else host
+    stderr.print(f"tracelight workspace on http://{shown}:{port}/ (database "
+                 f"{store.safe_url}); Ctrl+C stops it", highlight=False, soft_wrap=True)
+    common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
+              "server_header": False,
+              "proxy_headers": False}
+    if workers > 1:
+        # each worker process opens the database itself (see web.app.app_from_env)
+        os.environ["TRACELIGHT_DB"] = store.url
+        if not _is_loopback(host):
+            os.environ["TRACELIGHT_SECURE_COOKIES"] = "1"
+        uvicorn.run("tracelight.web.app:app_from_env", factory=True, workers=workers, **common)
+        return
+    app = create_app(store, secure_cookies=None if _is_loopback(host) else True)
+    uvicorn.run(app, **common)
+
+
+@cli.group()
+def user() -> None:
+    """Manage workspace users (roles: admin, analyst, viewer)."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    from tracelight.web.auth import check_password_strength
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        if not sys.stdin.isatty():
+            raise UsageError("no terminal to ask for a password", hint="use --password-stdin")
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise UsageError("the passwords differ")
+    problem = check_password_strength(password)
+    if problem:
+        raise UsageError(problem)
+    return password
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may do.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin (for scripts).")
+@db_option
+def user_add(name: str, role: str, password_stdin: bool, db_url: str) -> None:
+    """Add a user NAME with a password (asked for, or read with --password-stdin)."""
+    from tracelight.web.auth import hash_password
+    password = _read_password(password_stdin)
+    accounts = Accounts(_open(db_url))
+    made = accounts.add_user(name, hash_password(password), role)
+    accounts.audit("cli", "user.add", made.username, detail={"role": role})
+    click.echo(f"added {made.username} ({role})", err=True)
+
+
+@user.command("list")
+@format_option("table", "jsonl", "csv")
+@db_option
+def user_list(fmt: str, db_url: str) -> None:
+    """List users, their roles and whether they are disabled."""
+    rows = [u.to_dict() for u in Accounts(_open(db_url)).list_users()]
+    emit(rows, fmt, ["username", "role", "disabled", "created_at", "last_login"])
+
+
+@user.command("disable")
+@click.argument("name")
+@db_option
+def user_disable(name: str, db_url: str) -> None:
+    """Disable NAME: logs them out everywhere and revokes their API tokens."""
+    accounts = Accounts(_open(db_url))
+    accounts.set_disabled(name, True)
+    accounts.audit("cli", "user.disable", name)
+    click.echo(f"disabled {name}", err=True)
+
+
+@user.command("enable")
+@click.argument("name")
+@db_option
+def user_enable(name: str, db_url: str) -> None:
+    """Enable NAME again (their old API tokens stay revoked)."""
+    accounts = Accounts(_open(db_url))
+    accounts.set_disabled(name, False)
+    accounts.audit("cli", "user.enable", name)
+    click.echo(f"enabled {name}", err=True)
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for integrations (sent as `Authorization: Bearer TOKEN`)."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--label", default="", help="What the token is for.")
+@db_option
+def token_create(username: str, label: str, db_url: str) -> None:
+    """Create an API token for USERNAME and print it once (only its hash is kept)."""
+    accounts = Accounts(_open(db_url))
+    value = accounts.create_token(username, label)
+    accounts.audit("cli", "token.create", username, detail={"label": label})
+    click.echo(value)
+
+
+@cli.command("audit")
+@click.option("--user", "username", default=None, help="Only this user's entries.")
+@click.option("--action", default=None, help="Only actions starting with this, e.g. export.")
+@click.option("--limit", type=int, default=100, show_default=True,
+              help="Newest N entries for the table; jsonl/csv print every entry.")
+@format_option("table", "jsonl", "csv")
+@db_option
+def audit_cmd(username: str | None, action: str | None, limit: int, fmt: str,
+              db_url: str) -> None:
+    """Print the append-only audit log (who did what, when, and why)."""
+    accounts = Accounts(_open(db_url))
+    columns = ["id", "at", "username", "action", "target", "reason", "ip", "detail"]
+    if fmt == "table":
+        _total, rows = accounts.audit_entries(limit=limit, username=username, action=action)
+        emit(rows, fmt, columns)
+    else:
+        emit(accounts.iter_audit(username=username, action=action), fmt, columns)
+
+
+from tracelight.cli import web_bench  # noqa: E402, F401  registers `tracelight bench web`

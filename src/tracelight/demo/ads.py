@@ -1,0 +1,330 @@
+"""Building one persona's ads: wording with edits, contacts as written, traps, pictures.
+
+Each persona (network or independent advertiser) builds its ads with its own random stream,
+so personas can be built in any order or in parallel and the corpus stays identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tracelight.demo import contacts as C
+from tracelight.demo import text as T
+from tracelight.demo.images import EDITS, ImageJob
+from tracelight.demo.personas import Persona, Registry, make_independent, make_network
+from tracelight.demo.rand import distinct, pick
+
+SOURCES = ["demo-board", "demo-classifieds"]
+SLUGS = ["sweet-and-new", "relax-tonight", "book-now", "real-pics", "vip-time", "new-photos"]
+TRAP_KINDS = ["post_id", "ref", "date", "time", "zip", "long_number"]
+# Labels follow the four validated predictors (FIELD_NOTES) through a steep logistic, so the
+# best achievable ROC AUC is about 0.93 and equal default weights reach about 0.90.
+LABEL_BIAS = -5.2
+LABEL_W = {"trust": 3.8, "obscured_phone": 3.8, "youth": 4.0, "ethnicity": 3.3}
+LABELLED_SHARE = 0.5
+
+
+@dataclass
+class Slot:
+    persona: Persona
+    when: datetime
+    city_index: int
+    phase: float  # 0..1 position of this ad in its network's life (drives phone rotation)
+
+
+@dataclass
+class PersonaSpec:
+    """What the planner fixes for one persona: its kind, size, random seed and posting times."""
+
+    kind: str  # "net" or "ind"
+    idx: int
+    seed: int
+    times: list[datetime]
+    indices: list[int]  # global ad numbers (ads are numbered in posting order)
+
+
+@dataclass
+class PersonaResult:
+    key: str
+    is_network: bool
+    identifiers: set[str]
+    phones: set[str]
+    trap_numbers: set[str]
+    ads: list[tuple[int, Any, Any, Any]] = field(default_factory=list)  # see build_persona
+
+
+def _phones_for(rng: random.Random, p: Persona, phase: float) -> list[C.Phone]:
+    """Phone rotation: a network moves through its numbers over time, overlapping at times."""
+    k = len(p.phones)
+    cur = min(k - 1, int(phase * k))
+    out = [p.phones[cur]]
+    if k > 1 and rng.random() < 0.15:
+        other = cur + 1 if cur + 1 < k and rng.random() < 0.5 else cur - 1
+        if 0 <= other < k:
+            out.append(p.phones[other])
+    elif p.network_id is None and k > 1:
+        out.append(p.phones[1])
+    return out
+
+
+class AdBuilder:
+    """Turns (persona, slot) into one ad record, its truth and its image jobs."""
+
+    def __init__(self, rng: random.Random, site_phones: dict[str, C.Phone], salt: str,
+                 own_phones: set[str]) -> None:
+        self.rng = rng
+        self.salt = salt
+        self.site_phones = site_phones
+        self.own_phones = own_phones
+        self.trap_numbers: set[str] = set()
+        self.variants: dict[str, list[ImageJob]] = {}
+
+    def build(self, index: int, slot: Slot) -> tuple[dict, dict, list[ImageJob]]:
+        rng, p = self.rng, slot.persona
+        city = p.cities[slot.city_index]
+        ad_id = f"demo-{index:06d}"
+        source = pick(rng, SOURCES)
+        name = pick(rng, p.names)
+        fill = {"name": name, "city": city.short}
+        truth_names = [name]
+        phone_text: list[dict[str, str]] = []
+        phones_in_text: list[str] = []
+        traps: list[str] = []
+        obfuscated = False
+
+        sentences = (T.edit_template(rng, p.template, p.edit_strength) if p.network_id
+                     else list(p.template.sentences))
+        body = [s.format(**fill) for _, s in sentences]
+        indicators = [k for k in ("trust", "youth", "ethnicity") if getattr(p, k)]
+        if rng.random() < 0.35:  # movement wording: same rate whatever the risk
+            body.insert(rng.randrange(1, len(body) + 1), pick(rng, T.MOVEMENT).format(**fill))
+            indicators.append("movement")
+        if rng.random() < 0.12 and len(p.names) > 1:  # two people in one ad
+            other = next(n for n in p.names if n != name)
+            body.insert(1, f"Ask for {other} too.")
+            truth_names.append(other)
+
+        ages: list[int] = []
+        extra: list[str] = []
+        if rng.random() < 0.7:
+            age = p.ages[name]
+            ages.append(age)
+            extra.append(T.render_age(rng, age))
+        if rng.random() < 0.4:
+            stats, kinds = T.make_stats(rng)
+            extra.append(stats)
+            traps += kinds
+        if extra:
+            body.append(", ".join(extra) + ".")
+        prices: list[dict] = []
+        if rng.random() < 0.75:
+            line, prices = T.make_prices(rng, city.country, p.base_price)
+            body.append(line)
+            traps.append("price")
+
+        # contacts
+        text_phones = [] if rng.random() < p.no_phone_rate else _phones_for(rng, p, slot.phase)
+        use_card = p.card is not None and (rng.random() < 0.6 or not text_phones)
+        if p.card_phone is not None and use_card and rng.random() < 0.5:
+            # this ad leaves its number to the picture alone
+            text_phones = [ph for ph in text_phones if ph != p.card_phone]
+        hide = rng.random() < p.obfuscates
+        for ph in text_phones:
+            r = rng.random()
+            if r < 0.05:
+                raw, style = C.render_phone_url(rng, ph, pick(rng, SLUGS)), "url"
+                line = f"More pics: {raw}"
+            elif hide:
+                styles = C.OBFUSCATED_STYLES
+                if ph.prefix == "+44":
+                    styles = ["words_en", "unicode", "separators", "lookalike"]
+                style = pick(rng, styles)
+                if style == "lookalike" and not set("01") & set("".join(ph.groups)):
+                    style = "unicode"
+                raw = C.render_phone_obfuscated(rng, ph, style)
+                obfuscated = True
+                line = f"{pick(rng, T.CONTACT_PHRASES)} {raw}"
+            else:
+                raw, style = C.render_phone_plain(rng, ph), "plain"
+                line = f"{pick(rng, T.CONTACT_PHRASES)} {raw}"
+            if ph.prefix == "+44" and rng.random() < 0.3:
+                line = f"WhatsApp {raw}"
+            body.append(line + ("" if line.endswith(".") else "."))
+            phone_text.append({"phone": ph.e164, "raw": raw, "style": style})
+            phones_in_text.append(ph.e164)
+        if not text_phones and not use_card:
+            body.append(pick(rng, ["DM me for details.", "Message me here on the site.",
+                                    "Contact through the site only."]))
+
+        emails, social, payments, crypto = [], [], [], []
+        for e in p.emails:
+            if rng.random() < 0.4:
+                raw, _ = C.render_email(rng, e)
+                body.append(f"{pick(rng, ['Email:', 'Mail me', 'Write to'])} {raw}")
+                emails.append(e.lower())
+        for s in p.social:
+            if rng.random() < 0.4:
+                form = pick(rng, C.SOCIAL_FORMS[s["platform"]])
+                body.append(form.format(h=s["handle"]) + pick(rng, ["", "."]))
+                social.append(dict(s))
+        for pay in p.payments:
+            if rng.random() < 0.6:
+                form = pick(rng, C.PAYMENT_FORMS[pay["service"]])
+                body.append(form.format(h=pay["handle"]) + ".")
+                payments.append(dict(pay))
+        for c in p.crypto:
+            if rng.random() < 0.7:
+                body.append(f"{c['currency']} accepted: {c['address']}")
+                crypto.append(dict(c))
+        if rng.random() < 0.02:
+            bad = C.make_invalid_crypto(rng)
+            body.append(f"Tips in {bad['currency']}: {bad['address']}")
+            traps.append("crypto_invalid")
+
+        for kind in TRAP_KINDS:
+            if rng.random() < (0.15 if kind == "post_id" else 0.08):
+                if kind == "zip" and not city.zip:
+                    continue
+                trap = self._trap(kind, city)
+                body.append(trap if trap.endswith(".") else trap + ".")
+                traps.append(kind)
+
+        hub: list[str] = []
+        if rng.random() < 0.35:
+            body.append(pick(rng, T.BOILERPLATE[source]))
+        if rng.random() < 0.05:
+            sp = self.site_phones[source]
+            body.append(f"Problems with this listing? Call {source} support at "
+                        f"{C.render_phone_plain(rng, sp, 'paren')}.")
+            phones_in_text.append(sp.e164)
+            hub.append(sp.e164)
+
+        title = T.edit_title(rng, p.template.title, p.edit_strength).format(**fill)
+        if rng.random() < 0.08 and phone_text and not obfuscated:
+            title += f" - {phone_text[0]['raw']}"
+
+        jobs = self._images(p, use_card) if rng.random() < p.image_rate or use_card else []
+        card_phones = [p.card_phone.e164] if p.card_phone and any(
+            j.base.kind == "card" for j in jobs) else []
+        dedup_phones = list(dict.fromkeys(phones_in_text))
+        features = {"trust": p.trust, "obscured_phone": obfuscated, "youth": p.youth,
+                    "ethnicity": p.ethnicity}
+        if obfuscated:
+            indicators.append("obscured_phone")
+        record = {
+            "id": ad_id, "source": source,
+            "url": f"https://{source}.example/{city.short.lower().replace(' ', '-')}/{ad_id}",
+            "title": title, "body": " ".join(body),
+            "posted_at": slot.when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "location": city.posted, "images": [j.path for j in jobs],
+        }
+        truth = {
+            "id": ad_id, "network_id": p.network_id, "phones": dedup_phones,
+            "image_phones": [x for x in card_phones if x not in dedup_phones],
+            "emails": emails, "social": social, "payment_handles": payments, "crypto": crypto,
+            "ages": ages, "names": truth_names, "prices": prices, "city": city.name,
+            "region": city.region, "country": city.country, "obfuscated_phone": obfuscated,
+            "label": None, "traps": sorted(set(traps)), "indicators": indicators,
+            "hub_phones": hub, "phone_text": phone_text,
+            "images": [{"path": j.path, "source": j.base.base_id, "edit": j.edit} for j in jobs],
+            "_features": features,
+        }
+        return record, truth, jobs
+
+    def _trap(self, kind: str, city: Any) -> str:
+        while True:
+            trap = T.make_trap(self.rng, kind, zip_code=city.zip,
+                               area_codes=list(city.area_codes))
+            number = "+1" + "".join(ch for ch in trap if ch.isdigit())[-10:]
+            if number not in self.own_phones:  # a trap never equals a real contact
+                self.trap_numbers.add(number)  # (checked against everyone's phones later)
+                return trap
+
+    def _path(self, key: str, ext: str) -> str:
+        # Opaque names: a file name must not give away which network a picture belongs to.
+        digest = hashlib.sha256(f"{self.salt}/{key}".encode()).hexdigest()[:16]
+        return f"images/{digest}.{ext}"
+
+    def _images(self, p: Persona, use_card: bool) -> list[ImageJob]:
+        rng = self.rng
+        picks = distinct(rng, p.bases, min(len(p.bases), pick(rng, [1, 1, 2, 3])))
+        if use_card and p.card is not None:
+            picks.append(p.card)
+        jobs = []
+        for base in picks:
+            ext = "png" if base.fmt == "png" else "jpg"
+            if p.network_id is None or rng.random() < 0.5:
+                jobs.append(ImageJob(self._path(base.base_id, ext), base))
+                continue
+            variants = self.variants.setdefault(base.base_id, [])
+            if len(variants) < 3 and (not variants or rng.random() < 0.4):
+                edit = pick(rng, EDITS[1:])
+                path = self._path(f"{base.base_id}-v{len(variants) + 1}", "jpg")
+                variants.append(ImageJob(path, base, edit, rng.getrandbits(32)))
+            jobs.append(pick(rng, variants))
+        return jobs
+
+
+def _label(rng: random.Random, truth: dict) -> int:
+    """Draw the risk label from the ad's validated predictors (stated minors: always 1)."""
+    f = truth.pop("_features")
+    if any(a < 18 for a in truth["ages"]):
+        return 1  # a stated age under 18 is always a positive
+    z = LABEL_BIAS + sum(LABEL_W[k] for k, on in f.items() if on)
+    return int(rng.random() < 1 / (1 + math.exp(-z)))
+
+
+def persona_identifiers(p: Persona) -> set[str]:
+    keys = {ph.e164 for ph in p.phones}
+    keys |= {f"email:{e}" for e in p.emails}
+    keys |= {f"social:{s['platform']}:{s['handle'].lower()}" for s in p.social}
+    keys |= {f"pay:{s['service']}:{s['handle'].lower()}" for s in p.payments}
+    keys |= {f"crypto:{c['address']}" for c in p.crypto}
+    return keys
+
+
+def build_persona(spec: PersonaSpec, site_phones: dict[str, C.Phone], salt: str,
+                  attempt: int = 0, text_only: bool = False) -> PersonaResult:
+    """Make one persona and all its ads from its own random stream.
+
+    `text_only` (large corpora without pictures) returns each ad as ready JSON lines plus
+    (id, label, obfuscated), which is cheaper to send back from a worker process.
+    """
+    rng = random.Random(f"{spec.seed}/{attempt}")
+    reg = Registry()
+    if spec.kind == "net":
+        p = make_network(rng, reg, spec.idx, len(spec.times))
+    else:
+        p = make_independent(rng, reg, spec.idx)
+    own = {ph.e164 for ph in p.phones}
+    builder = AdBuilder(rng, site_phones, salt, own)
+    size = len(spec.times)
+    result = PersonaResult(p.key, p.network_id is not None, persona_identifiers(p), own,
+                           builder.trap_numbers)
+    for k, (when, index) in enumerate(zip(spec.times, spec.indices, strict=True)):
+        phase = k / (size - 1) if size > 1 else 0.0
+        ci = min(len(p.cities) - 1, int(phase * len(p.cities) * 0.999))
+        record, truth, jobs = builder.build(index, Slot(p, when, ci, phase))
+        label = _label(rng, truth)
+        if rng.random() < LABELLED_SHARE or any(a < 18 for a in truth["ages"]):
+            truth["label"] = label
+        if text_only:
+            record["images"], truth["images"], truth["image_phones"] = [], [], []
+            result.ads.append((index, json.dumps(record, ensure_ascii=False),
+                               json.dumps(truth, ensure_ascii=False),
+                               (record["id"], truth["label"], truth["obfuscated_phone"])))
+        else:
+            result.ads.append((index, record, truth, jobs))
+    return result
+
+
+def build_chunk(specs: list[PersonaSpec], site_phones: dict[str, C.Phone], salt: str,
+                text_only: bool = False) -> list[PersonaResult]:
+    """Worker entry point (module level, so a process pool can pickle it)."""
+    return [build_persona(s, site_phones, salt, text_only=text_only) for s in specs]

@@ -1,0 +1,362 @@
+"""Cases (ads, networks and identifiers gathered for one investigation) and watchlists.
+
+A case item is (kind, ref): kind "ad" refs an ad's internal key, "network" a network id,
+"identifier" a "kind:value" string such as "phone:+12065550143".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from tracelight.errors import NotFoundError, UsageError
+from tracelight.records import utcnow
+from tracelight.store.accounts import _aware, insert_unique
+from tracelight.store.schema import ad_images, entities, images, mentions, metadata
+
+CASE_STATUSES = ("open", "in review", "referred", "closed")
+ITEM_KINDS = ("ad", "network", "identifier")
+WATCH_KINDS = ("phone", "email", "social", "crypto", "image")
+
+cases = Table(
+    "cases", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("status", String(32), nullable=False, default="open"),
+    Column("assignee", String(64)),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+case_items = Table(
+    "case_items", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("case_pk", Integer, ForeignKey("cases.pk", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("ref", String(600), nullable=False),
+    Column("label", Text, nullable=False, default=""),
+    Column("added_by", String(64), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("case_pk", "kind", "ref", name="uq_case_items"),
+)
+
+case_notes = Table(
+    "case_notes", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("case_pk", Integer, ForeignKey("cases.pk", ondelete="CASCADE"), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+watches = Table(
+    "watches", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(512), nullable=False),
+    Column("label", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("username", "kind", "value", name="uq_watches"),
+    Index("ix_watches_kind_value", "kind", "value"),
+)
+
+notifications = Table(
+    "notifications", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("watch_pk", Integer, ForeignKey("watches.pk", ondelete="CASCADE"), nullable=False),
+    Column("ad_pk", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+    UniqueConstraint("watch_pk", "ad_pk", name="uq_notifications"),
+    Index("ix_notifications_user", "username", "read_at"),
+)
+
+
+@dataclass
+class Case:
+    pk: int
+    title: str
+    description: str
+    status: str
+    assignee: str | None
+    tags: list[str]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    items: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.pk, "title": self.title, "description": self.description,
+                "status": self.status, "assignee": self.assignee, "tags": self.tags,
+                "created_by": self.created_by, "created_at": self.created_at,
+                "updated_at": self.updated_at, "items": self.items, "notes": self.notes}
+
+
+def _case(row: Any) -> Case:
+    m = row._mapping
+    return Case(pk=m["pk"], title=m["title"], description=m["description"], status=m["status"],
+                assignee=m["assignee"], tags=list(m["tags"] or []), created_by=m["created_by"],
+                created_at=_aware(m["created_at"]), updated_at=_aware(m["updated_at"]))
+
+
+def clean_tags(tags: Sequence[str] | str) -> list[str]:
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    out: list[str] = []
+    for t in tags:
+        t = " ".join(t.split())[:60]
+        if t and t not in out:
+            out.append(t)
+    return out[:30]
+
+
+class Cases:
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def create(self, title: str, created_by: str, *, description: str = "",
+               tags: Sequence[str] | str = (), assignee: str | None = None) -> Case:
+        title = title.strip()
+        if not title:
+            raise UsageError("a case needs a title")
+        now = utcnow()
+        with self.store.transaction() as conn:
+            pk = conn.execute(insert(cases).returning(cases.c.pk).values(
+                title=title[:300], description=description, status="open", assignee=assignee,
+                tags=clean_tags(tags), created_by=created_by, created_at=now,
+                updated_at=now)).scalar_one()
+        return self.get(int(pk))
+
+    def list_cases(self, *, status: str | None = None,
+                   limit: int = 200) -> list[dict[str, Any]]:
+        n_items = (select(func.count()).select_from(case_items)
+                   .where(case_items.c.case_pk == cases.c.pk).scalar_subquery())
+        stmt = select(cases, n_items.label("n_items")).order_by(cases.c.updated_at.desc())
+        if status:
+            stmt = stmt.where(cases.c.status == status)
+        with self.store.connect() as conn:
+            out = []
+            for r in conn.execute(stmt.limit(limit)):
+                d = _case(r).to_dict()
+                d.pop("items")
+                d.pop("notes")
+                d["n_items"] = r.n_items
+                out.append(d)
+            return out
+
+    def get(self, pk: int) -> Case:
+        with self.store.connect() as conn:
+            row = conn.execute(select(cases).where(cases.c.pk == pk)).first()
+            if row is None:
+                raise NotFoundError(f"no case {pk}")
+            case = _case(row)
+            case.items = [
+                {"id": r.pk, "kind": r.kind, "ref": r.ref, "label": r.label,
+                 "added_by": r.added_by, "added_at": _aware(r.added_at)}
+                for r in conn.execute(select(case_items).where(case_items.c.case_pk == pk)
+                                      .order_by(case_items.c.pk))]
+            case.notes = [
+                {"id": r.pk, "author": r.author, "at": _aware(r.at), "text": r.text}
+                for r in conn.execute(select(case_notes).where(case_notes.c.case_pk == pk)
+                                      .order_by(case_notes.c.pk))]
+        return case
+
+    def update(self, pk: int, **values: Any) -> Case:
+        allowed = {"title", "description", "status", "assignee", "tags"}
+        bad = set(values) - allowed
+        if bad:
+            raise UsageError(f"cannot change {', '.join(sorted(bad))} of a case")
+        if "status" in values and values["status"] not in CASE_STATUSES:
+            raise UsageError(f"unknown case status {values['status']!r}",
+                             hint="one of " + ", ".join(CASE_STATUSES))
+        if "tags" in values:
+            values["tags"] = clean_tags(values["tags"])
+        if "title" in values and not str(values["title"]).strip():
+            raise UsageError("a case needs a title")
+        self.get(pk)
+        with self.store.transaction() as conn:
+            conn.execute(update(cases).where(cases.c.pk == pk)
+                         .values(**values, updated_at=utcnow()))
+        return self.get(pk)
+
+    def add_item(self, pk: int, kind: str, ref: str, added_by: str, label: str = "") -> bool:
+        """Add an item; False if the case already holds it."""
+        if kind not in ITEM_KINDS:
+            raise UsageError(f"unknown case item kind {kind!r}",
+                             hint="one of " + ", ".join(ITEM_KINDS))
+        ref = ref.strip()
+        if not ref:
+            raise UsageError("nothing to add: the reference is empty")
+        self.get(pk)
+        if not insert_unique(self.store, case_items, dict(
+                case_pk=pk, kind=kind, ref=ref[:600], label=label[:500], added_by=added_by,
+                added_at=utcnow())):
+            return False
+        with self.store.transaction() as conn:
+            conn.execute(update(cases).where(cases.c.pk == pk).values(updated_at=utcnow()))
+        return True
+
+    def remove_item(self, pk: int, item_pk: int) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(delete(case_items).where(case_items.c.case_pk == pk,
+                                                  case_items.c.pk == item_pk))
+
+    def add_note(self, pk: int, author: str, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise UsageError("the note is empty")
+        self.get(pk)
+        with self.store.transaction() as conn:
+            conn.execute(insert(case_notes).values(case_pk=pk, author=author, at=utcnow(),
+                                                   text=text[:20000]))
+            conn.execute(update(cases).where(cases.c.pk == pk).values(updated_at=utcnow()))
+
+
+class Watchlists:
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def add(self, username: str, kind: str, value: str, label: str = "") -> bool:
+        if kind not in WATCH_KINDS:
+            raise UsageError(f"cannot watch {kind!r}", hint="one of " + ", ".join(WATCH_KINDS))
+        value = value.strip()
+        if not value:
+            raise UsageError("nothing to watch: the value is empty")
+        return insert_unique(self.store, watches, dict(
+            username=username, kind=kind, value=value[:512], label=label[:300],
+            created_at=utcnow()))
+
+    def list_watches(self, username: str) -> list[dict[str, Any]]:
+        n_hits = (select(func.count()).select_from(notifications)
+                  .where(notifications.c.watch_pk == watches.c.pk).scalar_subquery())
+        with self.store.connect() as conn:
+            return [{"id": r.pk, "kind": r.kind, "value": r.value, "label": r.label,
+                     "created_at": _aware(r.created_at), "hits": r.hits}
+                    for r in conn.execute(select(watches, n_hits.label("hits"))
+                                          .where(watches.c.username == username)
+                                          .order_by(watches.c.pk))]
+
+    def remove(self, username: str, watch_pk: int) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(delete(notifications).where(notifications.c.watch_pk == watch_pk,
+                                                     notifications.c.username == username))
+            conn.execute(delete(watches).where(watches.c.pk == watch_pk,
+                                               watches.c.username == username))
+
+    def notifications(self, username: str, *, unread_only: bool = False,
+                      limit: int = 100) -> list[dict[str, Any]]:
+        stmt = (select(notifications.c.pk, notifications.c.ad_pk, notifications.c.created_at,
+                       notifications.c.read_at, watches.c.kind, watches.c.value,
+                       watches.c.label)
+                .join(watches, watches.c.pk == notifications.c.watch_pk)
+                .where(notifications.c.username == username)
+                .order_by(notifications.c.pk.desc()).limit(limit))
+        if unread_only:
+            stmt = stmt.where(notifications.c.read_at.is_(None))
+        with self.store.connect() as conn:
+            return [{"id": r.pk, "ad_pk": r.ad_pk, "created_at": _aware(r.created_at),
+                     "read": r.read_at is not None, "kind": r.kind, "value": r.value,
+                     "label": r.label} for r in conn.execute(stmt)]
+
+    def unread_count(self, username: str) -> int:
+        with self.store.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(notifications).where(
+                notifications.c.username == username,
+                notifications.c.read_at.is_(None))).scalar_one())
+
+    def mark_read(self, username: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(update(notifications).where(notifications.c.username == username,
+                                                     notifications.c.read_at.is_(None))
+                         .values(read_at=utcnow()))
+
+
+def _handle(value: str) -> str:
+    """'instagram:Name', '@name' and 'name' all compare as 'name'."""
+    return value.rsplit(":", 1)[-1].lstrip("@$").lower()
+
+
+def _key(kind: str, value: str) -> str:
+    """The form a watched value and a stored value are compared in."""
+    if kind == "social":
+        return _handle(value)
+    if kind in ("email", "image"):
+        return value.lower()
+    if kind == "crypto":
+        # stored as "BTC:address" (ETH lower-cased); watched as typed, with or without it
+        return value.rsplit(":", 1)[-1].lower()
+    return value
+
+
+def check_watchlists(store: Any, ad_pks: Sequence[int]) -> int:
+    """Raise an in-app notification for every watch the given (newly ingested) ads match.
+
+    Ingest calls this after each batch. Matching is exact on normalised values (phones as
+    E.164, emails lower-case, handles without platform or '@', image SHA-256 or PDQ hex).
+    Returns how many new notifications were made; a watch never notifies twice for one ad.
+    """
+    if not ad_pks:
+        return 0
+    with store.connect() as conn:
+        watch_rows = list(conn.execute(select(watches.c.pk, watches.c.username, watches.c.kind,
+                                              watches.c.value)))
+    if not watch_rows:
+        return 0
+    by_key: dict[tuple[str, str], list[Any]] = {}
+    for w in watch_rows:
+        by_key.setdefault((w.kind, _key(w.kind, w.value)), []).append(w)
+    hits: set[tuple[int, str, int]] = set()
+    with store.connect() as conn:
+        for i in range(0, len(ad_pks), 500):
+            part = list(ad_pks[i:i + 500])
+            for r in conn.execute(select(mentions.c.ad_pk, entities.c.kind, entities.c.value)
+                                  .join(entities, entities.c.pk == mentions.c.entity_pk)
+                                  .where(mentions.c.ad_pk.in_(part),
+                                         entities.c.kind.in_(WATCH_KINDS))):
+                for w in by_key.get((r.kind, _key(r.kind, r.value)), []):
+                    hits.add((w.pk, w.username, r.ad_pk))
+            if any(k == "image" for k, _ in by_key):
+                for r in conn.execute(select(ad_images.c.ad_pk, images.c.sha256, images.c.pdq)
+                                      .join(images, images.c.pk == ad_images.c.image_pk)
+                                      .where(ad_images.c.ad_pk.in_(part))):
+                    for h in (r.sha256, r.pdq):
+                        for w in by_key.get(("image", (h or "").lower()), []):
+                            hits.add((w.pk, w.username, r.ad_pk))
+    made = 0
+    now = utcnow()
+    for watch_pk, username, ad_pk in sorted(hits):
+        # a duplicate means this watch already notified for this ad
+        made += insert_unique(store, notifications, dict(watch_pk=watch_pk, username=username,
+                                                         ad_pk=ad_pk, created_at=now))
+    return made
+
+
+def watchlist_hook(store: Any, ad_pks: list[int]) -> None:
+    """check_watchlists as an ingest after-batch hook (tracelight.ingest.runner.AfterBatch)."""
+    check_watchlists(store, ad_pks)

@@ -1,0 +1,256 @@
+"""Authentication for the workspace: password hashing, signed session cookies, API tokens,
+CSRF tokens, login rate limiting, and the middleware that lets nothing through without a login.
+
+Sessions live in the database (store.accounts.web_sessions), so disabling a user or logging
+out ends them at once; the cookie carries only a random session id, HMAC-signed so that a
+forged or truncated cookie is rejected before any database look-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from tracelight.store.accounts import Accounts, User
+
+SESSION_COOKIE = "tl_session"
+LOGIN_CSRF_COOKIE = "tl_login_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+# Paths reachable without a login. Static files are the vendored JS/CSS only (no data).
+PUBLIC_PATHS = frozenset({"/healthz", "/login", "/favicon.ico"})
+PUBLIC_PREFIXES = ("/static/",)
+
+_hasher = PasswordHasher()
+# A fixed hash to verify against when the user does not exist, so that a missing user and a
+# wrong password take the same time (no user-name probing by timing).
+_DUMMY_HASH = _hasher.hash("tracelight-dummy-password")
+
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def check_password_strength(password: str) -> str | None:
+    """Why this password is refused, or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"a password needs at least {MIN_PASSWORD} characters"
+    return None
+
+
+def generate_password(length: int = 20) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def sign(secret: str, value: str) -> str:
+    mac = hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{value}.{mac}"
+
+
+def unsign(secret: str, signed: str) -> str | None:
+    value, _, mac = signed.rpartition(".")
+    if not value or not mac:
+        return None
+    good = hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
+    return value if hmac.compare_digest(good, mac) else None
+
+
+class LoginLimiter:
+    """Refuse logins after too many failures from one address or for one user name.
+
+    In memory, per process: enough to stop online guessing against one server; failures are
+    also written to the audit log for the record.
+    """
+
+    def __init__(self, max_failures: int = 5, window_s: float = 900.0,
+                 max_per_ip: int = 20) -> None:
+        self.max_failures = max_failures
+        self.max_per_ip = max_per_ip
+        self.window_s = window_s
+        self._fails: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._fails.setdefault(key, deque())
+        while q and now - q[0] > self.window_s:
+            q.popleft()
+        return q
+
+    def blocked(self, ip: str, username: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return (len(self._recent("u:" + username.lower(), now)) >= self.max_failures
+                    or len(self._recent("ip:" + ip, now)) >= self.max_per_ip)
+
+    def failed(self, ip: str, username: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._recent("u:" + username.lower(), now).append(now)
+            self._recent("ip:" + ip, now).append(now)
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._fails.pop("u:" + username.lower(), None)
+
+
+@dataclass
+class Principal:
+    """Who is making a request, and how they proved it."""
+
+    user: User
+    via: str  # "session" or "token"
+    csrf_token: str | None = None
+    session_id: str | None = None
+
+
+def _cookies(scope: dict[str, Any]) -> dict[str, str]:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:
+                return {}
+            return {k: m.value for k, m in jar.items()}
+    return {}
+
+
+def _header(scope: dict[str, Any], wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+def resolve_principal(accounts: Accounts, secret: str, scope: dict[str, Any]) -> Principal | None:
+    auth = _header(scope, b"authorization")
+    if auth and auth.lower().startswith("bearer "):
+        user = accounts.user_for_token(auth[7:].strip())
+        return Principal(user, "token") if user else None
+    raw = _cookies(scope).get(SESSION_COOKIE)
+    if raw:
+        sid = unsign(secret, raw)
+        if sid:
+            found = accounts.session_user(sid)
+            if found:
+                return Principal(found[0], "session", csrf_token=found[1], session_id=sid)
+    return None
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+]
+
+ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]],
+                    Callable[[dict[str, Any]], Awaitable[None]]], Awaitable[None]]
+
+
+class AuthMiddleware:
+    """Fail closed: every path but PUBLIC_PATHS needs a user. Pages redirect to the login
+    page, /api/ answers 401. Adds the security headers to every response."""
+
+    def __init__(self, app: ASGIApp, accounts: Accounts, secret: str) -> None:
+        self.app = app
+        self.accounts = accounts
+        self.secret = secret
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        principal = await anyio.to_thread.run_sync(resolve_principal, self.accounts,
+                                                   self.secret, scope)
+        scope.setdefault("state", {})["principal"] = principal
+        public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in have]
+                if not path.startswith("/static/") and b"cache-control" not in have:
+                    # pages hold possible victims' details: never keep them in a cache
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        if principal is None and not public:
+            if path.startswith("/api/"):
+                body = b'{"detail":"authentication required"}'
+                await send_with_headers({"type": "http.response.start", "status": 401,
+                                         "headers": [(b"content-type", b"application/json"),
+                                                     (b"www-authenticate", b"Bearer"),
+                                                     (b"content-length",
+                                                      str(len(body)).encode())]})
+                await send_with_headers({"type": "http.response.body", "body": body})
+                return
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = path + ("?" + query if query else "")
+            from urllib.parse import quote
+            location = "/login?next=" + quote(target, safe="")
+            await send_with_headers({"type": "http.response.start", "status": 303,
+                                     "headers": [(b"location", location.encode()),
+                                                 (b"content-length", b"0")]})
+            await send_with_headers({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_demo_admin(store: Any, username: str = "admin") -> tuple[str, str]:
+    """Make (or reset) an admin with a fresh random one-time password; return both.
+
+    `tracelight demo` calls this before serving and prints the password once. The user must
+    choose a new password after the first login.
+    """
+    accounts = Accounts(store)
+    password = generate_password()
+    found = accounts.password_hash(username)
+    if found is None:
+        accounts.add_user(username, hash_password(password), "admin", must_change_password=True)
+    else:
+        accounts.set_password(username, hash_password(password))
+        if found[0].disabled:
+            accounts.set_disabled(username, False)
+        from sqlalchemy import update
+
+        from tracelight.store.accounts import users
+        with store.transaction() as conn:
+            conn.execute(update(users).where(users.c.username == username)
+                         .values(must_change_password=True, role="admin"))
+    accounts.audit("system", "user.demo_admin", username)
+    return username, password

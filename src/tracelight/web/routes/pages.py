@@ -1,0 +1,224 @@
+"""Queue, search, ad, image and network pages."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from tracelight.errors import ForbiddenError, NotFoundError, UsageError
+from tracelight.store import workspace as ws
+from tracelight.web import integrations as integ
+from tracelight.web import views
+from tracelight.web.deps import audit, ctx, render, require
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = 50
+_choices_cache: dict[int, tuple[float, dict[str, list[str]]]] = {}
+
+
+def parse_day(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise UsageError(f"{name} must be a date like 2026-11-23, got {value!r}") from None
+
+
+def queue_filter(since: str | None, until: str | None, city: str | None, source: str | None,
+                 category: str | None) -> ws.QueueFilter:
+    end = parse_day(until, "until")
+    return ws.QueueFilter(since=parse_day(since, "since"),
+                          until=end + timedelta(days=1) if end else None,
+                          city=(city or "").strip() or None, source=source or None,
+                          category=category or None)
+
+
+def filter_choices(store: Any) -> dict[str, list[str]]:
+    """Drop-down values, recomputed at most every 5 minutes (a scan over every ad)."""
+    import time
+    now = time.monotonic()
+    hit = _choices_cache.get(id(store))
+    if hit and now - hit[0] < 300:
+        return hit[1]
+    value = ws.filter_choices(store)
+    _choices_cache[id(store)] = (now, value)
+    return value
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/queue")
+def queue_page(request: Request, since: str = "", until: str = "", city: str = "",
+               source: str = "", category: str = "", page: int = 1) -> Response:
+    c = ctx(request)
+    page = max(1, min(page, 10_000))
+    flt = queue_filter(since, until, city, source, category)
+    total, ads, scored = ws.queue(c.store, flt, limit=PAGE, offset=(page - 1) * PAGE)
+    networks = integ.top_networks(c.store, limit=15)
+    audit(request, "queue.view", detail={"filters": {k: v for k, v in {
+        "since": since, "until": until, "city": city, "source": source,
+        "category": category}.items() if v}, "page": page})
+    capped = total > ws.COUNT_CAP  # more than the count goes to: page on while pages fill
+    pages = max(1, -(-total // PAGE))
+    if capped and len(ads) == PAGE:
+        pages = max(pages, page + 1)
+    return render(request, "queue.html", total=total, ads=[views.ad_summary(a) for a in ads],
+                  capped=capped, scored=scored, networks=networks, page=page, pages=pages,
+                  filters={"since": since, "until": until, "city": city, "source": source,
+                           "category": category}, choices=filter_choices(c.store))
+
+
+@router.get("/search")
+def search_page(request: Request, kind: str = "q", q: str = "", reason: str = "",
+                page: int = 1) -> Response:
+    c = ctx(request)
+    page = max(1, min(page, 10_000))
+    result = None
+    error = None
+    if q.strip():
+        audit(request, "search", f"{kind}:{q.strip()}"[:500], reason=reason or None,
+              detail={"kind": kind, "page": page})
+        try:
+            result = views.search(c.store, kind, q, region=c.region, limit=PAGE,
+                                  offset=(page - 1) * PAGE)
+        except UsageError as exc:
+            error = str(exc)
+    capped = bool(result and result.kind == "q" and result.total > ws.TEXT_CAP)
+    return render(request, "search.html", kind=kind, q=q, reason=reason, result=result,
+                  capped=capped,
+                  results=[views.ad_summary(a) for a in result.ads] if result else [],
+                  error=error, page=page,
+                  pages=(max(1, -(-result.total // PAGE)) if not capped else page + 1)
+                  if result else 1,
+                  kinds=views.SEARCH_KINDS, image_search=integ.image_search(c.store) is not None,
+                  region=c.region)
+
+
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+@router.post("/search/image")
+async def search_image(request: Request) -> Response:
+    """Photo search: hash the upload in memory (never stored) and find ads with the same or
+    a similar image."""
+    import hashlib
+
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import UploadFile
+    c = ctx(request)
+    search = integ.image_search(c.store)
+    if search is None:
+        raise NotFoundError("image search is not available yet")
+    form = await request.form()
+    photo = form.get("photo")
+    reason = str(form.get("reason") or "")
+    if not isinstance(photo, UploadFile):
+        raise UsageError("choose a photo to search with")
+    data = await photo.read(MAX_UPLOAD + 1)
+    if not data or len(data) > MAX_UPLOAD:
+        raise UsageError("the photo is empty or larger than 20 MB")
+    digest = hashlib.sha256(data).hexdigest()
+    hits = await run_in_threadpool(search, data)
+    await run_in_threadpool(audit, request, "search", f"image:{digest}", reason=reason or None,
+                            detail={"kind": "photo", "hits": len(hits)})
+    ads = {a.pk: a for a in await run_in_threadpool(c.store.get_ads_by_pks,
+                                                    [h[0] for h in hits])}
+    rows = []
+    for pk, distance, exact, _banked in hits:
+        if pk in ads:
+            rows.append({**views.ad_summary(ads[pk]),
+                         "match": "identical" if exact else f"PDQ distance {distance}"})
+    return render(request, "search.html", kind="image_hash", q="", reason=reason,
+                  result=views.SearchResult(len(rows), [], "photo", digest, []),
+                  results=rows, error=None, page=1, pages=1, kinds=views.SEARCH_KINDS,
+                  image_search=True, region=c.region)
+
+
+@router.get("/ads/{pk}")
+def ad_page(request: Request, pk: int) -> Response:
+    c = ctx(request)
+    detail = views.ad_detail(c.store, pk)
+    audit(request, "ad.view", f"{detail['ad'].source}/{detail['ad'].ad_id}", detail={"pk": pk})
+    return render(request, "ad.html", d=detail, cases=c.cases.list_cases(status=None, limit=50))
+
+
+def _image(request: Request, pk: int, position: int) -> dict[str, Any]:
+    c = ctx(request)
+    for img in c.store.images_for(pk):
+        if img["position"] == position:
+            if img.get("sha256") and integ.bank_matched(c.store, img):
+                raise ForbiddenError("this image matches a known-abuse hash bank and is "
+                                     "never shown")
+            return img
+    raise NotFoundError(f"ad {pk} has no image {position}")
+
+
+def _image_path(request: Request, img: dict[str, Any]) -> Path:
+    stored = img.get("stored_path")
+    if not stored:
+        raise NotFoundError("the image bytes were not kept")
+    path = Path(stored)
+    if not path.is_absolute():
+        base = Path(ctx(request).image_dir or ".").resolve()
+        path = (base / path).resolve()
+        if base not in path.parents:
+            raise NotFoundError("image path outside the image folder")
+    if not path.is_file():
+        raise NotFoundError("the image file is missing from the image folder")
+    return path
+
+
+@router.get("/ads/{pk}/images/{position}/blurred")
+def image_blurred(request: Request, pk: int, position: int) -> Response:
+    """A heavily blurred preview: enough to tell images apart, not to see a person."""
+    from PIL import Image, ImageFilter
+    path = _image_path(request, _image(request, pk, position))
+    with Image.open(path) as original:
+        small = original.convert("RGB")
+    small.thumbnail((24, 24))
+    blurred = small.resize((240, 240)).filter(ImageFilter.GaussianBlur(12))
+    buf = io.BytesIO()
+    blurred.save(buf, "PNG")
+    return Response(buf.getvalue(), media_type="image/png")
+
+
+@router.post("/ads/{pk}/images/{position}/reveal")
+def image_reveal(request: Request, pk: int, position: int, reason: str = Form("")) -> Response:
+    require(request, "reveal")
+    _image(request, pk, position)
+    audit(request, "image.reveal", f"ad {pk} image {position}", reason=reason or None)
+    return HTMLResponse(f'<img class="revealed" src="/ads/{pk}/images/{position}/full" '
+                        f'alt="image {position} of the ad, revealed">')
+
+
+@router.get("/ads/{pk}/images/{position}/full")
+def image_full(request: Request, pk: int, position: int) -> Response:
+    require(request, "reveal")
+    img = _image(request, pk, position)
+    path = _image_path(request, img)
+    audit(request, "image.view", f"ad {pk} image {position}", detail={"sha256": img["sha256"]})
+    return FileResponse(path, headers={"cache-control": "no-store"})
+
+
+@router.get("/networks")
+def networks_page(request: Request) -> Response:
+    nets = integ.top_networks(ctx(request).store, limit=100)
+    return render(request, "networks.html", networks=nets)
+
+
+@router.get("/networks/{network_id}")
+def network_page(request: Request, network_id: str) -> Response:
+    c = ctx(request)
+    detail = views.network_detail(c.store, network_id)
+    audit(request, "network.view", network_id)
+    return render(request, "network.html", d=detail, cases=c.cases.list_cases(limit=50))

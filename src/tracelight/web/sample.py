@@ -1,0 +1,83 @@
+"""Synthetic, non-explicit ads for the workspace's tests and `tracelight bench web`.
+
+Plain made-up text with the shapes the pages must handle: shared phones across cities
+(a possible network), obscured numbers, indicator wording with spans, several sources and
+categories. No real ad, no real number (555-01xx numbers are reserved for fiction).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd
+
+CITIES = ["Seattle, WA", "Portland, OR", "Boise, ID", "Spokane, WA", "Tacoma, WA",
+          "Salem, OR", "Eugene, OR", "Reno, NV"]
+SOURCES = ["board-a", "board-b", "classifieds-c"]
+CATEGORIES = ["companionship", "massage", "dating"]
+NAMES = ["Ana", "Bella", "Cleo", "Dina", "Eva", "Fay", "Gia", "Hana"]
+PHRASES = [("100% real", "trust_language", "“Trustworthy provider” wording", 0.3),
+           ("no games", "trust_language", "“Trustworthy provider” wording", 0.2),
+           ("new in town", "movement", "Movement wording (weak signal)", 0.05),
+           ("young and fresh", "youth", "Wording that suggests youth", 0.35)]
+
+
+def phone_for(group: int) -> tuple[str, str]:
+    """(E.164, as written) for a group; 555-01xx numbers are fictional."""
+    area = [206, 503, 208, 509][group % 4]
+    line = 100 + group % 100
+    return f"+1{area}5550{line:03d}"[:12], f"({area}) 555-0{line:03d}"[:14]
+
+
+def make_ads(n: int, *, seed: int = 7, group_size: int = 8, start: datetime | None = None,
+             with_images: bool = False) -> Iterator[ProcessedAd]:
+    rnd = random.Random(seed)
+    start = start or datetime(2026, 10, 1, tzinfo=UTC)
+    for i in range(n):
+        group = i // group_size
+        e164, written = phone_for(group)
+        name = NAMES[group % len(NAMES)]
+        city = CITIES[(group + (i % group_size) // 3) % len(CITIES)]
+        picked = [p for p in PHRASES if rnd.random() < 0.4]
+        title = f"{name} – friendly company in {city.split(',')[0]}"
+        body = f"Hi, I am {name}. "
+        mentions = [Mention("name", name.lower(), "body", 9, 9 + len(name), raw=name)]
+        reasons: list[dict[str, Any]] = []
+        for phrase, code, label, weight in picked:
+            s = len(body)
+            body += phrase + ". "
+            reasons.append({"code": code, "label": label, "contribution": weight,
+                            "evidence": [{"field": "body", "start": s, "end": s + len(phrase),
+                                          "text": phrase}]})
+        body += "Call or text "
+        s = len(body)
+        body += written
+        mentions.append(Mention("phone", e164, "body", s, s + len(written), raw=written))
+        if group % 5 == 0:
+            body += " or write "
+            s = len(body)
+            email = f"{name.lower()}{group}@example.org"
+            body += email
+            mentions.append(Mention("email", email, "body", s, s + len(email), raw=email))
+        if group % 7 == 0:
+            body += ". Insta "
+            s = len(body)
+            body += f"@{name.lower()}_{group}"
+            mentions.append(Mention("social", f"instagram:{name.lower()}_{group}", "body", s,
+                                    len(body), raw=body[s:]))
+        body += ". Available today."
+        risk = round(min(1.0, sum(r["contribution"] for r in reasons) + rnd.random() * 0.2), 3)
+        rec = AdRecord(id=f"ad-{i:07d}", source=SOURCES[i % len(SOURCES)], title=title,
+                       body=body, url=f"https://example.org/{SOURCES[i % 3]}/{i}",
+                       posted_at=start + timedelta(hours=i * 3 % (24 * 60), minutes=i % 60),
+                       location=city, extra={"category": CATEGORIES[group % 3]})
+        images = []
+        if with_images:
+            images = [ImageInfo(position=0, original=f"img/{group}.png",
+                                sha256=f"{group:064x}", md5=f"{group:032x}",
+                                stored_path=f"{group}.png", width=64, height=64)]
+        yield ProcessedAd(record=rec, mentions=mentions, images=images, risk=risk,
+                          reasons=reasons)

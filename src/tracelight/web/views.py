@@ -1,0 +1,238 @@
+"""View models shared by the pages and the JSON API: one function per thing a user looks at.
+
+Pages render these dicts with templates; the API returns them as JSON. Nothing here knows
+about HTTP.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from tracelight.errors import NotFoundError, UsageError
+from tracelight.store import StoredAd
+from tracelight.store import workspace as ws
+from tracelight.web import integrations as integ
+
+SEARCH_KINDS = ("q", "phone", "email", "handle", "crypto", "image_hash")
+LINK_KINDS = ("phone", "email", "social", "crypto", "payment")
+
+
+def reasons_view(reasons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Reasons as the scorer stored them, in one shape: label, weight, evidence spans."""
+    out = []
+    for r in reasons or []:
+        if not isinstance(r, dict):
+            out.append({"code": str(r), "label": str(r), "weight": None, "evidence": []})
+            continue
+        evidence = r.get("evidence") or r.get("spans") or []
+        if isinstance(evidence, dict):
+            evidence = [evidence]
+        if not evidence and "start" in r and "end" in r:
+            evidence = [{"field": r.get("field", "body"), "start": r["start"], "end": r["end"],
+                         "text": r.get("text", "")}]
+        weight = r.get("contribution", r.get("weight", r.get("score")))
+        code = str(r.get("code", ""))
+        out.append({"code": code,
+                    "label": r.get("label") or r.get("title")
+                    or (code.replace("_", " ").capitalize() if code else None)
+                    or r.get("description") or "indicator",
+                    "description": r.get("description", ""),
+                    "strength": r.get("strength", ""),
+                    "weight": weight if isinstance(weight, (int, float)) else None,
+                    "detail": r.get("detail", ""),
+                    "evidence": [e for e in evidence if isinstance(e, dict)]})
+    out.sort(key=lambda r: -(r["weight"] or 0))
+    return out
+
+
+def ad_summary(ad: StoredAd) -> dict[str, Any]:
+    reasons = reasons_view(ad.reasons)
+    return {"id": ad.ad_id, "pk": ad.pk, "source": ad.source, "title": ad.title or
+            ad.body[:80], "url": ad.url, "posted_at": ad.posted_at, "location": ad.location,
+            "category": ad.extra.get("category") if isinstance(ad.extra, dict) else None,
+            "risk": ad.risk, "top_reasons": list(dict.fromkeys(r["label"] for r in reasons))[:3]}
+
+
+# ---- search -----------------------------------------------------------------------------------
+
+@dataclass
+class SearchResult:
+    total: int
+    ads: list[StoredAd]
+    kind: str
+    query: str
+    looked_for: list[str]  # normalised values actually searched, shown to the user
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "results": [ad_summary(a) for a in self.ads],
+                "kind": self.kind, "query": self.query, "looked_for": self.looked_for}
+
+
+def search(store: Any, kind: str, query: str, *, region: str, limit: int = 25,
+           offset: int = 0) -> SearchResult:
+    query = (query or "").strip()
+    if kind not in SEARCH_KINDS:
+        raise UsageError(f"unknown search kind {kind!r}", hint="one of " + ", ".join(SEARCH_KINDS))
+    if not query:
+        return SearchResult(0, [], kind, query, [])
+    if len(query) > 500:
+        raise UsageError("search text is longer than 500 characters")
+    if kind == "q":
+        total, found = ws.text_search(store, query, limit=limit, offset=offset)
+        return SearchResult(total, found, kind, query, [query])
+    if kind == "image_hash":
+        total, found = ws.ads_with_image_hash(store, query, limit=limit, offset=offset)
+        return SearchResult(total, found, kind, query, [query.lower()])
+    entity_kind = {"handle": "social"}.get(kind, kind)
+    if kind == "phone" and integ.normalize_phone(query, region) is None:
+        raise UsageError(f"{query!r} is not a phone number tracelight can read",
+                         hint=f"write it with +country code, or as written in {region}")
+    values = integ.lookup_values(entity_kind, query, region)
+    if entity_kind in ("social", "email"):
+        # also what is stored under other spellings ("@name" typed, "x:name" stored)
+        values += [v for v in ws.entity_values(store, entity_kind, query) if v not in values]
+    if not values:
+        return SearchResult(0, [], kind, query, [])
+    total, found = store.find_by_entity(entity_kind, values, limit=limit, offset=offset)
+    return SearchResult(total, found, kind, query, values)
+
+
+# ---- ad ---------------------------------------------------------------------------------------
+
+def highlight(text: str, field: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cut `text` into segments, each with the set of marks (identifiers, indicators) on it.
+
+    Overlapping spans are fine: boundaries are merged and each segment lists every mark.
+    """
+    marks = [s for s in spans if s.get("field") == field
+             and isinstance(s.get("start"), int) and isinstance(s.get("end"), int)
+             and 0 <= s["start"] < s["end"] <= len(text)]
+    if not marks:
+        return [{"text": text, "marks": []}]
+    cuts = sorted({0, len(text), *(m["start"] for m in marks), *(m["end"] for m in marks)})
+    out = []
+    for a, b in pairwise(cuts):
+        on = [m for m in marks if m["start"] <= a and b <= m["end"]]
+        out.append({"text": text[a:b], "marks": on})
+    return out
+
+
+def ad_detail(store: Any, pk: int) -> dict[str, Any]:
+    ad = store.get_ad_by_pk(pk)
+    mentions = store.mentions_for([pk])[pk]
+    reasons = reasons_view(ad.reasons)
+    spans: list[dict[str, Any]] = []
+    for m in mentions:
+        spans.append({"field": m.field, "start": m.start, "end": m.end, "kind": m.kind,
+                      "class": "ident" if m.kind in LINK_KINDS else "fact",
+                      "label": f"{m.kind}: {m.value}" + (" (hidden in text)" if m.obfuscated
+                                                          else "")})
+    for r in reasons:
+        for e in r["evidence"]:
+            spans.append({**e, "kind": "indicator", "class": "indicator", "label": r["label"]})
+    identifiers: dict[tuple[str, str], dict[str, Any]] = {}
+    for m in mentions:
+        key = (m.kind, m.value)
+        item = identifiers.setdefault(key, {"kind": m.kind, "value": m.value, "raw": [],
+                                            "obfuscated": False})
+        if m.raw and m.raw not in item["raw"]:
+            item["raw"].append(m.raw)
+        item["obfuscated"] |= m.obfuscated
+    images = []
+    for img in store.images_for(pk):
+        withheld = bool(img.get("sha256")) and integ.bank_matched(store, img)
+        images.append({**img, "withheld": withheld,
+                       "available": bool(img.get("stored_path")) and not withheld})
+    return {
+        "ad": ad, "summary": ad_summary(ad), "reasons": reasons,
+        "title_segments": highlight(ad.title, "title", spans),
+        "body_segments": highlight(ad.body, "body", spans),
+        "identifiers": sorted(identifiers.values(),
+                              key=lambda i: (i["kind"] not in LINK_KINDS, i["kind"], i["value"])),
+        "images": images,
+        "similar": ws.ads_sharing(store, pk),
+        "networks": integ.networks_for_ad(store, pk),
+        "revisions": store.revisions(pk),
+    }
+
+
+def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
+    ad: StoredAd = detail["ad"]
+    out = ad.to_dict()
+    out["pk"] = ad.pk
+    out["reasons"] = detail["reasons"]
+    out["identifiers"] = detail["identifiers"]
+    out["images"] = [{k: img.get(k) for k in ("position", "sha256", "pdq", "width", "height",
+                                               "withheld")} for img in detail["images"]]
+    out["similar"] = [{**ad_summary(s["ad"]), "shared": s["shared"]} for s in detail["similar"]]
+    out["networks"] = detail["networks"]
+    out["revisions"] = [{"revision": r["revision"], "seen_at": r["seen_at"],
+                         "title": r["title"]} for r in detail["revisions"]]
+    return out
+
+
+# ---- network ----------------------------------------------------------------------------------
+
+def network_detail(store: Any, network_id: str, *, max_ads: int = 400) -> dict[str, Any]:
+    found = integ.network_members(store, network_id)
+    if found is None:
+        if not integ.networks_available(store):
+            raise NotFoundError("networks not built yet",
+                                hint="run the linker (tracelight link) to build them")
+        raise NotFoundError(f"no network {network_id!r}")
+    summary, pks = found
+    ads = store.get_ads_by_pks(pks[:max_ads])
+    mentions = store.mentions_for([a.pk for a in ads])
+    nodes: list[dict[str, Any]] = []
+    edges: list[dict[str, Any]] = []
+    ident_ads: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for ad in ads:
+        nodes.append({"data": {"id": f"ad{ad.pk}", "label": ad.ad_id[:24], "type": "ad",
+                               "href": f"/ads/{ad.pk}", "risk": ad.risk or 0}})
+        for m in mentions.get(ad.pk, []):
+            if m.kind in LINK_KINDS:
+                ident_ads[(m.kind, m.value)].add(ad.pk)
+    for (kind, value), members in sorted(ident_ads.items()):
+        nid = f"{kind}:{value}"
+        nodes.append({"data": {"id": nid, "label": value[:28], "type": kind}})
+        for pk in sorted(members):
+            edges.append({"data": {"id": f"e{pk}-{nid}", "source": f"ad{pk}", "target": nid}})
+    dated = sorted((a for a in ads if a.posted_at), key=lambda a: a.posted_at)
+    per_day = Counter(a.posted_at.date().isoformat() for a in dated)
+    # Itinerary: consecutive runs of postings in one place, in time order (a schematic,
+    # not a map: no tiles to fetch, works offline).
+    stops: list[dict[str, Any]] = []
+    for a in dated:
+        place = (a.location or "unknown place").strip()
+        if stops and stops[-1]["place"] == place:
+            stops[-1]["last"] = a.posted_at
+            stops[-1]["n"] += 1
+        else:
+            stops.append({"place": place, "first": a.posted_at, "last": a.posted_at, "n": 1})
+    names = Counter(m.value for ms in mentions.values() for m in ms if m.kind == "name")
+    return {
+        "summary": summary, "ads": ads, "n_members": len(pks), "truncated": len(pks) > max_ads,
+        "elements": {"nodes": nodes, "edges": edges},
+        "timeline": sorted(per_day.items()),
+        "timeline_max": max(per_day.values(), default=0),
+        "itinerary": stops,
+        "identifiers": [{"kind": k, "value": v, "n_ads": len(s)}
+                        for (k, v), s in sorted(ident_ads.items(), key=lambda kv: -len(kv[1]))],
+        "names": names.most_common(30),
+        "evidence": [{"ad": ad_summary(a), "shared": sorted(
+            f"{m.kind} {m.value}" for m in {(m.kind, m.value): m for m in
+                                             mentions.get(a.pk, [])
+                                             if m.kind in LINK_KINDS}.values())}
+            for a in ads],
+    }
+
+
+def network_json(detail: dict[str, Any]) -> dict[str, Any]:
+    return {**detail["summary"], "n_ads": detail["n_members"],
+            "ads": [ad_summary(a) for a in detail["ads"]],
+            "identifiers": detail["identifiers"], "names": detail["names"],
+            "timeline": detail["timeline"],
+            "itinerary": detail["itinerary"], "graph": detail["elements"]}
