@@ -76,8 +76,17 @@ def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, serve: bo
             _serve(store, db_url, host, port)
 
 
-def _link(store: object) -> None:
-    """Build networks when the linking stage is installed."""
+def _link(store: Store) -> None:
+    """Join ads that share contacts, pictures or wording into networks."""
+    from tracelight.store.networks import update_networks
+
+    with stderr.status("linking"):
+        result, _mode = update_networks(store)
+    stats = result.stats
+    stderr.print(f"    {stats.get('networks', 0):,} networks holding "
+                 f"{stats.get('ads_in_networks', 0):,} ads; "
+                 f"{len([h for h in result.hubs if h.kind != 'sentence'])} shared identifiers "
+                 "kept from joining strangers (hubs)")
 
 
 def _serve(store: Store, db_url: str, host: str, port: int) -> None:
@@ -97,7 +106,8 @@ def _next_steps(out: Path, db_url: str) -> str:
     return "\n".join([
         "",
         "Done. Everything here is synthetic. Try:",
-        f"  tracelight ads --sort risk --limit 10{db}     # leads for review, highest first",
+        f"  tracelight queue{db}                           # leads for review, highest first",
+        f"  tracelight networks --limit 10{db}             # ads joined by shared evidence",
         f"  tracelight search --phone +1...{db}            # every ad with a phone",
         f"  tracelight show AD_ID{db}                      # one ad with its evidence",
         f"  ground truth for checking: {out / 'truth.jsonl'}",

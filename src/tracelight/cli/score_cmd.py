@@ -219,12 +219,22 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None
 
 
 def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
-    """Networks by risk, when the store has them (the linking stage adds `networks_by_risk`)."""
-    fetch = getattr(store, "networks_by_risk", None)
-    if fetch is None:
+    """Networks by risk, once `tracelight link` has built them."""
+    from tracelight.score.runs import rank_networks
+    from tracelight.store.networks import NetworkStore
+
+    ns = NetworkStore(store)
+    if not ns.count_networks():
         return []
+
+    def members(net: Any) -> list[tuple[str, float | None, Any]]:
+        ads = store.get_ads_by_pks(ns.member_pks(net.network_id))
+        return [(a.ad_id, a.risk, a.reasons) for a in ads]
+
+    # a network's risk leans on its riskiest ads, so the top by member risk are the candidates
+    ranked = rank_networks(ns.top_by_member_risk(limit * 3), members, limit)
     rows = []
-    for i, net in enumerate(fetch(limit=limit), start=1):
+    for i, net in enumerate(ranked, start=1):
         row = {"rank": i, "kind": "network", "id": net["id"], "risk": net["risk"],
                "location": net.get("location"), "size": net.get("size"),
                "reasons": (net.get("reasons") or [])[:3]}

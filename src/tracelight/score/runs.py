@@ -156,3 +156,25 @@ def reason_summary(reasons: list[dict[str, Any]] | None, top: int = 3) -> str:
             text = text[:29] + "…"
         parts.append(f"{r['code']} ({r['weight']:+g}): \"{text}\"")
     return "; ".join(parts)
+
+
+def rank_networks(candidates: Sequence[Any],
+                  members: Callable[[Any], Sequence[tuple[str, float | None, Any]]],
+                  limit: int, catalogue: Catalogue | None = None) -> list[dict[str, Any]]:
+    """Networks by risk (`score_network`: their worst ads plus size and spread), best first.
+
+    candidates: link.Network objects; members(network) -> (ad_id, risk, reasons) per member.
+    """
+    cat = catalogue or load_catalogue()
+    ranked = []
+    for net in candidates:
+        scored = [(ad_id, RiskResult(risk=risk, reasons=list(reasons or [])))
+                  for ad_id, risk, reasons in members(net) if risk is not None]
+        cities = {loc.get("city") for loc in net.locations if loc.get("city")}
+        result = score_network(scored, NetworkInfo(net.network_id, net.size, len(cities) or 1),
+                               cat)
+        ranked.append({"id": net.network_id, "risk": result.risk, "size": net.size,
+                       "location": ", ".join(sorted(cities)[:3]) or None,
+                       "reasons": result.reasons})
+    ranked.sort(key=lambda r: (-r["risk"], r["id"]))
+    return ranked[:limit]

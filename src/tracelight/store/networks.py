@@ -264,6 +264,13 @@ class NetworkStore:
                 return
             offset += len(got)
 
+    def top_by_member_risk(self, limit: int, min_size: int = 2) -> list[Network]:
+        """Networks whose riskiest member ad scores highest: the candidates for the queue."""
+        return self._networks(
+            select(networks.c.pk, networks.c.record).where(networks.c.size >= min_size)
+            .order_by(func.coalesce(networks.c.risk_max, -1.0).desc(), networks.c.network_id)
+            .limit(limit))
+
     def count_networks(self, min_size: int = 2) -> int:
         with self.store.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(networks)

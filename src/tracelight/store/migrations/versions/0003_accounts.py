@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0002"  # after 0002_image_banks; the lead may rechain at merge
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
