@@ -106,3 +106,12 @@ def test_runs_are_recorded(store: Store) -> None:
     store.update_run(run, status="done", read=3)
     [row] = store.runs()
     assert row["status"] == "done" and row["read"] == 3 and row["paths"] == ["a.jsonl"]
+
+
+def test_capped_text_search_counts_no_further_than_the_cap(store: Store) -> None:
+    store.write_batch(None, [_ad(i, body=f"common word {i}") for i in range(1, 8)])
+    total, found = store.search_text("common", limit=3, cap=5)
+    assert total == 6 and len(found) == 3  # "5+": more than the cap
+    assert [a.ad_id for a in found] == ["7", "6", "5"]  # newest ingested first past the cap
+    total, found = store.search_text("common word 3", cap=5)
+    assert total == 1 and found[0].ad_id == "3"

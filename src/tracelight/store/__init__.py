@@ -185,10 +185,11 @@ class Store:
                         "images": ad.images, "extra": ad.extra, "seen_at": ad.last_seen})
         return history
 
-    def search_text(self, query: str, *, limit: int = 20,
-                    offset: int = 0) -> tuple[int, list[StoredAd]]:
+    def search_text(self, query: str, *, limit: int = 20, offset: int = 0,
+                    cap: int | None = None) -> tuple[int, list[StoredAd]]:
+        """Ads containing every word of `query`, best first; see search.text_search for cap."""
         with self.connect() as conn:
-            total, rows = text_search(conn, query, limit, offset)
+            total, rows = text_search(conn, query, limit, offset, cap)
         return total, [row_to_ad(r) for r in rows]
 
     def find_by_entity(self, kind: str, values: Sequence[str], *, limit: int = 20,

@@ -13,23 +13,43 @@ from tracelight.store.ads import AD_COLUMNS, FTS_TOKEN, fts_match_expression
 from tracelight.store.schema import ads
 
 
-def text_search(conn: Connection, query: str, limit: int, offset: int) -> tuple[int, list[Any]]:
-    """(total matches, rows of AD_COLUMNS) for the words in `query`, best matches first."""
+def capped_count(conn: Connection, stmt: Any, cap: int) -> int:
+    """Rows of `stmt` (a select), counting no further than cap + 1."""
+    return int(conn.execute(select(func.count()).select_from(
+        stmt.limit(cap + 1).subquery())).scalar_one())
+
+
+def text_search(conn: Connection, query: str, limit: int, offset: int,
+                cap: int | None = None) -> tuple[int, list[Any]]:
+    """(total matches, rows of AD_COLUMNS) for the words in `query`, best matches first.
+
+    With `cap`, counting stops at cap + 1 and, for words that match more ads than that (a word
+    in every ad), results come newest-ingested first: ranking every match would take seconds
+    at 100,000 ads, and "2,000+" is all a person needs to know.
+    """
     if not FTS_TOKEN.search(query):
         return 0, []
     if conn.dialect.name == "sqlite":
         fts = table("ads_fts", column("rowid"), column("rank"))
-        match = text("ads_fts MATCH :q").bindparams(q=fts_match_expression(query))
-        total = conn.execute(select(func.count()).select_from(fts).where(match)).scalar_one()
-        stmt = (select(*AD_COLUMNS).select_from(fts.join(ads, ads.c.pk == fts.c.rowid))
-                .where(match).order_by(fts.c.rank, ads.c.pk).limit(limit).offset(offset))
-        return total, list(conn.execute(stmt))
-    # PostgreSQL: `search` is a generated tsvector column with a GIN index (migration 0001).
-    tsq = func.plainto_tsquery("simple", " ".join(FTS_TOKEN.findall(query)))
-    search_col: Any = column("search")
-    cond = search_col.op("@@")(tsq)
-    total = conn.execute(select(func.count()).select_from(ads).where(cond)).scalar_one()
-    stmt = (select(*AD_COLUMNS).where(cond)
-            .order_by(func.ts_rank(search_col, tsq).desc(), ads.c.pk)
+        cond: Any = text("ads_fts MATCH :q").bindparams(q=fts_match_expression(query))
+        source: Any = fts.join(ads, ads.c.pk == fts.c.rowid)
+        key: Any = fts.c.rowid
+        ranked = [fts.c.rank, ads.c.pk]
+    else:
+        # PostgreSQL: `search` is a generated tsvector column with a GIN index (migration 0001).
+        tsq = func.plainto_tsquery("simple", " ".join(FTS_TOKEN.findall(query)))
+        search_col: Any = column("search")
+        cond = search_col.op("@@")(tsq)
+        source = ads
+        key = ads.c.pk
+        ranked = [func.ts_rank(search_col, tsq).desc(), ads.c.pk]
+    if cap is None:
+        total = int(conn.execute(select(func.count()).select_from(source).where(cond))
+                    .scalar_one())
+        order = ranked
+    else:
+        total = capped_count(conn, select(key).select_from(source).where(cond), cap)
+        order = ranked if total <= cap else [key.desc()]
+    stmt = (select(*AD_COLUMNS).select_from(source).where(cond).order_by(*order)
             .limit(limit).offset(offset))
     return total, list(conn.execute(stmt))

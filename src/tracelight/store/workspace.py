@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, column, func, or_, select, table, text
+from sqlalchemy import and_, func, or_, select
 
-from tracelight.store.ads import AD_COLUMNS, FTS_TOKEN, AdFilter, fts_match_expression, row_to_ad
+from tracelight.store.ads import AD_COLUMNS, AdFilter, row_to_ad
 from tracelight.store.schema import ad_images, ads, entities, images, mentions
 
 LINK_KINDS = ("phone", "email", "social", "crypto", "payment")
@@ -40,12 +40,6 @@ class QueueFilter:
 
 
 COUNT_CAP = 1000  # beyond this, pages say "1,000+": an exact count costs a full scan
-
-
-def capped_count(conn: Any, stmt: Any, cap: int = COUNT_CAP) -> int:
-    """Rows of `stmt` (a select), counting no further than cap + 1."""
-    return int(conn.execute(select(func.count()).select_from(
-        stmt.limit(cap + 1).subquery())).scalar_one())
 
 
 def queue(store: Any, flt: QueueFilter, *, limit: int = 50,
@@ -183,21 +177,5 @@ TEXT_CAP = 2000
 
 def text_search(store: Any, query: str, *, limit: int, offset: int,
                 cap: int = TEXT_CAP) -> tuple[int, list[Any]]:
-    """Full-text search for the workspace: best matches first when there are up to `cap`;
-    for words that match more (e.g. a word in every ad), newest-ingested first and a total
-    of cap + 1 ("2,000+"), since ranking every match would take seconds at 100,000 ads.
-
-    SQLite only; other backends use the store's ranked search.
-    """
-    if store.dialect != "sqlite":
-        return store.search_text(query, limit=limit, offset=offset)
-    if not FTS_TOKEN.search(query):
-        return 0, []
-    fts = table("ads_fts", column("rowid"), column("rank"))
-    match = text("ads_fts MATCH :q").bindparams(q=fts_match_expression(query))
-    with store.connect() as conn:
-        total = capped_count(conn, select(fts.c.rowid).where(match), cap)
-        order = [fts.c.rank, ads.c.pk] if total <= cap else [fts.c.rowid.desc()]
-        rows = conn.execute(select(*AD_COLUMNS).select_from(fts.join(ads, ads.c.pk == fts.c.rowid))
-                            .where(match).order_by(*order).limit(limit).offset(offset))
-        return total, [row_to_ad(r) for r in rows]
+    """Full-text search for the workspace: counts stop at `cap` (see Store.search_text)."""
+    return store.search_text(query, limit=limit, offset=offset, cap=cap)
