@@ -11,6 +11,7 @@ import click
 
 from tracelight import settings
 from tracelight.cli.app import cli, db_option, format_option
+from tracelight.cli.bench_cmd import process_tree_peak_rss_mb
 from tracelight.cli.common import parse_when, progress_bar, store_from
 from tracelight.cli.output import dumps, emit, stderr
 from tracelight.errors import UsageError
@@ -80,6 +81,7 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
                          rejects_path=rejects_path, batch_size=batch_size, workers=workers,
                          progress=on_progress, after_batch=default_after_batch())
     row = summary.to_dict()
+    row["peak_rss_mib"] = round(process_tree_peak_rss_mb(), 1)
     if fmt == "jsonl":
         click.echo(dumps(row))
     else:
