@@ -20,7 +20,8 @@ from tracelight.errors import RecordError
 
 TABLE_COLUMNS = ["id", "phones", "emails", "social", "payment_handles", "crypto", "ages",
                  "prices", "locations", "names"]
-DEFAULT_CASES = Path("tests/data/obfuscation_cases.jsonl")
+# The hand-written cases live in the repository (tests/data), found from a source checkout.
+DEFAULT_CASES = Path(__file__).resolve().parents[3] / "tests" / "data" / "obfuscation_cases.jsonl"
 # Texts built to make regex engines and digit readers work hardest (each repeated to 100 KB).
 ADVERSARIAL = {
     "weak words": "2 to 3 oh 0 o l ... $1 ", "spaced digits": "1 2 3 4 5 6 7 8 9 0 ",
