@@ -34,7 +34,7 @@ def text_search(conn: Connection, query: str, limit: int, offset: int,
         cond: Any = text("ads_fts MATCH :q").bindparams(q=fts_match_expression(query))
         source: Any = fts.join(ads, ads.c.pk == fts.c.rowid)
         key: Any = fts.c.rowid
-        ranked = [fts.c.rank, ads.c.pk]
+        ranked: list[Any] = [fts.c.rank, ads.c.pk]
     else:
         # PostgreSQL: `search` is a generated tsvector column with a GIN index (migration 0001).
         tsq = func.plainto_tsquery("simple", " ".join(FTS_TOKEN.findall(query)))
