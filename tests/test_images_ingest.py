@@ -61,3 +61,20 @@ def test_ingest_with_image_stage_and_bank_hook(tmp_path: Path,
         assert sorted(x for r in rows for x in r["ads"]) == ["demo/1", "demo/2"]
     finally:
         store.close()
+
+
+def test_kept_image_paths_work_from_any_directory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The web app and OCR run elsewhere than ingest did: stored paths must not be relative."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from tracelight.images.stage import ImageStage
+    from tracelight.records import AdRecord, ProcessedAd
+
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "a.jpg")
+    monkeypatch.chdir(tmp_path)
+    item = ProcessedAd(AdRecord(id="1", source="s", body="x", images=("a.jpg",)))
+    ImageStage("kept")(item, tmp_path)
+    stored = item.images[0].stored_path
+    assert stored is not None and Path(stored).is_absolute() and Path(stored).is_file()

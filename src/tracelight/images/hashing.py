@@ -122,7 +122,7 @@ def hash_image(path: str | Path, *, position: int = 0, original: str | None = No
     except OSError as exc:
         return ImageInfo(position=position, original=name,
                          error=f"file could not be read: {exc.strerror or exc}")
-    return hash_bytes(data, position=position, original=name, stored_path=str(p))
+    return hash_bytes(data, position=position, original=name, stored_path=str(p.resolve()))
 
 
 def _hash_job(job: tuple[str, int, str]) -> ImageInfo:

@@ -76,4 +76,5 @@ class ImageStage:
             tmp = dest.with_name(dest.name + f".{os.getpid()}.tmp")
             shutil.copyfile(src, tmp)
             os.replace(tmp, dest)  # atomic: a crash never leaves a half-copied image
-        return str(dest)
+        # Absolute: the web app, OCR and bank checks read it from whatever directory they run in
+        return str(dest.resolve())
