@@ -220,19 +220,13 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None
 
 def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
     """Networks by risk, once `tracelight link` has built them."""
-    from tracelight.score.runs import rank_networks
+    from tracelight.score.runs import network_queue
     from tracelight.store.networks import NetworkStore
 
     ns = NetworkStore(store)
     if not ns.count_networks():
         return []
-
-    def members(net: Any) -> list[tuple[str, float | None, Any]]:
-        ads = store.get_ads_by_pks(ns.member_pks(net.network_id))
-        return [(a.ad_id, a.risk, a.reasons) for a in ads]
-
-    # a network's risk leans on its riskiest ads, so the top by member risk are the candidates
-    ranked = rank_networks(ns.top_by_member_risk(limit * 3), members, limit)
+    ranked = network_queue(store, ns, limit)
     rows = []
     for i, net in enumerate(ranked, start=1):
         row = {"rank": i, "kind": "network", "id": net["id"], "risk": net["risk"],

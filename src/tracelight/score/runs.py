@@ -168,13 +168,29 @@ def rank_networks(candidates: Sequence[Any],
     cat = catalogue or load_catalogue()
     ranked = []
     for net in candidates:
-        scored = [(ad_id, RiskResult(risk=risk, reasons=list(reasons or [])))
+        # reasons stored by another scorer (or an older catalogue) may lack a weight: skip those
+        scored = [(ad_id, RiskResult(risk=risk, reasons=[
+                      r for r in reasons or [] if isinstance(r, dict) and "code" in r
+                      and "weight" in r]))
                   for ad_id, risk, reasons in members(net) if risk is not None]
         cities = {loc.get("city") for loc in net.locations if loc.get("city")}
         result = score_network(scored, NetworkInfo(net.network_id, net.size, len(cities) or 1),
                                cat)
         ranked.append({"id": net.network_id, "risk": result.risk, "size": net.size,
                        "location": ", ".join(sorted(cities)[:3]) or None,
-                       "reasons": result.reasons})
+                       "reasons": result.reasons, "network": net})
     ranked.sort(key=lambda r: (-r["risk"], r["id"]))
     return ranked[:limit]
+
+
+def network_queue(store: Any, network_store: Any, limit: int) -> list[dict[str, Any]]:
+    """The `limit` riskiest networks (see rank_networks), for the CLI queue and the workspace.
+
+    network_store: tracelight.store.networks.NetworkStore over `store`.
+    """
+    def members(net: Any) -> list[tuple[str, float | None, Any]]:
+        ads = store.get_ads_by_pks(network_store.member_pks(net.network_id))
+        return [(a.ad_id, a.risk, a.reasons) for a in ads]
+
+    # a network's risk leans on its riskiest ads, so the top by member risk are the candidates
+    return rank_networks(network_store.top_by_member_risk(limit * 3), members, limit)

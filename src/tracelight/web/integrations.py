@@ -120,29 +120,29 @@ _top_cache: dict[int, tuple[float, list[dict[str, Any]]]] = {}
 def top_networks(store: Any, limit: int = 20) -> list[dict[str, Any]] | None:
     """Networks by risk (then size), or None when networks are not built yet.
 
-    The linker lists networks biggest first; the first 500 are re-ranked by risk and kept
-    for a minute, so the queue page does not re-read them on every view.
+    Ranked as `tracelight queue` ranks them (score.runs.network_queue) and kept for a minute,
+    so the queue page does not re-read them on every view.
     """
     import time
     if not networks_available(store):
         return None
     now = time.monotonic()
     hit = _top_cache.get(id(store))
-    if hit and now - hit[0] < 60:
+    if hit and now - hit[0] < 60 and (limit <= 100 or len(hit[1]) >= limit):
         return hit[1][:limit]
+    from tracelight.score.runs import network_queue
+
     ns = _network_store(store)
+    if ns is None:
+        return None
     try:
-        if ns is not None:
-            nets = [network_summary(n) for n in ns.iter_networks(limit=500)]
-        else:
-            fn = _first(_networks(), "top_networks", "list_networks", "networks_by_risk")
-            if fn is None:
-                return None
-            nets = [network_summary(n) for n in fn(store, limit=500)]
+        # the same ranking as `tracelight queue`: score_network over each network's ads
+        nets = [network_summary({**row["network"].to_dict(), "risk": row["risk"],
+                                 "reasons": row["reasons"]})
+                for row in network_queue(store, ns, max(limit, 100))]
     except Exception:
         log.warning("networks: listing failed", exc_info=True)
         return None
-    nets.sort(key=lambda n: (-(n["risk"] or 0), -(n["size"] or 0), n["id"]))
     _top_cache[id(store)] = (now, nets)
     return nets[:limit]
 
