@@ -496,6 +496,6 @@ def test_networks_through_the_linkers_network_store(analyst: TestClient,
     assert analyst.get("/api/networks/nope").status_code == 404
     assert "network n1" in analyst.get("/ads/2").text
     html = analyst.get("/networks/n1").text
-    assert "3 cities in 2 weeks" in html and "What links these ads" in html
+    assert "Why this is a lead" in html and "What links these ads" in html
     assert "network n1" in analyst.get("/queue").text
     integ._top_cache.clear()

@@ -162,6 +162,15 @@ def networks_for_ad(store: Any, ad_pk: int) -> list[dict[str, Any]] | None:
         return None
 
 
+def _scored_summary(store: Any, net: Any, pks: list[int]) -> dict[str, Any]:
+    """A network's summary with its risk and reasons from score_network, as in the queue."""
+    from tracelight.score.runs import rank_networks
+
+    ads = store.get_ads_by_pks(pks)
+    [row] = rank_networks([net], lambda _n: [(a.ad_id, a.risk, a.reasons) for a in ads], 1)
+    return network_summary({**net.to_dict(), "risk": row["risk"], "reasons": row["reasons"]})
+
+
 def network_members(store: Any, network_id: str) -> tuple[dict[str, Any], list[int]] | None:
     """(summary, member ad keys) of one network, or None if unknown / not built."""
     if not networks_available(store):
@@ -170,7 +179,8 @@ def network_members(store: Any, network_id: str) -> tuple[dict[str, Any], list[i
     try:
         if ns is not None:
             net = ns.get_network(str(network_id))
-            return network_summary(net), list(ns.member_pks(str(network_id), limit=5000))
+            pks = list(ns.member_pks(str(network_id), limit=5000))
+            return _scored_summary(store, net, pks), pks
         fn = _first(_networks(), "get_network", "network")
         net = fn(store, network_id) if fn else None
     except Exception:
