@@ -14,9 +14,19 @@ from dataclasses import dataclass
 
 import base58
 import phonenumbers
-from Crypto.Hash import keccak
 
 from tracelight.demo.rand import pick
+from tracelight.extract.crypto import (
+    BECH32_CHARSET,
+    b58_verify,
+    bech32_polymod,
+    bech32_verify,
+    eth_checksum,
+    eth_verify,
+    hrp_expand,
+)
+
+p2pkh_verify = b58_verify
 
 # --------------------------------------------------------------------------------------- phones
 
@@ -256,31 +266,8 @@ PAYMENT_FORMS = {
 
 # ------------------------------------------------------------------------------------- crypto
 
-_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-
-
-def _bech32_polymod(values: list[int]) -> int:
-    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
-    chk = 1
-    for v in values:
-        b = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ v
-        for i in range(5):
-            chk ^= gen[i] if ((b >> i) & 1) else 0
-    return chk
-
-
-def _hrp_expand(hrp: str) -> list[int]:
-    return [ord(x) >> 5 for x in hrp] + [0] + [ord(x) & 31 for x in hrp]
-
-
-def bech32_verify(addr: str) -> bool:
-    hrp, _, data = addr.lower().rpartition("1")
-    try:
-        values = [_BECH32.index(c) for c in data]
-    except ValueError:
-        return False
-    return _bech32_polymod(_hrp_expand(hrp) + values) == 1  # bech32 (witness v0) constant
+# One home for checksums: the extractor's (the generator must plant what it accepts).
+_BECH32 = BECH32_CHARSET
 
 
 def _convertbits(data: bytes, frombits: int, tobits: int) -> list[int]:
@@ -301,8 +288,8 @@ def _convertbits(data: bytes, frombits: int, tobits: int) -> list[int]:
 def make_bech32(rng: random.Random) -> str:
     """A P2WPKH (witness v0, 20-byte program) address with a valid BIP-173 checksum."""
     data = [0, *_convertbits(rng.randbytes(20), 8, 5)]
-    values = _hrp_expand("bc") + data
-    polymod = _bech32_polymod([*values, 0, 0, 0, 0, 0, 0]) ^ 1
+    values = hrp_expand("bc") + data
+    polymod = bech32_polymod([*values, 0, 0, 0, 0, 0, 0]) ^ 1
     checksum = [(polymod >> 5 * (5 - i)) & 31 for i in range(6)]
     return "bc1" + "".join(_BECH32[d] for d in data + checksum)
 
@@ -311,29 +298,12 @@ def make_p2pkh(rng: random.Random) -> str:
     return base58.b58encode_check(b"\x00" + rng.randbytes(20)).decode()
 
 
-def p2pkh_verify(addr: str) -> bool:
-    try:
-        base58.b58decode_check(addr)
-        return True
-    except ValueError:
-        return False
-
-
 def eip55(hex40: str) -> str:
-    h = keccak.new(digest_bits=256, data=hex40.lower().encode()).hexdigest()
-    return "0x" + "".join(c.upper() if c.isalpha() and int(h[i], 16) >= 8 else c
-                          for i, c in enumerate(hex40.lower()))
+    return "0x" + eth_checksum(hex40)
 
 
 def make_eth(rng: random.Random) -> str:
     return eip55(rng.randbytes(20).hex())
-
-
-def eth_verify(addr: str) -> bool:
-    body = addr[2:]
-    if body.lower() == body or body.upper() == body:
-        return True  # single-case addresses carry no checksum
-    return eip55(body) == addr
 
 
 def make_crypto(rng: random.Random) -> dict[str, str]:

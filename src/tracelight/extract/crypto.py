@@ -82,6 +82,12 @@ def bech32_verify(addr: str) -> str | None:
     return hrp
 
 
+# Public names for the demo generator, which must make addresses these checks accept.
+BECH32_CHARSET = _CHARSET
+bech32_polymod = _polymod
+hrp_expand = _hrp_expand
+
+
 def eth_checksum(addr_hex: str) -> str:
     """EIP-55 mixed-case form of a 40-hex-digit address (without the 0x)."""
     lower = addr_hex.lower()
