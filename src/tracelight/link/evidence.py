@@ -83,14 +83,7 @@ def near_duplicate_pdq_pairs(hashes: Sequence[str], threshold: int,
     which = np.repeat(np.arange(16, dtype=np.int64), n)
     items = np.tile(np.arange(n, dtype=np.int64), 16)
     key = which * 65536 + chunks
-    order = np.argsort(key, kind="stable")
-    ks = key[order]
-    brk = np.ones(ks.size + 1, dtype=bool)
-    brk[1:-1] = ks[1:] != ks[:-1]
-    starts = np.nonzero(brk)[0]
-    sizes = np.diff(starts)
-    sel = sizes >= 2
-    a, b = minhash.group_pairs(items[order], starts[:-1][sel], sizes[sel], max_bucket)
+    a, b = minhash.bucket_pairs(key, items, max_bucket)
     if a.size == 0:
         return []
     lo, hi = np.minimum(a, b), np.maximum(a, b)

@@ -137,15 +137,7 @@ def lsh_pairs(sig: np.ndarray, usable: np.ndarray, bands: int, rows: int,
         key = np.full(nodes.size, np.uint64(band), dtype=np.uint64)
         for r in range(rows):
             key = _mix(key ^ block[:, r])
-        order = np.argsort(key, kind="stable")
-        k_sorted = key[order]
-        brk = np.ones(k_sorted.size + 1, dtype=bool)
-        brk[1:-1] = k_sorted[1:] != k_sorted[:-1]
-        starts_all = np.nonzero(brk)[0]
-        sizes = np.diff(starts_all)
-        starts = starts_all[:-1]
-        multi = sizes >= 2
-        a, b = group_pairs(nodes[order], starts[multi], sizes[multi], max_bucket)
+        a, b = bucket_pairs(key, nodes, max_bucket)
         if a.size:
             lo, hi = np.minimum(a, b), np.maximum(a, b)
             keys_all.append(np.unique(lo * n + hi))
@@ -153,6 +145,19 @@ def lsh_pairs(sig: np.ndarray, usable: np.ndarray, bands: int, rows: int,
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     uniq = np.unique(np.concatenate(keys_all))
     return uniq // n, uniq % n
+
+
+def bucket_pairs(key: np.ndarray, members: np.ndarray,
+                 max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of `members` that share a `key` value (buckets of one yield nothing)."""
+    order = np.argsort(key, kind="stable")
+    k_sorted = key[order]
+    brk = np.ones(k_sorted.size + 1, dtype=bool)
+    brk[1:-1] = k_sorted[1:] != k_sorted[:-1]
+    starts = np.nonzero(brk)[0]
+    sizes = np.diff(starts)
+    multi = sizes >= 2
+    return group_pairs(members[order], starts[:-1][multi], sizes[multi], max_bucket)
 
 
 def exact_jaccard(values: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray,
