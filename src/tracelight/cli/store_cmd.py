@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from tracelight import settings
+from tracelight import kinds, settings
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.bench_cmd import process_tree_peak_rss_mb
 from tracelight.cli.common import parse_when, progress_bar, store_from
@@ -19,7 +19,7 @@ from tracelight.ingest.hooks import default_after_batch
 from tracelight.ingest.runner import ingest
 from tracelight.pipeline import PipelineOptions
 from tracelight.store import AdFilter, StoredAd
-from tracelight.values import normalize_lookup
+from tracelight.kinds import normalize_lookup
 
 AD_COLUMNS = ["id", "source", "posted_at", "location", "risk", "title"]
 
@@ -172,8 +172,7 @@ def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
                   f"last seen {ad.last_seen:%Y-%m-%d %H:%M}")
 
 
-LOOKUP_KINDS = {"phone": "phone", "email": "email", "handle": "social", "payment": "payment",
-                "crypto": "crypto"}
+LOOKUP_KINDS = kinds.LOOKUPS  # option word -> entity kind ("handle" -> "social")
 
 
 @cli.command("search")

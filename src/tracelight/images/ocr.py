@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from tracelight import kinds as entity_kinds
 from tracelight.errors import ConfigError
 from tracelight.records import ImageInfo, ProcessedAd
 
@@ -127,9 +128,10 @@ def ocr_images(images: Sequence[ImageInfo], *,
     return out
 
 
-# Identifiers worth reading out of pictures. Ages, prices and names are left out: OCR noise on
-# room photos turns into false ages and names far more often than into real ones.
-OCR_KINDS = ("phone", "email", "url", "social", "payment", "crypto")
+# Identifiers worth reading out of pictures: the contact kinds (kinds.yaml). Ages, prices and
+# names are left out: OCR noise on room photos turns into false ages and names far more often
+# than into real ones.
+OCR_KINDS = entity_kinds.CONTACT
 
 
 class OcrStage:

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 
 from tracelight.errors import NotFoundError
+from tracelight.kinds import STRONG
 from tracelight.link import Hub, LinkAd, LinkResult, LinkState, Network
 from tracelight.link.features import FeatureTable
 from tracelight.records import Mention, utcnow
@@ -420,9 +421,6 @@ def update_networks(store: Store, *, rebuild: bool = False, config: Any = None,
     return result, mode
 
 
-_STRONG_KINDS = ("phone", "email", "social", "payment", "crypto")
-
-
 def _distinctive_words(ad: LinkAd, n: int = 10) -> list[str]:
     """Longer alphabetic words of the ad's own wording (contacts removed): rarer words make
     the full-text index return ads written from the same template."""
@@ -441,7 +439,7 @@ def similar_ads(store: Store, ad: StoredAd, *, k: int = 20,
     ns = NetworkStore(store)
     (target,) = ns.link_ads_of([ad], {ad.pk: ad.ad_id})
     cands: dict[int, None] = {}
-    for pk in ns.ads_sharing_entities(ad.pk, _STRONG_KINDS, candidates_per_source):
+    for pk in ns.ads_sharing_entities(ad.pk, STRONG, candidates_per_source):
         cands[pk] = None
     for pk in ns.ads_sharing_images(ad.pk, candidates_per_source):
         cands[pk] = None

@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from tracelight.kinds import STRONG
 from tracelight.store.ads import AD_COLUMNS, AdFilter, row_to_ad
 from tracelight.store.schema import ad_images, ads, entities, images, mentions
 
-LINK_KINDS = ("phone", "email", "social", "crypto", "payment")
+LINK_KINDS = STRONG  # identifiers that link ads (kinds.yaml: strong)
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,19 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from tracelight import kinds
 from tracelight.errors import NotFoundError, UsageError
 from tracelight.store import StoredAd
 from tracelight.store import workspace as ws
 from tracelight.web import integrations as integ
 
-SEARCH_KINDS = ("q", "phone", "email", "handle", "crypto", "image_hash")
-LINK_KINDS = ("phone", "email", "social", "crypto", "payment")
+# identifiers that link ads (kinds.yaml: strong)
+LINK_KINDS = kinds.STRONG
+# what the workspace looks up and watches: kind -> the word it is searched as (kinds.yaml)
+SEARCH_AS = {k: kinds.kind(k).search for k in kinds.WATCHABLE if kinds.kind(k).search}
+# search word -> label: full text, the watchable kinds, image hashes
+SEARCH_KINDS = {"q": "Text", **{w: kinds.label(k) for k, w in SEARCH_AS.items()},
+                "image_hash": "Image hash"}
 
 
 def reasons_view(reasons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -86,12 +92,12 @@ def search(store: Any, kind: str, query: str, *, region: str, limit: int = 25,
     if kind == "image_hash":
         total, found = ws.ads_with_image_hash(store, query, limit=limit, offset=offset)
         return SearchResult(total, found, kind, query, [query.lower()])
-    entity_kind = {"handle": "social"}.get(kind, kind)
-    if kind == "phone" and integ.normalize_phone(query, region) is None:
+    entity_kind = kinds.LOOKUPS[kind]
+    if entity_kind == "phone" and integ.normalize_phone(query, region) is None:
         raise UsageError(f"{query!r} is not a phone number tracelight can read",
                          hint=f"write it with +country code, or as written in {region}")
     values = integ.lookup_values(entity_kind, query, region)
-    if entity_kind in ("social", "email"):
+    if kinds.kind(entity_kind).normaliser in ("handle", "email"):
         # also what is stored under other spellings ("@name" typed, "x:name" stored)
         values += [v for v in ws.entity_values(store, entity_kind, query) if v not in values]
     if not values:
@@ -147,7 +153,7 @@ def ad_detail(store: Any, pk: int) -> dict[str, Any]:
         images.append({**img, "withheld": withheld,
                        "available": bool(img.get("stored_path")) and not withheld})
     return {
-        "ad": ad, "summary": ad_summary(ad), "reasons": reasons,
+        "ad": ad, "summary": ad_summary(ad), "reasons": reasons, "search_as": SEARCH_AS,
         "title_segments": highlight(ad.title, "title", spans),
         "body_segments": highlight(ad.body, "body", spans),
         "identifiers": sorted(identifiers.values(),
