@@ -130,11 +130,11 @@ class KindTable:
         object.__setattr__(self, "_by_name", {k.name: k for k in self.kinds})
 
     def __getitem__(self, name: str) -> EntityKind:
-        by_name: dict[str, EntityKind] = getattr(self, "_by_name")
+        by_name: dict[str, EntityKind] = self._by_name
         return by_name[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in getattr(self, "_by_name")
+        return name in self._by_name
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -207,7 +207,8 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None
                 break
             row = {"rank": i, "kind": "ad", "id": ad.ad_id, "source": ad.source,
                    "risk": ad.risk, "title": ad.title, "location": ad.location,
-                   "posted_at": ad.posted_at, "reasons": (ad.reasons or [])[:3]}
+                   "posted_at": ad.posted_at,
+                   "reasons": [r.to_dict() for r in (ad.reasons or [])[:3]]}
             if fmt == "table":
                 row["top_reasons"] = reason_summary(ad.reasons)
             rows.append(row)
@@ -231,9 +232,9 @@ def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
     for i, net in enumerate(ranked, start=1):
         row = {"rank": i, "kind": "network", "id": net["id"], "risk": net["risk"],
                "location": net.get("location"), "size": net.get("size"),
-               "reasons": (net.get("reasons") or [])[:3]}
+               "reasons": [r.to_dict() for r in net["reasons"][:3]]}
         if fmt == "table":
-            row["top_reasons"] = reason_summary(net.get("reasons"))
+            row["top_reasons"] = reason_summary(net["reasons"])
         rows.append(row)
     return rows
 

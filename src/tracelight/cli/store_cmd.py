@@ -17,9 +17,9 @@ from tracelight.cli.output import dumps, emit, stderr
 from tracelight.errors import UsageError
 from tracelight.ingest.hooks import default_after_batch
 from tracelight.ingest.runner import ingest
+from tracelight.kinds import normalize_lookup
 from tracelight.pipeline import PipelineOptions
 from tracelight.store import AdFilter, StoredAd
-from tracelight.kinds import normalize_lookup
 
 AD_COLUMNS = ["id", "source", "posted_at", "location", "risk", "title"]
 
@@ -158,8 +158,7 @@ def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
     console.print(Panel(body, title=ad.title or "(no title)", subtitle=head))
     console.print(risk)
     for reason in ad.reasons or []:
-        console.print(f"  - {reason.get('code')}: {reason.get('description', '')} "
-                      f"(weight {reason.get('weight')})")
+        console.print(f"  - {reason.code}: {reason.description} (weight {reason.weight})")
     if found:
         emit(({"kind": m.kind, "value": m.value, "as written": m.raw, "field": m.field,
                "span": f"{m.start}-{m.end}", "obfuscated": m.obfuscated} for m in found),

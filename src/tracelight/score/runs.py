@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tracelight.errors import InputError, UsageError
-from tracelight.records import AdRecord, Mention
+from tracelight.records import AdRecord, Mention, Reason
 from tracelight.score.catalogue import Catalogue, load_catalogue
 from tracelight.score.features import AdFeatures, NetworkInfo, extract_features
 from tracelight.score.scorer import Model, RiskResult, results_from_features, score_network
@@ -26,7 +26,7 @@ class StoredAdLike(Protocol):
     pk: int
     ad_id: str
     risk: float | None
-    reasons: list[dict[str, Any]] | None
+    reasons: list[Reason] | None
 
     def to_record(self) -> AdRecord: ...
 
@@ -40,7 +40,7 @@ class AdStore(Protocol):
     def mentions_for(self, ad_pks: Sequence[int]) -> dict[int, list[Mention]]: ...
 
     def set_risk(self, scores: Sequence[tuple[int, float | None,
-                                              list[dict[str, Any]] | None]]) -> None: ...
+                                              list[Reason] | None]]) -> None: ...
 
 
 def iter_chunks(store: AdStore, chunk: int = CHUNK,
@@ -147,19 +147,21 @@ def network_result(members: Sequence[tuple[str, RiskResult]], info: NetworkInfo,
     return score_network(members, info, catalogue)
 
 
-def reason_summary(reasons: list[dict[str, Any]] | None, top: int = 3) -> str:
+def reason_summary(reasons: Sequence[Reason] | None, top: int = 3) -> str:
     """'code (weight): "evidence"; ...' for the top reasons, for tables."""
     parts = []
     for r in (reasons or [])[:top]:
-        text = " ".join(str(r.get("evidence", {}).get("text", "")).split())
+        text = " ".join(r.evidence[0].text.split()) if r.evidence else ""
         if len(text) > 30:
             text = text[:29] + "…"
-        parts.append(f"{r['code']} ({r['weight']:+g}): \"{text}\"")
+        weight = f"{r.weight:+g}" if r.weight is not None else "?"
+        parts.append(f"{r.code} ({weight}): \"{text}\"")
     return "; ".join(parts)
 
 
 def rank_networks(candidates: Sequence[Any],
-                  members: Callable[[Any], Sequence[tuple[str, float | None, Any]]],
+                  members: Callable[[Any], Sequence[tuple[str, float | None,
+                                                          Sequence[Reason] | None]]],
                   limit: int, catalogue: Catalogue | None = None) -> list[dict[str, Any]]:
     """Networks by risk (`score_network`: their worst ads plus size and spread), best first.
 
@@ -170,8 +172,7 @@ def rank_networks(candidates: Sequence[Any],
     for net in candidates:
         # reasons stored by another scorer (or an older catalogue) may lack a weight: skip those
         scored = [(ad_id, RiskResult(risk=risk, reasons=[
-                      r for r in reasons or [] if isinstance(r, dict) and "code" in r
-                      and "weight" in r]))
+                      r for r in reasons or [] if r.code and r.weight is not None]))
                   for ad_id, risk, reasons in members(net) if risk is not None]
         cities = {loc.get("city") for loc in net.locations if loc.get("city")}
         result = score_network(scored, NetworkInfo(net.network_id, net.size, len(cities) or 1),
@@ -188,7 +189,7 @@ def network_queue(store: Any, network_store: Any, limit: int) -> list[dict[str, 
 
     network_store: tracelight.store.networks.NetworkStore over `store`.
     """
-    def members(net: Any) -> list[tuple[str, float | None, Any]]:
+    def members(net: Any) -> list[tuple[str, float | None, list[Reason] | None]]:
         ads = store.get_ads_by_pks(network_store.member_pks(net.network_id))
         return [(a.ad_id, a.risk, a.reasons) for a in ads]
 

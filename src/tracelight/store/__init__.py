@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from tracelight.errors import NotFoundError
-from tracelight.records import Mention, ProcessedAd, utcnow
+from tracelight.records import Mention, ProcessedAd, Reason, reasons_to_json, utcnow
 from tracelight.store import db
 from tracelight.store.ads import (
     AD_COLUMNS,
@@ -208,12 +208,12 @@ class Store:
                                 .limit(limit).offset(offset))
             return int(total), [row_to_ad(r) for r in rows]
 
-    def set_risk(self, scores: Sequence[tuple[int, float | None, list[dict[str, Any]] | None]],
+    def set_risk(self, scores: Sequence[tuple[int, float | None, list[Reason] | None]],
                  ) -> None:
         with self.transaction() as conn:
             for pk, risk, reasons in scores:
-                conn.execute(update(ads).where(ads.c.pk == pk).values(risk=risk,
-                                                                       reasons=reasons))
+                conn.execute(update(ads).where(ads.c.pk == pk).values(
+                    risk=risk, reasons=reasons_to_json(reasons)))
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:

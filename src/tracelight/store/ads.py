@@ -12,7 +12,14 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, u
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from tracelight.records import AdRecord, Mention, ProcessedAd
+from tracelight.records import (
+    AdRecord,
+    Mention,
+    ProcessedAd,
+    Reason,
+    reasons_from_json,
+    reasons_to_json,
+)
 from tracelight.store.schema import (
     ad_images,
     ad_revisions,
@@ -42,7 +49,7 @@ class StoredAd:
     first_seen: datetime
     last_seen: datetime
     risk: float | None
-    reasons: list[dict[str, Any]] | None
+    reasons: list[Reason] | None
 
     def to_record(self) -> AdRecord:
         return AdRecord(id=self.ad_id, source=self.source, title=self.title, body=self.body,
@@ -58,7 +65,8 @@ class StoredAd:
         out.update({
             "posted_at": self.posted_at, "location": self.location, "images": self.images,
             "revision": self.revision, "first_seen": self.first_seen,
-            "last_seen": self.last_seen, "risk": self.risk, "reasons": self.reasons or [],
+            "last_seen": self.last_seen, "risk": self.risk,
+            "reasons": reasons_to_json(self.reasons) or [],
         })
         if self.extra:
             out["extra"] = self.extra
@@ -77,7 +85,8 @@ def row_to_ad(row: Any) -> StoredAd:
                     location=m["location"], images=list(m["images"] or []),
                     extra=dict(m["extra"] or {}), content_hash=m["content_hash"],
                     revision=m["revision"], first_seen=_aware(m["first_seen"]),
-                    last_seen=_aware(m["last_seen"]), risk=m["risk"], reasons=m["reasons"])
+                    last_seen=_aware(m["last_seen"]), risk=m["risk"],
+                    reasons=reasons_from_json(m["reasons"]))
 
 
 def _aware(value: Any) -> Any:
@@ -155,7 +164,7 @@ def write_batch(conn: Connection, run_pk: int | None, items: Sequence[ProcessedA
             {"source": it.record.source, "ad_id": it.record.id,
              **_record_row(it.record, hash_of[id(it)]),
              "revision": 1, "first_seen": now, "last_seen": now, "last_run": run_pk,
-             "risk": it.risk, "reasons": it.reasons} for it in to_insert])
+             "risk": it.risk, "reasons": reasons_to_json(it.reasons)} for it in to_insert])
         pk_of = {(r.source, r.ad_id): r.pk for r in conn.execute(
             select(ads.c.pk, ads.c.source, ads.c.ad_id).where(
                 tuple_(ads.c.source, ads.c.ad_id).in_(
@@ -179,7 +188,7 @@ def write_batch(conn: Connection, run_pk: int | None, items: Sequence[ProcessedA
         conn.execute(update(ads).where(ads.c.pk == old.pk).values(
             **_record_row(item.record, hash_of[id(item)]), revision=old.revision + 1,
             last_seen=now,
-            last_run=run_pk, risk=item.risk, reasons=item.reasons))
+            last_run=run_pk, risk=item.risk, reasons=reasons_to_json(item.reasons)))
         changed_pairs.append((old.pk, item))
     if changed_pairs:
         pks = [pk for pk, _ in changed_pairs]

@@ -11,6 +11,8 @@ from typing import Any
 
 import phonenumbers
 
+from tracelight.records import Reason
+
 log = logging.getLogger(__name__)
 
 
@@ -109,7 +111,8 @@ def network_summary(obj: Any) -> dict[str, Any]:
     label = d.get("label") or f"network {nid}" + (f" ({', '.join(names[:2])})" if names else "")
     return {"id": str(nid), "risk": risk if isinstance(risk, (int, float)) else None,
             "size": d.get("size", d.get("n_ads")), "label": label,
-            "reasons": [r if isinstance(r, dict) else {"label": str(r)} for r in reasons],
+            "reasons": [r.to_dict() if isinstance(r, Reason) else r if isinstance(r, dict)
+                        else {"label": str(r)} for r in reasons],
             "cities": cities, "first_seen": d.get("first_seen"), "last_seen": d.get("last_seen"),
             "evidence": d.get("evidence") or []}
 

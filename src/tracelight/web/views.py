@@ -7,12 +7,14 @@ about HTTP.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from tracelight import kinds
 from tracelight.errors import NotFoundError, UsageError
+from tracelight.records import Reason
 from tracelight.store import StoredAd
 from tracelight.store import workspace as ws
 from tracelight.web import integrations as integ
@@ -20,36 +22,17 @@ from tracelight.web import integrations as integ
 # identifiers that link ads (kinds.yaml: strong)
 LINK_KINDS = kinds.STRONG
 # what the workspace looks up and watches: kind -> the word it is searched as (kinds.yaml)
-SEARCH_AS = {k: kinds.kind(k).search for k in kinds.WATCHABLE if kinds.kind(k).search}
+SEARCH_AS: dict[str, str] = {k: w for w, k in kinds.LOOKUPS.items() if k in kinds.WATCHABLE}
 # search word -> label: full text, the watchable kinds, image hashes
 SEARCH_KINDS = {"q": "Text", **{w: kinds.label(k) for k, w in SEARCH_AS.items()},
                 "image_hash": "Image hash"}
 
 
-def reasons_view(reasons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Reasons as the scorer stored them, in one shape: label, weight, evidence spans."""
-    out = []
-    for r in reasons or []:
-        if not isinstance(r, dict):
-            out.append({"code": str(r), "label": str(r), "weight": None, "evidence": []})
-            continue
-        evidence = r.get("evidence") or r.get("spans") or []
-        if isinstance(evidence, dict):
-            evidence = [evidence]
-        if not evidence and "start" in r and "end" in r:
-            evidence = [{"field": r.get("field", "body"), "start": r["start"], "end": r["end"],
-                         "text": r.get("text", "")}]
-        weight = r.get("contribution", r.get("weight", r.get("score")))
-        code = str(r.get("code", ""))
-        out.append({"code": code,
-                    "label": r.get("label") or r.get("title")
-                    or (code.replace("_", " ").capitalize() if code else None)
-                    or r.get("description") or "indicator",
-                    "description": r.get("description", ""),
-                    "strength": r.get("strength", ""),
-                    "weight": weight if isinstance(weight, (int, float)) else None,
-                    "detail": r.get("detail", ""),
-                    "evidence": [e for e in evidence if isinstance(e, dict)]})
+def reasons_view(reasons: Sequence[Reason] | None) -> list[dict[str, Any]]:
+    """The scorer's reasons for the pages and the API: label, weight, evidence spans."""
+    out: list[dict[str, Any]] = [{"code": r.code, "label": r.title, "description": r.description,
+            "strength": r.strength, "weight": r.weight, "detail": r.detail,
+            "evidence": [e.to_dict() for e in r.evidence]} for r in reasons or []]
     out.sort(key=lambda r: -(r["weight"] or 0))
     return out
 
