@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -126,15 +126,15 @@ class KindTable:
     path: str
     kinds: tuple[EntityKind, ...]
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_name", {k.name: k for k in self.kinds})
+    @cached_property
+    def by_name(self) -> dict[str, EntityKind]:
+        return {k.name: k for k in self.kinds}
 
     def __getitem__(self, name: str) -> EntityKind:
-        by_name: dict[str, EntityKind] = self._by_name
-        return by_name[name]
+        return self.by_name[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._by_name
+        return name in self.by_name
 
     @property
     def names(self) -> tuple[str, ...]:
