@@ -52,9 +52,10 @@ def _handle(value: str, _region: str, platforms: tuple[str, ...]) -> list[str]:
     """'platform:handle', '@handle' or 'handle' -> 'platform:handle', lower-case, no @ or $."""
     if ":" in value:
         platform, handle = value.split(":", 1)
-        return [f"{platform.lower()}:{handle.lstrip('@$').lower()}"]
+        handle = handle.lstrip("@$").lower()
+        return [f"{platform.lower()}:{handle}"] if handle else []
     bare = value.lstrip("@$").lower()
-    return [f"{p}:{bare}" for p in platforms]
+    return [f"{p}:{bare}" for p in platforms] if bare else []
 
 
 _CURRENCY_PREFIX = re.compile(r"^([A-Z]{2,5}):(.+)$")
@@ -116,9 +117,12 @@ class EntityKind:
     platforms: tuple[str, ...] = ()
 
     def normalize(self, value: str, region: str = "US") -> list[str]:
-        """The normalised values `value` may be stored as (one, for a clean value)."""
-        return NORMALISERS[self.normaliser](value.strip(), (region or "US").upper(),
-                                            self.platforms)
+        """The normalised values `value` may be stored as (one, for a clean value; none for
+        an empty one)."""
+        value = value.strip()
+        if not value:
+            return []
+        return NORMALISERS[self.normaliser](value, (region or "US").upper(), self.platforms)
 
 
 @dataclass(frozen=True)

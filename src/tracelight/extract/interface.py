@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from tracelight.extract.normalize import fold, lower, word_set
 from tracelight.records import Mention
@@ -51,9 +51,13 @@ class Extractor(Protocol):
     nothing for an empty text. It never raises on any text, and is deterministic.
     """
 
-    kinds: ClassVar[tuple[str, ...]]
-    # the spans this extractor finds are taken whole: other kinds' mentions overlapping them
-    # are dropped (the digits inside a crypto address are never a phone, price or age)
-    claims_span: ClassVar[bool]
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds (kinds.yaml) of the mentions it makes."""
+
+    @property
+    def claims_span(self) -> bool:
+        """Whether its spans are taken whole: other kinds' mentions overlapping them are
+        dropped (the digits inside a crypto address are never a phone, price or age)."""
 
     def extract(self, text: str, context: Context) -> list[Mention]: ...
