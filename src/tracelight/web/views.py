@@ -79,7 +79,7 @@ def search(store: Any, kind: str, query: str, *, region: str, limit: int = 25,
     if entity_kind == "phone" and integ.normalize_phone(query, region) is None:
         raise UsageError(f"{query!r} is not a phone number tracelight can read",
                          hint=f"write it with +country code, or as written in {region}")
-    values = integ.lookup_values(entity_kind, query, region)
+    values = kinds.normalize_lookup(entity_kind, query, region)
     if kinds.kind(entity_kind).normaliser in ("handle", "email"):
         # also what is stored under other spellings ("@name" typed, "x:name" stored)
         values += [v for v in ws.entity_values(store, entity_kind, query) if v not in values]
