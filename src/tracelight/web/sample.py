@@ -7,12 +7,16 @@ categories. No real ad, no real number (555-01xx numbers are reserved for fictio
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 from collections.abc import Iterator
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd
+from tracelight.store.blobs import key_for
 
 CITIES = ["Seattle, WA", "Portland, OR", "Boise, ID", "Spokane, WA", "Tacoma, WA",
           "Salem, OR", "Eugene, OR", "Reno, NV"]
@@ -23,6 +27,17 @@ PHRASES = [("100% real", "trust_language", "“Trustworthy provider” wording",
            ("no games", "trust_language", "“Trustworthy provider” wording", 0.2),
            ("new in town", "movement", "Movement wording (weak signal)", 0.05),
            ("young and fresh", "youth", "Wording that suggests youth", 0.35)]
+
+
+@lru_cache(maxsize=256)
+def sample_image(group: int) -> bytes:
+    """The PNG of a group's sample image: a plain colour square, nothing depicted. Put it in the
+    image store (tracelight.store.blobs.ImageStore.put) for the pages to show it."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), ((group * 40) % 256, 120, 200)).save(buf, "PNG")
+    return buf.getvalue()
 
 
 def phone_for(group: int) -> tuple[str, str]:
@@ -76,8 +91,10 @@ def make_ads(n: int, *, seed: int = 7, group_size: int = 8, start: datetime | No
                        location=city, extra={"category": CATEGORIES[group % 3]})
         images = []
         if with_images:
-            images = [ImageInfo(position=0, original=f"img/{group}.png",
-                                sha256=f"{group:064x}", md5=f"{group:032x}",
-                                stored_path=f"{group}.png", width=64, height=64)]
+            data = sample_image(group)
+            sha = hashlib.sha256(data).hexdigest()
+            images = [ImageInfo(position=0, original=f"img/{group}.png", sha256=sha,
+                                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                                stored_path=key_for(sha), width=64, height=64)]
         yield ProcessedAd(record=rec, mentions=mentions, images=images, risk=risk,
                           reasons=reasons)

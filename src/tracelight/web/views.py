@@ -12,7 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 from tracelight.errors import NotFoundError, UsageError
-from tracelight.store import StoredAd
+from tracelight.store import StoredAd, blobs
 from tracelight.store import workspace as ws
 from tracelight.web import integrations as integ
 
@@ -144,8 +144,12 @@ def ad_detail(store: Any, pk: int) -> dict[str, Any]:
     images = []
     for img in store.images_for(pk):
         withheld = bool(img.get("sha256")) and integ.bank_matched(store, img)
-        images.append({**img, "withheld": withheld,
-                       "available": bool(img.get("stored_path")) and not withheld})
+        kept = blobs.is_key(img.get("stored_path")) and not img.get("error")
+        if not kept and not img.get("error"):
+            img = {**img, "error": "image not in the image store (a store from an older "
+                                   "version: run `tracelight image migrate`)"
+                   if img.get("stored_path") else "image bytes not kept"}
+        images.append({**img, "withheld": withheld, "available": kept and not withheld})
     return {
         "ad": ad, "summary": ad_summary(ad), "reasons": reasons,
         "title_segments": highlight(ad.title, "title", spans),
