@@ -9,8 +9,8 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from tracelight.store import open_store
-from tracelight.store.blobs import ImageStore
 from tracelight.store.accounts import Accounts
+from tracelight.store.blobs import ImageStore
 from tracelight.web import auth
 from tracelight.web.app import create_app
 from tracelight.web.auth import LoginLimiter, hash_password

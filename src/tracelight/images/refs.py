@@ -29,7 +29,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_REF_CHARS = 4096
 
 
-class ImageRefused(Exception):  # noqa: N818 - a refusal, not a programming error
+class ImageRefused(Exception):
     """An image reference that fails a check; `reason` is the image error stored on the ad."""
 
     def __init__(self, reason: str) -> None:
@@ -43,12 +43,8 @@ def is_remote(ref: str) -> bool:
     return low.startswith(("http://", "https://", "//"))
 
 
-def resolve_reference(ref: str, base_dir: Path) -> Path:
-    """The real path of a local image reference inside `base_dir`, or ImageRefused.
-
-    The returned path has its symlinks resolved and lies inside the real `base_dir`; it is not
-    yet known to be a regular file (read_regular_file checks that when it opens it).
-    """
+def check_reference_text(ref: str) -> list[str]:
+    """The path parts of a local image reference, or ImageRefused, from its text alone."""
     if not ref or not ref.strip():
         raise ImageRefused("empty image reference")
     if len(ref) > MAX_REF_CHARS:
@@ -67,9 +63,22 @@ def resolve_reference(ref: str, base_dir: Path) -> Path:
     parts = re.split(r"[/\\]", ref)
     if any(p == ".." for p in parts):
         raise ImageRefused("path leaves the input's folder ('..'): not read")
+    kept = [p for p in parts if p not in ("", ".")]
+    if not kept:
+        raise ImageRefused("names a folder, not a file")
+    return kept
+
+
+def resolve_reference(ref: str, base_dir: Path) -> Path:
+    """The real path of a local image reference inside `base_dir`, or ImageRefused.
+
+    The returned path has its symlinks resolved and lies inside the real `base_dir`; it is not
+    yet known to be a regular file (read_regular_file checks that when it opens it).
+    """
+    parts = check_reference_text(ref)
     try:
         base_real = Path(os.path.realpath(base_dir))
-        real = Path(os.path.realpath(base_real.joinpath(*[p for p in parts if p not in ("", ".")])))
+        real = Path(os.path.realpath(base_real.joinpath(*parts)))
     except (OSError, ValueError) as exc:
         raise ImageRefused(f"image path cannot be resolved: {exc}") from None
     if real == base_real or not real.is_relative_to(base_real):

@@ -11,8 +11,8 @@ import hashlib
 import io
 import random
 from collections.abc import Iterator
-from functools import lru_cache
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd
