@@ -104,7 +104,8 @@ def hash_bytes(data: bytes, *, position: int = 0, original: str = "",
     except UnidentifiedImageError:
         return _replace(base, error="not a recognised image format")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        return _replace(base, error=f"image too large to decode safely: {exc}")
+        return _replace(base, error=f"image too large to decode safely (over the "
+                                    f"{MAX_PIXELS:,}-pixel limit): {exc}")
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         # Truncated or corrupt files raise OSError/SyntaxError from the decoders.
         return _replace(base, error=f"image could not be decoded: {exc}")
