@@ -433,3 +433,20 @@ def test_resolver_on_any_text_refuses_or_stays_inside(resolver_tree: tuple[Path,
     except ImageRefused:
         return
     assert found.is_relative_to(Path(os.path.realpath(base)))
+
+
+def test_an_image_first_seen_unkept_gets_its_key_when_kept_later(env: Env) -> None:
+    folder = env.tmp / "in"
+    square(folder / "a.png")
+    write_jsonl(folder / "one.jsonl", [{"id": "1", "source": "s", "body": "b",
+                                        "images": ["a.png"]}])
+    store = open_store(env.db)
+    from tracelight.images.stage import ImageStage
+    from tracelight.records import AdRecord, ProcessedAd
+    item = ProcessedAd(AdRecord(id="0", source="s", body="b", images=("a.png",)))
+    ImageStage(None)(item, folder)  # an ingest that kept no bytes
+    store.write_batch(None, [item])
+    env.ingest(folder / "one.jsonl")
+    rows = ad_images_rows(env.db)
+    assert {r["stored_path"] for r in rows} == {key_for(rows[0]["sha256"])}
+    assert env.client(store).get("/ads/1/images/0/full").status_code == 200
