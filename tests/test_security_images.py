@@ -66,7 +66,8 @@ class Env:
         monkeypatch.setenv("TRACELIGHT_DB", self.db)
 
     def ingest(self, path: Path) -> dict[str, Any]:
-        result = CliRunner().invoke(cli, ["ingest", str(path), "--workers", "1", "--format",
+        result = CliRunner().invoke(cli, ["ingest", str(path), "--workers", "1", "--no-extract",
+                                          "--no-score", "--format",
                                           "jsonl", "--rejects", str(self.tmp / "rejects.txt")],
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.output
@@ -172,15 +173,17 @@ def test_absolute_parent_and_root_relative_paths_are_not_read(env: Env) -> None:
     write_jsonl(folder / "ads.jsonl", [{"id": "1", "source": "s", "body": "b", "images": [
         "/etc/passwd", "../outside.png", str(outside), "sub/../../outside.png",
         "..\\outside.png", "file:///etc/passwd", "C:\\Windows\\win.ini", "%2e%2e/outside.png",
-        "/static/app.js"]}])
+        "/static/app.js", '/x"><script>alert(1)</script>.png']}])
     env.ingest(folder / "ads.jsonl")
     rows = ad_images_rows(env.db)
-    assert len(rows) == 9 and all(r["error"] and r["sha256"] is None for r in rows)
+    assert len(rows) == 10 and all(r["error"] and r["sha256"] is None for r in rows)
     assert kept_files(env.image_dir) == []
     client = env.client()
-    for pos in range(9):
+    for pos in range(10):
         r = client.get(f"/ads/1/images/{pos}/full")
         assert r.status_code == 404 and "root:" not in r.text
+    page = client.get("/ads/1").text
+    assert page.count("Image error:") == 10 and "<script>alert(1)" not in page
 
 
 def test_html_img_src_root_relative_and_warc_relative_are_not_local_files(env: Env) -> None:
@@ -197,6 +200,30 @@ def test_html_img_src_root_relative_and_warc_relative_are_not_local_files(env: E
     assert image_reference("img/a.png", "https://ads.example/p/1") \
         == "https://ads.example/p/img/a.png"
     assert image_reference("../../etc/passwd", "https://ads.example/p/1").startswith("https://")
+
+
+def test_warc_record_images_are_not_read_from_beside_the_warc(env: Env) -> None:
+    import io as _io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+    folder = env.tmp / "crawl"
+    square(folder / "img" / "a.png")  # beside the WARC: must not be taken for the ad's image
+    page = ('<html><body><main>x</main><img src="img/a.png"><img src="/etc/passwd">'
+            '<img src="../../etc/passwd"></body></html>')
+    with open(folder / "crawl.warc.gz", "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")],
+                                   protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(
+            "https://site.example/ad/1", "response", payload=_io.BytesIO(page.encode()),
+            http_headers=headers))
+    env.ingest(folder / "crawl.warc.gz")
+    rows = ad_images_rows(env.db)
+    assert [r["original"] for r in rows] == ["https://site.example/ad/img/a.png",
+                                             "https://site.example/etc/passwd",
+                                             "https://site.example/etc/passwd"]
+    assert all("remote" in r["error"] for r in rows) and kept_files(env.image_dir) == []
 
 
 # ---- finding: /dev/zero read until memory ran out; a FIFO hung ingest --------------------------
@@ -420,6 +447,20 @@ def test_resolver_never_leaves_the_input_folder(resolver_tree: tuple[Path, Path]
     assert not found.is_relative_to(Path(os.path.realpath(outside)))
     assert ".." not in ref.replace("\\", "/").split("/")
     assert not ref.startswith(("/", "\\"))
+
+
+@given(src=st.text(max_size=40), path=st.text(max_size=20))
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          deadline=None)
+def test_warc_img_src_never_becomes_a_local_file(resolver_tree: tuple[Path, Path], src: str,
+                                                 path: str) -> None:
+    from urllib.parse import quote
+
+    from tracelight.ingest.html import image_reference
+    base, _ = resolver_tree
+    ref = image_reference(src, f"https://ads.example/{quote(path)}")
+    with pytest.raises(ImageRefused):
+        resolve_reference(ref, base)
 
 
 @given(ref=st.text(max_size=40))
