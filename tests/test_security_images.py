@@ -143,6 +143,8 @@ def test_saved_page_payload_html_and_js_are_never_served(env: Env) -> None:
             assert "attacker.example" not in r.text
     page = client.get(f"/ads/{pk}")
     assert page.text.count("Image error:") == 2 and "not a recognised image format" in page.text
+    api = client.get("/api/ads/ad").json()["images"]
+    assert [bool(i["error"]) for i in api] == [True, True, False]
     full = client.get(f"/ads/{pk}/images/2/full")
     assert full.status_code == 200 and full.headers["content-type"] == "image/png"
     assert full.headers["x-content-type-options"] == "nosniff"

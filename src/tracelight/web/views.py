@@ -170,7 +170,7 @@ def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
     out["reasons"] = detail["reasons"]
     out["identifiers"] = detail["identifiers"]
     out["images"] = [{k: img.get(k) for k in ("position", "sha256", "pdq", "width", "height",
-                                               "withheld")} for img in detail["images"]]
+                                               "withheld", "error")} for img in detail["images"]]
     out["similar"] = [{**ad_summary(s["ad"]), "shared": s["shared"]} for s in detail["similar"]]
     out["networks"] = detail["networks"]
     out["revisions"] = [{"revision": r["revision"], "seen_at": r["seen_at"],
