@@ -20,6 +20,7 @@ from tracelight.records import (
     reasons_from_json,
     reasons_to_json,
 )
+from tracelight.store.blobs import is_key
 from tracelight.store.schema import (
     ad_images,
     ad_revisions,
@@ -243,6 +244,13 @@ def _write_images(conn: Connection, per_ad: list[tuple[int, ProcessedAd]]) -> No
             {"sha256": img.sha256, "md5": img.md5 or "", "pdq": img.pdq,
              "quality": img.quality, "width": img.width, "height": img.height,
              "stored_path": img.stored_path} for img in hashed.values()], ["sha256"])
+        # An image first seen unkept (or kept by an older version) gets its content key now
+        keyed = sorted(sha for sha, img in hashed.items() if is_key(img.stored_path))
+        key_expr = func.substr(images.c.sha256, 1, 2) + "/" + images.c.sha256
+        for i in range(0, len(keyed), 500):
+            conn.execute(update(images).where(images.c.sha256.in_(keyed[i:i + 500]))
+                         .where(images.c.stored_path.is_distinct_from(key_expr))
+                         .values(stored_path=key_expr))
         for row in conn.execute(select(images.c.pk, images.c.sha256)
                                 .where(images.c.sha256.in_(list(hashed)))):
             pk_by_sha[row.sha256] = row.pk

@@ -190,6 +190,7 @@ def delete_bank(store: Store, name: str) -> None:
 def load_bank_index(store: Store, *, bank: str | None = None) -> BankIndex:
     """Every bank (or one) in a BankIndex. Build once per ingest run, not per batch."""
     index = BankIndex()
+    index.image_dir = settings.get("image_dir")
     stmt = (select(banks.c.name, bank_hashes.c.kind, bank_hashes.c.value, bank_hashes.c.label)
             .join(banks, banks.c.pk == bank_hashes.c.bank_pk)
             .order_by(bank_hashes.c.pk))

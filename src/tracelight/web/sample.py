@@ -9,12 +9,16 @@ for fiction).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd
 from tracelight.score import score_ad
+from tracelight.store.blobs import key_for
 
 CITIES = ["Seattle, WA", "Portland, OR", "Boise, ID", "Spokane, WA", "Tacoma, WA",
           "Salem, OR", "Eugene, OR", "Reno, NV"]
@@ -23,6 +27,17 @@ CATEGORIES = ["companionship", "massage", "dating"]
 NAMES = ["Ana", "Bella", "Cleo", "Dina", "Eva", "Fay", "Gia", "Hana"]
 # wording the indicator catalogue (score/indicators.yaml) knows
 PHRASES = ["100% real", "no games", "new in town", "young and fresh"]
+
+
+@lru_cache(maxsize=256)
+def sample_image(group: int) -> bytes:
+    """The PNG of a group's sample image: a plain colour square, nothing depicted. Put it in the
+    image store (tracelight.store.blobs.ImageStore.put) for the pages to show it."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), ((group * 40) % 256, 120, 200)).save(buf, "PNG")
+    return buf.getvalue()
 
 
 def phone_for(group: int) -> tuple[str, str]:
@@ -70,9 +85,11 @@ def make_ads(n: int, *, seed: int = 7, group_size: int = 8, start: datetime | No
                        location=city, extra={"category": CATEGORIES[group % 3]})
         images = []
         if with_images:
-            images = [ImageInfo(position=0, original=f"img/{group}.png",
-                                sha256=f"{group:064x}", md5=f"{group:032x}",
-                                stored_path=f"{group}.png", width=64, height=64)]
+            data = sample_image(group)
+            sha = hashlib.sha256(data).hexdigest()
+            images = [ImageInfo(position=0, original=f"img/{group}.png", sha256=sha,
+                                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                                stored_path=key_for(sha), width=64, height=64)]
         scored = score_ad(rec, mentions)
         yield ProcessedAd(record=rec, mentions=mentions, images=images, risk=scored.risk,
                           reasons=scored.reasons)

@@ -15,7 +15,7 @@ from typing import Any
 from tracelight import kinds
 from tracelight.errors import NotFoundError, UsageError
 from tracelight.records import Reason
-from tracelight.store import StoredAd
+from tracelight.store import StoredAd, blobs
 from tracelight.store import workspace as ws
 from tracelight.web import integrations as integ
 
@@ -133,8 +133,12 @@ def ad_detail(store: Any, pk: int) -> dict[str, Any]:
     images = []
     for img in store.images_for(pk):
         withheld = bool(img.get("sha256")) and integ.bank_matched(store, img)
-        images.append({**img, "withheld": withheld,
-                       "available": bool(img.get("stored_path")) and not withheld})
+        kept = blobs.is_key(img.get("stored_path")) and not img.get("error")
+        if not kept and not img.get("error"):
+            img = {**img, "error": "image not in the image store (a store from an older "
+                                   "version: run `tracelight image migrate`)"
+                   if img.get("stored_path") else "image bytes not kept"}
+        images.append({**img, "withheld": withheld, "available": kept and not withheld})
     return {
         "ad": ad, "summary": ad_summary(ad), "reasons": reasons, "search_as": SEARCH_AS,
         "title_segments": highlight(ad.title, "title", spans),
@@ -155,7 +159,7 @@ def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
     out["reasons"] = detail["reasons"]
     out["identifiers"] = detail["identifiers"]
     out["images"] = [{k: img.get(k) for k in ("position", "sha256", "pdq", "width", "height",
-                                               "withheld")} for img in detail["images"]]
+                                               "withheld", "error")} for img in detail["images"]]
     out["similar"] = [{**ad_summary(s["ad"]), "shared": s["shared"]} for s in detail["similar"]]
     out["networks"] = detail["networks"]
     out["revisions"] = [{"revision": r["revision"], "seen_at": r["seen_at"],
