@@ -226,7 +226,7 @@ def test_images_blurred_reveal_audited_and_bank_matches_withheld(
     assert r.status_code == 200 and "/ads/1/images/0/full" in r.text
     assert analyst.get("/ads/1/images/0/full").status_code == 200
     _t, rows = Accounts(env[0]).audit_entries(action="image.", username="bo")
-    assert {r["action"] for r in rows} == {"image.reveal", "image.view"}
+    assert {r["action"] for r in rows} == {"image.thumbnail", "image.reveal", "image.view"}
     assert any(r["reason"] == "compare photos" for r in rows)
     assert viewer.get("/ads/1/images/0/full").status_code == 403  # viewers cannot reveal
     monkeypatch.setattr(integ, "bank_matched", lambda store, image: True)

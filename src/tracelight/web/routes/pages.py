@@ -182,7 +182,10 @@ def _image_path(request: Request, img: dict[str, Any]) -> Path:
 def image_blurred(request: Request, pk: int, position: int) -> Response:
     """A heavily blurred preview: enough to tell images apart, not to see a person."""
     from PIL import Image, ImageFilter
-    path = _image_path(request, _image(request, pk, position))
+    img = _image(request, pk, position)
+    path = _image_path(request, img)
+    audit(request, "image.thumbnail", f"ad {pk} image {position}",
+          detail={"sha256": img.get("sha256")})
     with Image.open(path) as original:
         small = original.convert("RGB")
     small.thumbnail((24, 24))
@@ -213,6 +216,7 @@ def image_full(request: Request, pk: int, position: int) -> Response:
 @router.get("/networks")
 def networks_page(request: Request) -> Response:
     nets = integ.top_networks(ctx(request).store, limit=100)
+    audit(request, "network.list", detail={"shown": len(nets or [])})
     return render(request, "networks.html", networks=nets)
 
 
