@@ -204,10 +204,11 @@ class AuditLog:
                reason: str | None = None, detail: dict[str, Any] | None = None,
                ip: str | None = None) -> int:
         """Write one entry at the end of the chain; return its seq."""
-        values = dict(at=utcnow(), username=clean_text(username, 64) or "?",
-                      action=clean_text(action, 64), target=clean_text(target or ""),
-                      reason=clean_text(reason) if reason else None,
-                      detail=clean_detail(detail), ip=clean_text(ip, 64) if ip else None)
+        values: dict[str, Any] = dict(
+            at=utcnow(), username=clean_text(username, 64) or "?",
+            action=clean_text(action, 64), target=clean_text(target or ""),
+            reason=clean_text(reason) if reason else None, detail=clean_detail(detail),
+            ip=clean_text(ip, 64) if ip else None)
         for attempt in (1, 2):
             with self.store.transaction() as conn:
                 # the head's row lock (PostgreSQL) / the write lock (SQLite) is taken first,

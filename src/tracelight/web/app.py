@@ -66,6 +66,15 @@ def make_templates() -> Jinja2Templates:
     return templates
 
 
+def require_audit_protection(accounts: Accounts) -> None:
+    """Refuse to serve when the audit log's append-only triggers are missing or disabled."""
+    problems = accounts.log.protection_problems()
+    if problems:
+        raise StoreError("the audit log is not protected: " + "; ".join(problems),
+                         hint="check `tracelight audit verify`, then restore the triggers with "
+                              "`tracelight audit protect`")
+
+
 def create_app(store: Any, *, region: str | None = None, image_dir: str | None = None,
                secret_key: str | None = None, secure_cookies: bool | None = None,
                limiter: LoginLimiter | None = None) -> FastAPI:
@@ -79,11 +88,7 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
     missing or disabled (someone could then rewrite it unnoticed until `audit verify`).
     """
     accounts = Accounts(store)
-    problems = accounts.log.protection_problems()
-    if problems:
-        raise StoreError("the audit log is not protected: " + "; ".join(problems),
-                         hint="check `tracelight audit verify`, then restore the triggers with "
-                              "`tracelight audit protect`")
+    require_audit_protection(accounts)
     secret = secret_key or settings.get("secret_key") or accounts.secret("session_key")
     app = FastAPI(title="tracelight workspace API", version=__version__,
                   description="Every score is a lead for human review, never a finding about "

@@ -26,8 +26,14 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from tracelight.store.accounts import MAX_USERNAME, Accounts, User
 from tracelight.web.throttle import LoginLimiter
 
-__all__ = ["LoginLimiter", "MAX_PASSWORD", "MAX_USERNAME", "create_demo_admin", "hash_password",
-           "verify_password"]
+__all__ = [
+    "MAX_PASSWORD",
+    "MAX_USERNAME",
+    "LoginLimiter",
+    "create_demo_admin",
+    "hash_password",
+    "verify_password",
+]
 
 SESSION_COOKIE = "tl_session"
 LOGIN_CSRF_COOKIE = "tl_login_csrf"
