@@ -98,11 +98,12 @@ class LoginLimiter:
             while len(self._counters) > self.max_keys:
                 self._counters.popitem(last=False)
 
-    def succeeded(self, username: str, ip: str | None = None) -> None:
-        with self._lock:
-            self._counters.pop("u:" + username.lower(), None)
-            if ip is not None:
-                self._counters.pop("ip:" + ip, None)
+    def succeeded(self, username: str, *, trusted: bool = False) -> None:
+        """A login with the right password. From a new browser it clears the name's count;
+        from the user's own browser it does not (the count is about the strangers)."""
+        if not trusted:
+            with self._lock:
+                self._counters.pop("u:" + username.lower(), None)
 
 
 class AuditThrottle:

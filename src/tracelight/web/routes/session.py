@@ -153,7 +153,7 @@ def _login(request: Request, form: dict[str, str]) -> Response:
         return _login_page(request, next_url, "Wrong user name or password, or the account is "
                            "disabled.", 401)
     user = found[0]
-    c.limiter.succeeded(username)
+    c.limiter.succeeded(username, trusted=trusted)
     c.accounts.touch_login(user.pk)
     sid, _csrf = c.accounts.create_session(user.pk, SESSION_LIFETIME)
     c.accounts.audit(user.username, "login", ip=ip)
