@@ -373,7 +373,7 @@ def test_case_csv_neutralises_formula_cells(env: tuple[Any, Path]) -> None:
 
 
 def test_audit_csv_web_and_cli_neutralise_formula_cells(env: tuple[Any, Path]) -> None:
-    store, tmp = env
+    store, _tmp = env
     c = client(new_app(env))
     login(c, "ana")
     c.get("/search", params={"kind": "q", "q": "Bella", "reason": HOSTILE})
