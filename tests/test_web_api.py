@@ -122,7 +122,7 @@ def test_wrong_password_disabled_user_and_rate_limit(env: tuple[Any, Any, Path])
     assert login(c, "nobody").status_code == 401
     for _ in range(5):
         login(c, "cy", "not the password")
-    assert login(c, "cy").status_code == 429  # blocked even with the right password now
+    assert login(c, "cy").status_code == 429  # delayed (never locked), even the right password
     env[1].state.ctx.limiter.succeeded("cy")
     _total, rows = Accounts(env[0]).audit_entries(action="login.failed")
     assert any(r["username"] == "dee" for r in rows)

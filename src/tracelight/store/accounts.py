@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from tracelight import settings
 from tracelight.errors import NotFoundError, UsageError
 from tracelight.records import utcnow
 from tracelight.store.audit import AuditLog
@@ -280,7 +281,6 @@ class Accounts:
     def create_token(self, username: str, label: str = "", *, days: int | None = None) -> str:
         """A new API token for the user, valid `days` (default TRACELIGHT_TOKEN_DAYS); only its
         hash is kept, so it is shown once."""
-        from tracelight import settings
         days = settings.get_int("token_days") if days is None else days
         if not 1 <= days <= 3650:
             raise UsageError(f"a token lives 1 to 3650 days, not {days}")

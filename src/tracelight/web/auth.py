@@ -105,7 +105,7 @@ def device_cookie(secret: str, username: str) -> str:
 
 def device_trusted(secret: str, cookie: str | None, username: str) -> bool:
     value = unsign(secret, cookie) if cookie and len(cookie) < 200 else None
-    return bool(value) and value.split(":")[:2] == ["d1", _name_tag(username)]  # type: ignore[union-attr]
+    return value is not None and value.split(":")[:2] == ["d1", _name_tag(username)]
 
 
 @dataclass

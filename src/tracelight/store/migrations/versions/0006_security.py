@@ -82,22 +82,33 @@ def upgrade() -> None:
                    sa.column("detail", sa.JSON), sa.column("ip", sa.String),
                    sa.column("seq", sa.Integer), sa.column("prev_hash", sa.String),
                    sa.column("row_hash", sa.String))
-    rows = list(bind.execute(sa.select(log.c.pk, log.c.at, log.c.username, log.c.action,
-                                       log.c.target, log.c.reason, log.c.detail, log.c.ip)
-                             .order_by(log.c.pk)))
-    prev = GENESIS
-    if rows:
-        _drop_row_triggers(dialect)
-        for seq, r in enumerate(rows, start=1):
+    prev, seq, last_pk = GENESIS, 0, None
+    chain = (sa.update(log).where(log.c.pk == sa.bindparam("_pk"))
+             .values(seq=sa.bindparam("_seq"), prev_hash=sa.bindparam("_prev"),
+                     row_hash=sa.bindparam("_hash"), target=sa.bindparam("_target")))
+    _drop_row_triggers(dialect)
+    while True:  # pages of 5,000 in id order: flat memory for a long log
+        page = sa.select(log.c.pk, log.c.at, log.c.username, log.c.action, log.c.target,
+                         log.c.reason, log.c.detail, log.c.ip).order_by(log.c.pk).limit(5000)
+        if last_pk is not None:
+            page = page.where(log.c.pk > last_pk)
+        rows = list(bind.execute(page))
+        if not rows:
+            break
+        params = []
+        for r in rows:
+            seq += 1
             digest = _hash(seq, r.at, r.username, r.action, r.target or "", r.reason,
                            r.detail, r.ip, prev)
-            bind.execute(sa.update(log).where(log.c.pk == r.pk).values(
-                seq=seq, prev_hash=prev, row_hash=digest, target=r.target or ""))
+            params.append({"_pk": r.pk, "_seq": seq, "_prev": prev, "_hash": digest,
+                           "_target": r.target or ""})
             prev = digest
-        _make_row_triggers(dialect)
+        bind.execute(chain, params)
+        last_pk = rows[-1].pk
+    _make_row_triggers(dialect)
     head = sa.table("audit_head", sa.column("name", sa.String), sa.column("seq", sa.Integer),
                     sa.column("hash", sa.String))
-    bind.execute(sa.insert(head).values(name="audit", seq=len(rows), hash=prev))
+    bind.execute(sa.insert(head).values(name="audit", seq=seq, hash=prev))
     op.create_index("ux_audit_seq", "audit_log", ["seq"], unique=True)
     if dialect == "postgresql":
         op.execute("CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
