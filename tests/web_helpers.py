@@ -21,6 +21,7 @@ PASSWORD = "correct horse battery"
 # Tests hash with cheap argon2 parameters (the hash records them, so verifying is cheap too);
 # the product keeps argon2-cffi's defaults.
 auth._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+auth._DUMMY_HASH = auth._hasher.hash("tracelight-dummy-password")  # unknown names: cheap too
 USERS = {"ana": "admin", "bo": "analyst", "cy": "viewer", "dee": "analyst"}
 
 

@@ -58,6 +58,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("secret_key", "",
                 "Key that signs session cookies. Empty: a random key is made and kept in the "
                 "database, so sessions survive restarts without a secret in the repo."),
+        Setting("token_days", "90",
+                "Days an API token stays valid after `tracelight token create` (1-3650); "
+                "revoke one early with `tracelight token revoke ID`.", int),
     ]
 }
 

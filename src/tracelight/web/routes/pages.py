@@ -198,7 +198,10 @@ def _render(fn: Any, data: bytes) -> imgrender.Rendered:
 @router.get("/ads/{pk}/images/{position}/blurred")
 def image_blurred(request: Request, pk: int, position: int) -> Response:
     """A heavily blurred preview: enough to tell images apart, not to see a person."""
-    data = _image_bytes(request, _image(request, pk, position))
+    img = _image(request, pk, position)
+    data = _image_bytes(request, img)
+    audit(request, "image.thumbnail", f"ad {pk} image {position}",
+          detail={"sha256": img.get("sha256")})
     return _image_response(_render(imgrender.blurred_preview, data))
 
 
@@ -224,6 +227,7 @@ def image_full(request: Request, pk: int, position: int) -> Response:
 @router.get("/networks")
 def networks_page(request: Request) -> Response:
     nets = integ.top_networks(ctx(request).store, limit=100)
+    audit(request, "network.list", detail={"shown": len(nets or [])})
     return render(request, "networks.html", networks=nets)
 
 
