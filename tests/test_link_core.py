@@ -10,6 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tracelight.demo import linkads as synth
 from tracelight.link import (
     FeatureTable,
     LinkAd,
@@ -19,7 +20,6 @@ from tracelight.link import (
     link_batch,
     minhash,
     pairwise_scores,
-    synth,
 )
 from tracelight.link.cluster import assign_ids
 from tracelight.link.text import cleaned_text, sentence_text, wording_batch

@@ -182,5 +182,3 @@ def audit_cmd(username: str | None, action: str | None, limit: int, fmt: str,
     else:
         emit(accounts.iter_audit(username=username, action=action), fmt, columns)
 
-
-from tracelight.cli import web_bench  # noqa: E402, F401  registers `tracelight bench web`
