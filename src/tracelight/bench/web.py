@@ -160,7 +160,10 @@ def run(n_ads: int = 100_000, users: int = 10, rounds: int = 20, workers: int = 
     `keep`: keep the scratch database and corpus in this folder (a rerun reuses them).
     """
     httpx = require_httpx()
-    folder = keep if keep else Path(tempfile.mkdtemp(prefix="tl-bench-web-"))
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="tl-bench-web-") as tmp:
+            return run(n_ads, users, rounds, workers, think_ms, seed, Path(tmp))
+    folder = keep
     folder.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{folder / 'bench.db'}"
     t0 = time.perf_counter()
