@@ -244,6 +244,9 @@ def run(n_ads: int = 100_000, users: int = 10, rounds: int = 20, workers: int = 
             server.wait(10)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
+        if server.stderr is not None:
+            server.stderr.close()
     total = sum(len(v) for v in times.values())
     load = os.getloadavg()[0]
     say(f"web: {n_ads} ads, {users} concurrent users (think time {think_ms} ms), "
