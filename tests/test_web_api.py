@@ -229,6 +229,26 @@ def test_ad_page_and_api_show_evidence(analyst: TestClient, env: tuple[Any, Any,
     assert rows
 
 
+def test_the_scorers_own_reasons_reach_the_api_and_the_page(analyst: TestClient) -> None:
+    """The store was filled by the real scorer: its reasons, codes from the catalogue and
+    evidence spans into the text, are what the workspace shows."""
+    from tracelight.score.catalogue import load_catalogue
+
+    codes = set(load_catalogue().codes)
+    top = analyst.get("/api/queue", params={"limit": 1}).json()["results"][0]
+    ad = analyst.get(f"/api/ads/{top['id']}").json()
+    assert ad["risk"] == top["risk"] and ad["reasons"]
+    assert all(r["code"] in codes for r in ad["reasons"])
+    spans = [(r, ev) for r in ad["reasons"] for ev in r["evidence"]]
+    assert spans
+    for _r, ev in spans:
+        assert ad[ev["field"]][ev["start"]:ev["end"]] == ev["text"]
+    from markupsafe import escape
+
+    html = analyst.get(f"/ads/{ad['pk']}").text
+    assert all(str(escape(r["label"])) in html for r in ad["reasons"])
+
+
 def test_images_blurred_reveal_audited_and_bank_matches_withheld(
         analyst: TestClient, viewer: TestClient, env: tuple[Any, Any, Path],
         monkeypatch: pytest.MonkeyPatch, F: Facts) -> None:

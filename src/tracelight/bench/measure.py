@@ -21,7 +21,7 @@ def say(message: str, *, err: bool = False) -> None:
 class ProgressFactory(Protocol):
     """Opens a progress display for one phase; the block advances it by n items at a time."""
 
-    def __call__(self, label: str, total: int | None
+    def __call__(self, label: str, total: int | None, /
                  ) -> AbstractContextManager[Callable[[int], None]]: ...
 
 
