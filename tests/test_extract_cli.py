@@ -67,6 +67,7 @@ def test_extract_missing_file_is_a_user_error(tmp_path: Path) -> None:
     assert "no such file" in str(result.exception)
 
 
+@pytest.mark.slow
 def test_bench_extract_prints_figures() -> None:
     # the hand-written cases ship with the package: no --cases and no source checkout needed
     code, out, _ = run("bench", "extract", "--ads", "30", "--demo-ads", "0")

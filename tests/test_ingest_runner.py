@@ -66,6 +66,7 @@ def test_bad_path_fails_before_writing(store: Store, tmp_path: Path) -> None:
     assert store.count_ads() == 0
 
 
+@pytest.mark.slow
 def test_huge_body_is_stored(store: Store, tmp_path: Path) -> None:
     p = tmp_path / "big.jsonl"
     p.write_text(json.dumps({"id": "big", "source": "s", "body": "x " * 5_000_000}) + "\n")
