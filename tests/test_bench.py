@@ -52,13 +52,17 @@ def test_bench_score_corpus_without_ads_is_one_clear_error(tmp_path: Path, capsy
                                                "here (a demo corpus folder is expected)")
 
 
-def test_bench_score_corpus_with_broken_json_is_one_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    (tmp_path / "ads.jsonl").write_text('{"id": "a", "source": "s", "body": "x"}\n{oops\n')
+@pytest.mark.parametrize(("second", "why"), [("{oops", "not JSON"),
+                                              ('{"source": "s"}', "missing required field")])
+def test_bench_score_corpus_with_a_bad_record_is_one_clear_error(
+        tmp_path: Path, capsys, second: str, why: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "ads.jsonl").write_text('{"id": "a", "source": "s", "body": "x"}\n' + second)
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", "score", "--corpus", str(tmp_path)])
     assert exit_info.value.code == 3
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"error: {tmp_path / 'ads.jsonl'}:2: not JSON") and "\n" not in err
+    assert err.startswith(f"error: {tmp_path / 'ads.jsonl'}:2: ") and "\n" not in err
+    assert why in err
 
 
 @pytest.mark.slow

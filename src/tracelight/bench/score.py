@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tracelight.bench.measure import report, say, timed
-from tracelight.errors import InputError
+from tracelight.errors import InputError, RecordError
 from tracelight.records import AdRecord, Mention
 
 
@@ -31,8 +31,11 @@ def read_corpus(directory: Path) -> tuple[list[AdRecord], dict[str, int]]:
                 data = json.loads(line)
             except ValueError as exc:
                 raise InputError(f"{ads_path}:{line_no}: not JSON ({exc})") from None
-            records.append(record_from_mapping(data, default_source="demo",
-                                               origin=f"{ads_path}:{line_no}"))
+            try:
+                records.append(record_from_mapping(data, default_source="demo",
+                                                   origin=f"{ads_path}:{line_no}"))
+            except RecordError as exc:
+                raise InputError(f"{exc.origin}: {exc}") from None
     labels_path = directory / "labels.csv"
     labels = read_labels(labels_path) if labels_path.is_file() else {}
     return records, labels
