@@ -23,8 +23,9 @@ test: install  ## the whole test suite (PostgreSQL tests skip with a reason when
 test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"
 
-lint: install
+lint: install  ## ruff, and docs/cli.md must match the commands' help (regenerate: tools/gen_cli_doc.py)
 	$(VENV)/bin/ruff check src tests tools
+	PYTHONPATH=src $(PY) tools/gen_cli_doc.py --check
 
 typecheck: install  ## mypy, module by module as each is tightened
 	$(VENV)/bin/mypy src/tracelight/records.py src/tracelight/errors.py src/tracelight/settings.py src/tracelight/pipeline.py src/tracelight/store src/tracelight/ingest src/tracelight/images src/tracelight/extract src/tracelight/score src/tracelight/demo src/tracelight/web

@@ -93,3 +93,12 @@ def store(db_url: str) -> Iterator[object]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def demo_corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo corpus (120 ads with pictures and ground truth) for the whole session; tests
+    build their stores from it by running the real pipeline (see web_helpers.build_store)."""
+    from web_helpers import demo_corpus
+
+    return demo_corpus(tmp_path_factory.mktemp("demo-corpus"))

@@ -50,6 +50,7 @@ def _digest_tree(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
     generate(tmp_path / "a", n_ads=80, seed=5)
     generate(tmp_path / "b", n_ads=80, seed=5)

@@ -15,7 +15,10 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def _all_commands(group: click.Group, prefix: str = "") -> list[str]:
     out = []
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # commands load lazily: ask the group, not .commands
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, f"{prefix}{name} is listed but cannot be loaded"
         full = f"{prefix}{name}"
         out.append(full)
         if isinstance(cmd, click.Group):
@@ -33,9 +36,11 @@ def test_every_command_is_documented_and_has_help() -> None:
     text = (DOCS / "cli.md").read_text()
     for name in _all_commands(cli):
         assert f"`tracelight {name}`" in text, f"`tracelight {name}` missing from docs/cli.md"
-        cmd = cli
+        cmd: click.Command | None = cli
         for part in name.split():
-            cmd = cmd.commands[part]  # type: ignore[attr-defined]
+            assert isinstance(cmd, click.Group)
+            cmd = cmd.get_command(click.Context(cmd), part)
+        assert cmd is not None
         assert cmd.help, f"tracelight {name} has no help text"
 
 

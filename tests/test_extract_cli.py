@@ -10,8 +10,6 @@ from click.testing import CliRunner
 
 from tracelight.cli.main import cli
 
-DATA = Path(__file__).parent / "data"
-
 
 @pytest.fixture
 def ads(tmp_path: Path) -> Path:
@@ -69,10 +67,26 @@ def test_extract_missing_file_is_a_user_error(tmp_path: Path) -> None:
     assert "no such file" in str(result.exception)
 
 
+@pytest.mark.slow
 def test_bench_extract_prints_figures() -> None:
-    code, out, _ = run("bench", "extract", "--ads", "30", "--demo-ads", "0",
-                       "--cases", str(DATA / "obfuscation_cases.jsonl"))
+    # the hand-written cases ship with the package: no --cases and no source checkout needed
+    code, out, _ = run("bench", "extract", "--ads", "30", "--demo-ads", "0")
     assert code == 0
     assert "extract: 30 ads in" in out
     assert "100 KB body" in out and "adversarial bodies" in out
     assert "quality cases[" in out and "phones: precision" in out
+
+
+@pytest.mark.parametrize("content", ["{not json\n", '{"id": "x", "expected": "phones"}\n',
+                                     "[1, 2]\n", "\udcff\n"])
+def test_bench_extract_bad_cases_file_is_one_clear_error(
+        tmp_path: Path, content: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from tracelight.cli.main import main
+
+    bad = tmp_path / "cases.jsonl"
+    bad.write_bytes(content.encode("utf-8", "surrogateescape"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "extract", "--ads", "5", "--demo-ads", "0", "--cases", str(bad)])
+    assert exit_info.value.code == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {bad}:") and len(err.splitlines()) == 1

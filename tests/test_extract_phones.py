@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import pytest
 
+from tracelight.bench.extract import DEFAULT_CASES
 from tracelight.extract import extract_text
 from tracelight.extract.normalize import fold
 from tracelight.extract.phones import find_phones, validate
 
 CASES = [json.loads(line) for line in
-         (Path(__file__).parent / "data" / "obfuscation_cases.jsonl").read_text().splitlines()]
+         DEFAULT_CASES.read_text().splitlines()]
 PHONE_CASES = [c for c in CASES if "phones" in c["expected"]]
 
 

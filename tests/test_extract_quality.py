@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tracelight.bench.extract import DEFAULT_CASES
 from tracelight.errors import ConfigError
 from tracelight.extract.evaluate import evaluate_cases, load_cases, score
 from tracelight.extract.lexicon import lexicon, parse_lexicon
 
-CASES = Path(__file__).parent / "data" / "obfuscation_cases.jsonl"
+CASES = DEFAULT_CASES
 TARGETS = {"phones": (0.99, 0.97), "emails": (0.99, 0.97), "crypto": (0.99, 0.97),
            "ages": (0.97, 0.95)}
 

@@ -66,6 +66,7 @@ def test_bad_path_fails_before_writing(store: Store, tmp_path: Path) -> None:
     assert store.count_ads() == 0
 
 
+@pytest.mark.slow
 def test_huge_body_is_stored(store: Store, tmp_path: Path) -> None:
     p = tmp_path / "big.jsonl"
     p.write_text(json.dumps({"id": "big", "source": "s", "body": "x " * 5_000_000}) + "\n")
@@ -82,7 +83,7 @@ def test_kill_9_mid_run_then_rerun_completes(tmp_path: Path) -> None:
            "--batch-size", "100", "--workers", "1", "--rejects", str(tmp_path / "r.txt"),
            "--no-extract", "--no-score", "--no-images"]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     stored = 0
     while time.time() < deadline and proc.poll() is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tracelight.cli.main import cli
-from tracelight.link import synth
+from tracelight.demo import linkads as synth
 from tracelight.records import AdRecord, ProcessedAd
 from tracelight.store import open_store
 

@@ -7,9 +7,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tracelight.demo import linkads as synth
 from tracelight.link import (
     FeatureTable,
     LinkAd,
@@ -19,7 +21,6 @@ from tracelight.link import (
     link_batch,
     minhash,
     pairwise_scores,
-    synth,
 )
 from tracelight.link.cluster import assign_ids
 from tracelight.link.text import cleaned_text, sentence_text, wording_batch
@@ -174,6 +175,7 @@ def test_ids_are_stable_when_membership_barely_changes() -> None:
     assert again.state.assignment == second.state.assignment
 
 
+@pytest.mark.slow
 def test_incremental_equals_rebuild() -> None:
     ads, _ = synth.generate(1500, seed=12)
     state = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from tracelight.link import synth
+from tracelight.demo import linkads as synth
 from tracelight.records import AdRecord, ProcessedAd
 from tracelight.store import Store
 from tracelight.store.networks import NetworkStore, similar_ads, update_networks

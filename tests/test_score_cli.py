@@ -35,6 +35,7 @@ def _load(db_url: str, tmp_path: Path) -> Path:
     return labels_path
 
 
+@pytest.mark.slow
 def test_rescore_queue_train_evaluate(db_url: str, tmp_path: Path) -> None:
     labels = _load(db_url, tmp_path)
     models = tmp_path / "models"

@@ -20,16 +20,23 @@ from tracelight.records import AdRecord, Mention, ProcessedAd
 from tracelight.store.accounts import Accounts
 from tracelight.web import check_watchlists, create_demo_admin
 from tracelight.web import integrations as integ
-from web_helpers import build_store, csrf, login, make_app
+from web_helpers import Facts, build_store, csrf, facts, login, make_app
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any, Path]]:
+def env(tmp_path_factory: pytest.TempPathFactory,
+        demo_corpus_dir: Path) -> Iterator[tuple[Any, Any, Path]]:
     tmp = tmp_path_factory.mktemp("web")
-    store = build_store(tmp)
+    store = build_store(tmp, demo_corpus_dir)
     app = make_app(store, tmp)
     yield store, app, tmp
     store.close()
+
+
+@pytest.fixture(scope="module")
+def F(demo_corpus_dir: Path) -> Facts:
+    """The demo corpus's ground truth: what every page below must show."""
+    return facts(demo_corpus_dir)
 
 
 @pytest.fixture
@@ -61,7 +68,7 @@ def viewer(env: tuple[Any, Any, Path]) -> TestClient:
 
 def _concrete(path: str) -> str:
     return (path.replace("{pk}", "1").replace("{position}", "0").replace("{item_pk}", "1")
-            .replace("{ad_id}", "ad-0000001").replace("{network_id}", "1"))
+            .replace("{ad_id}", "demo-000001").replace("{network_id}", "1"))
 
 
 def _routes(app: Any) -> list[tuple[str, str]]:
@@ -165,10 +172,11 @@ def test_logout_ends_the_session(env: tuple[Any, Any, Path]) -> None:
     assert c.get("/queue", follow_redirects=False).status_code == 303
 
 
-def test_search_phone_as_written_or_e164(analyst: TestClient) -> None:
-    a = analyst.get("/api/search", params={"phone": "(206) 555-0100"}).json()
-    b = analyst.get("/api/search", params={"phone": "+12065550100"}).json()
-    assert a["total"] == b["total"] == 8
+def test_search_phone_as_written_or_e164(analyst: TestClient, F: Facts) -> None:
+    a = analyst.get("/api/search", params={"phone": F.phone_written}).json()
+    b = analyst.get("/api/search", params={"phone": F.phone}).json()
+    assert a["total"] == b["total"] == len(F.phone_ids) > 1
+    assert {r["id"] for r in a["results"]} <= set(F.phone_ids)
     assert set(a) >= {"total", "results"}
     first = a["results"][0]
     assert {"id", "source", "title", "risk", "top_reasons", "posted_at"} <= set(first)
@@ -176,35 +184,41 @@ def test_search_phone_as_written_or_e164(analyst: TestClient) -> None:
     assert analyst.get("/api/search", params={"phone": "1", "email": "x"}).status_code == 400
 
 
-def test_search_text_email_handle(analyst: TestClient) -> None:
-    assert analyst.get("/api/search", params={"q": "friendly company"}).json()["total"] == 120
-    assert analyst.get("/api/search", params={"email": "Ana0@Example.org"}).json()["total"] == 8
-    r = analyst.get("/api/search", params={"handle": "@ana_0"}).json()
-    assert r["total"] == 8
-    page = analyst.get("/search", params={"kind": "phone", "q": "206 555 0100",
-                                          "reason": "tip 42"})
-    assert page.status_code == 200 and "8 ads" in page.text
+def test_search_text_email_handle(analyst: TestClient, F: Facts) -> None:
+    assert analyst.get("/api/search", params={"q": F.name}).json()["total"] == len(F.name_ids)
+    assert analyst.get("/api/search", params={"email": F.email.title()}).json()["total"] == \
+        len(F.email_ids) > 1
+    r = analyst.get("/api/search", params={"handle": "@" + F.handle.split(":")[1].upper()})
+    assert r.json()["total"] == len(F.handle_ids) > 1
+    spaced = " ".join(["".join(ch for ch in F.phone_written if ch.isdigit())[-10:][i:j]
+                       for i, j in ((0, 3), (3, 6), (6, 10))])
+    page = analyst.get("/search", params={"kind": "phone", "q": spaced, "reason": "tip 42"})
+    assert page.status_code == 200 and f"{len(F.phone_ids)} ads" in page.text
 
 
-def test_queue_orders_by_risk_and_filters(analyst: TestClient) -> None:
+def test_queue_orders_by_risk_and_filters(analyst: TestClient, F: Facts) -> None:
     q = analyst.get("/api/queue", params={"limit": 50}).json()
     risks = [r["risk"] for r in q["results"]]
-    assert q["scored"] and risks == sorted(risks, reverse=True) and q["total"] == 120
-    seattle = analyst.get("/api/queue", params={"city": "seattle"}).json()
-    assert 0 < seattle["total"] < 120
-    assert all("Seattle" in r["location"] for r in seattle["results"])
-    cat = analyst.get("/api/queue", params={"category": "massage"}).json()
-    assert all(r["category"] == "massage" for r in cat["results"])
+    assert q["scored"] and risks == sorted(risks, reverse=True) and q["total"] == F.n_ads
+    city = analyst.get("/api/queue", params={"city": F.city.lower()}).json()
+    assert 0 < city["total"] < F.n_ads
+    assert all(F.city in r["location"] for r in city["results"])
+    cat = analyst.get("/api/queue", params={"category": F.category}).json()
+    assert 0 < cat["total"] < F.n_ads
+    assert all(r["category"] == F.category for r in cat["results"])
     assert analyst.get("/api/queue", params={"since": "yesterday"}).status_code == 400
-    page = analyst.get("/queue", params={"source": "board-a"})
+    page = analyst.get("/queue", params={"source": F.source})
     assert page.status_code == 200 and "Networks not built yet" in page.text
 
 
-def test_ad_page_and_api_show_evidence(analyst: TestClient, env: tuple[Any, Any, Path]) -> None:
-    ad = analyst.get("/api/ads/ad-0000003").json()
-    assert ad["id"] == "ad-0000003" and ad["identifiers"]
+def test_ad_page_and_api_show_evidence(analyst: TestClient, env: tuple[Any, Any, Path],
+                                       F: Facts) -> None:
+    ad = analyst.get(f"/api/ads/{F.network_ad_id}").json()
+    assert ad["id"] == F.network_ad_id and ad["identifiers"]
     assert any(i["kind"] == "phone" for i in ad["identifiers"])
-    assert ad["similar"], "ads of the same group share the phone"
+    assert ad["similar"], "ads of the same advertiser share the phone"
+    # the scorer's own reasons, as the real pipeline stored them
+    assert ad["risk"] is not None
     assert analyst.get("/api/ads/nope").status_code == 404
     pk = ad["pk"]
     html = analyst.get(f"/ads/{pk}").text
@@ -215,44 +229,67 @@ def test_ad_page_and_api_show_evidence(analyst: TestClient, env: tuple[Any, Any,
     assert rows
 
 
+def test_the_scorers_own_reasons_reach_the_api_and_the_page(analyst: TestClient) -> None:
+    """The store was filled by the real scorer: its reasons, codes from the catalogue and
+    evidence spans into the text, are what the workspace shows."""
+    from tracelight.score.catalogue import load_catalogue
+
+    codes = set(load_catalogue().codes)
+    top = analyst.get("/api/queue", params={"limit": 1}).json()["results"][0]
+    ad = analyst.get(f"/api/ads/{top['id']}").json()
+    assert ad["risk"] == top["risk"] and ad["reasons"]
+    assert all(r["code"] in codes for r in ad["reasons"])
+    spans = [(r, ev) for r in ad["reasons"] for ev in r["evidence"]]
+    assert spans
+    for _r, ev in spans:
+        assert ad[ev["field"]][ev["start"]:ev["end"]] == ev["text"]
+    from markupsafe import escape
+
+    html = analyst.get(f"/ads/{ad['pk']}").text
+    assert all(str(escape(r["label"])) in html for r in ad["reasons"])
+
+
 def test_images_blurred_reveal_audited_and_bank_matches_withheld(
         analyst: TestClient, viewer: TestClient, env: tuple[Any, Any, Path],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    assert analyst.get("/ads/1/images/0/blurred").headers["content-type"] == "image/png"
-    assert analyst.post("/ads/1/images/0/reveal", data={}).status_code == 403  # no CSRF
-    token = csrf(analyst, "/ads/1")
-    r = analyst.post("/ads/1/images/0/reveal", data={"csrf_token": token,
+        monkeypatch: pytest.MonkeyPatch, F: Facts) -> None:
+    pk = F.pk(F.image_id)  # an ad whose picture the ingest hashed and kept
+    assert analyst.get(f"/ads/{pk}/images/0/blurred").headers["content-type"] == "image/png"
+    assert analyst.post(f"/ads/{pk}/images/0/reveal", data={}).status_code == 403  # no CSRF
+    token = csrf(analyst, f"/ads/{pk}")
+    r = analyst.post(f"/ads/{pk}/images/0/reveal", data={"csrf_token": token,
                                                      "reason": "compare photos"})
-    assert r.status_code == 200 and "/ads/1/images/0/full" in r.text
-    assert analyst.get("/ads/1/images/0/full").status_code == 200
+    assert r.status_code == 200 and f"/ads/{pk}/images/0/full" in r.text
+    assert analyst.get(f"/ads/{pk}/images/0/full").status_code == 200
     _t, rows = Accounts(env[0]).audit_entries(action="image.", username="bo")
     assert {r["action"] for r in rows} == {"image.thumbnail", "image.reveal", "image.view"}
     assert any(r["reason"] == "compare photos" for r in rows)
-    assert viewer.get("/ads/1/images/0/full").status_code == 403  # viewers cannot reveal
+    assert viewer.get(f"/ads/{pk}/images/0/full").status_code == 403  # viewers cannot reveal
     monkeypatch.setattr(integ, "bank_matched", lambda store, image: True)
-    assert analyst.get("/ads/1/images/0/blurred").status_code == 403
-    assert analyst.get("/ads/1/images/0/full").status_code == 403
-    assert "Withheld" in analyst.get("/ads/1").text
+    assert analyst.get(f"/ads/{pk}/images/0/blurred").status_code == 403
+    assert analyst.get(f"/ads/{pk}/images/0/full").status_code == 403
+    assert "Withheld" in analyst.get(f"/ads/{pk}").text
 
 
 def test_networks_degrade_then_render(analyst: TestClient,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                      monkeypatch: pytest.MonkeyPatch, F: Facts) -> None:
     r = analyst.get("/api/networks/1")
     assert r.status_code == 404 and "not built" in r.json()["detail"]
     assert analyst.get("/api/networks").json() == {"built": False, "results": []}
     monkeypatch.setattr(integ, "networks_available", lambda store: True)
+    members = [F.pk(i) for i in F.phone_ids[:8]]  # ads that share one phone
     monkeypatch.setattr(integ, "network_members", lambda store, nid: (
-        {"id": nid, "risk": 0.8, "size": 8, "label": f"network {nid}", "reasons": [],
-         "cities": 3}, list(range(1, 9))))
+        {"id": nid, "risk": 0.8, "size": len(members), "label": f"network {nid}",
+         "reasons": [], "cities": 3}, members))
     net = analyst.get("/api/networks/7").json()
-    assert net["n_ads"] == 8 and net["graph"]["nodes"] and net["itinerary"]
-    assert any(i["kind"] == "phone" and i["n_ads"] == 8 for i in net["identifiers"])
+    assert net["n_ads"] == len(members) and net["graph"]["nodes"] and net["itinerary"]
+    assert any(i["kind"] == "phone" and i["n_ads"] == len(members)
+               for i in net["identifiers"])
     html = analyst.get("/networks/7").text
     assert 'id="graph"' in html and "cytoscape.min.js" in html and "Itinerary" in html
 
 
 def test_cases_export_and_viewer_cannot(analyst: TestClient, viewer: TestClient,
-                                        env: tuple[Any, Any, Path]) -> None:
+                                        env: tuple[Any, Any, Path], F: Facts) -> None:
     token = Accounts(env[0]).create_token("bo")
     h = {"Authorization": f"Bearer {token}"}
     bearer = TestClient(env[1])
@@ -262,7 +299,7 @@ def test_cases_export_and_viewer_cannot(analyst: TestClient, viewer: TestClient,
     assert bearer.post(f"/api/cases/{pk}/items", json={"kind": "ad", "ref": "2"},
                        headers=h).json() == {"added": True}
     bearer.post(f"/api/cases/{pk}/items", json={"kind": "identifier",
-                                                "ref": "phone:+12065550100"}, headers=h)
+                                                "ref": f"phone:{F.phone}"}, headers=h)
     bearer.post(f"/api/cases/{pk}/notes", json={"text": "same photo as ad 3"}, headers=h)
     up = bearer.patch(f"/api/cases/{pk}", json={"status": "in review", "assignee": "ana"},
                       headers=h).json()
@@ -278,7 +315,7 @@ def test_cases_export_and_viewer_cannot(analyst: TestClient, viewer: TestClient,
         assert hashlib.sha256(zf.read(name)).hexdigest() == digest
     evidence = json.loads(zf.read("evidence.json"))
     assert evidence["case"]["title"] == "Route 5 lead" and evidence["ads"][0]["mentions"]
-    assert "ad-0000001" in zf.read("case.csv").decode()
+    assert F.ids[1] in zf.read("case.csv").decode()  # the ad with pk 2
     # viewers read cases but can neither change nor export them
     assert viewer.get(f"/cases/{pk}").status_code == 200
     assert viewer.get(f"/cases/{pk}/export").status_code == 403
@@ -426,7 +463,8 @@ def test_crypto_and_handle_lookups_use_stored_forms(analyst: TestClient,
 
 
 def test_networks_through_the_linkers_network_store(analyst: TestClient,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    F: Facts) -> None:
     """The app reads networks through tracelight.store.networks.NetworkStore when it exists
     (here a stand-in with the same methods)."""
     import sys
@@ -448,14 +486,16 @@ def test_networks_through_the_linkers_network_store(analyst: TestClient,
         def to_dict(self) -> dict[str, Any]:
             return {"network_id": self.network_id, "ad_ids": self.ad_ids, "names": self.names,
                     "locations": self.locations, "size": self.size, "risk": self.risk,
-                    "evidence": [{"kind": "phone", "value": "+12065550100",
+                    "evidence": [{"kind": "phone", "value": F.phone,
                                   "strength": "strong", "ad_ids": self.ad_ids}]}
 
-    nets = {"n1": Net("n1", [f"ad-{i:07d}" for i in range(8)], ["ana"],
+    n1_ids = F.phone_ids[:8]  # ads that share one phone: the network's evidence
+    n1_pks = [F.pk(i) for i in n1_ids]
+    nets = {"n1": Net("n1", n1_ids, ["ana"],
                       [{"city": "Seattle"}, {"city": "Boise"}],
                       {"score": 0.9, "reasons": [{"code": "many_cities",
                                                   "detail": "3 cities in 2 weeks"}]}),
-            "n2": Net("n2", ["ad-0000008", "ad-0000009"], risk={"score": 0.2})}
+            "n2": Net("n2", [i for i in F.ids if i not in n1_ids][:2], risk={"score": 0.2})}
 
     class NetworkStore:
         def __init__(self, store: Any) -> None:
@@ -477,10 +517,10 @@ def test_networks_through_the_linkers_network_store(analyst: TestClient,
             return nets[network_id]
 
         def network_id_of(self, ad_pk: int) -> str | None:
-            return "n1" if ad_pk <= 8 else None
+            return "n1" if ad_pk in n1_pks else None
 
         def member_pks(self, network_id: str, limit: int = 1000) -> list[int]:
-            return list(range(1, 9)) if network_id == "n1" else [9, 10]
+            return n1_pks if network_id == "n1" else [F.pk(i) for i in nets["n2"].ad_ids]
 
     fake = types.ModuleType("tracelight.store.networks")
     fake.NetworkStore = NetworkStore  # type: ignore[attr-defined]
@@ -492,9 +532,9 @@ def test_networks_through_the_linkers_network_store(analyst: TestClient,
     n1 = next(n for n in listed["results"] if n["id"] == "n1")
     assert isinstance(n1["risk"], float) and n1["cities"] == 2
     net = analyst.get("/api/networks/n1").json()
-    assert net["n_ads"] == 8 and net["graph"]["edges"]
+    assert net["n_ads"] == len(n1_ids) and net["graph"]["edges"]
     assert analyst.get("/api/networks/nope").status_code == 404
-    assert "network n1" in analyst.get("/ads/2").text
+    assert "network n1" in analyst.get(f"/ads/{n1_pks[1]}").text
     html = analyst.get("/networks/n1").text
     assert "Why this is a lead" in html and "What links these ads" in html
     assert "network n1" in analyst.get("/queue").text

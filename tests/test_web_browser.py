@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from web_helpers import PASSWORD, build_store, make_app
+from web_helpers import PASSWORD, Facts, build_store, facts, make_app
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
@@ -35,7 +35,13 @@ def _chromium_problem() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def F(demo_corpus_dir: Path) -> Facts:
+    return facts(demo_corpus_dir)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, demo_corpus_dir: Path,
+           F: Facts) -> Iterator[str]:
     problem = _chromium_problem()
     if problem:
         pytest.skip(problem)
@@ -43,20 +49,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     from tracelight.web import integrations as integ
     tmp = tmp_path_factory.mktemp("browser")
-    store = build_store(tmp)
-    # Networks may not be built by the linker in this test's store: stand in one network
-    # (the first group of ads sharing a phone) through the integration points the app uses.
+    store = build_store(tmp, demo_corpus_dir)
+    # Networks are not built by the linker in this test's store: stand in one network
+    # (the ads sharing the most common phone) through the integration points the app uses.
+    members = [F.pk(i) for i in F.phone_ids]
     mp = pytest.MonkeyPatch()
     mp.setattr(integ, "networks_available", lambda s: True)
+    size = len(members)
     mp.setattr(integ, "top_networks", lambda s, limit=20: [
-        {"id": "1", "risk": 0.82, "size": 8, "label": "network 1", "reasons": [], "cities": 3}])
+        {"id": "1", "risk": 0.82, "size": size, "label": "network 1", "reasons": [],
+         "cities": 3}])
     mp.setattr(integ, "networks_for_ad", lambda s, pk: [
-        {"id": "1", "risk": 0.82, "size": 8, "label": "network 1", "reasons": [],
-         "cities": 3}] if pk <= 8 else [])
+        {"id": "1", "risk": 0.82, "size": size, "label": "network 1", "reasons": [],
+         "cities": 3}] if pk in members else [])
     mp.setattr(integ, "network_members", lambda s, nid: (
-        {"id": "1", "risk": 0.82, "size": 8, "label": "network 1",
+        {"id": "1", "risk": 0.82, "size": size, "label": "network 1",
          "reasons": [{"code": "shared_phone", "label": "One phone across 3 cities"}],
-         "cities": 3}, list(range(1, 9))) if str(nid) == "1" else None)
+         "cities": 3}, members) if str(nid) == "1" else None)
     app = make_app(store, tmp)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -74,7 +83,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store.close()
 
 
-def test_investigation_flow_in_chromium(server: str, tmp_path: Path) -> None:
+def test_investigation_flow_in_chromium(server: str, tmp_path: Path, F: Facts) -> None:
     from playwright.sync_api import sync_playwright
 
     shots = os.environ.get("TRACELIGHT_SCREENSHOTS")
@@ -112,10 +121,10 @@ def test_investigation_flow_in_chromium(server: str, tmp_path: Path) -> None:
 
         page.click("nav >> text=Search")
         page.select_option("select[name=kind]", "phone")
-        page.fill("input[name=q]", "(206) 555-0100")
+        page.fill("input[name=q]", F.phone_written)
         page.fill("input[name=reason]", "tip from hotline")
         page.click("form.search button[type=submit]")
-        page.wait_for_selector("text=8 ads")
+        page.wait_for_selector(f"text={len(F.phone_ids)} ads")
         shot(page, "03-search-phone")
 
         page.click("table.ads tbody tr >> nth=0 >> a")

@@ -56,9 +56,10 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
+def env(tmp_path_factory: pytest.TempPathFactory,
+        demo_corpus_dir: Path) -> Iterator[tuple[Any, Path]]:
     tmp = tmp_path_factory.mktemp("websec")
-    store = build_store(tmp, n_ads=24)
+    store = build_store(tmp, demo_corpus_dir)
     yield store, tmp
     store.close()
 
@@ -541,7 +542,8 @@ def test_missing_events_are_audited(env: tuple[Any, Path], tmp_path: Path) -> No
     login(analyst, "bo")
     assert viewer.get("/audit").status_code == 403
     assert viewer.get("/api/cases/1/export").status_code in (403, 404)
-    viewer.get("/ads/1/images/0/blurred")
+    with_image = next(pk for pk in range(1, 500) if store.images_for(pk))
+    assert viewer.get(f"/ads/{with_image}/images/0/blurred").status_code == 200
     analyst.get("/cases")
     analyst.get("/api/cases")
     analyst.get("/networks")

@@ -4,6 +4,7 @@ workspace's own queries."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +18,7 @@ from tracelight.store.accounts import Accounts
 from tracelight.store.cases import Cases, Watchlists, check_watchlists
 from tracelight.web.app import create_app
 from tracelight.web.auth import LoginLimiter, hash_password, sign, unsign, verify_password
-from tracelight.web.sample import make_ads
-from web_helpers import PASSWORD, login
+from web_helpers import PASSWORD, facts, ingest_demo, login
 
 
 def test_users_sessions_tokens(store: Any) -> None:
@@ -90,32 +90,42 @@ def test_cases_and_watchlists(store: Any) -> None:
     assert {x["hits"] for x in w.list_watches("ana")} == {1}
 
 
-def test_workspace_queue_and_lookups(store: Any) -> None:
-    store.write_batch(None, list(make_ads(64)))
+def test_workspace_queue_and_lookups(store: Any, demo_corpus_dir: Path) -> None:
+    ingest_demo(store, demo_corpus_dir)  # the real pipeline: extract and score each demo ad
+    F = facts(demo_corpus_dir)
     total, ads, scored = ws.queue(store, ws.QueueFilter(), limit=10)
-    assert scored and total == 64 and [a.risk for a in ads] == sorted(
+    assert scored and total == F.n_ads and [a.risk for a in ads] == sorted(
         (a.risk for a in ads), reverse=True)
-    total, ads, _ = ws.queue(store, ws.QueueFilter(city="reno", category="dating"), limit=50)
-    assert all("Reno" in a.location and a.extra["category"] == "dating" for a in ads)
-    assert ws.entity_values(store, "social", "@ANA_0") == ["instagram:ana_0"]
-    assert ws.text_search(store, "friendly", limit=5, offset=0)[0] == 64
+    there = [a for a in F.by_id.values() if F.city.lower() in a["location"].lower()]
+    category = there[0]["category"]
+    total, ads, _ = ws.queue(store, ws.QueueFilter(city=F.city.lower(), category=category),
+                             limit=50)
+    assert total == len([a for a in there if a["category"] == category]) > 0
+    assert all(F.city in a.location and a.extra["category"] == category for a in ads)
+    _platform, handle = F.handle.split(":")
+    assert F.handle in ws.entity_values(store, "social", "@" + handle.upper())
+    assert ws.text_search(store, F.name, limit=5, offset=0)[0] == len(F.name_ids) > 2
     if store.dialect == "sqlite":  # PostgreSQL ranks with its GIN index, uncapped
-        assert ws.text_search(store, "friendly", limit=5, offset=0, cap=10)[0] == 11
-    shared = ws.ads_sharing(store, ads[0].pk if ads else 1)
-    assert all(s["shared"] for s in shared)
-    assert set(ws.filter_choices(store)["categories"]) == {"companionship", "massage", "dating"}
+        cap = len(F.name_ids) - 2
+        assert ws.text_search(store, F.name, limit=5, offset=0, cap=cap)[0] == cap + 1
+    shared = ws.ads_sharing(store, store.get_ad(F.phone_ids[0]).pk)
+    assert shared and all(s["shared"] for s in shared)
+    assert set(ws.filter_choices(store)["categories"]) == {a["category"]
+                                                           for a in F.by_id.values()}
 
 
-def test_app_on_this_backend(store: Any) -> None:
+def test_app_on_this_backend(store: Any, demo_corpus_dir: Path) -> None:
     """A short walk through the app on each backend (PostgreSQL included)."""
-    store.write_batch(None, list(make_ads(16)))
+    ingest_demo(store, demo_corpus_dir)
+    F = facts(demo_corpus_dir)
     Accounts(store).add_user("ana", hash_password(PASSWORD), "admin")
     c = TestClient(create_app(store, secret_key="k", limiter=LoginLimiter()))
     assert login(c, "ana").status_code == 303
-    assert c.get("/api/search", params={"phone": "206-555-0100"}).json()["total"] == 8
-    assert c.get("/api/search", params={"q": "friendly"}).json()["total"] == 16
-    assert c.get("/api/queue").json()["total"] == 16
-    assert c.get("/api/ads/ad-0000001").json()["identifiers"]
+    assert c.get("/api/search", params={"phone": F.phone_written}).json()["total"] == \
+        len(F.phone_ids)
+    assert c.get("/api/search", params={"q": F.name}).json()["total"] == len(F.name_ids)
+    assert c.get("/api/queue").json()["total"] == F.n_ads
+    assert c.get(f"/api/ads/{F.phone_ids[0]}").json()["identifiers"]
     for url in ("/queue", "/search?kind=q&q=Ana", "/ads/1", "/audit"):
         assert c.get(url).status_code == 200, url
 

@@ -1,80 +1,22 @@
-"""`tracelight bench ...`: benchmarks that print figures (never timed assertions in tests).
+"""`tracelight bench ...`: a thin shell over tracelight.bench (one module per benchmark).
 
-Each stage adds its own subcommand to the `bench` group from its own cli module.
+Benchmarks print figures; tests never make timed assertions. Every import of a benchmark and
+of what it measures stays inside its command, so `tracelight bench --help` loads none of them.
 """
 
 from __future__ import annotations
 
-import os
-import resource
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from tracelight.cli.app import cli
+from tracelight.bench.ingest import DEFAULT_PG_URL
+from tracelight.cli.app import cli, format_option
 
 
 @cli.group()
 def bench() -> None:
     """Measure throughput and memory of each stage on generated data."""
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
-    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return ru / 1024 if sys.platform != "darwin" else ru / (1024 * 1024)
-
-
-def process_tree_peak_rss_mb() -> float:
-    """Largest peak resident memory of this process and its finished workers, in MiB."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(peak_rss_mb(), children / 1024 if sys.platform != "darwin" else children / 2**20)
-
-
-@dataclass
-class Timing:
-    seconds: float = 0.0
-
-
-@contextmanager
-def timed() -> Iterator[Timing]:
-    t = Timing()
-    start = time.perf_counter()
-    try:
-        yield t
-    finally:
-        t.seconds = time.perf_counter() - start
-
-
-def report(name: str, items: int, seconds: float, unit: str = "items", **extra: object) -> None:
-    """Print one benchmark line in a fixed, greppable shape."""
-    rate = items / seconds if seconds > 0 else float("inf")
-    fields = " ".join(f"{k}={v}" for k, v in extra.items())
-    click.echo(f"{name}: {items} {unit} in {seconds:.2f} s = {rate:,.0f} {unit}/s; "
-               f"peak RSS {peak_rss_mb():.0f} MiB {fields}".rstrip())
-
-
-def _child_ingest(path: str, db_url: str, workers: int | None) -> tuple[float, dict[str, object]]:
-    """Run `tracelight ingest` in a child process so its peak memory is measured alone."""
-    import json
-    import subprocess
-
-    cmd = [sys.executable, "-m", "tracelight", "ingest", path, "--db", db_url,
-           "--format", "jsonl", "--rejects", os.devnull]
-    if workers:
-        cmd += ["--workers", str(workers)]
-    with timed() as t:
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise click.ClickException(f"ingest failed: {done.stderr.strip()[-500:]}")
-    out = json.loads(done.stdout.strip().splitlines()[-1])
-    # the ingest process reports its own peak and its workers' (the generator's are not in it)
-    return t.seconds, {**out, "peak_mb": out["peak_rss_mib"]}
 
 
 @bench.command("ingest")
@@ -83,44 +25,143 @@ def _child_ingest(path: str, db_url: str, workers: int | None) -> tuple[float, d
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes for the analysis stages (default: up to 2 cores).")
-@click.option("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+@click.option("--pg-url", default=DEFAULT_PG_URL,
               show_default=True, help="PostgreSQL server to measure too, when reachable; a "
               "scratch database is created there and dropped afterwards.")
 def bench_ingest(n_ads: int, seed: int, workers: int | None, pg_url: str) -> None:
     """Ingest N generated ads (extraction and scoring on) into SQLite and PostgreSQL."""
-    import subprocess
-    import tempfile
-    import uuid
+    from tracelight.bench import ingest
 
-    import sqlalchemy as sa
+    ingest.run(n_ads=n_ads, seed=seed, workers=workers, pg_url=pg_url)
 
-    with tempfile.TemporaryDirectory(prefix="tracelight-bench-") as tmp:
-        # Generate in a child too: Linux keeps a process's peak memory across fork and exec,
-        # so a generator run in this process would be counted as the ingest's memory.
-        with timed() as t:
-            subprocess.run([sys.executable, "-m", "tracelight", "demo-generate", tmp,
-                            "--ads", str(n_ads), "--seed", str(seed), "--no-images",
-                            "--format", "jsonl"], check=True, capture_output=True)
-        click.echo(f"generated {n_ads} ads in {t.seconds:.1f} s", err=True)
-        ads_file = str(Path(tmp) / "ads.jsonl")
-        seconds, out = _child_ingest(ads_file, f"sqlite:///{tmp}/bench.db", workers)
-        report("ingest sqlite", n_ads, seconds, "ads", child_peak_rss_mib=f"{out['peak_mb']:.0f}")
-        try:
-            admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT",
-                                     connect_args={"connect_timeout": 3})
-            name = f"tracelight_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:
-            click.echo(f"ingest postgresql: skipped (no server at {pg_url}: "
-                       f"{str(exc).splitlines()[0][:100]})")
-            return
-        try:
-            url = sa.engine.make_url(pg_url).set(database=name).render_as_string(False)
-            seconds, out = _child_ingest(ads_file, url, workers)
-            report("ingest postgresql", n_ads, seconds, "ads",
-                   child_peak_rss_mib=f"{out['peak_mb']:.0f}")
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+
+@bench.command("extract")
+@click.option("--ads", "n_ads", type=click.IntRange(1), default=5_000, show_default=True,
+              help="How many synthetic ~500-character ads to time.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False,
+                                                       path_type=Path),
+              default=None, show_default="the cases shipped with tracelight",
+              help="Hand-written labelled cases (JSON Lines) to score precision/recall on.")
+@click.option("--demo-ads", type=click.IntRange(0), default=2_000, show_default=True,
+              help="Size of the demo corpus to score on (0: skip).")
+@click.option("--show-errors", type=click.IntRange(0), default=0, show_default=True,
+              help="Print up to N missed/extra values per field.")
+def bench_extract(n_ads: int, seed: int, cases_path: Path | None, demo_ads: int,
+                  show_errors: int) -> None:
+    """Time extraction (ads/s on one core, a 100 KB body) and score it per field."""
+    from tracelight.bench import extract
+
+    extract.run(n_ads=n_ads, seed=seed, cases_path=cases_path or extract.DEFAULT_CASES,
+                demo_ads=demo_ads, show_errors=show_errors)
+
+
+@bench.command("score")
+@click.option("--ads", "n_ads", type=click.IntRange(min=50), default=3000, show_default=True,
+              help="How many demo ads to generate (ignored with --corpus).")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--corpus", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Use this demo corpus folder instead of generating one.")
+@format_option("table", "jsonl")
+def bench_score(n_ads: int, seed: int, corpus: str | None, fmt: str) -> None:
+    """Time scoring against extraction on the demo corpus and report risk quality
+    (ROC AUC, PR AUC, precision@50/@200 for default weights and a trained model)."""
+    from tracelight.bench import score
+    from tracelight.cli.output import emit
+    from tracelight.cli.score_cmd import METRIC_COLUMNS
+
+    rows = score.run(n_ads=n_ads, seed=seed, corpus=Path(corpus) if corpus else None)
+    if rows:
+        emit(rows, fmt, METRIC_COLUMNS)
+
+
+@bench.command("link")
+@click.option("--ads", "n_ads", type=click.IntRange(min=10), default=3000, show_default=True,
+              help="How many ads to generate and link.")
+@click.option("--corpus", type=click.Choice(["demo", "synth"]), default="demo",
+              show_default=True,
+              help="demo: the demo generator (without images); synth: the fast generator of "
+                   "linker input, identifiers given (for sizes the demo generator takes too "
+                   "long to make).")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--oracle", is_flag=True,
+              help="demo corpus: take identifiers from truth.jsonl even when the extractor "
+                   "is installed (measures linking alone).")
+@click.option("--batches", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Link in this many incremental batches and check the result equals a "
+                   "single run.")
+def bench_link(n_ads: int, corpus: str, seed: int, oracle: bool, batches: int) -> None:
+    """Link N generated ads; print seconds, ads/s, peak RSS and pairwise precision/recall
+    against the planted networks."""
+    from tracelight.bench import link
+    from tracelight.cli.output import dumps
+
+    click.echo(dumps(link.run(n_ads=n_ads, corpus=corpus, seed=seed, oracle=oracle,
+                              batches=batches)))
+
+
+@bench.command("similar")
+@click.option("--ads", "n_ads", type=click.IntRange(min=50), default=20000, show_default=True,
+              help="How many synthetic ads to store, link and query.")
+@click.option("--queries", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--db", "db_url", default=None, metavar="URL",
+              help="An empty database to use instead of a scratch SQLite file.")
+def bench_similar(n_ads: int, queries: int, seed: int, db_url: str | None) -> None:
+    """Store N synthetic ads in a scratch SQLite file (or --db), time `tracelight link` on the
+    store, then time `similar` for random ads (median and worst, milliseconds)."""
+    from tracelight.bench import similar
+
+    similar.run(n_ads=n_ads, queries=queries, seed=seed, db_url=db_url)
+
+
+@bench.command("images")
+@click.option("--count", type=click.IntRange(1), default=300, show_default=True,
+              help="How many JPEGs to generate and hash.")
+@click.option("--width", type=click.IntRange(32), default=800, show_default=True)
+@click.option("--height", type=click.IntRange(32), default=600, show_default=True)
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Processes to hash with. [default: 1, then every core]")
+def bench_images(count: int, width: int, height: int, workers: int | None) -> None:
+    """Decode + hash throughput (SHA-256, MD5, PDQ) on generated JPEGs (target >= 60/s)."""
+    from tracelight.bench import images
+    from tracelight.cli.common import bar_progress
+
+    images.run(count=count, width=width, height=height, workers=workers,
+               progress=bar_progress("images"))
+
+
+@bench.command("bank")
+@click.option("--hashes", type=click.IntRange(1), default=1_000_000, show_default=True,
+              help="PDQ hashes in the generated bank.")
+@click.option("--queries", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--threshold", type=click.IntRange(0, 256), default=31, show_default=True)
+def bench_bank(hashes: int, queries: int, threshold: int) -> None:
+    """PDQ bank lookups: build time, batched lookups/s (target >= 1,000) and single-lookup
+    latency (target < 5 ms) on random hashes; half the queries are planted near-matches."""
+    from tracelight.bench import bank
+
+    bank.run(hashes=hashes, queries=queries, threshold=threshold)
+
+
+@bench.command("web")
+@click.option("--ads", "n_ads", type=int, default=100_000, show_default=True,
+              help="Synthetic ads to load.")
+@click.option("--users", type=int, default=10, show_default=True, help="Concurrent users.")
+@click.option("--rounds", type=int, default=20, show_default=True,
+              help="Loops per user; each loop opens one page of every kind.")
+@click.option("--workers", type=int, default=2, show_default=True,
+              help="Server processes (tracelight serve --workers).")
+@click.option("--think-ms", type=int, default=0, show_default=True,
+              help="Pause between one user's pages (0: each user clicks as fast as pages come).")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--keep", type=click.Path(file_okay=False), default=None,
+              help="Keep the scratch database in this folder (default: a temporary one).")
+def bench_web(n_ads: int, users: int, rounds: int, workers: int, think_ms: int, seed: int,
+              keep: str | None) -> None:
+    """Page times (p50/p95/max) for queue, search, ad and network pages under load."""
+    from tracelight.bench import web
+
+    web.require_httpx()  # before any work: a production install lacks this dev dependency
+    web.run(n_ads=n_ads, users=users, rounds=rounds, workers=workers, think_ms=think_ms,
+            seed=seed, keep=Path(keep) if keep else None)

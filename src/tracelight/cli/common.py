@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 from rich.progress import (
@@ -18,11 +19,15 @@ from rich.progress import (
 
 from tracelight.cli.output import stderr
 from tracelight.errors import UsageError
-from tracelight.store import Store, open_store
+
+if TYPE_CHECKING:
+    from tracelight.store import Store
 
 
 @contextmanager
 def store_from(db_url: str) -> Iterator[Store]:
+    from tracelight.store import open_store
+
     store = open_store(db_url)
     try:
         yield store
@@ -49,6 +54,19 @@ def progress_bar(*, total: int | None, unit: str = "ads") -> Progress:
     columns += [TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn()]
     return Progress(*columns, console=stderr, transient=False,
                     disable=not stderr.is_terminal)
+
+
+def bar_progress(unit: str = "ads") -> Callable[
+        [str, int | None], AbstractContextManager[Callable[[int], None]]]:
+    """A progress factory for tracelight.bench: one bar per phase, advanced n items at a time."""
+
+    @contextmanager
+    def factory(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        with progress_bar(total=total, unit=unit) as prog:
+            task = prog.add_task(label, total=total, info="")
+            yield lambda n: prog.advance(task, n)
+
+    return factory
 
 
 def echo_err(message: str) -> None:

@@ -1,26 +1,15 @@
-"""Entry point: attach every command module and render errors in one place."""
+"""Entry point: run the root group (its commands load lazily) and render errors in one place."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sys
 
 import click
 
-import tracelight.cli
 from tracelight.cli.app import cli
 from tracelight.errors import TracelightError
 
-
-def _load_commands() -> None:
-    """Import every `cli/*_cmd.py`; each attaches its commands to `cli` (no list to edit)."""
-    for info in sorted(pkgutil.iter_modules(tracelight.cli.__path__), key=lambda m: m.name):
-        if info.name.endswith("_cmd"):
-            importlib.import_module(f"tracelight.cli.{info.name}")
-
-
-_load_commands()
+__all__ = ["cli", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:

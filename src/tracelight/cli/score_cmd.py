@@ -1,12 +1,10 @@
-"""Risk commands: train, evaluate, rescore, queue, and `bench score`.
+"""Risk commands: train, evaluate, rescore and queue (`tracelight bench score` is in bench/).
 
 Every risk is a lead for human review, never a finding about a person.
 """
 
 from __future__ import annotations
 
-import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,15 +12,13 @@ from typing import Any
 import click
 
 from tracelight import settings
+from tracelight.bench.measure import timed
 from tracelight.cli.app import cli, db_option, format_option
-from tracelight.cli.bench_cmd import bench, report, timed
 from tracelight.cli.common import progress_bar, store_from
 from tracelight.cli.output import dumps, emit, stderr
-from tracelight.errors import InputError, UsageError
-from tracelight.records import AdRecord, Mention
 from tracelight.score import model as risk_model
 from tracelight.score.catalogue import Catalogue, load_catalogue
-from tracelight.score.features import AdFeatures, extract_features
+from tracelight.score.features import AdFeatures
 from tracelight.score.runs import (
     corpus_stats,
     labelled_features,
@@ -30,8 +26,7 @@ from tracelight.score.runs import (
     reason_summary,
     rescore,
 )
-from tracelight.score.scorer import result_from_features, results_from_features
-from tracelight.score.stats import CorpusStats
+from tracelight.score.scorer import results_from_features
 
 QUEUE_COLUMNS = ["rank", "kind", "id", "risk", "location", "top_reasons"]
 
@@ -237,106 +232,3 @@ def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
             row["top_reasons"] = reason_summary(net["reasons"])
         rows.append(row)
     return rows
-
-
-# ---- bench ----------------------------------------------------------------------------------
-
-def _read_corpus(directory: Path) -> tuple[list[AdRecord], dict[str, int]]:
-    import json
-
-    from tracelight.records import record_from_mapping
-
-    ads_path = directory / "ads.jsonl"
-    if not ads_path.is_file():
-        raise InputError(f"{ads_path}: no ads.jsonl here (a demo corpus folder is expected)")
-    records = []
-    with ads_path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if line.strip():
-                records.append(record_from_mapping(json.loads(line), default_source="demo",
-                                                   origin=f"{ads_path}:{line_no}"))
-    labels_path = directory / "labels.csv"
-    labels = read_labels(labels_path) if labels_path.is_file() else {}
-    return records, labels
-
-
-def _extractor() -> Any:
-    try:
-        from tracelight.extract import extract_record
-    except ImportError:
-        raise UsageError("extraction (tracelight.extract.extract_record) is not available "
-                         "in this build") from None
-    return extract_record
-
-
-def _pct(seconds: float, base: float) -> str:
-    """Scoring time as a share of extraction time (the issue's budget: at most 20%)."""
-    return f"{100 * seconds / max(base, 1e-9):.1f}%_of_extraction"
-
-
-@bench.command("score")
-@click.option("--ads", "n_ads", type=click.IntRange(min=50), default=3000, show_default=True,
-              help="How many demo ads to generate (ignored with --corpus).")
-@click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--corpus", type=click.Path(file_okay=False, exists=True), default=None,
-              help="Use this demo corpus folder instead of generating one.")
-@format_option("table", "jsonl")
-def bench_score(n_ads: int, seed: int, corpus: str | None, fmt: str) -> None:
-    """Time scoring against extraction on the demo corpus and report risk quality
-    (ROC AUC, PR AUC, precision@50/@200 for default weights and a trained model)."""
-    cat = _catalogue()
-    _ = cat.matcher  # compile outside the timed part, as a long-running process would
-    extract_record = _extractor()
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(corpus) if corpus else Path(tmp)
-        if not corpus:
-            from tracelight.demo import generate
-
-            with timed() as t:
-                generate(directory, n_ads=n_ads, seed=seed, images=False)
-            click.echo(f"generated {n_ads} demo ads in {t.seconds:.1f} s", err=True)
-        records, labels = _read_corpus(directory)
-    # Extraction and scoring are timed ad by ad, interleaved, in CPU time of this process,
-    # so both are measured under the same conditions (cache, other load on the machine):
-    # the ratio is what scoring adds to extraction per ad.
-    mentions: list[list[Mention]] = []
-    t_ext = t_score = 0.0
-    clock = time.process_time
-    for rec in records:
-        t0 = clock()
-        ms = list(extract_record(rec).mentions)
-        t1 = clock()
-        result_from_features(extract_features(rec, ms, catalogue=cat), cat)
-        t_score += clock() - t1
-        t_ext += t1 - t0
-        mentions.append(ms)
-    report("extract (CPU time)", len(records), t_ext, "ads")
-    report("score at ingest (default weights, CPU time)", len(records), t_score, "ads",
-           overhead=_pct(t_score, t_ext))
-    pairs = list(zip(records, mentions, strict=True))
-    c0 = clock()
-    stats = CorpusStats.build(pairs)
-    t_stats = clock() - c0
-    report("corpus stats (CPU time)", len(records), t_stats, "ads")
-    c0 = clock()
-    feats = [extract_features(r, m, catalogue=cat, stats=stats) for r, m in pairs]
-    results_from_features(feats, cat)
-    t_full = clock() - c0
-    report("rescore: stats + default weights (CPU time)", len(records), t_full + t_stats, "ads",
-           overhead=_pct(t_full + t_stats, t_ext))
-    if not labels:
-        click.echo("no labels.csv: quality not measured")
-        return
-    idx = [i for i, r in enumerate(records) if r.id in labels]
-    y = [labels[records[i].id] for i in idx]
-    lab_feats = [feats[i] for i in idx]
-    rows = evaluate_features(lab_feats, y, cat, folds=5)
-    rows[0]["scorer"] = "trained (held-out 30%)"
-    rows[1]["scorer"] = "default-weights (held-out 30%)"
-    m = risk_model.train(lab_feats, y, catalogue=cat, data="bench", version=0)
-    c0 = clock()
-    m.predict(feats)
-    t_model = clock() - c0
-    report("rescore: stats + trained model, batch (CPU time)", len(records),
-           t_full + t_stats + t_model, "ads", overhead=_pct(t_full + t_stats + t_model, t_ext))
-    emit(rows, fmt, METRIC_COLUMNS)

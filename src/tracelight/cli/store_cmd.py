@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from tracelight import kinds, settings
+from tracelight.bench.measure import process_tree_peak_rss_mb
 from tracelight.cli.app import cli, db_option, format_option
-from tracelight.cli.bench_cmd import process_tree_peak_rss_mb
 from tracelight.cli.common import parse_when, progress_bar, store_from
 from tracelight.cli.output import dumps, emit, stderr
 from tracelight.errors import UsageError

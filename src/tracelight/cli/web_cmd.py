@@ -260,5 +260,3 @@ def audit_protect(db_url: str) -> None:
     click.echo("restored " + ", ".join(made) if made else "all triggers were in place",
                err=True)
 
-
-from tracelight.cli import web_bench  # noqa: E402, F401  registers `tracelight bench web`

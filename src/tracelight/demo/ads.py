@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import random
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,9 @@ from tracelight.demo.personas import Persona, Registry, make_independent, make_n
 from tracelight.demo.rand import distinct, pick
 
 SOURCES = ["demo-board", "demo-classifieds"]
+# The board section an advertiser posts in: one per persona, derived from its key rather than
+# drawn from its random stream, so every other field of the corpus is as it was without it.
+CATEGORIES = ["companionship", "dating", "massage"]
 SLUGS = ["sweet-and-new", "relax-tonight", "book-now", "real-pics", "vip-time", "new-photos"]
 TRAP_KINDS = ["post_id", "ref", "date", "time", "zip", "long_number"]
 # Labels follow the four validated predictors (FIELD_NOTES) through a steep logistic, so the
@@ -223,6 +227,7 @@ class AdBuilder:
             "title": title, "body": " ".join(body),
             "posted_at": slot.when.isoformat(timespec="seconds").replace("+00:00", "Z"),
             "location": city.posted, "images": [j.path for j in jobs],
+            "category": CATEGORIES[zlib.crc32(p.key.encode()) % len(CATEGORIES)],
         }
         truth = {
             "id": ad_id, "network_id": p.network_id, "phones": dedup_phones,

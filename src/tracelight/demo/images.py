@@ -201,3 +201,28 @@ def _write_serial(out_dir: Path, jobs: Iterable[ImageJob],
         if progress:
             progress(1)
     return n
+
+
+def bench_jpegs(folder: Path, count: int, width: int, height: int, seed: int = 1) -> list[Path]:
+    """`count` same-size 'room' JPEGs for hashing benchmarks: gradient walls, furniture
+    rectangles and grain (non-explicit by construction), deterministic per seed."""
+    rng = np.random.default_rng(seed)
+    paths = []
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    for i in range(count):
+        base = rng.uniform(60, 200, 3)
+        slope = rng.uniform(-0.15, 0.15, 3)
+        arr = base[None, None, :] + (xx[..., None] * slope[None, None, :]
+                                     + yy[..., None] * slope[::-1][None, None, :] * 0.5)
+        arr += rng.normal(0, 6, (height, width, 1))
+        im = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+        draw = ImageDraw.Draw(im)
+        for _ in range(int(rng.integers(4, 10))):
+            x0, y0 = int(rng.integers(0, width * 3 // 4)), int(rng.integers(0, height * 3 // 4))
+            x1 = min(width, x0 + int(rng.integers(width // 16 + 1, width // 2 + 2)))
+            y1 = min(height, y0 + int(rng.integers(height // 16 + 1, height // 2 + 2)))
+            draw.rectangle((x0, y0, x1, y1), fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+        p = folder / f"bench-{i:05d}.jpg"
+        im.save(p, "JPEG", quality=85)
+        paths.append(p)
+    return paths

@@ -1,4 +1,5 @@
-"""A fast synthetic corpus for link benchmarks and tests (a million ads in about a minute).
+"""A fast synthetic corpus of linker input for link benchmarks and tests (a million ads in
+about a minute; `tracelight bench link --corpus synth`).
 
 Same shape as the demo generator's planted networks (docs/demo-contract): networks of 2-40
 ads that rotate 1-4 phones and reuse an edited template, independent advertisers, and decoys

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (`tracelight bench ...`); never timed assertions in tests."""

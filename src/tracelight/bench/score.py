@@ -1,0 +1,116 @@
+"""`tracelight bench score`: scoring time against extraction time on the demo corpus, and risk
+quality (ROC AUC, PR AUC, precision@50/@200) for the default weights and a trained model."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tracelight.bench.measure import report, say, timed
+from tracelight.errors import InputError, RecordError
+from tracelight.records import AdRecord, Mention
+
+
+def read_corpus(directory: Path) -> tuple[list[AdRecord], dict[str, int]]:
+    """The records of a demo corpus folder (ads.jsonl) and its labels.csv, when there is one."""
+    from tracelight.records import record_from_mapping
+    from tracelight.score.runs import read_labels
+
+    ads_path = directory / "ads.jsonl"
+    if not ads_path.is_file():
+        raise InputError(f"{ads_path}: no ads.jsonl here (a demo corpus folder is expected)")
+    records = []
+    with ads_path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except ValueError as exc:
+                raise InputError(f"{ads_path}:{line_no}: not JSON ({exc})") from None
+            try:
+                records.append(record_from_mapping(data, default_source="demo",
+                                                   origin=f"{ads_path}:{line_no}"))
+            except RecordError as exc:
+                raise InputError(f"{exc.origin}: {exc}") from None
+    labels_path = directory / "labels.csv"
+    labels = read_labels(labels_path) if labels_path.is_file() else {}
+    return records, labels
+
+
+def _pct(seconds: float, base: float) -> str:
+    """Scoring time as a share of extraction time (the issue's budget: at most 20%)."""
+    return f"{100 * seconds / max(base, 1e-9):.1f}%_of_extraction"
+
+
+def run(n_ads: int = 3000, seed: int = 7, corpus: Path | None = None) -> list[dict[str, Any]]:
+    """Print the timing lines; return the quality rows (empty without labels.csv), which the
+    CLI prints as a table or JSON Lines. `corpus`: a demo corpus folder to use instead of
+    generating one."""
+    from tracelight import settings
+    from tracelight.cli.score_cmd import evaluate_features
+    from tracelight.extract import extract_record
+    from tracelight.score import model as risk_model
+    from tracelight.score.catalogue import load_catalogue
+    from tracelight.score.features import extract_features
+    from tracelight.score.scorer import result_from_features, results_from_features
+    from tracelight.score.stats import CorpusStats
+
+    cat = load_catalogue(settings.get("catalogue") or None)
+    _ = cat.matcher  # compile outside the timed part, as a long-running process would
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = corpus if corpus else Path(tmp)
+        if not corpus:
+            from tracelight.demo import generate
+
+            with timed() as t:
+                generate(directory, n_ads=n_ads, seed=seed, images=False)
+            say(f"generated {n_ads} demo ads in {t.seconds:.1f} s", err=True)
+        records, labels = read_corpus(directory)
+    # Extraction and scoring are timed ad by ad, interleaved, in CPU time of this process,
+    # so both are measured under the same conditions (cache, other load on the machine):
+    # the ratio is what scoring adds to extraction per ad.
+    mentions: list[list[Mention]] = []
+    t_ext = t_score = 0.0
+    clock = time.process_time
+    for rec in records:
+        t0 = clock()
+        ms = list(extract_record(rec).mentions)
+        t1 = clock()
+        result_from_features(extract_features(rec, ms, catalogue=cat), cat)
+        t_score += clock() - t1
+        t_ext += t1 - t0
+        mentions.append(ms)
+    report("extract (CPU time)", len(records), t_ext, "ads")
+    report("score at ingest (default weights, CPU time)", len(records), t_score, "ads",
+           overhead=_pct(t_score, t_ext))
+    pairs = list(zip(records, mentions, strict=True))
+    c0 = clock()
+    stats = CorpusStats.build(pairs)
+    t_stats = clock() - c0
+    report("corpus stats (CPU time)", len(records), t_stats, "ads")
+    c0 = clock()
+    feats = [extract_features(r, m, catalogue=cat, stats=stats) for r, m in pairs]
+    results_from_features(feats, cat)
+    t_full = clock() - c0
+    report("rescore: stats + default weights (CPU time)", len(records), t_full + t_stats, "ads",
+           overhead=_pct(t_full + t_stats, t_ext))
+    if not labels:
+        say("no labels.csv: quality not measured")
+        return []
+    idx = [i for i, r in enumerate(records) if r.id in labels]
+    y = [labels[records[i].id] for i in idx]
+    lab_feats = [feats[i] for i in idx]
+    rows = evaluate_features(lab_feats, y, cat, folds=5)
+    rows[0]["scorer"] = "trained (held-out 30%)"
+    rows[1]["scorer"] = "default-weights (held-out 30%)"
+    m = risk_model.train(lab_feats, y, catalogue=cat, data="bench", version=0)
+    c0 = clock()
+    m.predict(feats)
+    t_model = clock() - c0
+    report("rescore: stats + trained model, batch (CPU time)", len(records),
+           t_full + t_stats + t_model, "ads", overhead=_pct(t_full + t_stats + t_model, t_ext))
+    return rows
