@@ -16,10 +16,13 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tracelight.errors import StoreError
+from tracelight.images.banks import BankEntry
 from tracelight.records import AdRecord, Mention, ProcessedAd
+from tracelight.services import networks as network_service
+from tracelight.services.banks import import_bank
+from tracelight.services.link import update_networks
 from tracelight.store.accounts import Accounts
 from tracelight.web import check_watchlists, create_demo_admin
-from tracelight.web import integrations as integ
 from web_helpers import build_store, csrf, login, make_app
 
 
@@ -229,26 +232,65 @@ def test_images_blurred_reveal_audited_and_bank_matches_withheld(
     assert {r["action"] for r in rows} == {"image.reveal", "image.view"}
     assert any(r["reason"] == "compare photos" for r in rows)
     assert viewer.get("/ads/1/images/0/full").status_code == 403  # viewers cannot reveal
-    monkeypatch.setattr(integ, "bank_matched", lambda store, image: True)
-    assert analyst.get("/ads/1/images/0/blurred").status_code == 403
-    assert analyst.get("/ads/1/images/0/full").status_code == 403
-    assert "Withheld" in analyst.get("/ads/1").text
+    # the image's hash in a bank: never shown again, in any form
+    store = env[0]
+    sha = next(i["sha256"] for i in store.images_for(1) if i["position"] == 0)
+    assert import_bank(store, "test-bank", [BankEntry("sha256", sha, "test")]).new_matches
+    try:
+        assert analyst.get("/ads/1/images/0/blurred").status_code == 403
+        assert analyst.get("/ads/1/images/0/full").status_code == 403
+        assert "Withheld" in analyst.get("/ads/1").text
+    finally:
+        store.delete_bank("test-bank")
 
 
-def test_networks_degrade_then_render(analyst: TestClient,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_networks_degrade_before_linking(analyst: TestClient) -> None:
     r = analyst.get("/api/networks/1")
     assert r.status_code == 404 and "not built" in r.json()["detail"]
     assert analyst.get("/api/networks").json() == {"built": False, "results": []}
-    monkeypatch.setattr(integ, "networks_available", lambda store: True)
-    monkeypatch.setattr(integ, "network_members", lambda store, nid: (
-        {"id": nid, "risk": 0.8, "size": 8, "label": f"network {nid}", "reasons": [],
-         "cities": 3}, list(range(1, 9))))
-    net = analyst.get("/api/networks/7").json()
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, TestClient]]:
+    """A second workspace whose ads the real linker joined into networks."""
+    tmp = tmp_path_factory.mktemp("linked")
+    store = build_store(tmp)
+    update_networks(store)
+    c = TestClient(make_app(store, tmp))
+    assert login(c, "bo").status_code == 303
+    yield store, c
+    store.close()
+
+
+def test_networks_render_once_linked(linked: tuple[Any, TestClient]) -> None:
+    store, analyst = linked
+    nid = network_service.network_queue(store, 1)[0].id
+    net = analyst.get(f"/api/networks/{nid}").json()
     assert net["n_ads"] == 8 and net["graph"]["nodes"] and net["itinerary"]
     assert any(i["kind"] == "phone" and i["n_ads"] == 8 for i in net["identifiers"])
-    html = analyst.get("/networks/7").text
+    html = analyst.get(f"/networks/{nid}").text
     assert 'id="graph"' in html and "cytoscape.min.js" in html and "Itinerary" in html
+
+
+def test_networks_ranked_as_the_cli_queue_ranks_them(linked: tuple[Any, TestClient]) -> None:
+    """One ranking: the workspace lists networks in the order `tracelight queue` does, with
+    the risk score_network gives them from their member ads."""
+    store, analyst = linked
+    listed = analyst.get("/api/networks", params={"limit": 20}).json()
+    ranked = network_service.network_queue(store, 20)
+    assert listed["built"] and [n["id"] for n in listed["results"]] == [r.id for r in ranked]
+    assert [n["risk"] for n in listed["results"]] == [r.risk for r in ranked]
+    top = listed["results"][0]
+    assert isinstance(top["risk"], float) and top["cities"] >= 1 and top["size"] == 8
+    assert analyst.get("/api/queue").json()["networks"][0]["id"] == top["id"]
+    assert analyst.get("/api/networks/nope").status_code == 404
+    pk = store.member_pks(top["id"])[0]
+    ad = analyst.get(f"/api/ads/{store.get_ad_by_pk(pk).ad_id}").json()
+    assert ad["networks"][0]["id"] == top["id"] and ad["networks"][0]["risk"] == top["risk"]
+    assert f"network {top['id']}" in analyst.get(f"/ads/{pk}").text
+    html = analyst.get(f"/networks/{top['id']}").text
+    assert "Why this is a lead" in html and "What links these ads" in html
+    assert f"network {top['id']}" in analyst.get("/queue").text
 
 
 def test_cases_export_and_viewer_cannot(analyst: TestClient, viewer: TestClient,
@@ -425,77 +467,3 @@ def test_crypto_and_handle_lookups_use_stored_forms(analyst: TestClient,
     assert analyst.get("/api/search", params={"handle": "telegram:rose_77"}).json()["total"] == 1
 
 
-def test_networks_through_the_linkers_network_store(analyst: TestClient,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app reads networks through tracelight.store.networks.NetworkStore when it exists
-    (here a stand-in with the same methods)."""
-    import sys
-    import types
-    from dataclasses import dataclass, field
-
-    @dataclass
-    class Net:
-        network_id: str
-        ad_ids: list[str]
-        names: list[str] = field(default_factory=list)
-        locations: list[dict[str, Any]] = field(default_factory=list)
-        risk: dict[str, Any] | None = None
-
-        @property
-        def size(self) -> int:
-            return len(self.ad_ids)
-
-        def to_dict(self) -> dict[str, Any]:
-            return {"network_id": self.network_id, "ad_ids": self.ad_ids, "names": self.names,
-                    "locations": self.locations, "size": self.size, "risk": self.risk,
-                    "evidence": [{"kind": "phone", "value": "+12065550100",
-                                  "strength": "strong", "ad_ids": self.ad_ids}]}
-
-    nets = {"n1": Net("n1", [f"ad-{i:07d}" for i in range(8)], ["ana"],
-                      [{"city": "Seattle"}, {"city": "Boise"}],
-                      {"score": 0.9, "reasons": [{"code": "many_cities",
-                                                  "detail": "3 cities in 2 weeks"}]}),
-            "n2": Net("n2", ["ad-0000008", "ad-0000009"], risk={"score": 0.2})}
-
-    class NetworkStore:
-        def __init__(self, store: Any) -> None:
-            self.store = store
-
-        def count_networks(self, min_size: int = 2) -> int:
-            return len(nets)
-
-        def iter_networks(self, *, min_size: int = 2, limit: int | None = None) -> Any:
-            return iter(sorted(nets.values(), key=lambda n: -n.size))
-
-        def top_by_member_risk(self, limit: int, min_size: int = 2) -> list[Net]:
-            return sorted(nets.values(), key=lambda n: -n.size)[:limit]
-
-        def get_network(self, network_id: str) -> Net:
-            from tracelight.errors import NotFoundError
-            if network_id not in nets:
-                raise NotFoundError(f"no network {network_id!r}")
-            return nets[network_id]
-
-        def network_id_of(self, ad_pk: int) -> str | None:
-            return "n1" if ad_pk <= 8 else None
-
-        def member_pks(self, network_id: str, limit: int = 1000) -> list[int]:
-            return list(range(1, 9)) if network_id == "n1" else [9, 10]
-
-    fake = types.ModuleType("tracelight.store.networks")
-    fake.NetworkStore = NetworkStore  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tracelight.store.networks", fake)
-    integ._top_cache.clear()
-    listed = analyst.get("/api/networks").json()
-    assert listed["built"] and {n["id"] for n in listed["results"]} == {"n1", "n2"}
-    # ranked as `tracelight queue` ranks networks: from their member ads' risks and structure
-    n1 = next(n for n in listed["results"] if n["id"] == "n1")
-    assert isinstance(n1["risk"], float) and n1["cities"] == 2
-    net = analyst.get("/api/networks/n1").json()
-    assert net["n_ads"] == 8 and net["graph"]["edges"]
-    assert analyst.get("/api/networks/nope").status_code == 404
-    assert "network n1" in analyst.get("/ads/2").text
-    html = analyst.get("/networks/n1").text
-    assert "Why this is a lead" in html and "What links these ads" in html
-    assert "network n1" in analyst.get("/queue").text
-    integ._top_cache.clear()

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from tracelight.errors import NotFoundError, StoreError, UsageError
 from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd
-from tracelight.store import workspace as ws
+from tracelight.services.queue import AdFilter, ad_queue, filter_choices
 from tracelight.store.accounts import Accounts
 from tracelight.store.cases import Cases, Watchlists, check_watchlists
 from tracelight.web.app import create_app
@@ -92,18 +92,18 @@ def test_cases_and_watchlists(store: Any) -> None:
 
 def test_workspace_queue_and_lookups(store: Any) -> None:
     store.write_batch(None, list(make_ads(64)))
-    total, ads, scored = ws.queue(store, ws.QueueFilter(), limit=10)
-    assert scored and total == 64 and [a.risk for a in ads] == sorted(
-        (a.risk for a in ads), reverse=True)
-    total, ads, _ = ws.queue(store, ws.QueueFilter(city="reno", category="dating"), limit=50)
+    page = ad_queue(store, AdFilter(), limit=10)
+    assert page.scored and page.total == 64 and [a.risk for a in page.ads] == sorted(
+        (a.risk for a in page.ads), reverse=True)
+    ads = ad_queue(store, AdFilter(location="reno", category="dating"), limit=50).ads
     assert all("Reno" in a.location and a.extra["category"] == "dating" for a in ads)
-    assert ws.entity_values(store, "social", "@ANA_0") == ["instagram:ana_0"]
-    assert ws.text_search(store, "friendly", limit=5, offset=0)[0] == 64
+    assert store.entity_values("social", "@ANA_0") == ["instagram:ana_0"]
+    assert store.search_text("friendly", limit=5, offset=0, cap=2000)[0] == 64
     if store.dialect == "sqlite":  # PostgreSQL ranks with its GIN index, uncapped
-        assert ws.text_search(store, "friendly", limit=5, offset=0, cap=10)[0] == 11
-    shared = ws.ads_sharing(store, ads[0].pk if ads else 1)
+        assert store.search_text("friendly", limit=5, offset=0, cap=10)[0] == 11
+    shared = store.ads_sharing(ads[0].pk if ads else 1)
     assert all(s["shared"] for s in shared)
-    assert set(ws.filter_choices(store)["categories"]) == {"companionship", "massage", "dating"}
+    assert set(filter_choices(store)["categories"]) == {"companionship", "massage", "dating"}
 
 
 def test_app_on_this_backend(store: Any) -> None:

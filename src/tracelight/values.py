@@ -7,6 +7,21 @@ import phonenumbers
 from tracelight.errors import UsageError
 
 
+def normalize_phone(written: str, region: str) -> str | None:
+    """A phone number as written (any punctuation, with or without +country) to E.164, or
+    None when it cannot be a phone number."""
+    text = written.strip()
+    if not text:
+        return None
+    try:
+        parsed = phonenumbers.parse(text, region.upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 def normalize_lookup(kind: str, value: str, region: str = "US") -> list[str]:
     """Candidate stored values for a search. Raises UsageError when the value cannot be one."""
     value = value.strip()

@@ -1,6 +1,6 @@
 """`tracelight image hash`, `tracelight image-search`, `tracelight bench images|bank`.
 
-Thin shell over tracelight.images (pure) and tracelight.store.image_banks (banks, alerts, search).
+Thin shell over tracelight.images (pure) and tracelight.services (banks, alerts, search).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def image_search(file: Path, max_distance: int | None, limit: int, db_url: str,
     (re-encoded, resized, cropped, brightness shifted). Query images of PDQ quality below 50
     are searched by exact hash only.
     """
-    from tracelight.store.image_banks import search_similar_ads
+    from tracelight.services.image_search import search_similar_ads
 
     info = hash_image(file)
     if info.error:

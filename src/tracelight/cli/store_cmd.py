@@ -15,9 +15,8 @@ from tracelight.cli.bench_cmd import process_tree_peak_rss_mb
 from tracelight.cli.common import parse_when, progress_bar, store_from
 from tracelight.cli.output import dumps, emit, stderr
 from tracelight.errors import UsageError
-from tracelight.ingest.hooks import default_after_batch
-from tracelight.ingest.runner import ingest
 from tracelight.pipeline import PipelineOptions
+from tracelight.services.ingest import default_after_batch, ingest
 from tracelight.store import AdFilter, StoredAd
 from tracelight.values import normalize_lookup
 

@@ -82,9 +82,9 @@ def bench_web(n_ads: int, users: int, rounds: int, workers: int, think_ms: int, 
     """Page times (p50/p95/max) for queue, search, ad and network pages under load."""
     import httpx
 
+    from tracelight.services import networks as network_service
     from tracelight.store import open_store
     from tracelight.store.accounts import Accounts
-    from tracelight.web import integrations as integ
     from tracelight.web.auth import hash_password
     from tracelight.web.sample import make_ads, phone_for
 
@@ -116,7 +116,7 @@ def bench_web(n_ads: int, users: int, rounds: int, workers: int, think_ms: int, 
         name = f"bench{u}"
         if accounts.password_hash(name) is None:
             accounts.add_user(name, hash_password(password), "admin" if u == 0 else "analyst")
-    networks = integ.top_networks(store, limit=50) or []
+    networks = network_service.summaries(network_service.network_queue(store, 50))
     max_pk = store.count_ads()
     store.close()
     click.echo(f"loaded {n_ads} ads in {load_s:.1f} s ({folder})", err=True)

@@ -6,12 +6,10 @@ Rows become dataclasses at this boundary. No other package writes SQL.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, insert, select, update
 
 from tracelight.errors import NotFoundError
 from tracelight.records import Mention, ProcessedAd, utcnow
@@ -27,48 +25,24 @@ from tracelight.store.ads import (
     select_ads,
     write_batch,
 )
+from tracelight.store.base import StoreBase
+from tracelight.store.image_banks import BankTables
+from tracelight.store.networks import NetworkTables
 from tracelight.store.schema import ad_images, ad_revisions, ads, entities, images, ingest_runs
 from tracelight.store.schema import mentions as mentions_t
 from tracelight.store.search import text_search
+from tracelight.store.workspace import WorkspaceTables
 
 __all__ = ["AdFilter", "BatchResult", "Store", "StoredAd", "open_store"]
 
 
-class Store:
-    """All reads and writes tracelight makes. Open with `open_store(url)`."""
+class Store(NetworkTables, BankTables, WorkspaceTables, StoreBase):
+    """All reads and writes tracelight makes. Open with `open_store(url)`.
 
-    def __init__(self, engine: Engine, url: str) -> None:
-        self.engine = engine
-        self.url = url
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
-    @property
-    def safe_url(self) -> str:
-        return db.safe_url(self.url)
-
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A read connection; database failures become one clear StoreError."""
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except DBAPIError as exc:
-            raise db.translate_db_error(exc, self.url) from None
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A write transaction: all of it is stored, or none of it."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except DBAPIError as exc:
-            raise db.translate_db_error(exc, self.url) from None
-
-    def close(self) -> None:
-        self.engine.dispose()
+    One store type made of repositories (see tracelight.store.interfaces): ads, ingest runs
+    and search here; networks (store/networks.py), hash banks (store/image_banks.py) and the
+    workspace's queries (store/workspace.py) as mixins over the same engine.
+    """
 
     # ---- ingest runs ---------------------------------------------------------------------
     def start_run(self, paths: Sequence[str], rejects_path: str | None) -> int:

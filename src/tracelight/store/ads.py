@@ -254,10 +254,15 @@ class AdFilter:
     until: datetime | None = None
     location: str | None = None  # case-insensitive substring of the posted location
     min_risk: float | None = None
+    category: str | None = None  # the record's extra["category"], exactly
 
-    def clauses(self) -> list[Any]:
+    def clauses(self, *, risk_walk: bool = False) -> list[Any]:
+        """risk_walk: the caller will walk the risk index, so the source test must not
+        tempt the planner onto the (source, id) index and a sort of a third of all ads."""
         out: list[Any] = []
-        if self.source:
+        if self.source and risk_walk:
+            out.append(ads.c.source + "" == self.source)
+        elif self.source:
             out.append(ads.c.source == self.source)
         if self.since:
             out.append(ads.c.posted_at >= self.since)
@@ -268,6 +273,8 @@ class AdFilter:
                                                            autoescape=True))
         if self.min_risk is not None:
             out.append(ads.c.risk >= self.min_risk)
+        if self.category:
+            out.append(ads.c.extra["category"].as_string() == self.category)
         return out
 
 

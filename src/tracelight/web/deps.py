@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from tracelight.errors import AuthError, ForbiddenError
+from tracelight.services.networks import RankingCache
+from tracelight.store import Store
 from tracelight.store.accounts import Accounts, User
 from tracelight.store.cases import Cases, Watchlists
 from tracelight.web.auth import CSRF_FIELD, CSRF_HEADER, Principal
@@ -22,7 +24,7 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class WebContext:
     """Everything the app holds, on `app.state.ctx`."""
 
-    store: Any
+    store: Store
     accounts: Accounts
     cases: Cases
     watch: Watchlists
@@ -32,6 +34,7 @@ class WebContext:
     secure_cookies: bool | None
     limiter: Any
     secret: str
+    network_ranking: RankingCache = field(default_factory=RankingCache)
 
 
 def ctx(request: Request) -> WebContext:

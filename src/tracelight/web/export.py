@@ -18,8 +18,8 @@ from typing import Any
 from tracelight import __version__
 from tracelight.errors import NotFoundError
 from tracelight.records import utcnow
+from tracelight.services import networks as network_service
 from tracelight.store.cases import Case
-from tracelight.web import integrations as integ
 from tracelight.web import views
 
 CSV_COLUMNS = ["item", "ad_id", "source", "title", "posted_at", "location", "risk",
@@ -61,12 +61,13 @@ def case_bundle(store: Any, case: Case, exported_by: str) -> tuple[bytes, str]:
                 continue
             rows.append({**base, **_csv_ad(ev)})
         elif item["kind"] == "network":
-            found = integ.network_members(store, item["ref"])
-            if found is None:
+            try:
+                ranked = network_service.get_network(store, item["ref"])
+            except NotFoundError:
                 networks[item["ref"]] = {"id": item["ref"], "note": "network not available"}
                 rows.append({**base, "network": item["ref"]})
                 continue
-            summary, pks = found
+            summary, pks = ranked.summary(), store.member_pks(ranked.id, limit=5000)
             networks[item["ref"]] = {**summary, "ad_pks": pks}
             for pk in pks[:2000]:
                 try:

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from tracelight.errors import NotFoundError, UsageError
-from tracelight.store import StoredAd
-from tracelight.store import workspace as ws
-from tracelight.web import integrations as integ
+from tracelight.errors import UsageError
+from tracelight.services import networks as network_service
+from tracelight.store import Store, StoredAd
+from tracelight.values import normalize_lookup, normalize_phone
 
 SEARCH_KINDS = ("q", "phone", "email", "handle", "crypto", "image_hash")
 LINK_KINDS = ("phone", "email", "social", "crypto", "payment")
+TEXT_CAP = 2000  # text search counts stop here (see Store.search_text)
 
 
 def reasons_view(reasons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -71,7 +72,7 @@ class SearchResult:
                 "kind": self.kind, "query": self.query, "looked_for": self.looked_for}
 
 
-def search(store: Any, kind: str, query: str, *, region: str, limit: int = 25,
+def search(store: Store, kind: str, query: str, *, region: str, limit: int = 25,
            offset: int = 0) -> SearchResult:
     query = (query or "").strip()
     if kind not in SEARCH_KINDS:
@@ -81,19 +82,19 @@ def search(store: Any, kind: str, query: str, *, region: str, limit: int = 25,
     if len(query) > 500:
         raise UsageError("search text is longer than 500 characters")
     if kind == "q":
-        total, found = ws.text_search(store, query, limit=limit, offset=offset)
+        total, found = store.search_text(query, limit=limit, offset=offset, cap=TEXT_CAP)
         return SearchResult(total, found, kind, query, [query])
     if kind == "image_hash":
-        total, found = ws.ads_with_image_hash(store, query, limit=limit, offset=offset)
+        total, found = store.ads_with_image_hash(query, limit=limit, offset=offset)
         return SearchResult(total, found, kind, query, [query.lower()])
     entity_kind = {"handle": "social"}.get(kind, kind)
-    if kind == "phone" and integ.normalize_phone(query, region) is None:
+    if kind == "phone" and normalize_phone(query, region) is None:
         raise UsageError(f"{query!r} is not a phone number tracelight can read",
                          hint=f"write it with +country code, or as written in {region}")
-    values = integ.lookup_values(entity_kind, query, region)
+    values = normalize_lookup(entity_kind, query, region)
     if entity_kind in ("social", "email"):
         # also what is stored under other spellings ("@name" typed, "x:name" stored)
-        values += [v for v in ws.entity_values(store, entity_kind, query) if v not in values]
+        values += [v for v in store.entity_values(entity_kind, query) if v not in values]
     if not values:
         return SearchResult(0, [], kind, query, [])
     total, found = store.find_by_entity(entity_kind, values, limit=limit, offset=offset)
@@ -120,7 +121,7 @@ def highlight(text: str, field: str, spans: list[dict[str, Any]]) -> list[dict[s
     return out
 
 
-def ad_detail(store: Any, pk: int) -> dict[str, Any]:
+def ad_detail(store: Store, pk: int) -> dict[str, Any]:
     ad = store.get_ad_by_pk(pk)
     mentions = store.mentions_for([pk])[pk]
     reasons = reasons_view(ad.reasons)
@@ -143,7 +144,7 @@ def ad_detail(store: Any, pk: int) -> dict[str, Any]:
         item["obfuscated"] |= m.obfuscated
     images = []
     for img in store.images_for(pk):
-        withheld = bool(img.get("sha256")) and integ.bank_matched(store, img)
+        withheld = bool(img.get("sha256")) and store.is_bank_matched(img["sha256"])
         images.append({**img, "withheld": withheld,
                        "available": bool(img.get("stored_path")) and not withheld})
     return {
@@ -153,8 +154,8 @@ def ad_detail(store: Any, pk: int) -> dict[str, Any]:
         "identifiers": sorted(identifiers.values(),
                               key=lambda i: (i["kind"] not in LINK_KINDS, i["kind"], i["value"])),
         "images": images,
-        "similar": ws.ads_sharing(store, pk),
-        "networks": integ.networks_for_ad(store, pk),
+        "similar": store.ads_sharing(pk),
+        "networks": network_summaries_for_ad(store, pk),
         "revisions": store.revisions(pk),
     }
 
@@ -176,14 +177,25 @@ def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
 
 # ---- network ----------------------------------------------------------------------------------
 
-def network_detail(store: Any, network_id: str, *, max_ads: int = 400) -> dict[str, Any]:
-    found = integ.network_members(store, network_id)
-    if found is None:
-        if not integ.networks_available(store):
-            raise NotFoundError("networks not built yet",
-                                hint="run the linker (tracelight link) to build them")
-        raise NotFoundError(f"no network {network_id!r}")
-    summary, pks = found
+def top_networks(store: Store, cache: network_service.RankingCache,
+                 limit: int = 20) -> list[dict[str, Any]] | None:
+    """The riskiest networks' summaries (the queue's ranking), or None when not built yet."""
+    if not network_service.networks_built(store):
+        return None
+    return network_service.summaries(cache.top(store, limit))
+
+
+def network_summaries_for_ad(store: Store, ad_pk: int) -> list[dict[str, Any]] | None:
+    """The ad's network (ranked as in the queue), or None when networks are not built yet."""
+    if not network_service.networks_built(store):
+        return None
+    return network_service.summaries(network_service.networks_for_ad(store, ad_pk))
+
+
+def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict[str, Any]:
+    ranked = network_service.get_network(store, network_id)
+    summary = ranked.summary()
+    pks = store.member_pks(ranked.id, limit=5000)
     ads = store.get_ads_by_pks(pks[:max_ads])
     mentions = store.mentions_for([a.pk for a in ads])
     nodes: list[dict[str, Any]] = []
@@ -200,8 +212,9 @@ def network_detail(store: Any, network_id: str, *, max_ads: int = 400) -> dict[s
         nodes.append({"data": {"id": nid, "label": value[:28], "type": kind}})
         for pk in sorted(members):
             edges.append({"data": {"id": f"e{pk}-{nid}", "source": f"ad{pk}", "target": nid}})
-    dated = sorted((a for a in ads if a.posted_at), key=lambda a: a.posted_at)
-    per_day = Counter(a.posted_at.date().isoformat() for a in dated)
+    when = {a.pk: a.posted_at for a in ads if a.posted_at is not None}
+    dated = sorted((a for a in ads if a.pk in when), key=lambda a: when[a.pk])
+    per_day = Counter(when[a.pk].date().isoformat() for a in dated)
     # Itinerary: consecutive runs of postings in one place, in time order (a schematic,
     # not a map: no tiles to fetch, works offline).
     stops: list[dict[str, Any]] = []

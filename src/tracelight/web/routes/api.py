@@ -13,8 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from tracelight.errors import UsageError
-from tracelight.store import workspace as ws
-from tracelight.web import integrations as integ
+from tracelight.services.queue import ad_queue
 from tracelight.web import views
 from tracelight.web.deps import audit, ctx, current_user, render, require
 from tracelight.web.routes.admin import audit_filters, audit_stream
@@ -53,11 +52,12 @@ def api_queue(request: Request, since: str = "", until: str = "", city: str = ""
               source: str = "", category: str = "", limit: int = Query(50, ge=1, le=500),
               offset: int = Query(0, ge=0)) -> dict[str, Any]:
     c = ctx(request)
-    total, ads, scored = ws.queue(c.store, queue_filter(since, until, city, source, category),
-                                  limit=limit, offset=offset)
+    page = ad_queue(c.store, queue_filter(since, until, city, source, category),
+                    limit=limit, offset=offset)
     audit(request, "queue.view", detail={"api": True})
-    return {"total": total, "scored": scored, "results": [views.ad_summary(a) for a in ads],
-            "networks": integ.top_networks(c.store, limit=20)}
+    return {"total": page.total, "scored": page.scored,
+            "results": [views.ad_summary(a) for a in page.ads],
+            "networks": views.top_networks(c.store, c.network_ranking, limit=20)}
 
 
 @router.get("/ads/{ad_id}", summary="One ad with its evidence")
@@ -71,7 +71,8 @@ def api_ad(request: Request, ad_id: str, source: str | None = None) -> dict[str,
 
 @router.get("/networks", summary="Networks by risk")
 def api_networks(request: Request, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-    nets = integ.top_networks(ctx(request).store, limit=limit)
+    c = ctx(request)
+    nets = views.top_networks(c.store, c.network_ranking, limit=limit)
     return {"built": nets is not None, "results": nets or []}
 
 

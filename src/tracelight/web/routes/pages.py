@@ -11,8 +11,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from tracelight.errors import ForbiddenError, NotFoundError, UsageError
-from tracelight.store import workspace as ws
-from tracelight.web import integrations as integ
+from tracelight.services import image_search
+from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
+from tracelight.store import Store
 from tracelight.web import views
 from tracelight.web.deps import audit, ctx, render, require
 
@@ -32,22 +33,22 @@ def parse_day(value: str | None, name: str) -> datetime | None:
 
 
 def queue_filter(since: str | None, until: str | None, city: str | None, source: str | None,
-                 category: str | None) -> ws.QueueFilter:
+                 category: str | None) -> AdFilter:
     end = parse_day(until, "until")
-    return ws.QueueFilter(since=parse_day(since, "since"),
-                          until=end + timedelta(days=1) if end else None,
-                          city=(city or "").strip() or None, source=source or None,
-                          category=category or None)
+    return AdFilter(since=parse_day(since, "since"),
+                    until=end + timedelta(days=1) if end else None,
+                    location=(city or "").strip() or None, source=source or None,
+                    category=category or None)
 
 
-def filter_choices(store: Any) -> dict[str, list[str]]:
+def filter_choices(store: Store) -> dict[str, list[str]]:
     """Drop-down values, recomputed at most every 5 minutes (a scan over every ad)."""
     import time
     now = time.monotonic()
     hit = _choices_cache.get(id(store))
     if hit and now - hit[0] < 300:
         return hit[1]
-    value = ws.filter_choices(store)
+    value = store.filter_choices()
     _choices_cache[id(store)] = (now, value)
     return value
 
@@ -63,12 +64,13 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
     c = ctx(request)
     page = max(1, min(page, 10_000))
     flt = queue_filter(since, until, city, source, category)
-    total, ads, scored = ws.queue(c.store, flt, limit=PAGE, offset=(page - 1) * PAGE)
-    networks = integ.top_networks(c.store, limit=15)
+    found = ad_queue(c.store, flt, limit=PAGE, offset=(page - 1) * PAGE)
+    total, ads, scored = found.total, found.ads, found.scored
+    networks = views.top_networks(c.store, c.network_ranking, limit=15)
     audit(request, "queue.view", detail={"filters": {k: v for k, v in {
         "since": since, "until": until, "city": city, "source": source,
         "category": category}.items() if v}, "page": page})
-    capped = total > ws.COUNT_CAP  # more than the count goes to: page on while pages fill
+    capped = total > COUNT_CAP  # more than the count goes to: page on while pages fill
     pages = max(1, -(-total // PAGE))
     if capped and len(ads) == PAGE:
         pages = max(pages, page + 1)
@@ -93,14 +95,14 @@ def search_page(request: Request, kind: str = "q", q: str = "", reason: str = ""
                                   offset=(page - 1) * PAGE)
         except UsageError as exc:
             error = str(exc)
-    capped = bool(result and result.kind == "q" and result.total > ws.TEXT_CAP)
+    capped = bool(result and result.kind == "q" and result.total > views.TEXT_CAP)
     return render(request, "search.html", kind=kind, q=q, reason=reason, result=result,
                   capped=capped,
                   results=[views.ad_summary(a) for a in result.ads] if result else [],
                   error=error, page=page,
                   pages=(max(1, -(-result.total // PAGE)) if not capped else page + 1)
                   if result else 1,
-                  kinds=views.SEARCH_KINDS, image_search=integ.image_search(c.store) is not None,
+                  kinds=views.SEARCH_KINDS, image_search=True,
                   region=c.region)
 
 
@@ -116,9 +118,6 @@ async def search_image(request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool
     from starlette.datastructures import UploadFile
     c = ctx(request)
-    search = integ.image_search(c.store)
-    if search is None:
-        raise NotFoundError("image search is not available yet")
     form = await request.form()
     photo = form.get("photo")
     reason = str(form.get("reason") or "")
@@ -128,16 +127,16 @@ async def search_image(request: Request) -> Response:
     if not data or len(data) > MAX_UPLOAD:
         raise UsageError("the photo is empty or larger than 20 MB")
     digest = hashlib.sha256(data).hexdigest()
-    hits = await run_in_threadpool(search, data)
+    hits = await run_in_threadpool(image_search.search_photo, c.store, data)
     await run_in_threadpool(audit, request, "search", f"image:{digest}", reason=reason or None,
                             detail={"kind": "photo", "hits": len(hits)})
     ads = {a.pk: a for a in await run_in_threadpool(c.store.get_ads_by_pks,
-                                                    [h[0] for h in hits])}
+                                                    [h.ad_pk for h in hits])}
     rows = []
-    for pk, distance, exact, _banked in hits:
-        if pk in ads:
-            rows.append({**views.ad_summary(ads[pk]),
-                         "match": "identical" if exact else f"PDQ distance {distance}"})
+    for h in hits:
+        if h.ad_pk in ads:
+            rows.append({**views.ad_summary(ads[h.ad_pk]),
+                         "match": "identical" if h.exact else f"PDQ distance {h.distance}"})
     return render(request, "search.html", kind="image_hash", q="", reason=reason,
                   result=views.SearchResult(len(rows), [], "photo", digest, []),
                   results=rows, error=None, page=1, pages=1, kinds=views.SEARCH_KINDS,
@@ -156,7 +155,7 @@ def _image(request: Request, pk: int, position: int) -> dict[str, Any]:
     c = ctx(request)
     for img in c.store.images_for(pk):
         if img["position"] == position:
-            if img.get("sha256") and integ.bank_matched(c.store, img):
+            if img.get("sha256") and c.store.is_bank_matched(img["sha256"]):
                 raise ForbiddenError("this image matches a known-abuse hash bank and is "
                                      "never shown")
             return img
@@ -212,7 +211,8 @@ def image_full(request: Request, pk: int, position: int) -> Response:
 
 @router.get("/networks")
 def networks_page(request: Request) -> Response:
-    nets = integ.top_networks(ctx(request).store, limit=100)
+    c = ctx(request)
+    nets = views.top_networks(c.store, c.network_ranking, limit=100)
     return render(request, "networks.html", networks=nets)
 
 
