@@ -35,7 +35,8 @@ class WorkspaceTables(StoreBase):
         with self.connect() as conn:
             has_scores = conn.execute(select(ads.c.pk).where(ads.c.risk.is_not(None))
                                       .limit(1)).first() is not None
-            where = and_(*clauses, ads.c.risk.is_not(None)) if has_scores else and_(true(), *clauses)
+            where = (and_(*clauses, ads.c.risk.is_not(None)) if has_scores
+                     else and_(true(), *clauses))
             key = ads.c.risk if has_scores else ads.c.posted_at
             # One pass collects up to COUNT_CAP + 1 matches. Few matches: sort just those here
             # (walking the risk index would visit every ad to find them). Many: walk the risk
