@@ -57,7 +57,8 @@ def test_round_trip_incremental_and_rebuild(store: Store) -> None:
 
     _, mode = update_networks(store, rebuild=True)
     assert mode == "rebuild" and _partition(store) == incremental
-    assert store.last_link_run()["mode"] == "rebuild"
+    last = store.last_link_run()
+    assert last is not None and last.mode == "rebuild"
 
     # nothing new: an incremental run reads no ads and changes nothing
     result, mode = update_networks(store)

@@ -131,8 +131,8 @@ def update_networks(store: Store, *, rebuild: bool = False, config: LinkConfig |
         mode = "incremental"
     if state is not None and not todo and not removed:
         # nothing was ingested, changed or deleted since the last run: nothing to recompute
-        last = store.last_link_run() or {}
-        stats = {**(last.get("stats") or {}), "new_ads": 0}
+        last = store.last_link_run()
+        stats = {**(last.stats if last else {}), "new_ads": 0}
         return (LinkResult(networks=[], hubs=stored_hubs(store), state=state, stats=stats),
                 "unchanged")
     key_to_pk = {k: pk for k, (pk, _h) in versions.items()}

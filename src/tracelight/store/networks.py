@@ -73,6 +73,20 @@ class LinkRunRow:
     stats: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class LinkRun:
+    """One finished `tracelight link` run."""
+
+    pk: int
+    started_at: datetime
+    finished_at: datetime | None
+    mode: str  # rebuild, incremental
+    ads: int
+    new_ads: int
+    networks: int
+    stats: dict[str, Any]
+
+
 class NetworkTables(StoreBase):
     """The NetworkRepo of tracelight.store.interfaces, on SQLite or PostgreSQL."""
 
@@ -252,11 +266,15 @@ class NetworkTables(StoreBase):
         return [StoredHub(r.kind, r.value, r.ads, r.groups, r.reason, r.example_ad)
                 for r in rows]
 
-    def last_link_run(self) -> dict[str, Any] | None:
+    def last_link_run(self) -> LinkRun | None:
         with self.connect() as conn:
             row = conn.execute(select(link_runs).order_by(link_runs.c.pk.desc())
                                .limit(1)).first()
-        return dict(row._mapping) if row else None
+        if row is None:
+            return None
+        return LinkRun(pk=row.pk, started_at=row.started_at, finished_at=row.finished_at,
+                       mode=row.mode, ads=row.ads, new_ads=row.new_ads, networks=row.networks,
+                       stats=dict(row.stats or {}))
 
     # ---- candidates for `similar` ------------------------------------------------------
     def ads_sharing_entities(self, ad_pk: int, kinds: Sequence[str],
