@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,9 @@ from tracelight.cli.bench_cmd import bench, peak_rss_mb
 from tracelight.cli.common import echo_err, progress_bar, store_from
 from tracelight.cli.output import dumps, emit
 from tracelight.link.features import LinkAd
+
+if TYPE_CHECKING:
+    from tracelight.services.networks import RankedNetwork
 
 NETWORK_COLUMNS = ["network_id", "size", "phones", "emails", "names", "cities", "first_seen",
                    "last_seen", "evidence_kinds"]
@@ -57,7 +60,7 @@ def link_cmd(db_url: str, rebuild: bool, fmt: str) -> None:
         emit([row], "table", list(row))
 
 
-def _network_row(ranked: Any) -> dict[str, Any]:
+def _network_row(ranked: RankedNetwork) -> dict[str, Any]:
     """A network's record, its risk carrying `score` (the queue's ranking) and its reasons."""
     row = ranked.network.to_dict()
     if "risk" in row:  # only when its ads were scored

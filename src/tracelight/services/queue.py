@@ -7,12 +7,13 @@ A risk is a lead for human review, never a finding about a person.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from tracelight.store import AdFilter, Store, StoredAd
 from tracelight.store.workspace import COUNT_CAP
 
-__all__ = ["COUNT_CAP", "AdFilter", "QueuePage", "ad_queue", "filter_choices"]
+__all__ = ["COUNT_CAP", "AdFilter", "ChoicesCache", "QueuePage", "ad_queue", "filter_choices"]
 
 
 @dataclass(frozen=True)
@@ -49,3 +50,19 @@ def scored_ads(store: Store, flt: AdFilter | None = None, *, limit: int = 50) ->
 def filter_choices(store: Store) -> dict[str, list[str]]:
     """Sources and categories present, for the queue's drop-downs."""
     return store.filter_choices()
+
+
+class ChoicesCache:
+    """filter_choices kept `ttl` seconds (finding them scans every ad). One per web app."""
+
+    def __init__(self, ttl: float = 300.0) -> None:
+        self.ttl = ttl
+        self._hit: tuple[float, dict[str, list[str]]] | None = None
+
+    def get(self, store: Store) -> dict[str, list[str]]:
+        now = time.monotonic()
+        if self._hit and now - self._hit[0] < self.ttl:
+            return self._hit[1]
+        value = filter_choices(store)
+        self._hit = (now, value)
+        return value

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from tracelight.errors import AuthError, ForbiddenError
 from tracelight.services.networks import RankingCache
+from tracelight.services.queue import ChoicesCache
 from tracelight.store import Store
 from tracelight.store.accounts import Accounts, User
 from tracelight.store.cases import Cases, Watchlists
@@ -35,6 +36,7 @@ class WebContext:
     limiter: Any
     secret: str
     network_ranking: RankingCache = field(default_factory=RankingCache)
+    filter_choices: ChoicesCache = field(default_factory=ChoicesCache)
 
 
 def ctx(request: Request) -> WebContext:

@@ -13,14 +13,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from tracelight.errors import ForbiddenError, NotFoundError, UsageError
 from tracelight.services import image_search
 from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
-from tracelight.store import Store
 from tracelight.web import views
 from tracelight.web.deps import audit, ctx, render, require
 
 router = APIRouter(include_in_schema=False)
 
 PAGE = 50
-_choices_cache: dict[int, tuple[float, dict[str, list[str]]]] = {}
 
 
 def parse_day(value: str | None, name: str) -> datetime | None:
@@ -39,18 +37,6 @@ def queue_filter(since: str | None, until: str | None, city: str | None, source:
                     until=end + timedelta(days=1) if end else None,
                     location=(city or "").strip() or None, source=source or None,
                     category=category or None)
-
-
-def filter_choices(store: Store) -> dict[str, list[str]]:
-    """Drop-down values, recomputed at most every 5 minutes (a scan over every ad)."""
-    import time
-    now = time.monotonic()
-    hit = _choices_cache.get(id(store))
-    if hit and now - hit[0] < 300:
-        return hit[1]
-    value = store.filter_choices()
-    _choices_cache[id(store)] = (now, value)
-    return value
 
 
 @router.get("/")
@@ -77,7 +63,7 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
     return render(request, "queue.html", total=total, ads=[views.ad_summary(a) for a in ads],
                   capped=capped, scored=scored, networks=networks, page=page, pages=pages,
                   filters={"since": since, "until": until, "city": city, "source": source,
-                           "category": category}, choices=filter_choices(c.store))
+                           "category": category}, choices=c.filter_choices.get(c.store))
 
 
 @router.get("/search")
