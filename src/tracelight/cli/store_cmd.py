@@ -67,7 +67,7 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
     with store_from(db_url) as store, progress_bar(total=sizes or None, unit="bytes") as bar:
         task = bar.add_task("ingest", total=sizes or None, info="")
         done_before: dict[str, int] = {}
-        current = {"path": None, "base": 0}
+        current: dict[str, Any] = {"path": None, "base": 0}
 
         def on_progress(position: int, path: str) -> None:
             if current["path"] != path:

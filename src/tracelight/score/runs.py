@@ -1,4 +1,4 @@
-"""Scoring helpers the shells share: the labels file, network results, reason summaries.
+"""Scoring helpers the shells share: the labels file and reason summaries.
 
 Jobs over a whole store (corpus statistics, rescoring, training data) are use cases:
 tracelight.services.rescore. This module keeps no store import.
@@ -7,14 +7,10 @@ tracelight.services.rescore. This module keeps no store import.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tracelight.errors import InputError
-from tracelight.score.catalogue import Catalogue
-from tracelight.score.features import NetworkInfo
-from tracelight.score.scorer import RiskResult, score_network
 
 
 def read_labels(path: str | Path) -> dict[str, int]:
@@ -42,11 +38,6 @@ def read_labels(path: str | Path) -> dict[str, int]:
     if not labels:
         raise InputError(f"{p}: no labels in the file")
     return labels
-
-
-def network_result(members: Sequence[tuple[str, RiskResult]], info: NetworkInfo,
-                   catalogue: Catalogue | None = None) -> RiskResult:
-    return score_network(members, info, catalogue)
 
 
 def reason_summary(reasons: list[dict[str, Any]] | None, top: int = 3) -> str:

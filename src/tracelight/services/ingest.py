@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from tracelight.ingest.runner import AfterBatch, IngestSummary
 from tracelight.ingest.runner import ingest as run_ingest
+from tracelight.pipeline import PipelineOptions
 from tracelight.services.banks import BankHook
 from tracelight.services.watchlists import watchlist_hook
 from tracelight.store import Store
@@ -19,11 +19,14 @@ def default_after_batch() -> list[AfterBatch]:
     return [BankHook(), watchlist_hook]
 
 
-def ingest(store: Store, paths: Sequence[str], *,
-           after_batch: Sequence[AfterBatch] | None = None, **kwargs: Any) -> IngestSummary:
-    """tracelight.ingest.runner.ingest with the default after-batch hooks unless told others.
-
-    kwargs: default_source, options, rejects_path, batch_size, workers, progress.
-    """
+def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = None,
+           options: PipelineOptions | None = None, rejects_path: str | None = None,
+           batch_size: int = 500, workers: int | None = None,
+           progress: Callable[[int, str], None] | None = None,
+           after_batch: Sequence[AfterBatch] | None = None) -> IngestSummary:
+    """Ingest every record under `paths` (tracelight.ingest.runner.ingest), then after each
+    batch the default hooks (default_after_batch) unless others are given."""
     hooks = default_after_batch() if after_batch is None else after_batch
-    return run_ingest(store, paths, after_batch=hooks, **kwargs)
+    return run_ingest(store, paths, default_source=default_source, options=options,
+                      rejects_path=rejects_path, batch_size=batch_size, workers=workers,
+                      progress=progress, after_batch=hooks)
