@@ -98,7 +98,7 @@ def test_images_are_hashes_only(store: Store) -> None:
     store.write_batch(None, [_ad(1, images=[img, missing]), _ad(2, images=[img])])
     ad = store.get_ad("1")
     rows = store.images_for(ad.pk)
-    assert rows[0]["sha256"] == "ab" * 32 and rows[1]["error"] == "file not found"
+    assert rows[0].sha256 == "ab" * 32 and rows[1].error == "file not found"
 
 
 def test_runs_are_recorded(store: Store) -> None:

@@ -234,7 +234,7 @@ def test_images_blurred_reveal_audited_and_bank_matches_withheld(
     assert viewer.get("/ads/1/images/0/full").status_code == 403  # viewers cannot reveal
     # the image's hash in a bank: never shown again, in any form
     store = env[0]
-    sha = next(i["sha256"] for i in store.images_for(1) if i["position"] == 0)
+    sha = next(i.sha256 for i in store.images_for(1) if i.position == 0)
     assert import_bank(store, "test-bank", [BankEntry("sha256", sha, "test")]).new_matches
     try:
         assert analyst.get("/ads/1/images/0/blurred").status_code == 403

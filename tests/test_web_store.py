@@ -102,7 +102,7 @@ def test_workspace_queue_and_lookups(store: Any) -> None:
     if store.dialect == "sqlite":  # PostgreSQL ranks with its GIN index, uncapped
         assert store.search_text("friendly", limit=5, offset=0, cap=10)[0] == 11
     shared = store.ads_sharing(ads[0].pk if ads else 1)
-    assert all(s["shared"] for s in shared)
+    assert all(s.shared for s in shared)
     assert set(filter_choices(store)["categories"]) == {"companionship", "massage", "dating"}
 
 

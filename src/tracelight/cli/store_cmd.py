@@ -136,7 +136,7 @@ def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
         revs = store.revisions(ad.pk)
     data = ad.to_dict()
     data["mentions"] = [m.to_dict() for m in found]
-    data["image_hashes"] = imgs
+    data["image_hashes"] = [i.to_dict() for i in imgs]
     data["revisions"] = [{"revision": r["revision"], "seen_at": r["seen_at"],
                           "content_hash": r["content_hash"]} for r in revs]
     if fmt == "jsonl":
@@ -165,7 +165,8 @@ def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
              "table", ["kind", "value", "as written", "field", "span", "obfuscated"],
              title="entities")
     if imgs:
-        emit(imgs, "table", ["position", "original", "sha256", "pdq", "quality", "error"],
+        emit(data["image_hashes"], "table",
+             ["position", "original", "sha256", "pdq", "quality", "error"],
              title="images (hashes only)", widths={"sha256": 16, "pdq": 16})
     console.print(f"revision {ad.revision}; first seen {ad.first_seen:%Y-%m-%d %H:%M}, "
                   f"last seen {ad.last_seen:%Y-%m-%d %H:%M}")

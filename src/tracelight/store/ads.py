@@ -68,6 +68,28 @@ class StoredAd:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class AdImage:
+    """One image slot of an ad: where it came from, and its hashes once it was read."""
+
+    position: int
+    original: str
+    error: str | None
+    sha256: str | None
+    md5: str | None
+    pdq: str | None
+    quality: int | None
+    width: int | None
+    height: int | None
+    stored_path: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "original": self.original, "error": self.error,
+                "sha256": self.sha256, "md5": self.md5, "pdq": self.pdq,
+                "quality": self.quality, "width": self.width, "height": self.height,
+                "stored_path": self.stored_path}
+
+
 AD_COLUMNS = [ads.c.pk, ads.c.source, ads.c.ad_id, ads.c.url, ads.c.title, ads.c.body,
               ads.c.posted_at, ads.c.location, ads.c.images, ads.c.extra, ads.c.content_hash,
               ads.c.revision, ads.c.first_seen, ads.c.last_seen, ads.c.risk, ads.c.reasons]
@@ -409,14 +431,14 @@ class AdTables(StoreBase):
                                                 obfuscated=bool(r.obfuscated), raw=r.raw))
         return out
 
-    def images_for(self, ad_pk: int) -> list[dict[str, Any]]:
+    def images_for(self, ad_pk: int) -> list[AdImage]:
         stmt = (select(ad_images.c.position, ad_images.c.original, ad_images.c.error,
                        images.c.sha256, images.c.md5, images.c.pdq, images.c.quality,
                        images.c.width, images.c.height, images.c.stored_path)
                 .select_from(ad_images.outerjoin(images, images.c.pk == ad_images.c.image_pk))
                 .where(ad_images.c.ad_pk == ad_pk).order_by(ad_images.c.position))
         with self.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(stmt)]
+            return [AdImage(**r._mapping) for r in conn.execute(stmt)]
 
     def revisions(self, ad_pk: int) -> list[dict[str, Any]]:
         """Every version of an ad, oldest first; the last one is the current text."""

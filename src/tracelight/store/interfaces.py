@@ -3,8 +3,8 @@
 `tracelight.store.Store` implements every one of them on SQLite and PostgreSQL (checked by
 mypy in store/__init__.py and, on both backends, by tests/test_store_contract.py). Services
 take the combined `Store`; a use case that needs less may ask for one repository.
-Rows cross this boundary as dataclasses (StoredAd, BankSummary, StoredHub, LinkRun...) or,
-where noted, as plain dicts still to be typed.
+Rows cross this boundary as dataclasses (StoredAd, AdImage, SharedAd, BankSummary, StoredHub,
+LinkRun...) or, where noted, as plain dicts still to be typed.
 
 Accounts, sessions, the audit log, cases and watchlists are still wrapper classes over a
 store (store/accounts.py, store/cases.py: `Accounts(store)`, `Cases(store)`,
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from tracelight.records import ImageInfo, Mention, ProcessedAd
-from tracelight.store.ads import AdFilter, BatchResult, StoredAd
+from tracelight.store.ads import AdFilter, AdImage, BatchResult, StoredAd
 from tracelight.store.image_banks import (
     MIN_PDQ_QUALITY,
     BankHash,
@@ -27,6 +27,7 @@ from tracelight.store.image_banks import (
     ImageHit,
 )
 from tracelight.store.networks import LinkRun, LinkRunRow, NetworkRow, StoredHub
+from tracelight.store.workspace import SharedAd
 
 Reasons = list[dict[str, Any]]
 
@@ -47,7 +48,7 @@ class AdRepo(Protocol):
     def get_ad_by_pk(self, pk: int) -> StoredAd: ...
     def get_ads_by_pks(self, pks: Sequence[int]) -> list[StoredAd]: ...
     def mentions_for(self, ad_pks: Sequence[int]) -> dict[int, list[Mention]]: ...
-    def images_for(self, ad_pk: int) -> list[dict[str, Any]]: ...  # still dicts
+    def images_for(self, ad_pk: int) -> list[AdImage]: ...
     def revisions(self, ad_pk: int) -> list[dict[str, Any]]: ...  # still dicts
     def find_by_entity(self, kind: str, values: Sequence[str], *, limit: int = 20,
                        offset: int = 0) -> tuple[int, list[StoredAd]]: ...
@@ -126,7 +127,7 @@ class WorkspaceRepo(Protocol):
     def ads_with_image_hash(self, digest: str, *, limit: int = 20,
                             offset: int = 0) -> tuple[int, list[StoredAd]]: ...
     def ads_sharing(self, ad_pk: int, *, limit: int = 10,
-                    max_fanout: int = 5000) -> list[dict[str, Any]]: ...  # still dicts
+                    max_fanout: int = 5000) -> list[SharedAd]: ...
     def ads_for_entities(self, pairs: Sequence[tuple[str, str]],
                          ) -> dict[tuple[str, str], int]: ...
 

@@ -7,7 +7,7 @@ ads that share an identifier or an image with a given ad, and filter choices.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select, true
 
@@ -16,6 +16,14 @@ from tracelight.store.base import StoreBase
 from tracelight.store.schema import ad_images, ads, entities, images, mentions
 
 LINK_KINDS = ("phone", "email", "social", "crypto", "payment")
+
+
+@dataclass(frozen=True)
+class SharedAd:
+    """Another ad sharing identifiers or an identical image with the ad asked about."""
+
+    ad: StoredAd
+    shared: list[str]  # "phone +1206...", "identical image"
 
 
 COUNT_CAP = 1000  # beyond this, pages say "1,000+": an exact count costs a full scan
@@ -102,7 +110,7 @@ class WorkspaceTables(StoreBase):
             return int(total), [row_to_ad(r) for r in rows]
 
     def ads_sharing(self, ad_pk: int, *, limit: int = 10,
-                    max_fanout: int = 5000) -> list[dict[str, Any]]:
+                    max_fanout: int = 5000) -> list[SharedAd]:
         """Other ads that share an identifier or an identical image with this ad.
 
         Identifiers used by more than `max_fanout` ads (a shared agency line, a stock photo) are
@@ -136,8 +144,7 @@ class WorkspaceTables(StoreBase):
             if pks:
                 by_pk = {r.pk: row_to_ad(r) for r in conn.execute(
                     select(*AD_COLUMNS).where(ads.c.pk.in_(pks)))}
-        return [{"ad": by_pk[pk], "shared": sorted(set(what))} for pk, what in ranked
-                if pk in by_pk]
+        return [SharedAd(by_pk[pk], sorted(set(what))) for pk, what in ranked if pk in by_pk]
 
     def ads_for_entities(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """How many ads mention each (kind, value)."""

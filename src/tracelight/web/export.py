@@ -38,8 +38,8 @@ def _ad_evidence(store: Any, pk: int) -> dict[str, Any]:
     return {**ad.to_dict(), "pk": pk, "content_hash": ad.content_hash,
             "reasons": views.reasons_view(ad.reasons),
             "mentions": [m.to_dict() for m in mentions],
-            "images": [{k: i.get(k) for k in ("position", "original", "sha256", "md5", "pdq")}
-                       for i in store.images_for(pk)],
+            "images": [{k: getattr(i, k) for k in ("position", "original", "sha256", "md5",
+                                                   "pdq")} for i in store.images_for(pk)],
             "revisions": [{"revision": r["revision"], "content_hash": r["content_hash"],
                            "seen_at": r["seen_at"]} for r in store.revisions(pk)]}
 

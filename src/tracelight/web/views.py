@@ -144,9 +144,9 @@ def ad_detail(store: Store, pk: int) -> dict[str, Any]:
         item["obfuscated"] |= m.obfuscated
     images = []
     for img in store.images_for(pk):
-        withheld = bool(img.get("sha256")) and store.is_bank_matched(img["sha256"])
-        images.append({**img, "withheld": withheld,
-                       "available": bool(img.get("stored_path")) and not withheld})
+        withheld = bool(img.sha256) and store.is_bank_matched(img.sha256 or "")
+        images.append({**img.to_dict(), "withheld": withheld,
+                       "available": bool(img.stored_path) and not withheld})
     return {
         "ad": ad, "summary": ad_summary(ad), "reasons": reasons,
         "title_segments": highlight(ad.title, "title", spans),
@@ -168,7 +168,7 @@ def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
     out["identifiers"] = detail["identifiers"]
     out["images"] = [{k: img.get(k) for k in ("position", "sha256", "pdq", "width", "height",
                                                "withheld")} for img in detail["images"]]
-    out["similar"] = [{**ad_summary(s["ad"]), "shared": s["shared"]} for s in detail["similar"]]
+    out["similar"] = [{**ad_summary(s.ad), "shared": s.shared} for s in detail["similar"]]
     out["networks"] = detail["networks"]
     out["revisions"] = [{"revision": r["revision"], "seen_at": r["seen_at"],
                          "title": r["title"]} for r in detail["revisions"]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -13,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from tracelight.errors import ForbiddenError, NotFoundError, UsageError
 from tracelight.services import image_search
 from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
+from tracelight.store.ads import AdImage
 from tracelight.web import views
 from tracelight.web.deps import audit, ctx, render, require
 
@@ -137,19 +137,19 @@ def ad_page(request: Request, pk: int) -> Response:
     return render(request, "ad.html", d=detail, cases=c.cases.list_cases(status=None, limit=50))
 
 
-def _image(request: Request, pk: int, position: int) -> dict[str, Any]:
+def _image(request: Request, pk: int, position: int) -> AdImage:
     c = ctx(request)
     for img in c.store.images_for(pk):
-        if img["position"] == position:
-            if img.get("sha256") and c.store.is_bank_matched(img["sha256"]):
+        if img.position == position:
+            if img.sha256 and c.store.is_bank_matched(img.sha256):
                 raise ForbiddenError("this image matches a known-abuse hash bank and is "
                                      "never shown")
             return img
     raise NotFoundError(f"ad {pk} has no image {position}")
 
 
-def _image_path(request: Request, img: dict[str, Any]) -> Path:
-    stored = img.get("stored_path")
+def _image_path(request: Request, img: AdImage) -> Path:
+    stored = img.stored_path
     if not stored:
         raise NotFoundError("the image bytes were not kept")
     path = Path(stored)
@@ -191,7 +191,7 @@ def image_full(request: Request, pk: int, position: int) -> Response:
     require(request, "reveal")
     img = _image(request, pk, position)
     path = _image_path(request, img)
-    audit(request, "image.view", f"ad {pk} image {position}", detail={"sha256": img["sha256"]})
+    audit(request, "image.view", f"ad {pk} image {position}", detail={"sha256": img.sha256})
     return FileResponse(path, headers={"cache-control": "no-store"})
 
 
