@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from tracelight.errors import UsageError
 from tracelight.services.queue import ad_queue
+from tracelight.services.search import search
 from tracelight.web import views
 from tracelight.web.deps import audit, ctx, current_user, render, require
 from tracelight.web.routes.admin import audit_filters, audit_stream
@@ -43,8 +44,8 @@ def api_search(request: Request, q: str = "", phone: str = "", email: str = "",
     kind, value = next(iter(given.items()))
     audit(request, "search", f"{kind}:{value.strip()}"[:500], reason=reason or None,
           detail={"kind": kind, "api": True})
-    return views.search(ctx(request).store, kind, value, region=ctx(request).region,
-                        limit=limit, offset=offset).to_dict()
+    return views.search_json(search(ctx(request).store, kind, value,
+                                    region=ctx(request).region, limit=limit, offset=offset))
 
 
 @router.get("/queue", summary="Leads for review, highest risk first")

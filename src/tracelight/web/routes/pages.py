@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from tracelight.errors import ForbiddenError, NotFoundError, UsageError
 from tracelight.services import image_search
+from tracelight.services import search as search_service
 from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
 from tracelight.store.ads import AdImage
 from tracelight.web import views
@@ -77,18 +78,18 @@ def search_page(request: Request, kind: str = "q", q: str = "", reason: str = ""
         audit(request, "search", f"{kind}:{q.strip()}"[:500], reason=reason or None,
               detail={"kind": kind, "page": page})
         try:
-            result = views.search(c.store, kind, q, region=c.region, limit=PAGE,
+            result = search_service.search(c.store, kind, q, region=c.region, limit=PAGE,
                                   offset=(page - 1) * PAGE)
         except UsageError as exc:
             error = str(exc)
-    capped = bool(result and result.kind == "q" and result.total > views.TEXT_CAP)
+    capped = bool(result and result.kind == "q" and result.total > search_service.TEXT_CAP)
     return render(request, "search.html", kind=kind, q=q, reason=reason, result=result,
                   capped=capped,
                   results=[views.ad_summary(a) for a in result.ads] if result else [],
                   error=error, page=page,
                   pages=(max(1, -(-result.total // PAGE)) if not capped else page + 1)
                   if result else 1,
-                  kinds=views.SEARCH_KINDS, image_search=True,
+                  kinds=search_service.SEARCH_KINDS, image_search=True,
                   region=c.region)
 
 
@@ -124,8 +125,8 @@ async def search_image(request: Request) -> Response:
             rows.append({**views.ad_summary(ads[h.ad_pk]),
                          "match": "identical" if h.exact else f"PDQ distance {h.distance}"})
     return render(request, "search.html", kind="image_hash", q="", reason=reason,
-                  result=views.SearchResult(len(rows), [], "photo", digest, []),
-                  results=rows, error=None, page=1, pages=1, kinds=views.SEARCH_KINDS,
+                  result=search_service.SearchResult(len(rows), [], "photo", digest, []),
+                  results=rows, error=None, page=1, pages=1, kinds=search_service.SEARCH_KINDS,
                   image_search=True, region=c.region)
 
 
