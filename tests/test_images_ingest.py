@@ -29,8 +29,8 @@ def test_stage_hashes_copies_and_reports_errors(tmp_path: Path) -> None:
     ImageStage(str(keep))(item, src)
     a, missing, remote, again = item.images
     assert a.sha256 and a.pdq and a.position == 0 and a.original == "a.jpg"
-    assert Path(a.stored_path or "").is_relative_to(keep)
-    assert Path(a.stored_path or "").read_bytes() == (src / "a.jpg").read_bytes()
+    assert a.stored_path == f"{a.sha256[:2]}/{a.sha256}"  # a content key, relative to the store
+    assert (keep / a.stored_path).read_bytes() == (src / "a.jpg").read_bytes()
     assert missing.error == "file not found" and missing.position == 1
     assert remote.error and "remote" in remote.error
     assert again.sha256 == a.sha256 and again.position == 3
@@ -63,18 +63,22 @@ def test_ingest_with_image_stage_and_bank_hook(tmp_path: Path,
         store.close()
 
 
-def test_kept_image_paths_work_from_any_directory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The web app and OCR run elsewhere than ingest did: stored paths must not be relative."""
+def test_kept_image_keys_work_from_any_directory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The web app and OCR run elsewhere than ingest did: the key is relative to the store."""
     from pathlib import Path
 
     from PIL import Image
 
     from tracelight.images.stage import ImageStage
     from tracelight.records import AdRecord, ProcessedAd
+    from tracelight.store.blobs import ImageStore
 
     Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "a.jpg")
     monkeypatch.chdir(tmp_path)
     item = ProcessedAd(AdRecord(id="1", source="s", body="x", images=("a.jpg",)))
     ImageStage("kept")(item, tmp_path)
-    stored = item.images[0].stored_path
-    assert stored is not None and Path(stored).is_absolute() and Path(stored).is_file()
+    info = item.images[0]
+    assert info.stored_path is not None and not Path(info.stored_path).is_absolute()
+    monkeypatch.chdir("/")
+    kept = ImageStore(tmp_path / "kept").get(info.sha256 or "", 10**6)
+    assert kept == (tmp_path / "a.jpg").read_bytes()

@@ -23,11 +23,17 @@ def test_reads_phone_number_written_in_image(tmp_path: Path) -> None:
 
 
 def test_ocr_images_skips_unreadable(tmp_path: Path) -> None:
+    import hashlib
+
+    from tracelight.store.blobs import ImageStore
     card = text_card(tmp_path / "card.png", "hello 42")
+    sha = hashlib.sha256(card.read_bytes()).hexdigest()
+    key = ImageStore(tmp_path / "kept").put(card.read_bytes())
     infos = [ImageInfo(position=0, original="a", error="file not found"),
-             ImageInfo(position=1, original="b", stored_path=str(card))]
-    out = ocr.ocr_images(infos)
-    assert [t.position for t in out] == [1]
+             ImageInfo(position=1, original="b", sha256=sha, stored_path=key),
+             ImageInfo(position=2, original="c", sha256=sha, stored_path=str(card))]  # a path
+    out = ocr.ocr_images(infos, tmp_path / "kept")
+    assert [t.position for t in out] == [1]  # only what the image store keeps is read
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
     assert ocr.ocr_image(bad).error
@@ -44,8 +50,9 @@ def test_ocr_stage_adds_image_mentions(tmp_path: Path) -> None:
     text_card(tmp_path / "plain.png", "Welcome")
     item = ProcessedAd(record=AdRecord(id="1", source="s", body="no phone in text",
                                        images=("plain.png", "card.png")))
-    ImageStage()(item, tmp_path)
-    stage = pickle.loads(pickle.dumps(ocr.OcrStage("US")))  # runs in worker processes
+    kept = str(tmp_path / "kept")
+    ImageStage(kept)(item, tmp_path)
+    stage = pickle.loads(pickle.dumps(ocr.OcrStage("US", image_dir=kept)))  # worker processes
     stage(item, tmp_path)
     phones = [m for m in item.mentions if m.kind == "phone"]
     assert [(m.value, m.field) for m in phones] == [("+17025550143", "image:1")]

@@ -69,7 +69,7 @@ def test_train_save_load_and_score(tmp_path: Path) -> None:
     items, _ = labelled_corpus(n=8)
     res = score_ad(items[0].record, items[0].mentions, ScoreContext(model=loaded))
     assert 0 <= res.risk <= 1 and res.scorer == "risk-model-v1"
-    assert all(r["weight"] == round(loaded.weight(r["code"]), 3) for r in res.reasons)
+    assert all(r.weight == round(loaded.weight(r.code), 3) for r in res.reasons)
 
 
 def test_text_free_model(tmp_path: Path) -> None:

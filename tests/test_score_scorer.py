@@ -43,7 +43,8 @@ def test_reasons_shape_and_spans_point_into_the_ad() -> None:
     body = "Sweet latina, 100% real, no games. Call me."
     res = score_ad(ad(body), [])
     assert res.codes[:2] == ["trustworthy_provider", "stated_ethnicity"]
-    for r in res.reasons:
+    for reason in res.reasons:
+        r = reason.to_dict()  # the stored and printed form
         assert set(r) >= {"code", "weight", "evidence", "description"}
         ev = r["evidence"]
         assert body[ev["start"]:ev["end"]] == ev["text"]
@@ -54,15 +55,15 @@ def test_each_indicator_counts_once() -> None:
     once = score_ad(ad("young"), []).risk
     many = score_ad(ad("young young young young young"), []).risk
     assert once == many
-    assert score_ad(ad("young young"), []).reasons[0]["count"] == 2
+    assert score_ad(ad("young young"), []).reasons[0].count == 2
 
 
 def test_movement_wording_is_context_with_weight_zero() -> None:
     base = score_ad(ad("Call me today."), [])
     moved = score_ad(ad("New in town! Call me today."), [])
     assert moved.risk == base.risk
-    assert moved.reasons[0]["code"] == "movement_language"
-    assert moved.reasons[0]["weight"] == 0
+    assert moved.reasons[0].code == "movement_language"
+    assert moved.reasons[0].weight == 0
 
 
 def test_stated_minor_is_always_the_top_reason() -> None:
@@ -81,7 +82,7 @@ def test_adult_age_is_context() -> None:
     body = "I am 21"
     res = score_ad(ad(body), [mention(body, "21", "age", "21")])
     assert res.codes == ["stated_age_18_to_22"]
-    assert res.reasons[0]["weight"] == 0
+    assert res.reasons[0].weight == 0
 
 
 def test_obscured_contacts_from_extraction() -> None:
@@ -90,7 +91,7 @@ def test_obscured_contacts_from_extraction() -> None:
           mention(body, "mia at gmail dot com", "email", "mia@gmail.com", obfuscated=True)]
     res = score_ad(ad(body), ms)
     assert res.codes == ["obscured_phone", "obscured_email"]
-    assert res.reasons[0]["evidence"]["text"] == "2oh6 five5five 0one4three"
+    assert res.reasons[0].evidence[0].text == "2oh6 five5five 0one4three"
     plain = score_ad(ad(body), [Mention("phone", "+12065550143", "body", 5, 30)])
     assert plain.codes == []
 
@@ -166,8 +167,8 @@ def test_network_context_and_network_risk() -> None:
     nres = score_network(members, net)
     assert 0 < nres.risk <= 1
     assert nres.codes[:2] == ["network_size", "network_spread"]
-    tr = next(r for r in nres.reasons if r["code"] == "trustworthy_provider")
-    assert tr["count"] == 2 and tr["ad_id"] == "a0"
+    tr = next(r for r in nres.reasons if r.code == "trustworthy_provider")
+    assert tr.count == 2 and tr.ad_id == "a0"
     small = score_network(members, NetworkInfo("n8", size=3, cities=1))
     assert small.risk < nres.risk
     assert score_network([], net).risk == 0.0
@@ -192,7 +193,7 @@ def test_title_and_url_are_searched() -> None:
     rec = AdRecord(id="u", source="t", title="Young and sweet", body="call me",
                    url="https://example.test/escorts/100-real-no-games")
     res = score_ad(rec, [])
-    fields = {r["code"]: r["evidence"]["field"] for r in res.reasons}
+    fields = {r.code: r.evidence[0].field for r in res.reasons}
     assert fields["youth_language"] == "title"
     assert fields["trustworthy_provider"] == "url"
 
@@ -204,7 +205,7 @@ def test_pipeline_stage_sets_risk_and_reasons(tmp_path) -> None:  # type: ignore
     item = ProcessedAd(record=ad("100% real, young"))
     score_stage(item, tmp_path)
     assert item.risk is not None and 0 < item.risk < 1
-    assert [r["code"] for r in item.reasons or []] == ["trustworthy_provider", "youth_language"]
+    assert [r.code for r in item.reasons or []] == ["trustworthy_provider", "youth_language"]
 
 
 @given(st.text(max_size=60))

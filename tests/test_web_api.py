@@ -125,7 +125,7 @@ def test_wrong_password_disabled_user_and_rate_limit(env: tuple[Any, Any, Path])
     assert login(c, "nobody").status_code == 401
     for _ in range(5):
         login(c, "cy", "not the password")
-    assert login(c, "cy").status_code == 429  # blocked even with the right password now
+    assert login(c, "cy").status_code == 429  # delayed (never locked), even the right password
     env[1].state.ctx.limiter.succeeded("cy")
     _total, rows = Accounts(env[0]).audit_entries(action="login.failed")
     assert any(r["username"] == "dee" for r in rows)
@@ -229,7 +229,7 @@ def test_images_blurred_reveal_audited_and_bank_matches_withheld(
     assert r.status_code == 200 and "/ads/1/images/0/full" in r.text
     assert analyst.get("/ads/1/images/0/full").status_code == 200
     _t, rows = Accounts(env[0]).audit_entries(action="image.", username="bo")
-    assert {r["action"] for r in rows} == {"image.reveal", "image.view"}
+    assert {r["action"] for r in rows} == {"image.thumbnail", "image.reveal", "image.view"}
     assert any(r["reason"] == "compare photos" for r in rows)
     assert viewer.get("/ads/1/images/0/full").status_code == 403  # viewers cannot reveal
     # the image's hash in a bank: never shown again, in any form

@@ -7,29 +7,30 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from PIL import Image
 
 from tracelight.store import open_store
 from tracelight.store.accounts import Accounts
+from tracelight.store.blobs import ImageStore
 from tracelight.web import auth
 from tracelight.web.app import create_app
 from tracelight.web.auth import LoginLimiter, hash_password
-from tracelight.web.sample import make_ads
+from tracelight.web.sample import make_ads, sample_image
 
 PASSWORD = "correct horse battery"
 
 # Tests hash with cheap argon2 parameters (the hash records them, so verifying is cheap too);
 # the product keeps argon2-cffi's defaults.
 auth._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+auth._DUMMY_HASH = auth._hasher.hash("tracelight-dummy-password")  # unknown names: cheap too
 USERS = {"ana": "admin", "bo": "analyst", "cy": "viewer", "dee": "analyst"}
 
 
 def build_store(tmp: Path, n_ads: int = 120) -> Any:
     image_dir = tmp / "images"
     image_dir.mkdir()
+    kept = ImageStore(image_dir)
     for group in range(n_ads // 8 + 1):
-        # plain colour squares: stand-ins for ad photos, nothing depicted
-        Image.new("RGB", (64, 64), ((group * 40) % 256, 120, 200)).save(image_dir / f"{group}.png")
+        kept.put(sample_image(group))  # plain colour squares: stand-ins for ad photos
     store = open_store(f"sqlite:///{tmp / 'web.db'}")
     store.write_batch(None, list(make_ads(n_ads, with_images=True)))
     accounts = Accounts(store)

@@ -74,3 +74,11 @@ class ConfigError(TracelightError):
 
     exit_code = 7
     http_status = 500
+
+
+class TamperError(TracelightError):
+    """Stored evidence fails its integrity check (the audit log's hash chain is broken, or the
+    triggers that keep it append-only are gone)."""
+
+    exit_code = 8
+    http_status = 500

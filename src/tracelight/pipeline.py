@@ -45,7 +45,7 @@ def build_stages(opts: PipelineOptions) -> list[Stage]:
         if opts.ocr:
             from tracelight.images.ocr import OcrStage
 
-            stages.append(OcrStage(opts.region))
+            stages.append(OcrStage(opts.region, image_dir=opts.image_dir))
     if opts.score:
         from tracelight.score.stage import score_stage
 

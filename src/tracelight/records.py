@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from tracelight.errors import RecordError
 
@@ -182,6 +182,116 @@ class Mention:
                 "raw": self.raw}
 
 
+class Evidence(NamedTuple):
+    """Where in the ad an indicator was seen. `field` is title/body/url/image:N, or
+    "corpus"/"network" for facts about other ads (then start = end = 0)."""
+
+    field: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "start": self.start, "end": self.end, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        def num(key: str) -> int:
+            v = data.get(key)
+            return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+        return cls(str(data.get("field") or "body"), num("start"), num("end"),
+                   str(data.get("text") or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why an ad (or a network) was scored as it was: one indicator that fired.
+
+    Made by the scorer (tracelight.score), kept by the store in the ads' JSON `reasons` column
+    (`to_dict` / `from_dict`, the one serialised form), shown by the CLI and the web.
+    """
+
+    code: str  # an indicator code of indicators.yaml
+    weight: float | None  # its weight in the score; None for a reason stored without one
+    evidence: tuple[Evidence, ...] = ()  # spans that show it, strongest first
+    description: str = ""  # what the indicator means (indicators.yaml)
+    strength: str = ""  # how well it is supported: validated, reported, practitioner, context
+    category: str = ""
+    detail: str = ""  # what was matched ("phrase: new in town", "stated age 16")
+    count: int = 1  # how often it fired (in the ad; in a network: how many member ads)
+    ad_id: str | None = None  # network reasons: the member ad that shows it best
+    label: str = ""  # a short title, when the producer gave one; see `title`
+
+    @property
+    def title(self) -> str:
+        """Short display label: the given label, else the code in words."""
+        return self.label or (self.code.replace("_", " ").capitalize() if self.code else "") \
+            or self.description or "indicator"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored and printed form (docs/risk.md): evidence is the first span."""
+        out: dict[str, Any] = {
+            "code": self.code, "weight": self.weight,
+            "evidence": self.evidence[0].to_dict() if self.evidence else None,
+            "description": self.description, "strength": self.strength,
+            "category": self.category, "detail": self.detail, "count": self.count,
+        }
+        if self.ad_id is not None:
+            out["ad_id"] = self.ad_id
+        if self.label:
+            out["label"] = self.label
+        if len(self.evidence) > 1:
+            out["more_evidence"] = [e.to_dict() for e in self.evidence[1:]]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Reason:
+        """Read a stored reason: the form `to_dict` writes, and the older shapes still in
+        databases ({contribution, evidence: [...]}, a bare span, a plain string)."""
+        if not isinstance(data, Mapping):
+            return cls(code=str(data), weight=None, label=str(data))
+        raw = data.get("evidence") or data.get("spans") or []
+        if isinstance(raw, Mapping):
+            raw = [raw]
+        if not isinstance(raw, list):
+            raw = []
+        if not raw and "start" in data and "end" in data:
+            raw = [data]
+        more = data.get("more_evidence")
+        if isinstance(more, list):
+            raw = [*raw, *more]
+        weight = next((data[k] for k in ("weight", "contribution", "score") if k in data), None)
+        count = data.get("count", 1)
+        ad_id = data.get("ad_id")
+        return cls(
+            code=str(data.get("code") or ""),
+            weight=weight if isinstance(weight, (int, float))
+            and not isinstance(weight, bool) else None,
+            evidence=tuple(Evidence.from_dict(e) for e in raw if isinstance(e, Mapping)),
+            description=str(data.get("description") or ""),
+            strength=str(data.get("strength") or ""),
+            category=str(data.get("category") or ""),
+            detail=str(data.get("detail") or ""),
+            count=count if isinstance(count, int) and not isinstance(count, bool) else 1,
+            ad_id=str(ad_id) if ad_id is not None else None,
+            label=str(data.get("label") or data.get("title") or ""),
+        )
+
+
+def reasons_from_json(data: Any) -> list[Reason] | None:
+    """The ads' `reasons` JSON column as Reasons (None stays None: not scored)."""
+    if data is None:
+        return None
+    return [Reason.from_dict(r) for r in (data if isinstance(data, list) else [data])]
+
+
+def reasons_to_json(reasons: Sequence[Reason] | None) -> list[dict[str, Any]] | None:
+    if reasons is None:
+        return None
+    return [r.to_dict() for r in reasons]
+
+
 @dataclass(frozen=True, slots=True)
 class ImageInfo:
     """What is known about one image an ad references. Bytes stay on disk, never in the DB."""
@@ -206,7 +316,7 @@ class ProcessedAd:
     mentions: list[Mention] = field(default_factory=list)
     images: list[ImageInfo] = field(default_factory=list)
     risk: float | None = None
-    reasons: list[dict[str, Any]] | None = None
+    reasons: list[Reason] | None = None
 
 
 def utcnow() -> datetime:

@@ -34,7 +34,11 @@ SETTINGS: dict[str, Setting] = {
                 "Default country (ISO 3166 alpha-2) for phone numbers written without a "
                 "country code."),
         Setting("image_dir", "tracelight-images",
-                "Folder where ad image bytes are kept; the database only holds hashes."),
+                "Folder of tracelight's own image store: checked ad images kept under their "
+                "SHA-256; the database only holds hashes and that content key."),
+        Setting("image_max_bytes", "20000000",
+                "Largest image file read at ingest, in bytes. A bigger file is refused "
+                "without reading it and becomes an image error on the ad.", int),
         Setting("ocr", "0",
                 "1: read text inside ad images on ingest (OCR; about 0.3 CPU-seconds per new "
                 "picture). 0: off."),
@@ -54,6 +58,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("secret_key", "",
                 "Key that signs session cookies. Empty: a random key is made and kept in the "
                 "database, so sessions survive restarts without a secret in the repo."),
+        Setting("token_days", "90",
+                "Days an API token stays valid after `tracelight token create` (1-3650); "
+                "revoke one early with `tracelight token revoke ID`.", int),
     ]
 }
 

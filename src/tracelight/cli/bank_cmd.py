@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -10,6 +11,19 @@ from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import store_from
 from tracelight.cli.output import emit, stderr
 from tracelight.images.banks import KINDS, parse_bank_file
+from tracelight.store import Store
+
+
+def _audit(store: Store, action: str, bank_name: str, detail: dict[str, Any]) -> None:
+    """Bank changes decide which images are withheld from analysts: on the record, always."""
+    import getpass
+
+    from tracelight.store.accounts import Accounts
+    try:
+        os_user = getpass.getuser()
+    except Exception:  # no name for this uid (containers): still audit, without it
+        os_user = "?"
+    Accounts(store).audit("cli", action, bank_name, detail={**detail, "os_user": os_user})
 
 
 @cli.group()
@@ -44,6 +58,8 @@ def bank_import(name: str, file: Path, kind: str, threshold: int | None, db_url:
     with store_from(db_url) as store, \
             stderr.status(f"importing {len(entries):,} hashes into bank {name!r}"):
         result = import_bank(store, name, entries, source=str(file), threshold=threshold)
+        _audit(store, "bank.import", name, {"file": str(file), "added": result.added,
+                                            "new_matches": result.new_matches})
     verb = "created" if result.created else "updated"
     click.echo(f"bank {result.bank!r} {verb}: {result.added:,} hashes added, "
                f"{result.already_present:,} already present; "
@@ -96,6 +112,7 @@ def bank_delete(name: str, yes: bool, db_url: str) -> None:
         click.confirm(f"delete bank {name!r} and all its alerts?", abort=True, err=True)
     with store_from(db_url) as store:
         store.delete_bank(name)
+        _audit(store, "bank.delete", name, {})
     click.echo(f"bank {name!r} deleted")
 
 

@@ -74,6 +74,27 @@ def image_hash(files: Sequence[Path], fmt: str) -> None:
                          hint="see the error field")
 
 
+@image.command("migrate")
+@db_option
+@click.option("--image-dir", default=None,
+              help="The image folder. [default: TRACELIGHT_IMAGE_DIR or tracelight-images]")
+def image_migrate(db_url: str, image_dir: str | None) -> None:
+    """Move a store made by an older version onto the content-addressed image store.
+
+    Copies every image that is still readable and valid (a regular file inside the image
+    folder, same SHA-256 as at ingest, decodes under the pixel limit) into the store and flags
+    the rest as image errors on their ads. Safe to run again: it then changes nothing.
+    """
+    from tracelight.services.image_migrate import migrate_images
+
+    folder = image_dir or settings.get("image_dir")
+    with store_from(db_url) as store:
+        summary = migrate_images(store, folder, max_bytes=settings.get_int("image_max_bytes"))
+    emit([summary.to_dict()], "jsonl", ())
+    for line in summary.examples:
+        stderr.print(f"flagged {line}", markup=False, highlight=False)
+
+
 @cli.command("image-search")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--max-distance", type=click.IntRange(0, 256), default=None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -10,6 +9,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from tracelight.report.csvsafe import SafeCsvWriter
 
 stderr = Console(stderr=True)
 
@@ -60,7 +61,7 @@ def emit(rows: Iterable[Mapping[str, Any]], fmt: str, columns: Sequence[str],
         out.flush()
         return count
     if fmt == "csv":
-        writer = csv.writer(sys.stdout)
+        writer = SafeCsvWriter(sys.stdout)  # formula-looking cells get a leading '
         writer.writerow(columns)
         for row in rows:
             writer.writerow([_cell(row.get(c)) for c in columns])

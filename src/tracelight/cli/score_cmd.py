@@ -200,7 +200,8 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None
                                start=1):
             row = {"rank": i, "kind": "ad", "id": ad.ad_id, "source": ad.source,
                    "risk": ad.risk, "title": ad.title, "location": ad.location,
-                   "posted_at": ad.posted_at, "reasons": (ad.reasons or [])[:3]}
+                   "posted_at": ad.posted_at,
+                   "reasons": [r.to_dict() for r in (ad.reasons or [])[:3]]}
             if fmt == "table":
                 row["top_reasons"] = reason_summary(ad.reasons)
             rows.append(row)
@@ -220,7 +221,8 @@ def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
     rows = []
     for i, net in enumerate(network_queue(store, limit), start=1):
         row = {"rank": i, "kind": "network", "id": net.id, "risk": net.risk,
-               "location": net.location, "size": net.size, "reasons": net.reasons[:3]}
+               "location": net.location, "size": net.size,
+               "reasons": [r.to_dict() for r in net.reasons[:3]]}
         if fmt == "table":
             row["top_reasons"] = reason_summary(net.reasons)
         rows.append(row)

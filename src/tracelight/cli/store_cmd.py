@@ -9,16 +9,16 @@ from typing import Any
 
 import click
 
-from tracelight import settings
+from tracelight import kinds, settings
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.bench_cmd import process_tree_peak_rss_mb
 from tracelight.cli.common import parse_when, progress_bar, store_from
 from tracelight.cli.output import dumps, emit, stderr
 from tracelight.errors import UsageError
+from tracelight.kinds import normalize_lookup
 from tracelight.pipeline import PipelineOptions
 from tracelight.services.ingest import default_after_batch, ingest
 from tracelight.store import AdFilter, StoredAd
-from tracelight.values import normalize_lookup
 
 AD_COLUMNS = ["id", "source", "posted_at", "location", "risk", "title"]
 
@@ -157,8 +157,7 @@ def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
     console.print(Panel(body, title=ad.title or "(no title)", subtitle=head))
     console.print(risk)
     for reason in ad.reasons or []:
-        console.print(f"  - {reason.get('code')}: {reason.get('description', '')} "
-                      f"(weight {reason.get('weight')})")
+        console.print(f"  - {reason.code}: {reason.description} (weight {reason.weight})")
     if found:
         emit(({"kind": m.kind, "value": m.value, "as written": m.raw, "field": m.field,
                "span": f"{m.start}-{m.end}", "obfuscated": m.obfuscated} for m in found),
@@ -172,8 +171,7 @@ def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
                   f"last seen {ad.last_seen:%Y-%m-%d %H:%M}")
 
 
-LOOKUP_KINDS = {"phone": "phone", "email": "email", "handle": "social", "payment": "payment",
-                "crypto": "crypto"}
+LOOKUP_KINDS = kinds.LOOKUPS  # option word -> entity kind ("handle" -> "social")
 
 
 @cli.command("search")

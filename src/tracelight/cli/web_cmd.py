@@ -1,4 +1,5 @@
-"""`tracelight serve`, `tracelight user ...`, `tracelight token create`, `tracelight audit`."""
+"""`tracelight serve`, `tracelight user ...`, `tracelight token create|list|revoke`,
+`tracelight audit [verify|protect]`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import click
 from tracelight import settings
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.output import emit, stderr
-from tracelight.errors import UsageError
+from tracelight.errors import TamperError, UsageError
 from tracelight.store.accounts import ROLES, Accounts
 
 
@@ -57,7 +58,8 @@ def serve_store(store: Any, host: str, port: int, *, workers: int = 1) -> None:
     """Run the workspace over an open store (also used by `tracelight demo`)."""
     import uvicorn
 
-    from tracelight.web.app import create_app
+    from tracelight.web.app import create_app, require_audit_protection
+    require_audit_protection(Accounts(store))  # fail closed before binding any port
     if not _is_loopback(host):
         stderr.print(f"[bold red]WARNING: serving on {host}, reachable from other machines.[/] "
                      "This workspace holds possible victims' details: put it behind HTTPS "
@@ -155,25 +157,67 @@ def token() -> None:
 @token.command("create")
 @click.argument("username")
 @click.option("--label", default="", help="What the token is for.")
+@click.option("--days", type=click.IntRange(1, 3650), default=None,
+              help="Days until it expires. [default: TRACELIGHT_TOKEN_DAYS or 90]")
 @db_option
-def token_create(username: str, label: str, db_url: str) -> None:
+def token_create(username: str, label: str, days: int | None, db_url: str) -> None:
     """Create an API token for USERNAME and print it once (only its hash is kept)."""
     accounts = Accounts(_open(db_url))
-    value = accounts.create_token(username, label)
-    accounts.audit("cli", "token.create", username, detail={"label": label})
+    value = accounts.create_token(username, label, days=days)
+    accounts.audit("cli", "token.create", username, detail={"label": label, "days": days,
+                                                            "os_user": _os_user()})
     click.echo(value)
 
 
-@cli.command("audit")
+@token.command("list")
+@click.argument("username", required=False)
+@format_option("table", "jsonl", "csv")
+@db_option
+def token_list(username: str | None, fmt: str, db_url: str) -> None:
+    """List API tokens (all, or USERNAME's): id, label, dates and status. Never the tokens."""
+    accounts = Accounts(_open(db_url))
+    if username is not None:
+        accounts.get_user(username)  # an unknown name is an error, not an empty list
+    emit([t.to_dict() for t in accounts.list_tokens(username)], fmt,
+         ["id", "username", "label", "created_at", "expires_at", "last_used", "status"])
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@db_option
+def token_revoke(token_id: int, db_url: str) -> None:
+    """Revoke the API token with id TOKEN_ID (see `tracelight token list`) at once."""
+    accounts = Accounts(_open(db_url))
+    info = accounts.revoke_token(token_id)
+    accounts.audit("cli", "token.revoke", info.username, detail={"token": info.id,
+                                                                 "os_user": _os_user()})
+    click.echo(f"revoked token {info.id} of {info.username}", err=True)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (containers): still audit, without it
+        return "?"
+
+
+@cli.group("audit", invoke_without_command=True)
 @click.option("--user", "username", default=None, help="Only this user's entries.")
 @click.option("--action", default=None, help="Only actions starting with this, e.g. export.")
 @click.option("--limit", type=int, default=100, show_default=True,
               help="Newest N entries for the table; jsonl/csv print every entry.")
 @format_option("table", "jsonl", "csv")
 @db_option
-def audit_cmd(username: str | None, action: str | None, limit: int, fmt: str,
-              db_url: str) -> None:
-    """Print the append-only audit log (who did what, when, and why)."""
+@click.pass_context
+def audit_cmd(ctx: click.Context, username: str | None, action: str | None, limit: int,
+              fmt: str, db_url: str) -> None:
+    """Print the append-only, hash-chained audit log (who did what, when, and why).
+
+    `tracelight audit verify` checks the chain; `tracelight audit protect` restores the
+    database triggers that keep the log append-only.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     accounts = Accounts(_open(db_url))
     columns = ["id", "at", "username", "action", "target", "reason", "ip", "detail"]
     if fmt == "table":
@@ -181,6 +225,40 @@ def audit_cmd(username: str | None, action: str | None, limit: int, fmt: str,
         emit(rows, fmt, columns)
     else:
         emit(accounts.iter_audit(username=username, action=action), fmt, columns)
+
+
+@audit_cmd.command("verify")
+@db_option
+def audit_verify(db_url: str) -> None:
+    """Check the audit log's hash chain and triggers; name the first broken link.
+
+    Exits 0 and prints the head hash (record it elsewhere: it also reveals a log cut short
+    later) when every entry links to the one before; exits 8 otherwise.
+    """
+    from tracelight.store.audit import AuditLog
+    result = AuditLog(_open(db_url)).verify()
+    for problem in result.problems:
+        click.echo(f"not protected: {problem}", err=True)
+    if result.broken is not None:
+        raise TamperError(f"audit log broken at {result.broken}",
+                          hint=f"{result.entries:,} entries checked")
+    if result.problems:
+        raise TamperError("the audit log's append-only triggers are missing",
+                          hint="restore them with `tracelight audit protect`")
+    click.echo(f"audit log intact: {result.entries:,} entries, head {result.head_seq} "
+               f"{result.head_hash}")
+
+
+@audit_cmd.command("protect")
+@db_option
+def audit_protect(db_url: str) -> None:
+    """Restore missing append-only triggers on the audit log (then run `audit verify`)."""
+    from tracelight.store.audit import AuditLog
+    store = _open(db_url)
+    made = AuditLog(store).install_protection()
+    Accounts(store).audit("cli", "audit.protect", detail={"made": made, "os_user": _os_user()})
+    click.echo("restored " + ", ".join(made) if made else "all triggers were in place",
+               err=True)
 
 
 from tracelight.cli import web_bench  # noqa: E402, F401  registers `tracelight bench web`

@@ -12,76 +12,41 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from tracelight.extract.ages import find_ages
-from tracelight.extract.crypto import find_crypto
-from tracelight.extract.emails import find_emails
-from tracelight.extract.handles import find_urls_and_handles
-from tracelight.extract.names import find_names
-from tracelight.extract.normalize import fold, lower, word_set
-from tracelight.extract.phones import find_phones
-from tracelight.extract.places import find_places, phone_region
-from tracelight.extract.prices import find_prices
+from tracelight import kinds as entity_kinds
+from tracelight.extract.interface import Context
+from tracelight.extract.normalize import fold
+from tracelight.extract.places import phone_region
+from tracelight.extract.registry import EXTRACTORS
 from tracelight.records import AdRecord, Mention
 
-KINDS = ("phone", "email", "url", "social", "payment", "crypto", "age", "price", "location",
-         "name")
+KINDS = entity_kinds.KINDS  # declared in kinds.yaml, in the order mentions of one span list
 _FIELD_ORDER = {"title": 0, "body": 1, "url": 2, "location": 3}
-
-
-# (kind, value, start, end, obfuscated): what the readers find, before it becomes a Mention
-_Hit = tuple[str, str, int, int, bool]
 _KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
+# kinds whose spans are taken whole (crypto addresses: their digits are no phone or price)
+_CLAIMING = frozenset(k for ex in EXTRACTORS if ex.claims_span for k in ex.kinds)
 
 
-def _find(text: str, region: str, want: frozenset[str], lenient: bool = False) -> list[_Hit]:
-    """Every reader over one text; spans index `text`."""
-    folded = fold(text)
-    low = lower(folded)
-    words = word_set(low)
-    out: list[_Hit] = []
-    if "phone" in want:
-        out += [("phone", h.e164, h.start, h.end, h.obfuscated)
-                for h in find_phones(text, folded, region, low, words)]
-    if "email" in want:
-        out += [("email", h.value, h.start, h.end, h.obfuscated)
-                for h in find_emails(text, folded, low)]
-    if want & {"url", "social", "payment"}:
-        for h in find_urls_and_handles(folded, low, words):
-            if h.kind not in want:
-                continue
-            # handles are case-insensitive on every platform: the value (what the store
-            # keys on and `values.normalize_lookup` builds) is lower-case, without @ or $
-            value = h.handle if h.kind == "url" else \
-                f"{h.platform}:{h.handle.lstrip('@$').lower()}"
-            out.append((h.kind, value, h.start, h.end,
-                        text[h.start:h.end] != folded[h.start:h.end]))
-    if "crypto" in want:
-        # ETH is case-insensitive once its checksum is verified: keyed lower-case
-        for c in find_crypto(folded):
-            addr = c.address.lower() if c.currency == "ETH" else c.address
-            out.append(("crypto", f"{c.currency}:{addr}", c.start, c.end, False))
-    if "age" in want:
-        out += [("age", str(h.age), h.start, h.end, False) for h in find_ages(folded, low, words)]
-    if "price" in want:
-        out += [("price", h.value, h.start, h.end, False)
-                for h in find_prices(folded, region, low, words)]
-    if "location" in want:
-        out += [("location", h.value, h.start, h.end, False)
-                for h in find_places(folded, region, lenient=lenient, words=words)]
-    if "name" in want:
-        out += [("name", h.name, h.start, h.end, False) for h in find_names(folded, low, words)]
-    crypto = [(h[2], h[3]) for h in out if h[0] == "crypto"]
-    if crypto:
-        # digits inside an address are part of it, never a phone, price or age
-        out = [h for h in out if h[0] == "crypto" or
-               not any(h[2] < e and s < h[3] for s, e in crypto)]
-    out.sort(key=lambda h: (h[2], _KIND_ORDER[h[0]], h[3]))
+def _find(text: str, region: str, want: frozenset[str], lenient: bool = False,
+          field: str = "body") -> list[Mention]:
+    """Every registered extractor that reads a wanted kind, over one text; spans index `text`."""
+    ctx = Context.of(text, region=region, field=field, kinds=want, lenient=lenient)
+    out: list[Mention] = []
+    for ex in EXTRACTORS:
+        if not want.isdisjoint(ex.kinds):
+            out += ex.extract(text, ctx)
+    claimed = [(m.start, m.end) for m in out if m.kind in _CLAIMING]
+    if claimed:
+        out = [m for m in out if m.kind in _CLAIMING or
+               not any(m.start < e and s < m.end for s, e in claimed)]
+    out.sort(key=lambda m: (m.start, _KIND_ORDER[m.kind], m.end))
     return out
 
 
-def _mentions(hits: Iterable[_Hit], field: str, text: str, shift: int = 0) -> list[Mention]:
-    return [Mention(kind=k, value=v, field=field, start=s - shift, end=e - shift,
-                    obfuscated=o, raw=text[s - shift:e - shift]) for k, v, s, e, o in hits]
+def _moved(found: Iterable[Mention], field: str, text: str, shift: int) -> list[Mention]:
+    """Mentions found in a joined text, re-based onto one of its parts."""
+    return [Mention(kind=m.kind, value=m.value, field=field, start=m.start - shift,
+                    end=m.end - shift, obfuscated=m.obfuscated,
+                    raw=text[m.start - shift:m.end - shift]) for m in found]
 
 
 def extract_text(text: str, field: str = "body", region: str = "US", *,
@@ -93,19 +58,19 @@ def extract_text(text: str, field: str = "body", region: str = "US", *,
     if not text:
         return []
     region = (region or "US").upper()
-    return _mentions(_find(text, region, frozenset(kinds), field == "location"), field, text)
+    return _find(text, region, frozenset(kinds), field == "location", field)
 
 
 @lru_cache(maxsize=4096)
-def _location_hits(location: str, region: str) -> tuple[_Hit, ...]:
+def _location_hits(location: str, region: str) -> tuple[Mention, ...]:
     # location fields repeat ("Seattle, WA") across thousands of ads
-    return tuple(_find(location, region, frozenset({"location"}), True))
+    return tuple(_find(location, region, frozenset({"location"}), True, "location"))
 
 
 # Title and body are read as one text with a separator no reader crosses (records never hold
 # NUL): one pass instead of two halves the fixed cost per ad.
 _JOIN = "\n\x00\n"
-_PHONE_EMAIL = frozenset({"phone", "email"})
+_PHONE_EMAIL = frozenset({"phone", "email"})  # what an ad's URL may hide in its slug
 _ALL = frozenset(KINDS)
 
 
@@ -182,17 +147,15 @@ def extract_record(record: AdRecord, region: str = "US") -> Extraction:
     if title and body:
         joined = title + _JOIN + body
         cut = len(title) + len(_JOIN)
-        hits = _find(joined, region, _ALL)
-        mentions += _mentions((h for h in hits if h[3] <= len(title)), "title", title)
-        mentions += _mentions((h for h in hits if h[2] >= cut), "body", body, cut)
+        found = _find(joined, region, _ALL)
+        mentions += _moved((m for m in found if m.end <= len(title)), "title", title, 0)
+        mentions += _moved((m for m in found if m.start >= cut), "body", body, cut)
     elif title or body:
-        mentions += _mentions(_find(title or body, region, _ALL), "title" if title else "body",
-                              title or body)
+        mentions += _find(title or body, region, _ALL, field="title" if title else "body")
     if record.url:
-        mentions += _mentions(_find(record.url, region, _PHONE_EMAIL), "url", record.url)
+        mentions += _find(record.url, region, _PHONE_EMAIL, field="url")
     if record.location:
-        mentions += _mentions(_location_hits(record.location, region), "location",
-                              record.location)
+        mentions += _location_hits(record.location, region)
     return Extraction(mentions, _written(mentions))
 
 

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from tracelight.errors import InputError
-from tracelight.images.hashing import pdq_to_bytes
+from tracelight.images.hashing import MAX_FILE_BYTES, pdq_to_bytes
 from tracelight.images.pdqindex import HASH_BYTES, PdqIndex
+from tracelight.images.refs import ImageRefused, read_regular_file
 from tracelight.records import ImageInfo
 
 KINDS = ("pdq", "md5", "sha1", "sha256")
@@ -206,6 +207,9 @@ class BankIndex:
         self._pdq_chunks: list[bytes] = []
         self._pdq_index: PdqIndex | None = None
         self.banks: dict[str, int] = {}
+        # The image store that content keys (ImageInfo.stored_path) are relative to; SHA-1 is
+        # computed from the kept bytes when a SHA-1 bank exists.
+        self.image_dir: str | Path | None = None
 
     def add_bank(self, name: str, entries: Iterable[BankEntry]) -> None:
         count = 0
@@ -240,7 +244,7 @@ class BankIndex:
         for i, info in enumerate(images):
             hashes = {"md5": info.md5, "sha256": info.sha256}
             if self.has_sha1:
-                hashes["sha1"] = _sha1_of(info)
+                hashes["sha1"] = _sha1_of(info, self.image_dir)
             for kind, value in hashes.items():
                 for bank, label in self._exact[kind].get(value or "", []):
                     out[i].append(BankMatch(bank, kind, value or "", label, 0, info.sha256,
@@ -262,14 +266,22 @@ class BankIndex:
         return out
 
 
-def _sha1_of(info: ImageInfo) -> str | None:
-    """SHA-1 is only needed for SHA-1 banks, so it is computed from the stored file on demand."""
-    if not info.stored_path:
+def _sha1_of(info: ImageInfo, image_dir: str | Path | None) -> str | None:
+    """SHA-1 is only needed for SHA-1 banks, so it is computed from the kept bytes on demand:
+    the image store's copy for a content key, else the file `hash_image` read."""
+    from tracelight.blobs import ImageStore, is_key
+
+    if not info.stored_path or not info.sha256:
         return None
     try:
-        data = Path(info.stored_path).read_bytes()
-    except OSError:
+        if is_key(info.stored_path):
+            if image_dir is None:
+                return None
+            data = ImageStore(image_dir).get(info.sha256, MAX_FILE_BYTES)
+        else:
+            data = read_regular_file(Path(info.stored_path), MAX_FILE_BYTES)
+    except ImageRefused:
         return None
-    if info.sha256 and hashlib.sha256(data).hexdigest() != info.sha256:
+    if hashlib.sha256(data).hexdigest() != info.sha256:
         return None  # the file changed on disk since it was hashed: not the same evidence
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()

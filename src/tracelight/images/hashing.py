@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,14 +24,19 @@ import numpy as np
 import pdqhash
 from PIL import Image, UnidentifiedImageError
 
+from tracelight.images.refs import ImageRefused, read_regular_file
 from tracelight.records import ImageInfo
 
 PDQ_BITS = 256
 PDQ_HEX_CHARS = PDQ_BITS // 4
-# Over ~180 megapixels PIL refuses the file as a possible decompression bomb; ad photos never
-# come close, so such a file is reported as an error rather than decoded.
-MAX_PIXELS = 180_000_000
-MAX_FILE_BYTES = 200 * 1024 * 1024
+# Pillow's own decompression-bomb limit (its default Image.MAX_IMAGE_PIXELS, ~89 megapixels).
+# Ad photos never come close, so a larger image is reported as an error and never decoded: the
+# size is read from the header first. Ingest, the migration and every web route use this limit.
+MAX_PIXELS = 89_478_485
+MAX_FILE_BYTES = 200 * 1024 * 1024  # `tracelight image hash` on an analyst's own files
+# The only formats decoded. Pillow knows more (EPS hands the bytes to Ghostscript, some read
+# other files); hostile input gets the raster formats ad photos come in, nothing else.
+DECODE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 
 _HEX = frozenset("0123456789abcdef")
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
@@ -87,9 +93,9 @@ def hash_bytes(data: bytes, *, position: int = 0, original: str = "",
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
+            with Image.open(io.BytesIO(data), formats=DECODE_FORMATS) as im:
                 width, height = im.size
-                if width * height > MAX_PIXELS:
+                if width * height > MAX_PIXELS or width <= 0 or height <= 0:
                     return _replace(base, width=width, height=height,
                                     error=f"image is {width}x{height}, over the "
                                           f"{MAX_PIXELS:,}-pixel limit")
@@ -98,7 +104,8 @@ def hash_bytes(data: bytes, *, position: int = 0, original: str = "",
     except UnidentifiedImageError:
         return _replace(base, error="not a recognised image format")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        return _replace(base, error=f"image too large to decode safely: {exc}")
+        return _replace(base, error=f"image too large to decode safely (over the "
+                                    f"{MAX_PIXELS:,}-pixel limit): {exc}")
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         # Truncated or corrupt files raise OSError/SyntaxError from the decoders.
         return _replace(base, error=f"image could not be decoded: {exc}")
@@ -109,20 +116,13 @@ def hash_image(path: str | Path, *, position: int = 0, original: str | None = No
     """Read and hash one image file. Never raises for a bad file: see ImageInfo.error."""
     p = Path(path)
     name = original if original is not None else str(path)
+    real = Path(os.path.realpath(p))
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return ImageInfo(position=position, original=name,
-                             error=f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,} limit")
-        data = p.read_bytes()
-    except FileNotFoundError:
-        return ImageInfo(position=position, original=name, error="file not found")
-    except IsADirectoryError:
-        return ImageInfo(position=position, original=name, error="is a directory, not a file")
-    except OSError as exc:
-        return ImageInfo(position=position, original=name,
-                         error=f"file could not be read: {exc.strerror or exc}")
-    return hash_bytes(data, position=position, original=name, stored_path=str(p.resolve()))
+        # Follows a symlink the user named, but never reads a FIFO or a device (/dev/zero).
+        data = read_regular_file(real, MAX_FILE_BYTES)
+    except ImageRefused as exc:
+        return ImageInfo(position=position, original=name, error=exc.reason)
+    return hash_bytes(data, position=position, original=name, stored_path=str(real))
 
 
 def _hash_job(job: tuple[str, int, str]) -> ImageInfo:

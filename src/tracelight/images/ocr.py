@@ -19,7 +19,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from tracelight import kinds as entity_kinds
+from tracelight.blobs import ImageStore, is_key
 from tracelight.errors import ConfigError
+from tracelight.images.hashing import DECODE_FORMATS
 from tracelight.records import ImageInfo, ProcessedAd
 
 MIN_CONFIDENCE = 0.5
@@ -103,7 +106,7 @@ def ocr_image(path: str | Path, *, position: int = 0,
               min_confidence: float = MIN_CONFIDENCE) -> ImageText:
     """OCR one image file. Never raises for a bad file: see ImageText.error."""
     try:
-        with Image.open(path) as im:
+        with Image.open(path, formats=DECODE_FORMATS) as im:
             if im.width * im.height > MAX_PIXELS:
                 return ImageText(position=position,
                                  error=f"image is {im.width}x{im.height}, too large for OCR")
@@ -115,21 +118,29 @@ def ocr_image(path: str | Path, *, position: int = 0,
     return ocr_array(rgb, position=position, min_confidence=min_confidence)
 
 
-def ocr_images(images: Sequence[ImageInfo], *,
+def kept_file(info: ImageInfo, image_dir: str | Path | None) -> Path | None:
+    """The image-store file of a checked image (None: not kept, or an error)."""
+    if info.error or not info.sha256 or image_dir is None or not is_key(info.stored_path):
+        return None
+    return ImageStore(image_dir).path(info.sha256)
+
+
+def ocr_images(images: Sequence[ImageInfo], image_dir: str | Path | None, *,
                min_confidence: float = MIN_CONFIDENCE) -> list[ImageText]:
-    """OCR the readable images of one ad (those with a stored file and no error)."""
+    """OCR the readable images of one ad: those kept in the image store under `image_dir`."""
     out = []
     for info in images:
-        if info.error or not info.stored_path:
+        path = kept_file(info, image_dir)
+        if path is None:
             continue
-        out.append(ocr_image(info.stored_path, position=info.position,
-                             min_confidence=min_confidence))
+        out.append(ocr_image(path, position=info.position, min_confidence=min_confidence))
     return out
 
 
-# Identifiers worth reading out of pictures. Ages, prices and names are left out: OCR noise on
-# room photos turns into false ages and names far more often than into real ones.
-OCR_KINDS = ("phone", "email", "url", "social", "payment", "crypto")
+# Identifiers worth reading out of pictures: the contact kinds (kinds.yaml). Ages, prices and
+# names are left out: OCR noise on room photos turns into false ages and names far more often
+# than into real ones.
+OCR_KINDS = entity_kinds.CONTACT
 
 
 class OcrStage:
@@ -138,27 +149,31 @@ class OcrStage:
     since networks reuse pictures across many ads."""
 
     def __init__(self, region: str = "US", kinds: Sequence[str] = OCR_KINDS,
-                 cache_size: int = 4096) -> None:
+                 cache_size: int = 4096, image_dir: str | None = None) -> None:
         self.region = region
         self.kinds = tuple(kinds)
         self.cache_size = cache_size
+        self.image_dir = image_dir  # the image store ImageStage keeps the checked bytes in
         self._cache: dict[str, str] = {}
 
     def __getstate__(self) -> dict[str, object]:
-        return {"region": self.region, "kinds": self.kinds, "cache_size": self.cache_size}
+        return {"region": self.region, "kinds": self.kinds, "cache_size": self.cache_size,
+                "image_dir": self.image_dir}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["region"], state["kinds"], state["cache_size"])  # type: ignore[misc]
+        self.__init__(state["region"], state["kinds"], state["cache_size"],  # type: ignore[misc]
+                      state.get("image_dir"))
 
     def __call__(self, item: ProcessedAd, _base: Path) -> None:
         from tracelight.extract import extract_text
 
         for info in item.images:
-            if info.error or not info.stored_path or not info.sha256:
+            path = kept_file(info, self.image_dir)
+            if path is None or not info.sha256:
                 continue
             text = self._cache.get(info.sha256)
             if text is None:
-                text = ocr_image(info.stored_path, position=info.position).text
+                text = ocr_image(path, position=info.position).text
                 if len(self._cache) >= self.cache_size:
                     self._cache.pop(next(iter(self._cache)))
                 self._cache[info.sha256] = text

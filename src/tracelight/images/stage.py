@@ -1,43 +1,50 @@
-"""The image stage of the ingest pipeline: hash every image an ad references.
+"""The image stage of the ingest pipeline: check, hash and keep every image an ad references.
 
 Plugs into tracelight.pipeline as a Stage (`(ProcessedAd, base_dir) -> None`):
 
     from tracelight.images.stage import ImageStage
     stages.append(ImageStage(opts.image_dir))
 
-Local files only for now (relative paths resolve against the folder of the input file); URLs
-get an ImageInfo with an error until a crawler downloads them. With an image folder set, the
-bytes are copied there under their SHA-256 (`ab/abcdef....jpg`), so the evidence survives the
-input folder being moved; the database only ever holds hashes and that path.
+Images are data we copy, never paths we follow. A reference is read only if it names a regular
+file inside the folder of the input it came from, under the size cap (tracelight.images.refs);
+it is decoded under the pixel limit, and with an image folder set the checked bytes are kept in
+tracelight's content-addressed store (tracelight.store.blobs) under their SHA-256. The database
+only holds the hashes and that relative content key. A reference that fails a check becomes an
+ImageInfo with an `error` (the image error shown on the ad) and no stored file. URLs get an
+error until a crawler downloads them.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
-from tracelight.images.hashing import hash_image
+from tracelight import settings
+from tracelight.blobs import ImageStore
+from tracelight.images.hashing import hash_bytes
+from tracelight.images.refs import ImageRefused, read_regular_file, resolve_reference
 from tracelight.records import ImageInfo, ProcessedAd
 
 CACHE_SIZE = 4096  # networks reuse the same file in many ads: hash it once per worker
-_SAFE_EXT = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 class ImageStage:
-    """Callable stage; picklable (holds only the folder name and a cache)."""
+    """Callable stage; picklable (holds only the folder name, the size cap and a cache)."""
 
-    def __init__(self, image_dir: str | None = None) -> None:
+    def __init__(self, image_dir: str | None = None, max_bytes: int | None = None) -> None:
         self.image_dir = Path(image_dir) if image_dir else None
-        self._cache: OrderedDict[tuple[str, int, int], ImageInfo] = OrderedDict()
+        self.max_bytes = max_bytes if max_bytes is not None else \
+            settings.get_int("image_max_bytes")
+        self._cache: OrderedDict[tuple[str, int, int, int], ImageInfo] = OrderedDict()
 
     def __getstate__(self) -> dict[str, object]:
-        return {"image_dir": self.image_dir}
+        return {"image_dir": self.image_dir, "max_bytes": self.max_bytes}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.image_dir = state["image_dir"]  # type: ignore[assignment]
+        self.max_bytes = state["max_bytes"]  # type: ignore[assignment]
         self._cache = OrderedDict()
 
     def __call__(self, item: ProcessedAd, base_dir: Path) -> None:
@@ -45,20 +52,20 @@ class ImageStage:
                        for pos, ref in enumerate(item.record.images)]
 
     def hash_one(self, ref: str, position: int, base_dir: Path) -> ImageInfo:
-        if "://" in ref:
-            return ImageInfo(position=position, original=ref,
-                             error="remote image not fetched (no crawler configured)")
-        path = Path(ref) if os.path.isabs(ref) else base_dir / ref
         try:
-            st = path.stat()
-            key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
-        except OSError:
-            return hash_image(path, position=position, original=ref)  # reports the error
+            path = resolve_reference(ref, base_dir)
+            st = os.stat(path)
+        except ImageRefused as exc:
+            return ImageInfo(position=position, original=ref, error=exc.reason)
+        except FileNotFoundError:
+            return ImageInfo(position=position, original=ref, error="file not found")
+        except OSError as exc:
+            return ImageInfo(position=position, original=ref,
+                             error=f"file could not be read: {exc.strerror or exc}")
+        key = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
         cached = self._cache.get(key)
         if cached is None:
-            cached = hash_image(path, original=ref)
-            if cached.error is None and self.image_dir is not None:
-                cached = replace(cached, stored_path=self._keep(path, cached))
+            cached = self._check_and_keep(path)
             self._cache[key] = cached
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
@@ -66,15 +73,12 @@ class ImageStage:
             self._cache.move_to_end(key)
         return replace(cached, position=position, original=ref)
 
-    def _keep(self, src: Path, info: ImageInfo) -> str:
-        """Copy the file into the image folder under its SHA-256 (once)."""
-        assert self.image_dir is not None and info.sha256
-        ext = src.suffix.lower() if src.suffix.lower() in _SAFE_EXT else ".img"
-        dest = self.image_dir / info.sha256[:2] / f"{info.sha256}{ext}"
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(dest.name + f".{os.getpid()}.tmp")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)  # atomic: a crash never leaves a half-copied image
-        # Absolute: the web app, OCR and bank checks read it from whatever directory they run in
-        return str(dest.resolve())
+    def _check_and_keep(self, path: Path) -> ImageInfo:
+        try:
+            data = read_regular_file(path, self.max_bytes)
+        except ImageRefused as exc:
+            return ImageInfo(position=0, original="", error=exc.reason)
+        info = hash_bytes(data)
+        if info.error is None and self.image_dir is not None and info.sha256:
+            info = replace(info, stored_path=ImageStore(self.image_dir).put(data, info.sha256))
+        return info

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from tracelight.errors import RecordError
 from tracelight.records import parse_datetime
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 # Where the ad text usually lives, most specific first.
 BODY_SELECTORS = ("[itemprop=description]", ".postingbody", "#postingbody", "article", "main",
                   ".ad-body", ".description", "body")
@@ -20,6 +23,24 @@ def _meta(tree: HTMLParser, *names: str) -> str | None:
         if node and node.attributes.get("content"):
             return str(node.attributes["content"]).strip()
     return None
+
+
+def image_reference(src: str, page_url: str | None) -> str:
+    """An `<img src>` as an image reference of the record.
+
+    In a WARC record (`page_url` is the captured URL) a src is a URL relative to that page, never
+    a file next to the WARC: it becomes an absolute URL (a remote image). In a saved page it is
+    the URL of a file saved beside the page (`page_files/x.jpg`): query and fragment are dropped
+    and %-escapes decoded; ingest then reads it only if it is a regular file inside the page's
+    folder (tracelight.images.refs).
+    """
+    src = src.strip()
+    if page_url and urlsplit(page_url).scheme in ("http", "https"):
+        return urljoin(page_url, src)
+    if _SCHEME.match(src) or src.startswith("//"):
+        return src
+    path = urlsplit(src).path
+    return unquote(path) if path else src
 
 
 def parse_html_page(raw: bytes, url: str | None) -> dict[str, Any]:
@@ -59,7 +80,8 @@ def parse_html_page(raw: bytes, url: str | None) -> dict[str, Any]:
     location = _meta(tree, "geo.placename", "og:locality")
     if location:
         data["location"] = location
-    imgs = [str(n.attributes["src"]) for n in tree.css("img[src]") if n.attributes.get("src")]
+    imgs = [image_reference(str(n.attributes["src"]), url)
+            for n in tree.css("img[src]") if n.attributes.get("src")]
     if imgs:
         data["images"] = imgs
     ad_id = _meta(tree, "ad:id", "post-id")

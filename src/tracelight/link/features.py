@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from tracelight.kinds import STRONG
 from tracelight.link.text import cleaned_text, wording_batch
 from tracelight.records import ImageInfo, Mention, ProcessedAd
 
-# Identifier kinds that are strong evidence when two ads share them.
-STRONG_KINDS = ("phone", "email", "social", "payment", "crypto")
+# Identifier kinds that are strong evidence when two ads share them (kinds.yaml: strong).
+STRONG_KINDS = STRONG
 IMAGE_KIND = "image"  # exact image (sha256)
 IMAGE_NEAR_KIND = "image_near"  # near-duplicate image group (PDQ)
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tracelight.kinds import CONTACT
 from tracelight.records import Mention
 
-CONTACT_KINDS = frozenset({"phone", "email", "social", "payment", "crypto", "url"})
+CONTACT_KINDS = frozenset(CONTACT)
 SLOT_TOKENS = {"name": " _name_ ", "location": " _loc_ ", "age": " _n_ ", "price": " _n_ "}
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)

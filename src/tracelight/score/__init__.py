@@ -4,6 +4,7 @@ Pure functions over records and mentions (no database, web or CLI imports). A ri
 for human review, never a finding about a person. See docs/risk.md.
 """
 
+from tracelight.records import Reason
 from tracelight.score.catalogue import Catalogue, Indicator, load_catalogue
 from tracelight.score.features import AdFeatures, Evidence, Hit, NetworkInfo, extract_features
 from tracelight.score.scorer import (
@@ -17,6 +18,6 @@ from tracelight.score.stats import CorpusStats
 
 __all__ = [
     "AdFeatures", "Catalogue", "CorpusStats", "Evidence", "Hit", "Indicator", "NetworkInfo",
-    "RiskResult", "ScoreContext", "extract_features", "load_catalogue", "score_ad",
+    "Reason", "RiskResult", "ScoreContext", "extract_features", "load_catalogue", "score_ad",
     "score_batch", "score_network",
 ]

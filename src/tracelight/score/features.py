@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from tracelight.records import AdRecord, Mention
+from tracelight.records import AdRecord, Evidence, Mention
 from tracelight.score.catalogue import Catalogue, load_catalogue
 from tracelight.score.matcher import fold, words_of
 from tracelight.score.stats import (
@@ -33,19 +33,6 @@ NETWORK_MIN_CITIES = 3
 _THIRD_WORDS = ("she", "her", "hers", "herself")
 _FIRST_WORDS = ("i", "me", "my", "mine", "myself", "im")
 _THIRD = re.compile(r"\b(?:she|her|hers|herself)\b")
-
-
-class Evidence(NamedTuple):
-    """Where in the ad an indicator was seen. `field` is title/body/url/image:N, or
-    "corpus"/"network" for facts about other ads (then start = end = 0)."""
-
-    field: str
-    start: int
-    end: int
-    text: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "start": self.start, "end": self.end, "text": self.text}
 
 
 class Hit(NamedTuple):

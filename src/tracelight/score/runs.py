@@ -7,10 +7,11 @@ tracelight.services.rescore. This module keeps no store import.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from tracelight.errors import InputError
+from tracelight.records import Reason
 
 
 def read_labels(path: str | Path) -> dict[str, int]:
@@ -40,12 +41,13 @@ def read_labels(path: str | Path) -> dict[str, int]:
     return labels
 
 
-def reason_summary(reasons: list[dict[str, Any]] | None, top: int = 3) -> str:
+def reason_summary(reasons: Sequence[Reason] | None, top: int = 3) -> str:
     """'code (weight): "evidence"; ...' for the top reasons, for tables."""
     parts = []
     for r in (reasons or [])[:top]:
-        text = " ".join(str(r.get("evidence", {}).get("text", "")).split())
+        text = " ".join(r.evidence[0].text.split()) if r.evidence else ""
         if len(text) > 30:
             text = text[:29] + "…"
-        parts.append(f"{r['code']} ({r['weight']:+g}): \"{text}\"")
+        weight = f"{r.weight:+g}" if r.weight is not None else "?"
+        parts.append(f"{r.code} ({weight}): \"{text}\"")
     return "; ".join(parts)

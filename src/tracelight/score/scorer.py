@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from tracelight.records import AdRecord, Mention
+from tracelight.records import AdRecord, Evidence, Mention, Reason
 from tracelight.score.catalogue import Catalogue, load_catalogue
 from tracelight.score.features import AdFeatures, NetworkInfo, extract_features
 from tracelight.score.stats import CorpusStats
@@ -42,15 +42,16 @@ class Model(Protocol):
 @dataclass
 class RiskResult:
     risk: float
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     scorer: str = "default-weights"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"risk": self.risk, "reasons": self.reasons, "scorer": self.scorer}
+        return {"risk": self.risk, "reasons": [r.to_dict() for r in self.reasons],
+                "scorer": self.scorer}
 
     @property
     def codes(self) -> list[str]:
-        return [r["code"] for r in self.reasons]
+        return [r.code for r in self.reasons]
 
 
 @dataclass
@@ -136,25 +137,19 @@ def result_from_features(feats: AdFeatures, catalogue: Catalogue, *, model: Mode
         def weight_of(code: str) -> float:
             return catalogue.by_code[code].weight
 
-    reasons: list[dict[str, Any]] = []
+    reasons: list[Reason] = []
     for code, hits in feats.hits.items():
         ind = catalogue.by_code.get(code)
         if ind is None:
             continue  # a detector the loaded catalogue does not list: not scored, not shown
         first = hits[0]
-        reasons.append({
-            "code": code,
-            "weight": round(float(weight_of(code)), 3),
-            "evidence": first.evidence.to_dict(),
-            "description": ind.description,
-            "strength": ind.evidence,
-            "category": ind.category,
-            "detail": first.detail,
-            "count": len(hits),
-        })
+        reasons.append(Reason(code=code, weight=round(float(weight_of(code)), 3),
+                              evidence=(first.evidence,), description=ind.description,
+                              strength=ind.evidence, category=ind.category,
+                              detail=first.detail, count=len(hits)))
     risk = _band(risk, MINOR_CODE in feats.hits)
     # the minor first, then by weight, context (0) and negative weights last
-    reasons.sort(key=lambda r: (r["code"] != MINOR_CODE, -r["weight"], r["code"]))
+    reasons.sort(key=lambda r: (r.code != MINOR_CODE, -(r.weight or 0.0), r.code))
     return RiskResult(risk=round(min(max(risk, 0.0), 1.0), 4), reasons=reasons, scorer=scorer)
 
 
@@ -172,7 +167,7 @@ def score_network(members: Sequence[tuple[str, RiskResult]], network: NetworkInf
     ranked = sorted(members, key=lambda m: -m[1].risk)
     top = [r.risk for _, r in ranked[:NETWORK_TOP_MEMBERS]]
     base = logit(sum(top) / len(top))
-    reasons: list[dict[str, Any]] = []
+    reasons: list[Reason] = []
     structural = []
     if network.size >= 5 and "network_size" in cat.by_code:
         structural.append(("network_size", f"{network.size} ads"))
@@ -181,23 +176,23 @@ def score_network(members: Sequence[tuple[str, RiskResult]], network: NetworkInf
     for code, text in structural:
         ind = cat.by_code[code]
         base += ind.weight
-        reasons.append({"code": code, "weight": ind.weight,
-                        "evidence": {"field": "network", "start": 0, "end": 0,
-                                     "text": f"network {network.network_id}: {text}"},
-                        "description": ind.description, "strength": ind.evidence,
-                        "category": ind.category, "detail": text, "count": 1})
+        reasons.append(Reason(
+            code=code, weight=ind.weight,
+            evidence=(Evidence("network", 0, 0, f"network {network.network_id}: {text}"),),
+            description=ind.description, strength=ind.evidence, category=ind.category,
+            detail=text, count=1))
     risk = sigmoid(base)
-    merged: dict[str, dict[str, Any]] = {}
+    merged: dict[str, Reason] = {}
+    counts: dict[str, int] = {}
     for ad_id, result in ranked:
         for reason in result.reasons:
-            if reason["code"] in ("network_size", "network_spread"):
+            if reason.code in ("network_size", "network_spread"):
                 continue
-            if reason["code"] not in merged:
-                merged[reason["code"]] = {**reason, "ad_id": ad_id, "count": 0}
-            merged[reason["code"]]["count"] += 1
+            merged.setdefault(reason.code, replace(reason, ad_id=ad_id))
+            counts[reason.code] = counts.get(reason.code, 0) + 1
     risk = _band(risk, MINOR_CODE in merged)
-    member_reasons = sorted(merged.values(),
-                            key=lambda r: (r["code"] != MINOR_CODE, -r["weight"], -r["count"]))
-    all_reasons = [r for r in member_reasons if r["code"] == MINOR_CODE] + reasons + \
-        [r for r in member_reasons if r["code"] != MINOR_CODE]
+    member_reasons = sorted((replace(r, count=counts[c]) for c, r in merged.items()),
+                            key=lambda r: (r.code != MINOR_CODE, -(r.weight or 0.0), -r.count))
+    all_reasons = [r for r in member_reasons if r.code == MINOR_CODE] + reasons + \
+        [r for r in member_reasons if r.code != MINOR_CODE]
     return RiskResult(risk=round(risk, 4), reasons=all_reasons, scorer="network")

@@ -43,6 +43,7 @@ def import_bank(store: Store, name: str, entries: Sequence[BankEntry], *,
 def load_bank_index(store: Store, *, bank: str | None = None) -> BankIndex:
     """Every bank (or one) in a BankIndex. Build once per ingest run, not per batch."""
     index = BankIndex()
+    index.image_dir = settings.get("image_dir")
     per_bank: dict[str, list[BankEntry]] = {}
     for h in store.iter_bank_hashes(bank=bank):
         per_bank.setdefault(h.bank, []).append(BankEntry(h.kind, h.value, h.label))

@@ -15,6 +15,7 @@ from typing import Any
 
 from tracelight.errors import NotFoundError
 from tracelight.link import Network
+from tracelight.records import Reason
 from tracelight.score.catalogue import Catalogue, load_catalogue
 from tracelight.score.features import NetworkInfo
 from tracelight.score.scorer import RiskResult, score_network
@@ -27,7 +28,7 @@ class RankedNetwork:
 
     network: Network
     risk: float
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -54,20 +55,21 @@ class RankedNetwork:
     def risk_dict(self) -> dict[str, Any]:
         """The linker's risk summary of the members (max, mean, scored_ads) plus `score`,
         this ranking's risk, and `reasons`, the parts it came from."""
-        return {**(self.network.risk or {}), "score": self.risk, "reasons": self.reasons}
+        return {**(self.network.risk or {}), "score": self.risk,
+                "reasons": [r.to_dict() for r in self.reasons]}
 
     def summary(self) -> dict[str, Any]:
         """What the workspace shows of a network in lists and on its page."""
         net = self.network
         return {"id": self.id, "risk": self.risk, "size": self.size, "label": self.label,
-                "reasons": self.reasons, "cities": len(net.locations),
+                "reasons": [r.to_dict() for r in self.reasons], "cities": len(net.locations),
                 "first_seen": net.first_seen, "last_seen": net.last_seen,
                 "evidence": [e.to_dict() for e in net.evidence]}
 
 
-def _usable(reasons: Any) -> list[dict[str, Any]]:
+def _usable(reasons: Sequence[Reason] | None) -> list[Reason]:
     # reasons stored by another scorer (or an older catalogue) may lack a weight: skip those
-    return [r for r in reasons or [] if isinstance(r, dict) and "code" in r and "weight" in r]
+    return [r for r in reasons or [] if r.code and r.weight is not None]
 
 
 def rank(store: Store, nets: Iterable[Network],

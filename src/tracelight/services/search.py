@@ -1,7 +1,7 @@
 """Use case: find ads by words, by an identifier typed any way a person writes it, or by an
 image hash (the workspace's search box and its JSON API).
 
-Identifiers are normalised as the store keys them (tracelight.values); handles and emails
+Identifiers are normalised as the store keys them (tracelight.kinds, kinds.yaml); handles and emails
 also match what is stored under other spellings ("@name" typed, "x:name" stored).
 """
 
@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tracelight import kinds
 from tracelight.errors import UsageError
 from tracelight.store import Store, StoredAd
-from tracelight.values import normalize_lookup, normalize_phone
+from tracelight.values import normalize_phone
 
-SEARCH_KINDS = ("q", "phone", "email", "handle", "crypto", "image_hash")
+# what the workspace looks up and watches: kind -> the word it is searched as (kinds.yaml)
+SEARCH_AS: dict[str, str] = {k: w for w, k in kinds.LOOKUPS.items() if k in kinds.WATCHABLE}
+# search word -> label: full text, the watchable kinds, image hashes
+SEARCH_KINDS = {"q": "Text", **{w: kinds.label(k) for k, w in SEARCH_AS.items()},
+                "image_hash": "Image hash"}
 TEXT_CAP = 2000  # text search counts stop here (see Store.search_text)
 
 
@@ -41,12 +46,12 @@ def search(store: Store, kind: str, query: str, *, region: str, limit: int = 25,
     if kind == "image_hash":
         total, found = store.ads_with_image_hash(query, limit=limit, offset=offset)
         return SearchResult(total, found, kind, query, [query.lower()])
-    entity_kind = {"handle": "social"}.get(kind, kind)
-    if kind == "phone" and normalize_phone(query, region) is None:
+    entity_kind = kinds.LOOKUPS[kind]
+    if entity_kind == "phone" and normalize_phone(query, region) is None:
         raise UsageError(f"{query!r} is not a phone number tracelight can read",
                          hint=f"write it with +country code, or as written in {region}")
-    values = normalize_lookup(entity_kind, query, region)
-    if entity_kind in ("social", "email"):
+    values = kinds.normalize_lookup(entity_kind, query, region)
+    if kinds.kind(entity_kind).normaliser in ("handle", "email"):
         # also what is stored under other spellings ("@name" typed, "x:name" stored)
         values += [v for v in store.entity_values(entity_kind, query) if v not in values]
     if not values:

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tracelight.kinds import STRONG
 from tracelight.link.evidence import compare, shingle_set, shingle_sets, similarity_score
 from tracelight.link.features import LinkAd
 from tracelight.link.text import cleaned_text
 from tracelight.services.link import link_ads_of, stored_hubs
 from tracelight.store import Store, StoredAd
 
-STRONG_KINDS = ("phone", "email", "social", "payment", "crypto")
+STRONG_KINDS = STRONG  # identifiers that link ads (kinds.yaml: strong)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

@@ -1,9 +1,11 @@
-"""Workspace accounts: users and roles, API tokens, browser sessions, the audit log, app secrets.
+"""Workspace accounts: users and roles, API tokens, browser sessions, app secrets, and the
+front door to the audit log (kept in store/audit.py).
 
 Passwords are hashed by the caller (the web layer owns argon2); this module only stores hashes.
 API tokens and session ids are high-entropy random strings, so a plain SHA-256 of them is
-stored (fast lookup, nothing reversible at rest). The audit log is append-only: this module
-offers no update or delete, and migration 0002 adds database triggers that refuse both.
+stored (fast lookup, nothing reversible at rest). Tokens expire (`TRACELIGHT_TOKEN_DAYS`,
+90 days by default) and can be revoked one by one. Changing a password ends every other
+session of that user and revokes all of their tokens.
 """
 
 from __future__ import annotations
@@ -11,17 +13,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     String,
     Table,
@@ -33,8 +33,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from tracelight import settings
 from tracelight.errors import NotFoundError, UsageError
 from tracelight.records import utcnow
+from tracelight.store.audit import AuditLog
 from tracelight.store.schema import metadata
 
 ROLES = ("admin", "analyst", "viewer")
@@ -60,6 +62,7 @@ api_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_used", DateTime(timezone=True)),
     Column("revoked", Boolean, nullable=False, default=False),
+    Column("expires_at", DateTime(timezone=True)),  # None (tokens from before 0006): expired
 )
 
 web_sessions = Table(
@@ -77,21 +80,6 @@ app_secrets = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
-
-audit_log = Table(
-    "audit_log", metadata,
-    Column("pk", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("username", String(64), nullable=False),  # kept as text: survives user changes
-    Column("action", String(64), nullable=False),  # e.g. search, ad.view, image.reveal, export
-    Column("target", Text, nullable=False, default=""),
-    Column("reason", Text),
-    Column("detail", JSON),
-    Column("ip", String(64)),
-    Index("ix_audit_at", "at"),
-    Index("ix_audit_user", "username"),
-)
-
 
 @dataclass(frozen=True, slots=True)
 class User:
@@ -154,12 +142,53 @@ USER_COLUMNS = [users.c.pk, users.c.username, users.c.role, users.c.disabled,
                 users.c.created_at, users.c.last_login, users.c.must_change_password]
 
 
+MAX_USERNAME = 64
+
+
 def validate_username(name: str) -> str:
     name = name.strip()
-    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
-        raise UsageError(f"invalid user name {name!r}",
+    if not name or len(name) > MAX_USERNAME or not all(c.isalnum() or c in "._-@" for c in name):
+        shown = name if len(name) <= MAX_USERNAME else name[:MAX_USERNAME] + "…"
+        raise UsageError(f"invalid user name {shown!r}",
                          hint="1-64 letters, digits, '.', '_', '-' or '@'")
     return name
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """An API token as listed (the token itself is never stored, only its hash)."""
+
+    id: int
+    username: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used: datetime | None
+    revoked: bool
+
+    @property
+    def status(self) -> str:
+        if self.revoked:
+            return "revoked"
+        if self.expires_at is None or self.expires_at <= utcnow():
+            return "expired"
+        return "active"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "label": self.label,
+                "created_at": self.created_at, "expires_at": self.expires_at,
+                "last_used": self.last_used, "status": self.status}
+
+
+TOKEN_COLUMNS = [api_tokens.c.pk, users.c.username, api_tokens.c.label, api_tokens.c.created_at,
+                 api_tokens.c.expires_at, api_tokens.c.last_used, api_tokens.c.revoked]
+TOKEN_TOUCH = timedelta(minutes=5)  # last_used is refreshed at most this often
+
+
+def _token(row: Any) -> TokenInfo:
+    return TokenInfo(id=row.pk, username=row.username, label=row.label,
+                     created_at=_aware(row.created_at), expires_at=_aware(row.expires_at),
+                     last_used=_aware(row.last_used), revoked=bool(row.revoked))
 
 
 class Accounts:
@@ -167,6 +196,7 @@ class Accounts:
 
     def __init__(self, store: Any) -> None:
         self.store = store
+        self.log = AuditLog(store)
 
     # ---- users ---------------------------------------------------------------------------
     def add_user(self, username: str, password_hash: str, role: str, *,
@@ -195,6 +225,8 @@ class Accounts:
         return _user(row)
 
     def password_hash(self, username: str) -> tuple[User, str] | None:
+        if len(username) > MAX_USERNAME:
+            return None
         with self.store.connect() as conn:
             row = conn.execute(select(*USER_COLUMNS, users.c.password_hash)
                                .where(users.c.username == username)).first()
@@ -215,44 +247,96 @@ class Accounts:
         with self.store.transaction() as conn:
             conn.execute(update(users).where(users.c.pk == user.pk).values(disabled=disabled))
             if disabled:  # a disabled user is logged out everywhere at once
-                conn.execute(web_sessions.delete().where(web_sessions.c.user_pk == user.pk))
-                conn.execute(update(api_tokens).where(api_tokens.c.user_pk == user.pk)
-                             .values(revoked=True))
+                _end_credentials(conn, user.pk)
         return self.get_user(username)
 
-    def set_password(self, username: str, password_hash: str) -> None:
+    def set_password(self, username: str, password_hash: str, *,
+                     keep_session: str | None = None) -> tuple[int, int]:
+        """Store a new password; end every session of the user but `keep_session` (the one
+        that made the change) and revoke all their tokens. Returns (sessions, tokens) ended."""
         user = self.get_user(username)
         with self.store.transaction() as conn:
             conn.execute(update(users).where(users.c.pk == user.pk).values(
                 password_hash=password_hash, must_change_password=False))
+            return _end_credentials(conn, user.pk, keep_session)
+
+    def reset_one_time_admin(self, username: str, password_hash: str) -> User:
+        """Make `username` an enabled admin whose (one-time) password must be changed before
+        anything else works; every session and token they had ends. Creates the user if new."""
+        if self.password_hash(username) is None:
+            return self.add_user(username, password_hash, "admin", must_change_password=True)
+        user = self.get_user(username)
+        with self.store.transaction() as conn:
+            conn.execute(update(users).where(users.c.pk == user.pk).values(
+                password_hash=password_hash, must_change_password=True, role="admin",
+                disabled=False))
+            _end_credentials(conn, user.pk)
+        return self.get_user(username)
 
     def touch_login(self, user_pk: int) -> None:
         with self.store.transaction() as conn:
             conn.execute(update(users).where(users.c.pk == user_pk).values(last_login=utcnow()))
 
     # ---- API tokens ------------------------------------------------------------------------
-    def create_token(self, username: str, label: str = "") -> str:
-        """A new API token for the user; only its hash is kept, so it is shown once."""
+    def create_token(self, username: str, label: str = "", *, days: int | None = None) -> str:
+        """A new API token for the user, valid `days` (default TRACELIGHT_TOKEN_DAYS); only its
+        hash is kept, so it is shown once."""
+        days = settings.get_int("token_days") if days is None else days
+        if not 1 <= days <= 3650:
+            raise UsageError(f"a token lives 1 to 3650 days, not {days}")
         user = self.get_user(username)
         if user.disabled:
             raise UsageError(f"user {username!r} is disabled")
         token = "tl_" + secrets.token_urlsafe(32)
+        now = utcnow()
         with self.store.transaction() as conn:
             conn.execute(insert(api_tokens).values(user_pk=user.pk, token_hash=sha256_hex(token),
-                                                   label=label, created_at=utcnow(),
+                                                   label=label[:200], created_at=now,
+                                                   expires_at=now + timedelta(days=days),
                                                    revoked=False))
         return token
 
     def user_for_token(self, token: str) -> User | None:
+        """The enabled user behind a live (not revoked, not expired) token, else None."""
+        if len(token) > 200:
+            return None
+        now = utcnow()
         with self.store.connect() as conn:
-            row = conn.execute(select(*USER_COLUMNS).select_from(
-                api_tokens.join(users, users.c.pk == api_tokens.c.user_pk)).where(
-                api_tokens.c.token_hash == sha256_hex(token),
-                api_tokens.c.revoked.is_(False))).first()
-        if row is None:
+            row = conn.execute(select(*USER_COLUMNS, api_tokens.c.pk.label("token_pk"),
+                                      api_tokens.c.expires_at, api_tokens.c.last_used)
+                               .select_from(api_tokens.join(users,
+                                                            users.c.pk == api_tokens.c.user_pk))
+                               .where(api_tokens.c.token_hash == sha256_hex(token),
+                                      api_tokens.c.revoked.is_(False))).first()
+        if row is None or row.expires_at is None or _aware(row.expires_at) <= now:
             return None
         user = _user(row)
-        return None if user.disabled else user
+        if user.disabled:
+            return None
+        if row.last_used is None or _aware(row.last_used) < now - TOKEN_TOUCH:
+            with self.store.transaction() as conn:
+                conn.execute(update(api_tokens).where(api_tokens.c.pk == row.token_pk)
+                             .values(last_used=now))
+        return user
+
+    def list_tokens(self, username: str | None = None) -> list[TokenInfo]:
+        stmt = (select(*TOKEN_COLUMNS)
+                .select_from(api_tokens.join(users, users.c.pk == api_tokens.c.user_pk))
+                .order_by(api_tokens.c.pk))
+        if username is not None:
+            stmt = stmt.where(users.c.username == username)
+        with self.store.connect() as conn:
+            return [_token(r) for r in conn.execute(stmt)]
+
+    def revoke_token(self, token_id: int, *, username: str | None = None) -> TokenInfo:
+        """Revoke one token by its id (only among `username`'s tokens when given)."""
+        found = [t for t in self.list_tokens(username) if t.id == token_id]
+        if not found:
+            raise NotFoundError(f"no token {token_id}" + (f" of {username!r}" if username else ""))
+        with self.store.transaction() as conn:
+            conn.execute(update(api_tokens).where(api_tokens.c.pk == token_id)
+                         .values(revoked=True))
+        return replace(found[0], revoked=True)
 
     # ---- sessions --------------------------------------------------------------------------
     def create_session(self, user_pk: int, lifetime: timedelta) -> tuple[str, str]:
@@ -279,6 +363,13 @@ class Accounts:
         user = _user(row)
         return None if user.disabled else (user, row.csrf_token)
 
+    def count_sessions(self, username: str) -> int:
+        user = self.get_user(username)
+        with self.store.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(web_sessions).where(
+                web_sessions.c.user_pk == user.pk,
+                web_sessions.c.expires_at >= utcnow())).scalar_one())
+
     def end_session(self, sid: str) -> None:
         with self.store.transaction() as conn:
             conn.execute(web_sessions.delete().where(web_sessions.c.sid_hash == sha256_hex(sid)))
@@ -297,48 +388,28 @@ class Accounts:
             return str(conn.execute(select(app_secrets.c.value)
                                     .where(app_secrets.c.name == name)).scalar_one())
 
-    # ---- audit log -------------------------------------------------------------------------
+    # ---- audit log (store/audit.py) --------------------------------------------------------
     def audit(self, username: str, action: str, target: str = "", *, reason: str | None = None,
               detail: dict[str, Any] | None = None, ip: str | None = None) -> None:
-        with self.store.transaction() as conn:
-            conn.execute(insert(audit_log).values(
-                at=utcnow(), username=username, action=action, target=target[:2000],
-                reason=(reason or None) and reason[:2000], detail=detail, ip=ip))
-
-    def audit_query(self, *, username: str | None = None, action: str | None = None,
-                    since: datetime | None = None, until: datetime | None = None) -> Any:
-        stmt = select(audit_log)
-        if username:
-            stmt = stmt.where(audit_log.c.username == username)
-        if action:
-            stmt = stmt.where(audit_log.c.action.startswith(action, autoescape=True))
-        if since:
-            stmt = stmt.where(audit_log.c.at >= since)
-        if until:
-            stmt = stmt.where(audit_log.c.at < until)
-        return stmt
+        self.log.append(username, action, target, reason=reason, detail=detail, ip=ip)
 
     def audit_entries(self, *, limit: int | None = 100, offset: int = 0,
                       **filters: Any) -> tuple[int, list[dict[str, Any]]]:
-        stmt = self.audit_query(**filters)
-        with self.store.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-            page = stmt.order_by(audit_log.c.pk.desc()).offset(offset)
-            if limit is not None:
-                page = page.limit(limit)
-            rows = [_audit_row(r) for r in conn.execute(page)]
-        return int(total), rows
+        return self.log.entries(limit=limit, offset=offset, **filters)
 
     def iter_audit(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every matching entry, oldest first, streamed (for export)."""
-        stmt = self.audit_query(**filters).order_by(audit_log.c.pk)
-        with self.store.connect() as conn:
-            for r in conn.execution_options(yield_per=1000).execute(stmt):
-                yield _audit_row(r)
+        return self.log.iter(**filters)
 
 
-def _audit_row(r: Any) -> dict[str, Any]:
-    m = dict(r._mapping)
-    m["at"] = _aware(m["at"])
-    m["id"] = m.pop("pk")
-    return m
+def _end_credentials(conn: Any, user_pk: int, keep_session: str | None = None) -> tuple[int, int]:
+    """Delete the user's sessions (but `keep_session`) and revoke their tokens, in `conn`'s
+    transaction. Returns how many of each ended."""
+    stmt = web_sessions.delete().where(web_sessions.c.user_pk == user_pk)
+    if keep_session is not None:
+        stmt = stmt.where(web_sessions.c.sid_hash != sha256_hex(keep_session))
+    sessions = conn.execute(stmt).rowcount
+    tokens = conn.execute(update(api_tokens).where(api_tokens.c.user_pk == user_pk,
+                                                   api_tokens.c.revoked.is_(False))
+                          .values(revoked=True)).rowcount
+    return int(sessions or 0), int(tokens or 0)

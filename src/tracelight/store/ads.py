@@ -13,8 +13,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tracelight.errors import NotFoundError
-from tracelight.records import AdRecord, Mention, ProcessedAd, utcnow
+from tracelight.records import (
+    AdRecord,
+    Mention,
+    ProcessedAd,
+    Reason,
+    reasons_from_json,
+    reasons_to_json,
+    utcnow,
+)
 from tracelight.store.base import StoreBase
+from tracelight.store.blobs import is_key
 from tracelight.store.schema import (
     ad_images,
     ad_revisions,
@@ -45,7 +54,7 @@ class StoredAd:
     first_seen: datetime
     last_seen: datetime
     risk: float | None
-    reasons: list[dict[str, Any]] | None
+    reasons: list[Reason] | None
 
     def to_record(self) -> AdRecord:
         return AdRecord(id=self.ad_id, source=self.source, title=self.title, body=self.body,
@@ -61,7 +70,8 @@ class StoredAd:
         out.update({
             "posted_at": self.posted_at, "location": self.location, "images": self.images,
             "revision": self.revision, "first_seen": self.first_seen,
-            "last_seen": self.last_seen, "risk": self.risk, "reasons": self.reasons or [],
+            "last_seen": self.last_seen, "risk": self.risk,
+            "reasons": reasons_to_json(self.reasons) or [],
         })
         if self.extra:
             out["extra"] = self.extra
@@ -102,7 +112,8 @@ def row_to_ad(row: Any) -> StoredAd:
                     location=m["location"], images=list(m["images"] or []),
                     extra=dict(m["extra"] or {}), content_hash=m["content_hash"],
                     revision=m["revision"], first_seen=_aware(m["first_seen"]),
-                    last_seen=_aware(m["last_seen"]), risk=m["risk"], reasons=m["reasons"])
+                    last_seen=_aware(m["last_seen"]), risk=m["risk"],
+                    reasons=reasons_from_json(m["reasons"]))
 
 
 def _aware(value: Any) -> Any:
@@ -180,7 +191,7 @@ def write_batch(conn: Connection, run_pk: int | None, items: Sequence[ProcessedA
             {"source": it.record.source, "ad_id": it.record.id,
              **_record_row(it.record, hash_of[id(it)]),
              "revision": 1, "first_seen": now, "last_seen": now, "last_run": run_pk,
-             "risk": it.risk, "reasons": it.reasons} for it in to_insert])
+             "risk": it.risk, "reasons": reasons_to_json(it.reasons)} for it in to_insert])
         pk_of = {(r.source, r.ad_id): r.pk for r in conn.execute(
             select(ads.c.pk, ads.c.source, ads.c.ad_id).where(
                 tuple_(ads.c.source, ads.c.ad_id).in_(
@@ -204,7 +215,7 @@ def write_batch(conn: Connection, run_pk: int | None, items: Sequence[ProcessedA
         conn.execute(update(ads).where(ads.c.pk == old.pk).values(
             **_record_row(item.record, hash_of[id(item)]), revision=old.revision + 1,
             last_seen=now,
-            last_run=run_pk, risk=item.risk, reasons=item.reasons))
+            last_run=run_pk, risk=item.risk, reasons=reasons_to_json(item.reasons)))
         changed_pairs.append((old.pk, item))
     if changed_pairs:
         pks = [pk for pk, _ in changed_pairs]
@@ -259,6 +270,13 @@ def _write_images(conn: Connection, per_ad: list[tuple[int, ProcessedAd]]) -> No
             {"sha256": img.sha256, "md5": img.md5 or "", "pdq": img.pdq,
              "quality": img.quality, "width": img.width, "height": img.height,
              "stored_path": img.stored_path} for img in hashed.values()], ["sha256"])
+        # An image first seen unkept (or kept by an older version) gets its content key now
+        keyed = sorted(sha for sha, img in hashed.items() if is_key(img.stored_path))
+        key_expr = func.substr(images.c.sha256, 1, 2) + "/" + images.c.sha256
+        for i in range(0, len(keyed), 500):
+            conn.execute(update(images).where(images.c.sha256.in_(keyed[i:i + 500]))
+                         .where(images.c.stored_path.is_distinct_from(key_expr))
+                         .values(stored_path=key_expr))
         for row in conn.execute(select(images.c.pk, images.c.sha256)
                                 .where(images.c.sha256.in_(list(hashed)))):
             pk_by_sha[row.sha256] = row.pk
@@ -440,6 +458,41 @@ class AdTables(StoreBase):
         with self.connect() as conn:
             return [AdImage(**r._mapping) for r in conn.execute(stmt)]
 
+    # ---- the image store migration (services/image_migrate.py) ---------------------------
+    def iter_image_keys(self) -> list[tuple[int, str, str | None]]:
+        """(image pk, sha256, stored_path) of every image, in pk order."""
+        with self.connect() as conn:
+            return [(r.pk, r.sha256, r.stored_path) for r in conn.execute(
+                select(images.c.pk, images.c.sha256, images.c.stored_path)
+                .order_by(images.c.pk))]
+
+    def set_image_key(self, image_pk: int, stored_path: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(update(images).where(images.c.pk == image_pk)
+                         .values(stored_path=stored_path))
+
+    def drop_image_bytes(self, image_pk: int, error: str) -> None:
+        """The image's bytes are not kept: no stored path, and `error` on every ad showing it
+        that has no image error yet."""
+        with self.transaction() as conn:
+            conn.execute(update(images).where(images.c.pk == image_pk)
+                         .values(stored_path=None))
+            conn.execute(update(ad_images).where(ad_images.c.image_pk == image_pk)
+                         .where(ad_images.c.error.is_(None))
+                         .values(error=error))
+
+    def unflagged_image_refs(self) -> list[tuple[int, int, str]]:
+        """(ad pk, position, reference as written) of ad images with bytes and no error."""
+        with self.connect() as conn:
+            return [(r.ad_pk, r.position, r.original) for r in conn.execute(
+                select(ad_images.c.ad_pk, ad_images.c.position, ad_images.c.original)
+                .where(ad_images.c.error.is_(None)).where(ad_images.c.image_pk.is_not(None)))]
+
+    def flag_ad_image(self, ad_pk: int, position: int, error: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(update(ad_images).where(ad_images.c.ad_pk == ad_pk)
+                         .where(ad_images.c.position == position).values(error=error))
+
     def revisions(self, ad_pk: int) -> list[dict[str, Any]]:
         """Every version of an ad, oldest first; the last one is the current text."""
         with self.connect() as conn:
@@ -469,9 +522,9 @@ class AdTables(StoreBase):
                                 .limit(limit).offset(offset))
             return int(total), [row_to_ad(r) for r in rows]
 
-    def set_risk(self, scores: Sequence[tuple[int, float | None, list[dict[str, Any]] | None]],
+    def set_risk(self, scores: Sequence[tuple[int, float | None, list[Reason] | None]],
                  ) -> None:
         with self.transaction() as conn:
             for pk, risk, reasons in scores:
-                conn.execute(update(ads).where(ads.c.pk == pk).values(risk=risk,
-                                                                       reasons=reasons))
+                conn.execute(update(ads).where(ads.c.pk == pk).values(
+                    risk=risk, reasons=reasons_to_json(reasons)))

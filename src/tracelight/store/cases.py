@@ -30,13 +30,14 @@ from sqlalchemy import (
 )
 
 from tracelight.errors import NotFoundError, UsageError
+from tracelight.kinds import WATCHABLE
 from tracelight.records import utcnow
 from tracelight.store.accounts import _aware, insert_unique
 from tracelight.store.schema import ad_images, entities, images, mentions, metadata
 
 CASE_STATUSES = ("open", "in review", "referred", "closed")
 ITEM_KINDS = ("ad", "network", "identifier")
-WATCH_KINDS = ("phone", "email", "social", "crypto", "image")
+WATCH_KINDS = (*WATCHABLE, "image")  # watchable entity kinds (kinds.yaml), and images
 
 cases = Table(
     "cases", metadata,

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, column, delete, func, insert, select, table, text
 
 from tracelight.errors import NotFoundError
-from tracelight.records import utcnow
+from tracelight.records import Reason, reasons_from_json, utcnow
 from tracelight.store.base import StoreBase
 from tracelight.store.schema import (
     ad_images,
@@ -242,9 +242,10 @@ class NetworkTables(StoreBase):
                 .where(networks.c.network_id == network_id).limit(limit)).scalars())
 
     def member_risks(self, network_ids: Sequence[str],
-                     ) -> dict[str, list[tuple[str, float | None, Any]]]:
+                     ) -> dict[str, list[tuple[str, float | None, list[Reason] | None]]]:
         """Network id -> (ad id, risk, reasons) of each member ad, in ad order."""
-        out: dict[str, list[tuple[str, float | None, Any]]] = {n: [] for n in network_ids}
+        out: dict[str, list[tuple[str, float | None, list[Reason] | None]]] = {
+            n: [] for n in network_ids}
         ids = list(dict.fromkeys(network_ids))
         with self.connect() as conn:
             for i in range(0, len(ids), 500):
@@ -256,7 +257,8 @@ class NetworkTables(StoreBase):
                                      .join(ads, ads.c.pk == network_members.c.ad_pk))
                         .where(networks.c.network_id.in_(ids[i:i + 500]))
                         .order_by(ads.c.pk)):
-                    out[r.network_id].append((r.ad_id, r.risk, r.reasons))
+                    out[r.network_id].append(
+                        (r.ad_id, r.risk, reasons_from_json(r.reasons)))
         return out
 
     def hubs(self) -> list[StoredHub]:

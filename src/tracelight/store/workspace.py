@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select, true
 
+from tracelight.kinds import STRONG
 from tracelight.store.ads import AD_COLUMNS, AdFilter, StoredAd, row_to_ad
 from tracelight.store.base import StoreBase
 from tracelight.store.schema import ad_images, ads, entities, images, mentions
 
-LINK_KINDS = ("phone", "email", "social", "crypto", "payment")
+LINK_KINDS = STRONG  # identifiers that link ads (kinds.yaml: strong)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracelight import __version__, settings
-from tracelight.errors import TracelightError
+from tracelight.errors import ForbiddenError, StoreError, TracelightError
 from tracelight.store.accounts import Accounts
 from tracelight.store.cases import Cases, Watchlists
 from tracelight.web.auth import AuthMiddleware, LoginLimiter
@@ -66,6 +66,15 @@ def make_templates() -> Jinja2Templates:
     return templates
 
 
+def require_audit_protection(accounts: Accounts) -> None:
+    """Refuse to serve when the audit log's append-only triggers are missing or disabled."""
+    problems = accounts.log.protection_problems()
+    if problems:
+        raise StoreError("the audit log is not protected: " + "; ".join(problems),
+                         hint="check `tracelight audit verify`, then restore the triggers with "
+                              "`tracelight audit protect`")
+
+
 def create_app(store: Any, *, region: str | None = None, image_dir: str | None = None,
                secret_key: str | None = None, secure_cookies: bool | None = None,
                limiter: LoginLimiter | None = None) -> FastAPI:
@@ -74,8 +83,12 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
     secure_cookies: None marks cookies Secure only on HTTPS requests (so loopback HTTP
     works); True always. The cookie-signing key comes from `secret_key`, else
     TRACELIGHT_SECRET_KEY, else a random key kept in the database.
+
+    Fails closed: refuses to build the app when the audit log's append-only triggers are
+    missing or disabled (someone could then rewrite it unnoticed until `audit verify`).
     """
     accounts = Accounts(store)
+    require_audit_protection(accounts)
     secret = secret_key or settings.get("secret_key") or accounts.secret("session_key")
     app = FastAPI(title="tracelight workspace API", version=__version__,
                   description="Every score is a lead for human review, never a finding about "
@@ -103,6 +116,12 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
 
     @app.exception_handler(TracelightError)
     async def on_error(request: Request, exc: TracelightError) -> Response:
+        if isinstance(exc, ForbiddenError):  # every refusal is on the record
+            from starlette.concurrency import run_in_threadpool
+
+            from tracelight.web.deps import audit
+            await run_in_threadpool(audit, request, "access.denied", request.url.path,
+                                    detail={"method": request.method, "why": exc.message})
         if _is_api(request) or request.headers.get("hx-request"):
             if request.headers.get("hx-request") and not _is_api(request):
                 return HTMLResponse(f'<p class="error">{_esc(str(exc))}</p>',

@@ -1,5 +1,7 @@
 """Authentication for the workspace: password hashing, signed session cookies, API tokens,
-CSRF tokens, login rate limiting, and the middleware that lets nothing through without a login.
+CSRF tokens, device cookies (web/throttle.py has the login rate limit), and the middleware that
+lets nothing through without a login, nor anything but the account page before a one-time
+password is changed.
 
 Sessions live in the database (store.accounts.web_sessions), so disabling a user or logging
 out ends them at once; the cookie carries only a random session id, HMAC-signed so that a
@@ -12,9 +14,6 @@ import hashlib
 import hmac
 import secrets
 import string
-import threading
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -24,10 +23,21 @@ import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from tracelight.store.accounts import Accounts, User
+from tracelight.store.accounts import MAX_USERNAME, Accounts, User
+from tracelight.web.throttle import LoginLimiter
+
+__all__ = [
+    "MAX_PASSWORD",
+    "MAX_USERNAME",
+    "LoginLimiter",
+    "create_demo_admin",
+    "hash_password",
+    "verify_password",
+]
 
 SESSION_COOKIE = "tl_session"
 LOGIN_CSRF_COOKIE = "tl_login_csrf"
+DEVICE_COOKIE = "tl_device"  # "this browser has logged in as NAME before" (web/throttle.py)
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 
@@ -41,6 +51,9 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("tracelight-dummy-password")
 
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # characters; longer ones are refused before any hashing
+# Paths a user with a one-time password may reach (everything else: change it first).
+ONE_TIME_PATHS = frozenset({"/account", "/account/password", "/logout"})
 
 
 def hash_password(password: str) -> str:
@@ -58,6 +71,8 @@ def check_password_strength(password: str) -> str | None:
     """Why this password is refused, or None."""
     if len(password) < MIN_PASSWORD:
         return f"a password needs at least {MIN_PASSWORD} characters"
+    if len(password) > MAX_PASSWORD:
+        return f"a password may have at most {MAX_PASSWORD} characters"
     return None
 
 
@@ -79,42 +94,18 @@ def unsign(secret: str, signed: str) -> str | None:
     return value if hmac.compare_digest(good, mac) else None
 
 
-class LoginLimiter:
-    """Refuse logins after too many failures from one address or for one user name.
+def _name_tag(username: str) -> str:
+    return hashlib.sha256(username.lower().encode()).hexdigest()[:16]
 
-    In memory, per process: enough to stop online guessing against one server; failures are
-    also written to the audit log for the record.
-    """
 
-    def __init__(self, max_failures: int = 5, window_s: float = 900.0,
-                 max_per_ip: int = 20) -> None:
-        self.max_failures = max_failures
-        self.max_per_ip = max_per_ip
-        self.window_s = window_s
-        self._fails: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+def device_cookie(secret: str, username: str) -> str:
+    """A signed mark that this browser logged in as `username` (the name itself is not in it)."""
+    return sign(secret, f"d1:{_name_tag(username)}:{secrets.token_urlsafe(12)}")
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        return q
 
-    def blocked(self, ip: str, username: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return (len(self._recent("u:" + username.lower(), now)) >= self.max_failures
-                    or len(self._recent("ip:" + ip, now)) >= self.max_per_ip)
-
-    def failed(self, ip: str, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent("u:" + username.lower(), now).append(now)
-            self._recent("ip:" + ip, now).append(now)
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._fails.pop("u:" + username.lower(), None)
+def device_trusted(secret: str, cookie: str | None, username: str) -> bool:
+    value = unsign(secret, cookie) if cookie and len(cookie) < 200 else None
+    return value is not None and value.split(":")[:2] == ["d1", _name_tag(username)]
 
 
 @dataclass
@@ -228,29 +219,40 @@ class AuthMiddleware:
                                                  (b"content-length", b"0")]})
             await send_with_headers({"type": "http.response.body", "body": b""})
             return
+        if (principal is not None and principal.user.must_change_password and not public
+                and path not in ONE_TIME_PATHS):
+            await anyio.to_thread.run_sync(self._audit_one_time, principal, scope)
+            if path.startswith("/api/"):
+                body = (b'{"detail":"change your one-time password first (at /account)"}')
+                await send_with_headers({"type": "http.response.start", "status": 403,
+                                         "headers": [(b"content-type", b"application/json"),
+                                                     (b"content-length",
+                                                      str(len(body)).encode())]})
+                await send_with_headers({"type": "http.response.body", "body": body})
+                return
+            await send_with_headers({"type": "http.response.start", "status": 303,
+                                     "headers": [(b"location", b"/account"),
+                                                 (b"content-length", b"0")]})
+            await send_with_headers({"type": "http.response.body", "body": b""})
+            return
         await self.app(scope, receive, send_with_headers)
+
+    def _audit_one_time(self, principal: Principal, scope: dict[str, Any]) -> None:
+        client = scope.get("client")
+        self.accounts.audit(principal.user.username, "access.denied", scope.get("path", ""),
+                            detail={"method": scope.get("method"), "why": "one-time password"},
+                            ip=client[0] if client else None)
 
 
 def create_demo_admin(store: Any, username: str = "admin") -> tuple[str, str]:
     """Make (or reset) an admin with a fresh random one-time password; return both.
 
-    `tracelight demo` calls this before serving and prints the password once. The user must
-    choose a new password after the first login.
+    `tracelight demo` calls this before serving and prints the password once. Until the user
+    chooses a new password, every page but the account page and every API call is refused
+    (AuthMiddleware), and any session or token the user had before is ended.
     """
     accounts = Accounts(store)
     password = generate_password()
-    found = accounts.password_hash(username)
-    if found is None:
-        accounts.add_user(username, hash_password(password), "admin", must_change_password=True)
-    else:
-        accounts.set_password(username, hash_password(password))
-        if found[0].disabled:
-            accounts.set_disabled(username, False)
-        from sqlalchemy import update
-
-        from tracelight.store.accounts import users
-        with store.transaction() as conn:
-            conn.execute(update(users).where(users.c.username == username)
-                         .values(must_change_password=True, role="admin"))
+    accounts.reset_one_time_admin(username, hash_password(password))
     accounts.audit("system", "user.demo_admin", username)
     return username, password

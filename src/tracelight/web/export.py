@@ -7,7 +7,6 @@ possibly abusive material around.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -18,6 +17,7 @@ from typing import Any
 from tracelight import __version__
 from tracelight.errors import NotFoundError
 from tracelight.records import utcnow
+from tracelight.report.csvsafe import SafeCsvWriter
 from tracelight.services import networks as network_service
 from tracelight.store.cases import Case
 from tracelight.web import views
@@ -86,10 +86,10 @@ def case_bundle(store: Any, case: Case, exported_by: str) -> tuple[bytes, str]:
         "ads": [ads[k] for k in sorted(ads)], "networks": list(networks.values()),
     }
     csv_buf = io.StringIO()
-    writer = csv.DictWriter(csv_buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
+    writer = SafeCsvWriter(csv_buf)  # ad text is hostile: no cell may be a formula
+    writer.writerow(CSV_COLUMNS)
     for row in rows:
-        writer.writerow({c: row.get(c, "") for c in CSV_COLUMNS})
+        writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
     files = {
         "case.csv": csv_buf.getvalue().encode("utf-8"),
         "evidence.json": json.dumps(bundle, default=_json_default, ensure_ascii=False,

@@ -2,27 +2,42 @@
 
 Plain made-up text with the shapes the pages must handle: shared phones across cities
 (a possible network), obscured numbers, indicator wording with spans, several sources and
-categories. No real ad, no real number (555-01xx numbers are reserved for fiction).
+categories. Risks and reasons come from the real scorer (tracelight.score), so the pages see
+the Reasons the pipeline stores. No real ad, no real number (555-01xx numbers are reserved
+for fiction).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import lru_cache
 
 from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd
+from tracelight.score import score_ad
+from tracelight.store.blobs import key_for
 
 CITIES = ["Seattle, WA", "Portland, OR", "Boise, ID", "Spokane, WA", "Tacoma, WA",
           "Salem, OR", "Eugene, OR", "Reno, NV"]
 SOURCES = ["board-a", "board-b", "classifieds-c"]
 CATEGORIES = ["companionship", "massage", "dating"]
 NAMES = ["Ana", "Bella", "Cleo", "Dina", "Eva", "Fay", "Gia", "Hana"]
-PHRASES = [("100% real", "trust_language", "“Trustworthy provider” wording", 0.3),
-           ("no games", "trust_language", "“Trustworthy provider” wording", 0.2),
-           ("new in town", "movement", "Movement wording (weak signal)", 0.05),
-           ("young and fresh", "youth", "Wording that suggests youth", 0.35)]
+# wording the indicator catalogue (score/indicators.yaml) knows
+PHRASES = ["100% real", "no games", "new in town", "young and fresh"]
+
+
+@lru_cache(maxsize=256)
+def sample_image(group: int) -> bytes:
+    """The PNG of a group's sample image: a plain colour square, nothing depicted. Put it in the
+    image store (tracelight.store.blobs.ImageStore.put) for the pages to show it."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), ((group * 40) % 256, 120, 200)).save(buf, "PNG")
+    return buf.getvalue()
 
 
 def phone_for(group: int) -> tuple[str, str]:
@@ -45,13 +60,8 @@ def make_ads(n: int, *, seed: int = 7, group_size: int = 8, start: datetime | No
         title = f"{name} – friendly company in {city.split(',')[0]}"
         body = f"Hi, I am {name}. "
         mentions = [Mention("name", name.lower(), "body", 9, 9 + len(name), raw=name)]
-        reasons: list[dict[str, Any]] = []
-        for phrase, code, label, weight in picked:
-            s = len(body)
+        for phrase in picked:
             body += phrase + ". "
-            reasons.append({"code": code, "label": label, "contribution": weight,
-                            "evidence": [{"field": "body", "start": s, "end": s + len(phrase),
-                                          "text": phrase}]})
         body += "Call or text "
         s = len(body)
         body += written
@@ -69,15 +79,17 @@ def make_ads(n: int, *, seed: int = 7, group_size: int = 8, start: datetime | No
             mentions.append(Mention("social", f"instagram:{name.lower()}_{group}", "body", s,
                                     len(body), raw=body[s:]))
         body += ". Available today."
-        risk = round(min(1.0, sum(r["contribution"] for r in reasons) + rnd.random() * 0.2), 3)
         rec = AdRecord(id=f"ad-{i:07d}", source=SOURCES[i % len(SOURCES)], title=title,
                        body=body, url=f"https://example.org/{SOURCES[i % 3]}/{i}",
                        posted_at=start + timedelta(hours=i * 3 % (24 * 60), minutes=i % 60),
                        location=city, extra={"category": CATEGORIES[group % 3]})
         images = []
         if with_images:
-            images = [ImageInfo(position=0, original=f"img/{group}.png",
-                                sha256=f"{group:064x}", md5=f"{group:032x}",
-                                stored_path=f"{group}.png", width=64, height=64)]
-        yield ProcessedAd(record=rec, mentions=mentions, images=images, risk=risk,
-                          reasons=reasons)
+            data = sample_image(group)
+            sha = hashlib.sha256(data).hexdigest()
+            images = [ImageInfo(position=0, original=f"img/{group}.png", sha256=sha,
+                                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                                stored_path=key_for(sha), width=64, height=64)]
+        scored = score_ad(rec, mentions)
+        yield ProcessedAd(record=rec, mentions=mentions, images=images, risk=scored.risk,
+                          reasons=scored.reasons)

@@ -7,42 +7,33 @@ about HTTP.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
+from tracelight import kinds
+from tracelight.records import Reason
 from tracelight.services import networks as network_service
-from tracelight.services.search import SEARCH_KINDS, TEXT_CAP, SearchResult, search
-from tracelight.store import Store, StoredAd
+from tracelight.services.search import (
+    SEARCH_AS,
+    SEARCH_KINDS,
+    TEXT_CAP,
+    SearchResult,
+    search,
+)
+from tracelight.store import Store, StoredAd, blobs
 
-__all__ = ["SEARCH_KINDS", "TEXT_CAP", "SearchResult", "search"]  # the pages' search
+__all__ = ["SEARCH_AS", "SEARCH_KINDS", "TEXT_CAP", "SearchResult", "search"]  # the pages' search
 
-LINK_KINDS = ("phone", "email", "social", "crypto", "payment")
+# identifiers that link ads (kinds.yaml: strong)
+LINK_KINDS = kinds.STRONG
 
 
-def reasons_view(reasons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Reasons as the scorer stored them, in one shape: label, weight, evidence spans."""
-    out = []
-    for r in reasons or []:
-        if not isinstance(r, dict):
-            out.append({"code": str(r), "label": str(r), "weight": None, "evidence": []})
-            continue
-        evidence = r.get("evidence") or r.get("spans") or []
-        if isinstance(evidence, dict):
-            evidence = [evidence]
-        if not evidence and "start" in r and "end" in r:
-            evidence = [{"field": r.get("field", "body"), "start": r["start"], "end": r["end"],
-                         "text": r.get("text", "")}]
-        weight = r.get("contribution", r.get("weight", r.get("score")))
-        code = str(r.get("code", ""))
-        out.append({"code": code,
-                    "label": r.get("label") or r.get("title")
-                    or (code.replace("_", " ").capitalize() if code else None)
-                    or r.get("description") or "indicator",
-                    "description": r.get("description", ""),
-                    "strength": r.get("strength", ""),
-                    "weight": weight if isinstance(weight, (int, float)) else None,
-                    "detail": r.get("detail", ""),
-                    "evidence": [e for e in evidence if isinstance(e, dict)]})
+def reasons_view(reasons: Sequence[Reason] | None) -> list[dict[str, Any]]:
+    """The scorer's reasons for the pages and the API: label, weight, evidence spans."""
+    out: list[dict[str, Any]] = [{"code": r.code, "label": r.title, "description": r.description,
+            "strength": r.strength, "weight": r.weight, "detail": r.detail,
+            "evidence": [e.to_dict() for e in r.evidence]} for r in reasons or []]
     out.sort(key=lambda r: -(r["weight"] or 0))
     return out
 
@@ -106,10 +97,15 @@ def ad_detail(store: Store, pk: int) -> dict[str, Any]:
     images = []
     for img in store.images_for(pk):
         withheld = bool(img.sha256) and store.is_bank_matched(img.sha256 or "")
-        images.append({**img.to_dict(), "withheld": withheld,
-                       "available": bool(img.stored_path) and not withheld})
+        kept = blobs.is_key(img.stored_path) and not img.error
+        row = img.to_dict()
+        if not kept and not img.error:
+            row["error"] = ("image not in the image store (a store from an older "
+                            "version: run `tracelight image migrate`)"
+                            if img.stored_path else "image bytes not kept")
+        images.append({**row, "withheld": withheld, "available": kept and not withheld})
     return {
-        "ad": ad, "summary": ad_summary(ad), "reasons": reasons,
+        "ad": ad, "summary": ad_summary(ad), "reasons": reasons, "search_as": SEARCH_AS,
         "title_segments": highlight(ad.title, "title", spans),
         "body_segments": highlight(ad.body, "body", spans),
         "identifiers": sorted(identifiers.values(),
@@ -128,7 +124,7 @@ def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
     out["reasons"] = detail["reasons"]
     out["identifiers"] = detail["identifiers"]
     out["images"] = [{k: img.get(k) for k in ("position", "sha256", "pdq", "width", "height",
-                                               "withheld")} for img in detail["images"]]
+                                               "withheld", "error")} for img in detail["images"]]
     out["similar"] = [{**ad_summary(s.ad), "shared": s.shared} for s in detail["similar"]]
     out["networks"] = detail["networks"]
     out["revisions"] = [{"revision": r["revision"], "seen_at": r["seen_at"],

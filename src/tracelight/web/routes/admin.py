@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from tracelight.errors import UsageError
+from tracelight.report.csvsafe import SafeCsvWriter
 from tracelight.web.deps import audit, ctx, render, require
 from tracelight.web.routes.pages import parse_day
 
@@ -50,7 +50,7 @@ def audit_stream(request: Request, fmt: str, filters: dict[str, object]) -> Resp
     def rows() -> Iterator[str]:
         if fmt == "csv":
             buf = io.StringIO()
-            w = csv.writer(buf)
+            w = SafeCsvWriter(buf)
             w.writerow(AUDIT_COLUMNS)
             yield buf.getvalue()
         for r in c.accounts.iter_audit(**filters):

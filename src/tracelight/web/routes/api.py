@@ -74,6 +74,7 @@ def api_ad(request: Request, ad_id: str, source: str | None = None) -> dict[str,
 def api_networks(request: Request, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     c = ctx(request)
     nets = views.top_networks(c.store, c.network_ranking, limit=limit)
+    audit(request, "network.list", detail={"shown": len(nets or []), "api": True})
     return {"built": nets is not None, "results": nets or []}
 
 
@@ -116,7 +117,10 @@ class WatchIn(BaseModel):
 
 @router.get("/cases", summary="Cases")
 def api_cases(request: Request, status: str = "") -> dict[str, Any]:
-    return {"results": ctx(request).cases.list_cases(status=status or None)}
+    found = ctx(request).cases.list_cases(status=status or None)
+    audit(request, "case.list", detail={"status": status or None, "shown": len(found),
+                                        "api": True})
+    return {"results": found}
 
 
 @router.post("/cases", summary="Create a case", status_code=201)

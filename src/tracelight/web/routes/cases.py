@@ -16,8 +16,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/cases")
 def cases_page(request: Request, status: str = "") -> Response:
     c = ctx(request)
-    return render(request, "cases.html", cases=c.cases.list_cases(status=status or None),
-                  status=status, statuses=CASE_STATUSES)
+    found = c.cases.list_cases(status=status or None)
+    audit(request, "case.list", detail={"status": status or None, "shown": len(found)})
+    return render(request, "cases.html", cases=found, status=status, statuses=CASE_STATUSES)
 
 
 @router.post("/cases")

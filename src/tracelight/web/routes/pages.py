@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tracelight import settings
 from tracelight.errors import ForbiddenError, NotFoundError, UsageError
+from tracelight.images import render as imgrender
+from tracelight.images.refs import ImageRefused
 from tracelight.services import image_search
 from tracelight.services import search as search_service
 from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
+from tracelight.store import blobs
 from tracelight.store.ads import AdImage
 from tracelight.web import views
 from tracelight.web.deps import audit, ctx, render, require
@@ -149,33 +152,44 @@ def _image(request: Request, pk: int, position: int) -> AdImage:
     raise NotFoundError(f"ad {pk} has no image {position}")
 
 
-def _image_path(request: Request, img: AdImage) -> Path:
-    stored = img.stored_path
-    if not stored:
-        raise NotFoundError("the image bytes were not kept")
-    path = Path(stored)
-    if not path.is_absolute():
-        base = Path(ctx(request).image_dir or ".").resolve()
-        path = (base / path).resolve()
-        if base not in path.parents:
-            raise NotFoundError("image path outside the image folder")
-    if not path.is_file():
-        raise NotFoundError("the image file is missing from the image folder")
-    return path
+def _image_bytes(request: Request, img: AdImage) -> bytes:
+    """The checked bytes of an ad image, from tracelight's own image store and nowhere else.
+
+    A stored path that is not a content key (a store made before the image store, or a
+    reference that failed a check) is never followed."""
+    if img.error:
+        raise NotFoundError(f"image not available: {img.error}")
+    if not img.sha256 or not blobs.is_key(img.stored_path):
+        raise NotFoundError("the image bytes were not kept in the image store")
+    store = blobs.ImageStore(ctx(request).image_dir or settings.get("image_dir"))
+    try:
+        return store.get(img.sha256, settings.get_int("image_max_bytes"))
+    except ImageRefused as exc:
+        raise NotFoundError(f"image not available: {exc.reason}") from None
+
+
+def _image_response(rendered: imgrender.Rendered) -> Response:
+    return Response(rendered.data, media_type=rendered.media_type, headers={
+        "cache-control": "no-store", "content-disposition": "inline",
+        "x-content-type-options": "nosniff"})
+
+
+def _render(fn: Any, data: bytes) -> imgrender.Rendered:
+    try:
+        result: imgrender.Rendered = fn(data)
+    except ImageRefused as exc:
+        raise UsageError(f"image not shown: {exc.reason}") from None
+    return result
 
 
 @router.get("/ads/{pk}/images/{position}/blurred")
 def image_blurred(request: Request, pk: int, position: int) -> Response:
     """A heavily blurred preview: enough to tell images apart, not to see a person."""
-    from PIL import Image, ImageFilter
-    path = _image_path(request, _image(request, pk, position))
-    with Image.open(path) as original:
-        small = original.convert("RGB")
-    small.thumbnail((24, 24))
-    blurred = small.resize((240, 240)).filter(ImageFilter.GaussianBlur(12))
-    buf = io.BytesIO()
-    blurred.save(buf, "PNG")
-    return Response(buf.getvalue(), media_type="image/png")
+    img = _image(request, pk, position)
+    data = _image_bytes(request, img)
+    audit(request, "image.thumbnail", f"ad {pk} image {position}",
+          detail={"sha256": img.sha256})
+    return _image_response(_render(imgrender.blurred_preview, data))
 
 
 @router.post("/ads/{pk}/images/{position}/reveal")
@@ -191,15 +205,17 @@ def image_reveal(request: Request, pk: int, position: int, reason: str = Form(""
 def image_full(request: Request, pk: int, position: int) -> Response:
     require(request, "reveal")
     img = _image(request, pk, position)
-    path = _image_path(request, img)
+    data = _image_bytes(request, img)
+    rendered = _render(imgrender.reencode, data)  # re-encoded: never the stored bytes as such
     audit(request, "image.view", f"ad {pk} image {position}", detail={"sha256": img.sha256})
-    return FileResponse(path, headers={"cache-control": "no-store"})
+    return _image_response(rendered)
 
 
 @router.get("/networks")
 def networks_page(request: Request) -> Response:
     c = ctx(request)
     nets = views.top_networks(c.store, c.network_ranking, limit=100)
+    audit(request, "network.list", detail={"shown": len(nets or [])})
     return render(request, "networks.html", networks=nets)
 
 

@@ -1,19 +1,27 @@
-"""Logging in and out, and changing one's own password."""
+"""Logging in and out (throttled: web/throttle.py), changing one's own password (which ends
+every other session and token), and listing and revoking one's own API tokens."""
 
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from datetime import timedelta
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from tracelight.web.auth import (
+    DEVICE_COOKIE,
     LOGIN_CSRF_COOKIE,
+    MAX_PASSWORD,
+    MAX_USERNAME,
     SESSION_COOKIE,
     check_password_strength,
+    device_cookie,
+    device_trusted,
     hash_password,
     sign,
     verify_password,
@@ -23,6 +31,7 @@ from tracelight.web.deps import audit, client_ip, ctx, principal, render
 router = APIRouter(include_in_schema=False)
 
 SESSION_LIFETIME = timedelta(hours=12)
+DEVICE_LIFETIME = timedelta(days=180)
 
 
 def _safe_next(target: str | None) -> str:
@@ -55,39 +64,115 @@ def login_form(request: Request, next: str = "/") -> Response:
     return _login_page(request, next)
 
 
-@router.post("/login")
-def login(request: Request, username: str = Form(""), password: str = Form(""),
-          csrf_token: str = Form(""), next: str = Form("/")) -> Response:
+LOGIN_BODY_LIMIT = 8 * 1024  # bytes: a user name, a password, two short fields
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+
+
+async def _small_form(request: Request, limit: int) -> dict[str, str]:
+    """The urlencoded form of a request whose body is at most `limit` bytes, read no further
+    (a 1 MB user name is refused before it is parsed, stored or hashed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise _Refused(413, "The login form was too large.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _Refused(413, "The login form was too large.")
+    if not request.headers.get("content-type", "").startswith(
+            "application/x-www-form-urlencoded"):
+        raise _Refused(400, "The login form was not sent as a form.")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10,
+                          strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        raise _Refused(400, "The login form could not be read.") from None
+    return dict(pairs)
+
+
+def _audit_refusal(request: Request, action: str, username: str, **detail: object) -> None:
+    """Audit a refused login attempt, bounded per address (web/throttle.py AuditThrottle)."""
     c = ctx(request)
-    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
-        return _login_page(request, next, "Your login form expired. Please try again.", 403)
     ip = client_ip(request)
-    username = username.strip()
-    if c.limiter.blocked(ip, username):
-        c.accounts.audit(username or "?", "login.blocked", ip=ip)
-        return _login_page(request, next, "Too many failed attempts. Wait 15 minutes and "
-                           "try again.", 429)
-    found = c.accounts.password_hash(username) if username else None
+    single, summary = c.limiter.audit.admit(ip)
+    valid = 0 < len(username) <= MAX_USERNAME
+    if single is not None:
+        extra = {} if valid else {"name_length": len(username), "name_start": username[:32]}
+        c.accounts.audit(username if valid else "?", action, ip=ip,
+                         detail={**detail, **extra, "attempts_from_address": single})
+    if summary is not None:
+        c.accounts.audit("?", "login.refused_summary", ip=None,
+                         detail={"refusals_in_window": summary})
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    try:
+        form = await _small_form(request, LOGIN_BODY_LIMIT)
+    except _Refused as exc:
+        await run_in_threadpool(_audit_refusal, request, "login.refused", "",
+                                why=f"form refused ({exc.status})")
+        return await run_in_threadpool(_login_page, request, "/", exc.message, exc.status)
+    return await run_in_threadpool(_login, request, form)
+
+
+def _login(request: Request, form: dict[str, str]) -> Response:
+    c = ctx(request)
+    next_url = form.get("next", "/")[:2000]
+    csrf_token = form.get("csrf_token", "")
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    username = form.get("username", "").strip()
+    password = form.get("password", "")
+    if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
+        _audit_refusal(request, "login.refused", username, why="login form expired")
+        return _login_page(request, next_url, "Your login form expired. Please try again.", 403)
+    if not username or len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
+        _audit_refusal(request, "login.refused", username, why="field too long or empty")
+        return _login_page(request, next_url, "Wrong user name or password, or the account is "
+                           "disabled.", 400)
+    ip = client_ip(request)
+    trusted = device_trusted(c.secret, request.cookies.get(DEVICE_COOKIE), username)
+    wait = c.limiter.wait_s(ip, username, trusted=trusted)
+    if wait > 0:
+        _audit_refusal(request, "login.throttled", username, wait_s=round(wait, 1))
+        resp = _login_page(request, next_url, "Too many failed attempts. Wait "
+                           f"{_duration(wait)} and try again.", 429)
+        resp.headers["retry-after"] = str(max(1, math.ceil(wait)))
+        return resp
+    found = c.accounts.password_hash(username)
     ok = verify_password(found[1] if found else None, password)
     if not ok or found is None or found[0].disabled:
-        c.limiter.failed(ip, username)
+        c.limiter.failed(ip, username, trusted=trusted)
         why = "disabled" if found and found[0].disabled and ok else "bad credentials"
-        c.accounts.audit(username or "?", "login.failed", detail={"why": why}, ip=ip)
-        return _login_page(request, next, "Wrong user name or password, or the account is "
+        _audit_refusal(request, "login.failed", username, why=why)
+        return _login_page(request, next_url, "Wrong user name or password, or the account is "
                            "disabled.", 401)
     user = found[0]
-    c.limiter.succeeded(username)
+    c.limiter.succeeded(username, trusted=trusted)
     c.accounts.touch_login(user.pk)
     sid, _csrf = c.accounts.create_session(user.pk, SESSION_LIFETIME)
     c.accounts.audit(user.username, "login", ip=ip)
-    dest = "/account" if user.must_change_password else _safe_next(next)
+    dest = "/account" if user.must_change_password else _safe_next(next_url)
     resp = RedirectResponse(dest, status_code=303)
     resp.set_cookie(SESSION_COOKIE, sign(c.secret, sid), httponly=True, samesite="lax",
                     secure=_secure(request), max_age=int(SESSION_LIFETIME.total_seconds()),
                     path="/")
+    resp.set_cookie(DEVICE_COOKIE, device_cookie(c.secret, user.username), httponly=True,
+                    samesite="strict", secure=_secure(request),
+                    max_age=int(DEVICE_LIFETIME.total_seconds()), path="/login")
     resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return resp
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, math.ceil(seconds))} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 @router.post("/logout")
@@ -101,28 +186,58 @@ def logout(request: Request) -> Response:
     return resp
 
 
+def _account_page(request: Request, status_code: int = 200, message: str | None = None,
+                  error: str | None = None) -> Response:
+    user = principal(request).user
+    tokens = ctx(request).accounts.list_tokens(user.username)
+    return render(request, "account.html", status_code=status_code, message=message,
+                  error=error, tokens=tokens)
+
+
 @router.get("/account")
 def account(request: Request) -> Response:
-    return render(request, "account.html", message=None, error=None)
+    return _account_page(request)
 
 
 @router.post("/account/password")
 def change_password(request: Request, current: str = Form(""), new: str = Form(""),
                     repeat: str = Form("")) -> Response:
     c = ctx(request)
-    user = principal(request).user
+    p = principal(request)
+    user = p.user
+    if max(len(current), len(new), len(repeat)) > MAX_PASSWORD:
+        return _account_page(request, 400, error=f"A password may have at most {MAX_PASSWORD} "
+                             "characters.")
     found = c.accounts.password_hash(user.username)
     if not found or not verify_password(found[1], current):
-        return render(request, "account.html", status_code=400, message=None,
-                      error="The current password is wrong.")
+        audit(request, "user.password_change_refused", user.username,
+              detail={"why": "current password wrong"})
+        return _account_page(request, 400, error="The current password is wrong.")
     if new != repeat:
-        return render(request, "account.html", status_code=400, message=None,
-                      error="The new passwords differ.")
+        return _account_page(request, 400, error="The new passwords differ.")
+    if new == current:
+        return _account_page(request, 400, error="The new password must differ from the "
+                             "current one.")
     problem = check_password_strength(new)
     if problem:
-        return render(request, "account.html", status_code=400, message=None,
-                      error=problem[0].upper() + problem[1:] + ".")
-    c.accounts.set_password(user.username, hash_password(new))
-    audit(request, "user.password_changed", user.username)
-    return render(request, "account.html", message="Password changed.", error=None)
+        return _account_page(request, 400, error=problem[0].upper() + problem[1:] + ".")
+    sessions, tokens = c.accounts.set_password(user.username, hash_password(new),
+                                               keep_session=p.session_id)
+    audit(request, "user.password_changed", user.username,
+          detail={"other_sessions_ended": sessions, "tokens_revoked": tokens})
+    ended = []
+    if sessions:
+        ended.append(f"{sessions} other session{'s' * (sessions != 1)} logged out")
+    if tokens:
+        ended.append(f"{tokens} API token{'s' * (tokens != 1)} revoked")
+    return _account_page(request, message="Password changed." + (
+        " " + "; ".join(ended).capitalize() + "." if ended else ""))
 
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(request: Request, token_id: int) -> Response:
+    user = principal(request).user
+    token = ctx(request).accounts.revoke_token(token_id, username=user.username)
+    audit(request, "token.revoke", user.username, detail={"token": token.id,
+                                                          "label": token.label})
+    return _account_page(request, message=f"Token {token.id} revoked.")
