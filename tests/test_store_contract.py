@@ -101,6 +101,27 @@ def test_images_are_hashes_only(store: Store) -> None:
     assert rows[0].sha256 == "ab" * 32 and rows[1].error == "file not found"
 
 
+def test_image_migration_reads_and_writes(store: Store) -> None:
+    """The repository calls services/image_migrate.py makes, on both backends."""
+    img = ImageInfo(0, "/abs/a.jpg", sha256="cd" * 32, md5="m", pdq=None, quality=None,
+                    width=10, height=10, stored_path="/old/place/a.jpg")
+    other = ImageInfo(0, "images/b.jpg", sha256="ef" * 32, md5="m", pdq=None, quality=None,
+                      width=10, height=10, stored_path="/old/place/b.jpg")
+    store.write_batch(None, [_ad(1, images=[img]), _ad(2, images=[other])])
+    keys = {sha: (pk, path) for pk, sha, path in store.iter_image_keys()}
+    assert keys["cd" * 32][1] == "/old/place/a.jpg"
+    store.set_image_key(keys["ef" * 32][0], "ef/" + "ef" * 32)
+    store.drop_image_bytes(keys["cd" * 32][0], "image migration: gone")
+    after = {sha: path for _pk, sha, path in store.iter_image_keys()}
+    assert after == {"cd" * 32: None, "ef" * 32: "ef/" + "ef" * 32}
+    ad1, ad2 = store.get_ad("1"), store.get_ad("2")
+    assert store.images_for(ad1.pk)[0].error == "image migration: gone"
+    assert store.unflagged_image_refs() == [(ad2.pk, 0, "images/b.jpg")]
+    store.flag_ad_image(ad2.pk, 0, "image migration: refused")
+    assert store.images_for(ad2.pk)[0].error == "image migration: refused"
+    assert store.unflagged_image_refs() == []
+
+
 def test_runs_are_recorded(store: Store) -> None:
     run = store.start_run(["a.jsonl"], "rej.txt")
     store.update_run(run, status="done", read=3)
