@@ -14,8 +14,8 @@ from tracelight.images.hashing import hash_image
 from tracelight.images.stage import ImageStage
 from tracelight.ingest.runner import ingest
 from tracelight.records import AdRecord, ProcessedAd
+from tracelight.services.banks import BankHook, import_bank
 from tracelight.store import open_store
-from tracelight.store.image_banks import BankHook, bank_match_rows, import_bank
 
 
 def test_stage_hashes_copies_and_reports_errors(tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_ingest_with_image_stage_and_bank_hook(tmp_path: Path,
         summary = ingest(store, [str(corpus / "ads.jsonl")], workers=1, after_batch=[hook])
         assert summary.new == 3
         assert sorted(m.distance == 0 for m in hook.new_matches) == [False, True]
-        rows = bank_match_rows(store)
+        rows = store.bank_match_rows()
         assert sorted(x for r in rows for x in r["ads"]) == ["demo/1", "demo/2"]
     finally:
         store.close()

@@ -12,13 +12,8 @@ from images_helpers import edited_copy, scene
 from tracelight.cli.main import cli
 from tracelight.images.hashing import hash_image
 from tracelight.records import AdRecord, ProcessedAd
+from tracelight.services.banks import load_bank_index, match_images
 from tracelight.store import open_store
-from tracelight.store.image_banks import (
-    bank_matched_sha256s,
-    is_bank_matched,
-    load_bank_index,
-    match_images,
-)
 
 
 @pytest.fixture()
@@ -82,10 +77,10 @@ def test_bank_import_matches_stored_images_and_lists(corpus: dict) -> None:
 
     store = open_store(url)
     try:
-        assert is_bank_matched(store, a.sha256 or "")
+        assert store.is_bank_matched(a.sha256 or "")
         c = hash_image(corpus["c"])
-        assert not is_bank_matched(store, c.sha256 or "")
-        assert bank_matched_sha256s(store, [a.sha256 or "", c.sha256 or ""]) == {a.sha256}
+        assert not store.is_bank_matched(c.sha256 or "")
+        assert store.bank_matched_sha256s([a.sha256 or "", c.sha256 or ""]) == {a.sha256}
     finally:
         store.close()
 

@@ -91,3 +91,32 @@ def test_bench_link_demo_corpus() -> None:
     assert res.exit_code == 0, res.output
     line = json.loads(res.stdout.strip().splitlines()[-1])
     assert line["precision"] >= 0.97 and line["recall"] >= 0.93
+
+
+def test_networks_json_risk_is_the_queues_ranking(tmp_path: Path) -> None:
+    """`tracelight networks` and `tracelight queue` give a network the same risk: one ranking
+    (score_network over the member ads), with the parts it came from."""
+    import random
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    ads, _truth = synth.generate(200, seed=5)
+    store = open_store(url)
+    store.write_batch(None, [ProcessedAd(AdRecord(id=a.key, source="synth", title=a.title,
+                                                  body=a.body, posted_at=a.posted_at,
+                                                  location=a.location), list(a.mentions),
+                                         risk=round(random.Random(a.key).random(), 3))
+                             for a in ads])
+    store.close()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["link", "--db", url]).exit_code == 0
+    res = runner.invoke(cli, ["networks", "--db", url, "--format", "jsonl"])
+    nets = [json.loads(line) for line in res.stdout.splitlines()]
+    assert nets and [n["size"] for n in nets] == sorted((n["size"] for n in nets), reverse=True)
+    for n in nets:
+        assert {"max", "mean", "scored_ads", "score", "reasons"} <= set(n["risk"])
+        assert 0 <= n["risk"]["score"] <= 1
+    res = runner.invoke(cli, ["queue", "--db", url, "--limit", "500", "--format", "jsonl"])
+    queued = {r["id"]: r["risk"] for r in map(json.loads, res.stdout.splitlines())
+              if r["kind"] == "network"}
+    assert queued and all(queued[n["network_id"]] == n["risk"]["score"] for n in nets
+                          if n["network_id"] in queued)

@@ -7,8 +7,14 @@ from datetime import UTC, datetime
 
 from tracelight.demo import linkads as synth
 from tracelight.records import AdRecord, ProcessedAd
+from tracelight.services.link import (
+    stored_hubs,
+    stored_network,
+    stored_networks,
+    update_networks,
+)
+from tracelight.services.similar import similar_ads
 from tracelight.store import Store
-from tracelight.store.networks import NetworkStore, similar_ads, update_networks
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -23,8 +29,8 @@ def _processed(n: int, seed: int = 3) -> tuple[list[ProcessedAd], dict[str, str 
     return out, truth
 
 
-def _partition(ns: NetworkStore) -> set[frozenset[str]]:
-    return {frozenset(n.ad_ids) for n in ns.iter_networks(min_size=2)}
+def _partition(store: Store) -> set[frozenset[str]]:
+    return {frozenset(n.ad_ids) for n in stored_networks(store, min_size=2)}
 
 
 def test_round_trip_incremental_and_rebuild(store: Store) -> None:
@@ -32,12 +38,11 @@ def test_round_trip_incremental_and_rebuild(store: Store) -> None:
     store.write_batch(None, items[:300])
     result, mode = update_networks(store)
     assert mode == "rebuild" and result.stats["new_ads"] == 300
-    ns = NetworkStore(store)
-    nets = list(ns.iter_networks(min_size=2))
+    nets = list(stored_networks(store, min_size=2))
     assert nets and nets[0].size >= nets[-1].size
-    assert ns.count_networks() == len(nets)
-    assert any(h.value == synth.SITE_PHONE for h in ns.hubs())
-    one = ns.get_network(nets[0].network_id)
+    assert store.count_networks() == len(nets)
+    assert any(h.value == synth.SITE_PHONE for h in stored_hubs(store))
+    one = stored_network(store, nets[0].network_id)
     assert one.to_dict() == nets[0].to_dict()
     assert one.evidence and one.risk is not None and one.locations
     ids_before = {k: n.network_id for n in nets for k in n.ad_ids}
@@ -45,19 +50,20 @@ def test_round_trip_incremental_and_rebuild(store: Store) -> None:
     store.write_batch(None, items[300:])
     result, mode = update_networks(store)
     assert mode == "incremental" and result.stats["new_ads"] == 100
-    incremental = _partition(ns)
-    kept = sum(1 for n in ns.iter_networks() for k in n.ad_ids
+    incremental = _partition(store)
+    kept = sum(1 for n in stored_networks(store) for k in n.ad_ids
                if ids_before.get(k) == n.network_id)
     assert kept >= 0.9 * len(ids_before)  # ids survive growth
 
     _, mode = update_networks(store, rebuild=True)
-    assert mode == "rebuild" and _partition(ns) == incremental
-    assert ns.last_run()["mode"] == "rebuild"
+    assert mode == "rebuild" and _partition(store) == incremental
+    last = store.last_link_run()
+    assert last is not None and last.mode == "rebuild"
 
     # nothing new: an incremental run reads no ads and changes nothing
     result, mode = update_networks(store)
     assert mode == "unchanged" and result.stats["new_ads"] == 0
-    assert _partition(ns) == incremental
+    assert _partition(store) == incremental
 
 
 def test_similar_lists_reasons(store: Store) -> None:
@@ -67,7 +73,7 @@ def test_similar_lists_reasons(store: Store) -> None:
     net_ad = next(k for k, v in truth.items() if v is not None
                   and sum(1 for x in truth.values() if x == v) >= 3)
     ad = store.get_ad(net_ad)
-    rows = similar_ads(store, ad, k=5)
+    rows = [r.to_dict() for r in similar_ads(store, ad, k=5)]
     assert rows and len(rows) <= 5
     assert rows == sorted(rows, key=lambda r: (-r["score"], r["ad_id"]))
     top = rows[0]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tracelight.errors import NotFoundError
-from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd
+from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd, utcnow
 from tracelight.store import AdFilter, Store
 
 
@@ -98,7 +98,28 @@ def test_images_are_hashes_only(store: Store) -> None:
     store.write_batch(None, [_ad(1, images=[img, missing]), _ad(2, images=[img])])
     ad = store.get_ad("1")
     rows = store.images_for(ad.pk)
-    assert rows[0]["sha256"] == "ab" * 32 and rows[1]["error"] == "file not found"
+    assert rows[0].sha256 == "ab" * 32 and rows[1].error == "file not found"
+
+
+def test_image_migration_reads_and_writes(store: Store) -> None:
+    """The repository calls services/image_migrate.py makes, on both backends."""
+    img = ImageInfo(0, "/abs/a.jpg", sha256="cd" * 32, md5="m", pdq=None, quality=None,
+                    width=10, height=10, stored_path="/old/place/a.jpg")
+    other = ImageInfo(0, "images/b.jpg", sha256="ef" * 32, md5="m", pdq=None, quality=None,
+                      width=10, height=10, stored_path="/old/place/b.jpg")
+    store.write_batch(None, [_ad(1, images=[img]), _ad(2, images=[other])])
+    keys = {sha: (pk, path) for pk, sha, path in store.iter_image_keys()}
+    assert keys["cd" * 32][1] == "/old/place/a.jpg"
+    store.set_image_key(keys["ef" * 32][0], "ef/" + "ef" * 32)
+    store.drop_image_bytes(keys["cd" * 32][0], "image migration: gone")
+    after = {sha: path for _pk, sha, path in store.iter_image_keys()}
+    assert after == {"cd" * 32: None, "ef" * 32: "ef/" + "ef" * 32}
+    ad1, ad2 = store.get_ad("1"), store.get_ad("2")
+    assert store.images_for(ad1.pk)[0].error == "image migration: gone"
+    assert store.unflagged_image_refs() == [(ad2.pk, 0, "images/b.jpg")]
+    store.flag_ad_image(ad2.pk, 0, "image migration: refused")
+    assert store.images_for(ad2.pk)[0].error == "image migration: refused"
+    assert store.unflagged_image_refs() == []
 
 
 def test_runs_are_recorded(store: Store) -> None:
@@ -115,3 +136,79 @@ def test_capped_text_search_counts_no_further_than_the_cap(store: Store) -> None
     assert [a.ad_id for a in found] == ["7", "6", "5"]  # newest ingested first past the cap
     total, found = store.search_text("common word 3", cap=5)
     assert total == 1 and found[0].ad_id == "3"
+
+
+def test_store_implements_every_repository_protocol(store: Store) -> None:
+    from tracelight.store import interfaces
+    from tracelight.store.accounts import Accounts
+    from tracelight.store.cases import Cases, Watchlists
+
+    for proto in (interfaces.AdRepo, interfaces.SearchRepo, interfaces.NetworkRepo,
+                  interfaces.BankRepo, interfaces.WorkspaceRepo, interfaces.StoreInterface):
+        assert isinstance(store, proto), proto.__name__
+    assert isinstance(Accounts(store), interfaces.AccountRepo)
+    assert isinstance(Cases(store), interfaces.CaseRepo)
+    assert isinstance(Watchlists(store), interfaces.WatchlistRepo)
+
+
+def test_queue_page_filters_and_orders(store: Store) -> None:
+    items = [ProcessedAd(AdRecord(id=str(i), source="s" if i % 2 else "t", body=f"ad {i}",
+                                  location="Portland, OR" if i < 4 else "Reno, NV",
+                                  extra={"category": "a" if i < 6 else "b"}),
+                         risk=None if i == 7 else round(i / 10, 2)) for i in range(8)]
+    store.write_batch(None, items)
+    total, ads, scored = store.queue_page(AdFilter(), limit=3)
+    assert scored and total == 7 and [a.ad_id for a in ads] == ["6", "5", "4"]
+    total, ads, _ = store.queue_page(AdFilter(location="portland", source="s"), limit=10)
+    assert (total, [a.ad_id for a in ads]) == (2, ["3", "1"])
+    total, ads, _ = store.queue_page(AdFilter(category="b", min_risk=0.65), limit=10)
+    assert [a.ad_id for a in ads] == []
+    assert store.queue_page(AdFilter(category="a"), limit=2, offset=1)[1][0].ad_id == "4"
+
+
+def test_networks_round_trip_as_records(store: Store) -> None:
+    from tracelight.store.networks import LinkRunRow, NetworkRow, StoredHub
+
+    store.write_batch(None, [ProcessedAd(AdRecord(id=str(i), source="s", body=f"ad {i}"),
+                                         risk=i / 10) for i in range(4)])
+    pks = {a.ad_id: a.pk for a in store.iter_ads(sort="ingested")}
+    assert store.last_link_run() is None and store.count_networks() == 0
+    net = NetworkRow("n1", 3, None, None, 0.3, {"network_id": "n1", "ad_ids": ["1", "2", "3"]},
+                     [pks["1"], pks["2"], pks["3"]],
+                     [{"kind": "phone", "value": "+12065550100", "strength": "strong",
+                       "ad_ids": ["1", "2"]}])
+    store.save_link_run([net], [StoredHub("phone", "+1", 99, 9, "site phone", "0")],
+                        {"features": b"x" * 10, "assignment": b"{}"},
+                        LinkRunRow(started=utcnow(), mode="rebuild", ads=4, new_ads=4,
+                                   stats={"networks": 1}))
+    assert store.count_networks() == 1 and store.network_id_of(pks["2"]) == "n1"
+    record = store.network_record("n1")
+    assert record["ad_ids"] == ["1", "2", "3"] and record["evidence"][0]["kind"] == "phone"
+    assert [r["network_id"] for r in store.iter_network_records()] == ["n1"]
+    assert store.member_risks(["n1"])["n1"] == [("1", 0.1, None), ("2", 0.2, None),
+                                                 ("3", 0.3, None)]
+    assert store.link_blobs(["features", "hashes"]) == {"features": b"x" * 10, "hashes": None}
+    assert store.hubs()[0].reason == "site phone"
+    last = store.last_link_run()
+    assert last is not None and last.mode == "rebuild" and last.networks == 1
+
+
+def test_banks_round_trip(store: Store) -> None:
+    from tracelight.store.image_banks import FoundMatch
+
+    sha = "ab" * 32
+    store.write_batch(None, [ProcessedAd(AdRecord(id="1", source="s", body="x"),
+                                         images=[ImageInfo(position=0, original="a.jpg",
+                                                           sha256=sha, md5="cd" * 16)])])
+    name, created, added = store.add_bank_hashes(" known ", [("sha256", sha, "lbl")])
+    assert (name, created, added) == ("known", True, 1)
+    assert store.add_bank_hashes("known", [("sha256", sha, "lbl")])[1:] == (False, 0)
+    assert [h.value for h in store.iter_bank_hashes(bank="known")] == [sha]
+    assert store.record_bank_matches([FoundMatch(sha, "known", "sha256", sha, 0)]) == [0]
+    assert store.record_bank_matches([FoundMatch(sha, "known", "sha256", sha, 0)]) == []
+    assert store.is_bank_matched(sha) and store.bank_match_rows()[0]["ads"] == ["s/1"]
+    hits, matched = store.ads_with_images(store.image_pks_with_digest(sha, None))
+    assert [h.ad_id for h in hits] == ["1"] and matched
+    assert store.list_banks()[0].matches == 1
+    store.delete_bank("known")
+    assert not store.is_bank_matched(sha) and store.list_banks() == []

@@ -16,10 +16,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tracelight.errors import StoreError
+from tracelight.images.banks import BankEntry
 from tracelight.records import AdRecord, Mention, ProcessedAd
+from tracelight.services import networks as network_service
+from tracelight.services.banks import import_bank
 from tracelight.store.accounts import Accounts
 from tracelight.web import check_watchlists, create_demo_admin
-from tracelight.web import integrations as integ
 from web_helpers import Facts, build_store, csrf, facts, login, make_app
 
 
@@ -250,8 +252,7 @@ def test_the_scorers_own_reasons_reach_the_api_and_the_page(analyst: TestClient)
 
 
 def test_images_blurred_reveal_audited_and_bank_matches_withheld(
-        analyst: TestClient, viewer: TestClient, env: tuple[Any, Any, Path],
-        monkeypatch: pytest.MonkeyPatch, F: Facts) -> None:
+        analyst: TestClient, viewer: TestClient, env: tuple[Any, Any, Path], F: Facts) -> None:
     pk = F.pk(F.image_id)  # an ad whose picture the ingest hashed and kept
     assert analyst.get(f"/ads/{pk}/images/0/blurred").headers["content-type"] == "image/png"
     assert analyst.post(f"/ads/{pk}/images/0/reveal", data={}).status_code == 403  # no CSRF
@@ -264,28 +265,73 @@ def test_images_blurred_reveal_audited_and_bank_matches_withheld(
     assert {r["action"] for r in rows} == {"image.thumbnail", "image.reveal", "image.view"}
     assert any(r["reason"] == "compare photos" for r in rows)
     assert viewer.get(f"/ads/{pk}/images/0/full").status_code == 403  # viewers cannot reveal
-    monkeypatch.setattr(integ, "bank_matched", lambda store, image: True)
-    assert analyst.get(f"/ads/{pk}/images/0/blurred").status_code == 403
-    assert analyst.get(f"/ads/{pk}/images/0/full").status_code == 403
-    assert "Withheld" in analyst.get(f"/ads/{pk}").text
+    # the image's real hash in a bank: never shown again, in any form
+    store = env[0]
+    sha = next(i.sha256 for i in store.images_for(pk) if i.position == 0)
+    assert sha and import_bank(store, "test-bank", [BankEntry("sha256", sha, "test")]).new_matches
+    try:
+        assert analyst.get(f"/ads/{pk}/images/0/blurred").status_code == 403
+        assert analyst.get(f"/ads/{pk}/images/0/full").status_code == 403
+        assert "Withheld" in analyst.get(f"/ads/{pk}").text
+    finally:
+        store.delete_bank("test-bank")
+    assert analyst.get(f"/ads/{pk}/images/0/blurred").status_code == 200  # bank gone: shown
 
 
-def test_networks_degrade_then_render(analyst: TestClient,
-                                      monkeypatch: pytest.MonkeyPatch, F: Facts) -> None:
+def test_networks_degrade_before_linking(analyst: TestClient) -> None:
     r = analyst.get("/api/networks/1")
     assert r.status_code == 404 and "not built" in r.json()["detail"]
     assert analyst.get("/api/networks").json() == {"built": False, "results": []}
-    monkeypatch.setattr(integ, "networks_available", lambda store: True)
-    members = [F.pk(i) for i in F.phone_ids[:8]]  # ads that share one phone
-    monkeypatch.setattr(integ, "network_members", lambda store, nid: (
-        {"id": nid, "risk": 0.8, "size": len(members), "label": f"network {nid}",
-         "reasons": [], "cities": 3}, members))
-    net = analyst.get("/api/networks/7").json()
-    assert net["n_ads"] == len(members) and net["graph"]["nodes"] and net["itinerary"]
-    assert any(i["kind"] == "phone" and i["n_ads"] == len(members)
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory,
+           demo_corpus_dir: Path) -> Iterator[tuple[Any, TestClient]]:
+    """A second workspace over the same demo corpus, its ads joined into networks by the
+    real linker."""
+    tmp = tmp_path_factory.mktemp("linked")
+    store = build_store(tmp, demo_corpus_dir, link=True)
+    c = TestClient(make_app(store, tmp))
+    assert login(c, "bo").status_code == 303
+    yield store, c
+    store.close()
+
+
+def test_networks_render_once_linked(linked: tuple[Any, TestClient], F: Facts) -> None:
+    store, analyst = linked
+    phone_pks = {F.pk(i) for i in F.phone_ids}  # ads that share one phone (ground truth)
+    nid = store.network_id_of(F.pk(F.phone_ids[0]))
+    assert nid is not None
+    assert phone_pks <= set(store.member_pks(nid))  # the linker put them in one network
+    net = analyst.get(f"/api/networks/{nid}").json()
+    assert net["n_ads"] == len(store.member_pks(nid)) >= len(phone_pks)
+    assert net["graph"]["nodes"] and net["graph"]["edges"] and net["itinerary"]
+    assert any(i["kind"] == "phone" and i["n_ads"] == len(phone_pks)
                for i in net["identifiers"])
-    html = analyst.get("/networks/7").text
+    html = analyst.get(f"/networks/{nid}").text
     assert 'id="graph"' in html and "cytoscape.min.js" in html and "Itinerary" in html
+
+
+def test_networks_ranked_as_the_cli_queue_ranks_them(linked: tuple[Any, TestClient]) -> None:
+    """One ranking: the workspace lists networks in the order `tracelight queue` does, with
+    the risk score_network gives them from their member ads."""
+    store, analyst = linked
+    listed = analyst.get("/api/networks", params={"limit": 20}).json()
+    ranked = network_service.network_queue(store, 20)
+    assert listed["built"] and [n["id"] for n in listed["results"]] == [r.id for r in ranked]
+    assert [n["risk"] for n in listed["results"]] == [r.risk for r in ranked]
+    top = listed["results"][0]
+    assert isinstance(top["risk"], float) and top["cities"] >= 1
+    assert top["size"] == len(store.member_pks(top["id"])) >= 2
+    assert analyst.get("/api/queue").json()["networks"][0]["id"] == top["id"]
+    assert analyst.get("/api/networks/nope").status_code == 404
+    pk = store.member_pks(top["id"])[0]
+    ad = analyst.get(f"/api/ads/{store.get_ad_by_pk(pk).ad_id}").json()
+    assert ad["networks"][0]["id"] == top["id"] and ad["networks"][0]["risk"] == top["risk"]
+    assert f"network {top['id']}" in analyst.get(f"/ads/{pk}").text
+    html = analyst.get(f"/networks/{top['id']}").text
+    assert "Why this is a lead" in html and "What links these ads" in html
+    assert f"network {top['id']}" in analyst.get("/queue").text
 
 
 def test_cases_export_and_viewer_cannot(analyst: TestClient, viewer: TestClient,
@@ -460,82 +506,3 @@ def test_crypto_and_handle_lookups_use_stored_forms(analyst: TestClient,
     assert analyst.get("/api/search", params={"crypto": addr}).json()["total"] == 1
     assert analyst.get("/api/search", params={"handle": "@ROSE_77"}).json()["total"] == 1
     assert analyst.get("/api/search", params={"handle": "telegram:rose_77"}).json()["total"] == 1
-
-
-def test_networks_through_the_linkers_network_store(analyst: TestClient,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    F: Facts) -> None:
-    """The app reads networks through tracelight.store.networks.NetworkStore when it exists
-    (here a stand-in with the same methods)."""
-    import sys
-    import types
-    from dataclasses import dataclass, field
-
-    @dataclass
-    class Net:
-        network_id: str
-        ad_ids: list[str]
-        names: list[str] = field(default_factory=list)
-        locations: list[dict[str, Any]] = field(default_factory=list)
-        risk: dict[str, Any] | None = None
-
-        @property
-        def size(self) -> int:
-            return len(self.ad_ids)
-
-        def to_dict(self) -> dict[str, Any]:
-            return {"network_id": self.network_id, "ad_ids": self.ad_ids, "names": self.names,
-                    "locations": self.locations, "size": self.size, "risk": self.risk,
-                    "evidence": [{"kind": "phone", "value": F.phone,
-                                  "strength": "strong", "ad_ids": self.ad_ids}]}
-
-    n1_ids = F.phone_ids[:8]  # ads that share one phone: the network's evidence
-    n1_pks = [F.pk(i) for i in n1_ids]
-    nets = {"n1": Net("n1", n1_ids, ["ana"],
-                      [{"city": "Seattle"}, {"city": "Boise"}],
-                      {"score": 0.9, "reasons": [{"code": "many_cities",
-                                                  "detail": "3 cities in 2 weeks"}]}),
-            "n2": Net("n2", [i for i in F.ids if i not in n1_ids][:2], risk={"score": 0.2})}
-
-    class NetworkStore:
-        def __init__(self, store: Any) -> None:
-            self.store = store
-
-        def count_networks(self, min_size: int = 2) -> int:
-            return len(nets)
-
-        def iter_networks(self, *, min_size: int = 2, limit: int | None = None) -> Any:
-            return iter(sorted(nets.values(), key=lambda n: -n.size))
-
-        def top_by_member_risk(self, limit: int, min_size: int = 2) -> list[Net]:
-            return sorted(nets.values(), key=lambda n: -n.size)[:limit]
-
-        def get_network(self, network_id: str) -> Net:
-            from tracelight.errors import NotFoundError
-            if network_id not in nets:
-                raise NotFoundError(f"no network {network_id!r}")
-            return nets[network_id]
-
-        def network_id_of(self, ad_pk: int) -> str | None:
-            return "n1" if ad_pk in n1_pks else None
-
-        def member_pks(self, network_id: str, limit: int = 1000) -> list[int]:
-            return n1_pks if network_id == "n1" else [F.pk(i) for i in nets["n2"].ad_ids]
-
-    fake = types.ModuleType("tracelight.store.networks")
-    fake.NetworkStore = NetworkStore  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tracelight.store.networks", fake)
-    integ._top_cache.clear()
-    listed = analyst.get("/api/networks").json()
-    assert listed["built"] and {n["id"] for n in listed["results"]} == {"n1", "n2"}
-    # ranked as `tracelight queue` ranks networks: from their member ads' risks and structure
-    n1 = next(n for n in listed["results"] if n["id"] == "n1")
-    assert isinstance(n1["risk"], float) and n1["cities"] == 2
-    net = analyst.get("/api/networks/n1").json()
-    assert net["n_ads"] == len(n1_ids) and net["graph"]["edges"]
-    assert analyst.get("/api/networks/nope").status_code == 404
-    assert "network n1" in analyst.get(f"/ads/{n1_pks[1]}").text
-    html = analyst.get("/networks/n1").text
-    assert "Why this is a lead" in html and "What links these ads" in html
-    assert "network n1" in analyst.get("/queue").text
-    integ._top_cache.clear()

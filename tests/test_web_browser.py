@@ -34,6 +34,9 @@ def _chromium_problem() -> str | None:
     return None
 
 
+NETWORK: dict[str, str] = {}  # the label of the first phone group's network
+
+
 @pytest.fixture(scope="module")
 def F(demo_corpus_dir: Path) -> Facts:
     return facts(demo_corpus_dir)
@@ -47,25 +50,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_corpus_dir: Path,
         pytest.skip(problem)
     import uvicorn
 
-    from tracelight.web import integrations as integ
+    from tracelight.services.link import update_networks
+
     tmp = tmp_path_factory.mktemp("browser")
     store = build_store(tmp, demo_corpus_dir)
-    # Networks are not built by the linker in this test's store: stand in one network
-    # (the ads sharing the most common phone) through the integration points the app uses.
-    members = [F.pk(i) for i in F.phone_ids]
-    mp = pytest.MonkeyPatch()
-    mp.setattr(integ, "networks_available", lambda s: True)
-    size = len(members)
-    mp.setattr(integ, "top_networks", lambda s, limit=20: [
-        {"id": "1", "risk": 0.82, "size": size, "label": "network 1", "reasons": [],
-         "cities": 3}])
-    mp.setattr(integ, "networks_for_ad", lambda s, pk: [
-        {"id": "1", "risk": 0.82, "size": size, "label": "network 1", "reasons": [],
-         "cities": 3}] if pk in members else [])
-    mp.setattr(integ, "network_members", lambda s, nid: (
-        {"id": "1", "risk": 0.82, "size": size, "label": "network 1",
-         "reasons": [{"code": "shared_phone", "label": "One phone across 3 cities"}],
-         "cities": 3}, members) if str(nid) == "1" else None)
+    update_networks(store)  # the real linker: ads sharing a phone become one network
+    nid = store.network_id_of(F.pk(F.phone_ids[0]))
+    assert nid is not None and {F.pk(i) for i in F.phone_ids} <= set(store.member_pks(nid))
+    NETWORK["label"] = f"network {nid}"
     app = make_app(store, tmp)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,7 +71,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_corpus_dir: Path,
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(10)
-    mp.undo()
     store.close()
 
 
@@ -135,7 +126,7 @@ def test_investigation_flow_in_chromium(server: str, tmp_path: Path, F: Facts) -
         page.wait_for_selector("img.revealed")
         shot(page, "05-ad-image-revealed")
 
-        page.click("aside >> text=network 1")
+        page.click(f"aside >> text={NETWORK['label']}")
         page.wait_for_selector("#graph canvas")
         page.wait_for_timeout(500)
         shot(page, "06-network")
@@ -144,7 +135,7 @@ def test_investigation_flow_in_chromium(server: str, tmp_path: Path, F: Facts) -
         page.fill("form.add-case input[name=new_title]", "Hotline tip 42")
         page.click("form.add-case button[type=submit]")
         page.wait_for_selector("h1:has-text('Hotline tip 42')")
-        assert page.locator("text=network 1").count() >= 1
+        assert page.locator(f"text={NETWORK['label']}").count() >= 1
         shot(page, "07-case")
 
         with page.expect_download() as dl:

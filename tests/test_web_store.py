@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from tracelight.errors import NotFoundError, StoreError, UsageError
 from tracelight.records import AdRecord, ImageInfo, Mention, ProcessedAd
-from tracelight.store import workspace as ws
+from tracelight.services.queue import AdFilter, ad_queue, filter_choices
 from tracelight.store.accounts import Accounts
 from tracelight.store.cases import Cases, Watchlists, check_watchlists
 from tracelight.web.app import create_app
@@ -93,25 +93,24 @@ def test_cases_and_watchlists(store: Any) -> None:
 def test_workspace_queue_and_lookups(store: Any, demo_corpus_dir: Path) -> None:
     ingest_demo(store, demo_corpus_dir)  # the real pipeline: extract and score each demo ad
     F = facts(demo_corpus_dir)
-    total, ads, scored = ws.queue(store, ws.QueueFilter(), limit=10)
-    assert scored and total == F.n_ads and [a.risk for a in ads] == sorted(
-        (a.risk for a in ads), reverse=True)
+    page = ad_queue(store, AdFilter(), limit=10)
+    assert page.scored and page.total == F.n_ads and [a.risk for a in page.ads] == sorted(
+        (a.risk for a in page.ads), reverse=True)
     there = [a for a in F.by_id.values() if F.city.lower() in a["location"].lower()]
     category = there[0]["category"]
-    total, ads, _ = ws.queue(store, ws.QueueFilter(city=F.city.lower(), category=category),
-                             limit=50)
-    assert total == len([a for a in there if a["category"] == category]) > 0
-    assert all(F.city in a.location and a.extra["category"] == category for a in ads)
+    page = ad_queue(store, AdFilter(location=F.city.lower(), category=category), limit=50)
+    assert page.total == len([a for a in there if a["category"] == category]) > 0
+    assert all(F.city in a.location and a.extra["category"] == category for a in page.ads)
     _platform, handle = F.handle.split(":")
-    assert F.handle in ws.entity_values(store, "social", "@" + handle.upper())
-    assert ws.text_search(store, F.name, limit=5, offset=0)[0] == len(F.name_ids) > 2
+    assert F.handle in store.entity_values("social", "@" + handle.upper())
+    assert store.search_text(F.name, limit=5, offset=0)[0] == len(F.name_ids) > 2
     if store.dialect == "sqlite":  # PostgreSQL ranks with its GIN index, uncapped
         cap = len(F.name_ids) - 2
-        assert ws.text_search(store, F.name, limit=5, offset=0, cap=cap)[0] == cap + 1
-    shared = ws.ads_sharing(store, store.get_ad(F.phone_ids[0]).pk)
-    assert shared and all(s["shared"] for s in shared)
-    assert set(ws.filter_choices(store)["categories"]) == {a["category"]
-                                                           for a in F.by_id.values()}
+        assert store.search_text(F.name, limit=5, offset=0, cap=cap)[0] == cap + 1
+    shared = store.ads_sharing(store.get_ad(F.phone_ids[0]).pk)
+    assert shared and all(s.shared for s in shared)
+    assert set(filter_choices(store)["categories"]) == {a["category"]
+                                                        for a in F.by_id.values()}
 
 
 def test_app_on_this_backend(store: Any, demo_corpus_dir: Path) -> None:

@@ -52,7 +52,7 @@ def build_store(tmp: Path, corpus: Path, *, link: bool = False) -> Any:
     store = open_store(f"sqlite:///{tmp / 'web.db'}")
     ingest_demo(store, corpus, tmp / "images")
     if link:
-        from tracelight.store.networks import update_networks
+        from tracelight.services.link import update_networks
 
         update_networks(store)
     accounts = Accounts(store)

@@ -73,7 +73,7 @@ def _crypto(value: str, _region: str, currencies: tuple[str, ...]) -> list[str]:
 
 
 def _age(value: str, _region: str, _platforms: tuple[str, ...]) -> list[str]:
-    return [str(int(value))] if value.isdigit() else []
+    return [str(int(value))] if value.isdecimal() else []  # not "²": int() refuses it
 
 
 _PRICE = re.compile(r"^(\d+) ([A-Z]{3})(?:/(\d+))?$")

@@ -5,6 +5,23 @@ The normalisers live with the kinds they clean (tracelight.kinds, declared in ki
 
 from __future__ import annotations
 
+import phonenumbers
+
 from tracelight.kinds import normalize_lookup
 
-__all__ = ["normalize_lookup"]
+__all__ = ["normalize_lookup", "normalize_phone"]
+
+
+def normalize_phone(written: str, region: str) -> str | None:
+    """A phone number as written (any punctuation, with or without +country) to E.164, or
+    None when it cannot be a phone number."""
+    text = written.strip()
+    if not text:
+        return None
+    try:
+        parsed = phonenumbers.parse(text, region.upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

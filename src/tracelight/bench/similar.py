@@ -17,8 +17,9 @@ def run(n_ads: int = 20_000, queries: int = 20, seed: int = 7,
     """`db_url`: an empty database to use instead of a scratch SQLite file."""
     from tracelight.demo.linkads import iter_ads
     from tracelight.records import AdRecord, ProcessedAd
+    from tracelight.services.link import update_networks
+    from tracelight.services.similar import similar_ads
     from tracelight.store import open_store
-    from tracelight.store.networks import similar_ads, update_networks
 
     with tempfile.TemporaryDirectory() as tmp:
         url = db_url or f"sqlite:///{Path(tmp) / 'b.db'}"

@@ -125,9 +125,9 @@ def _load(folder: Path, db_url: str, n_ads: int, seed: int, users: int
           ) -> tuple[int, list[str], Pools]:
     """Generate, ingest and link the demo corpus (once: a kept folder is reused) and add the
     users. Returns the highest ad pk, up to 50 network ids and the request pools."""
+    from tracelight.services.link import stored_networks
     from tracelight.store import open_store
     from tracelight.store.accounts import Accounts
-    from tracelight.store.networks import NetworkStore
     from tracelight.web.auth import hash_password
 
     corpus = folder / "corpus"
@@ -146,7 +146,7 @@ def _load(folder: Path, db_url: str, n_ads: int, seed: int, users: int
             name = f"bench{u}"
             if accounts.password_hash(name) is None:
                 accounts.add_user(name, hash_password(PASSWORD), "admin" if u == 0 else "analyst")
-        networks = [n.network_id for n in NetworkStore(store).iter_networks(limit=50)]
+        networks = [n.network_id for n in stored_networks(store, limit=50)]
         max_pk = store.count_ads()
     finally:
         store.close()

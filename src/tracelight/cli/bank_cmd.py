@@ -52,7 +52,7 @@ def bank_import(name: str, file: Path, kind: str, threshold: int | None, db_url:
     names a hash column (pdq, md5, sha1, sha256, hash) and optionally a label column. Invalid
     lines are reported with their line numbers and nothing is imported.
     """
-    from tracelight.store.image_banks import import_bank
+    from tracelight.services.banks import import_bank
 
     entries = parse_bank_file(file, kind=kind)
     with store_from(db_url) as store, \
@@ -71,10 +71,8 @@ def bank_import(name: str, file: Path, kind: str, threshold: int | None, db_url:
 @format_option()
 def bank_list(db_url: str, fmt: str) -> None:
     """List banks with their hash counts per kind and how many images matched."""
-    from tracelight.store.image_banks import list_banks
-
     with store_from(db_url) as store:
-        rows = [b.to_dict() for b in list_banks(store)]
+        rows = [b.to_dict() for b in store.list_banks()]
     if not rows and fmt == "table":
         stderr.print("no banks yet: add one with `tracelight bank import NAME FILE`")
         return
@@ -94,10 +92,8 @@ def bank_matches_cmd(bank_name: str | None, status: str | None, limit: int, db_u
 
     The matched images themselves are never shown. A match is a lead for human review.
     """
-    from tracelight.store.image_banks import bank_match_rows
-
     with store_from(db_url) as store:
-        rows = bank_match_rows(store, bank=bank_name, status=status, limit=limit)
+        rows = store.bank_match_rows(bank=bank_name, status=status, limit=limit)
     if not rows and fmt == "table":
         stderr.print("no bank matches")
         return
@@ -112,12 +108,10 @@ def bank_matches_cmd(bank_name: str | None, status: str | None, limit: int, db_u
 @db_option
 def bank_delete(name: str, yes: bool, db_url: str) -> None:
     """Delete bank NAME, its hashes and its alerts."""
-    from tracelight.store.image_banks import delete_bank
-
     if not yes:
         click.confirm(f"delete bank {name!r} and all its alerts?", abort=True, err=True)
     with store_from(db_url) as store:
-        delete_bank(store, name)
+        store.delete_bank(name)
         _audit(store, "bank.delete", name, {})
     click.echo(f"bank {name!r} deleted")
 

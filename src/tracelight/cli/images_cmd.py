@@ -1,6 +1,6 @@
 """`tracelight image hash` and `tracelight image-search`.
 
-Thin shell over tracelight.images (pure) and tracelight.store.image_banks (banks, alerts, search).
+Thin shell over tracelight.images (pure) and tracelight.services (banks, alerts, search).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def image_migrate(db_url: str, image_dir: str | None) -> None:
     folder, same SHA-256 as at ingest, decodes under the pixel limit) into the store and flags
     the rest as image errors on their ads. Safe to run again: it then changes nothing.
     """
-    from tracelight.store.image_migrate import migrate_images
+    from tracelight.services.image_migrate import migrate_images
 
     folder = image_dir or settings.get("image_dir")
     with store_from(db_url) as store:
@@ -105,7 +105,7 @@ def image_search(file: Path, max_distance: int | None, limit: int, db_url: str,
     (re-encoded, resized, cropped, brightness shifted). Query images of PDQ quality below 50
     are searched by exact hash only.
     """
-    from tracelight.store.image_banks import search_similar_ads
+    from tracelight.services.image_search import search_similar_ads
 
     info = hash_image(file)
     if info.error:

@@ -1,16 +1,19 @@
 """`tracelight link`, `networks`, `hubs` and `similar`: thin shells over
-tracelight.link (pure) and tracelight.store.networks."""
+tracelight.services (link, similar, networks) over tracelight.link (pure)."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import echo_err, progress_bar, store_from
 from tracelight.cli.output import dumps, emit
+
+if TYPE_CHECKING:
+    from tracelight.services.networks import RankedNetwork
 
 NETWORK_COLUMNS = ["network_id", "size", "phones", "emails", "names", "cities", "first_seen",
                    "last_seen", "evidence_kinds"]
@@ -31,7 +34,7 @@ def link_cmd(db_url: str, rebuild: bool, fmt: str) -> None:
     sentences shared by an implausible number of unrelated ads (a site's phone, boilerplate)
     are reported as hubs and never join ads.
     """
-    from tracelight.store.networks import update_networks
+    from tracelight.services.link import update_networks
 
     started = time.perf_counter()
     with store_from(db_url) as store, progress_bar(total=None) as bar:
@@ -54,6 +57,14 @@ def link_cmd(db_url: str, rebuild: bool, fmt: str) -> None:
         emit([row], "table", list(row))
 
 
+def _network_row(ranked: RankedNetwork) -> dict[str, Any]:
+    """A network's record, its risk carrying `score` (the queue's ranking) and its reasons."""
+    row = ranked.network.to_dict()
+    if "risk" in row:  # only when its ads were scored
+        row["risk"] = ranked.risk_dict()
+    return row
+
+
 def _table_row(net: dict[str, Any], *, short: bool = False) -> dict[str, Any]:
     row = {**net, "cities": [loc["city"] for loc in net["locations"]],
            "evidence_kinds": sorted({e["kind"] for e in net["evidence"]})}
@@ -74,15 +85,18 @@ def _table_row(net: dict[str, Any], *, short: bool = False) -> dict[str, Any]:
 def networks_cmd(db_url: str, min_size: int, limit: int | None, fmt: str) -> None:
     """List networks, biggest first: member ads, phones, emails, names, the cities they
     moved through (first/last dates), and the evidence that joins them."""
-    from tracelight.store.networks import NetworkStore
+    from tracelight.services.networks import iter_ranked
 
     if fmt == "table" and limit is None:
         limit = 50
     with store_from(db_url) as store:
-        ns = NetworkStore(store)
-        if ns.last_run() is None:
+        if store.last_link_run() is None:
             echo_err("no networks yet: run `tracelight link` first")
-        rows = (n.to_dict() for n in ns.iter_networks(min_size=min_size, limit=limit))
+        if fmt == "csv":  # no risk column: the records alone
+            rows = (n for n in store.iter_network_records(min_size=min_size, limit=limit))
+        else:
+            rows = (_network_row(r) for r in iter_ranked(store, min_size=min_size,
+                                                         limit=limit))
         if fmt == "table":
             emit((_table_row(r, short=True) for r in rows), fmt, TABLE_COLUMNS,
                  title="networks")
@@ -99,11 +113,11 @@ def hubs_cmd(db_url: str, fmt: str) -> None:
     """Identifiers and sentences shared by an implausible number of unrelated ads (a site's
     own phone, boilerplate). Reported here, never used to join ads."""
     from tracelight.link.text import sentence_text
-    from tracelight.store.networks import NetworkStore
+    from tracelight.services.link import stored_hubs
 
     with store_from(db_url) as store:
         rows = []
-        for h in NetworkStore(store).hubs():
+        for h in stored_hubs(store):
             row = h.to_dict()
             if h.kind == "sentence" and h.example:
                 try:
@@ -128,11 +142,11 @@ def similar_cmd(ad_id: str, k: int, source: str | None, db_url: str, fmt: str) -
     """Ads closest to AD_ID in contacts, images and wording, each with its reasons
     (strong: shared phone/email/handle/image; medium: wording/template; weak: style,
     same name and city within a week)."""
-    from tracelight.store.networks import similar_ads
+    from tracelight.services.similar import similar_ads
 
     with store_from(db_url) as store:
         ad = store.get_ad(ad_id, source)
-        rows = similar_ads(store, ad, k=k)
+        rows = [r.to_dict() for r in similar_ads(store, ad, k=k)]
     if fmt == "table":
         for r in rows:
             r["why"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])

@@ -48,8 +48,7 @@ def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, serve: bo
              port: int) -> None:
     """Generate a synthetic corpus, ingest it, link networks and open the workspace."""
     from tracelight.demo import generate
-    from tracelight.ingest.hooks import default_after_batch
-    from tracelight.ingest.runner import ingest
+    from tracelight.services.ingest import default_after_batch, ingest
 
     if _existing_corpus(out, n_ads, seed):
         stderr.print(f"[bold]1/3[/] reusing the corpus in {out}")
@@ -78,7 +77,7 @@ def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, serve: bo
 
 def _link(store: Store) -> None:
     """Join ads that share contacts, pictures or wording into networks."""
-    from tracelight.store.networks import update_networks
+    from tracelight.services.link import update_networks
 
     with stderr.status("linking"):
         result, _mode = update_networks(store)

@@ -19,14 +19,9 @@ from tracelight.cli.output import dumps, emit, stderr
 from tracelight.score import model as risk_model
 from tracelight.score.catalogue import Catalogue, load_catalogue
 from tracelight.score.features import AdFeatures
-from tracelight.score.runs import (
-    corpus_stats,
-    labelled_features,
-    read_labels,
-    reason_summary,
-    rescore,
-)
+from tracelight.score.runs import read_labels, reason_summary
 from tracelight.score.scorer import results_from_features
+from tracelight.services.rescore import corpus_stats, labelled_features, rescore
 
 QUEUE_COLUMNS = ["rank", "kind", "id", "risk", "location", "top_reasons"]
 
@@ -192,14 +187,12 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None
 
     A risk is a lead for human review, never a finding about a person.
     """
-    from tracelight.store import AdFilter
+    from tracelight.services.queue import AdFilter, scored_ads
 
     rows: list[dict[str, Any]] = []
     with store_from(db_url) as store:
-        for i, ad in enumerate(store.iter_ads(AdFilter(min_risk=min_risk), sort="risk",
-                                              limit=limit), start=1):
-            if ad.risk is None:
-                break
+        for i, ad in enumerate(scored_ads(store, AdFilter(min_risk=min_risk), limit=limit),
+                               start=1):
             row = {"rank": i, "kind": "ad", "id": ad.ad_id, "source": ad.source,
                    "risk": ad.risk, "title": ad.title, "location": ad.location,
                    "posted_at": ad.posted_at,
@@ -216,19 +209,16 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None
 
 def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
     """Networks by risk, once `tracelight link` has built them."""
-    from tracelight.score.runs import network_queue
-    from tracelight.store.networks import NetworkStore
+    from tracelight.services.networks import network_queue, networks_built
 
-    ns = NetworkStore(store)
-    if not ns.count_networks():
+    if not networks_built(store):
         return []
-    ranked = network_queue(store, ns, limit)
     rows = []
-    for i, net in enumerate(ranked, start=1):
-        row = {"rank": i, "kind": "network", "id": net["id"], "risk": net["risk"],
-               "location": net.get("location"), "size": net.get("size"),
-               "reasons": [r.to_dict() for r in net["reasons"][:3]]}
+    for i, net in enumerate(network_queue(store, limit), start=1):
+        row = {"rank": i, "kind": "network", "id": net.id, "risk": net.risk,
+               "location": net.location, "size": net.size,
+               "reasons": [r.to_dict() for r in net.reasons[:3]]}
         if fmt == "table":
-            row["top_reasons"] = reason_summary(net["reasons"])
+            row["top_reasons"] = reason_summary(net.reasons)
         rows.append(row)
     return rows

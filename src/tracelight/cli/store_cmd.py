@@ -15,10 +15,9 @@ from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import parse_when, progress_bar, store_from
 from tracelight.cli.output import dumps, emit, stderr
 from tracelight.errors import UsageError
-from tracelight.ingest.hooks import default_after_batch
-from tracelight.ingest.runner import ingest
 from tracelight.kinds import normalize_lookup
 from tracelight.pipeline import PipelineOptions
+from tracelight.services.ingest import default_after_batch, ingest
 from tracelight.store import AdFilter, StoredAd
 
 AD_COLUMNS = ["id", "source", "posted_at", "location", "risk", "title"]
@@ -68,7 +67,7 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
     with store_from(db_url) as store, progress_bar(total=sizes or None, unit="bytes") as bar:
         task = bar.add_task("ingest", total=sizes or None, info="")
         done_before: dict[str, int] = {}
-        current = {"path": None, "base": 0}
+        current: dict[str, Any] = {"path": None, "base": 0}
 
         def on_progress(position: int, path: str) -> None:
             if current["path"] != path:
@@ -137,7 +136,7 @@ def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
         revs = store.revisions(ad.pk)
     data = ad.to_dict()
     data["mentions"] = [m.to_dict() for m in found]
-    data["image_hashes"] = imgs
+    data["image_hashes"] = [i.to_dict() for i in imgs]
     data["revisions"] = [{"revision": r["revision"], "seen_at": r["seen_at"],
                           "content_hash": r["content_hash"]} for r in revs]
     if fmt == "jsonl":
@@ -165,7 +164,8 @@ def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
              "table", ["kind", "value", "as written", "field", "span", "obfuscated"],
              title="entities")
     if imgs:
-        emit(imgs, "table", ["position", "original", "sha256", "pdq", "quality", "error"],
+        emit(data["image_hashes"], "table",
+             ["position", "original", "sha256", "pdq", "quality", "error"],
              title="images (hashes only)", widths={"sha256": 16, "pdq": 16})
     console.print(f"revision {ad.revision}; first seen {ad.first_seen:%Y-%m-%d %H:%M}, "
                   f"last seen {ad.last_seen:%Y-%m-%d %H:%M}")

@@ -269,7 +269,7 @@ class BankIndex:
 def _sha1_of(info: ImageInfo, image_dir: str | Path | None) -> str | None:
     """SHA-1 is only needed for SHA-1 banks, so it is computed from the kept bytes on demand:
     the image store's copy for a content key, else the file `hash_image` read."""
-    from tracelight.store.blobs import ImageStore, is_key  # the store imports this package
+    from tracelight.blobs import ImageStore, is_key
 
     if not info.stored_path or not info.sha256:
         return None

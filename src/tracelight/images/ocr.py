@@ -20,10 +20,10 @@ import numpy as np
 from PIL import Image
 
 from tracelight import kinds as entity_kinds
+from tracelight.blobs import ImageStore, is_key
 from tracelight.errors import ConfigError
 from tracelight.images.hashing import DECODE_FORMATS
 from tracelight.records import ImageInfo, ProcessedAd
-from tracelight.store.blobs import ImageStore, is_key
 
 MIN_CONFIDENCE = 0.5
 # The detector's default upsizes the short side to 736 px; capping the long side at 960 px reads

@@ -13,28 +13,27 @@ of the input it came from:
 - it is size-capped before reading: a file over the cap is refused without reading it, and at
   most cap + 1 bytes are ever read (a file that grows while being read is refused too).
 
-Pure functions over paths, no database or web imports.
+Pure functions over paths, no database or web imports. `ImageRefused` and
+`read_regular_file` live in tracelight.blobs (shared with the image store) and are
+re-exported here.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import stat
 from pathlib import Path
+
+# the one safe file read, shared with the image store (tracelight.blobs)
+from tracelight.blobs import ImageRefused, read_regular_file
+
+__all__ = ["ImageRefused", "check_reference_text", "is_remote", "read_reference",
+           "read_regular_file", "resolve_reference"]
 
 # A URL scheme ("http:", "file:", "data:", "javascript:"); one letter is a Windows drive instead.
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 MAX_REF_CHARS = 4096
-
-
-class ImageRefused(Exception):
-    """An image reference that fails a check; `reason` is the image error stored on the ad."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def is_remote(ref: str) -> bool:
@@ -84,60 +83,6 @@ def resolve_reference(ref: str, base_dir: Path) -> Path:
     if real == base_real or not real.is_relative_to(base_real):
         raise ImageRefused("path leads outside the input's folder (symlink out): not read")
     return real
-
-
-def read_regular_file(path: Path, max_bytes: int) -> bytes:
-    """The bytes of a regular file of at most `max_bytes`, or ImageRefused.
-
-    Never blocks on a FIFO and never reads a device: the type is checked before opening, the
-    file is opened with O_NONBLOCK and O_NOFOLLOW, and the descriptor is checked again.
-    """
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        raise ImageRefused("file not found") from None
-    except OSError as exc:
-        raise ImageRefused(f"file could not be read: {exc.strerror or exc}") from None
-    _check_stat(st, max_bytes)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) \
-        | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise ImageRefused(f"file could not be read: {exc.strerror or exc}") from None
-    try:
-        _check_stat(os.fstat(fd), max_bytes)  # the file may have been swapped since lstat
-        chunks: list[bytes] = []
-        total = 0
-        while total <= max_bytes:
-            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-    except OSError as exc:
-        raise ImageRefused(f"file could not be read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if total > max_bytes:
-        raise ImageRefused(f"file grew past the {max_bytes:,}-byte image limit while read")
-    return b"".join(chunks)
-
-
-def _check_stat(st: os.stat_result, max_bytes: int) -> None:
-    mode = st.st_mode
-    if stat.S_ISDIR(mode):
-        raise ImageRefused("is a directory, not a file")
-    if stat.S_ISLNK(mode):
-        raise ImageRefused("is a symlink: not followed")
-    if not stat.S_ISREG(mode):
-        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
-                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
-                "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        raise ImageRefused(f"is {kind}, not a regular file: not read")
-    if st.st_size > max_bytes:
-        raise ImageRefused(f"file is {st.st_size:,} bytes, over the {max_bytes:,}-byte image "
-                           "limit (TRACELIGHT_IMAGE_MAX_BYTES)")
 
 
 def read_reference(ref: str, base_dir: Path, max_bytes: int) -> bytes:

@@ -22,10 +22,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from tracelight import settings
+from tracelight.blobs import ImageStore
 from tracelight.images.hashing import hash_bytes
 from tracelight.images.refs import ImageRefused, read_regular_file, resolve_reference
 from tracelight.records import ImageInfo, ProcessedAd
-from tracelight.store.blobs import ImageStore
 
 CACHE_SIZE = 4096  # networks reuse the same file in many ads: hash it once per worker
 

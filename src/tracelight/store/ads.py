@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, u
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from tracelight.errors import NotFoundError
 from tracelight.records import (
     AdRecord,
     Mention,
@@ -19,7 +20,9 @@ from tracelight.records import (
     Reason,
     reasons_from_json,
     reasons_to_json,
+    utcnow,
 )
+from tracelight.store.base import StoreBase
 from tracelight.store.blobs import is_key
 from tracelight.store.schema import (
     ad_images,
@@ -27,6 +30,7 @@ from tracelight.store.schema import (
     ads,
     entities,
     images,
+    ingest_runs,
     mentions,
 )
 
@@ -72,6 +76,28 @@ class StoredAd:
         if self.extra:
             out["extra"] = self.extra
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class AdImage:
+    """One image slot of an ad: where it came from, and its hashes once it was read."""
+
+    position: int
+    original: str
+    error: str | None
+    sha256: str | None
+    md5: str | None
+    pdq: str | None
+    quality: int | None
+    width: int | None
+    height: int | None
+    stored_path: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "original": self.original, "error": self.error,
+                "sha256": self.sha256, "md5": self.md5, "pdq": self.pdq,
+                "quality": self.quality, "width": self.width, "height": self.height,
+                "stored_path": self.stored_path}
 
 
 AD_COLUMNS = [ads.c.pk, ads.c.source, ads.c.ad_id, ads.c.url, ads.c.title, ads.c.body,
@@ -271,10 +297,15 @@ class AdFilter:
     until: datetime | None = None
     location: str | None = None  # case-insensitive substring of the posted location
     min_risk: float | None = None
+    category: str | None = None  # the record's extra["category"], exactly
 
-    def clauses(self) -> list[Any]:
+    def clauses(self, *, risk_walk: bool = False) -> list[Any]:
+        """risk_walk: the caller will walk the risk index, so the source test must not
+        tempt the planner onto the (source, id) index and a sort of a third of all ads."""
         out: list[Any] = []
-        if self.source:
+        if self.source and risk_walk:
+            out.append(ads.c.source + "" == self.source)
+        elif self.source:
             out.append(ads.c.source == self.source)
         if self.since:
             out.append(ads.c.posted_at >= self.since)
@@ -285,6 +316,8 @@ class AdFilter:
                                                            autoescape=True))
         if self.min_risk is not None:
             out.append(ads.c.risk >= self.min_risk)
+        if self.category:
+            out.append(ads.c.extra["category"].as_string() == self.category)
         return out
 
 
@@ -317,3 +350,181 @@ def iter_rows(conn: Connection, stmt: Any, batch: int = 1000) -> Iterator[Any]:
     """Stream rows without holding the result in memory (server-side cursor on PostgreSQL)."""
     result = conn.execution_options(yield_per=batch).execute(stmt)
     yield from result
+
+
+class AdTables(StoreBase):
+    """The AdRepo (ads, mentions, images of ads, revisions, risk, ingest runs) and the
+    SearchRepo of tracelight.store.interfaces."""
+
+    # ---- ingest runs ---------------------------------------------------------------------
+    def start_run(self, paths: Sequence[str], rejects_path: str | None) -> int:
+        with self.transaction() as conn:
+            return int(conn.execute(insert(ingest_runs).returning(ingest_runs.c.pk).values(
+                started_at=utcnow(), status="running", paths=list(paths), read=0, new=0,
+                updated=0, unchanged=0, rejected=0, rejects_path=rejects_path)).scalar_one())
+
+    def update_run(self, run_pk: int, **values: Any) -> None:
+        with self.transaction() as conn:
+            conn.execute(update(ingest_runs).where(ingest_runs.c.pk == run_pk).values(**values))
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.connect() as conn:
+            rows = conn.execute(select(ingest_runs).order_by(ingest_runs.c.pk.desc())
+                                .limit(limit))
+            return [dict(r._mapping) for r in rows]
+
+    def write_batch(self, run_pk: int | None, items: Sequence[ProcessedAd],
+                    now: datetime | None = None) -> BatchResult:
+        with self.transaction() as conn:
+            return write_batch(conn, run_pk, items, now or utcnow())
+
+    # ---- ads -----------------------------------------------------------------------------
+    def count_ads(self, flt: AdFilter | None = None) -> int:
+        flt = flt or AdFilter()
+        stmt = select(func.count()).select_from(ads)
+        clauses = flt.clauses()
+        if clauses:
+            stmt = stmt.where(*clauses)
+        with self.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def iter_ads(self, flt: AdFilter | None = None, *, sort: str = "posted",
+                 limit: int | None = None, offset: int = 0) -> Iterator[StoredAd]:
+        """Stream ads; memory stays flat however many match."""
+        stmt = select_ads(flt or AdFilter(), sort)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
+        with self.connect() as conn:
+            for row in iter_rows(conn, stmt):
+                yield row_to_ad(row)
+
+    def get_ad(self, ad_id: str, source: str | None = None) -> StoredAd:
+        """The ad with this id (and source, when ids repeat across sources)."""
+        stmt = select(*AD_COLUMNS).where(ads.c.ad_id == ad_id)
+        if source:
+            stmt = stmt.where(ads.c.source == source)
+        with self.connect() as conn:
+            rows = conn.execute(stmt.limit(10)).all()
+        if not rows:
+            where = f" from source {source!r}" if source else ""
+            raise NotFoundError(f"no ad with id {ad_id!r}{where}")
+        if len(rows) > 1:
+            sources = ", ".join(sorted(r.source for r in rows))
+            raise NotFoundError(f"ad id {ad_id!r} exists in several sources ({sources})",
+                                hint="say which with --source")
+        return row_to_ad(rows[0])
+
+    def get_ad_by_pk(self, pk: int) -> StoredAd:
+        with self.connect() as conn:
+            row = conn.execute(select(*AD_COLUMNS).where(ads.c.pk == pk)).first()
+        if row is None:
+            raise NotFoundError(f"no ad with internal key {pk}")
+        return row_to_ad(row)
+
+    def get_ads_by_pks(self, pks: Sequence[int]) -> list[StoredAd]:
+        out: dict[int, StoredAd] = {}
+        with self.connect() as conn:
+            for i in range(0, len(pks), 500):
+                for row in conn.execute(select(*AD_COLUMNS).where(ads.c.pk.in_(pks[i:i + 500]))):
+                    ad = row_to_ad(row)
+                    out[ad.pk] = ad
+        return [out[pk] for pk in pks if pk in out]
+
+    def mentions_for(self, ad_pks: Sequence[int]) -> dict[int, list[Mention]]:
+        out: dict[int, list[Mention]] = {pk: [] for pk in ad_pks}
+        stmt = (select(mentions.c.ad_pk, entities.c.kind, entities.c.value, mentions.c.field,
+                       mentions.c.start, mentions.c.end, mentions.c.obfuscated,
+                       mentions.c.raw)
+                .join(entities, entities.c.pk == mentions.c.entity_pk))
+        with self.connect() as conn:
+            for i in range(0, len(ad_pks), 500):
+                part = list(ad_pks[i:i + 500])
+                for r in conn.execute(stmt.where(mentions.c.ad_pk.in_(part))
+                                      .order_by(mentions.c.ad_pk, mentions.c.field,
+                                                mentions.c.start)):
+                    out[r.ad_pk].append(Mention(kind=r.kind, value=r.value, field=r.field,
+                                                start=r.start, end=r.end,
+                                                obfuscated=bool(r.obfuscated), raw=r.raw))
+        return out
+
+    def images_for(self, ad_pk: int) -> list[AdImage]:
+        stmt = (select(ad_images.c.position, ad_images.c.original, ad_images.c.error,
+                       images.c.sha256, images.c.md5, images.c.pdq, images.c.quality,
+                       images.c.width, images.c.height, images.c.stored_path)
+                .select_from(ad_images.outerjoin(images, images.c.pk == ad_images.c.image_pk))
+                .where(ad_images.c.ad_pk == ad_pk).order_by(ad_images.c.position))
+        with self.connect() as conn:
+            return [AdImage(**r._mapping) for r in conn.execute(stmt)]
+
+    # ---- the image store migration (services/image_migrate.py) ---------------------------
+    def iter_image_keys(self) -> list[tuple[int, str, str | None]]:
+        """(image pk, sha256, stored_path) of every image, in pk order."""
+        with self.connect() as conn:
+            return [(r.pk, r.sha256, r.stored_path) for r in conn.execute(
+                select(images.c.pk, images.c.sha256, images.c.stored_path)
+                .order_by(images.c.pk))]
+
+    def set_image_key(self, image_pk: int, stored_path: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(update(images).where(images.c.pk == image_pk)
+                         .values(stored_path=stored_path))
+
+    def drop_image_bytes(self, image_pk: int, error: str) -> None:
+        """The image's bytes are not kept: no stored path, and `error` on every ad showing it
+        that has no image error yet."""
+        with self.transaction() as conn:
+            conn.execute(update(images).where(images.c.pk == image_pk)
+                         .values(stored_path=None))
+            conn.execute(update(ad_images).where(ad_images.c.image_pk == image_pk)
+                         .where(ad_images.c.error.is_(None))
+                         .values(error=error))
+
+    def unflagged_image_refs(self) -> list[tuple[int, int, str]]:
+        """(ad pk, position, reference as written) of ad images with bytes and no error."""
+        with self.connect() as conn:
+            return [(r.ad_pk, r.position, r.original) for r in conn.execute(
+                select(ad_images.c.ad_pk, ad_images.c.position, ad_images.c.original)
+                .where(ad_images.c.error.is_(None)).where(ad_images.c.image_pk.is_not(None)))]
+
+    def flag_ad_image(self, ad_pk: int, position: int, error: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(update(ad_images).where(ad_images.c.ad_pk == ad_pk)
+                         .where(ad_images.c.position == position).values(error=error))
+
+    def revisions(self, ad_pk: int) -> list[dict[str, Any]]:
+        """Every version of an ad, oldest first; the last one is the current text."""
+        with self.connect() as conn:
+            rows = conn.execute(select(ad_revisions).where(ad_revisions.c.ad_pk == ad_pk)
+                                .order_by(ad_revisions.c.revision))
+            history = [dict(r._mapping) for r in rows]
+        ad = self.get_ad_by_pk(ad_pk)
+        history.append({"ad_pk": ad.pk, "revision": ad.revision, "content_hash": ad.content_hash,
+                        "url": ad.url, "title": ad.title, "body": ad.body,
+                        "posted_at": ad.posted_at, "location": ad.location,
+                        "images": ad.images, "extra": ad.extra, "seen_at": ad.last_seen})
+        return history
+
+    def find_by_entity(self, kind: str, values: Sequence[str], *, limit: int = 20,
+                       offset: int = 0) -> tuple[int, list[StoredAd]]:
+        """Ads that mention any of these normalised values of one entity kind."""
+        with self.connect() as conn:
+            pks = list(entity_pks(conn, [(kind, v) for v in values]).values())
+            if not pks:
+                return 0, []
+            ad_pks = (select(mentions.c.ad_pk).where(mentions.c.entity_pk.in_(pks))
+                      .distinct().scalar_subquery())
+            total = conn.execute(select(func.count()).select_from(ads)
+                                 .where(ads.c.pk.in_(ad_pks))).scalar_one()
+            rows = conn.execute(select(*AD_COLUMNS).where(ads.c.pk.in_(ad_pks))
+                                .order_by(ads.c.posted_at.desc(), ads.c.pk.desc())
+                                .limit(limit).offset(offset))
+            return int(total), [row_to_ad(r) for r in rows]
+
+    def set_risk(self, scores: Sequence[tuple[int, float | None, list[Reason] | None]],
+                 ) -> None:
+        with self.transaction() as conn:
+            for pk, risk, reasons in scores:
+                conn.execute(update(ads).where(ads.c.pk == pk).values(
+                    risk=risk, reasons=reasons_to_json(reasons)))

@@ -1,8 +1,8 @@
 """Table definitions (SQLAlchemy Core) for the whole store.
 
 Queries use these objects, never hand-written dialect SQL; migrations under migrations/versions
-create them. Areas (images, networks, web accounts...) define their tables in their own store
-module on the same `metadata`.
+create them. Ads, images, networks and hash banks live here; the web accounts, cases and
+watchlists still define theirs in store/accounts.py and store/cases.py on the same `metadata`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -128,4 +129,110 @@ ingest_runs = Table(
     Column("rejected", Integer, nullable=False, default=0),
     Column("rejects_path", Text),
     Column("message", Text),
+)
+
+# ---- networks (migration 0004) ----------------------------------------------------------
+
+TS = DateTime(timezone=True)
+
+networks = Table(
+    "networks", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("network_id", String(64), nullable=False, unique=True),
+    Column("size", Integer, nullable=False),
+    Column("first_seen", TS),
+    Column("last_seen", TS),
+    Column("risk_max", Float),
+    Column("record", JSON, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_networks_size", "size"),
+)
+
+network_members = Table(
+    "network_members", metadata,
+    Column("ad_pk", Integer, ForeignKey("ads.pk", ondelete="CASCADE"), primary_key=True),
+    Column("network_pk", Integer, ForeignKey("networks.pk", ondelete="CASCADE"),
+           nullable=False),
+    Index("ix_network_members_network", "network_pk"),
+)
+
+network_evidence = Table(
+    "network_evidence", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("network_pk", Integer, ForeignKey("networks.pk", ondelete="CASCADE"),
+           nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("strength", String(16), nullable=False),
+    Column("score", Float),
+    Column("ad_ids", JSON, nullable=False),
+    Index("ix_network_evidence_network", "network_pk"),
+    Index("ix_network_evidence_kind_value", "kind", "value"),
+)
+
+link_hubs = Table(
+    "link_hubs", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("ads", Integer, nullable=False),
+    Column("groups", Integer),
+    Column("reason", Text, nullable=False),
+    Column("example_ad", Text),
+)
+
+link_state = Table(
+    "link_state", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+link_runs = Table(
+    "link_runs", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS),
+    Column("mode", String(16), nullable=False),
+    Column("ads", Integer, nullable=False),
+    Column("new_ads", Integer, nullable=False),
+    Column("networks", Integer, nullable=False),
+    Column("stats", JSON, nullable=False),
+)
+
+# ---- hash banks (migration 0002) ---------------------------------------------------------
+
+MAX_BANK_NAME = 100
+
+banks = Table(
+    "banks", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(MAX_BANK_NAME), nullable=False, unique=True),
+    Column("source", Text),  # file it was imported from
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+bank_hashes = Table(
+    "bank_hashes", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("bank_pk", Integer, ForeignKey("banks.pk", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(8), nullable=False),  # pdq, md5, sha1, sha256
+    Column("value", String(64), nullable=False),
+    Column("label", Text),
+    UniqueConstraint("bank_pk", "kind", "value", name="uq_bank_hashes_bank_kind_value"),
+    Index("ix_bank_hashes_kind_value", "kind", "value"),
+)
+
+bank_matches = Table(
+    "bank_matches", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("bank_hash_pk", Integer, ForeignKey("bank_hashes.pk", ondelete="CASCADE"),
+           nullable=False),
+    Column("image_pk", Integer, ForeignKey("images.pk", ondelete="CASCADE"), nullable=False),
+    Column("distance", Integer, nullable=False),
+    Column("matched_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # new, reviewed, dismissed
+    UniqueConstraint("bank_hash_pk", "image_pk", name="uq_bank_matches_hash_image"),
+    Index("ix_bank_matches_image", "image_pk"),
 )

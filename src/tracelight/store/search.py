@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, column, func, select, table, text
 
-from tracelight.store.ads import AD_COLUMNS, FTS_TOKEN, fts_match_expression
+from tracelight.store.ads import AD_COLUMNS, FTS_TOKEN, StoredAd, fts_match_expression, row_to_ad
+from tracelight.store.base import StoreBase
 from tracelight.store.schema import ads
 
 
@@ -53,3 +54,14 @@ def text_search(conn: Connection, query: str, limit: int, offset: int,
     stmt = (select(*AD_COLUMNS).select_from(source).where(cond).order_by(*order)
             .limit(limit).offset(offset))
     return total, list(conn.execute(stmt))
+
+
+class SearchTables(StoreBase):
+    """The SearchRepo of tracelight.store.interfaces: full-text search over ads."""
+
+    def search_text(self, query: str, *, limit: int = 20, offset: int = 0,
+                    cap: int | None = None) -> tuple[int, list[StoredAd]]:
+        """Ads containing every word of `query`, best first; see text_search for cap."""
+        with self.connect() as conn:
+            total, rows = text_search(conn, query, limit, offset, cap)
+        return total, [row_to_ad(r) for r in rows]

@@ -1,6 +1,6 @@
-"""Read queries the investigator workspace needs beyond the core Store interface.
+"""Read queries the investigator workspace and the queue need beyond the ads repository.
 
-The queue (leads by risk with filters), identifier look-ups (handles written several ways),
+The queue (ads by risk with filters), identifier look-ups (handles written several ways),
 ads that share an identifier or an image with a given ad, and filter choices.
 """
 
@@ -8,175 +8,152 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 
 from tracelight.kinds import STRONG
-from tracelight.store.ads import AD_COLUMNS, AdFilter, row_to_ad
+from tracelight.store.ads import AD_COLUMNS, AdFilter, StoredAd, row_to_ad
+from tracelight.store.base import StoreBase
 from tracelight.store.schema import ad_images, ads, entities, images, mentions
 
 LINK_KINDS = STRONG  # identifiers that link ads (kinds.yaml: strong)
 
 
 @dataclass(frozen=True)
-class QueueFilter:
-    since: datetime | None = None
-    until: datetime | None = None
-    city: str | None = None
-    source: str | None = None
-    category: str | None = None
+class SharedAd:
+    """Another ad sharing identifiers or an identical image with the ad asked about."""
 
-    def clauses(self, *, risk_walk: bool = False) -> list[Any]:
-        """risk_walk: the caller will walk the risk index, so the source test must not
-        tempt the planner onto the (source, id) index and a sort of a third of all ads."""
-        out = AdFilter(source=None if risk_walk else self.source or None, since=self.since,
-                       until=self.until, location=self.city or None).clauses()
-        if self.source and risk_walk:
-            out.append(ads.c.source + "" == self.source)
-        if self.category:
-            out.append(ads.c.extra["category"].as_string() == self.category)
-        return out
+    ad: StoredAd
+    shared: list[str]  # "phone +1206...", "identical image"
 
 
 COUNT_CAP = 1000  # beyond this, pages say "1,000+": an exact count costs a full scan
 
 
-def queue(store: Any, flt: QueueFilter, *, limit: int = 50,
-          offset: int = 0) -> tuple[int, list[Any], bool]:
-    """(total, ads, scored): scored ads by risk, highest first; newest first if none scored.
+class WorkspaceTables(StoreBase):
+    """The WorkspaceRepo of tracelight.store.interfaces."""
 
-    Filtering on `risk IS NOT NULL` lets both backends walk the risk index in order instead
-    of sorting every ad; the total is capped at COUNT_CAP + 1 for the same reason.
-    """
-    clauses = flt.clauses()
-    with store.connect() as conn:
-        has_scores = conn.execute(select(ads.c.pk).where(ads.c.risk.is_not(None))
-                                  .limit(1)).first() is not None
-        where = and_(*clauses, ads.c.risk.is_not(None)) if has_scores else and_(*clauses)
-        key = ads.c.risk if has_scores else ads.c.posted_at
-        # One pass collects up to COUNT_CAP + 1 matches. Few matches: sort just those here
-        # (walking the risk index would visit every ad to find them). Many: walk the risk
-        # index and stop at the page; ties go newest-ingested first, the index's own order.
-        hits = conn.execute(select(ads.c.pk, key).where(where).limit(COUNT_CAP + 1)).all()
-        total = len(hits)
-        if total <= COUNT_CAP:
-            hits.sort(key=lambda h: (h[1] is not None, h[1] or 0, h[0]), reverse=True)
-            page = [h[0] for h in hits[offset:offset + limit]]
-            by_pk = {r.pk: r for r in conn.execute(select(*AD_COLUMNS)
-                                                   .where(ads.c.pk.in_(page)))} if page else {}
-            return total, [row_to_ad(by_pk[pk]) for pk in page if pk in by_pk], has_scores
-        if has_scores and flt.source:
-            where = and_(*flt.clauses(risk_walk=True), ads.c.risk.is_not(None))
-        rows = conn.execute(select(*AD_COLUMNS).where(where)
-                            .order_by(key.desc(), ads.c.pk.desc()).limit(limit).offset(offset))
-        return int(total), [row_to_ad(r) for r in rows], has_scores
+    def queue_page(self, flt: AdFilter, *, limit: int = 50,
+                   offset: int = 0) -> tuple[int, list[StoredAd], bool]:
+        """(total, ads, scored): scored ads by risk, highest first; newest first if none scored.
 
+        Filtering on `risk IS NOT NULL` lets both backends walk the risk index in order instead
+        of sorting every ad; the total is capped at COUNT_CAP + 1 for the same reason.
+        """
+        clauses = flt.clauses()
+        with self.connect() as conn:
+            has_scores = conn.execute(select(ads.c.pk).where(ads.c.risk.is_not(None))
+                                      .limit(1)).first() is not None
+            where = (and_(*clauses, ads.c.risk.is_not(None)) if has_scores
+                     else and_(true(), *clauses))
+            key = ads.c.risk if has_scores else ads.c.posted_at
+            # One pass collects up to COUNT_CAP + 1 matches. Few matches: sort just those here
+            # (walking the risk index would visit every ad to find them). Many: walk the risk
+            # index and stop at the page; ties go newest-ingested first, the index's own order.
+            hits = list(conn.execute(select(ads.c.pk, key).where(where)
+                                     .limit(COUNT_CAP + 1)).all())
+            total = len(hits)
+            if total <= COUNT_CAP:
+                hits.sort(key=lambda h: (h[1] is not None, h[1] or 0, h[0]), reverse=True)
+                page = [h[0] for h in hits[offset:offset + limit]]
+                by_pk = {r.pk: r for r in conn.execute(select(*AD_COLUMNS)
+                                                       .where(ads.c.pk.in_(page)))} if page else {}
+                return total, [row_to_ad(by_pk[pk]) for pk in page if pk in by_pk], has_scores
+            if has_scores and flt.source:
+                where = and_(*flt.clauses(risk_walk=True), ads.c.risk.is_not(None))
+            rows = conn.execute(select(*AD_COLUMNS).where(where)
+                                .order_by(key.desc(), ads.c.pk.desc()).limit(limit).offset(offset))
+            return int(total), [row_to_ad(r) for r in rows], has_scores
 
-def filter_choices(store: Any, limit: int = 200) -> dict[str, list[str]]:
-    """Sources and categories present, for the queue's drop-downs."""
-    with store.connect() as conn:
-        sources = [r[0] for r in conn.execute(select(ads.c.source).distinct()
-                                              .order_by(ads.c.source).limit(limit))]
-        cat = ads.c.extra["category"].as_string()
-        categories = [r[0] for r in conn.execute(
-            select(cat).where(cat.is_not(None)).distinct().order_by(cat).limit(limit))
-            if r[0]]
-    return {"sources": sources, "categories": categories}
+    def filter_choices(self, limit: int = 200) -> dict[str, list[str]]:
+        """Sources and categories present, for the queue's drop-downs."""
+        with self.connect() as conn:
+            sources = [r[0] for r in conn.execute(select(ads.c.source).distinct()
+                                                  .order_by(ads.c.source).limit(limit))]
+            cat = ads.c.extra["category"].as_string()
+            categories = [r[0] for r in conn.execute(
+                select(cat).where(cat.is_not(None)).distinct().order_by(cat).limit(limit))
+                if r[0]]
+        return {"sources": sources, "categories": categories}
 
+    def entity_values(self, kind: str, written: str, limit: int = 50) -> list[str]:
+        """Stored values of one kind matching what a user typed.
 
-def entity_values(store: Any, kind: str, written: str, limit: int = 50) -> list[str]:
-    """Stored values of one kind matching what a user typed.
+        Handles are stored as "platform:handle"; a user types "@handle" or "handle". Other
+        kinds compare exactly (after the caller normalised them) or case-insensitively.
+        """
+        text = written.strip()
+        with self.connect() as conn:
+            if kind == "social":
+                handle = text.rsplit(":", 1)[-1].lstrip("@").lower()
+                if not handle:
+                    return []
+                cond = or_(func.lower(entities.c.value) == handle,
+                           func.lower(entities.c.value).endswith(":" + handle, autoescape=True),
+                           func.lower(entities.c.value) == text.lower())
+            else:
+                cond = or_(entities.c.value == text, func.lower(entities.c.value) == text.lower())
+            return [r[0] for r in conn.execute(select(entities.c.value)
+                                               .where(entities.c.kind == kind, cond).limit(limit))]
 
-    Handles are stored as "platform:handle"; a user types "@handle" or "handle". Other
-    kinds compare exactly (after the caller normalised them) or case-insensitively.
-    """
-    text = written.strip()
-    with store.connect() as conn:
-        if kind == "social":
-            handle = text.rsplit(":", 1)[-1].lstrip("@").lower()
-            if not handle:
-                return []
-            cond = or_(func.lower(entities.c.value) == handle,
-                       func.lower(entities.c.value).endswith(":" + handle, autoescape=True),
-                       func.lower(entities.c.value) == text.lower())
-        else:
-            cond = or_(entities.c.value == text, func.lower(entities.c.value) == text.lower())
-        return [r[0] for r in conn.execute(select(entities.c.value)
-                                           .where(entities.c.kind == kind, cond).limit(limit))]
+    def ads_with_image_hash(self, digest: str, *, limit: int = 20,
+                            offset: int = 0) -> tuple[int, list[StoredAd]]:
+        """Ads holding an image with this exact SHA-256, MD5 or PDQ hash."""
+        d = digest.strip().lower()
+        with self.connect() as conn:
+            img_pks = select(images.c.pk).where(or_(images.c.sha256 == d, images.c.md5 == d,
+                                                    images.c.pdq == d))
+            ad_pks = select(ad_images.c.ad_pk).where(ad_images.c.image_pk.in_(img_pks)).distinct()
+            total = conn.execute(select(func.count()).select_from(ad_pks.subquery())).scalar_one()
+            rows = conn.execute(select(*AD_COLUMNS).where(ads.c.pk.in_(ad_pks))
+                                .order_by(ads.c.posted_at.desc(), ads.c.pk.desc())
+                                .limit(limit).offset(offset))
+            return int(total), [row_to_ad(r) for r in rows]
 
+    def ads_sharing(self, ad_pk: int, *, limit: int = 10,
+                    max_fanout: int = 5000) -> list[SharedAd]:
+        """Other ads that share an identifier or an identical image with this ad.
 
-def ads_with_image_hash(store: Any, digest: str, *, limit: int = 20,
-                        offset: int = 0) -> tuple[int, list[Any]]:
-    """Ads holding an image with this exact SHA-256, MD5 or PDQ hash."""
-    d = digest.strip().lower()
-    with store.connect() as conn:
-        img_pks = select(images.c.pk).where(or_(images.c.sha256 == d, images.c.md5 == d,
-                                                images.c.pdq == d))
-        ad_pks = select(ad_images.c.ad_pk).where(ad_images.c.image_pk.in_(img_pks)).distinct()
-        total = conn.execute(select(func.count()).select_from(ad_pks.subquery())).scalar_one()
-        rows = conn.execute(select(*AD_COLUMNS).where(ads.c.pk.in_(ad_pks))
-                            .order_by(ads.c.posted_at.desc(), ads.c.pk.desc())
-                            .limit(limit).offset(offset))
-        return int(total), [row_to_ad(r) for r in rows]
+        Identifiers used by more than `max_fanout` ads (a shared agency line, a stock photo) are
+        skipped: they link everything and explain nothing.
+        """
+        with self.connect() as conn:
+            ents = [(r.entity_pk, r.kind, r.value) for r in conn.execute(
+                select(mentions.c.entity_pk, entities.c.kind, entities.c.value)
+                .join(entities, entities.c.pk == mentions.c.entity_pk)
+                .where(mentions.c.ad_pk == ad_pk, entities.c.kind.in_(LINK_KINDS)).distinct())]
+            shared: dict[int, list[str]] = {}
+            for entity_pk, kind, value in ents:
+                n = conn.execute(select(func.count()).select_from(mentions)
+                                 .where(mentions.c.entity_pk == entity_pk)).scalar_one()
+                if n > max_fanout:
+                    continue
+                for r in conn.execute(select(mentions.c.ad_pk).where(
+                        mentions.c.entity_pk == entity_pk, mentions.c.ad_pk != ad_pk)
+                        .distinct().limit(200)):
+                    shared.setdefault(r.ad_pk, []).append(f"{kind} {value}")
+            img_pks = [r[0] for r in conn.execute(select(ad_images.c.image_pk).where(
+                ad_images.c.ad_pk == ad_pk, ad_images.c.image_pk.is_not(None)))]
+            for img_pk in img_pks:
+                for r in conn.execute(select(ad_images.c.ad_pk).where(
+                        ad_images.c.image_pk == img_pk, ad_images.c.ad_pk != ad_pk)
+                        .distinct().limit(200)):
+                    shared.setdefault(r.ad_pk, []).append("identical image")
+            ranked = sorted(shared.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:limit]
+            pks = [pk for pk, _ in ranked]
+            by_pk = {}
+            if pks:
+                by_pk = {r.pk: row_to_ad(r) for r in conn.execute(
+                    select(*AD_COLUMNS).where(ads.c.pk.in_(pks)))}
+        return [SharedAd(by_pk[pk], sorted(set(what))) for pk, what in ranked if pk in by_pk]
 
-
-def ads_sharing(store: Any, ad_pk: int, *, limit: int = 10,
-                max_fanout: int = 5000) -> list[dict[str, Any]]:
-    """Other ads that share an identifier or an identical image with this ad.
-
-    Identifiers used by more than `max_fanout` ads (a shared agency line, a stock photo) are
-    skipped: they link everything and explain nothing.
-    """
-    with store.connect() as conn:
-        ents = [(r.entity_pk, r.kind, r.value) for r in conn.execute(
-            select(mentions.c.entity_pk, entities.c.kind, entities.c.value)
-            .join(entities, entities.c.pk == mentions.c.entity_pk)
-            .where(mentions.c.ad_pk == ad_pk, entities.c.kind.in_(LINK_KINDS)).distinct())]
-        shared: dict[int, list[str]] = {}
-        for entity_pk, kind, value in ents:
-            n = conn.execute(select(func.count()).select_from(mentions)
-                             .where(mentions.c.entity_pk == entity_pk)).scalar_one()
-            if n > max_fanout:
-                continue
-            for r in conn.execute(select(mentions.c.ad_pk).where(
-                    mentions.c.entity_pk == entity_pk, mentions.c.ad_pk != ad_pk)
-                    .distinct().limit(200)):
-                shared.setdefault(r.ad_pk, []).append(f"{kind} {value}")
-        img_pks = [r[0] for r in conn.execute(select(ad_images.c.image_pk).where(
-            ad_images.c.ad_pk == ad_pk, ad_images.c.image_pk.is_not(None)))]
-        for img_pk in img_pks:
-            for r in conn.execute(select(ad_images.c.ad_pk).where(
-                    ad_images.c.image_pk == img_pk, ad_images.c.ad_pk != ad_pk)
-                    .distinct().limit(200)):
-                shared.setdefault(r.ad_pk, []).append("identical image")
-        ranked = sorted(shared.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:limit]
-        pks = [pk for pk, _ in ranked]
-        by_pk = {}
-        if pks:
-            by_pk = {r.pk: row_to_ad(r) for r in conn.execute(
-                select(*AD_COLUMNS).where(ads.c.pk.in_(pks)))}
-    return [{"ad": by_pk[pk], "shared": sorted(set(what))} for pk, what in ranked
-            if pk in by_pk]
-
-
-def ads_for_entities(store: Any, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """How many ads mention each (kind, value)."""
-    out: dict[tuple[str, str], int] = {}
-    with store.connect() as conn:
-        for kind, value in pairs:
-            out[(kind, value)] = int(conn.execute(
-                select(func.count(mentions.c.ad_pk.distinct()))
-                .select_from(mentions.join(entities, entities.c.pk == mentions.c.entity_pk))
-                .where(entities.c.kind == kind, entities.c.value == value)).scalar_one())
-    return out
-
-
-TEXT_CAP = 2000
-
-
-def text_search(store: Any, query: str, *, limit: int, offset: int,
-                cap: int = TEXT_CAP) -> tuple[int, list[Any]]:
-    """Full-text search for the workspace: counts stop at `cap` (see Store.search_text)."""
-    return store.search_text(query, limit=limit, offset=offset, cap=cap)
+    def ads_for_entities(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """How many ads mention each (kind, value)."""
+        out: dict[tuple[str, str], int] = {}
+        with self.connect() as conn:
+            for kind, value in pairs:
+                out[(kind, value)] = int(conn.execute(
+                    select(func.count(mentions.c.ad_pk.distinct()))
+                    .select_from(mentions.join(entities, entities.c.pk == mentions.c.entity_pk))
+                    .where(entities.c.kind == kind, entities.c.value == value)).scalar_one())
+        return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
@@ -11,6 +11,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from tracelight.errors import AuthError, ForbiddenError
+from tracelight.services.networks import RankingCache
+from tracelight.services.queue import ChoicesCache
+from tracelight.store import Store
 from tracelight.store.accounts import Accounts, User
 from tracelight.store.cases import Cases, Watchlists
 from tracelight.web.auth import CSRF_FIELD, CSRF_HEADER, Principal
@@ -22,7 +25,7 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class WebContext:
     """Everything the app holds, on `app.state.ctx`."""
 
-    store: Any
+    store: Store
     accounts: Accounts
     cases: Cases
     watch: Watchlists
@@ -32,6 +35,8 @@ class WebContext:
     secure_cookies: bool | None
     limiter: Any
     secret: str
+    network_ranking: RankingCache = field(default_factory=RankingCache)
+    filter_choices: ChoicesCache = field(default_factory=ChoicesCache)
 
 
 def ctx(request: Request) -> WebContext:

@@ -18,8 +18,8 @@ from tracelight import __version__
 from tracelight.errors import NotFoundError
 from tracelight.records import utcnow
 from tracelight.report.csvsafe import SafeCsvWriter
+from tracelight.services import networks as network_service
 from tracelight.store.cases import Case
-from tracelight.web import integrations as integ
 from tracelight.web import views
 
 CSV_COLUMNS = ["item", "ad_id", "source", "title", "posted_at", "location", "risk",
@@ -38,8 +38,8 @@ def _ad_evidence(store: Any, pk: int) -> dict[str, Any]:
     return {**ad.to_dict(), "pk": pk, "content_hash": ad.content_hash,
             "reasons": views.reasons_view(ad.reasons),
             "mentions": [m.to_dict() for m in mentions],
-            "images": [{k: i.get(k) for k in ("position", "original", "sha256", "md5", "pdq")}
-                       for i in store.images_for(pk)],
+            "images": [{k: getattr(i, k) for k in ("position", "original", "sha256", "md5",
+                                                   "pdq")} for i in store.images_for(pk)],
             "revisions": [{"revision": r["revision"], "content_hash": r["content_hash"],
                            "seen_at": r["seen_at"]} for r in store.revisions(pk)]}
 
@@ -61,12 +61,13 @@ def case_bundle(store: Any, case: Case, exported_by: str) -> tuple[bytes, str]:
                 continue
             rows.append({**base, **_csv_ad(ev)})
         elif item["kind"] == "network":
-            found = integ.network_members(store, item["ref"])
-            if found is None:
+            try:
+                ranked = network_service.get_network(store, item["ref"])
+            except NotFoundError:
                 networks[item["ref"]] = {"id": item["ref"], "note": "network not available"}
                 rows.append({**base, "network": item["ref"]})
                 continue
-            summary, pks = found
+            summary, pks = ranked.summary(), store.member_pks(ranked.id, limit=5000)
             networks[item["ref"]] = {**summary, "ad_pks": pks}
             for pk in pks[:2000]:
                 try:

@@ -8,24 +8,25 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from tracelight import kinds
-from tracelight.errors import NotFoundError, UsageError
 from tracelight.records import Reason
-from tracelight.store import StoredAd, blobs
-from tracelight.store import workspace as ws
-from tracelight.web import integrations as integ
+from tracelight.services import networks as network_service
+from tracelight.services.search import (
+    SEARCH_AS,
+    SEARCH_KINDS,
+    TEXT_CAP,
+    SearchResult,
+    search,
+)
+from tracelight.store import Store, StoredAd, blobs
+
+__all__ = ["SEARCH_AS", "SEARCH_KINDS", "TEXT_CAP", "SearchResult", "search"]  # the pages' search
 
 # identifiers that link ads (kinds.yaml: strong)
 LINK_KINDS = kinds.STRONG
-# what the workspace looks up and watches: kind -> the word it is searched as (kinds.yaml)
-SEARCH_AS: dict[str, str] = {k: w for w, k in kinds.LOOKUPS.items() if k in kinds.WATCHABLE}
-# search word -> label: full text, the watchable kinds, image hashes
-SEARCH_KINDS = {"q": "Text", **{w: kinds.label(k) for k, w in SEARCH_AS.items()},
-                "image_hash": "Image hash"}
 
 
 def reasons_view(reasons: Sequence[Reason] | None) -> list[dict[str, Any]]:
@@ -47,46 +48,9 @@ def ad_summary(ad: StoredAd) -> dict[str, Any]:
 
 # ---- search -----------------------------------------------------------------------------------
 
-@dataclass
-class SearchResult:
-    total: int
-    ads: list[StoredAd]
-    kind: str
-    query: str
-    looked_for: list[str]  # normalised values actually searched, shown to the user
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "results": [ad_summary(a) for a in self.ads],
-                "kind": self.kind, "query": self.query, "looked_for": self.looked_for}
-
-
-def search(store: Any, kind: str, query: str, *, region: str, limit: int = 25,
-           offset: int = 0) -> SearchResult:
-    query = (query or "").strip()
-    if kind not in SEARCH_KINDS:
-        raise UsageError(f"unknown search kind {kind!r}", hint="one of " + ", ".join(SEARCH_KINDS))
-    if not query:
-        return SearchResult(0, [], kind, query, [])
-    if len(query) > 500:
-        raise UsageError("search text is longer than 500 characters")
-    if kind == "q":
-        total, found = ws.text_search(store, query, limit=limit, offset=offset)
-        return SearchResult(total, found, kind, query, [query])
-    if kind == "image_hash":
-        total, found = ws.ads_with_image_hash(store, query, limit=limit, offset=offset)
-        return SearchResult(total, found, kind, query, [query.lower()])
-    entity_kind = kinds.LOOKUPS[kind]
-    if entity_kind == "phone" and integ.normalize_phone(query, region) is None:
-        raise UsageError(f"{query!r} is not a phone number tracelight can read",
-                         hint=f"write it with +country code, or as written in {region}")
-    values = kinds.normalize_lookup(entity_kind, query, region)
-    if kinds.kind(entity_kind).normaliser in ("handle", "email"):
-        # also what is stored under other spellings ("@name" typed, "x:name" stored)
-        values += [v for v in ws.entity_values(store, entity_kind, query) if v not in values]
-    if not values:
-        return SearchResult(0, [], kind, query, [])
-    total, found = store.find_by_entity(entity_kind, values, limit=limit, offset=offset)
-    return SearchResult(total, found, kind, query, values)
+def search_json(result: SearchResult) -> dict[str, Any]:
+    return {"total": result.total, "results": [ad_summary(a) for a in result.ads],
+            "kind": result.kind, "query": result.query, "looked_for": result.looked_for}
 
 
 # ---- ad ---------------------------------------------------------------------------------------
@@ -109,7 +73,7 @@ def highlight(text: str, field: str, spans: list[dict[str, Any]]) -> list[dict[s
     return out
 
 
-def ad_detail(store: Any, pk: int) -> dict[str, Any]:
+def ad_detail(store: Store, pk: int) -> dict[str, Any]:
     ad = store.get_ad_by_pk(pk)
     mentions = store.mentions_for([pk])[pk]
     reasons = reasons_view(ad.reasons)
@@ -132,13 +96,14 @@ def ad_detail(store: Any, pk: int) -> dict[str, Any]:
         item["obfuscated"] |= m.obfuscated
     images = []
     for img in store.images_for(pk):
-        withheld = bool(img.get("sha256")) and integ.bank_matched(store, img)
-        kept = blobs.is_key(img.get("stored_path")) and not img.get("error")
-        if not kept and not img.get("error"):
-            img = {**img, "error": "image not in the image store (a store from an older "
-                                   "version: run `tracelight image migrate`)"
-                   if img.get("stored_path") else "image bytes not kept"}
-        images.append({**img, "withheld": withheld, "available": kept and not withheld})
+        withheld = bool(img.sha256) and store.is_bank_matched(img.sha256 or "")
+        kept = blobs.is_key(img.stored_path) and not img.error
+        row = img.to_dict()
+        if not kept and not img.error:
+            row["error"] = ("image not in the image store (a store from an older "
+                            "version: run `tracelight image migrate`)"
+                            if img.stored_path else "image bytes not kept")
+        images.append({**row, "withheld": withheld, "available": kept and not withheld})
     return {
         "ad": ad, "summary": ad_summary(ad), "reasons": reasons, "search_as": SEARCH_AS,
         "title_segments": highlight(ad.title, "title", spans),
@@ -146,8 +111,8 @@ def ad_detail(store: Any, pk: int) -> dict[str, Any]:
         "identifiers": sorted(identifiers.values(),
                               key=lambda i: (i["kind"] not in LINK_KINDS, i["kind"], i["value"])),
         "images": images,
-        "similar": ws.ads_sharing(store, pk),
-        "networks": integ.networks_for_ad(store, pk),
+        "similar": store.ads_sharing(pk),
+        "networks": network_summaries_for_ad(store, pk),
         "revisions": store.revisions(pk),
     }
 
@@ -160,7 +125,7 @@ def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
     out["identifiers"] = detail["identifiers"]
     out["images"] = [{k: img.get(k) for k in ("position", "sha256", "pdq", "width", "height",
                                                "withheld", "error")} for img in detail["images"]]
-    out["similar"] = [{**ad_summary(s["ad"]), "shared": s["shared"]} for s in detail["similar"]]
+    out["similar"] = [{**ad_summary(s.ad), "shared": s.shared} for s in detail["similar"]]
     out["networks"] = detail["networks"]
     out["revisions"] = [{"revision": r["revision"], "seen_at": r["seen_at"],
                          "title": r["title"]} for r in detail["revisions"]]
@@ -169,14 +134,25 @@ def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
 
 # ---- network ----------------------------------------------------------------------------------
 
-def network_detail(store: Any, network_id: str, *, max_ads: int = 400) -> dict[str, Any]:
-    found = integ.network_members(store, network_id)
-    if found is None:
-        if not integ.networks_available(store):
-            raise NotFoundError("networks not built yet",
-                                hint="run the linker (tracelight link) to build them")
-        raise NotFoundError(f"no network {network_id!r}")
-    summary, pks = found
+def top_networks(store: Store, cache: network_service.RankingCache,
+                 limit: int = 20) -> list[dict[str, Any]] | None:
+    """The riskiest networks' summaries (the queue's ranking), or None when not built yet."""
+    if not network_service.networks_built(store):
+        return None
+    return network_service.summaries(cache.top(store, limit))
+
+
+def network_summaries_for_ad(store: Store, ad_pk: int) -> list[dict[str, Any]] | None:
+    """The ad's network (ranked as in the queue), or None when networks are not built yet."""
+    if not network_service.networks_built(store):
+        return None
+    return network_service.summaries(network_service.networks_for_ad(store, ad_pk))
+
+
+def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict[str, Any]:
+    ranked = network_service.get_network(store, network_id)
+    summary = ranked.summary()
+    pks = store.member_pks(ranked.id, limit=5000)
     ads = store.get_ads_by_pks(pks[:max_ads])
     mentions = store.mentions_for([a.pk for a in ads])
     nodes: list[dict[str, Any]] = []
@@ -193,8 +169,9 @@ def network_detail(store: Any, network_id: str, *, max_ads: int = 400) -> dict[s
         nodes.append({"data": {"id": nid, "label": value[:28], "type": kind}})
         for pk in sorted(members):
             edges.append({"data": {"id": f"e{pk}-{nid}", "source": f"ad{pk}", "target": nid}})
-    dated = sorted((a for a in ads if a.posted_at), key=lambda a: a.posted_at)
-    per_day = Counter(a.posted_at.date().isoformat() for a in dated)
+    when = {a.pk: a.posted_at for a in ads if a.posted_at is not None}
+    dated = sorted((a for a in ads if a.pk in when), key=lambda a: when[a.pk])
+    per_day = Counter(when[a.pk].date().isoformat() for a in dated)
     # Itinerary: consecutive runs of postings in one place, in time order (a schematic,
     # not a map: no tiles to fetch, works offline).
     stops: list[dict[str, Any]] = []

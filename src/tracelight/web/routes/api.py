@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from tracelight.errors import UsageError
-from tracelight.store import workspace as ws
-from tracelight.web import integrations as integ
+from tracelight.services.queue import ad_queue
+from tracelight.services.search import search
 from tracelight.web import views
 from tracelight.web.deps import audit, ctx, current_user, render, require
 from tracelight.web.routes.admin import audit_filters, audit_stream
@@ -44,8 +44,8 @@ def api_search(request: Request, q: str = "", phone: str = "", email: str = "",
     kind, value = next(iter(given.items()))
     audit(request, "search", f"{kind}:{value.strip()}"[:500], reason=reason or None,
           detail={"kind": kind, "api": True})
-    return views.search(ctx(request).store, kind, value, region=ctx(request).region,
-                        limit=limit, offset=offset).to_dict()
+    return views.search_json(search(ctx(request).store, kind, value,
+                                    region=ctx(request).region, limit=limit, offset=offset))
 
 
 @router.get("/queue", summary="Leads for review, highest risk first")
@@ -53,11 +53,12 @@ def api_queue(request: Request, since: str = "", until: str = "", city: str = ""
               source: str = "", category: str = "", limit: int = Query(50, ge=1, le=500),
               offset: int = Query(0, ge=0)) -> dict[str, Any]:
     c = ctx(request)
-    total, ads, scored = ws.queue(c.store, queue_filter(since, until, city, source, category),
-                                  limit=limit, offset=offset)
+    page = ad_queue(c.store, queue_filter(since, until, city, source, category),
+                    limit=limit, offset=offset)
     audit(request, "queue.view", detail={"api": True})
-    return {"total": total, "scored": scored, "results": [views.ad_summary(a) for a in ads],
-            "networks": integ.top_networks(c.store, limit=20)}
+    return {"total": page.total, "scored": page.scored,
+            "results": [views.ad_summary(a) for a in page.ads],
+            "networks": views.top_networks(c.store, c.network_ranking, limit=20)}
 
 
 @router.get("/ads/{ad_id}", summary="One ad with its evidence")
@@ -71,7 +72,8 @@ def api_ad(request: Request, ad_id: str, source: str | None = None) -> dict[str,
 
 @router.get("/networks", summary="Networks by risk")
 def api_networks(request: Request, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-    nets = integ.top_networks(ctx(request).store, limit=limit)
+    c = ctx(request)
+    nets = views.top_networks(c.store, c.network_ranking, limit=limit)
     audit(request, "network.list", detail={"shown": len(nets or []), "api": True})
     return {"built": nets is not None, "results": nets or []}
 

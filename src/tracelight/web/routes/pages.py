@@ -12,16 +12,17 @@ from tracelight import settings
 from tracelight.errors import ForbiddenError, NotFoundError, UsageError
 from tracelight.images import render as imgrender
 from tracelight.images.refs import ImageRefused
+from tracelight.services import image_search
+from tracelight.services import search as search_service
+from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
 from tracelight.store import blobs
-from tracelight.store import workspace as ws
-from tracelight.web import integrations as integ
+from tracelight.store.ads import AdImage
 from tracelight.web import views
 from tracelight.web.deps import audit, ctx, render, require
 
 router = APIRouter(include_in_schema=False)
 
 PAGE = 50
-_choices_cache: dict[int, tuple[float, dict[str, list[str]]]] = {}
 
 
 def parse_day(value: str | None, name: str) -> datetime | None:
@@ -34,24 +35,12 @@ def parse_day(value: str | None, name: str) -> datetime | None:
 
 
 def queue_filter(since: str | None, until: str | None, city: str | None, source: str | None,
-                 category: str | None) -> ws.QueueFilter:
+                 category: str | None) -> AdFilter:
     end = parse_day(until, "until")
-    return ws.QueueFilter(since=parse_day(since, "since"),
-                          until=end + timedelta(days=1) if end else None,
-                          city=(city or "").strip() or None, source=source or None,
-                          category=category or None)
-
-
-def filter_choices(store: Any) -> dict[str, list[str]]:
-    """Drop-down values, recomputed at most every 5 minutes (a scan over every ad)."""
-    import time
-    now = time.monotonic()
-    hit = _choices_cache.get(id(store))
-    if hit and now - hit[0] < 300:
-        return hit[1]
-    value = ws.filter_choices(store)
-    _choices_cache[id(store)] = (now, value)
-    return value
+    return AdFilter(since=parse_day(since, "since"),
+                    until=end + timedelta(days=1) if end else None,
+                    location=(city or "").strip() or None, source=source or None,
+                    category=category or None)
 
 
 @router.get("/")
@@ -65,19 +54,20 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
     c = ctx(request)
     page = max(1, min(page, 10_000))
     flt = queue_filter(since, until, city, source, category)
-    total, ads, scored = ws.queue(c.store, flt, limit=PAGE, offset=(page - 1) * PAGE)
-    networks = integ.top_networks(c.store, limit=15)
+    found = ad_queue(c.store, flt, limit=PAGE, offset=(page - 1) * PAGE)
+    total, ads, scored = found.total, found.ads, found.scored
+    networks = views.top_networks(c.store, c.network_ranking, limit=15)
     audit(request, "queue.view", detail={"filters": {k: v for k, v in {
         "since": since, "until": until, "city": city, "source": source,
         "category": category}.items() if v}, "page": page})
-    capped = total > ws.COUNT_CAP  # more than the count goes to: page on while pages fill
+    capped = total > COUNT_CAP  # more than the count goes to: page on while pages fill
     pages = max(1, -(-total // PAGE))
     if capped and len(ads) == PAGE:
         pages = max(pages, page + 1)
     return render(request, "queue.html", total=total, ads=[views.ad_summary(a) for a in ads],
                   capped=capped, scored=scored, networks=networks, page=page, pages=pages,
                   filters={"since": since, "until": until, "city": city, "source": source,
-                           "category": category}, choices=filter_choices(c.store))
+                           "category": category}, choices=c.filter_choices.get(c.store))
 
 
 @router.get("/search")
@@ -91,18 +81,18 @@ def search_page(request: Request, kind: str = "q", q: str = "", reason: str = ""
         audit(request, "search", f"{kind}:{q.strip()}"[:500], reason=reason or None,
               detail={"kind": kind, "page": page})
         try:
-            result = views.search(c.store, kind, q, region=c.region, limit=PAGE,
+            result = search_service.search(c.store, kind, q, region=c.region, limit=PAGE,
                                   offset=(page - 1) * PAGE)
         except UsageError as exc:
             error = str(exc)
-    capped = bool(result and result.kind == "q" and result.total > ws.TEXT_CAP)
+    capped = bool(result and result.kind == "q" and result.total > search_service.TEXT_CAP)
     return render(request, "search.html", kind=kind, q=q, reason=reason, result=result,
                   capped=capped,
                   results=[views.ad_summary(a) for a in result.ads] if result else [],
                   error=error, page=page,
                   pages=(max(1, -(-result.total // PAGE)) if not capped else page + 1)
                   if result else 1,
-                  kinds=views.SEARCH_KINDS, image_search=integ.image_search(c.store) is not None,
+                  kinds=search_service.SEARCH_KINDS, image_search=True,
                   region=c.region)
 
 
@@ -118,9 +108,6 @@ async def search_image(request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool
     from starlette.datastructures import UploadFile
     c = ctx(request)
-    search = integ.image_search(c.store)
-    if search is None:
-        raise NotFoundError("image search is not available yet")
     form = await request.form()
     photo = form.get("photo")
     reason = str(form.get("reason") or "")
@@ -130,19 +117,19 @@ async def search_image(request: Request) -> Response:
     if not data or len(data) > MAX_UPLOAD:
         raise UsageError("the photo is empty or larger than 20 MB")
     digest = hashlib.sha256(data).hexdigest()
-    hits = await run_in_threadpool(search, data)
+    hits = await run_in_threadpool(image_search.search_photo, c.store, data)
     await run_in_threadpool(audit, request, "search", f"image:{digest}", reason=reason or None,
                             detail={"kind": "photo", "hits": len(hits)})
     ads = {a.pk: a for a in await run_in_threadpool(c.store.get_ads_by_pks,
-                                                    [h[0] for h in hits])}
+                                                    [h.ad_pk for h in hits])}
     rows = []
-    for pk, distance, exact, _banked in hits:
-        if pk in ads:
-            rows.append({**views.ad_summary(ads[pk]),
-                         "match": "identical" if exact else f"PDQ distance {distance}"})
+    for h in hits:
+        if h.ad_pk in ads:
+            rows.append({**views.ad_summary(ads[h.ad_pk]),
+                         "match": "identical" if h.exact else f"PDQ distance {h.distance}"})
     return render(request, "search.html", kind="image_hash", q="", reason=reason,
-                  result=views.SearchResult(len(rows), [], "photo", digest, []),
-                  results=rows, error=None, page=1, pages=1, kinds=views.SEARCH_KINDS,
+                  result=search_service.SearchResult(len(rows), [], "photo", digest, []),
+                  results=rows, error=None, page=1, pages=1, kinds=search_service.SEARCH_KINDS,
                   image_search=True, region=c.region)
 
 
@@ -154,29 +141,29 @@ def ad_page(request: Request, pk: int) -> Response:
     return render(request, "ad.html", d=detail, cases=c.cases.list_cases(status=None, limit=50))
 
 
-def _image(request: Request, pk: int, position: int) -> dict[str, Any]:
+def _image(request: Request, pk: int, position: int) -> AdImage:
     c = ctx(request)
     for img in c.store.images_for(pk):
-        if img["position"] == position:
-            if img.get("sha256") and integ.bank_matched(c.store, img):
+        if img.position == position:
+            if img.sha256 and c.store.is_bank_matched(img.sha256):
                 raise ForbiddenError("this image matches a known-abuse hash bank and is "
                                      "never shown")
             return img
     raise NotFoundError(f"ad {pk} has no image {position}")
 
 
-def _image_bytes(request: Request, img: dict[str, Any]) -> bytes:
+def _image_bytes(request: Request, img: AdImage) -> bytes:
     """The checked bytes of an ad image, from tracelight's own image store and nowhere else.
 
     A stored path that is not a content key (a store made before the image store, or a
     reference that failed a check) is never followed."""
-    if img.get("error"):
-        raise NotFoundError(f"image not available: {img['error']}")
-    if not img.get("sha256") or not blobs.is_key(img.get("stored_path")):
+    if img.error:
+        raise NotFoundError(f"image not available: {img.error}")
+    if not img.sha256 or not blobs.is_key(img.stored_path):
         raise NotFoundError("the image bytes were not kept in the image store")
     store = blobs.ImageStore(ctx(request).image_dir or settings.get("image_dir"))
     try:
-        return store.get(str(img["sha256"]), settings.get_int("image_max_bytes"))
+        return store.get(img.sha256, settings.get_int("image_max_bytes"))
     except ImageRefused as exc:
         raise NotFoundError(f"image not available: {exc.reason}") from None
 
@@ -201,7 +188,7 @@ def image_blurred(request: Request, pk: int, position: int) -> Response:
     img = _image(request, pk, position)
     data = _image_bytes(request, img)
     audit(request, "image.thumbnail", f"ad {pk} image {position}",
-          detail={"sha256": img.get("sha256")})
+          detail={"sha256": img.sha256})
     return _image_response(_render(imgrender.blurred_preview, data))
 
 
@@ -220,13 +207,14 @@ def image_full(request: Request, pk: int, position: int) -> Response:
     img = _image(request, pk, position)
     data = _image_bytes(request, img)
     rendered = _render(imgrender.reencode, data)  # re-encoded: never the stored bytes as such
-    audit(request, "image.view", f"ad {pk} image {position}", detail={"sha256": img["sha256"]})
+    audit(request, "image.view", f"ad {pk} image {position}", detail={"sha256": img.sha256})
     return _image_response(rendered)
 
 
 @router.get("/networks")
 def networks_page(request: Request) -> Response:
-    nets = integ.top_networks(ctx(request).store, limit=100)
+    c = ctx(request)
+    nets = views.top_networks(c.store, c.network_ranking, limit=100)
     audit(request, "network.list", detail={"shown": len(nets or [])})
     return render(request, "networks.html", networks=nets)
 

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from tracelight.errors import UsageError
 from tracelight.store.cases import WATCH_KINDS
-from tracelight.web import integrations as integ
+from tracelight.values import normalize_phone
 from tracelight.web.deps import audit, ctx, current_user, render, require
 
 router = APIRouter(include_in_schema=False)
@@ -15,7 +15,7 @@ router = APIRouter(include_in_schema=False)
 
 def normalize_watch(kind: str, value: str, region: str) -> str:
     if kind == "phone":
-        e164 = integ.normalize_phone(value, region)
+        e164 = normalize_phone(value, region)
         if e164 is None:
             raise UsageError(f"{value!r} is not a phone number tracelight can read")
         return e164

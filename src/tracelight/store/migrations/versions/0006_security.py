@@ -37,7 +37,7 @@ SQLITE_TRIGGERS = {
 }
 
 
-def _hash(seq, at, username, action, target, reason, detail, ip, prev):  # type: ignore[no-untyped-def]
+def _hash(seq, at, username, action, target, reason, detail, ip, prev):
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     body = json.dumps({"seq": seq, "at": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),

@@ -1,4 +1,5 @@
-"""Bring a store made before the image store up to date: `tracelight image migrate`.
+"""Use case: bring a store made before the image store up to date (`tracelight image
+migrate`); the store does the reads and writes (store/ads.py).
 
 Older versions kept an absolute path per image (the copy in the image folder, or, without one,
 the source file itself, wherever an ad's reference pointed). Those paths are never followed by
@@ -22,13 +23,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select, update
-
+from tracelight.blobs import ImageStore, is_key, key_for
 from tracelight.images.hashing import hash_bytes
 from tracelight.images.refs import ImageRefused, check_reference_text, is_remote, read_regular_file
 from tracelight.store import Store
-from tracelight.store.blobs import ImageStore, is_key, key_for
-from tracelight.store.schema import ad_images, images
 
 PREFIX = "image migration: "
 
@@ -73,37 +71,25 @@ def migrate_images(store: Store, image_dir: str | Path, *, max_bytes: int) -> Mi
     root = Path(image_dir)
     kept = ImageStore(root)
     out = MigrateSummary()
-    with store.connect() as conn:
-        rows = list(conn.execute(select(images.c.pk, images.c.sha256, images.c.stored_path)
-                                 .order_by(images.c.pk)))
-    for row in rows:
+    for pk, sha256, stored_path in store.iter_image_keys():
         out.checked += 1
-        if is_key(row.stored_path) and row.stored_path == key_for(row.sha256) \
-                and kept.has(row.sha256):
+        if is_key(stored_path) and stored_path == key_for(sha256) and kept.has(sha256):
             out.already += 1
             continue
-        if row.stored_path is None and not kept.has(row.sha256):
+        if stored_path is None and not kept.has(sha256):
             continue  # never kept (an error at ingest), or flagged by an earlier run
         try:
-            if kept.has(row.sha256):
-                kept.get(row.sha256, max_bytes)  # re-checks type, size and hash
+            if kept.has(sha256):
+                kept.get(sha256, max_bytes)  # re-checks type, size and hash
             else:
-                kept.put(_legacy_bytes(row.stored_path, row.sha256, root, max_bytes),
-                         row.sha256)
+                kept.put(_legacy_bytes(stored_path, sha256, root, max_bytes), sha256)
         except ImageRefused as exc:
             out.flagged += 1
             if len(out.examples) < 5:
-                out.examples.append(f"{row.sha256[:16]}: {exc.reason}")
-            with store.transaction() as conn:
-                conn.execute(update(images).where(images.c.pk == row.pk)
-                             .values(stored_path=None))
-                conn.execute(update(ad_images).where(ad_images.c.image_pk == row.pk)
-                             .where(ad_images.c.error.is_(None))
-                             .values(error=PREFIX + exc.reason))
+                out.examples.append(f"{sha256[:16]}: {exc.reason}")
+            store.drop_image_bytes(pk, PREFIX + exc.reason)
             continue
-        with store.transaction() as conn:
-            conn.execute(update(images).where(images.c.pk == row.pk)
-                         .values(stored_path=key_for(row.sha256)))
+        store.set_image_key(pk, key_for(sha256))
         out.copied += 1
     out.refs_flagged = _flag_references(store)
     return out
@@ -112,20 +98,12 @@ def migrate_images(store: Store, image_dir: str | Path, *, max_bytes: int) -> Mi
 def _flag_references(store: Store) -> int:
     """Flag ad images whose reference text fails today's checks (absolute, '..', schemes)."""
     flagged = 0
-    with store.connect() as conn:
-        rows = list(conn.execute(
-            select(ad_images.c.ad_pk, ad_images.c.position, ad_images.c.original)
-            .where(ad_images.c.error.is_(None)).where(ad_images.c.image_pk.is_not(None))))
-    for r in rows:
-        if is_remote(r.original):
+    for ad_pk, position, original in store.unflagged_image_refs():
+        if is_remote(original):
             continue
         try:
-            check_reference_text(r.original)
+            check_reference_text(original)
         except ImageRefused as exc:
             flagged += 1
-            with store.transaction() as conn:
-                conn.execute(update(ad_images)
-                             .where(ad_images.c.ad_pk == r.ad_pk)
-                             .where(ad_images.c.position == r.position)
-                             .values(error=PREFIX + exc.reason))
+            store.flag_ad_image(ad_pk, position, PREFIX + exc.reason)
     return flagged

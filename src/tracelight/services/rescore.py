@@ -1,0 +1,92 @@
+"""Use cases: score every stored ad again, corpus statistics, training data from the store.
+
+`tracelight rescore`, `train` and `evaluate` call these; the scoring itself is pure
+(tracelight.score).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from tracelight.errors import UsageError
+from tracelight.records import AdRecord, Mention
+from tracelight.score.catalogue import Catalogue, load_catalogue
+from tracelight.score.features import AdFeatures, NetworkInfo, extract_features
+from tracelight.score.scorer import Model, results_from_features
+from tracelight.score.stats import CorpusStats
+from tracelight.store import Store, StoredAd
+
+CHUNK = 1000
+Progress = Callable[[int], None]
+Chunk = list[tuple[StoredAd, AdRecord, list[Mention]]]
+
+
+def iter_chunks(store: Store, chunk: int = CHUNK) -> Iterator[Chunk]:
+    """(stored ad, record, mentions) in chunks, in insertion order; memory stays flat."""
+    batch: list[StoredAd] = []
+    for ad in store.iter_ads(sort="ingested"):
+        batch.append(ad)
+        if len(batch) >= chunk:
+            yield _with_mentions(store, batch)
+            batch = []
+    if batch:
+        yield _with_mentions(store, batch)
+
+
+def _with_mentions(store: Store, ads: list[StoredAd]) -> Chunk:
+    mentions = store.mentions_for([a.pk for a in ads])
+    return [(a, a.to_record(), mentions.get(a.pk, [])) for a in ads]
+
+
+def corpus_stats(store: Store, progress: Progress | None = None) -> CorpusStats:
+    stats = CorpusStats()
+    for chunk in iter_chunks(store):
+        for _ad, record, mentions in chunk:
+            stats.add(record, mentions)
+        if progress:
+            progress(len(chunk))
+    return stats
+
+
+def rescore(store: Store, *, model: Model | None = None, catalogue: Catalogue | None = None,
+            stats: CorpusStats | None = None, networks: dict[str, NetworkInfo] | None = None,
+            progress: Progress | None = None) -> int:
+    """Score every stored ad again (with corpus statistics and, if given, a model)."""
+    cat = catalogue or load_catalogue()
+    if stats is None:
+        stats = corpus_stats(store)
+    n = 0
+    for chunk in iter_chunks(store):
+        feats = [extract_features(rec, ms, catalogue=cat, stats=stats,
+                                  network=(networks or {}).get(rec.id))
+                 for _ad, rec, ms in chunk]
+        results = results_from_features(feats, cat, model=model)
+        store.set_risk([(ad.pk, res.risk, res.reasons)
+                        for (ad, _r, _m), res in zip(chunk, results, strict=True)])
+        n += len(chunk)
+        if progress:
+            progress(len(chunk))
+    return n
+
+
+def labelled_features(store: Store, labels: dict[str, int], *, catalogue: Catalogue,
+                      stats: CorpusStats, progress: Progress | None = None,
+                      ) -> tuple[list[AdFeatures], list[int], list[str]]:
+    """Features and labels of the labelled ads found in the store (in store order)."""
+    feats: list[AdFeatures] = []
+    y: list[int] = []
+    ids: list[str] = []
+    seen: set[str] = set()
+    for chunk in iter_chunks(store):
+        for _ad, rec, ms in chunk:
+            if rec.id in labels and rec.id not in seen:
+                seen.add(rec.id)
+                feats.append(extract_features(rec, ms, catalogue=catalogue, stats=stats))
+                y.append(labels[rec.id])
+                ids.append(rec.id)
+        if progress:
+            progress(len(chunk))
+    if not feats:
+        raise UsageError("none of the labelled ad ids is in the database",
+                         hint="ingest the ads first, then train")
+    return feats, y, ids
