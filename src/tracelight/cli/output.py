@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -11,17 +10,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from tracelight import jsonutil
+
 stderr = Console(stderr=True)
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=_jsonable)
+    return jsonutil.dumps(obj)  # strict: never NaN or Infinity
 
 
 def _cell(value: Any, width: int | None = None) -> str:

@@ -14,7 +14,7 @@ from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.bench_cmd import process_tree_peak_rss_mb
 from tracelight.cli.common import parse_when, progress_bar, store_from
 from tracelight.cli.output import dumps, emit, stderr
-from tracelight.errors import UsageError
+from tracelight.errors import InputError, UsageError
 from tracelight.ingest.hooks import default_after_batch
 from tracelight.ingest.runner import ingest
 from tracelight.pipeline import PipelineOptions
@@ -68,7 +68,7 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
     with store_from(db_url) as store, progress_bar(total=sizes or None, unit="bytes") as bar:
         task = bar.add_task("ingest", total=sizes or None, info="")
         done_before: dict[str, int] = {}
-        current = {"path": None, "base": 0}
+        current: dict[str, Any] = {"path": None, "base": 0}
 
         def on_progress(position: int, path: str) -> None:
             if current["path"] != path:
@@ -90,6 +90,11 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
                    f"in {summary.seconds:.1f} s ({summary.ads_per_second:,.0f} ads/s)")
         if summary.rejected:
             click.echo(f"rejected records and why: {rejects_path}")
+    if summary.problems:
+        # the ads read before each break are stored and counted above; the run is still short
+        raise InputError("; ".join(summary.problems),
+                         hint="the ads read before the break are stored; fix the file and "
+                              "ingest it again to add the rest")
 
 
 @cli.command("ads")
