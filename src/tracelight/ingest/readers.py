@@ -272,9 +272,9 @@ def _iter_warc(path: Path, default_source: str | None) -> Iterator[SourceItem]:
                              f"{exc}") from None
         except InputError:
             raise
-        except Exception as exc:  # warcio fails in many ways on a cut or damaged file
-            raise InputError(f"{path}: unreadable after {records:,} complete records "
-                             f"(byte {it.offset:,}): {_reason(exc)}") from None
+        except Exception:  # warcio fails in many ways (AttributeError...) on a cut file
+            raise InputError(f"{path}: ends early or is damaged after {records:,} complete "
+                             f"records (at byte {it.offset:,})") from None
         end = it.offset
         fh.seek(end)
         tail = fh.read(4096)
