@@ -134,8 +134,10 @@ def test_turkish_i_no_longer_eats_the_phone(tmp_path: Path) -> None:
     assert isinstance(found.mentions, list)  # the crash was a KeyError in the phone reader
 
 
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.skipif(
+    sys.platform != "linux", reason="the patched stage reaches workers by fork (Linux only)"))])
 def test_a_stage_that_fails_on_one_record_rejects_only_that_record(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tracelight.extract as extract_pkg
 
     real = extract_pkg.extract_record
@@ -151,7 +153,7 @@ def test_a_stage_that_fails_on_one_record_rejects_only_that_record(
     src.write_text("\n".join([_good(1), boom, _good(2)]) + "\n")
     store = open_store(f"sqlite:///{tmp_path / 't.db'}")
     rejects = tmp_path / "r.txt"
-    summary = ingest(store, [str(src)], options=NO_IMAGES, workers=1,
+    summary = ingest(store, [str(src)], options=NO_IMAGES, workers=workers,
                      rejects_path=str(rejects))
     assert (summary.read, summary.new, summary.rejected) == (3, 2, 1)
     assert rejects.read_text() == f"{src}:2: analysis failed: ZeroDivisionError: an extractor bug\n"

@@ -92,9 +92,9 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
             click.echo(f"rejected records and why: {rejects_path}")
     if summary.problems:
         # the ads read before each break are stored and counted above; the run is still short
-        raise InputError("; ".join(summary.problems),
-                         hint="the ads read before the break are stored; fix the file and "
-                              "ingest it again to add the rest")
+        hint = "the ads read before the break are stored; ingest the repaired file again " \
+            "to add the rest" if summary.read else None
+        raise InputError("; ".join(summary.problems), hint=hint)
 
 
 @cli.command("ads")

@@ -111,6 +111,8 @@ def _iter_jsonl(fh: IO[bytes] | Any, name: str, base: Path,
             return
         except (EOFError, OSError, zlib.error) as exc:
             # a .gz cut short (or corrupt) ends here: what was read before stays read
+            if lineno == 0:
+                raise InputError(f"{name}: cannot be read: {_reason(exc)}") from None
             what = " after decompression" if compressed else ""
             raise InputError(f"{name}: ends early after line {lineno:,} ({position:,} bytes "
                              f"read{what}): {_reason(exc)}") from None
@@ -199,7 +201,7 @@ def _iter_csv(path: Path, default_source: str | None) -> Iterator[SourceItem]:
                     "a quoted cell opened here is never closed (the file ends inside it)",
                     origin=origin), 0)
                 raise InputError(f"{path}: ends inside a quoted cell opened on line {start:,} "
-                                 f"(unterminated quote); {rows - 1:,} rows before it were read")
+                                 f"(unterminated quote); the {rows - 1:,} rows before it were read")
             start = reader.line_num + 1
             origin = f"{path}:{reader.line_num}"
             yield SourceItem(origin, path.parent, _csv_row(row, origin, default_source), 0)
