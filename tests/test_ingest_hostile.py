@@ -12,7 +12,9 @@ import io
 import itertools
 import json
 import math
+import os
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +220,7 @@ def test_a_page_whose_parser_fails_is_a_reject(tmp_path: Path,
 
 def test_nan_in_an_extra_field_leaves_the_queue_up(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from starlette.testclient import TestClient
+    from fastapi.testclient import TestClient
 
     store = build_store(tmp_path, n_ads=16)
     src = tmp_path / "ads.jsonl"
@@ -269,13 +271,33 @@ def test_the_store_refuses_to_write_nan(tmp_path: Path) -> None:
     store.close()
 
 
-def test_case_export_bundle_is_strict_json() -> None:
-    import inspect
+def test_case_export_of_a_hostile_run_is_strict_json(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from fastapi.testclient import TestClient
 
-    from tracelight.web import export
+    from tracelight.store.accounts import Accounts
 
-    # the bundle goes through the one strict helper (a NaN there would be a bug: it fails loud)
-    assert "jsonutil.dumps(bundle" in inspect.getsource(export.case_bundle)
+    store = build_store(tmp_path, n_ads=8)
+    src = tmp_path / "ads.jsonl"
+    src.write_text("\n".join([
+        json.dumps({"id": "kept", "source": "feed", "body": "call 206 İ 555 0143",
+                    "rate": 1.5, "tags": ["ß", "ǅ"]}),
+        '{"id": "gone", "source": "feed", "body": "x", "rate": Infinity}']) + "\n")
+    code, summary, _ = _ingest_cli(capsys, src, store.url, tmp_path / "r.txt")
+    assert code == 0 and (summary["new"], summary["rejected"]) == (1, 1)
+    headers = {"Authorization": f"Bearer {Accounts(store).create_token('bo')}"}
+    client = TestClient(make_app(store, tmp_path))
+    case = client.post("/api/cases", json={"title": "hostile run"}, headers=headers).json()
+    ref = str(store.get_ad("kept", "feed").pk)
+    client.post(f"/api/cases/{case['id']}/items", json={"kind": "ad", "ref": ref},
+                headers=headers)
+    r = client.get(f"/api/cases/{case['id']}/export", headers=headers)
+    assert r.status_code == 200
+    evidence = _strict_loads(zipfile.ZipFile(io.BytesIO(r.content)).read("evidence.json")
+                             .decode("utf-8"))
+    assert [a["id"] for a in evidence["ads"]] == ["kept"]
+    assert evidence["ads"][0]["extra"] == {"rate": 1.5, "tags": ["ß", "ǅ"]}
+    store.close()
 
 
 # ---- inputs that end early ------------------------------------------------------------------
@@ -517,3 +539,23 @@ def test_fuzz_runs_of_any_character(fuzz_store: Any, ch: str, size: int) -> None
     if 0xD800 <= ord(ch) < 0xE000 or ch == "\x00":
         assert summary.rejected == 1
     _check_store_is_strict_json(store)
+
+
+def test_pages_whose_file_names_are_not_utf8(tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    ad = "<html><body><article>Amy new in town</article></body></html>"
+    (pages / "ok.html").write_text(ad)
+    try:
+        (pages / os.fsdecode(b"odd-\xff.html")).write_text(ad)
+        (pages / os.fsdecode(b"empty-\xfe.html")).write_text("<html><body></body></html>")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system refuses non-UTF-8 names")
+    store = open_store(f"sqlite:///{tmp_path / 't.db'}")
+    rejects = tmp_path / "r.txt"
+    summary = ingest(store, [str(pages)], options=NO_IMAGES, workers=1,
+                     rejects_path=str(rejects))
+    assert (summary.new, summary.rejected) == (2, 1)
+    assert store.get_ad("odd-\\xff").body == "Amy new in town"
+    assert "empty-\\udcfe.html: record has neither title nor body" in rejects.read_text()
+    store.close()

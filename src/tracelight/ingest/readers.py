@@ -234,7 +234,9 @@ def _html_item(page: Path, base: Path, default_source: str | None,
     except Exception as exc:  # one odd page must not end the run: it becomes a reject
         err = RecordError(f"cannot read page: {_reason(exc)}", origin=origin)
         return SourceItem(origin, base, err, len(raw))
-    data.setdefault("id", data.get("url") or page.stem)
+    # a file name need not be UTF-8: its bytes show as \xff escapes rather than refusing the ad
+    stem = os.fsencode(page.stem).decode("utf-8", "backslashreplace")
+    data.setdefault("id", data.get("url") or stem)
     source = default_source or _host(data.get("url")) or fallback_source or page.parent.name
     return SourceItem(origin, base, _validate(data, source, origin), len(raw))
 

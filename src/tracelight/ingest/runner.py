@@ -72,7 +72,9 @@ class _Rejects:
         if self.path is None:
             return
         if self._fh is None:
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            # backslashreplace: a file name from a hostile archive may not be valid UTF-8
+            self._fh = open(self.path, "a", encoding="utf-8",  # noqa: SIM115
+                            errors="backslashreplace")
         self._fh.write(f"{origin}: {' '.join(reason.split())}\n")
 
     def close(self) -> None:
