@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tracelight.errors import RecordError
 from tracelight.records import AdRecord, ProcessedAd
 
 Stage = Callable[[ProcessedAd, Path], None]
@@ -77,3 +78,16 @@ class Processor:
 
     def many(self, batch: list[tuple[AdRecord, Path]]) -> list[ProcessedAd]:
         return [self(record, base) for record, base in batch]
+
+    def each(self, batch: list[tuple[AdRecord, Path]]) -> list[ProcessedAd | RecordError]:
+        """Like `many`, but a record that makes a stage fail becomes a RecordError saying why,
+        and the others go on: one hostile ad never costs the batch."""
+        out: list[ProcessedAd | RecordError] = []
+        for record, base in batch:
+            try:
+                out.append(self(record, base))
+            except Exception as exc:  # any failure of one record is a reject
+                text = " ".join(str(exc).split())[:200]
+                out.append(RecordError(f"analysis failed: {type(exc).__name__}"
+                                       + (f": {text}" if text else "")))
+        return out

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from tracelight.errors import RecordError
+from tracelight.jsonutil import problem, surrogate_at
 
 # Fields with a meaning of their own; anything else is kept verbatim under `extra`.
 KNOWN_FIELDS = ("id", "source", "url", "title", "body", "posted_at", "location", "images")
@@ -112,6 +113,12 @@ def _text_field(data: Mapping[str, Any], name: str, origin: str) -> str | None:
     if "\x00" in value:
         # PostgreSQL text cannot hold NUL; dropping it silently would change the evidence.
         raise RecordError(f"field {name!r} contains a NUL character", origin=origin)
+    at = surrogate_at(value)
+    if at is not None:
+        # half of a UTF-16 pair ("\\ud800" in JSON): no database or browser can hold it, and
+        # replacing it would change the evidence, so the record is refused
+        raise RecordError(f"field {name!r} holds a lone surrogate U+{ord(value[at]):04X} at "
+                          f"character {at} (not valid Unicode)", origin=origin)
     return value
 
 
@@ -127,6 +134,8 @@ def record_from_mapping(data: Any, *, default_source: str | None, origin: str = 
     if len(ad_id) > MAX_ID_CHARS:
         raise RecordError(f"id is longer than {MAX_ID_CHARS} characters", origin=origin)
     source = _text_field(data, "source", origin) or default_source
+    if source and surrogate_at(source) is not None:
+        raise RecordError("source is not valid Unicode", origin=origin)
     if not source:
         raise RecordError("missing 'source' (give it in the record or with --source)",
                           origin=origin)
@@ -144,9 +153,17 @@ def record_from_mapping(data: Any, *, default_source: str | None, origin: str = 
         images = tuple(images_raw)
     else:
         raise RecordError("field 'images' must be a list of strings", origin=origin)
+    bad = problem(list(images), max_depth=2)
+    if bad:
+        raise RecordError(f"field 'images' holds {bad}", origin=origin)
     extra = {k: v for k, v in data.items() if k not in KNOWN_FIELDS and k != "extra"}
     if isinstance(data.get("extra"), Mapping):
         extra = {**dict(data["extra"]), **extra}
+    for key, value in extra.items():
+        bad = problem(key) or problem(value)
+        if bad:
+            name = key if isinstance(key, str) and surrogate_at(key) is None else "?"
+            raise RecordError(f"extra field {name[:60]!r}: {bad}", origin=origin)
     return AdRecord(
         id=ad_id,
         source=source.strip(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -10,19 +9,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from tracelight import jsonutil
 from tracelight.report.csvsafe import SafeCsvWriter
 
 stderr = Console(stderr=True)
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=_jsonable)
+    return jsonutil.dumps(obj)  # strict: never NaN or Infinity
 
 
 def _cell(value: Any, width: int | None = None) -> str:

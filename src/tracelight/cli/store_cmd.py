@@ -14,7 +14,7 @@ from tracelight.bench.measure import process_tree_peak_rss_mb
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import parse_when, progress_bar, store_from
 from tracelight.cli.output import dumps, emit, stderr
-from tracelight.errors import UsageError
+from tracelight.errors import InputError, UsageError
 from tracelight.kinds import normalize_lookup
 from tracelight.pipeline import PipelineOptions
 from tracelight.services.ingest import default_after_batch, ingest
@@ -89,6 +89,11 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
                    f"in {summary.seconds:.1f} s ({summary.ads_per_second:,.0f} ads/s)")
         if summary.rejected:
             click.echo(f"rejected records and why: {rejects_path}")
+    if summary.problems:
+        # the ads read before each break are stored and counted above; the run is still short
+        hint = "the ads read before the break are stored; ingest the repaired file again " \
+            "to add the rest" if summary.read else None
+        raise InputError("; ".join(summary.problems), hint=hint)
 
 
 @cli.command("ads")

@@ -116,7 +116,10 @@ _WEAK_GAP = re.compile(r"(?:" + _SEP + r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?!
                        r"{1,3}" + _SEP, re.IGNORECASE)
 _WEAK_TAIL = re.compile(r"(?:(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])" + _SEP + r"){1,2}$",
                         re.IGNORECASE)
-_WEAK_WORD = re.compile(r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])", re.IGNORECASE)
+# re.ASCII: without it IGNORECASE lets "İ", "ſ" or the Kelvin sign match "i", "s", "k", and
+# their lower() is no key of _WEAK (the "206 İ 555 0143" crash)
+_WEAK_WORD = re.compile(r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])",
+                        re.IGNORECASE | re.ASCII)
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 

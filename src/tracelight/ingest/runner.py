@@ -3,7 +3,11 @@
 - Memory stays flat: records stream from the readers, at most a few batches are in flight.
 - Each batch is one transaction, so `kill -9` leaves no half-written ad; running the same
   command again completes the job (already-stored ads count as unchanged).
-- Malformed records go to the rejects file as `file:line: reason`; ingest goes on.
+- Malformed records go to the rejects file as `file:line: reason`; ingest goes on. So does any
+  record that makes reading, a stage or the database write fail: a batch whose write fails is
+  written again ad by ad, and only the ad the database refuses is rejected.
+- A file that ends early (cut gzip or WARC, unterminated CSV quote) keeps what was read before
+  the break; the run ends "incomplete" and names the file and how far it got.
 - The analysis stages run in worker processes when more than one core is available.
 """
 
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tracelight.errors import RecordError
+from tracelight.errors import InputError, RecordError
 from tracelight.ingest.readers import SourceItem, check_readable, iter_source
 from tracelight.pipeline import PipelineOptions, Processor
 from tracelight.records import AdRecord, ProcessedAd, utcnow
@@ -42,6 +46,7 @@ class IngestSummary:
     seconds: float = 0.0
     rejects_path: str | None = None
     status: str = "running"
+    problems: list[str] = field(default_factory=list)  # files that ended early or broke off
     written_pks: list[int] = field(default_factory=list, repr=False)
 
     @property
@@ -53,7 +58,7 @@ class IngestSummary:
                 "updated": self.updated, "unchanged": self.unchanged,
                 "rejected": self.rejected, "seconds": round(self.seconds, 3),
                 "ads_per_second": round(self.ads_per_second, 1),
-                "rejects_path": self.rejects_path}
+                "rejects_path": self.rejects_path, "problems": list(self.problems)}
 
 
 class _Rejects:
@@ -67,7 +72,9 @@ class _Rejects:
         if self.path is None:
             return
         if self._fh is None:
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            # backslashreplace: a file name from a hostile archive may not be valid UTF-8
+            self._fh = open(self.path, "a", encoding="utf-8",  # noqa: SIM115
+                            errors="backslashreplace")
         self._fh.write(f"{origin}: {' '.join(reason.split())}\n")
 
     def close(self) -> None:
@@ -87,8 +94,8 @@ def _batches(items: Iterable[SourceItem], size: int) -> Iterator[list[SourceItem
 
 
 def _process_chunk(processor: Processor, chunk: list[tuple[AdRecord, Path]],
-                   ) -> list[ProcessedAd]:
-    return processor.many(chunk)
+                   ) -> list[ProcessedAd | RecordError]:
+    return processor.each(chunk)
 
 
 def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = None,
@@ -114,7 +121,7 @@ def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = N
         for path in paths:
             _ingest_path(store, path, default_source, processor, pool, batch_size, summary,
                          rejects, progress, after_batch)
-        summary.status = "done"
+        summary.status = "incomplete" if summary.problems else "done"
     except KeyboardInterrupt:
         summary.status = "interrupted"
         raise
@@ -131,7 +138,7 @@ def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = N
                              read=summary.read, new=summary.new, updated=summary.updated,
                              unchanged=summary.unchanged, rejected=summary.rejected)
         except Exception:  # the original error matters more than the bookkeeping
-            if summary.status == "done":
+            if summary.status in ("done", "incomplete"):
                 raise
     return summary
 
@@ -142,18 +149,20 @@ def _ingest_path(store: Store, path: str, default_source: str | None, processor:
                  after_batch: Sequence[AfterBatch]) -> None:
     # Up to 3 batches are processed ahead of the one being written: enough to keep both
     # cores busy, little enough that memory does not grow with the input.
-    in_flight: deque[tuple[list[SourceItem], Future[list[ProcessedAd]] | list[ProcessedAd]]]
-    in_flight = deque()
+    Pending = Future[list[ProcessedAd | RecordError]] | list[ProcessedAd | RecordError]
+    in_flight: deque[tuple[list[SourceItem], Pending, int]] = deque()
 
     def drain_one() -> None:
-        batch, pending = in_flight.popleft()
-        processed = pending.result() if isinstance(pending, Future) else pending
-        _write(store, batch, processed, summary, rejects, after_batch)
+        kept, pending, position = in_flight.popleft()
+        results = pending.result() if isinstance(pending, Future) else pending
+        _write(store, kept, results, summary, rejects, after_batch)
         if progress:
-            progress(batch[-1].position, path)
+            progress(position, path)
 
-    for batch in _batches(iter_source(path, default_source), batch_size):
+    stopped: list[InputError] = []
+    for batch in _batches(_until_broken(iter_source(path, default_source), stopped), batch_size):
         good: list[tuple[AdRecord, Path]] = []
+        kept: list[SourceItem] = []
         for item in batch:
             summary.read += 1
             if isinstance(item.result, RecordError):
@@ -161,31 +170,85 @@ def _ingest_path(store: Store, path: str, default_source: str | None, processor:
                 rejects.write(item.origin, item.result.message)
             else:
                 good.append((item.result, item.base_dir))
-        kept = [it for it in batch if not isinstance(it.result, RecordError)] or batch[-1:]
+                kept.append(item)
+        pending: Pending
         if pool is not None and good:
-            in_flight.append((kept, pool.submit(_process_chunk, processor, good)))
+            pending = pool.submit(_process_chunk, processor, good)
         else:
-            in_flight.append((kept, processor.many(good)))
+            pending = processor.each(good)
+        in_flight.append((kept, pending, batch[-1].position))
         while len(in_flight) > 3:
             drain_one()
     while in_flight:
         drain_one()
+    if stopped:
+        # everything read before the break is stored above; the run still says it is short
+        summary.problems.append(stopped[0].message)
 
 
-def _write(store: Store, batch: list[SourceItem], processed: list[ProcessedAd],
+def _until_broken(items: Iterator[SourceItem], stopped: list[InputError]) -> Iterator[SourceItem]:
+    """The items of one file up to where it breaks off; the break is kept in `stopped`."""
+    try:
+        yield from items
+    except InputError as exc:
+        stopped.append(exc)
+
+
+def _write(store: Store, kept: list[SourceItem], results: list[ProcessedAd | RecordError],
            summary: IngestSummary, rejects: _Rejects, after_batch: Sequence[AfterBatch]) -> None:
+    origins: list[str] = []
+    processed: list[ProcessedAd] = []
+    for item, result in zip(kept, results, strict=True):
+        if isinstance(result, RecordError):
+            summary.rejected += 1
+            rejects.write(item.origin, result.message)
+        else:
+            origins.append(item.origin)
+            processed.append(result)
     if not processed:
         return
-    origins = [it.origin for it in batch if not isinstance(it.result, RecordError)]
-    result = store.write_batch(summary.run_pk, processed)
-    summary.new += result.new
-    summary.updated += result.updated
-    summary.unchanged += result.unchanged
-    for index, reason in result.rejected:
-        summary.rejected += 1
-        rejects.write(origins[index] if index < len(origins) else "?", reason)
+    written = _store_batch(store, processed, origins, summary, rejects)
     store.update_run(summary.run_pk, read=summary.read, new=summary.new,
                      updated=summary.updated, unchanged=summary.unchanged,
                      rejected=summary.rejected)
     for hook in after_batch:
-        hook(store, result.written_pks)
+        hook(store, written)
+
+
+def _store_batch(store: Store, processed: list[ProcessedAd], origins: list[str],
+                 summary: IngestSummary, rejects: _Rejects) -> list[int]:
+    """Write one batch; if the database refuses it, write it ad by ad and reject only the ads
+    it refuses. Returns the pks written."""
+    try:
+        parts = [(store.write_batch(summary.run_pk, processed), 0)]
+    except Exception as exc:  # which ad is at fault is found below
+        _raise_unless_store_writes(store, summary, exc)
+        parts = []
+        for index, item in enumerate(processed):
+            try:
+                parts.append((store.write_batch(summary.run_pk, [item]), index))
+            except Exception as one:
+                _raise_unless_store_writes(store, summary, one)
+                summary.rejected += 1
+                text = " ".join(str(one).split())[:200]
+                rejects.write(origins[index], f"could not be stored: {type(one).__name__}"
+                              + (f": {text}" if text else ""))
+    written: list[int] = []
+    for result, offset in parts:
+        summary.new += result.new
+        summary.updated += result.updated
+        summary.unchanged += result.unchanged
+        for index, reason in result.rejected:
+            summary.rejected += 1
+            at = offset + index
+            rejects.write(origins[at] if at < len(origins) else "?", reason)
+        written.extend(result.written_pks)
+    return written
+
+
+def _raise_unless_store_writes(store: Store, summary: IngestSummary, exc: Exception) -> None:
+    """A failed write is one record's fault only if the database still takes a write."""
+    try:
+        store.update_run(summary.run_pk, read=summary.read)
+    except Exception:
+        raise exc from None

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from tracelight.errors import StoreError
+from tracelight.jsonutil import store_dumps
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -55,7 +56,7 @@ def make_engine(url: str) -> Engine:
                 raise StoreError(f"cannot create database {database!r}: folder {folder} "
                                  "does not exist")
         try:
-            engine = create_engine(url, connect_args={"timeout": 30})
+            engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=store_dumps)
         except NoSuchModuleError as exc:
             raise StoreError(f"unsupported database URL {safe_url(url)}: {exc}") from None
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -64,7 +65,7 @@ def make_engine(url: str) -> Engine:
         if parsed.get_driver_name() not in ("psycopg", "psycopg2") and "+" not in url.split(":")[0]:
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            return create_engine(parsed, pool_pre_ping=True,
+            return create_engine(parsed, pool_pre_ping=True, json_serializer=store_dumps,
                                  connect_args={"connect_timeout": 10})
         except NoSuchModuleError as exc:
             raise StoreError(f"unsupported database URL {safe_url(url)}: {exc}") from None

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import zipfile
 from datetime import datetime
 from typing import Any
 
-from tracelight import __version__
+from tracelight import __version__, jsonutil
 from tracelight.errors import NotFoundError
 from tracelight.records import utcnow
 from tracelight.report.csvsafe import SafeCsvWriter
@@ -92,8 +91,7 @@ def case_bundle(store: Any, case: Case, exported_by: str) -> tuple[bytes, str]:
         writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
     files = {
         "case.csv": csv_buf.getvalue().encode("utf-8"),
-        "evidence.json": json.dumps(bundle, default=_json_default, ensure_ascii=False,
-                                    indent=2).encode("utf-8"),
+        "evidence.json": jsonutil.dumps(bundle, indent=2).encode("utf-8"),
     }
     manifest = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n"
                        for name, data in sorted(files.items()))
