@@ -134,10 +134,12 @@ def _effect(weight: float | None) -> Effect:
     return "raises" if weight > 0 else "lowers"
 
 
-def _split(parts: Sequence[Part]) -> dict[str, tuple[Part, ...]]:
-    return {"lead": tuple(p for p in parts if p.effect == "raises"),
-            "context": tuple(p for p in parts if p.effect == "context"),
-            "lowering": tuple(p for p in parts if p.effect == "lowers")}
+def _split(parts: Sequence[Part]) -> tuple[tuple[Part, ...], tuple[Part, ...],
+                                           tuple[Part, ...]]:
+    """(raise it, lower it, context only)."""
+    return (tuple(p for p in parts if p.effect == "raises"),
+            tuple(p for p in parts if p.effect == "lowers"),
+            tuple(p for p in parts if p.effect == "context"))
 
 
 def _band_notes(risk: float | None, computed: float, minor: bool) -> tuple[str, ...]:
@@ -201,9 +203,10 @@ def explain_ad(risk: float | None, reasons: Sequence[Reason] | None, *,
         parts.append(Part(code=r.code, label=r.title, weight=r.weight, effect=eff,
                           contribution=contribution, detail=r.detail,
                           description=r.description, without=without))
-    return Explanation(risk=risk, formula=formula, arithmetic=arithmetic,
-                       notes=_band_notes(risk, computed, minor) if exact else (),
-                       exact=exact, **_split(parts))
+    lead, lowering, context = _split(parts)
+    return Explanation(risk=risk, formula=formula, arithmetic=arithmetic, lead=lead,
+                       lowering=lowering, context=context,
+                       notes=_band_notes(risk, computed, minor) if exact else (), exact=exact)
 
 
 def explain_network(risk: float | None, reasons: Sequence[Reason] | None) -> Explanation:
@@ -247,5 +250,6 @@ def explain_network(risk: float | None, reasons: Sequence[Reason] | None) -> Exp
     if minor:
         notes = (f"An ad in it states an age under 18: the network's risk is at least "
                  f"{MINOR_FLOOR:.2f}, so it is reviewed first.",)
+    lead, lowering, context = _split(parts)
     return Explanation(risk=risk, formula=formula, arithmetic=arithmetic, notes=notes,
-                       exact=True, **_split(parts))
+                       lead=lead, lowering=lowering, context=context, exact=True)

@@ -34,14 +34,15 @@ Reading = tuple[str | None, str]  # (source or None for any source, ad id)
 class AmbiguousAdError(UsageError):
     """A bare id (or a reading of a reference) matches ads in several sources."""
 
-    def __init__(self, ref: str, candidates: Sequence[str]) -> None:
+    def __init__(self, ref: str, ads: Sequence[StoredAd]) -> None:
+        candidates = [ref_of(a) for a in ads]
         shown = ", ".join(candidates[:MAX_CANDIDATES])
-        more = f" and {len(candidates) - MAX_CANDIDATES} more" \
-            if len(candidates) > MAX_CANDIDATES else ""
+        more = " and more" if len(candidates) > MAX_CANDIDATES else ""
         super().__init__(f"ad {ref!r} is ambiguous: it could be {shown}{more}",
                          hint="give it as SOURCE/ID")
         self.ref = ref
-        self.candidates = list(candidates)
+        self.candidates = candidates[:MAX_CANDIDATES]
+        self.ads = list(ads)[:MAX_CANDIDATES]
 
 
 def format_ref(source: str, ad_id: str) -> str:
@@ -114,5 +115,21 @@ def resolve_ad(store: Store, text: str, source: str | None = None) -> StoredAd:
         raise NotFoundError(f"no ad {ref!r}{where}",
                             hint="give it as SOURCE/ID, as tables print it")
     if len(found) > 1:
-        raise AmbiguousAdError(ref, [ref_of(a) for a in found])
+        raise AmbiguousAdError(ref, found)
     return found[0]
+
+
+def resolve_legacy(store: Store, text: str) -> tuple[StoredAd, bool]:
+    """Like `resolve_ad`, and a reference that matches no ad but is all digits is read as
+    an internal key, as addresses and case items held before SOURCE/ID: (ad, was_key)."""
+    try:
+        return resolve_ad(store, text), False
+    except NotFoundError:
+        ref = text.strip()
+        if not (ref.isascii() and ref.isdigit() and len(ref) < 19):
+            raise
+        try:
+            return store.get_ad_by_pk(int(ref)), True
+        except NotFoundError:
+            raise NotFoundError(f"no ad {ref!r}",
+                                hint="give it as SOURCE/ID, as tables print it") from None
