@@ -132,8 +132,10 @@ def ads_cmd(db_url: str, source: str | None, since: str | None, until: str | Non
 @db_option
 @format_option("table", "jsonl")
 def show_cmd(ad_ref: str, source: str | None, db_url: str, fmt: str) -> None:
-    """Show one ad with the entities found in it (and where), its images and revisions,
-    and how its risk was made (the formula, each reason's part in it, what is context only).
+    """Show one ad with the entities found in it (and where), its images and revisions.
+
+    Its risk is explained in words: the formula, each reason's part in the number, and what
+    is context only (the same words as the workspace's ad page).
 
     AD is the ad's reference as tables print it, SOURCE/ID, or its bare id when only one
     source has it.
@@ -170,7 +172,7 @@ def show_cmd(ad_ref: str, source: str | None, db_url: str, fmt: str) -> None:
     console.print(Panel(body, title=ad.title or "(no title)", subtitle=head))
     console.print(risk)
     for line in explanation.lines():
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if found:
         emit(({"kind": m.kind, "value": m.value, "as written": m.raw, "field": m.field,
                "span": f"{m.start}-{m.end}", "obfuscated": m.obfuscated} for m in found),
