@@ -152,3 +152,22 @@ def test_the_network_page_explains_its_score(env: tuple[Any, Any, Path]) -> None
     page = _page_text(client, f"/networks/{top.id}")
     for text in [x.formula, *(p.line for p in x.lead)]:
         assert " ".join(text.split()) in page, text
+
+
+def test_top_reasons_in_tables_leave_out_context() -> None:
+    from datetime import UTC, datetime
+
+    from tracelight.score.runs import reason_summary
+    from tracelight.store import StoredAd
+    from tracelight.web.views import ad_summary
+
+    reasons = [Reason("movement_language", 0.0), Reason("youth_language", 1.1),
+               Reason("third_person", -0.2)]
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ad = StoredAd(pk=1, source="s", ad_id="1", url=None, title="t", body="b", posted_at=None,
+                  location=None, images=[], extra={}, content_hash="h", revision=1,
+                  first_seen=now, last_seen=now, risk=0.3, reasons=reasons)
+    assert ad_summary(ad)["top_reasons"] == ["Youth language"]
+    assert ad_summary(ad)["ref"] == "s/1"
+    assert reason_summary(reasons).startswith("youth_language (+1.1)")
+    assert "movement" not in reason_summary(reasons)

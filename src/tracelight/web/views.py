@@ -46,7 +46,10 @@ def ad_summary(ad: StoredAd) -> dict[str, Any]:
             "href": ad_url(ad.source, ad.ad_id), "title": ad.title or
             ad.body[:80], "url": ad.url, "posted_at": ad.posted_at, "location": ad.location,
             "category": ad.extra.get("category") if isinstance(ad.extra, dict) else None,
-            "risk": ad.risk, "top_reasons": list(dict.fromkeys(r["label"] for r in reasons))[:3]}
+            "risk": ad.risk,
+            # what raises the score only: context is never a reason for the lead
+            "top_reasons": list(dict.fromkeys(r["label"] for r in reasons
+                                              if (r["weight"] or 0) > 0))[:3]}
 
 
 # ---- search -----------------------------------------------------------------------------------
