@@ -145,8 +145,12 @@ def test_cli_show_and_the_ad_page_say_the_same(env: tuple[Any, Any, Path]) -> No
 @pytest.mark.slow
 def test_the_network_page_explains_its_score(env: tuple[Any, Any, Path]) -> None:
     store, app, _ = env
+    from tracelight.web.views import _with_ref
+
     top = network_service.network_queue(store, 1)[0]
-    x = explain_network(top.risk, top.reasons)
+    reasons = [_with_ref(store, r) for r in top.reasons]
+    assert all("/" in r.ad_id for r in reasons if r.ad_id)  # best member ad as SOURCE/ID
+    x = explain_network(top.risk, reasons)
     client = TestClient(app)
     assert login(client, "bo").status_code == 303
     page = _page_text(client, f"/networks/{top.id}")

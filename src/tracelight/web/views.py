@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
@@ -15,7 +16,7 @@ from tracelight import kinds
 from tracelight.records import Reason
 from tracelight.score.explain import Explanation, explain_ad, explain_network
 from tracelight.services import networks as network_service
-from tracelight.services.adref import ad_url, ref_of
+from tracelight.services.adref import ad_url, find_ads, ref_of
 from tracelight.services.search import (
     SEARCH_AS,
     SEARCH_KINDS,
@@ -203,7 +204,8 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
     names = Counter(m.value for ms in mentions.values() for m in ms if m.kind == "name")
     return {
         "summary": summary, "ads": ads, "n_members": len(pks), "truncated": len(pks) > max_ads,
-        "explanation": explanation_view(explain_network(ranked.risk, ranked.reasons)),
+        "explanation": explanation_view(explain_network(
+            ranked.risk, [_with_ref(store, r) for r in ranked.reasons])),
         "elements": {"nodes": nodes, "edges": edges},
         "timeline": sorted(per_day.items()),
         "timeline_max": max(per_day.values(), default=0),
@@ -217,6 +219,14 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
                                              if m.kind in LINK_KINDS}.values())}
             for a in ads],
     }
+
+
+def _with_ref(store: Store, reason: Reason) -> Reason:
+    """A network reason names its best member ad by the linker's key; shown as SOURCE/ID."""
+    if not reason.ad_id:
+        return reason
+    found = find_ads(store, reason.ad_id)
+    return replace(reason, ad_id=ref_of(found[0])) if len(found) == 1 else reason
 
 
 def network_json(detail: dict[str, Any]) -> dict[str, Any]:
