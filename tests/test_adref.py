@@ -287,3 +287,22 @@ def test_image_audits_and_case_items_name_the_ad(env: tuple[Any, Any, Path],
     bundle = zipfile.ZipFile(io.BytesIO(analyst.get(f"/cases/{case_pk}/export").content))
     rows = list(csv.DictReader(io.StringIO(bundle.read("case.csv").decode())))
     assert rows[0]["ad"] == ref
+
+
+def test_network_members_and_similar_rows_are_references(tmp_path: Path) -> None:
+    corpus = tmp_path / "ads.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "a1", "source": "feed", "title": "t1", "body": "Call 206-555-0143 Amy"},
+        {"id": "a1", "source": "other", "title": "t2", "body": "Ring 206-555-0143 for Bea"}]))
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    assert run("ingest", str(corpus), "--db", db, "--workers", "1", "--no-images",
+               "--rejects", str(tmp_path / "r"))[0] == 0
+    assert run("link", "--db", db)[0] == 0
+    code, out, _ = run("networks", "--db", db, "--format", "jsonl")
+    assert code == 0 and json.loads(out)["ads"] == ["feed/a1", "other/a1"]
+    code, out, _ = run("networks", "--db", db, "--format", "csv")
+    assert next(csv.DictReader(io.StringIO(out)))["ads"] == "feed/a1, other/a1"
+    code, out, _ = run("similar", "feed/a1", "--db", db, "--format", "jsonl")
+    assert code == 0 and json.loads(out)["ref"] == "other/a1"
+    code, out, _ = run("similar", "feed/a1", "--db", db)
+    assert out.startswith("score = points: +10 for each shared phone")

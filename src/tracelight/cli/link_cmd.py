@@ -10,7 +10,7 @@ import click
 
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import echo_err, progress_bar, store_from
-from tracelight.cli.output import dumps, emit, stderr
+from tracelight.cli.output import dumps, emit
 
 # the text of tracelight.services.similar.SCORE_SCALE, kept here so that `--help` does not
 # import the services (lazy CLI); tests/test_adref.py checks the two are equal
@@ -176,7 +176,7 @@ def similar_cmd(ad_ref: str, k: int, source: str | None, db_url: str, fmt: str) 
             click.echo(f"nothing similar to {ref_of(ad)}: no other ad shares a contact or an "
                        "image with it, or resembles its wording or template")
             return
-        stderr.print(SIMILAR_SCALE, markup=False, highlight=False)
+        click.echo(SIMILAR_SCALE)  # above the table: what its numbers mean
         for r in rows:
             r["why"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
         emit(rows, fmt, ["ref", "score", "network_id", "why", "title"],
