@@ -3,6 +3,7 @@ tracelight.services (link, similar, networks) over tracelight.link (pure)."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -130,22 +131,22 @@ def hubs_cmd(db_url: str, fmt: str) -> None:
     """Identifiers and sentences shared by an implausible number of unrelated ads (a site's
     own phone, boilerplate). Reported here, never used to join ads."""
     from tracelight.link.text import sentence_text
+    from tracelight.services.adref import find_ads, ref_of
     from tracelight.services.link import stored_hubs
 
     with store_from(db_url) as store:
         rows = []
         for h in stored_hubs(store):
             row = h.to_dict()
-            if h.kind == "sentence" and h.example:
-                try:
-                    from tracelight.services.adref import resolve_ad
-
-                    ad = resolve_ad(store, h.example)
+            found = find_ads(store, h.example) if h.example else []
+            if len(found) == 1:  # the example ad as SOURCE/ID (the linker keeps its key)
+                ad = found[0]
+                row["example"] = ref_of(ad)
+                # a sentence hub shows its sentence; a value that is no hash stays as stored
+                if h.kind == "sentence" and re.fullmatch(r"#[0-9a-f]+", h.value):
                     row["value"] = sentence_text(ad.title, ad.body,
                                                  store.mentions_for([ad.pk])[ad.pk],
                                                  int(h.value[1:], 16)) or h.value
-                except Exception:  # the example ad may be gone; the hash still identifies it
-                    pass
             rows.append(row)
         emit(rows, fmt, ["kind", "value", "ads", "groups", "reason", "example"])
 
