@@ -38,7 +38,8 @@ def test_ingest_then_read(corpus: Path, tmp_path: Path) -> None:
     ads = [json.loads(line) for line in out.splitlines()]
     assert [a["id"] for a in ads] == ["a4", "a3", "a2", "a1", "a0"]
     code, out, _ = run("ads", "--db", db, "--format", "csv", "--limit", "2")
-    assert out.splitlines()[0] == "id,source,posted_at,location,risk,title"
+    assert out.splitlines()[0] == "ref,id,source,posted_at,location,risk,title"
+    assert out.splitlines()[1].startswith("feed/a4,a4,feed,")
     assert len(out.splitlines()) == 3
     code, out, _ = run("ads", "--db", db, "--since", "2026-03-04", "--format", "jsonl")
     assert len(out.splitlines()) == 2
@@ -67,7 +68,8 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite:///{tmp_path / 't.db'}"
     code, err = _main_exit(capsys, "show", "nope", "--db", db)
-    assert code == 4 and err.strip() == "error: no ad with id 'nope'"
+    assert code == 4 and err.strip() == ("error: no ad 'nope' (give it as SOURCE/ID, as "
+                                         "tables print it)")
     code, err = _main_exit(capsys, "ingest", str(tmp_path / "missing.jsonl"), "--db", db)
     assert code == 3 and "no such file" in err and "Traceback" not in err
     code, err = _main_exit(capsys, "ads", "--since", "last week", "--db", db)

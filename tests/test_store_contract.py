@@ -91,6 +91,17 @@ def test_ambiguous_and_missing_ids(store: Store) -> None:
         store.get_ad("404")
 
 
+def test_find_ads_by_ref_and_ad_refs(store: Store) -> None:
+    store.write_batch(None, [_ad(1, source="a"), _ad(1, source="b"), _ad(2, source="a/x")])
+    found = store.find_ads_by_ref([(None, "1")])
+    assert [(a.source, a.ad_id) for a in found] == [("a", "1"), ("b", "1")]
+    assert [a.source for a in store.find_ads_by_ref([("b", "1"), ("a/x", "2")])] == ["a/x", "b"]
+    assert store.find_ads_by_ref([("a", "2"), (None, "x" * 600)]) == []
+    assert store.find_ads_by_ref([]) == []
+    pks = [a.pk for a in found]
+    assert store.ad_refs([*pks, 999_999]) == {pks[0]: ("a", "1"), pks[1]: ("b", "1")}
+
+
 def test_images_are_hashes_only(store: Store) -> None:
     img = ImageInfo(0, "images/a.jpg", sha256="ab" * 32, md5="cd" * 16, pdq="f" * 64,
                     quality=90, width=10, height=10)

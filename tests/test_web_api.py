@@ -406,7 +406,7 @@ def test_disabled_user_loses_sessions_and_tokens(env: tuple[Any, Any, Path]) -> 
 def test_openapi_only_for_logged_in_users(anon: TestClient, viewer: TestClient) -> None:
     assert anon.get("/api/openapi.json").status_code == 401
     schema = viewer.get("/api/openapi.json").json()
-    for path in ("/api/search", "/api/ads/{ad_id}", "/api/networks/{network_id}", "/api/queue"):
+    for path in ("/api/search", "/api/ads/{ref}", "/api/networks/{network_id}", "/api/queue"):
         assert path in schema["paths"]
     assert "/api/search" in viewer.get("/api/docs").text
 

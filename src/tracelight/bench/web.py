@@ -122,9 +122,11 @@ def _tracelight(*args: str) -> None:
 
 
 def _load(folder: Path, db_url: str, n_ads: int, seed: int, users: int
-          ) -> tuple[int, list[str], Pools]:
+          ) -> tuple[list[str], list[str], Pools]:
     """Generate, ingest and link the demo corpus (once: a kept folder is reused) and add the
-    users. Returns the highest ad pk, up to 50 network ids and the request pools."""
+    users. Returns up to 2,000 ad addresses (/ads/SOURCE/ID), up to 50 network ids and the
+    request pools."""
+    from tracelight.services.adref import ad_url
     from tracelight.services.link import stored_networks
     from tracelight.store import open_store
     from tracelight.store.accounts import Accounts
@@ -147,10 +149,12 @@ def _load(folder: Path, db_url: str, n_ads: int, seed: int, users: int
             if accounts.password_hash(name) is None:
                 accounts.add_user(name, hash_password(PASSWORD), "admin" if u == 0 else "analyst")
         networks = [n.network_id for n in stored_networks(store, limit=50)]
-        max_pk = store.count_ads()
+        total = store.count_ads()
+        pks = random.Random(seed).sample(range(1, total + 1), min(total, 2000))
+        ad_urls = [ad_url(src, ad_id) for src, ad_id in store.ad_refs(pks).values()]
     finally:
         store.close()
-    return max_pk, networks, _pools(corpus)
+    return ad_urls, networks, _pools(corpus)
 
 
 def run(n_ads: int = 100_000, users: int = 10, rounds: int = 20, workers: int = 2,
@@ -167,7 +171,7 @@ def run(n_ads: int = 100_000, users: int = 10, rounds: int = 20, workers: int = 
     folder.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{folder / 'bench.db'}"
     t0 = time.perf_counter()
-    max_pk, networks, pools = _load(folder, db_url, n_ads, seed, users)
+    ad_urls, networks, pools = _load(folder, db_url, n_ads, seed, users)
     say(f"loaded {n_ads} ads in {time.perf_counter() - t0:.1f} s ({folder})", err=True)
 
     port = _free_port()
@@ -200,7 +204,7 @@ def run(n_ads: int = 100_000, users: int = 10, rounds: int = 20, workers: int = 
                 _login(client, base, f"bench{u}", PASSWORD)
                 # one unmeasured warm-up round: first-use caches, connection pools
                 for url in ("/queue", f"/search?kind=q&q={quote_plus(rnd.choice(pools.words))}",
-                            "/ads/1"):
+                            ad_urls[0]):
                     client.get(base + url)
                 barrier.wait()
                 for _ in range(rounds):
@@ -212,7 +216,7 @@ def run(n_ads: int = 100_000, users: int = 10, rounds: int = 20, workers: int = 
                             f"/search?kind=phone&q={quote_plus(rnd.choice(pools.phones))}",
                             "/search?kind=q&q=private+and+peaceful",
                             f"/search?kind=q&q={quote_plus(rnd.choice(pools.words))}"])),
-                        ("ad", f"/ads/{rnd.randint(1, max_pk)}"),
+                        ("ad", rnd.choice(ad_urls)),
                     ]
                     if networks:
                         urls.append(("network", f"/networks/{rnd.choice(networks)}"))

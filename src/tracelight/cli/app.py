@@ -64,7 +64,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                "value now in force."),
     "show": ("store_cmd", "Show one ad with the entities found in it (and where), its images "
                           "and revisions."),
-    "similar": ("link_cmd", "Ads closest to AD_ID in contacts, images and wording, each with "
+    "similar": ("link_cmd", "Ads closest to AD in contacts, images and wording, each with "
                             "its reasons (strong: shared phone/email/handle/image; medium: "
                             "wording/template; weak: style, same name and city within a "
                             "week)."),

@@ -116,5 +116,7 @@ def image_search(file: Path, max_distance: int | None, limit: int, db_url: str,
     if not hits and fmt == "table":
         stderr.print(f"no ad image within PDQ distance {threshold} of {file}")
     emit((h.to_dict() for h in hits), fmt,
-         ("ad_id", "source", "distance", "exact", "position", "image_sha256", "bank_matched",
-          "title"), widths={"title": 50, "image_sha256": 16})
+         ("ref", "distance", "exact", "position", "image_sha256", "bank_matched", "title")
+         if fmt == "table" else ("ref", "ad_id", "source", "distance", "exact", "position",
+                                 "image_sha256", "bank_matched", "title"),
+         widths={"title": 50, "image_sha256": 16})

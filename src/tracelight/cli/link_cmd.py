@@ -3,6 +3,7 @@ tracelight.services (link, similar, networks) over tracelight.link (pure)."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,14 @@ import click
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import echo_err, progress_bar, store_from
 from tracelight.cli.output import dumps, emit
+
+# the text of tracelight.services.similar.SCORE_SCALE, kept here so that `--help` does not
+# import the services (lazy CLI); tests/test_adref.py checks the two are equal
+SIMILAR_SCALE = ("score = points: +10 for each shared phone, email, handle or identical image; "
+                 "up to +5 for shared wording or template (5 x its similarity, 0-1); up to "
+                 "+0.5 for each weak hint (writing style; same name and city within a week). "
+                 "10 or more means at least one shared contact or image; below 10, "
+                 "resemblance only.")
 
 if TYPE_CHECKING:
     from tracelight.services.networks import RankedNetwork
@@ -74,6 +83,14 @@ def _table_row(net: dict[str, Any], *, short: bool = False) -> dict[str, Any]:
     return row
 
 
+def _with_refs(store: Any, net: dict[str, Any]) -> dict[str, Any]:
+    """The network's member ads as public references (SOURCE/ID), under `ads`; `ad_ids`
+    stay the linker's keys."""
+    pks = store.member_pks(net["network_id"], limit=100_000)
+    refs = store.ad_refs(pks)
+    return {**net, "ads": sorted(f"{s}/{i}" for s, i in refs.values())}
+
+
 @cli.command("networks")
 @db_option
 @click.option("--min-size", type=click.IntRange(min=1), default=2, show_default=True,
@@ -101,9 +118,10 @@ def networks_cmd(db_url: str, min_size: int, limit: int | None, fmt: str) -> Non
             emit((_table_row(r, short=True) for r in rows), fmt, TABLE_COLUMNS,
                  title="networks")
         elif fmt == "csv":
-            emit((_table_row(r) for r in rows), fmt, [*NETWORK_COLUMNS, "ad_ids"])
+            emit((_table_row(_with_refs(store, r)) for r in rows), fmt,
+                 [*NETWORK_COLUMNS, "ads", "ad_ids"])
         else:
-            emit(rows, fmt, [])
+            emit((_with_refs(store, r) for r in rows), fmt, [])
 
 
 @cli.command("hubs")
@@ -113,46 +131,60 @@ def hubs_cmd(db_url: str, fmt: str) -> None:
     """Identifiers and sentences shared by an implausible number of unrelated ads (a site's
     own phone, boilerplate). Reported here, never used to join ads."""
     from tracelight.link.text import sentence_text
+    from tracelight.services.adref import find_ads, ref_of
     from tracelight.services.link import stored_hubs
 
     with store_from(db_url) as store:
         rows = []
         for h in stored_hubs(store):
             row = h.to_dict()
-            if h.kind == "sentence" and h.example:
-                try:
-                    ad = store.get_ad(h.example.rsplit("/", 1)[-1])
+            found = find_ads(store, h.example) if h.example else []
+            if len(found) == 1:  # the example ad as SOURCE/ID (the linker keeps its key)
+                ad = found[0]
+                row["example"] = ref_of(ad)
+                # a sentence hub shows its sentence; a value that is no hash stays as stored
+                if h.kind == "sentence" and re.fullmatch(r"#[0-9a-f]+", h.value):
                     row["value"] = sentence_text(ad.title, ad.body,
                                                  store.mentions_for([ad.pk])[ad.pk],
                                                  int(h.value[1:], 16)) or h.value
-                except Exception:  # the example ad may be gone; the hash still identifies it
-                    pass
             rows.append(row)
         emit(rows, fmt, ["kind", "value", "ads", "groups", "reason", "example"])
 
 
-@cli.command("similar")
-@click.argument("ad_id")
+@cli.command("similar", help="""Ads closest to AD in contacts, images and wording, each
+with its reasons (strong: shared phone/email/handle/image; medium: wording/template; weak:
+style, same name and city within a week).
+
+AD is the ad's reference as tables print it, SOURCE/ID, or its bare id when only one source
+has it.
+
+The similarity """ + SIMILAR_SCALE.replace("score = ", "score is in ", 1))
+@click.argument("ad_ref", metavar="AD")
 @click.option("--k", type=click.IntRange(min=1, max=1000), default=20, show_default=True,
               help="How many ads to list.")
-@click.option("--source", help="The ad's source, when its id exists in several sources.")
+@click.option("--source", help="Read AD as an id of this source only.")
 @db_option
 @format_option()
-def similar_cmd(ad_id: str, k: int, source: str | None, db_url: str, fmt: str) -> None:
-    """Ads closest to AD_ID in contacts, images and wording, each with its reasons
-    (strong: shared phone/email/handle/image; medium: wording/template; weak: style,
-    same name and city within a week)."""
+def similar_cmd(ad_ref: str, k: int, source: str | None, db_url: str, fmt: str) -> None:
+    from tracelight.services.adref import ref_of, resolve_ad
     from tracelight.services.similar import similar_ads
 
     with store_from(db_url) as store:
-        ad = store.get_ad(ad_id, source)
+        ad = resolve_ad(store, ad_ref, source)
         rows = [r.to_dict() for r in similar_ads(store, ad, k=k)]
     if fmt == "table":
+        if not rows:
+            click.echo(f"nothing similar to {ref_of(ad)}: no other ad shares a contact or an "
+                       "image with it, or resembles its wording or template")
+            return
+        click.echo(SIMILAR_SCALE)  # above the table: what its numbers mean
         for r in rows:
             r["why"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
-        emit(rows, fmt, ["ad_id", "score", "network_id", "why", "title"],
-             title=f"ads similar to {ad_id}", widths={"why": 80})
+        emit(rows, fmt, ["ref", "score", "network_id", "why", "title"],
+             title=f"ads similar to {ref_of(ad)} (score in points, see above)",
+             widths={"why": 80})
     else:
         for r in rows:
             r["reasons_text"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
-        emit(rows, fmt, ["ad_id", "source", "score", "network_id", "reasons_text", "title"])
+        emit(rows, fmt, ["ref", "ad_id", "source", "score", "network_id", "reasons_text",
+                         "title"])

@@ -23,7 +23,7 @@ from tracelight.score.runs import read_labels, reason_summary
 from tracelight.score.scorer import results_from_features
 from tracelight.services.rescore import corpus_stats, labelled_features, rescore
 
-QUEUE_COLUMNS = ["rank", "kind", "id", "risk", "location", "top_reasons"]
+QUEUE_COLUMNS = ["rank", "kind", "ref", "risk", "location", "top_reasons"]
 
 
 def _catalogue() -> Catalogue:
@@ -193,7 +193,8 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None
     with store_from(db_url) as store:
         for i, ad in enumerate(scored_ads(store, AdFilter(min_risk=min_risk), limit=limit),
                                start=1):
-            row = {"rank": i, "kind": "ad", "id": ad.ad_id, "source": ad.source,
+            row = {"rank": i, "kind": "ad", "ref": f"{ad.source}/{ad.ad_id}", "id": ad.ad_id,
+                   "source": ad.source,
                    "risk": ad.risk, "title": ad.title, "location": ad.location,
                    "posted_at": ad.posted_at,
                    "reasons": [r.to_dict() for r in (ad.reasons or [])[:3]]}
@@ -215,7 +216,7 @@ def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
         return []
     rows = []
     for i, net in enumerate(network_queue(store, limit), start=1):
-        row = {"rank": i, "kind": "network", "id": net.id, "risk": net.risk,
+        row = {"rank": i, "kind": "network", "ref": net.id, "id": net.id, "risk": net.risk,
                "location": net.location, "size": net.size,
                "reasons": [r.to_dict() for r in net.reasons[:3]]}
         if fmt == "table":

@@ -17,14 +17,17 @@ from tracelight.cli.output import dumps, emit, stderr
 from tracelight.errors import InputError, UsageError
 from tracelight.kinds import normalize_lookup
 from tracelight.pipeline import PipelineOptions
+from tracelight.services.adref import ref_of, resolve_ad
 from tracelight.services.ingest import default_after_batch, ingest
+from tracelight.services.search import text_search
 from tracelight.store import AdFilter, StoredAd
 
-AD_COLUMNS = ["id", "source", "posted_at", "location", "risk", "title"]
+AD_COLUMNS = ["ref", "posted_at", "location", "risk", "title"]  # table: SOURCE/ID
+CSV_AD_COLUMNS = ["ref", "id", "source", "posted_at", "location", "risk", "title"]
 
 
 def _summary_row(ad: StoredAd) -> dict[str, Any]:
-    row = ad.to_dict(body=False)
+    row = {"ref": ref_of(ad), **ad.to_dict(body=False)}
     return row
 
 
@@ -116,11 +119,12 @@ def ads_cmd(db_url: str, source: str | None, since: str | None, until: str | Non
         limit = 50
     with store_from(db_url) as store:
         if fmt == "jsonl":
-            rows: Iterator[dict[str, Any]] = (ad.to_dict() for ad in
+            rows: Iterator[dict[str, Any]] = ({"ref": ref_of(ad), **ad.to_dict()} for ad in
                                               store.iter_ads(flt, sort=sort, limit=limit))
         else:
             rows = (_summary_row(ad) for ad in store.iter_ads(flt, sort=sort, limit=limit))
-        count = emit(rows, fmt, AD_COLUMNS, widths={"title": 60})
+        count = emit(rows, fmt, CSV_AD_COLUMNS if fmt == "csv" else AD_COLUMNS,
+                     widths={"title": 60})
         if fmt == "table":
             total = store.count_ads(flt)
             stderr.print(f"{count} of {total:,} ads shown" +
@@ -128,18 +132,29 @@ def ads_cmd(db_url: str, source: str | None, since: str | None, until: str | Non
 
 
 @cli.command("show")
-@click.argument("ad_id")
-@click.option("--source", help="Source of the ad, when the id exists in several sources.")
+@click.argument("ad_ref", metavar="AD")
+@click.option("--source", help="Read AD as an id of this source only.")
 @db_option
 @format_option("table", "jsonl")
-def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
-    """Show one ad with the entities found in it (and where), its images and revisions."""
+def show_cmd(ad_ref: str, source: str | None, db_url: str, fmt: str) -> None:
+    """Show one ad with the entities found in it (and where), its images and revisions.
+
+    Its risk is explained in words: the formula, each reason's part in the number, and what
+    is context only (the same words as the workspace's ad page).
+
+    AD is the ad's reference as tables print it, SOURCE/ID, or its bare id when only one
+    source has it.
+    """
+    from tracelight.score.explain import explain_ad
+
     with store_from(db_url) as store:
-        ad = store.get_ad(ad_id, source)
+        ad = resolve_ad(store, ad_ref, source)
         found = store.mentions_for([ad.pk])[ad.pk]
         imgs = store.images_for(ad.pk)
         revs = store.revisions(ad.pk)
-    data = ad.to_dict()
+    explanation = explain_ad(ad.risk, ad.reasons)
+    data = {"ref": ref_of(ad), **ad.to_dict()}
+    data["explanation"] = explanation.to_dict()
     data["mentions"] = [m.to_dict() for m in found]
     data["image_hashes"] = [i.to_dict() for i in imgs]
     data["revisions"] = [{"revision": r["revision"], "seen_at": r["seen_at"],
@@ -152,7 +167,7 @@ def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
     from rich.text import Text
 
     console = Console()
-    head = f"{ad.source} / {ad.ad_id}  posted {ad.posted_at or '?'}  {ad.location or ''}"
+    head = f"{ref_of(ad)}  posted {ad.posted_at or '?'}  {ad.location or ''}"
     risk = f"risk {ad.risk:.2f} (a lead for review, not a finding)" if ad.risk is not None else \
         "not scored"
     body = Text(ad.body)
@@ -161,8 +176,8 @@ def show_cmd(ad_id: str, source: str | None, db_url: str, fmt: str) -> None:
             body.stylize("bold yellow", m.start, m.end)
     console.print(Panel(body, title=ad.title or "(no title)", subtitle=head))
     console.print(risk)
-    for reason in ad.reasons or []:
-        console.print(f"  - {reason.code}: {reason.description} (weight {reason.weight})")
+    for line in explanation.lines():
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if found:
         emit(({"kind": m.kind, "value": m.value, "as written": m.raw, "field": m.field,
                "span": f"{m.start}-{m.end}", "obfuscated": m.obfuscated} for m in found),
@@ -202,14 +217,15 @@ def search_cmd(words: str | None, phone: str | None, email: str | None, handle: 
         raise UsageError("give either words to search for or exactly one of --phone, --email, "
                          "--handle, --payment, --crypto")
     with store_from(db_url) as store:
-        if words:
-            total, found = store.search_text(words, limit=limit, offset=offset)
+        if words:  # an exact ad reference (SOURCE/ID or id) comes first
+            total, found = text_search(store, words, limit=limit, offset=offset)
         else:
             (option, value), = lookups.items()
             kind = LOOKUP_KINDS[option]
             total, found = store.find_by_entity(kind, normalize_lookup(kind, value, region),
                                                 limit=limit, offset=offset)
-    emit((_summary_row(ad) for ad in found), fmt, AD_COLUMNS, widths={"title": 60})
+    emit((_summary_row(ad) for ad in found), fmt,
+         CSV_AD_COLUMNS if fmt == "csv" else AD_COLUMNS, widths={"title": 60})
     if fmt == "table":
         stderr.print(f"{len(found)} of {total:,} matching ads shown")
 

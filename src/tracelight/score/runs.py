@@ -42,9 +42,10 @@ def read_labels(path: str | Path) -> dict[str, int]:
 
 
 def reason_summary(reasons: Sequence[Reason] | None, top: int = 3) -> str:
-    """'code (weight): "evidence"; ...' for the top reasons, for tables."""
+    """'code (weight): "evidence"; ...' for the top reasons that raise the score, for tables
+    (context-only and lowering reasons are not why an ad is a lead: tracelight.score.explain)."""
     parts = []
-    for r in (reasons or [])[:top]:
+    for r in [r for r in reasons or [] if (r.weight or 0.0) > 0][:top]:
         text = " ".join(r.evidence[0].text.split()) if r.evidence else ""
         if len(text) > 30:
             text = text[:29] + "…"

@@ -28,7 +28,8 @@ class SimilarAd:
     bank_matched: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ad_id": self.ad_id, "source": self.source, "title": self.title,
+        return {"ref": f"{self.source}/{self.ad_id}", "ad_id": self.ad_id,
+                "source": self.source, "title": self.title,
                 "position": self.position, "image_sha256": self.image_sha256,
                 "distance": self.distance, "exact": self.exact,
                 "bank_matched": self.bank_matched}

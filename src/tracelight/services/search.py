@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from tracelight import kinds
 from tracelight.errors import UsageError
+from tracelight.services import adref
 from tracelight.store import Store, StoredAd
 from tracelight.values import normalize_phone
 
@@ -41,7 +42,7 @@ def search(store: Store, kind: str, query: str, *, region: str, limit: int = 25,
     if len(query) > 500:
         raise UsageError("search text is longer than 500 characters")
     if kind == "q":
-        total, found = store.search_text(query, limit=limit, offset=offset, cap=TEXT_CAP)
+        total, found = text_search(store, query, limit=limit, offset=offset, cap=TEXT_CAP)
         return SearchResult(total, found, kind, query, [query])
     if kind == "image_hash":
         total, found = store.ads_with_image_hash(query, limit=limit, offset=offset)
@@ -58,3 +59,19 @@ def search(store: Store, kind: str, query: str, *, region: str, limit: int = 25,
         return SearchResult(0, [], kind, query, [])
     total, found = store.find_by_entity(entity_kind, values, limit=limit, offset=offset)
     return SearchResult(total, found, kind, query, values)
+
+
+def text_search(store: Store, query: str, *, limit: int = 25, offset: int = 0,
+                cap: int | None = None) -> tuple[int, list[StoredAd]]:
+    """Ads containing every word of `query`, best first; when the text is an ad's exact
+    reference (SOURCE/ID, or a bare id), that ad comes first (on the first page)."""
+    exact = adref.find_ads(store, query)
+    total, found = store.search_text(query, limit=limit, offset=offset, cap=cap)
+    if not exact:
+        return total, found
+    pks = {a.pk for a in exact}
+    rest = [a for a in found if a.pk not in pks]
+    extra = len(exact) - (len(found) - len(rest))
+    if offset:
+        return total + extra, rest
+    return total + extra, (exact + rest)[:limit]

@@ -18,6 +18,12 @@ from tracelight.link.text import cleaned_text
 from tracelight.services.link import link_ads_of, stored_hubs
 from tracelight.store import Store, StoredAd
 
+# what a similarity score means (tracelight.link.evidence.similarity_score): said by the CLI's
+# help and header and by docs/networks.md
+SCORE_SCALE = ("score = points: +10 for each shared phone, email, handle or identical image; "
+               "up to +5 for shared wording or template (5 x its similarity, 0-1); up to +0.5 "
+               "for each weak hint (writing style; same name and city within a week). 10 or "
+               "more means at least one shared contact or image; below 10, resemblance only.")
 STRONG_KINDS = STRONG  # identifiers that link ads (kinds.yaml: strong)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -35,8 +41,14 @@ class SimilarAd:
     posted_at: datetime | None = None
     location: str | None = None
 
+    @property
+    def ref(self) -> str:
+        """The ad's public reference, SOURCE/ID (tracelight.services.adref)."""
+        return f"{self.source}/{self.ad_id}"
+
     def to_dict(self) -> dict[str, Any]:
-        return {"ad_id": self.ad_id, "source": self.source, "score": self.score,
+        return {"ref": self.ref, "ad_id": self.ad_id, "source": self.source,
+                "score": self.score,
                 "network_id": self.network_id, "reasons": self.reasons, "title": self.title,
                 "posted_at": self.posted_at, "location": self.location}
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -415,6 +415,31 @@ class AdTables(StoreBase):
             raise NotFoundError(f"ad id {ad_id!r} exists in several sources ({sources})",
                                 hint="say which with --source")
         return row_to_ad(rows[0])
+
+    def find_ads_by_ref(self, readings: Sequence[tuple[str | None, str]], *,
+                        limit: int = 20) -> list[StoredAd]:
+        """Ads matching any reading of a typed ad reference (tracelight.services.adref):
+        (source, id) pairs, a None source meaning any source. By source, then id."""
+        conds = [ads.c.ad_id == ad_id if source is None else
+                 and_(ads.c.source == source, ads.c.ad_id == ad_id)
+                 for source, ad_id in readings if ad_id and len(ad_id) <= 512
+                 and (source is None or len(source) <= 200)]
+        if not conds:
+            return []
+        stmt = (select(*AD_COLUMNS).where(or_(*conds))
+                .order_by(ads.c.source, ads.c.ad_id).limit(limit))
+        with self.connect() as conn:
+            return [row_to_ad(r) for r in conn.execute(stmt)]
+
+    def ad_refs(self, pks: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """Internal key -> (source, ad id), for the ads that still exist."""
+        out: dict[int, tuple[str, str]] = {}
+        with self.connect() as conn:
+            for i in range(0, len(pks), 500):
+                for r in conn.execute(select(ads.c.pk, ads.c.source, ads.c.ad_id)
+                                      .where(ads.c.pk.in_(list(pks[i:i + 500])))):
+                    out[r.pk] = (r.source, r.ad_id)
+        return out
 
     def get_ad_by_pk(self, pk: int) -> StoredAd:
         with self.connect() as conn:

@@ -54,6 +54,20 @@ def _tojson_attr(value: Any) -> Markup:
     return escape(json.dumps(value, default=str))
 
 
+def _ad_href(ad: Any) -> str:
+    """The workspace address of an ad (a StoredAd or an ad summary): /ads/SOURCE/ID."""
+    from tracelight.services.adref import ad_url
+    if isinstance(ad, dict):
+        return ad.get("href") or ad_url(str(ad["source"]), str(ad["id"]))
+    return ad_url(ad.source, ad.ad_id)
+
+
+def _ad_ref(ad: Any) -> str:
+    if isinstance(ad, dict):
+        return ad.get("ref") or f"{ad['source']}/{ad['id']}"
+    return f"{ad.source}/{ad.ad_id}"
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
@@ -62,6 +76,8 @@ def make_templates() -> Jinja2Templates:
     env.filters["risk"] = _fmt_risk
     env.filters["band"] = _risk_band
     env.filters["jsonattr"] = _tojson_attr
+    env.filters["adurl"] = _ad_href
+    env.filters["adref"] = _ad_ref
     env.globals["version"] = __version__
     return templates
 
@@ -128,7 +144,8 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
                                     status_code=exc.http_status)
             return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
         return render(request, "error.html", status_code=exc.http_status,
-                      message=exc.message, hint=exc.hint, status=exc.http_status)
+                      message=exc.message, hint=exc.hint, status=exc.http_status,
+                      candidates=getattr(exc, "ads", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -14,14 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from tracelight import __version__, jsonutil
-from tracelight.errors import NotFoundError
+from tracelight.errors import NotFoundError, TracelightError
 from tracelight.records import utcnow
 from tracelight.report.csvsafe import SafeCsvWriter
 from tracelight.services import networks as network_service
+from tracelight.services.adref import ref_of, resolve_legacy
 from tracelight.store.cases import Case
 from tracelight.web import views
 
-CSV_COLUMNS = ["item", "ad_id", "source", "title", "posted_at", "location", "risk",
+CSV_COLUMNS = ["item", "ad", "ad_id", "source", "title", "posted_at", "location", "risk",
                "top_reasons", "identifiers", "url", "network", "added_by", "added_at"]
 
 
@@ -34,7 +35,7 @@ def _json_default(value: Any) -> Any:
 def _ad_evidence(store: Any, pk: int) -> dict[str, Any]:
     ad = store.get_ad_by_pk(pk)
     mentions = store.mentions_for([pk])[pk]
-    return {**ad.to_dict(), "pk": pk, "content_hash": ad.content_hash,
+    return {"ref": ref_of(ad), **ad.to_dict(), "pk": pk, "content_hash": ad.content_hash,
             "reasons": views.reasons_view(ad.reasons),
             "mentions": [m.to_dict() for m in mentions],
             "images": [{k: getattr(i, k) for k in ("position", "original", "sha256", "md5",
@@ -52,10 +53,10 @@ def case_bundle(store: Any, case: Case, exported_by: str) -> tuple[bytes, str]:
         base = {"item": item["kind"], "added_by": item["added_by"],
                 "added_at": item["added_at"].isoformat() if item["added_at"] else ""}
         if item["kind"] == "ad":
-            try:
-                pk = int(item["ref"])
+            try:  # SOURCE/ID, or an internal key in cases from before it
+                pk = resolve_legacy(store, item["ref"])[0].pk
                 ev = ads.setdefault(pk, _ad_evidence(store, pk))
-            except (ValueError, NotFoundError):
+            except (TracelightError, ValueError):
                 rows.append({**base, "title": f"(ad {item['ref']} no longer stored)"})
                 continue
             rows.append({**base, **_csv_ad(ev)})
@@ -107,7 +108,7 @@ def case_bundle(store: Any, case: Case, exported_by: str) -> tuple[bytes, str]:
 def _csv_ad(ev: dict[str, Any]) -> dict[str, Any]:
     idents = sorted({f"{m['kind']}:{m['value']}" for m in ev["mentions"]
                      if m["kind"] in views.LINK_KINDS})
-    return {"ad_id": ev["id"], "source": ev["source"], "title": ev["title"],
+    return {"ad": ev["ref"], "ad_id": ev["id"], "source": ev["source"], "title": ev["title"],
             "posted_at": _json_default(ev["posted_at"]) if ev["posted_at"] else "",
             "location": ev["location"] or "", "risk": "" if ev["risk"] is None else ev["risk"],
             "top_reasons": "; ".join(r["label"] for r in ev["reasons"][:3]),

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
 from tracelight import kinds
 from tracelight.records import Reason
+from tracelight.score.explain import Explanation, explain_ad, explain_network
 from tracelight.services import networks as network_service
+from tracelight.services.adref import ad_url, find_ads, ref_of
 from tracelight.services.search import (
     SEARCH_AS,
     SEARCH_KINDS,
@@ -40,10 +43,14 @@ def reasons_view(reasons: Sequence[Reason] | None) -> list[dict[str, Any]]:
 
 def ad_summary(ad: StoredAd) -> dict[str, Any]:
     reasons = reasons_view(ad.reasons)
-    return {"id": ad.ad_id, "pk": ad.pk, "source": ad.source, "title": ad.title or
+    return {"id": ad.ad_id, "pk": ad.pk, "source": ad.source, "ref": ref_of(ad),
+            "href": ad_url(ad.source, ad.ad_id), "title": ad.title or
             ad.body[:80], "url": ad.url, "posted_at": ad.posted_at, "location": ad.location,
             "category": ad.extra.get("category") if isinstance(ad.extra, dict) else None,
-            "risk": ad.risk, "top_reasons": list(dict.fromkeys(r["label"] for r in reasons))[:3]}
+            "risk": ad.risk,
+            # what raises the score only: context is never a reason for the lead
+            "top_reasons": list(dict.fromkeys(r["label"] for r in reasons
+                                              if (r["weight"] or 0) > 0))[:3]}
 
 
 # ---- search -----------------------------------------------------------------------------------
@@ -73,8 +80,16 @@ def highlight(text: str, field: str, spans: list[dict[str, Any]]) -> list[dict[s
     return out
 
 
-def ad_detail(store: Store, pk: int) -> dict[str, Any]:
-    ad = store.get_ad_by_pk(pk)
+def explanation_view(explanation: Explanation) -> dict[str, Any]:
+    """The score in words (tracelight.score.explain), exactly as `tracelight show` says it."""
+    return explanation.to_dict() | {"lead_heading": explanation.lead_heading,
+                                    "context_heading": explanation.context_heading,
+                                    "lowering_heading": explanation.lowering_heading}
+
+
+def ad_detail(store: Store, ad_or_pk: StoredAd | int) -> dict[str, Any]:
+    ad = store.get_ad_by_pk(ad_or_pk) if isinstance(ad_or_pk, int) else ad_or_pk
+    pk = ad.pk
     mentions = store.mentions_for([pk])[pk]
     reasons = reasons_view(ad.reasons)
     spans: list[dict[str, Any]] = []
@@ -106,6 +121,9 @@ def ad_detail(store: Store, pk: int) -> dict[str, Any]:
         images.append({**row, "withheld": withheld, "available": kept and not withheld})
     return {
         "ad": ad, "summary": ad_summary(ad), "reasons": reasons, "search_as": SEARCH_AS,
+        "ref": ref_of(ad), "href": ad_url(ad.source, ad.ad_id),
+        "reasons_by_code": {r["code"]: r for r in reasons},
+        "explanation": explanation_view(explain_ad(ad.risk, ad.reasons)),
         "title_segments": highlight(ad.title, "title", spans),
         "body_segments": highlight(ad.body, "body", spans),
         "identifiers": sorted(identifiers.values(),
@@ -119,8 +137,9 @@ def ad_detail(store: Store, pk: int) -> dict[str, Any]:
 
 def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
     ad: StoredAd = detail["ad"]
-    out = ad.to_dict()
+    out = {"ref": detail["ref"], **ad.to_dict()}
     out["pk"] = ad.pk
+    out["explanation"] = detail["explanation"]
     out["reasons"] = detail["reasons"]
     out["identifiers"] = detail["identifiers"]
     out["images"] = [{k: img.get(k) for k in ("position", "sha256", "pdq", "width", "height",
@@ -160,7 +179,7 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
     ident_ads: dict[tuple[str, str], set[int]] = defaultdict(set)
     for ad in ads:
         nodes.append({"data": {"id": f"ad{ad.pk}", "label": ad.ad_id[:24], "type": "ad",
-                               "href": f"/ads/{ad.pk}", "risk": ad.risk or 0}})
+                               "href": ad_url(ad.source, ad.ad_id), "risk": ad.risk or 0}})
         for m in mentions.get(ad.pk, []):
             if m.kind in LINK_KINDS:
                 ident_ads[(m.kind, m.value)].add(ad.pk)
@@ -185,6 +204,8 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
     names = Counter(m.value for ms in mentions.values() for m in ms if m.kind == "name")
     return {
         "summary": summary, "ads": ads, "n_members": len(pks), "truncated": len(pks) > max_ads,
+        "explanation": explanation_view(explain_network(
+            ranked.risk, [_with_ref(store, r) for r in ranked.reasons])),
         "elements": {"nodes": nodes, "edges": edges},
         "timeline": sorted(per_day.items()),
         "timeline_max": max(per_day.values(), default=0),
@@ -200,8 +221,17 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
     }
 
 
+def _with_ref(store: Store, reason: Reason) -> Reason:
+    """A network reason names its best member ad by the linker's key; shown as SOURCE/ID."""
+    if not reason.ad_id:
+        return reason
+    found = find_ads(store, reason.ad_id)
+    return replace(reason, ad_id=ref_of(found[0])) if len(found) == 1 else reason
+
+
 def network_json(detail: dict[str, Any]) -> dict[str, Any]:
     return {**detail["summary"], "n_ads": detail["n_members"],
+            "explanation": detail["explanation"],
             "ads": [ad_summary(a) for a in detail["ads"]],
             "identifiers": detail["identifiers"], "names": detail["names"],
             "timeline": detail["timeline"],

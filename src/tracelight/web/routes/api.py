@@ -13,12 +13,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from tracelight.errors import UsageError
+from tracelight.services.adref import ref_of, resolve_ad
 from tracelight.services.queue import ad_queue
 from tracelight.services.search import search
 from tracelight.web import views
 from tracelight.web.deps import audit, ctx, current_user, render, require
 from tracelight.web.routes.admin import audit_filters, audit_stream
-from tracelight.web.routes.cases import export_response
+from tracelight.web.routes.cases import export_response, item_ref
 from tracelight.web.routes.pages import queue_filter
 from tracelight.web.routes.watch import normalize_watch
 
@@ -61,12 +62,14 @@ def api_queue(request: Request, since: str = "", until: str = "", city: str = ""
             "networks": views.top_networks(c.store, c.network_ranking, limit=20)}
 
 
-@router.get("/ads/{ad_id}", summary="One ad with its evidence")
-def api_ad(request: Request, ad_id: str, source: str | None = None) -> dict[str, Any]:
+@router.get("/ads/{ref:path}", summary="One ad with its evidence")
+def api_ad(request: Request, ref: str, source: str | None = None) -> dict[str, Any]:
+    """REF is the ad as SOURCE/ID (each part percent-encoded), or its bare id when only one
+    source has it (or give `source`). An ambiguous id answers 400 listing the candidates."""
     c = ctx(request)
-    ad = c.store.get_ad(ad_id, source)
-    detail = views.ad_detail(c.store, ad.pk)
-    audit(request, "ad.view", f"{ad.source}/{ad.ad_id}", detail={"pk": ad.pk, "api": True})
+    ad = resolve_ad(c.store, ref, source)
+    detail = views.ad_detail(c.store, ad)
+    audit(request, "ad.view", ref_of(ad), detail={"api": True})
     return views.ad_json(detail)
 
 
@@ -155,8 +158,9 @@ def api_update_case(request: Request, pk: int, body: CasePatch) -> dict[str, Any
 @router.post("/cases/{pk}/items", summary="Add an ad, network or identifier to a case")
 def api_add_item(request: Request, pk: int, body: ItemIn) -> dict[str, Any]:
     user = require(request, "case.edit")
-    added = ctx(request).cases.add_item(pk, body.kind, body.ref, user.username, body.label)
-    audit(request, "case.add_item", f"case {pk}", detail={"kind": body.kind, "ref": body.ref,
+    ref = item_ref(request, body.kind, body.ref)
+    added = ctx(request).cases.add_item(pk, body.kind, ref, user.username, body.label)
+    audit(request, "case.add_item", f"case {pk}", detail={"kind": body.kind, "ref": ref,
                                                          "api": True})
     return {"added": added}
 

@@ -6,11 +6,21 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tracelight.errors import UsageError
+from tracelight.services.adref import ref_of, resolve_legacy
 from tracelight.store.cases import CASE_STATUSES
 from tracelight.web.deps import audit, ctx, current_user, render, require
 from tracelight.web.export import case_bundle
 
 router = APIRouter(include_in_schema=False)
+
+
+def item_ref(request: Request, kind: str, ref: str) -> str:
+    """An ad item is kept as its public reference, SOURCE/ID (a bare id or an old internal
+    key is resolved to it; an ad that does not exist is refused)."""
+    if kind != "ad":
+        return ref
+    ad, _ = resolve_legacy(ctx(request).store, ref)
+    return ref_of(ad)
 
 
 @router.get("/cases")
@@ -46,6 +56,7 @@ def add_to_case(request: Request, case: str = Form(""), new_title: str = Form(""
             pk = int(case)
         except ValueError:
             raise UsageError(f"not a case: {case!r}") from None
+    ref = item_ref(request, kind, ref)
     added = c.cases.add_item(pk, kind, ref, user.username, label)
     audit(request, "case.add_item", f"case {pk}", detail={"kind": kind, "ref": ref,
                                                          "added": added})
@@ -80,6 +91,7 @@ def update_case(request: Request, pk: int, title: str = Form(...), status: str =
 def add_item(request: Request, pk: int, kind: str = Form(...), ref: str = Form(...),
              label: str = Form("")) -> Response:
     user = require(request, "case.edit")
+    ref = item_ref(request, kind, ref)
     added = ctx(request).cases.add_item(pk, kind, ref, user.username, label)
     audit(request, "case.add_item", f"case {pk}", detail={"kind": kind, "ref": ref,
                                                          "added": added})

@@ -14,6 +14,7 @@ from tracelight.images import render as imgrender
 from tracelight.images.refs import ImageRefused
 from tracelight.services import image_search
 from tracelight.services import search as search_service
+from tracelight.services.adref import ad_url, format_ref, ref_of, resolve_legacy
 from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
 from tracelight.store import blobs
 from tracelight.store.ads import AdImage
@@ -133,12 +134,22 @@ async def search_image(request: Request) -> Response:
                   image_search=True, region=c.region)
 
 
-@router.get("/ads/{pk}")
-def ad_page(request: Request, pk: int) -> Response:
+def _ad_page(request: Request, ref: str) -> Response:
+    """One ad, at /ads/SOURCE/ID (or a bare id when unambiguous); an old /ads/PK address
+    redirects to it."""
     c = ctx(request)
-    detail = views.ad_detail(c.store, pk)
-    audit(request, "ad.view", f"{detail['ad'].source}/{detail['ad'].ad_id}", detail={"pk": pk})
+    ad, was_key = resolve_legacy(c.store, ref)
+    if was_key:  # an address from before SOURCE/ID
+        return RedirectResponse(ad_url(ad.source, ad.ad_id), status_code=308)
+    detail = views.ad_detail(c.store, ad)
+    audit(request, "ad.view", ref_of(ad))
     return render(request, "ad.html", d=detail, cases=c.cases.list_cases(status=None, limit=50))
+
+
+def _target(request: Request, pk: int, position: int) -> str:
+    """An image's audit target: the ad as SOURCE/ID and the image's position."""
+    refs = ctx(request).store.ad_refs([pk])
+    return f"{format_ref(*refs[pk]) if pk in refs else f'ad {pk}'} image {position}"
 
 
 def _image(request: Request, pk: int, position: int) -> AdImage:
@@ -149,7 +160,7 @@ def _image(request: Request, pk: int, position: int) -> AdImage:
                 raise ForbiddenError("this image matches a known-abuse hash bank and is "
                                      "never shown")
             return img
-    raise NotFoundError(f"ad {pk} has no image {position}")
+    raise NotFoundError(f"{_target(request, pk, position)} does not exist")
 
 
 def _image_bytes(request: Request, img: AdImage) -> bytes:
@@ -182,33 +193,40 @@ def _render(fn: Any, data: bytes) -> imgrender.Rendered:
     return result
 
 
-@router.get("/ads/{pk}/images/{position}/blurred")
+@router.get("/ads/{pk:int}/images/{position:int}/blurred")
 def image_blurred(request: Request, pk: int, position: int) -> Response:
     """A heavily blurred preview: enough to tell images apart, not to see a person."""
     img = _image(request, pk, position)
     data = _image_bytes(request, img)
-    audit(request, "image.thumbnail", f"ad {pk} image {position}",
+    audit(request, "image.thumbnail", _target(request, pk, position),
           detail={"sha256": img.sha256})
     return _image_response(_render(imgrender.blurred_preview, data))
 
 
-@router.post("/ads/{pk}/images/{position}/reveal")
+@router.post("/ads/{pk:int}/images/{position:int}/reveal")
 def image_reveal(request: Request, pk: int, position: int, reason: str = Form("")) -> Response:
     require(request, "reveal")
     _image(request, pk, position)
-    audit(request, "image.reveal", f"ad {pk} image {position}", reason=reason or None)
+    audit(request, "image.reveal", _target(request, pk, position), reason=reason or None)
     return HTMLResponse(f'<img class="revealed" src="/ads/{pk}/images/{position}/full" '
                         f'alt="image {position} of the ad, revealed">')
 
 
-@router.get("/ads/{pk}/images/{position}/full")
+@router.get("/ads/{pk:int}/images/{position:int}/full")
 def image_full(request: Request, pk: int, position: int) -> Response:
     require(request, "reveal")
     img = _image(request, pk, position)
     data = _image_bytes(request, img)
     rendered = _render(imgrender.reencode, data)  # re-encoded: never the stored bytes as such
-    audit(request, "image.view", f"ad {pk} image {position}", detail={"sha256": img.sha256})
+    audit(request, "image.view", _target(request, pk, position),
+          detail={"sha256": img.sha256})
     return _image_response(rendered)
+
+
+# after the image routes: the reference may itself contain "/" (tracelight.services.adref)
+@router.get("/ads/{ref:path}")
+def ad_page(request: Request, ref: str) -> Response:
+    return _ad_page(request, ref)
 
 
 @router.get("/networks")
