@@ -142,6 +142,18 @@ def top_networks(store: Store, cache: network_service.RankingCache,
     return network_service.summaries(cache.top(store, limit))
 
 
+def network_list(store: Store, cache: network_service.RankingCache, *, sort: str,
+                 limit: int, offset: int) -> dict[str, Any] | None:
+    """One page of the network list with its total and order, or None when not built yet."""
+    if not network_service.networks_built(store):
+        return None
+    found = cache.page(store, sort=sort, limit=limit, offset=offset)
+    return {"total": found.total, "first": found.first, "last": found.last, "sort": found.sort,
+            "order": network_service.SORTS[found.sort], "offset": found.offset,
+            "limit": found.limit,
+            "results": network_service.summaries(found.networks)}
+
+
 def network_summaries_for_ad(store: Store, ad_pk: int) -> list[dict[str, Any]] | None:
     """The ad's network (ranked as in the queue), or None when networks are not built yet."""
     if not network_service.networks_built(store):

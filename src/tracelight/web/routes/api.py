@@ -70,12 +70,20 @@ def api_ad(request: Request, ad_id: str, source: str | None = None) -> dict[str,
     return views.ad_json(detail)
 
 
-@router.get("/networks", summary="Networks by risk")
-def api_networks(request: Request, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+@router.get("/networks", summary="Networks, riskiest first (or by size, or most recent)")
+def api_networks(request: Request, sort: str = Query("risk", pattern="^(risk|size|recent)$"),
+                 limit: int = Query(50, ge=1, le=500),
+                 offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    """Answers {"built", "total", "sort", "order", "results": [network summaries]}; `sort` is
+    risk (the queue's ranking), size (most ads first) or recent (latest posting first)."""
     c = ctx(request)
-    nets = views.top_networks(c.store, c.network_ranking, limit=limit)
-    audit(request, "network.list", detail={"shown": len(nets or []), "api": True})
-    return {"built": nets is not None, "results": nets or []}
+    found = views.network_list(c.store, c.network_ranking, sort=sort, limit=limit,
+                               offset=offset)
+    audit(request, "network.list", detail={"sort": sort, "offset": offset, "api": True,
+                                           "shown": len(found["results"]) if found else 0})
+    if found is None:
+        return {"built": False, "total": 0, "results": []}
+    return {"built": True, **found}
 
 
 @router.get("/networks/{network_id}", summary="One network: ads, identifiers, timeline")

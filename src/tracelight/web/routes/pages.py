@@ -13,6 +13,7 @@ from tracelight.errors import ForbiddenError, NotFoundError, UsageError
 from tracelight.images import render as imgrender
 from tracelight.images.refs import ImageRefused
 from tracelight.services import image_search
+from tracelight.services import networks as network_service
 from tracelight.services import search as search_service
 from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
 from tracelight.store import blobs
@@ -212,11 +213,19 @@ def image_full(request: Request, pk: int, position: int) -> Response:
 
 
 @router.get("/networks")
-def networks_page(request: Request) -> Response:
+def networks_page(request: Request, sort: str = "risk", page: int = 1) -> Response:
     c = ctx(request)
-    nets = views.top_networks(c.store, c.network_ranking, limit=100)
-    audit(request, "network.list", detail={"shown": len(nets or [])})
-    return render(request, "networks.html", networks=nets)
+    if sort not in network_service.SORTS:
+        raise UsageError(f"unknown order {sort!r}",
+                         hint="one of " + ", ".join(network_service.SORTS))
+    page = max(1, min(page, 10_000))
+    found = views.network_list(c.store, c.network_ranking, sort=sort, limit=PAGE,
+                               offset=(page - 1) * PAGE)
+    audit(request, "network.list", detail={"sort": sort, "page": page,
+                                           "shown": len(found["results"]) if found else 0})
+    pages = max(1, -(-found["total"] // PAGE)) if found else 1
+    return render(request, "networks.html", found=found, sort=sort, sorts=network_service.SORTS,
+                  page=page, pages=pages)
 
 
 @router.get("/networks/{network_id}")
