@@ -50,7 +50,8 @@ def ad_summary(ad: StoredAd) -> dict[str, Any]:
 
 def search_json(result: SearchResult) -> dict[str, Any]:
     return {"total": result.total, "results": [ad_summary(a) for a in result.ads],
-            "kind": result.kind, "query": result.query, "looked_for": result.looked_for}
+            "kind": result.kind, "query": result.query, "looked_for": result.looked_for,
+            "order": result.order_words}
 
 
 # ---- ad ---------------------------------------------------------------------------------------

@@ -87,10 +87,15 @@ def search_page(request: Request, kind: str = "q", q: str = "", reason: str = ""
         except UsageError as exc:
             error = str(exc)
     capped = bool(result and result.kind == "q" and result.total > search_service.TEXT_CAP)
+    rows = [views.ad_summary(a) for a in result.ads] if result else []
+    if result and result.kind == "q":  # the searched words, marked in a passage of each ad
+        terms = search_service.query_terms(q)
+        for row, ad in zip(rows, result.ads, strict=True):
+            row["title_marked"] = search_service.highlight_terms(row["title"], terms)
+            row["snippet"] = search_service.snippet(ad.body, terms)
     return render(request, "search.html", kind=kind, q=q, reason=reason, result=result,
-                  capped=capped,
-                  results=[views.ad_summary(a) for a in result.ads] if result else [],
-                  error=error, page=page,
+                  capped=capped, results=rows,
+                  error=error, page=page, first=(page - 1) * PAGE + 1,
                   pages=(max(1, -(-result.total // PAGE)) if not capped else page + 1)
                   if result else 1,
                   kinds=search_service.SEARCH_KINDS, image_search=True,
@@ -129,7 +134,8 @@ async def search_image(request: Request) -> Response:
             rows.append({**views.ad_summary(ads[h.ad_pk]),
                          "match": "identical" if h.exact else f"PDQ distance {h.distance}"})
     return render(request, "search.html", kind="image_hash", q="", reason=reason,
-                  result=search_service.SearchResult(len(rows), [], "photo", digest, []),
+                  result=search_service.SearchResult(len(rows), [], "photo", digest, [],
+                                                     "photo"),
                   results=rows, error=None, page=1, pages=1, kinds=search_service.SEARCH_KINDS,
                   image_search=True, region=c.region)
 
