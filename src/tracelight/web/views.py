@@ -133,6 +133,45 @@ def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# ---- case ------------------------------------------------------------------------------------
+
+def _case_ad(store: Store, ref: str) -> StoredAd | None:
+    """The ad a case item names: its pk (pages add these), SOURCE/ID or a bare id."""
+    from tracelight.errors import NotFoundError
+    try:
+        if ref.isdigit():
+            return store.get_ad_by_pk(int(ref))
+        source, _, ad_id = ref.rpartition("/")
+        return store.get_ad(ad_id, source or None)
+    except NotFoundError:
+        return None
+
+
+def case_items(store: Store, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A case's items with what a reader needs to judge them without opening each: an ad's
+    title, risk, source, posting date and first/last seen; a network's name, risk, size and
+    first/last seen. `missing` says when the ad or network is no longer in the store."""
+    from tracelight.errors import NotFoundError
+    out: list[dict[str, Any]] = []
+    for item in items:
+        row = dict(item)
+        ref = str(item.get("ref") or "")
+        if item.get("kind") == "ad":
+            ad = _case_ad(store, ref)
+            row["missing"] = ad is None
+            if ad is not None:
+                row["ad"] = {**ad_summary(ad), "first_seen": ad.first_seen,
+                             "last_seen": ad.last_seen}
+        elif item.get("kind") == "network":
+            try:
+                row["network"] = network_service.get_network(store, ref).summary()
+                row["missing"] = False
+            except NotFoundError:
+                row["missing"] = True
+        out.append(row)
+    return out
+
+
 # ---- network ----------------------------------------------------------------------------------
 
 def top_networks(store: Store, cache: network_service.RankingCache,

@@ -204,8 +204,26 @@ def image_reveal(request: Request, pk: int, position: int, reason: str = Form(""
     require(request, "reveal")
     _image(request, pk, position)
     audit(request, "image.reveal", f"ad {pk} image {position}", reason=reason or None)
-    return HTMLResponse(f'<img class="revealed" src="/ads/{pk}/images/{position}/full" '
-                        f'alt="image {position} of the ad, revealed">')
+    # the whole picture scaled to fit (never cropped), and a link to it at full size
+    return HTMLResponse(f'<a class="revealed-link" href="/ads/{pk}/images/{position}/view">'
+                        f'<img class="revealed" src="/ads/{pk}/images/{position}/full" '
+                        f'alt="image {position} of the ad, revealed"></a>'
+                        f'<a class="small" href="/ads/{pk}/images/{position}/view">'
+                        'full size (audited)</a>')
+
+
+@router.get("/ads/{pk}/images/{position}/view")
+def image_view_page(request: Request, pk: int, position: int) -> Response:
+    """The revealed image at its full size on a page of its own (analysts; audited). Its bytes
+    come from the image store through /full, like every revealed image; a bank-matched image
+    is refused here as there."""
+    require(request, "reveal")
+    img = _image(request, pk, position)
+    _image_bytes(request, img)  # refuse now, with the reason, what /full would refuse
+    ad = ctx(request).store.get_ad_by_pk(pk)
+    audit(request, "image.view", f"ad {pk} image {position}",
+          detail={"sha256": img.sha256, "page": "full size"})
+    return render(request, "image.html", ad=ad, img=img, position=position)
 
 
 @router.get("/ads/{pk}/images/{position}/full")
