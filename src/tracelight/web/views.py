@@ -12,6 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 from tracelight import kinds
+from tracelight.link import geo
 from tracelight.records import Reason
 from tracelight.services import networks as network_service
 from tracelight.services.search import (
@@ -235,12 +236,15 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
         else:
             stops.append({"place": place, "first": a.posted_at, "last": a.posted_at, "n": 1})
     names = Counter(m.value for ms in mentions.values() for m in ms if m.kind == "name")
+    # the same stops on an offline map: gazetteer coordinates, a simple projection
+    drawn = geo.itinerary_map([(s["place"], s["n"]) for s in stops])
     return {
         "summary": summary, "ads": ads, "n_members": len(pks), "truncated": len(pks) > max_ads,
         "elements": {"nodes": nodes, "edges": edges},
         "timeline": sorted(per_day.items()),
         "timeline_max": max(per_day.values(), default=0),
         "itinerary": stops,
+        "map": drawn,
         "identifiers": [{"kind": k, "value": v, "n_ads": len(s)}
                         for (k, v), s in sorted(ident_ads.items(), key=lambda kv: -len(kv[1]))],
         "names": names.most_common(30),
