@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from tracelight.errors import UsageError
 from tracelight.services.queue import ad_queue
 from tracelight.services.search import search
-from tracelight.web import views
+from tracelight.web import api_models, views
 from tracelight.web.deps import audit, ctx, current_user, render, require
 from tracelight.web.routes.admin import audit_filters, audit_stream
 from tracelight.web.routes.cases import export_response
@@ -30,7 +30,8 @@ def me(request: Request) -> dict[str, Any]:
     return current_user(request).to_dict()
 
 
-@router.get("/search", summary="Search ads by text or identifier")
+@router.get("/search", summary="Search ads by text or identifier",
+            responses={200: {"model": api_models.SearchOut}})
 def api_search(request: Request, q: str = "", phone: str = "", email: str = "",
                handle: str = "", crypto: str = "", image_hash: str = "",
                limit: int = Query(25, ge=1, le=500), offset: int = Query(0, ge=0),
@@ -48,7 +49,8 @@ def api_search(request: Request, q: str = "", phone: str = "", email: str = "",
                                     region=ctx(request).region, limit=limit, offset=offset))
 
 
-@router.get("/queue", summary="Leads for review, highest risk first")
+@router.get("/queue", summary="Leads for review, highest risk first",
+            responses={200: {"model": api_models.QueueOut}})
 def api_queue(request: Request, since: str = "", until: str = "", city: str = "",
               source: str = "", category: str = "", limit: int = Query(50, ge=1, le=500),
               offset: int = Query(0, ge=0)) -> dict[str, Any]:
@@ -70,7 +72,8 @@ def api_ad(request: Request, ad_id: str, source: str | None = None) -> dict[str,
     return views.ad_json(detail)
 
 
-@router.get("/networks", summary="Networks, riskiest first (or by size, or most recent)")
+@router.get("/networks", summary="Networks, riskiest first (or by size, or most recent)",
+            responses={200: {"model": api_models.NetworksOut}})
 def api_networks(request: Request, sort: str = Query("risk", pattern="^(risk|size|recent)$"),
                  limit: int = Query(50, ge=1, le=500),
                  offset: int = Query(0, ge=0)) -> dict[str, Any]:
@@ -160,7 +163,8 @@ def api_update_case(request: Request, pk: int, body: CasePatch) -> dict[str, Any
     return case.to_dict()
 
 
-@router.post("/cases/{pk}/items", summary="Add an ad, network or identifier to a case")
+@router.post("/cases/{pk}/items", summary="Add an ad, network or identifier to a case",
+            responses={200: {"model": api_models.Added}})
 def api_add_item(request: Request, pk: int, body: ItemIn) -> dict[str, Any]:
     user = require(request, "case.edit")
     added = ctx(request).cases.add_item(pk, body.kind, body.ref, user.username, body.label)
@@ -169,7 +173,8 @@ def api_add_item(request: Request, pk: int, body: ItemIn) -> dict[str, Any]:
     return {"added": added}
 
 
-@router.post("/cases/{pk}/notes", summary="Add a note to a case")
+@router.post("/cases/{pk}/notes", summary="Add a note to a case",
+            responses={200: {"model": api_models.Ok}})
 def api_add_note(request: Request, pk: int, body: NoteIn) -> dict[str, Any]:
     user = require(request, "case.edit")
     ctx(request).cases.add_note(pk, user.username, body.text)
@@ -199,7 +204,8 @@ def api_add_watch(request: Request, body: WatchIn) -> dict[str, Any]:
     return {"added": added, "kind": body.kind, "value": value}
 
 
-@router.delete("/watchlist/{pk}", summary="Stop watching")
+@router.delete("/watchlist/{pk}", summary="Stop watching",
+            responses={200: {"model": api_models.Ok}})
 def api_remove_watch(request: Request, pk: int) -> dict[str, Any]:
     user = require(request, "watch")
     ctx(request).watch.remove(user.username, pk)
@@ -239,4 +245,5 @@ def openapi(request: Request) -> dict[str, Any]:
 @router.get("/docs", include_in_schema=False)
 def api_docs(request: Request) -> Response:
     """The OpenAPI schema rendered by our own template: no Swagger UI from a CDN."""
-    return render(request, "api_docs.html", schema=request.app.openapi())
+    schema = request.app.openapi()
+    return render(request, "api_docs.html", schema=schema, docs=api_models.describe(schema))
