@@ -121,7 +121,7 @@ def describe(openapi: dict[str, Any]) -> dict[str, Any]:
         for method, op in ops.items():
             body = (((op.get("requestBody") or {}).get("content") or {})
                     .get("application/json") or {}).get("schema")
-            ok = next((r for code, r in (op.get("responses") or {}).items()
+            ok: dict[str, Any] = next((r for code, r in (op.get("responses") or {}).items()
                        if str(code).startswith("2")), {})
             answer = ((ok.get("content") or {}).get("application/json") or {}).get("schema")
             endpoints.append({
