@@ -124,7 +124,9 @@ class MapPoint:
     y: float
     ads: int
     stops: tuple[int, ...]  # 1-based positions in the itinerary
-    anchor: str = "start"  # where the label sits: "start" (right of the point) or "end"
+    anchor: str = "start"  # the label's text-anchor: start (right), end (left), middle
+    lx: float = 0.0  # where the label is written
+    ly: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,7 @@ class _Spot:
     stops: list[int] = field(default_factory=list)
 
 
-def itinerary_map(stops: Sequence[tuple[str, int]], *, width: int = 640, height: int = 360,
+def itinerary_map(stops: Sequence[tuple[str, int]], *, width: int = 860, height: int = 400,
                   pad: int = 44, default_country: str = "US",
                   max_legs: int = 60) -> ItineraryMap:
     """Lay out `stops` (place as written, ads posted there), in time order, on a
@@ -219,8 +221,7 @@ def itinerary_map(stops: Sequence[tuple[str, int]], *, width: int = 640, height:
     points = []
     for (lat, lon), spot in places.items():
         x, y = project(lat, lon)
-        points.append(MapPoint(spot.label, x, y, spot.ads, tuple(spot.stops),
-                               "end" if x > width * 0.62 else "start"))
+        points.append(MapPoint(spot.label, x, y, spot.ads, tuple(spot.stops)))
     legs: dict[tuple[tuple[float, float], tuple[float, float]], list[int]] = {}
     for i, (a, b) in enumerate(pairwise(order), 1):
         if a != b:
@@ -238,11 +239,69 @@ def itinerary_map(stops: Sequence[tuple[str, int]], *, width: int = 640, height:
         sx, sy = _toward(x1, y1, mx, my, 7)
         ex, ey = _toward(x2, y2, mx, my, 9)
         drawn.append(MapLeg(sx, sy, round(mx, 1), round(my, 1), ex, ey, moves[0], len(moves)))
+    points = _place_labels(points, drawn, width, height)
     grid = _graticule(project, mid, (min(lons) + max(lons)) / 2, height / scale,
                       width / scale / k, width, height)
     km = _nice(inner_w / 4 / scale * KM_PER_DEGREE)
     return ItineraryMap(width, height, points, drawn, grid, unplaced, int(km),
                         round(km / KM_PER_DEGREE * scale, 1))
+
+
+def _label_text(p: MapPoint) -> str:
+    """What the drawing writes beside a point (the template writes the same words)."""
+    stops = ", ".join(str(n) for n in p.stops[:6]) + ("…" if len(p.stops) > 6 else "")
+    return f"{stops} {p.label} · {p.ads} ad{'' if p.ads == 1 else 's'}"
+
+
+def _crosses(box: tuple[float, float, float, float], a: tuple[float, float],
+             b: tuple[float, float]) -> bool:
+    """Whether segment a-b passes through box (x0, y0, x1, y1), sampled finely enough for
+    label placement."""
+    x0, y0, x1, y1 = box
+    for i in range(21):
+        t = i / 20
+        x, y = a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
+        if x0 <= x <= x1 and y0 <= y <= y1:
+            return True
+    return False
+
+
+def _place_labels(points: list[MapPoint], legs: list[MapLeg], width: int,
+                  height: int) -> list[MapPoint]:
+    """Each label right, left, above or below its point: the first spot inside the drawing
+    that no arrow, point or earlier label covers (else the least covered)."""
+    segments = [s for leg in legs for s in (((leg.x1, leg.y1), (leg.cx, leg.cy)),
+                                            ((leg.cx, leg.cy), (leg.x2, leg.y2)))]
+    taken: list[tuple[float, float, float, float]] = []
+    out = []
+    for p in sorted(points, key=lambda q: q.stops[0]):
+        w = 6.6 * len(_label_text(p)) + 4  # 12px text, about 6.6px a character
+        r = 13.0
+        options = [("start", p.x + r, p.y + 4, (p.x + r, p.y - 9, p.x + r + w, p.y + 7)),
+                   ("end", p.x - r, p.y + 4, (p.x - r - w, p.y - 9, p.x - r, p.y + 7)),
+                   ("middle", p.x, p.y - r - 2, (p.x - w / 2, p.y - r - 15, p.x + w / 2,
+                                                 p.y - r + 1)),
+                   ("middle", p.x, p.y + r + 12, (p.x - w / 2, p.y + r, p.x + w / 2,
+                                                  p.y + r + 16))]
+
+        others = [q for q in points if q is not p]
+
+        def cost(box: tuple[float, float, float, float],
+                 others: list[MapPoint] = others) -> float:
+            x0, y0, x1, y1 = box
+            outside = (max(0.0, -x0) + max(0.0, x1 - width) + max(0.0, -y0)
+                       + max(0.0, y1 - height))
+            hits = sum(_crosses(box, a, b) for a, b in segments)
+            hits += sum(1 for q in others if x0 - 6 <= q.x <= x1 + 6 and y0 - 6 <= q.y <= y1 + 6)
+            hits += sum(1 for t in taken if not (x1 < t[0] or t[2] < x0 or y1 < t[1]
+                                                  or t[3] < y0))
+            return outside * 10 + hits * 100
+
+        anchor, lx, ly, box = min(options, key=lambda o: cost(o[3]))
+        taken.append(box)
+        out.append(MapPoint(p.label, p.x, p.y, p.ads, p.stops, anchor, round(lx, 1),
+                            round(ly, 1)))
+    return out
 
 
 def _toward(x: float, y: float, tx: float, ty: float, by: float) -> tuple[float, float]:
