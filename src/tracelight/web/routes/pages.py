@@ -136,7 +136,8 @@ async def search_image(request: Request) -> Response:
     return render(request, "search.html", kind="image_hash", q="", reason=reason,
                   result=search_service.SearchResult(len(rows), [], "photo", digest, [],
                                                      "photo"),
-                  results=rows, error=None, page=1, pages=1, kinds=search_service.SEARCH_KINDS,
+                  results=rows, error=None, page=1, pages=1, first=1,
+                  kinds=search_service.SEARCH_KINDS,
                   image_search=True, region=c.region)
 
 
