@@ -44,7 +44,7 @@ ORDERS = {
                  "appear)",
     "newest": f"newest first (more than {TEXT_CAP:,} matches: too many to rank)",
     "posted": "newest posting first",
-    "photo": "identical images first, then by PDQ distance",
+    "photo": "closest images first (identical ones, then by PDQ distance)",
 }
 
 
