@@ -223,11 +223,14 @@ class NetworkPage:
 class RankingCache:
     """Every network ranked, kept for a while, so a page is not re-ranked on every view.
 
-    One per workspace app (no module-global state); `ttl` seconds. A new link run (another
-    `tracelight link`) makes the next call rank again at once.
+    One per workspace app (no module-global state). A new link run (another `tracelight
+    link`) makes the next call rank again at once; otherwise the ranking is kept `ttl`
+    seconds, so a `tracelight rescore` shows within five minutes. Ranking every network reads
+    every member ad's risk and reasons (about 10,000 member ads a second on the development
+    machine), which is why it is kept rather than redone per page.
     """
 
-    def __init__(self, ttl: float = 60.0) -> None:
+    def __init__(self, ttl: float = 300.0) -> None:
         self.ttl = ttl
         self._hit: tuple[float, Any, list[RankedNetwork]] | None = None
 
