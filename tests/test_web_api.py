@@ -8,6 +8,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +282,7 @@ def test_images_blurred_reveal_audited_and_bank_matches_withheld(
 def test_networks_degrade_before_linking(analyst: TestClient) -> None:
     r = analyst.get("/api/networks/1")
     assert r.status_code == 404 and "not built" in r.json()["detail"]
-    assert analyst.get("/api/networks").json() == {"built": False, "results": []}
+    assert analyst.get("/api/networks").json() == {"built": False, "total": 0, "results": []}
 
 
 @pytest.fixture(scope="module")
@@ -328,10 +329,10 @@ def test_networks_ranked_as_the_cli_queue_ranks_them(linked: tuple[Any, TestClie
     pk = store.member_pks(top["id"])[0]
     ad = analyst.get(f"/api/ads/{store.get_ad_by_pk(pk).ad_id}").json()
     assert ad["networks"][0]["id"] == top["id"] and ad["networks"][0]["risk"] == top["risk"]
-    assert f"network {top['id']}" in analyst.get(f"/ads/{pk}").text
+    assert html_escape(top["label"]) in analyst.get(f"/ads/{pk}").text
     html = analyst.get(f"/networks/{top['id']}").text
     assert "Why this is a lead" in html and "What links these ads" in html
-    assert f"network {top['id']}" in analyst.get("/queue").text
+    assert html_escape(top["label"]) in analyst.get("/queue").text
 
 
 def test_cases_export_and_viewer_cannot(analyst: TestClient, viewer: TestClient,

@@ -57,7 +57,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, demo_corpus_dir: Path,
     update_networks(store)  # the real linker: ads sharing a phone become one network
     nid = store.network_id_of(F.pk(F.phone_ids[0]))
     assert nid is not None and {F.pk(i) for i in F.phone_ids} <= set(store.member_pks(nid))
-    NETWORK["label"] = f"network {nid}"
+    from tracelight.services.networks import get_network
+
+    NETWORK["label"] = get_network(store, nid).label  # its readable name, as pages show it
     app = make_app(store, tmp)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

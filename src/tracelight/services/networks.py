@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracelight.errors import NotFoundError
+from tracelight.errors import NotFoundError, UsageError
 from tracelight.link import Network
 from tracelight.records import Reason
 from tracelight.score.catalogue import Catalogue, load_catalogue
@@ -48,9 +48,34 @@ class RankedNetwork:
         return ", ".join(self.city_names[:3]) or None
 
     @property
+    def places(self) -> list[str]:
+        """Its places in the order they first appeared (the linker's itinerary order)."""
+        return list(dict.fromkeys(loc["city"] for loc in self.network.locations
+                                  if loc.get("city")))
+
+    @property
+    def contact(self) -> str | None:
+        """The identifier most of its ads share, shortened for a name: "phone 206…0143"."""
+        hubs = {(h.get("kind"), h.get("value")) for h in self.network.hubs_excluded}
+        shared = sorted((e for e in self.network.evidence if (e.kind, e.value) not in hubs
+                         and e.kind in ("phone", "email", "social", "crypto")),
+                        key=lambda e: (-len(e.ad_ids), e.kind != "phone", e.value))
+        if shared:
+            return short_identifier(shared[0].kind, shared[0].value)
+        if self.network.phones:
+            return short_identifier("phone", self.network.phones[0])
+        return None
+
+    @property
     def label(self) -> str:
-        names = self.network.names
-        return f"network {self.id}" + (f" ({', '.join(names[:2])})" if names else "")
+        """A readable name: "Seattle, WA → Portland, OR · 12 ads · phone 206…0143"."""
+        places = self.places
+        route = " → ".join(places[:3]) + (f" +{len(places) - 3} more" if len(places) > 3
+                                           else "")
+        parts = [route or "no place given", f"{self.size} ads"]
+        if self.contact:
+            parts.append(self.contact)
+        return " · ".join(parts)
 
     def risk_dict(self) -> dict[str, Any]:
         """The linker's risk summary of the members (max, mean, scored_ads) plus `score`,
@@ -62,9 +87,22 @@ class RankedNetwork:
         """What the workspace shows of a network in lists and on its page."""
         net = self.network
         return {"id": self.id, "risk": self.risk, "size": self.size, "label": self.label,
-                "reasons": [r.to_dict() for r in self.reasons], "cities": len(net.locations),
+                "reasons": [{**r.to_dict(), "label": r.title} for r in self.reasons],
+                "cities": len(net.locations), "places": self.places,
                 "first_seen": net.first_seen, "last_seen": net.last_seen,
                 "evidence": [e.to_dict() for e in net.evidence]}
+
+
+def short_identifier(kind: str, value: str) -> str:
+    """An identifier shortened for a name: phones as "206…0143" (national digits), other
+    values cut in the middle."""
+    if kind == "phone":
+        digits = "".join(ch for ch in value if ch.isdigit())
+        if value.startswith("+1") and len(digits) == 11:  # North America: the 10 digits
+            return f"phone {digits[1:4]}…{digits[-4:]}"
+        return f"phone +{digits[:3]}…{digits[-4:]}" if len(digits) > 7 else f"phone {value}"
+    word = {"social": "handle", "crypto": "wallet"}.get(kind, kind)
+    return f"{word} {value if len(value) <= 24 else value[:12] + '…' + value[-8:]}"
 
 
 def _usable(reasons: Sequence[Reason] | None) -> list[Reason]:
@@ -134,27 +172,100 @@ def networks_for_ad(store: Store, ad_pk: int) -> list[RankedNetwork]:
     return [get_network(store, nid)] if nid else []
 
 
-class RankingCache:
-    """The top networks kept for a while, so a queue page is not re-ranked on every view.
+# how a list of networks may be ordered: sort word -> what the page says
+SORTS: dict[str, str] = {
+    "risk": "highest risk first",
+    "size": "most ads first",
+    "recent": "most recently seen first",
+}
 
-    One per workspace app (no module-global state); `ttl` seconds.
+
+def rank_all(store: Store) -> list[RankedNetwork]:
+    """Every network (of 2+ ads), scored, riskiest first (ties by id): the one ranking."""
+    return sorted(iter_ranked(store, min_size=2), key=lambda r: (-r.risk, r.id))
+
+
+def sort_networks(ranked: Sequence[RankedNetwork], sort: str) -> list[RankedNetwork]:
+    """`ranked` in the order `sort` (a key of SORTS) names; ties by risk, then by id."""
+    if sort not in SORTS:
+        raise UsageError(f"unknown network order {sort!r}", hint="one of " + ", ".join(SORTS))
+    if sort == "risk":
+        return sorted(ranked, key=lambda r: (-r.risk, r.id))
+    if sort == "size":
+        return sorted(ranked, key=lambda r: (-r.size, -r.risk, r.id))
+    # recent: the latest posting first; networks without dates last
+    dated = sorted((r for r in ranked if r.network.last_seen),
+                   key=lambda r: (str(r.network.last_seen), r.risk), reverse=True)
+    return dated + sorted((r for r in ranked if not r.network.last_seen),
+                          key=lambda r: (-r.risk, r.id))
+
+
+@dataclass(frozen=True)
+class NetworkPage:
+    """One page of the network list: `total` networks in all, these in `sort` order."""
+
+    total: int
+    networks: list[RankedNetwork]
+    sort: str
+    offset: int
+    limit: int
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first network shown (0 when none)."""
+        return self.offset + 1 if self.networks else 0
+
+    @property
+    def last(self) -> int:
+        return self.offset + len(self.networks)
+
+
+class RankingCache:
+    """Every network ranked, kept for a while, so a page is not re-ranked on every view.
+
+    One per workspace app (no module-global state). A new link run (another `tracelight
+    link`) makes the next call rank again at once; otherwise the ranking is kept `ttl`
+    seconds, so a `tracelight rescore` shows within five minutes. Ranking every network reads
+    every member ad's risk and reasons (about 10,000 member ads a second on the development
+    machine), which is why it is kept rather than redone per page.
     """
 
-    def __init__(self, ttl: float = 60.0) -> None:
+    def __init__(self, ttl: float = 300.0) -> None:
         self.ttl = ttl
-        self._hit: tuple[float, list[RankedNetwork]] | None = None
+        self._hit: tuple[float, Any, list[RankedNetwork]] | None = None
 
     def clear(self) -> None:
         self._hit = None
 
-    def top(self, store: Store, limit: int = 20) -> list[RankedNetwork]:
+    def ranked(self, store: Store) -> list[RankedNetwork]:
+        """Every network, riskiest first."""
         now = time.monotonic()
-        if self._hit and now - self._hit[0] < self.ttl and (limit <= 100
-                                                            or len(self._hit[1]) >= limit):
-            return self._hit[1][:limit]
-        nets = network_queue(store, max(limit, 100))
-        self._hit = (now, nets)
-        return nets[:limit]
+        run = store.last_link_run()
+        run_key = run.pk if run is not None else None
+        if self._hit and now - self._hit[0] < self.ttl and self._hit[1] == run_key:
+            return self._hit[2]
+        nets = rank_all(store)
+        self._hit = (now, run_key, nets)
+        return nets
+
+    def top(self, store: Store, limit: int = 20) -> list[RankedNetwork]:
+        return self.ranked(store)[:limit]
+
+    def page(self, store: Store, *, sort: str = "risk", limit: int = 50,
+             offset: int = 0) -> NetworkPage:
+        return network_page(store, sort=sort, limit=limit, offset=offset, ranked=self.ranked)
+
+
+def network_page(store: Store, *, sort: str = "risk", limit: int = 50, offset: int = 0,
+                 ranked: Any = None) -> NetworkPage:
+    """One page of every network, in `sort` order (SORTS), with the total.
+
+    `ranked` (store -> every network, riskiest first) lets a cache supply the ranking."""
+    everything = ranked(store) if ranked is not None else rank_all(store)
+    ordered = sort_networks(everything, sort)
+    offset = max(0, offset)
+    return NetworkPage(len(ordered), ordered[offset:offset + max(0, limit)], sort, offset,
+                       limit)
 
 
 def summaries(ranked: Sequence[RankedNetwork]) -> list[dict[str, Any]]:

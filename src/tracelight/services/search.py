@@ -7,7 +7,9 @@ also match what is stored under other spellings ("@name" typed, "x:name" stored)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import unicodedata
+from dataclasses import dataclass, field
 
 from tracelight import kinds
 from tracelight.errors import UsageError
@@ -30,6 +32,21 @@ class SearchResult:
     kind: str
     query: str
     looked_for: list[str]  # normalised values actually searched, shown to the user
+    order: str = field(default="")  # ORDERS key: how `ads` are ordered
+
+    @property
+    def order_words(self) -> str:
+        return ORDERS.get(self.order, "")
+
+
+# how results are ordered: key -> what the page says
+ORDERS = {
+    "relevance": "best matches first (full-text relevance: how often and where the words "
+                 "appear)",
+    "newest": f"newest first (more than {TEXT_CAP:,} matches: too many to rank)",
+    "posted": "newest posting first",
+    "photo": "closest images first (identical ones, then by PDQ distance)",
+}
 
 
 def search(store: Store, kind: str, query: str, *, region: str, limit: int = 25,
@@ -43,10 +60,11 @@ def search(store: Store, kind: str, query: str, *, region: str, limit: int = 25,
         raise UsageError("search text is longer than 500 characters")
     if kind == "q":
         total, found = text_search(store, query, limit=limit, offset=offset, cap=TEXT_CAP)
-        return SearchResult(total, found, kind, query, [query])
+        return SearchResult(total, found, kind, query, [query],
+                            "newest" if total > TEXT_CAP else "relevance")
     if kind == "image_hash":
         total, found = store.ads_with_image_hash(query, limit=limit, offset=offset)
-        return SearchResult(total, found, kind, query, [query.lower()])
+        return SearchResult(total, found, kind, query, [query.lower()], "posted")
     entity_kind = kinds.LOOKUPS[kind]
     if entity_kind == "phone" and normalize_phone(query, region) is None:
         raise UsageError(f"{query!r} is not a phone number tracelight can read",
@@ -58,7 +76,7 @@ def search(store: Store, kind: str, query: str, *, region: str, limit: int = 25,
     if not values:
         return SearchResult(0, [], kind, query, [])
     total, found = store.find_by_entity(entity_kind, values, limit=limit, offset=offset)
-    return SearchResult(total, found, kind, query, values)
+    return SearchResult(total, found, kind, query, values, "posted")
 
 
 def text_search(store: Store, query: str, *, limit: int = 25, offset: int = 0,
@@ -75,3 +93,58 @@ def text_search(store: Store, query: str, *, limit: int = 25, offset: int = 0,
     if offset:
         return total + extra, rest
     return total + extra, (exact + rest)[:limit]
+
+
+# ---- snippets -----------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+", re.UNICODE)  # the words full-text search matches (store FTS_TOKEN)
+
+
+def _fold(word: str) -> str:
+    """A word as full-text search compares it: case and diacritics removed."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def query_terms(query: str) -> frozenset[str]:
+    return frozenset(_fold(w) for w in _WORD.findall(query or ""))
+
+
+def highlight_terms(text: str, terms: frozenset[str]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is a searched word) segments. Plain text: the caller escapes
+    every piece and marks the matching ones."""
+    out: list[tuple[str, bool]] = []
+    at = 0
+    for m in _WORD.finditer(text):
+        if _fold(m.group()) in terms:
+            if m.start() > at:
+                out.append((text[at:m.start()], False))
+            out.append((m.group(), True))
+            at = m.end()
+    if at < len(text):
+        out.append((text[at:], False))
+    return out
+
+
+def snippet(text: str, terms: frozenset[str], *, width: int = 220) -> list[tuple[str, bool]]:
+    """A passage of about `width` characters around the first searched word in `text`, with
+    the searched words flagged; the start of the text when none occurs. Whitespace is
+    collapsed; "…" shows where text was cut."""
+    flat = " ".join((text or "").split())
+    if not flat:
+        return []
+    first = next((m for m in _WORD.finditer(flat) if _fold(m.group()) in terms), None)
+    start = 0 if first is None else max(0, first.start() - width // 3)
+    if start:
+        space = flat.rfind(" ", 0, start)
+        start = space + 1 if space >= 0 and start - space < 30 else start
+    end = min(len(flat), start + width)
+    if end < len(flat):
+        space = flat.find(" ", end)
+        end = space if 0 <= space - end < 30 else end
+    segs = highlight_terms(flat[start:end], terms)
+    if start:
+        segs.insert(0, ("…", False))
+    if end < len(flat):
+        segs.append(("…", False))
+    return segs

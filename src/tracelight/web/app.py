@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 
 
 def _fmt_dt(value: Any, with_time: bool = True) -> str:
+    if isinstance(value, str):  # an ISO time from a JSON record (network first/last seen)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if not isinstance(value, datetime):
         return "" if value is None else str(value)
     return value.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")

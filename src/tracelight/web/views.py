@@ -13,6 +13,7 @@ from itertools import pairwise
 from typing import Any
 
 from tracelight import kinds
+from tracelight.link import geo
 from tracelight.records import Reason
 from tracelight.score.explain import Explanation, explain_ad, explain_network
 from tracelight.services import networks as network_service
@@ -57,7 +58,8 @@ def ad_summary(ad: StoredAd) -> dict[str, Any]:
 
 def search_json(result: SearchResult) -> dict[str, Any]:
     return {"total": result.total, "results": [ad_summary(a) for a in result.ads],
-            "kind": result.kind, "query": result.query, "looked_for": result.looked_for}
+            "kind": result.kind, "query": result.query, "looked_for": result.looked_for,
+            "order": result.order_words}
 
 
 # ---- ad ---------------------------------------------------------------------------------------
@@ -151,6 +153,45 @@ def ad_json(detail: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# ---- case ------------------------------------------------------------------------------------
+
+def _case_ad(store: Store, ref: str) -> StoredAd | None:
+    """The ad a case item names: its pk (pages add these), SOURCE/ID or a bare id."""
+    from tracelight.errors import NotFoundError
+    try:
+        if ref.isdigit():
+            return store.get_ad_by_pk(int(ref))
+        source, _, ad_id = ref.rpartition("/")
+        return store.get_ad(ad_id, source or None)
+    except NotFoundError:
+        return None
+
+
+def case_items(store: Store, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A case's items with what a reader needs to judge them without opening each: an ad's
+    title, risk, source, posting date and first/last seen; a network's name, risk, size and
+    first/last seen. `missing` says when the ad or network is no longer in the store."""
+    from tracelight.errors import NotFoundError
+    out: list[dict[str, Any]] = []
+    for item in items:
+        row = dict(item)
+        ref = str(item.get("ref") or "")
+        if item.get("kind") == "ad":
+            ad = _case_ad(store, ref)
+            row["missing"] = ad is None
+            if ad is not None:
+                row["ad"] = {**ad_summary(ad), "first_seen": ad.first_seen,
+                             "last_seen": ad.last_seen}
+        elif item.get("kind") == "network":
+            try:
+                row["network"] = network_service.get_network(store, ref).summary()
+                row["missing"] = False
+            except NotFoundError:
+                row["missing"] = True
+        out.append(row)
+    return out
+
+
 # ---- network ----------------------------------------------------------------------------------
 
 def top_networks(store: Store, cache: network_service.RankingCache,
@@ -159,6 +200,18 @@ def top_networks(store: Store, cache: network_service.RankingCache,
     if not network_service.networks_built(store):
         return None
     return network_service.summaries(cache.top(store, limit))
+
+
+def network_list(store: Store, cache: network_service.RankingCache, *, sort: str,
+                 limit: int, offset: int) -> dict[str, Any] | None:
+    """One page of the network list with its total and order, or None when not built yet."""
+    if not network_service.networks_built(store):
+        return None
+    found = cache.page(store, sort=sort, limit=limit, offset=offset)
+    return {"total": found.total, "first": found.first, "last": found.last, "sort": found.sort,
+            "order": network_service.SORTS[found.sort], "offset": found.offset,
+            "limit": found.limit,
+            "results": network_service.summaries(found.networks)}
 
 
 def network_summaries_for_ad(store: Store, ad_pk: int) -> list[dict[str, Any]] | None:
@@ -202,6 +255,8 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
         else:
             stops.append({"place": place, "first": a.posted_at, "last": a.posted_at, "n": 1})
     names = Counter(m.value for ms in mentions.values() for m in ms if m.kind == "name")
+    # the same stops on an offline map: gazetteer coordinates, a simple projection
+    drawn = geo.itinerary_map([(s["place"], s["n"]) for s in stops])
     return {
         "summary": summary, "ads": ads, "n_members": len(pks), "truncated": len(pks) > max_ads,
         "explanation": explanation_view(explain_network(
@@ -210,6 +265,7 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
         "timeline": sorted(per_day.items()),
         "timeline_max": max(per_day.values(), default=0),
         "itinerary": stops,
+        "map": drawn,
         "identifiers": [{"kind": k, "value": v, "n_ads": len(s)}
                         for (k, v), s in sorted(ident_ads.items(), key=lambda kv: -len(kv[1]))],
         "names": names.most_common(30),

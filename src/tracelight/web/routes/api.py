@@ -16,7 +16,7 @@ from tracelight.errors import UsageError
 from tracelight.services.adref import ref_of, resolve_ad
 from tracelight.services.queue import ad_queue
 from tracelight.services.search import search
-from tracelight.web import views
+from tracelight.web import api_models, views
 from tracelight.web.deps import audit, ctx, current_user, render, require
 from tracelight.web.routes.admin import audit_filters, audit_stream
 from tracelight.web.routes.cases import export_response, item_ref
@@ -31,7 +31,8 @@ def me(request: Request) -> dict[str, Any]:
     return current_user(request).to_dict()
 
 
-@router.get("/search", summary="Search ads by text or identifier")
+@router.get("/search", summary="Search ads by text or identifier",
+            responses={200: {"model": api_models.SearchOut}})
 def api_search(request: Request, q: str = "", phone: str = "", email: str = "",
                handle: str = "", crypto: str = "", image_hash: str = "",
                limit: int = Query(25, ge=1, le=500), offset: int = Query(0, ge=0),
@@ -49,7 +50,8 @@ def api_search(request: Request, q: str = "", phone: str = "", email: str = "",
                                     region=ctx(request).region, limit=limit, offset=offset))
 
 
-@router.get("/queue", summary="Leads for review, highest risk first")
+@router.get("/queue", summary="Leads for review, highest risk first",
+            responses={200: {"model": api_models.QueueOut}})
 def api_queue(request: Request, since: str = "", until: str = "", city: str = "",
               source: str = "", category: str = "", limit: int = Query(50, ge=1, le=500),
               offset: int = Query(0, ge=0)) -> dict[str, Any]:
@@ -73,12 +75,21 @@ def api_ad(request: Request, ref: str, source: str | None = None) -> dict[str, A
     return views.ad_json(detail)
 
 
-@router.get("/networks", summary="Networks by risk")
-def api_networks(request: Request, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+@router.get("/networks", summary="Networks, riskiest first (or by size, or most recent)",
+            responses={200: {"model": api_models.NetworksOut}})
+def api_networks(request: Request, sort: str = Query("risk", pattern="^(risk|size|recent)$"),
+                 limit: int = Query(50, ge=1, le=500),
+                 offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    """Answers {"built", "total", "sort", "order", "results": [network summaries]}; `sort` is
+    risk (the queue's ranking), size (most ads first) or recent (latest posting first)."""
     c = ctx(request)
-    nets = views.top_networks(c.store, c.network_ranking, limit=limit)
-    audit(request, "network.list", detail={"shown": len(nets or []), "api": True})
-    return {"built": nets is not None, "results": nets or []}
+    found = views.network_list(c.store, c.network_ranking, sort=sort, limit=limit,
+                               offset=offset)
+    audit(request, "network.list", detail={"sort": sort, "offset": offset, "api": True,
+                                           "shown": len(found["results"]) if found else 0})
+    if found is None:
+        return {"built": False, "total": 0, "results": []}
+    return {"built": True, **found}
 
 
 @router.get("/networks/{network_id}", summary="One network: ads, identifiers, timeline")
@@ -155,7 +166,8 @@ def api_update_case(request: Request, pk: int, body: CasePatch) -> dict[str, Any
     return case.to_dict()
 
 
-@router.post("/cases/{pk}/items", summary="Add an ad, network or identifier to a case")
+@router.post("/cases/{pk}/items", summary="Add an ad, network or identifier to a case",
+            responses={200: {"model": api_models.Added}})
 def api_add_item(request: Request, pk: int, body: ItemIn) -> dict[str, Any]:
     user = require(request, "case.edit")
     ref = item_ref(request, body.kind, body.ref)
@@ -165,7 +177,8 @@ def api_add_item(request: Request, pk: int, body: ItemIn) -> dict[str, Any]:
     return {"added": added}
 
 
-@router.post("/cases/{pk}/notes", summary="Add a note to a case")
+@router.post("/cases/{pk}/notes", summary="Add a note to a case",
+            responses={200: {"model": api_models.Ok}})
 def api_add_note(request: Request, pk: int, body: NoteIn) -> dict[str, Any]:
     user = require(request, "case.edit")
     ctx(request).cases.add_note(pk, user.username, body.text)
@@ -195,7 +208,8 @@ def api_add_watch(request: Request, body: WatchIn) -> dict[str, Any]:
     return {"added": added, "kind": body.kind, "value": value}
 
 
-@router.delete("/watchlist/{pk}", summary="Stop watching")
+@router.delete("/watchlist/{pk}", summary="Stop watching",
+            responses={200: {"model": api_models.Ok}})
 def api_remove_watch(request: Request, pk: int) -> dict[str, Any]:
     user = require(request, "watch")
     ctx(request).watch.remove(user.username, pk)
@@ -235,4 +249,5 @@ def openapi(request: Request) -> dict[str, Any]:
 @router.get("/docs", include_in_schema=False)
 def api_docs(request: Request) -> Response:
     """The OpenAPI schema rendered by our own template: no Swagger UI from a CDN."""
-    return render(request, "api_docs.html", schema=request.app.openapi())
+    schema = request.app.openapi()
+    return render(request, "api_docs.html", schema=schema, docs=api_models.describe(schema))

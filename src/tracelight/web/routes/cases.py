@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from tracelight.errors import UsageError
 from tracelight.services.adref import ref_of, resolve_legacy
 from tracelight.store.cases import CASE_STATUSES
+from tracelight.web import views
 from tracelight.web.deps import audit, ctx, current_user, render, require
 from tracelight.web.export import case_bundle
 
@@ -68,7 +69,8 @@ def case_page(request: Request, pk: int) -> Response:
     c = ctx(request)
     case = c.cases.get(pk)
     audit(request, "case.view", f"case {pk}")
-    return render(request, "case.html", case=case, statuses=CASE_STATUSES,
+    return render(request, "case.html", case=case, items=views.case_items(c.store, case.items),
+                  statuses=CASE_STATUSES,
                   users=[u.username for u in c.accounts.list_users() if not u.disabled])
 
 

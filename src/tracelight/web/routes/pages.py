@@ -13,6 +13,7 @@ from tracelight.errors import ForbiddenError, NotFoundError, UsageError
 from tracelight.images import render as imgrender
 from tracelight.images.refs import ImageRefused
 from tracelight.services import image_search
+from tracelight.services import networks as network_service
 from tracelight.services import search as search_service
 from tracelight.services.adref import ad_url, format_ref, ref_of, resolve_legacy
 from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
@@ -87,10 +88,15 @@ def search_page(request: Request, kind: str = "q", q: str = "", reason: str = ""
         except UsageError as exc:
             error = str(exc)
     capped = bool(result and result.kind == "q" and result.total > search_service.TEXT_CAP)
+    rows = [views.ad_summary(a) for a in result.ads] if result else []
+    if result and result.kind == "q":  # the searched words, marked in a passage of each ad
+        terms = search_service.query_terms(q)
+        for row, ad in zip(rows, result.ads, strict=True):
+            row["title_marked"] = search_service.highlight_terms(row["title"], terms)
+            row["snippet"] = search_service.snippet(ad.body, terms)
     return render(request, "search.html", kind=kind, q=q, reason=reason, result=result,
-                  capped=capped,
-                  results=[views.ad_summary(a) for a in result.ads] if result else [],
-                  error=error, page=page,
+                  capped=capped, results=rows,
+                  error=error, page=page, first=(page - 1) * PAGE + 1,
                   pages=(max(1, -(-result.total // PAGE)) if not capped else page + 1)
                   if result else 1,
                   kinds=search_service.SEARCH_KINDS, image_search=True,
@@ -129,8 +135,10 @@ async def search_image(request: Request) -> Response:
             rows.append({**views.ad_summary(ads[h.ad_pk]),
                          "match": "identical" if h.exact else f"PDQ distance {h.distance}"})
     return render(request, "search.html", kind="image_hash", q="", reason=reason,
-                  result=search_service.SearchResult(len(rows), [], "photo", digest, []),
-                  results=rows, error=None, page=1, pages=1, kinds=search_service.SEARCH_KINDS,
+                  result=search_service.SearchResult(len(rows), [], "photo", digest, [],
+                                                     "photo"),
+                  results=rows, error=None, page=1, pages=1, first=1,
+                  kinds=search_service.SEARCH_KINDS,
                   image_search=True, region=c.region)
 
 
@@ -208,8 +216,26 @@ def image_reveal(request: Request, pk: int, position: int, reason: str = Form(""
     require(request, "reveal")
     _image(request, pk, position)
     audit(request, "image.reveal", _target(request, pk, position), reason=reason or None)
-    return HTMLResponse(f'<img class="revealed" src="/ads/{pk}/images/{position}/full" '
-                        f'alt="image {position} of the ad, revealed">')
+    # the whole picture scaled to fit (never cropped), and a link to it at full size
+    return HTMLResponse(f'<a class="revealed-link" href="/ads/{pk}/images/{position}/view">'
+                        f'<img class="revealed" src="/ads/{pk}/images/{position}/full" '
+                        f'alt="image {position} of the ad, revealed"></a>'
+                        f'<a class="small" href="/ads/{pk}/images/{position}/view">'
+                        'full size (audited)</a>')
+
+
+@router.get("/ads/{pk:int}/images/{position:int}/view")
+def image_view_page(request: Request, pk: int, position: int) -> Response:
+    """The revealed image at its full size on a page of its own (analysts; audited). Its bytes
+    come from the image store through /full, like every revealed image; a bank-matched image
+    is refused here as there."""
+    require(request, "reveal")
+    img = _image(request, pk, position)
+    _image_bytes(request, img)  # refuse now, with the reason, what /full would refuse
+    ad = ctx(request).store.get_ad_by_pk(pk)
+    audit(request, "image.view", _target(request, pk, position),
+          detail={"sha256": img.sha256, "page": "full size"})
+    return render(request, "image.html", ad=ad, img=img, position=position)
 
 
 @router.get("/ads/{pk:int}/images/{position:int}/full")
@@ -230,11 +256,19 @@ def ad_page(request: Request, ref: str) -> Response:
 
 
 @router.get("/networks")
-def networks_page(request: Request) -> Response:
+def networks_page(request: Request, sort: str = "risk", page: int = 1) -> Response:
     c = ctx(request)
-    nets = views.top_networks(c.store, c.network_ranking, limit=100)
-    audit(request, "network.list", detail={"shown": len(nets or [])})
-    return render(request, "networks.html", networks=nets)
+    if sort not in network_service.SORTS:
+        raise UsageError(f"unknown order {sort!r}",
+                         hint="one of " + ", ".join(network_service.SORTS))
+    page = max(1, min(page, 10_000))
+    found = views.network_list(c.store, c.network_ranking, sort=sort, limit=PAGE,
+                               offset=(page - 1) * PAGE)
+    audit(request, "network.list", detail={"sort": sort, "page": page,
+                                           "shown": len(found["results"]) if found else 0})
+    pages = max(1, -(-found["total"] // PAGE)) if found else 1
+    return render(request, "networks.html", found=found, sort=sort, sorts=network_service.SORTS,
+                  page=page, pages=pages)
 
 
 @router.get("/networks/{network_id}")

@@ -190,8 +190,11 @@ def _account_page(request: Request, status_code: int = 200, message: str | None 
                   error: str | None = None) -> Response:
     user = principal(request).user
     tokens = ctx(request).accounts.list_tokens(user.username)
+    # why the password form is shown: a one-time password that must go, else the user's choice
+    # (tracelight has no password expiry, so there is no third reason)
+    why = "one_time" if user.must_change_password else "voluntary"
     return render(request, "account.html", status_code=status_code, message=message,
-                  error=error, tokens=tokens)
+                  error=error, tokens=tokens, why=why)
 
 
 @router.get("/account")
