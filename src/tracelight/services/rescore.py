@@ -7,11 +7,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from tracelight.errors import UsageError
+from tracelight.link import Network
 from tracelight.records import AdRecord, Mention
 from tracelight.score.catalogue import Catalogue, load_catalogue
 from tracelight.score.features import AdFeatures, NetworkInfo, extract_features
+from tracelight.score.network_context import Link, NetworkFacts
 from tracelight.score.scorer import Model, results_from_features
 from tracelight.score.stats import CorpusStats
 from tracelight.store import Store, StoredAd
@@ -90,3 +93,20 @@ def labelled_features(store: Store, labels: dict[str, int], *, catalogue: Catalo
         raise UsageError("none of the labelled ad ids is in the database",
                          hint="ingest the ads first, then train")
     return feats, y, ids
+
+
+def _when(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def facts_of(net: Network) -> NetworkFacts:
+    """What score.network_context needs of a linker network."""
+    return NetworkFacts(
+        network_id=net.network_id,
+        links=[Link(e.kind, e.value, e.strength, tuple(e.ad_ids)) for e in net.evidence],
+        names=list(net.names),
+        cities=[(str(loc["city"]), _when(loc.get("first_seen"))) for loc in net.locations
+                if loc.get("city")])
