@@ -225,9 +225,7 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
         lift_total = sum(v for v, _ in lifts)
         z = logit(own) + lift_total + net_weight
         raw = sigmoid(z)
-        p = calibration.apply(raw) if calibration is not None else raw
-        own_minor = any(r.code == MINOR_CODE for r in m.reasons)
-        risk = round(min(max(_band(p, own_minor), 0.0), 1.0), 4)
+        risk = alone(raw, m.reasons, calibration)
         reasons = [r for r in m.reasons if r.code not in skip]
         parts: dict[str, Any] = {"own": round(own, 4), "lift": round(lift_total, 4),
                                  "network_indicators": [r.code for r in net_reasons],
@@ -244,10 +242,10 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
             via = (f"{link.kind} {link.value} ({link.strength})" if link is not None
                    else "evidence the network record does not list")
             step_text = f"{steps} step{'s' if steps != 1 else ''}" if steps else "unlinked"
-            others = ", ".join(c for _, c in lifts[1:4])
+            also = ", ".join(c for _, c in lifts[1:4])
             detail = (f"ad {src.ad_id} shows {code}, linked by {via}, {step_text}: "
                       f"{value:+.2f} of its {code_w[code]:+.2f}"
-                      + (f"; also from the network: {others}" if others else "")
+                      + (f"; also from the network: {also}" if also else "")
                       + f"; own {own:.2f} -> {raw:.2f}")
             text = f"ad {src.ad_id}" + (f": {src_reason.evidence[0].text}"
                                         if src_reason.evidence else "")
@@ -270,6 +268,9 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
 
 def alone(risk: float, reasons: Sequence[Reason],
           calibration: Calibrator | None = None) -> float:
-    """The risk of an ad in no network: its own, calibrated when a calibration is given."""
-    p = calibration.apply(risk) if calibration is not None else risk
-    return round(min(max(_band(p, any(r.code == MINOR_CODE for r in reasons)), 0.0), 1.0), 4)
+    """A raw risk in the minor band, then calibrated when a calibration is given (the map is
+    fitted on banded scores: tracelight.score.calibration), then banded again. For an ad in
+    no network the raw risk is its own."""
+    minor = any(r.code == MINOR_CODE for r in reasons)
+    p = calibration.apply(_band(risk, minor)) if calibration is not None else risk
+    return round(min(max(_band(p, minor), 0.0), 1.0), 4)
