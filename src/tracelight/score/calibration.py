@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,8 @@ class Calibration:
                            for v in [*x, *y]):
             raise ConfigError(f"{where}: x and y must be lists of numbers of equal length")
         xs, ys = [float(v) for v in x], [float(v) for v in y]
-        if any(b < a for a, b in zip(xs, xs[1:], strict=False)) or \
-                any(b < a for a, b in zip(ys, ys[1:], strict=False)) or \
+        if any(b < a for a, b in pairwise(xs)) or \
+                any(b < a for a, b in pairwise(ys)) or \
                 any(not 0.0 <= v <= 1.0 for v in ys) or any(v != v for v in xs):
             raise ConfigError(f"{where}: x and y must be non-decreasing, y within [0, 1]")
         return cls(tuple(xs), tuple(ys), str(data.get("method", "isotonic")),

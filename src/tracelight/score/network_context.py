@@ -24,7 +24,6 @@ never a finding about a person.
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -203,7 +202,7 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
             code_w[r.code] = max(code_w.get(r.code, 0.0), float(r.weight))
     counts = {c: sum(1 for ws in own_w.values() if c in ws) for c in code_w}
     spread: dict[str, dict[str, tuple[float, int, int, str]]] = {}
-    for code, w in code_w.items():
+    for code in code_w:
         seeds = {k: ws[code] for k, ws in own_w.items() if code in ws}
         got = _spread(seeds, links, by_key)
         top = max(seeds.items(), key=lambda kv: (kv[1], kv[0]))

@@ -12,9 +12,9 @@ from datetime import datetime
 from tracelight.errors import UsageError
 from tracelight.link import Network
 from tracelight.records import AdRecord, Mention, Reason
+from tracelight.score.calibration import Calibration
 from tracelight.score.catalogue import Catalogue, load_catalogue
 from tracelight.score.features import AdFeatures, NetworkInfo, extract_features
-from tracelight.score.calibration import Calibration
 from tracelight.score.network_context import Link, Member, NetworkFacts, alone, score_members
 from tracelight.score.scorer import Model, results_from_features
 from tracelight.score.stats import CorpusStats
