@@ -150,7 +150,8 @@ def run_network(n_ads: int = 3000, seed: int = 7, folds: int = 5) -> dict[str, A
         say(f"generated {n_ads} demo ads with network labels in {t.seconds:.1f} s", err=True)
         records, labels = read_corpus(Path(tmp))
         with (Path(tmp) / "truth.jsonl").open(encoding="utf-8") as fh:
-            bare = {d["id"] for d in map(json.loads, fh) if d.get("no_own_indicator")}
+            truth = {d["id"]: d for d in map(json.loads, fh)}
+    bare = {k for k, d in truth.items() if d.get("no_own_indicator")}
     with timed() as t:
         mentions = [list(extract_record(r).mentions) for r in records]
         pairs = list(zip(records, mentions, strict=True))
@@ -197,9 +198,39 @@ def run_network(n_ads: int = 3000, seed: int = 7, folds: int = 5) -> dict[str, A
     net_y = [raw[i] for i in idx]
     own_cal = out_of_fold(own_y, y, folds=folds, seed=seed)
     net_cal = out_of_fold(net_y, y, folds=folds, seed=seed)
-    rows = [row("ad-only (default weights)", own_y),
+    ceiling = _label_rule(truth)
+    rows = [row("ceiling: label rule on true traits", [ceiling[records[i].id] for i in idx]),
+            row("ad-only (default weights)", own_y),
             row("ad-only, isotonic (out of fold)", own_cal),
             row("network-aware (uncalibrated)", net_y),
             row("network-aware, isotonic (out of fold)", net_cal)]
     return {"rows": rows, "reliability": reliability(y, net_cal),
             "reliability_ad_only": reliability(y, own_cal)}
+
+
+def _label_rule(truth: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The probability the generator drew each label with, from the true traits (a network's
+    from its members, as `network_label` does): no score can rank much better than this."""
+    from collections import defaultdict
+
+    from tracelight.demo.ads import LABEL_BIAS, LABEL_W
+    from tracelight.score.scorer import sigmoid
+
+    members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in truth.values():
+        if t["network_id"]:
+            members[t["network_id"]].append(t)
+    out = {}
+    for key, t in truth.items():
+        group = members[t["network_id"]] if t["network_id"] else [t]
+        traits = {k for m in group for k in m["indicators"] if k in ("trust", "youth",
+                                                                    "ethnicity")}
+        if t["network_id"]:
+            obscured = sum(m["obfuscated_phone"] for m in group) * 2 > len(group)
+        else:
+            obscured = bool(t["obfuscated_phone"])
+        minor = any(a < 18 for m in group for a in m["ages"])
+        z = LABEL_BIAS + sum(LABEL_W[k] for k in traits) + (LABEL_W["obscured_phone"]
+                                                            if obscured else 0.0)
+        out[key] = 1.0 if minor else sigmoid(z)
+    return out
