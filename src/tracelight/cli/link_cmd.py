@@ -15,8 +15,8 @@ from tracelight.cli.output import dumps, emit
 if TYPE_CHECKING:
     from tracelight.services.networks import RankedNetwork
 
-NETWORK_COLUMNS = ["network_id", "risk", "size", "phones", "emails", "names", "cities",
-                   "first_seen", "last_seen", "evidence_kinds"]
+NETWORK_COLUMNS = ["network_id", "size", "phones", "emails", "names", "cities", "first_seen",
+                   "last_seen", "evidence_kinds", "risk"]
 TABLE_COLUMNS = ["network_id", "risk", "size", "phones", "names", "cities", "first_seen",
                  "last_seen", "evidence_kinds"]
 
