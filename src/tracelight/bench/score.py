@@ -116,7 +116,8 @@ def run(n_ads: int = 3000, seed: int = 7, corpus: Path | None = None) -> list[di
     return rows
 
 
-NETWORK_COLUMNS = ["scorer", "n", "positives", "roc_auc", "precision@200", "brier"]
+NETWORK_COLUMNS = ["scorer", "n", "positives", "roc_auc", "precision@200", "precision@1000",
+                   "brier"]
 
 
 def run_network(n_ads: int = 3000, seed: int = 7, folds: int = 5) -> dict[str, Any]:
@@ -189,10 +190,10 @@ def run_network(n_ads: int = 3000, seed: int = 7, folds: int = 5) -> dict[str, A
         f"{sum(1 for i in pos if records[i].id in bare)})")
 
     def row(name: str, scores: list[float]) -> dict[str, Any]:
-        m = risk_model.metrics(y, scores)
+        m = risk_model.metrics(y, scores, ks=(200, 1000))
         return {"scorer": name, "n": m["n"], "positives": m["positives"],
                 "roc_auc": m["roc_auc"], "precision@200": m["precision@200"],
-                "brier": brier(y, scores)}
+                "precision@1000": m["precision@1000"], "brier": brier(y, scores)}
 
     own_y = [own[i].risk for i in idx]
     net_y = [raw[i] for i in idx]

@@ -242,8 +242,10 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
                    else "evidence the network record does not list")
             step_text = f"{steps} step{'s' if steps != 1 else ''}" if steps else "unlinked"
             also = ", ".join(c for _, c in lifts[1:4])
-            detail = (f"ad {src.ad_id} shows {code}, linked by {via}, {step_text}: "
-                      f"{value:+.2f} of its {code_w[code]:+.2f}"
+            n_with = counts[code] - (own_w[m.key].get(code, 0.0) > 0)
+            detail = (f"ad {src.ad_id} shows {code}, linked by {via}, {step_text} (link "
+                      f"{value / code_w[code]:.2f}); {n_with} of {len(members) - 1} mates "
+                      f"show it: {lift:+.2f} of its {code_w[code]:+.2f}"
                       + (f"; also from the network: {also}" if also else "")
                       + f"; own {own:.2f} -> {raw:.2f}")
             text = f"ad {src.ad_id}" + (f": {src_reason.evidence[0].text}"
