@@ -189,9 +189,12 @@ def rescore_cmd(db_url: str, model_dir: str, default_weights: bool, no_network: 
             stats = corpus_stats(store, progress=lambda n: bar.advance(task, n))
             n = rescore(store, model=model, catalogue=cat, stats=stats,
                         progress=lambda n: bar.advance(task, n))
-            n_net, nets = (0, 0) if no_network else network_context(
-                store, catalogue=cat, calibration=calibration,
-                progress=lambda n: bar.advance(task, n))
+            n_net = nets = 0
+            if not no_network:
+                n_net, nets = network_context(store, catalogue=cat, calibration=calibration,
+                                              progress=lambda n: bar.advance(task, n))
+            elif calibration is not None:
+                recalibrate(store, calibration)
             if labels is not None:
                 scores, y = labelled_risks(store, labels)
                 calibration, _oof = fit_calibration(
