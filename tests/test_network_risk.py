@@ -315,3 +315,34 @@ def test_rescore_writes_network_reasons_and_calibrates(linked_db: tuple[str, Pat
     finally:
         store.close()
     assert risks and all(r is not None and 0.0 <= r <= 1.0 for r in risks)
+
+
+def test_demo_network_labels_label_whole_networks(tmp_path: Path) -> None:
+    from tracelight.demo import generate, load_truth
+    from tracelight.extract import extract_record
+    from tracelight.score.features import extract_features
+    from tracelight.score.scorer import result_from_features
+
+    generate(tmp_path / "plain", n_ads=400, seed=5, images=False)
+    assert not any("no_own_indicator" in t for t in load_truth(tmp_path / "plain"))
+    generate(tmp_path / "net", n_ads=400, seed=5, images=False, network_labels=True)
+    truth = load_truth(tmp_path / "net")
+    by_net: dict[str, set[int]] = {}
+    for t in truth:
+        if t["network_id"] and t["label"] is not None:
+            by_net.setdefault(t["network_id"], set()).add(t["label"])
+    assert by_net and all(len(v) == 1 for v in by_net.values())
+    bare = [t for t in truth if t.get("no_own_indicator")]
+    assert bare and all(t["label"] in (1, None) and t["network_id"] for t in bare)
+    assert all(not ({"trust", "youth", "ethnicity"} & set(t["indicators"]))
+               and not t["obfuscated_phone"] for t in bare)
+    ads = {json.loads(line)["id"]: json.loads(line)
+           for line in (tmp_path / "net" / "ads.jsonl").read_text().splitlines()}
+    from tracelight.records import record_from_mapping
+
+    for t in bare[:20]:
+        rec = record_from_mapping(ads[t["id"]], default_source="demo")
+        res = result_from_features(extract_features(rec, extract_record(rec).mentions,
+                                                    catalogue=CAT), CAT)
+        assert not {r.code for r in res.reasons} & {"trustworthy_provider", "youth_language",
+                                                   "stated_ethnicity", "obscured_phone"}
