@@ -47,8 +47,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                             "folders, '-' for stdin) into the store."),
     "link": ("link_cmd", "Build or update networks: ads that share contacts, images or a "
                          "template."),
-    "networks": ("link_cmd", "List networks, biggest first: member ads, phones, emails, names, "
-                             "the cities they moved through (first/last dates), and the "
+    "networks": ("link_cmd", "List networks with their risk: member ads, phones, emails, "
+                             "names, the cities they moved through (first/last dates), and the "
                              "evidence that joins them."),
     "queue": ("score_cmd", "Ads (and networks, once linked) by risk with their top reasons: "
                            "what to review first."),

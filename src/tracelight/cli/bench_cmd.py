@@ -62,14 +62,28 @@ def bench_extract(n_ads: int, seed: int, cases_path: Path | None, demo_ads: int,
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--corpus", type=click.Path(file_okay=False, exists=True), default=None,
               help="Use this demo corpus folder instead of generating one.")
+@click.option("--network-labels", is_flag=True,
+              help="Label whole networks (about 20% of positive ads carry no indicator of "
+                   "their own) and compare the ad-only and the network-aware score: ROC AUC, "
+                   "precision@200, Brier, and the reliability table.")
 @format_option("table", "jsonl")
-def bench_score(n_ads: int, seed: int, corpus: str | None, fmt: str) -> None:
+def bench_score(n_ads: int, seed: int, corpus: str | None, network_labels: bool,
+                fmt: str) -> None:
     """Time scoring against extraction on the demo corpus and report risk quality
     (ROC AUC, PR AUC, precision@50/@200 for default weights and a trained model)."""
     from tracelight.bench import score
     from tracelight.cli.output import emit
     from tracelight.cli.score_cmd import METRIC_COLUMNS
 
+    if network_labels:
+        out = score.run_network(n_ads=n_ads, seed=seed)
+        emit(out["rows"], fmt, score.NETWORK_COLUMNS)
+        if fmt == "table":
+            from tracelight.score.calibration import reliability_table
+
+            click.echo("\nreliability of the calibrated network-aware score (out of fold):")
+            click.echo(reliability_table(out["reliability"]))
+        return
     rows = score.run(n_ads=n_ads, seed=seed, corpus=Path(corpus) if corpus else None)
     if rows:
         emit(rows, fmt, METRIC_COLUMNS)

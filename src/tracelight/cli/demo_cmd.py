@@ -19,8 +19,12 @@ from tracelight.errors import UsageError
 @click.option("--seed", type=int, default=7, show_default=True,
               help="Random seed: the same --ads and --seed give identical files.")
 @click.option("--no-images", is_flag=True, help="Skip writing picture files (much faster).")
+@click.option("--network-labels", is_flag=True,
+              help="Label whole networks: every ad of a risky network is positive, and a "
+                   "quarter of them carry no indicator of their own (docs/demo.md).")
 @format_option("table", "jsonl")
-def demo_generate(out: Path, n_ads: int, seed: int, no_images: bool, fmt: str) -> None:
+def demo_generate(out: Path, n_ads: int, seed: int, no_images: bool, network_labels: bool,
+                  fmt: str) -> None:
     """Generate a synthetic, non-explicit corpus of ads with planted networks into OUT.
 
     Writes OUT/ads.jsonl (ad records), OUT/truth.jsonl (what each ad really contains),
@@ -38,7 +42,8 @@ def demo_generate(out: Path, n_ads: int, seed: int, no_images: bool, fmt: str) -
                   transient=True) as bar:
         task = bar.add_task("demo", total=n_ads)
         summary = generate(out, n_ads=n_ads, seed=seed, images=not no_images,
-                           progress=lambda k: bar.advance(task, k))
+                           progress=lambda k: bar.advance(task, k),
+                           network_labels=network_labels)
     row = summary.to_dict()
     row["seconds"] = round(row["seconds"], 2)
     if fmt == "jsonl":

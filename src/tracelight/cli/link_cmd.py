@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from tracelight.services.networks import RankedNetwork
 
 NETWORK_COLUMNS = ["network_id", "size", "phones", "emails", "names", "cities", "first_seen",
-                   "last_seen", "evidence_kinds"]
-TABLE_COLUMNS = ["network_id", "size", "phones", "names", "cities", "first_seen", "last_seen",
-                 "evidence_kinds"]
+                   "last_seen", "evidence_kinds", "risk"]
+TABLE_COLUMNS = ["network_id", "risk", "size", "phones", "names", "cities", "first_seen",
+                 "last_seen", "evidence_kinds"]
 
 
 @cli.command("link")
@@ -64,6 +64,8 @@ def link_cmd(db_url: str, rebuild: bool, fmt: str) -> None:
         click.echo(dumps(row))
     else:
         emit([row], "table", list(row))
+    if mode != "unchanged":
+        echo_err("run `tracelight rescore` to score each ad with its network's evidence")
 
 
 def _network_row(ranked: RankedNetwork) -> dict[str, Any]:
@@ -75,8 +77,10 @@ def _network_row(ranked: RankedNetwork) -> dict[str, Any]:
 
 
 def _table_row(net: dict[str, Any], *, short: bool = False) -> dict[str, Any]:
+    risk = net.get("risk")
     row = {**net, "cities": [loc["city"] for loc in net["locations"]],
-           "evidence_kinds": sorted({e["kind"] for e in net["evidence"]})}
+           "evidence_kinds": sorted({e["kind"] for e in net["evidence"]}),
+           "risk": risk.get("score") if isinstance(risk, dict) else None}
     if short:  # dates without times keep the table readable
         for k in ("first_seen", "last_seen"):
             row[k] = (row[k] or "")[:10]
@@ -98,22 +102,27 @@ def _with_refs(store: Any, net: dict[str, Any]) -> dict[str, Any]:
                    "form no network).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="At most this many networks (table default: 50; jsonl/csv: all).")
+@click.option("--sort", "sort", type=click.Choice(["size", "risk", "recent"]), default="size",
+              show_default=True,
+              help="size: biggest first; risk: riskiest first (the queue's network risk); "
+                   "recent: latest posting first. Ties by network id.")
 @format_option()
-def networks_cmd(db_url: str, min_size: int, limit: int | None, fmt: str) -> None:
-    """List networks, biggest first: member ads, phones, emails, names, the cities they
-    moved through (first/last dates), and the evidence that joins them."""
-    from tracelight.services.networks import iter_ranked
+def networks_cmd(db_url: str, min_size: int, limit: int | None, sort: str, fmt: str) -> None:
+    """List networks with their risk: member ads, phones, emails, names, the cities they
+    moved through (first/last dates), and the evidence that joins them.
+
+    `risk` is the one network risk the queue and the workspace show (docs/risk.md); in JSON
+    Lines it is `risk.score` with the parts it came from (`risk.parts`, `risk.reasons`).
+    """
+    from tracelight.services.networks import list_ranked
 
     if fmt == "table" and limit is None:
         limit = 50
     with store_from(db_url) as store:
         if store.last_link_run() is None:
             echo_err("no networks yet: run `tracelight link` first")
-        if fmt == "csv":  # no risk column: the records alone
-            rows = (n for n in store.iter_network_records(min_size=min_size, limit=limit))
-        else:
-            rows = (_network_row(r) for r in iter_ranked(store, min_size=min_size,
-                                                         limit=limit))
+        rows = (_network_row(r) for r in list_ranked(store, sort=sort, min_size=min_size,
+                                                     limit=limit))
         if fmt == "table":
             emit((_table_row(r, short=True) for r in rows), fmt, TABLE_COLUMNS,
                  title="networks")

@@ -156,23 +156,67 @@ def evaluate_features(feats: Sequence[AdFeatures], y: Sequence[int], cat: Catalo
 @model_dir_option
 @click.option("--default-weights", is_flag=True,
               help="Ignore trained models; use the catalogue's documented default weights.")
-def rescore_cmd(db_url: str, model_dir: str, default_weights: bool) -> None:
+@click.option("--no-network", is_flag=True,
+              help="Score each ad on its own evidence only (no network context).")
+@click.option("--calibrate", "calibrate_path", metavar="FILE", default=None,
+              type=click.Path(dir_okay=False),
+              help="Fit an isotonic calibration of the scores on these labels (CSV "
+                   "'ad_id,label'; out-of-fold Brier printed), save it in the model folder "
+                   "and apply it.")
+def rescore_cmd(db_url: str, model_dir: str, default_weights: bool, no_network: bool,
+                calibrate_path: str | None) -> None:
     """Score every stored ad again with corpus statistics (local prices, shared phones,
-    movement) and the newest trained model, if there is one."""
+    movement) and the newest trained model, if there is one.
+
+    Once `tracelight link` has built networks, each ad in a network is then scored with its
+    network's evidence too (docs/risk.md: the reason `network_context` names the linking
+    ad), and the calibration kept in the model folder (from --calibrate) is applied.
+    """
+    from tracelight.score.calibration import fit_calibration, load_calibration, save_calibration
+    from tracelight.services.rescore import labelled_risks, network_context, recalibrate
+
     cat = _catalogue()
     model = None
     directory = Path(model_dir)
     if not default_weights and risk_model.model_versions(directory):
         model = risk_model.load_model(directory)
+    labels = read_labels(calibrate_path) if calibrate_path else None
+    calibration = None if labels is not None else load_calibration(directory)
     with store_from(db_url) as store:
         total = store.count_ads()
-        with timed() as t, progress_bar(total=total * 2) as bar:
-            task = bar.add_task("rescoring", total=total * 2, info="")
+        with timed() as t, progress_bar(total=total * 3) as bar:
+            task = bar.add_task("rescoring", total=total * 3, info="")
             stats = corpus_stats(store, progress=lambda n: bar.advance(task, n))
             n = rescore(store, model=model, catalogue=cat, stats=stats,
                         progress=lambda n: bar.advance(task, n))
-    who = model.name if model is not None else f"default weights (catalogue {cat.digest})"
-    click.echo(f"rescored {n} ads with {who} in {t.seconds:.1f} s")
+            n_net = nets = 0
+            if not no_network:
+                n_net, nets = network_context(store, catalogue=cat, calibration=calibration,
+                                              progress=lambda n: bar.advance(task, n))
+            elif calibration is not None:
+                recalibrate(store, calibration)
+            if labels is not None:
+                scores, y = labelled_risks(store, labels)
+                calibration, _oof = fit_calibration(
+                    scores, y, data=f"{Path(calibrate_path or '').name}: {len(y)} labelled ads"
+                                    f" of {total}, {who_of(model, cat)}"
+                                    + ("" if no_network else ", network-aware"))
+                recalibrate(store, calibration)
+    click.echo(f"rescored {n} ads with {who_of(model, cat)} in {t.seconds:.1f} s"
+               + (f"; {n_net} ads in {nets} networks with network context" if nets else ""))
+    if labels is not None and calibration is not None:
+        path = save_calibration(calibration, directory)
+        f = calibration.fitted
+        click.echo(f"calibration fitted on {f['ads']} labelled ads ({f['positives']} positive):"
+                   f" Brier {f['brier_raw']} uncalibrated, {f['brier_out_of_fold']} calibrated "
+                   f"(out of fold); saved {path}")
+    elif calibration is not None:
+        click.echo(f"applied the calibration in {directory} (fitted "
+                   f"{calibration.fitted.get('created', '?')})")
+
+
+def who_of(model: Any, cat: Catalogue) -> str:
+    return model.name if model is not None else f"default weights (catalogue {cat.digest})"
 
 
 @cli.command("queue")

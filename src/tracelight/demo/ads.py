@@ -32,6 +32,10 @@ TRAP_KINDS = ["post_id", "ref", "date", "time", "zip", "long_number"]
 LABEL_BIAS = -5.2
 LABEL_W = {"trust": 3.8, "obscured_phone": 3.8, "youth": 4.0, "ethnicity": 3.3}
 LABELLED_SHARE = 0.5
+# `generate(network_labels=True)`: labels per network, as in real investigations. A network's
+# label is drawn once from its traits; every ad of a risky network is positive, and this share
+# of them is written without any indicator of its own (their network mates carry them).
+BARE_SHARE = 0.25
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Slot:
     when: datetime
     city_index: int
     phase: float  # 0..1 position of this ad in its network's life (drives phone rotation)
+    bare: bool = False  # network labels: written without an indicator of its own
 
 
 @dataclass
@@ -51,6 +56,7 @@ class PersonaSpec:
     seed: int
     times: list[datetime]
     indices: list[int]  # global ad numbers (ads are numbered in posting order)
+    network_labels: bool = False  # see BARE_SHARE
 
 
 @dataclass
@@ -104,8 +110,11 @@ class AdBuilder:
 
         sentences = (T.edit_template(rng, p.template, p.edit_strength) if p.network_id
                      else list(p.template.sentences))
+        if slot.bare:
+            sentences = [(k, s) for k, s in sentences if k not in ("trust", "youth", "ethnicity")]
         body = [s.format(**fill) for _, s in sentences]
-        indicators = [k for k in ("trust", "youth", "ethnicity") if getattr(p, k)]
+        indicators = [k for k in ("trust", "youth", "ethnicity")
+                      if getattr(p, k) and not slot.bare]
         if rng.random() < 0.35:  # movement wording: same rate whatever the risk
             body.insert(rng.randrange(1, len(body) + 1), pick(rng, T.MOVEMENT).format(**fill))
             indicators.append("movement")
@@ -116,7 +125,7 @@ class AdBuilder:
 
         ages: list[int] = []
         extra: list[str] = []
-        if rng.random() < 0.7:
+        if rng.random() < 0.7 and not (slot.bare and p.ages[name] < 18):
             age = p.ages[name]
             ages.append(age)
             extra.append(T.render_age(rng, age))
@@ -138,7 +147,7 @@ class AdBuilder:
         if p.card_phone is not None and use_card and rng.random() < 0.5:
             # this ad leaves its number to the picture alone
             text_phones = [ph for ph in text_phones if ph != p.card_phone]
-        hide = rng.random() < p.obfuscates
+        hide = rng.random() < p.obfuscates and not slot.bare
         for ph in text_phones:
             r = rng.random()
             if r < 0.05:
@@ -217,8 +226,8 @@ class AdBuilder:
         card_phones = [p.card_phone.e164] if p.card_phone and any(
             j.base.kind == "card" for j in jobs) else []
         dedup_phones = list(dict.fromkeys(phones_in_text))
-        features = {"trust": p.trust, "obscured_phone": obfuscated, "youth": p.youth,
-                    "ethnicity": p.ethnicity}
+        features = {"trust": p.trust and not slot.bare, "obscured_phone": obfuscated,
+                    "youth": p.youth and not slot.bare, "ethnicity": p.ethnicity and not slot.bare}
         if obfuscated:
             indicators.append("obscured_phone")
         record = {
@@ -240,6 +249,8 @@ class AdBuilder:
             "images": [{"path": j.path, "source": j.base.base_id, "edit": j.edit} for j in jobs],
             "_features": features,
         }
+        if slot.bare:
+            truth["no_own_indicator"] = True
         return record, truth, jobs
 
     def _trap(self, kind: str, city: Any) -> str:
@@ -285,6 +296,16 @@ def _label(rng: random.Random, truth: dict) -> int:
     return int(rng.random() < 1 / (1 + math.exp(-z)))
 
 
+def network_label(seed: int, p: Persona) -> int:
+    """One label for a whole network (network labels), from its traits, on its own stream."""
+    if any(a < 18 for a in p.ages.values()):
+        return 1
+    z = LABEL_BIAS + sum(LABEL_W[k] for k, on in (
+        ("trust", p.trust), ("youth", p.youth), ("ethnicity", p.ethnicity),
+        ("obscured_phone", p.obfuscates > 0.5)) if on)
+    return int(random.Random(f"{seed}/network-label").random() < 1 / (1 + math.exp(-z)))
+
+
 def persona_identifiers(p: Persona) -> set[str]:
     keys = {ph.e164 for ph in p.phones}
     keys |= {f"email:{e}" for e in p.emails}
@@ -310,13 +331,18 @@ def build_persona(spec: PersonaSpec, site_phones: dict[str, C.Phone], salt: str,
     own = {ph.e164 for ph in p.phones}
     builder = AdBuilder(rng, site_phones, salt, own)
     size = len(spec.times)
+    net_label = network_label(spec.seed, p) if spec.network_labels and p.network_id else None
+    bare_rng = random.Random(f"{spec.seed}/bare")  # its own stream: the ads' stream is unchanged
     result = PersonaResult(p.key, p.network_id is not None, persona_identifiers(p), own,
                            builder.trap_numbers)
     for k, (when, index) in enumerate(zip(spec.times, spec.indices, strict=True)):
         phase = k / (size - 1) if size > 1 else 0.0
         ci = min(len(p.cities) - 1, int(phase * len(p.cities) * 0.999))
-        record, truth, jobs = builder.build(index, Slot(p, when, ci, phase))
+        bare = bool(net_label) and bare_rng.random() < BARE_SHARE
+        record, truth, jobs = builder.build(index, Slot(p, when, ci, phase, bare))
         label = _label(rng, truth)
+        if net_label is not None:
+            label = net_label
         if rng.random() < LABELLED_SHARE or any(a < 18 for a in truth["ages"]):
             truth["label"] = label
         if text_only:

@@ -150,17 +150,23 @@ def _build_all(specs: list[PersonaSpec], site_phones: dict[str, C.Phone], salt: 
 
 def generate(out_dir: Path, n_ads: int = 3000, seed: int = 7, images: bool = True,
              progress: Callable[[int], None] | None = None,
-             max_images: int = 6000, workers: int | None = None) -> DemoSummary:
+             max_images: int = 6000, workers: int | None = None,
+             network_labels: bool = False) -> DemoSummary:
     """Write a synthetic corpus (ads.jsonl, truth.jsonl, labels.csv, images/, README.txt).
 
     Deterministic for (n_ads, seed). `progress` receives increments that add up to n_ads.
     `workers` (default: up to 2 processes for large corpora) never changes the output.
+    `network_labels`: label each network as a whole (every ad of a risky network is
+    positive, and some of them carry no indicator of their own: tracelight.demo.ads.BARE_SHARE);
+    off by default, which leaves the corpus byte-identical to earlier versions.
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(f"tracelight-demo/{seed}/{n_ads}")
     specs = plan(rng, n_ads)
+    for spec in specs:
+        spec.network_labels = network_labels
     site_used: set[str] = set()
     site_phones = {s: C.make_tollfree(rng, site_used) for s in SOURCES}
     cores = min(2, os.cpu_count() or 1)

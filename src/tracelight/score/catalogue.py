@@ -23,16 +23,18 @@ DEFAULT_PATH = Path(__file__).with_name("indicators.yaml")
 
 EVIDENCE_LEVELS = ("validated", "reported", "practitioner", "context")
 
-# Computed indicators implemented in tracelight.score.features (a test keeps both in step).
+# Computed indicators implemented in tracelight.score.features, and the network ones in
+# tracelight.score.network_context (a test keeps both in step).
 DETECTORS = frozenset({
     "obscured_phone", "obscured_email", "stated_age_under_18", "stated_age_18_to_22",
     "price_below_local_median", "phone_many_names", "many_cities_short_time",
     "high_posting_volume", "third_person_language", "network_size", "network_spread",
+    "network_context", "network_many_names", "network_movement", "network_shared_images",
 })
 
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 _INDICATOR_KEYS = {"code", "category", "evidence", "source", "weight", "description",
-                   "patterns", "emoji", "detector"}
+                   "patterns", "emoji", "detector", "network_phrase"}
 MAX_WEIGHT = 10.0
 
 
@@ -47,6 +49,8 @@ class Indicator:
     patterns: tuple[str, ...] = ()
     emoji: tuple[str, ...] = ()
     detector: str | None = None
+    # how a network mate's reason reads on another ad: "in a network whose other ads ..."
+    network_phrase: str = ""
 
     @property
     def is_context(self) -> bool:
@@ -164,9 +168,12 @@ def _indicator(raw: Any, i: int, path: str, sources: dict[str, str]) -> Indicato
                         f"{detector!r} must equal the indicator's code {code!r}")
     if not patterns and not emoji and detector is None:
         raise _fail(path, where, "needs 'patterns', 'emoji' or a 'detector'")
+    phrase = raw.get("network_phrase")
+    phrase = "" if phrase is None else " ".join(
+        _str(phrase, path, f"{where}.network_phrase").split())
     return Indicator(code=code, category=category, evidence=evidence, source=source,
                      weight=float(weight), description=description, patterns=patterns,
-                     emoji=emoji, detector=detector)
+                     emoji=emoji, detector=detector, network_phrase=phrase)
 
 
 def parse_catalogue(data: Any, path: str) -> Catalogue:

@@ -44,10 +44,14 @@ class RiskResult:
     risk: float
     reasons: list[Reason] = field(default_factory=list)
     scorer: str = "default-weights"
+    parts: dict[str, Any] = field(default_factory=dict)  # what the risk was computed from
 
     def to_dict(self) -> dict[str, Any]:
-        return {"risk": self.risk, "reasons": [r.to_dict() for r in self.reasons],
-                "scorer": self.scorer}
+        out = {"risk": self.risk, "reasons": [r.to_dict() for r in self.reasons],
+               "scorer": self.scorer}
+        if self.parts:
+            out["parts"] = self.parts
+        return out
 
     @property
     def codes(self) -> list[str]:
@@ -166,7 +170,8 @@ def score_network(members: Sequence[tuple[str, RiskResult]], network: NetworkInf
         return RiskResult(risk=0.0, reasons=[], scorer="network")
     ranked = sorted(members, key=lambda m: -m[1].risk)
     top = [r.risk for _, r in ranked[:NETWORK_TOP_MEMBERS]]
-    base = logit(sum(top) / len(top))
+    mean_top = sum(top) / len(top)
+    base = logit(mean_top)
     reasons: list[Reason] = []
     structural = []
     if network.size >= 5 and "network_size" in cat.by_code:
@@ -186,13 +191,26 @@ def score_network(members: Sequence[tuple[str, RiskResult]], network: NetworkInf
     counts: dict[str, int] = {}
     for ad_id, result in ranked:
         for reason in result.reasons:
-            if reason.code in ("network_size", "network_spread"):
-                continue
+            if reason.code in ("network_size", "network_spread", "network_context"):
+                continue  # structure is counted once above; a member's context is its mates
             merged.setdefault(reason.code, replace(reason, ad_id=ad_id))
             counts[reason.code] = counts.get(reason.code, 0) + 1
+    raw = risk
     risk = _band(risk, MINOR_CODE in merged)
+    parts = {
+        "definition": f"mean of the top {NETWORK_TOP_MEMBERS} member risks, plus the "
+                      "network_size / network_spread weights (log-odds), in the minor band",
+        "members_scored": len(members),
+        "top_members": [{"ad_id": a, "risk": round(r.risk, 4)}
+                        for a, r in ranked[:NETWORK_TOP_MEMBERS]],
+        "mean_top": round(mean_top, 4),
+        "structure": [{"code": c, "weight": cat.by_code[c].weight, "detail": t}
+                      for c, t in structural],
+        "before_band": round(raw, 4),
+        "minor_band": MINOR_CODE in merged,
+    }
     member_reasons = sorted((replace(r, count=counts[c]) for c, r in merged.items()),
                             key=lambda r: (r.code != MINOR_CODE, -(r.weight or 0.0), -r.count))
     all_reasons = [r for r in member_reasons if r.code == MINOR_CODE] + reasons + \
         [r for r in member_reasons if r.code != MINOR_CODE]
-    return RiskResult(risk=round(risk, 4), reasons=all_reasons, scorer="network")
+    return RiskResult(risk=round(risk, 4), reasons=all_reasons, scorer="network", parts=parts)

@@ -29,6 +29,7 @@ class RankedNetwork:
     network: Network
     risk: float
     reasons: list[Reason] = field(default_factory=list)
+    parts: dict[str, Any] = field(default_factory=dict)  # what `risk` came from
 
     @property
     def id(self) -> str:
@@ -81,12 +82,13 @@ class RankedNetwork:
         """The linker's risk summary of the members (max, mean, scored_ads) plus `score`,
         this ranking's risk, and `reasons`, the parts it came from."""
         return {**(self.network.risk or {}), "score": self.risk,
-                "reasons": [r.to_dict() for r in self.reasons]}
+                "reasons": [r.to_dict() for r in self.reasons], "parts": self.parts}
 
     def summary(self) -> dict[str, Any]:
         """What the workspace shows of a network in lists and on its page."""
         net = self.network
-        return {"id": self.id, "risk": self.risk, "size": self.size, "label": self.label,
+        return {"id": self.id, "risk": self.risk, "risk_parts": self.parts,
+                "size": self.size, "label": self.label,
                 "reasons": [{**r.to_dict(), "label": r.title} for r in self.reasons],
                 "cities": len(net.locations), "places": self.places,
                 "first_seen": net.first_seen, "last_seen": net.last_seen,
@@ -124,7 +126,7 @@ def rank(store: Store, nets: Iterable[Network],
         cities = {loc.get("city") for loc in net.locations if loc.get("city")}
         result = score_network(scored, NetworkInfo(net.network_id, net.size, len(cities) or 1),
                                cat)
-        out.append(RankedNetwork(net, result.risk, result.reasons))
+        out.append(RankedNetwork(net, result.risk, result.reasons, result.parts))
     return out
 
 
@@ -152,6 +154,20 @@ def iter_ranked(store: Store, *, min_size: int = 2, limit: int | None = None,
             part = []
     if part:
         yield from rank(store, part)
+
+
+def list_ranked(store: Store, *, sort: str = "size", min_size: int = 2,
+                limit: int | None = None) -> Iterable[RankedNetwork]:
+    """Every network scored, in the order `sort` asks: `size` (biggest first, streamed),
+    `risk` (riskiest first, the queue's order) or `recent` (latest posting first). Ties by
+    network id. `risk` and `recent` rank every network before the first is returned."""
+    if sort not in SORTS:
+        raise UsageError(f"unknown sort {sort!r} (known: {', '.join(SORTS)})")
+    if sort == "size":
+        yield from iter_ranked(store, min_size=min_size, limit=limit)
+        return
+    every = sort_networks(list(iter_ranked(store, min_size=min_size)), sort)
+    yield from every[:limit] if limit is not None else every
 
 
 def get_network(store: Store, network_id: str) -> RankedNetwork:
