@@ -113,10 +113,10 @@ _ALNUM_RUN = re.compile(r"[A-Za-z0-9]*")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 _SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}#\n\r\t\x00]{0,4}"
 _WEAK_GAP = re.compile(r"(?:" + _SEP + r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z]))"
-                       r"{1,3}" + _SEP, re.IGNORECASE)
+                       r"{1,3}" + _SEP, re.IGNORECASE | re.ASCII)
 _WEAK_TAIL = re.compile(r"(?:(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])" + _SEP + r"){1,2}$",
-                        re.IGNORECASE)
-_WEAK_WORD = re.compile(r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])", re.IGNORECASE)
+                        re.IGNORECASE | re.ASCII)
+_WEAK_WORD = re.compile(r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])", re.IGNORECASE | re.ASCII)
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (`tracelight bench ...`); tests never assert on their times."""
