@@ -72,9 +72,12 @@ def _find(text: str, region: str, want: frozenset[str], lenient: bool = False) -
         out += [("name", h.name, h.start, h.end, False) for h in find_names(folded, low, words)]
     crypto = [(h[2], h[3]) for h in out if h[0] == "crypto"]
     if crypto:
-        # digits inside an address are part of it, never a phone, price or age
-        out = [h for h in out if h[0] == "crypto" or
-               not any(h[2] < e and s < h[3] for s, e in crypto)]
+        # digits inside an address are part of it, never a phone, price or age (a mask of
+        # what addresses cover: a span check costs its length, not one per address)
+        covered = bytearray(len(text))
+        for s, e in crypto:
+            covered[s:e] = b"\x01" * (e - s)
+        out = [h for h in out if h[0] == "crypto" or covered.find(1, h[2], h[3]) < 0]
     out.sort(key=lambda h: (h[2], _KIND_ORDER[h[0]], h[3]))
     return out
 
