@@ -336,3 +336,82 @@ def summarise(rows: list[Row]) -> list[Summary]:
         out.append(Summary(target, top.generator, largest, top.seconds, top.ms_per_kb,
                            growth, growth_gen))
     return out
+
+
+TARGET_SECONDS = 2.0  # the worst 1 MB body (extraction plus the ad page) must stay under this
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """"1,16,256,1024" -> (1, 16, 256, 1024): body sizes in KB, 1 .. 16384."""
+    from tracelight.errors import UsageError
+
+    try:
+        sizes = tuple(sorted({int(p) for p in text.split(",") if p.strip()}))
+    except ValueError:
+        raise UsageError(f"--sizes {text!r}: give whole numbers of KB, comma-separated",
+                         hint="e.g. --sizes 1,16,256,1024") from None
+    if not sizes or sizes[0] < 1 or sizes[-1] > 16384:
+        raise UsageError(f"--sizes {text!r}: each size must be 1 .. 16384 KB")
+    return sizes
+
+
+def overall(rows: list[Row]) -> dict[str, Any]:
+    """The two headline figures: worst time per KB of any target at the largest size, and
+    the worst body at the largest size (extraction plus the ad page)."""
+    largest = max(r.size for r in rows)
+    top = [r for r in rows if r.size == largest and not r.error]
+    per_kb = max((r for r in top if r.target != "body total"), key=lambda r: r.ms_per_kb)
+    body = max((r for r in top if r.target == "body total"), key=lambda r: r.seconds)
+    errors = sorted({f"{r.target} on {r.generator}: {r.error}" for r in rows if r.error})
+    return {"overall": True, "bytes": largest,
+            "worst_ms_per_kb": round(per_kb.ms_per_kb, 4),
+            "worst_ms_per_kb_target": per_kb.target,
+            "worst_ms_per_kb_generator": per_kb.generator,
+            "worst_body_seconds": round(body.seconds, 4),
+            "worst_body_generator": body.generator,
+            "target_seconds": TARGET_SECONDS,
+            "within_target": body.seconds < TARGET_SECONDS or largest > 1024 * 1024,
+            "errors": errors}
+
+
+def report(sizes_kb: tuple[int, ...], only: str | None, *, pages: bool, fmt: str) -> None:
+    """Run the benchmark and print it: a table per target, or JSON Lines (every row, then
+    one summary per target, then the overall figures)."""
+    import click
+
+    from tracelight.cli.output import dumps, emit
+
+    def progress(row: Row) -> None:
+        if row.target == "body total":
+            click.echo(f"  {row.generator} {row.size // 1024} KB: {row.seconds:.3f} s",
+                       err=True)
+
+    rows = run(sizes_kb, only, pages=pages, on_row=progress)
+    if not rows:
+        raise click.ClickException(f"no generator matches {only!r}")
+    summaries = summarise(rows)
+    top = overall(rows)
+    if fmt == "jsonl":
+        for r in rows:
+            click.echo(dumps(r.to_dict()))
+        for s in summaries:
+            click.echo(dumps(s.to_dict()))
+        click.echo(dumps(top))
+        return
+    emit(({"target": s.target, "worst body": s.worst_generator,
+           "KB": s.largest // 1024, "seconds": f"{s.seconds:.3f}",
+           "ms/KB": f"{s.ms_per_kb:.3f}",
+           "growth": "" if s.growth is None else f"{s.growth:.2f} ({s.growth_generator})"}
+          for s in summaries), "table",
+         ["target", "worst body", "KB", "seconds", "ms/KB", "growth"],
+         title="adversarial bodies: worst time per target at the largest size "
+               "(growth 1.0 = linear, 4.0 = quadratic)")
+    kb = top["bytes"] // 1024
+    click.echo(f"worst time per KB at {kb} KB: {top['worst_ms_per_kb']:.3f} ms/KB "
+               f"({top['worst_ms_per_kb_target']} on {top['worst_ms_per_kb_generator']})")
+    verdict = "within" if top["within_target"] else "OVER"
+    click.echo(f"worst {kb} KB body (extraction + ad page): {top['worst_body_seconds']:.3f} s "
+               f"({top['worst_body_generator']}); {verdict} the {TARGET_SECONDS:.0f} s target "
+               f"for 1 MB")
+    for e in top["errors"]:
+        click.echo(f"error: {e}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from tracelight.cli.app import cli
+from tracelight.cli.app import cli, format_option
 
 
 @cli.group()
@@ -124,3 +124,18 @@ def bench_ingest(n_ads: int, seed: int, workers: int | None, pg_url: str) -> Non
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+@bench.command("adversarial")
+@click.option("--sizes", default="1,16,256,1024", show_default=True,
+              help="Body sizes in KB, comma-separated.")
+@click.option("--only", default=None, help="Only the generators whose name matches this "
+              "regular expression (e.g. 'dotcom|email').")
+@click.option("--no-page", is_flag=True, help="Skip the ad page (the logged-in ASGI request).")
+@format_option("table", "jsonl")
+def bench_adversarial(sizes: str, only: str | None, no_page: bool, fmt: str) -> None:
+    """Worst time per KB of every extractor, the highlighter and the ad page on hostile
+    bodies (runs of each character class, 1 KB .. 1 MB)."""
+    from tracelight.bench import adversarial
+
+    adversarial.report(adversarial.parse_sizes(sizes), only, pages=not no_page, fmt=fmt)

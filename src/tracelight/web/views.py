@@ -7,10 +7,13 @@ about HTTP.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, insort
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from tracelight.errors import NotFoundError, UsageError
 from tracelight.store import StoredAd
@@ -114,8 +117,9 @@ def highlight(text: str, field: str, spans: list[dict[str, Any]]) -> list[dict[s
 
     Overlapping spans are fine: boundaries are merged and each segment lists the marks over
     it in the order given, at most MAX_MARKS_PER_SEGMENT of them, with `more` counting the
-    rest. One sweep over the sorted boundaries: O((n + m) log m) for m marks, never a scan
-    of every mark per segment.
+    rest. One sweep over the sorted boundaries that keeps the first marks open in a short
+    sorted list and the others in a heap: O((n + m) log m) for m marks, where scanning every
+    mark for every segment was quadratic (8,000 marks took 4 s).
     """
     n = len(text)
     marks = [s for s in spans if s.get("field") == field
@@ -124,32 +128,59 @@ def highlight(text: str, field: str, spans: list[dict[str, Any]]) -> list[dict[s
     if not marks:
         return [{"text": text, "marks": [], "more": 0}]
     opens: dict[int, list[int]] = defaultdict(list)
-    closes: Counter[int] = Counter()
+    closes: dict[int, list[int]] = defaultdict(list)
     for i, m in enumerate(marks):
         opens[m["start"]].append(i)
-        closes[m["end"]] += 1
+        closes[m["end"]].append(i)
     cuts = sorted({0, n, *opens, *closes})
-    ends = [m["end"] for m in marks]
-    active: list[int] = []  # heap of the indices of open marks; closed ones leave lazily
+    top: list[int] = []  # the smallest indices of the open marks, sorted, at most K
+    rest: list[int] = []  # heap of the other open marks (every one above top's); lazy
+    closed = bytearray(len(marks))
     n_open = 0
+    k = MAX_MARKS_PER_SEGMENT
     out: list[dict[str, Any]] = []
     for a, b in pairwise(cuts):
-        n_open -= closes.get(a, 0)
+        for i in closes.get(a, ()):
+            closed[i] = 1
+            n_open -= 1
+            j = bisect_left(top, i)
+            if j < len(top) and top[j] == i:
+                del top[j]
         for i in opens.get(a, ()):
-            heapq.heappush(active, i)
             n_open += 1
-        while active and ends[active[0]] <= a:
-            heapq.heappop(active)
-        on: list[int] = []
-        while active and len(on) < MAX_MARKS_PER_SEGMENT:
-            i = heapq.heappop(active)
-            if ends[i] > a:
-                on.append(i)
-        for i in on:
-            heapq.heappush(active, i)
-        out.append({"text": text[a:b], "marks": [marks[i] for i in on],
-                    "more": n_open - len(on)})
+            if len(top) < k or i < top[-1]:
+                insort(top, i)
+                if len(top) > k:
+                    heapq.heappush(rest, top.pop())
+            else:
+                heapq.heappush(rest, i)
+        while len(top) < k and rest:
+            i = heapq.heappop(rest)
+            if not closed[i]:
+                top.append(i)
+        out.append({"text": text[a:b], "marks": [marks[i] for i in top],
+                    "more": n_open - len(top)})
     return out
+
+
+def highlight_html(segments: list[dict[str, Any]]) -> Markup:
+    """The segments as escaped HTML: plain text, and `<mark>` for each marked segment with
+    its marks' classes and labels (what the ad page shows). Built in one pass with
+    markupsafe's C escaper: a template loop per segment costs ten times as much on an ad
+    with a hundred thousand marks."""
+    parts: list[str] = []
+    for seg in segments:
+        text = escape(seg["text"])
+        marks = seg["marks"]
+        if not marks:
+            parts.append(text)
+            continue
+        classes = escape(" ".join(f"m-{m.get('class', '')}" for m in marks))
+        title = "; ".join(str(m.get("label", "")) for m in marks)
+        if seg.get("more"):
+            title += f"; and {seg['more']} more"
+        parts.append(f'<mark class="{classes}" title="{escape(title)}">{text}</mark>')
+    return Markup("".join(parts))
 
 
 def ad_detail(store: Any, pk: int) -> dict[str, Any]:
@@ -166,11 +197,13 @@ def ad_detail(store: Any, pk: int) -> dict[str, Any]:
         for e in r["evidence"]:
             spans.append({**e, "kind": "indicator", "class": "indicator", "label": r["label"]})
     identifiers: dict[tuple[str, str], dict[str, Any]] = {}
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
     for m in mentions:
         key = (m.kind, m.value)
         item = identifiers.setdefault(key, {"kind": m.kind, "value": m.value, "raw": [],
                                             "obfuscated": False})
-        if m.raw and m.raw not in item["raw"]:
+        if m.raw and m.raw not in seen[key]:  # a set: an ad may spell one value 10,000 ways
+            seen[key].add(m.raw)
             item["raw"].append(m.raw)
         item["obfuscated"] |= m.obfuscated
     images = []
@@ -180,8 +213,9 @@ def ad_detail(store: Any, pk: int) -> dict[str, Any]:
                        "available": bool(img.get("stored_path")) and not withheld})
     return {
         "ad": ad, "summary": ad_summary(ad), "reasons": reasons,
-        "title_segments": highlight(ad.title, "title", spans),
-        "body_segments": highlight(ad.body, "body", spans),
+        "title_segments": (title := highlight(ad.title, "title", spans)),
+        "body_segments": (body := highlight(ad.body, "body", spans)),
+        "title_html": highlight_html(title), "body_html": highlight_html(body),
         "identifiers": sorted(identifiers.values(),
                               key=lambda i: (i["kind"] not in LINK_KINDS, i["kind"], i["value"])),
         "images": images,
