@@ -78,8 +78,12 @@ def _distinct_hosts(rnd: random.Random) -> str:
     return f"x{rnd.randrange(10**6)}.com?{rnd.choice('ab')}"
 
 
+def _repeat(unit: str) -> Callable[[int], str]:
+    return lambda size: _fill(unit, size)
+
+
 GENERATORS: dict[str, Callable[[int], str]] = {
-    **{name: (lambda size, u=unit: _fill(u, size)) for name, unit in UNITS.items()},
+    **{name: _repeat(unit) for name, unit in UNITS.items()},
     "mixed": lambda size: _seeded(size, 11, lambda r: r.choice(_FRAGMENTS)),
     "mixed glued": lambda size: _seeded(size, 12, lambda r: r.choice(_FRAGMENTS).strip()),
     "distinct glued words": lambda size: _seeded(size, 13, _distinct_glued),

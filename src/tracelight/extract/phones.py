@@ -116,7 +116,10 @@ _WEAK_GAP = re.compile(r"(?:" + _SEP + r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?!
                        r"{1,3}" + _SEP, re.IGNORECASE | re.ASCII)
 _WEAK_TAIL = re.compile(r"(?:(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])" + _SEP + r"){1,2}$",
                         re.IGNORECASE | re.ASCII)
-_WEAK_WORD = re.compile(r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])", re.IGNORECASE | re.ASCII)
+# ASCII-only case folding: with Unicode folding "İ" matched "i" and was then missing from
+# the word table (a KeyError that stopped the whole ingest)
+_WEAK_WORD = re.compile(r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])",
+                        re.IGNORECASE | re.ASCII)
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
