@@ -31,7 +31,12 @@ from tracelight.extract.handles import find_urls_and_handles
 from tracelight.extract.normalize import fold, lower, word_set
 from tracelight.extract.prices import find_prices
 from tracelight.records import AdRecord, Mention, record_from_mapping
-from tracelight.web.views import MAX_MARKS_PER_SEGMENT, highlight, highlight_html
+from tracelight.web.views import (
+    MAX_MARKS_PER_SEGMENT,
+    highlight,
+    highlight_html,
+    render_highlight,
+)
 
 # ---- the highlighter ----------------------------------------------------------------------------
 
@@ -84,6 +89,7 @@ def test_highlight_matches_definition_and_renders_escaped_html(
     assert [(s["text"], s["marks"], s["more"]) for s in segs] == _reference(text, "body", marks)
     assert all(len(s["marks"]) <= MAX_MARKS_PER_SEGMENT for s in segs)
     page = str(highlight_html(segs))
+    assert str(render_highlight(text, "body", marks)) == page  # the ad page's one-pass form
     # only our own <mark> tags, never nested or overlapping, and every other character escaped
     depth = 0
     for m in _TAG.finditer(page):

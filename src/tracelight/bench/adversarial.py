@@ -124,8 +124,9 @@ def _prepare(text: str) -> _Prepared:
 def _numbering(p: _Prepared) -> None:
     from tracelight.extract.numbering import validate
 
-    for m in re.finditer(r"[0-9]{6,15}", p.folded):
-        validate.__wrapped__(m.group(), False, "US")
+    # what the phone reader asks: each whole digit string of a plausible length (cached)
+    for m in re.finditer(r"(?<![0-9])[0-9]{6,15}(?![0-9])", p.folded):
+        validate(m.group(), False, "US")
 
 
 def _extractor_targets() -> dict[str, Callable[[_Prepared], object]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, insort
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -112,21 +113,22 @@ def search(store: Any, kind: str, query: str, *, region: str, limit: int = 25,
 MAX_MARKS_PER_SEGMENT = 8
 
 
-def highlight(text: str, field: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Cut `text` into segments, each with the marks (identifiers, indicators) over it.
+def _sweep(text: str, field: str,
+           spans: list[dict[str, Any]]) -> Iterator[tuple[int, int, list[dict[str, Any]], int]]:
+    """(start, end, marks, more) for each segment of `text`: the first marks over it in the
+    order given (at most MAX_MARKS_PER_SEGMENT; the same list object while they do not
+    change) and how many more there are.
 
-    Overlapping spans are fine: boundaries are merged and each segment lists the marks over
-    it in the order given, at most MAX_MARKS_PER_SEGMENT of them, with `more` counting the
-    rest. One sweep over the sorted boundaries that keeps the first marks open in a short
-    sorted list and the others in a heap: O((n + m) log m) for m marks, where scanning every
-    mark for every segment was quadratic (8,000 marks took 4 s).
-    """
+    One sweep over the sorted boundaries that keeps the first open marks in a short sorted
+    list and the others in a heap: O((n + m) log m) for m marks, where scanning every mark
+    for every segment was quadratic (8,000 marks took 4 s)."""
     n = len(text)
     marks = [s for s in spans if s.get("field") == field
              and type(s.get("start")) is int and type(s.get("end")) is int
              and 0 <= s["start"] < s["end"] <= n]
     if not marks:
-        return [{"text": text, "marks": [], "more": 0}]
+        yield 0, n, [], 0
+        return
     opens: dict[int, list[int]] = defaultdict(list)
     closes: dict[int, list[int]] = defaultdict(list)
     for i, m in enumerate(marks):
@@ -138,18 +140,21 @@ def highlight(text: str, field: str, spans: list[dict[str, Any]]) -> list[dict[s
     closed = bytearray(len(marks))
     n_open = 0
     k = MAX_MARKS_PER_SEGMENT
-    out: list[dict[str, Any]] = []
+    on: list[dict[str, Any]] = []
     for a, b in pairwise(cuts):
+        dirty = False
         for i in closes.get(a, ()):
             closed[i] = 1
             n_open -= 1
             j = bisect_left(top, i)
             if j < len(top) and top[j] == i:
                 del top[j]
+                dirty = True
         for i in opens.get(a, ()):
             n_open += 1
             if len(top) < k or i < top[-1]:
                 insort(top, i)
+                dirty = True
                 if len(top) > k:
                     heapq.heappush(rest, top.pop())
             else:
@@ -158,28 +163,53 @@ def highlight(text: str, field: str, spans: list[dict[str, Any]]) -> list[dict[s
             i = heapq.heappop(rest)
             if not closed[i]:
                 top.append(i)
-        out.append({"text": text[a:b], "marks": [marks[i] for i in top],
-                    "more": n_open - len(top)})
-    return out
+                dirty = True
+        if dirty:
+            on = [marks[i] for i in top]
+        yield a, b, on, n_open - len(top)
+
+
+def highlight(text: str, field: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cut `text` into segments, each with the marks (identifiers, indicators) over it.
+
+    Overlapping spans are fine: boundaries are merged and each segment lists the marks over
+    it in the order given, at most MAX_MARKS_PER_SEGMENT of them, with `more` counting the
+    rest. Linear in the text and n log n in the marks (see `_sweep`).
+    """
+    return [{"text": text[a:b], "marks": on, "more": more}
+            for a, b, on, more in _sweep(text, field, spans)]
+
+
+def _open_tag(marks: list[dict[str, Any]], more: int) -> str:
+    classes = escape(" ".join(f"m-{m.get('class', '')}" for m in marks))
+    title = "; ".join(str(m.get("label", "")) for m in marks)
+    if more:
+        title += f"; and {more} more"
+    return f'<mark class="{classes}" title="{escape(title)}">'
 
 
 def highlight_html(segments: list[dict[str, Any]]) -> Markup:
     """The segments as escaped HTML: plain text, and `<mark>` for each marked segment with
-    its marks' classes and labels (what the ad page shows). Built in one pass with
-    markupsafe's C escaper: a template loop per segment costs ten times as much on an ad
-    with a hundred thousand marks."""
+    its marks' classes and labels (what the ad page shows)."""
+    return Markup("".join(
+        f"{_open_tag(seg['marks'], seg.get('more', 0))}{escape(seg['text'])}</mark>"
+        if seg["marks"] else escape(seg["text"]) for seg in segments))
+
+
+def render_highlight(text: str, field: str, spans: list[dict[str, Any]]) -> Markup:
+    """`highlight_html(highlight(text, field, spans))` in one pass, without the segment
+    dicts: markupsafe's C escaper per segment, and one opening tag per change of marks (a
+    template loop per segment cost ten times as much on an ad with 100,000 marks)."""
     parts: list[str] = []
-    for seg in segments:
-        text = escape(seg["text"])
-        marks = seg["marks"]
-        if not marks:
-            parts.append(text)
+    last: tuple[list[dict[str, Any]] | None, int] = (None, -1)
+    tag = ""
+    for a, b, on, more in _sweep(text, field, spans):
+        if not on:
+            parts.append(escape(text[a:b]))
             continue
-        classes = escape(" ".join(f"m-{m.get('class', '')}" for m in marks))
-        title = "; ".join(str(m.get("label", "")) for m in marks)
-        if seg.get("more"):
-            title += f"; and {seg['more']} more"
-        parts.append(f'<mark class="{classes}" title="{escape(title)}">{text}</mark>')
+        if last[0] is not on or last[1] != more:
+            tag, last = _open_tag(on, more), (on, more)
+        parts.append(f"{tag}{escape(text[a:b])}</mark>")
     return Markup("".join(parts))
 
 
@@ -213,9 +243,8 @@ def ad_detail(store: Any, pk: int) -> dict[str, Any]:
                        "available": bool(img.get("stored_path")) and not withheld})
     return {
         "ad": ad, "summary": ad_summary(ad), "reasons": reasons,
-        "title_segments": (title := highlight(ad.title, "title", spans)),
-        "body_segments": (body := highlight(ad.body, "body", spans)),
-        "title_html": highlight_html(title), "body_html": highlight_html(body),
+        "title_html": render_highlight(ad.title, "title", spans),
+        "body_html": render_highlight(ad.body, "body", spans),
         "identifiers": sorted(identifiers.values(),
                               key=lambda i: (i["kind"] not in LINK_KINDS, i["kind"], i["value"])),
         "images": images,
