@@ -145,7 +145,10 @@ def test_ad_page_escapes_and_bounds_marks_through_the_app(tmp_path: Path) -> Non
     stacked = [Mention("age", "22", "body", s, len(body), False, body[s:])
                for s in range(0, len(body) - 1, 3)]
     pk = page.add(body, mentions + stacked, None, None)
-    r = page.client.get(f"/ads/{pk}")
+    try:
+        r = page.client.get(f"/ads/{pk}")
+    finally:
+        page.close()
     assert r.status_code == 200
     assert "<script>alert(1)</script>" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text

@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,12 @@ class _PageClient:
     """A scratch store, the real app and a logged-in ASGI client, made once per run."""
 
     def __init__(self, tmp: Path) -> None:
-        from fastapi.testclient import TestClient
+        import warnings
+
+        with warnings.catch_warnings():
+            # starlette asks for its httpx fork; plain httpx works for the test client
+            warnings.filterwarnings("ignore", message="Using `httpx` with")
+            from fastapi.testclient import TestClient
 
         from tracelight.store import open_store
         from tracelight.store.accounts import Accounts
@@ -203,6 +208,10 @@ class _PageClient:
         rec = AdRecord(id=f"adv-{self._n}", source="bench", title="adversarial", body=body)
         self.store.write_batch(None, [ProcessedAd(rec, mentions, [], risk, reasons)])
         return int(self.store.get_ad(rec.id, "bench").pk)
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.close()
 
     def get(self, pk: int) -> None:
         r = self.client.get(f"/ads/{pk}")
@@ -241,8 +250,6 @@ def run(sizes_kb: tuple[int, ...] = DEFAULT_SIZES_KB, only: str | None = None, *
         pages: bool = True, on_row: Callable[[Row], None] | None = None) -> list[Row]:
     """Time every target on every adversarial body; rows in the order they ran."""
     from tracelight.extract import extract_record
-    from tracelight.score.stage import score_stage
-    from tracelight.web.views import highlight
 
     targets = _extractor_targets()
     extract_record(AdRecord(id="warm", source="bench", body="warm up 206 555 0143 Seattle"))
@@ -256,45 +263,61 @@ def run(sizes_kb: tuple[int, ...] = DEFAULT_SIZES_KB, only: str | None = None, *
 
     with tempfile.TemporaryDirectory(prefix="tracelight-bench-adv-") as tmp:
         page = _PageClient(Path(tmp)) if pages else None
-        for name, size, body in bodies(sizes_kb, only):
-            prepared = _prepare(body)
-            for target, fn in targets.items():
-                t: list[float] = []
-                try:
-                    with _clock(t):
-                        fn(prepared)
-                except Exception as exc:  # a crash is a finding too: report it, go on
-                    add(name, size, target, t[0], f"{type(exc).__name__}: {exc}")
-                    continue
-                add(name, size, target, t[0])
-            rec = AdRecord(id="adv", source="bench", body=body)
-            t = []
+        try:
+            _run_bodies(targets, sizes_kb, only, page, Path(tmp), add)
+        finally:
+            if page is not None:
+                page.close()
+    return rows
+
+
+def _run_bodies(targets: dict[str, Callable[[_Prepared], object]], sizes_kb: tuple[int, ...],
+                only: str | None, page: _PageClient | None, tmp: Path,
+                add: Callable[..., None]) -> None:
+    """Each body through every target, the whole extraction, scoring, the highlighter and
+    the ad page; `add` records one timing."""
+    from tracelight.extract import extract_record
+    from tracelight.score.stage import score_stage
+    from tracelight.web.views import render_highlight
+
+    for name, size, body in bodies(sizes_kb, only):
+        prepared = _prepare(body)
+        for target, fn in targets.items():
+            t: list[float] = []
             try:
                 with _clock(t):
-                    extraction = extract_record(rec)
-            except Exception as exc:
-                add(name, size, "core", t[0], f"{type(exc).__name__}: {exc}")
+                    fn(prepared)
+            except Exception as exc:  # a crash is a finding too: report it, go on
+                add(name, size, target, t[0], f"{type(exc).__name__}: {exc}")
                 continue
-            add(name, size, "core", t[0])
-            item = ProcessedAd(rec, extraction.mentions)
+            add(name, size, target, t[0])
+        rec = AdRecord(id="adv", source="bench", body=body)
+        t = []
+        try:
             with _clock(t):
-                score_stage(item, Path(tmp))
-            add(name, size, "score", t[1])
-            spans = [{"field": m.field, "start": m.start, "end": m.end, "class": "fact",
-                      "label": m.kind} for m in extraction.mentions]
-            marks = spans + dense_marks(body)
+                extraction = extract_record(rec)
+        except Exception as exc:
+            add(name, size, "core", t[0], f"{type(exc).__name__}: {exc}")
+            continue
+        add(name, size, "core", t[0])
+        item = ProcessedAd(rec, extraction.mentions)
+        with _clock(t):
+            score_stage(item, tmp)
+        add(name, size, "score", t[1])
+        spans = [{"field": m.field, "start": m.start, "end": m.end, "class": "fact",
+                  "label": m.kind} for m in extraction.mentions]
+        marks = spans + dense_marks(body)
+        with _clock(t):
+            render_highlight(body, "body", marks)
+        add(name, size, "highlight", t[2])
+        if page is not None:
+            pk = page.add(body, extraction.mentions, item.risk, item.reasons)
             with _clock(t):
-                highlight(body, "body", marks)
-            add(name, size, "highlight", t[2])
-            if page is not None:
-                pk = page.add(body, extraction.mentions, item.risk, item.reasons)
-                with _clock(t):
-                    page.get(pk)
-                add(name, size, "ad page", t[3])
-                add(name, size, "body total", t[0] + t[3])
-            else:
-                add(name, size, "body total", t[0])
-    return rows
+                page.get(pk)
+            add(name, size, "ad page", t[3])
+            add(name, size, "body total", t[0] + t[3])
+        else:
+            add(name, size, "body total", t[0])
 
 
 @dataclass
@@ -306,7 +329,6 @@ class Summary:
     ms_per_kb: float  # worst time per KB at the largest size
     growth: float | None  # worst (t(largest)/t(quarter)) / (largest/quarter); 1.0 = linear
     growth_generator: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"summary": self.target, "worst_generator": self.worst_generator,
@@ -375,7 +397,7 @@ def overall(rows: list[Row]) -> dict[str, Any]:
             "worst_body_seconds": round(body.seconds, 4),
             "worst_body_generator": body.generator,
             "target_seconds": TARGET_SECONDS,
-            "within_target": body.seconds < TARGET_SECONDS or largest > 1024 * 1024,
+            "within_target": body.seconds < TARGET_SECONDS,
             "errors": errors}
 
 
@@ -414,9 +436,9 @@ def report(sizes_kb: tuple[int, ...], only: str | None, *, pages: bool, fmt: str
     kb = top["bytes"] // 1024
     click.echo(f"worst time per KB at {kb} KB: {top['worst_ms_per_kb']:.3f} ms/KB "
                f"({top['worst_ms_per_kb_target']} on {top['worst_ms_per_kb_generator']})")
-    verdict = "within" if top["within_target"] else "OVER"
+    verdict = "within" if top["within_target"] else "over"
     click.echo(f"worst {kb} KB body (extraction + ad page): {top['worst_body_seconds']:.3f} s "
-               f"({top['worst_body_generator']}); {verdict} the {TARGET_SECONDS:.0f} s target "
-               f"for 1 MB")
+               f"({top['worst_body_generator']}); {verdict} the {TARGET_SECONDS:.0f} s goal "
+               f"for a 1 MB body")
     for e in top["errors"]:
         click.echo(f"error: {e}")
