@@ -132,10 +132,14 @@ def bench_ingest(n_ads: int, seed: int, workers: int | None, pg_url: str) -> Non
 @click.option("--only", default=None, help="Only the generators whose name matches this "
               "regular expression (e.g. 'dotcom|email').")
 @click.option("--no-page", is_flag=True, help="Skip the ad page (the logged-in ASGI request).")
+@click.option("--repeat", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Run each single reader this many times and keep the best time.")
 @format_option("table", "jsonl")
-def bench_adversarial(sizes: str, only: str | None, no_page: bool, fmt: str) -> None:
+def bench_adversarial(sizes: str, only: str | None, no_page: bool, repeat: int,
+                      fmt: str) -> None:
     """Worst time per KB of every extractor, the highlighter and the ad page on hostile
     bodies (runs of each character class, 1 KB .. 1 MB)."""
     from tracelight.bench import adversarial
 
-    adversarial.report(adversarial.parse_sizes(sizes), only, pages=not no_page, fmt=fmt)
+    adversarial.report(adversarial.parse_sizes(sizes), only, pages=not no_page, fmt=fmt,
+                       repeat=repeat)
