@@ -67,11 +67,14 @@ def test_bad_path_fails_before_writing(store: Store, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_huge_body_is_stored(store: Store, tmp_path: Path) -> None:
+def test_huge_body_is_rejected_not_stored(store: Store, tmp_path: Path) -> None:
+    """A body over TRACELIGHT_MAX_BODY_BYTES is a reject with its reason; the rest go in."""
     p = tmp_path / "big.jsonl"
-    p.write_text(json.dumps({"id": "big", "source": "s", "body": "x " * 5_000_000}) + "\n")
+    p.write_text(json.dumps({"id": "big", "source": "s", "body": "x " * 5_000_000}) + "\n"
+                 + json.dumps({"id": "ok", "source": "s", "body": "call 206 555 0143"}) + "\n")
     s = ingest(store, [str(p)], workers=1)
-    assert s.new == 1 and len(store.get_ad("big").body) == 10_000_000
+    assert s.new == 1 and store.get_ad("ok").body
+    assert s.rejected == 1
 
 
 @pytest.mark.slow

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from tracelight.errors import RecordError
+from tracelight import settings
+from tracelight.errors import ConfigError, RecordError
 from tracelight.jsonutil import problem, surrogate_at
 
 # Fields with a meaning of their own; anything else is kept verbatim under `extra`.
@@ -98,6 +99,26 @@ def parse_datetime(value: Any, *, origin: str = "") -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def max_body_bytes() -> int:
+    """The TRACELIGHT_MAX_BODY_BYTES setting: the largest title or body, in UTF-8 bytes."""
+    limit = settings.get_int("max_body_bytes")
+    if limit < 1:
+        raise ConfigError(f"TRACELIGHT_MAX_BODY_BYTES={limit} must be at least 1")
+    return limit
+
+
+def _check_text_size(name: str, value: str, origin: str) -> None:
+    """Reject a title or body over the limit before any reader sees it: every extractor is
+    linear, but a hostile megabyte still costs seconds (docs/security.md)."""
+    limit = max_body_bytes()
+    if len(value) * 4 <= limit:
+        return  # no UTF-8 character takes more than 4 bytes
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise RecordError(f"field {name!r} is {size:,} bytes, over the {limit:,}-byte limit "
+                          "(TRACELIGHT_MAX_BODY_BYTES)", origin=origin)
+
+
 def _text_field(data: Mapping[str, Any], name: str, origin: str) -> str | None:
     value = data.get(name)
     if value is None:
@@ -110,6 +131,8 @@ def _text_field(data: Mapping[str, Any], name: str, origin: str) -> str | None:
     if len(value) > MAX_FIELD_CHARS:
         raise RecordError(f"field {name!r} is {len(value):,} characters, over the "
                           f"{MAX_FIELD_CHARS:,} limit", origin=origin)
+    if name in ("title", "body"):
+        _check_text_size(name, value, origin)
     if "\x00" in value:
         # PostgreSQL text cannot hold NUL; dropping it silently would change the evidence.
         raise RecordError(f"field {name!r} contains a NUL character", origin=origin)

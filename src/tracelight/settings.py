@@ -55,6 +55,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("catalogue", "",
                 "Path of a custom risk indicator catalogue (YAML). Empty: the packaged "
                 "src/tracelight/score/indicators.yaml."),
+        Setting("max_body_bytes", "262144",
+                "Largest title or body (UTF-8 bytes) a record may have; a longer one is "
+                "rejected before extraction. 256 KiB is ten times the longest real ad and "
+                "keeps the worst hostile body near a second (docs/security.md).", int),
         Setting("secret_key", "",
                 "Key that signs session cookies. Empty: a random key is made and kept in the "
                 "database, so sessions survive restarts without a secret in the repo."),

@@ -179,3 +179,22 @@ def bench_web(n_ads: int, users: int, rounds: int, workers: int, think_ms: int, 
     web.require_httpx()  # before any work: a production install lacks this dev dependency
     web.run(n_ads=n_ads, users=users, rounds=rounds, workers=workers, think_ms=think_ms,
             seed=seed, keep=Path(keep) if keep else None)
+
+
+@bench.command("adversarial")
+@click.option("--sizes", default="1,16,256,1024", show_default=True,
+              help="Body sizes in KB, comma-separated.")
+@click.option("--only", default=None, help="Only the generators whose name matches this "
+              "regular expression (e.g. 'dotcom|email').")
+@click.option("--no-page", is_flag=True, help="Skip the ad page (the logged-in ASGI request).")
+@click.option("--repeat", type=click.IntRange(1, 20), default=1, show_default=True,
+              help="Run each single reader this many times and keep the best time.")
+@format_option("table", "jsonl")
+def bench_adversarial(sizes: str, only: str | None, no_page: bool, repeat: int,
+                      fmt: str) -> None:
+    """Worst time per KB of every extractor, the highlighter and the ad page on hostile
+    bodies (runs of each character class, 1 KB .. 1 MB)."""
+    from tracelight.bench import adversarial
+
+    adversarial.report(adversarial.parse_sizes(sizes), only, pages=not no_page, fmt=fmt,
+                       repeat=repeat)

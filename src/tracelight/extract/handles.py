@@ -107,38 +107,68 @@ def _handle_from_url(url: str) -> tuple[str, str, str] | None:
     return kind, platform, handle
 
 
+_HOST_RUN = re.compile(r"[a-z0-9\-.]*")
+
+
 def _bare_url_starts(low: str) -> list[int]:
-    """Where a host name ending in a known TLD starts: found from ".tld" by str.find."""
-    starts: set[int] = set()
+    """Where a host name ending in a known TLD starts: found from ".tld" by str.find.
+
+    A host name starts where its run of host characters starts (leading dots and dashes
+    skipped), so every ".tld" in one run gives the same start: each run is walked once,
+    from its first ".tld", and the others in it are skipped (".com" * 20000 used to walk
+    back to the start of the text from every one of them)."""
+    hits: list[int] = []
     for tld in _URL_TLDS:
         needle = "." + tld
         i = low.find(needle)
         while i >= 0:
+            hits.append(i)
+            i = low.find(needle, i + 1)
+    hits.sort()
+    starts: list[int] = []
+    run_end = -1  # end of the host run holding the last ".tld" looked at
+    k = 0  # start of that run, leading dots and dashes skipped
+    for i in hits:
+        if i >= run_end:
             k = i
             while k > 0 and low[k - 1] in _HOSTCH:
                 k -= 1
-            while k < i and low[k] in ".-":
+            m = _HOST_RUN.match(low, i)
+            run_end = m.end() if m else i + 1
+            while k < run_end and low[k] in ".-":
                 k += 1
-            if k < i and (k == 0 or low[k - 1] not in "@/"):
-                starts.add(k)
-            i = low.find(needle, i + 1)
-    return sorted(starts)
+        elif starts and starts[-1] == k:
+            continue  # this run already has its start
+        if k < i and (k == 0 or low[k - 1] not in "@/"):
+            starts.append(k)
+    return starts
 
 
 def find_urls_and_handles(folded: str, low: str | None = None,
                           words: frozenset[str] | None = None) -> list[HandleHit]:
     low = folded.lower() if low is None else low
     hits: list[HandleHit] = []
-    taken: list[tuple[int, int]] = []
+    # what earlier hits cover, one byte per character: "is this span free?" costs the
+    # span's length, not one comparison per earlier hit
+    taken = bytearray(len(folded))
+
+    def take(s: int, e: int) -> None:
+        taken[s:e] = b"\x01" * (e - s)
+
+    def free(s: int, e: int) -> bool:
+        return taken.find(1, s, e) < 0
+
     if "://" in low or "www." in low:
         for m in _URL.finditer(folded):
             s, url = _strip_url(m.start(), m.group())
             hits.append(HandleHit("url", "", url, s, s + len(url)))
-            taken.append((s, s + len(url)))
+            take(s, s + len(url))
     if "." in low:
         for s in _bare_url_starts(low):
+            if taken[s]:
+                continue
             mb = _BARE_URL.match(folded, s)
-            if mb is None or any(a <= s < b for a, b in taken):
+            if mb is None:
                 continue
             host = mb.group(1).lower()
             if mb.group(2) is None and host not in _LEX.social_hosts \
@@ -146,14 +176,11 @@ def find_urls_and_handles(folded: str, low: str | None = None,
                 continue
             _, url = _strip_url(s, mb.group())
             hits.append(HandleHit("url", "", url, s, s + len(url)))
-            taken.append((s, s + len(url)))
+            take(s, s + len(url))
     for h in list(hits):
         got = _handle_from_url(h.handle)
         if got:
             hits.append(HandleHit(got[0], got[1], got[2], h.start, h.end))
-
-    def free(s: int, e: int) -> bool:
-        return all(e <= a or s >= b for a, b in taken)
 
     for rx, alias, kind, aliases in ((_SOCIAL_RX, _SOCIAL_ALIAS, "social", _SOCIAL_WORDS),
                                    (_PAY_RX, _PAY_ALIAS, "payment", _PAY_WORDS)):
@@ -183,7 +210,7 @@ def find_urls_and_handles(folded: str, low: str | None = None,
                 handle = "$" + handle
             end = mk.end(4) - (len(mk.group(4)) - len(handle.lstrip("$")))
             hits.append(HandleHit(kind, platform, handle, mk.start(), end))
-            taken.append((mk.start(), end))
+            take(mk.start(), end)
             last = end
     if "$" in folded:
         for m in _CASHTAG.finditer(folded):

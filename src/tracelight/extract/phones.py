@@ -113,11 +113,11 @@ _ALNUM_RUN = re.compile(r"[A-Za-z0-9]*")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 _SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}#\n\r\t\x00]{0,4}"
 _WEAK_GAP = re.compile(r"(?:" + _SEP + r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z]))"
-                       r"{1,3}" + _SEP, re.IGNORECASE)
+                       r"{1,3}" + _SEP, re.IGNORECASE | re.ASCII)
 _WEAK_TAIL = re.compile(r"(?:(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])" + _SEP + r"){1,2}$",
-                        re.IGNORECASE)
-# re.ASCII: without it IGNORECASE lets "İ", "ſ" or the Kelvin sign match "i", "s", "k", and
-# their lower() is no key of _WEAK (the "206 İ 555 0143" crash)
+                        re.IGNORECASE | re.ASCII)
+# ASCII-only case folding: with Unicode folding "İ" matched "i" and was then missing from
+# the word table (a KeyError that stopped the whole ingest)
 _WEAK_WORD = re.compile(r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])",
                         re.IGNORECASE | re.ASCII)
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -130,6 +130,10 @@ def _token_at(folded: str, pos: int) -> tuple[int, int]:
         s -= 1
     m = _ALNUM_RUN.match(folded, pos)
     return s, m.end() if m else pos
+
+
+_FIND_EACH = 64  # up to this many distinct glued number words, one str.find pass per word
+_GLUED_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{5,}(?![A-Za-z0-9])")
 
 
 def _candidate_spans(folded: str, low: str,
@@ -146,6 +150,7 @@ def _candidate_spans(folded: str, low: str,
         pos = e
     # Number words written as words; glued to digits ("five5five") they were found above,
     # glued to each other ("nineateseven", "EIGHTFOREIGHTNINE") they are words of their own.
+    glued: set[str] = set()
     if words is None:
         todo: list[str] | set[str] = _STRONG_WORDS
     else:
@@ -155,17 +160,27 @@ def _candidate_spans(folded: str, low: str,
             for w in new:
                 if len(w) >= 5 and w[:2] in _GLUE_PREFIX and w not in _STRONG \
                         and _ATOMS_FULL.fullmatch(w):
-                    todo.add(w)
+                    glued.add(w)
                 elif len(_NOT_GLUED) < 500_000:
                     # Words repeat across ads: remember the ones already ruled out, so the
                     # next ad pays a C-level set difference instead of a Python loop.
                     _NOT_GLUED.add(w)
+        if len(glued) <= _FIND_EACH:
+            todo |= glued
+            glued = set()
     for w in todo:  # str.find is C-fast; a regex alternation scan is not
         i = low.find(w)
         while i >= 0:
             s, e = _token_at(folded, i)
             spans.setdefault(s, e)
             i = low.find(w, e)
+    if glued:
+        # Thousands of different glued words ("onetwo", "fivesixnine", ...): a find pass
+        # per word would be quadratic, so look them up token by token instead (a glued
+        # word is a whole token where it stands).
+        for m in _GLUED_TOKEN.finditer(low):
+            if m.group() in glued:
+                spans.setdefault(m.start(), m.end())
     return sorted(spans.items())
 
 

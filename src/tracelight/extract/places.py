@@ -15,6 +15,7 @@ name, one in the stated region wins, then one in the default country, then the l
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -131,8 +132,37 @@ def _pick(cands: list[City], region: str | None, country: str) -> City:
 _REGION_AFTER = re.compile(r",?\s{1,2}([A-Z]{2}|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?![A-Za-z])")
 
 
-def _starts_of(low: str, words: frozenset[str]) -> set[int]:
+# The words a word set holds never contain white space or punctuation other than ' and _:
+# a word that starts at a position is a prefix of the run of such characters there.
+_WORD_RUN = re.compile(r"[^\s" + re.escape("".join(c for c in string.punctuation
+                                                   if c not in "'_")) + r"]*")
+# A capital letter at a word start (the previous character is no letter or digit): the only
+# places a city name can start (`_CAP_SEQ`).
+_CAP_START = re.compile(r"(?:(?<=[\W_])|^)[A-Z]")
+_FIND_EACH = 64  # up to this many distinct cue words, one str.find pass per word
+
+
+def _starts_of(low: str, words: frozenset[str], text: str | None = None) -> set[int]:
+    """Positions where one of `words` starts at a word boundary.
+
+    With few words, one C-speed `str.find` pass each. With more (a hostile body can name
+    thousands of different cities, and a pass per word is quadratic), one pass over the
+    capitalised word starts of `text` instead, each checked against the prefixes of its run
+    that have the length of some word: linear, and the same positions for those starts."""
     found: set[int] = set()
+    if text is not None and len(words) > _FIND_EACH:
+        lens = sorted({len(w) for w in words})
+        for m in _CAP_START.finditer(text):
+            i = m.start()
+            run = _WORD_RUN.match(low, i)
+            span = (run.end() if run else i) - i
+            for n in lens:
+                if n > span:
+                    break
+                if low[i:i + n] in words:
+                    found.add(i)
+                    break
+        return found
     for w in words:
         i = low.find(w)
         while i >= 0:
@@ -159,7 +189,7 @@ def find_places(folded: str, region: str = "US", *, lenient: bool = False,
     firsts = g.first_words & present
     if lenient:
         firsts |= present & _FUNCTION_WORDS
-    starts = sorted(_starts_of(low, firsts))
+    starts = sorted(_starts_of(low, firsts, text))
     last = -1
     for s in starts:
         if s < last or not text[s].isupper():

@@ -128,7 +128,11 @@ def find_prices(folded: str, region: str = "US", low: str | None = None,
         hits.append(PriceHit(amount, cur, minutes, start, end))
         last_end = end
     # bare numbers tied to a duration: "hh 100", "150/hr"
-    taken = [(h.start, h.end) for h in hits]
+    # what the hits so far cover, one byte per character (a span check costs its length,
+    # not one comparison per hit: quadratic on a body of ten thousand "hh 100")
+    taken = bytearray(len(folded))
+    for h in hits:
+        taken[h.start:h.end] = b"\x01" * (h.end - h.start)
     for d_start, d_end, minutes in durs:
         if d_start in used:
             continue
@@ -141,10 +145,10 @@ def find_prices(folded: str, region: str = "US", low: str | None = None,
             if not mb:
                 continue
             s, e, amount = mb.start(1), d_end, int(mb.group(1))
-        if not 20 <= amount <= 5000 or any(a < e and s < b for a, b in taken):
+        if not 20 <= amount <= 5000 or taken.find(1, s, e) >= 0:
             continue
         used.add(d_start)
         hits.append(PriceHit(amount, local, minutes, s, e))
-        taken.append((s, e))
+        taken[s:e] = b"\x01" * (e - s)
     hits.sort(key=lambda h: h.start)
     return hits
