@@ -245,17 +245,17 @@ def build(case: CaseFile, options: CybertipOptions) -> CybertipReport:
             _sub(victim, "screenName", v.screen_name)
 
     images = case.images()
-    info = [f"Prepared with tracelight {case.tool_version} from case {case.id} "
+    notes = [f"Prepared with tracelight {case.tool_version} from case {case.id} "
             f"({case.title!r}) by {case.loaded_by} on {_iso(case.loaded_at)}.",
             "Risk scores are leads for human review, never findings about a person."]
     if images:
-        info.append(f"{len(images)} image(s) in the advertisements, identified by hash only "
+        notes.append(f"{len(images)} image(s) in the advertisements, identified by hash only "
                     "(no image is attached): "
                     + "; ".join(f"SHA-256 {i.sha256}, MD5 {i.md5}"
                                 + (f", PDQ {i.pdq}" if i.pdq else "") for i in images[:200]))
     if options.additional_info.strip():
-        info.append("Analyst's note: " + options.additional_info.strip())
-    _sub(root, "additionalInfo", " ".join(info))
+        notes.append("Analyst's note: " + options.additional_info.strip())
+    _sub(root, "additionalInfo", " ".join(notes))
 
     ET.indent(root)
     xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)

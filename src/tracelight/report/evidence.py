@@ -153,7 +153,7 @@ def bundle_files(case: CaseFile) -> dict[str, bytes]:
             files[f"{base}/capture-note.txt"] = (
                 f"{ad.capture.note or 'no original capture'}.\nad.json holds the ad's text as "
                 f"stored (content hash {ad.content_hash}, revision {ad.revision}).\n"
-            ).encode("utf-8")
+            ).encode()
     files["networks.json"] = _json([{"id": n.id, **n.summary, "ad_pks": list(n.ad_pks)}
                                     for n in case.networks])
     files["custody.jsonl"] = "".join(
@@ -171,7 +171,8 @@ def bundle_files(case: CaseFile) -> dict[str, bytes]:
     files["README.txt"] = README.format(**info, captures=captures).encode("utf-8")
     listing = "\n".join(f"   {sha256_hex(data)}  {name}" for name, data in sorted(files.items()))
     files["certification.txt"] = CERTIFICATION.format(**info, listing=listing).encode("utf-8")
-    manifest = {"format": FORMAT, "case": case.id, "made_at": case.loaded_at.isoformat(),
+    manifest: dict[str, Any] = {
+                "format": FORMAT, "case": case.id, "made_at": case.loaded_at.isoformat(),
                 "made_by": case.loaded_by, "tool": {"name": "tracelight",
                                                     "version": case.tool_version},
                 "audit_head": {"seq": case.audit_head[0], "hash": case.audit_head[1]},
@@ -269,7 +270,9 @@ def _entries(zf: zipfile.ZipFile, report: VerifyReport) -> dict[str, zipfile.Zip
                                    f"entry may hold ({MAX_ENTRY_BYTES})")
             continue
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
-            report.problems.append(f"{info.filename}: compressed {info.file_size // max(1, info.compress_size)}:1, refused as a compression bomb")  # noqa: E501
+            ratio = info.file_size // max(1, info.compress_size)
+            report.problems.append(f"{info.filename}: compressed {ratio}:1, refused as a "
+                                   "compression bomb")
             continue
         total += info.file_size
         out[info.filename] = info

@@ -23,6 +23,7 @@ TLP:RED signals never leave in an export: every writer drops them and says how m
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -252,10 +253,8 @@ def from_stix(data: bytes, *, source: str, default_tlp: str = "amber") -> ParseR
             ext = (obj.get("extensions") or {}).get(TLP_EXTENSION) or {}
             level = ext.get("tlp_2_0") if isinstance(ext, dict) else None
             if isinstance(level, str) and isinstance(obj.get("id"), str):
-                try:
+                with contextlib.suppress(UsageError):
                     marking_tlp[obj["id"]] = normalise_tlp(level)
-                except UsageError:
-                    pass
     for n, obj in enumerate(doc["objects"]):
         if not isinstance(obj, dict) or obj.get("type") != "indicator":
             continue
@@ -440,11 +439,10 @@ def case_signals(case: CaseFile, tlp: str, source: str = "") -> list[Signal]:
     out: list[Signal] = []
 
     def add(kind: str, value: str | None, label: str = "") -> None:
+        # a stored value that is not a clean signal (an odd URL) is not shared
         if value:
-            try:
+            with contextlib.suppress(UsageError):
                 out.append(make_signal(kind, value, tlp=level, source=src, label=label))
-            except UsageError:
-                pass  # a stored value that is not a clean signal (odd URL) is not shared
 
     for ad in case.ads:
         for v in ad.values("phone"):

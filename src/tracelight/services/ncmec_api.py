@@ -96,7 +96,7 @@ class ReportingApi:
             "Authorization": self._auth, "Content-Type": content_type,
             "Accept": "application/xml", "User-Agent": "tracelight"})
         try:
-            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
                 data = resp.read(MAX_RESPONSE + 1)
         except urllib.error.HTTPError as exc:
             data = exc.read(MAX_RESPONSE + 1)

@@ -62,3 +62,34 @@ def write_report(store: Store, case_pk: int, actor: str, options: CybertipOption
            "victim_given": options.victim is not None and not options.victim.empty,
            "files": [{"file": w.path.name, "sha256": w.sha256} for w in prepared.written]})
     return prepared
+
+
+def report_download(store: Store, case_pk: int, actor: str,
+                    options: CybertipOptions) -> tuple[bytes, str, str, PreparedReport]:
+    """(zip of report.xml, report.summary.md and report.files/, its name, its SHA-256, the
+    prepared report) for the workspace's download; refused when invalid, audited."""
+    import hashlib
+    import io
+    import zipfile
+
+    from tracelight.records import utcnow
+
+    prepared = prepare(store, case_pk, actor, options)
+    if not prepared.valid:
+        raise UsageError("the report does not validate against NCMEC's schema: "
+                         + (prepared.problems + prepared.file_problems)[0])
+    r = prepared.report
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("report.xml", r.xml)
+        zf.writestr("report.summary.md", r.summary.encode("utf-8"))
+        for name, data in r.files:
+            zf.writestr(f"report.files/{name}", data)
+    data = buf.getvalue()
+    name = f"case-{case_pk}-cybertip-{utcnow().strftime('%Y%m%dT%H%M%SZ')}.zip"
+    digest = hashlib.sha256(data).hexdigest()
+    audit(store, actor, "export.cybertip", f"case {case_pk}",
+          {"via": "web", "incident_type": options.incident_type, "file": name,
+           "sha256": digest, "report_sha256": hashlib.sha256(r.xml).hexdigest(),
+           "victim_given": options.victim is not None and not options.victim.empty})
+    return data, name, digest, prepared

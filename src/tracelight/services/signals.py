@@ -184,3 +184,17 @@ def watchlist_hits(store: Store, name: str) -> list[WatchHit]:
     hits = Watchlists(store).hits(name)
     return [WatchHit(pk, entries[pk]["kind"], entries[pk]["value"], entries[pk]["tlp"],
                      tuple(hits.get(pk, []))) for pk in entries]
+
+
+def case_signals_file(store: Store, case_pk: int, actor: str, *, fmt: str,
+                      tlp: str) -> tuple[bytes, str, ExportResult]:
+    """(file bytes, file name, result) of a case's signals for the workspace's download."""
+    import tempfile
+
+    suffix = {"stix": ".stix.json", "ftm": ".ftm.jsonl", "hma": ".hma.txt"}.get(fmt, ".txt")
+    name = f"case-{case_pk}-signals{suffix}"
+    with tempfile.TemporaryDirectory() as tmp:
+        result = export_case(store, case_pk, actor, fmt=fmt, tlp=tlp, out=Path(tmp) / name,
+                             via="web")
+        data = result.path.read_bytes()
+    return data, name, result

@@ -409,10 +409,13 @@ def _match(store: Any, ad_pks: Sequence[int],
                     for h in (r.sha256, r.md5, r.pdq):
                         for w in by_key.get(("image", (h or "").lower()), []):
                             hits.add((w.pk, w.username, r.ad_pk))
-            if "text" in want:
-                for r in conn.execute(select(ads.c.pk, ads.c.title, ads.c.body)
+            if "text" in want or "url" in want:
+                for r in conn.execute(select(ads.c.pk, ads.c.url, ads.c.title, ads.c.body)
                                       .where(ads.c.pk.in_(part))):
-                    for w in by_key.get(("text", ad_text_hash(r.title, r.body)), []):
+                    found = by_key.get(("url", r.url or ""), [])  # the ad's own address
+                    if "text" in want:
+                        found = found + by_key.get(("text", ad_text_hash(r.title, r.body)), [])
+                    for w in found:
                         hits.add((w.pk, w.username, r.pk))
     return hits
 
