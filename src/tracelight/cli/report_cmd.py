@@ -72,6 +72,12 @@ def cybertip(case_id: int, out: Path, incident_type: str, incident_date: str | N
                               victim=None if victim.empty else victim, additional_info=note,
                               escalate=escalate)
     who = actor_name(actor)
+    api = None
+    if submit:  # a misconfigured submission fails before anything is written
+        from tracelight.services.ncmec_api import ReportingApi
+
+        api = ReportingApi(settings.get("ncmec_url"), settings.get("ncmec_user"),
+                           os.environ.get(password_env, ""))
     with store_from(db_url) as store:
         prepared = write_report(store, case_id, who, options, out)
         for w in prepared.written:
@@ -81,14 +87,12 @@ def cybertip(case_id: int, out: Path, incident_type: str, incident_date: str | N
                    f"{len(r.phones)} phone(s), {r.reported} person/user reported, "
                    f"{len(r.files)} fileDetails (hashes only), victim "
                    f"{'given by the analyst' if options.victim else 'none'}", err=True)
-        if not submit:
+        if api is None:
             click.echo("dry run: nothing was sent (--submit sends it through the Reporting "
                        "API)", err=True)
             return
-        from tracelight.services.ncmec_api import ReportingApi, submit_report
+        from tracelight.services.ncmec_api import submit_report
 
-        api = ReportingApi(settings.get("ncmec_url"), settings.get("ncmec_user"),
-                           os.environ.get(password_env, ""))
         try:
             sub = submit_report(api, r.xml)
         except Exception as exc:

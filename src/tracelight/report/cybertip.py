@@ -355,7 +355,7 @@ class CybertipExporter:
         """Write a report already built (and validated) by `build`."""
         written = [write_file(out, report.xml),
                    write_file(out.with_name(out.stem + ".summary.md"),
-                              report.summary.encode("utf-8"))]
+                              report.summary.encode("utf-8", "replace"))]
         if self.options.files_dir:
             folder = out.with_name(out.stem + ".files")
             written += [write_file(folder / name, data) for name, data in report.files]

@@ -54,7 +54,7 @@ EntryHash = Callable[..., str]  # store.audit.entry_hash's signature
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False,
-                      default=_default).encode("utf-8")
+                      default=_default).encode("utf-8", "replace")
 
 
 def _default(value: Any) -> Any:
@@ -148,7 +148,8 @@ def bundle_files(case: CaseFile) -> dict[str, bytes]:
         if ad.capture.warc is not None:
             with_warc += 1
             files[f"{base}/capture.warc"] = ad.capture.warc
-            files[f"{base}/capture-note.txt"] = (ad.capture.note + "\n").encode("utf-8")
+            files[f"{base}/capture-note.txt"] = (ad.capture.note + "\n").encode("utf-8",
+                                                                                 "replace")
         else:
             files[f"{base}/capture-note.txt"] = (
                 f"{ad.capture.note or 'no original capture'}.\nad.json holds the ad's text as "
@@ -158,7 +159,7 @@ def bundle_files(case: CaseFile) -> dict[str, bytes]:
                                     for n in case.networks])
     files["custody.jsonl"] = "".join(
         json.dumps(e.to_dict(), ensure_ascii=False, sort_keys=True, allow_nan=False) + "\n"
-        for e in case.custody).encode("utf-8")
+        for e in case.custody).encode("utf-8", "replace")
     files["tool.json"] = _json({"tool": "tracelight", "version": case.tool_version,
                                 "format": FORMAT})
     info = dict(case_id=case.id, title=case.title.replace('"', "'"),
@@ -168,9 +169,10 @@ def bundle_files(case: CaseFile) -> dict[str, bytes]:
     captures = (f"{with_warc} of {len(case.ads)} ads have their original WARC record "
                 "(capture.warc); for the others, capture-note.txt says that the stored text "
                 "stands in.") if case.ads else "no ads in this case."
-    files["README.txt"] = README.format(**info, captures=captures).encode("utf-8")
+    files["README.txt"] = README.format(**info, captures=captures).encode("utf-8", "replace")
     listing = "\n".join(f"   {sha256_hex(data)}  {name}" for name, data in sorted(files.items()))
-    files["certification.txt"] = CERTIFICATION.format(**info, listing=listing).encode("utf-8")
+    files["certification.txt"] = CERTIFICATION.format(**info, listing=listing).encode("utf-8",
+                                                                                   "replace")
     manifest: dict[str, Any] = {
                 "format": FORMAT, "case": case.id, "made_at": case.loaded_at.isoformat(),
                 "made_by": case.loaded_by, "tool": {"name": "tracelight",

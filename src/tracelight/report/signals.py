@@ -491,4 +491,4 @@ class SignalsExporter:
 
     def export(self, case: CaseFile, out: Path) -> list[WrittenFile]:
         text, _red, _left = render(case_signals(case, self.tlp), self.fmt)
-        return [write_file(out, text.encode("utf-8"))]
+        return [write_file(out, text.encode("utf-8", "replace"))]

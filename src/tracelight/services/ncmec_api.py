@@ -83,11 +83,11 @@ def _parse(body: bytes) -> ApiResponse:
 
 class ReportingApi:
     def __init__(self, base_url: str, username: str, password: str) -> None:
+        self.base = check_endpoint(base_url)
         if not username or not password:
             raise UsageError("submitting needs the reporter's API user and password "
                              "(TRACELIGHT_NCMEC_USER, and the password in the environment "
                              "variable --password-env names)")
-        self.base = check_endpoint(base_url)
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._auth = f"Basic {token}"
 

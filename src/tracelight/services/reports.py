@@ -82,7 +82,7 @@ def report_download(store: Store, case_pk: int, actor: str,
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("report.xml", r.xml)
-        zf.writestr("report.summary.md", r.summary.encode("utf-8"))
+        zf.writestr("report.summary.md", r.summary.encode("utf-8", "replace"))
         for name, data in r.files:
             zf.writestr(f"report.files/{name}", data)
     data = buf.getvalue()

@@ -48,7 +48,7 @@ class ImportResult:
 
 
 def _write(out: Path, text: str) -> str:
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "replace")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     return hashlib.sha256(data).hexdigest()
