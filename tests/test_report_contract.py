@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from report_helpers import case_ad, make_case
 
+from report_helpers import case_ad, make_case
 from tracelight.report.base import CaseFile, Exporter
 from tracelight.report.cybertip import CybertipExporter, CybertipOptions, Person, build, xml_text
 from tracelight.report.evidence import EvidenceExporter

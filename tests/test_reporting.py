@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import xmlschema
@@ -140,13 +140,13 @@ def test_cybertip_refuses_without_reporter(env: tuple[Any, str, Path], case_id: 
 # ---- the Reporting API adapter, against a fake on 127.0.0.1 ------------------------------------
 
 class FakeNcmec(BaseHTTPRequestHandler):
-    calls: list[tuple[str, str, bytes]] = []
-    fail_finish = False
+    calls: ClassVar[list[tuple[str, str, bytes]]] = []
+    fail_finish: ClassVar[bool] = False
 
     def log_message(self, *args: Any) -> None:
         pass
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         FakeNcmec.calls.append((self.path, self.headers.get("authorization", ""), body))
         ok = b"<responseCode>0</responseCode><responseDescription>Success</responseDescription>"
@@ -261,7 +261,7 @@ def test_upload_and_fileinfo_adapter_calls(fake_ncmec: str) -> None:
     assert b'filename="pic___.jpg"' in FakeNcmec.calls[0][2]
 
 
-# ---- evidence bundles ------------------------------------------------------------------------------
+# ---- evidence bundles ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def bundle(env: tuple[Any, str, Path], case_id: int) -> Path:
@@ -442,7 +442,7 @@ def test_stix_round_trip_into_a_watchlist_hits_the_same_ads(
 def test_tlp_red_never_leaves(env: tuple[Any, str, Path], case_id: int) -> None:
     from tracelight.report.signals import Signal, to_stix
 
-    store, db, tmp = env
+    _, db, tmp = env
     code, out = fail(["signals", "export", str(case_id), "--tlp", "red", "--out",
                                  str(tmp / "red.json"), "--db", db])
     assert code == 2 and "never leaves" in out and not (tmp / "red.json").exists()
