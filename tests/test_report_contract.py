@@ -129,3 +129,35 @@ def test_signals_exporter_keeps_tlp_and_kinds(tmp_path: Path) -> None:
 def test_case_ad_values_are_distinct() -> None:
     ad = case_ad(1)
     assert ad.values("phone") == ["+12065550143"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.binary(max_size=400),
+                 st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                              lambda c: st.lists(c, max_size=4)
+                              | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                              max_leaves=20).map(lambda v: json.dumps(
+                                  {"type": "bundle", "objects": [v, {"type": "indicator",
+                                                                     "pattern": str(v)}]}
+                              ).encode())))
+def test_signal_parsers_take_any_input(data: bytes) -> None:
+    from tracelight.errors import InputError
+    from tracelight.report.signals import from_ftm, from_hma, from_stix
+
+    for parse in (from_stix, from_ftm, from_hma):
+        try:
+            result = parse(data, source="t")
+        except InputError:
+            continue
+        assert all(s.kind and s.value for s in result.signals)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=600))
+def test_verify_takes_any_file(tmp_path: Path, data: bytes) -> None:
+    from tracelight.services.evidence import verify
+
+    p = tmp_path / "any.zip"
+    p.write_bytes(b"PK\x03\x04" + data)
+    assert not verify(p).ok
