@@ -111,13 +111,13 @@ def make_signal(kind: str, value: str, *, tlp: str = "amber", source: str = "",
 def shareable(signals: Iterable[Signal]) -> tuple[list[Signal], int]:
     """(signals that may leave, how many TLP:RED were held back); duplicates dropped."""
     out: dict[tuple[str, str], Signal] = {}
-    red = 0
+    red: set[tuple[str, str]] = set()
     for s in signals:
         if s.tlp == "red":
-            red += 1
+            red.add((s.kind, s.value))
             continue
         out.setdefault((s.kind, s.value), s)
-    return list(out.values()), red
+    return list(out.values()), len(red - set(out))
 
 
 # ---- STIX 2.1 ----------------------------------------------------------------------------------
