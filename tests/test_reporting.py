@@ -409,7 +409,8 @@ def test_warc_capture_is_copied_only_from_the_warc_dir(
     assert got.warc == (warc_dir / "crawl.warc.gz").read_bytes()[offset:end]
     outside = _capture({"warc": {"file": "../crawl.warc.gz", "offset": 0}}, None)
     assert outside.warc is None and "outside" in outside.note
-    assert _capture({"warc": {"file": "crawl.warc.gz", "offset": 5}}, None).warc is None
+    for bad in (1, 5, offset + 3, end + 100):  # not where a record starts
+        assert _capture({"warc": {"file": "crawl.warc.gz", "offset": bad}}, None).warc is None
     assert _capture({"warc": "x"}, None).warc is None
     assert "no WARC" in _capture({}, None).note
 

@@ -154,6 +154,10 @@ def _read_warc_record(path: Path, offset: int) -> bytes:
 
     with open(path, "rb") as fh:
         fh.seek(offset)
+        head = fh.read(5)  # a record starts with "WARC/" (or a gzip member in .warc.gz)
+        if head != b"WARC/" and head[:3] != b"\x1f\x8b\x08":
+            raise ValueError(f"no WARC record starts at offset {offset}")
+        fh.seek(offset)
         it = ArchiveIterator(fh)
         try:
             record = next(iter(it))
