@@ -299,21 +299,30 @@ def test_bundle_verifies(bundle: Path) -> None:
     assert r.exit_code == 0 and r.stdout.startswith("ok: ")
 
 
-def test_any_changed_byte_fails_verification(bundle: Path, tmp_path: Path) -> None:
+def _flips_caught(bundle: Path, tmp_path: Path, positions: list[int]) -> None:
     from tracelight.services.evidence import verify
 
     data = bundle.read_bytes()
-    step = max(1, len(data) // 150)
-    positions = sorted({*range(0, 64), *range(0, len(data), step),
-                        *range(len(data) - 200, len(data))})
+    p = tmp_path / "x.zip"
     for i in positions:
         changed = bytearray(data)
         changed[i] ^= 0x20
-        p = tmp_path / "x.zip"
         p.write_bytes(bytes(changed))
         assert not verify(p).ok, f"a change at byte {i} went unnoticed"
     code, out = fail(["evidence", "verify", str(p)])
     assert code == 8 and "CHANGED:" in out
+
+
+def test_any_changed_byte_fails_verification(bundle: Path, tmp_path: Path) -> None:
+    """The first local header, bytes spread over the files, the central directory's end."""
+    size = bundle.stat().st_size
+    _flips_caught(bundle, tmp_path, sorted({*range(0, 40), *range(0, size, size // 60),
+                                            *range(size - 100, size)}))
+
+
+@pytest.mark.slow
+def test_every_97th_byte_changed_fails_verification(bundle: Path, tmp_path: Path) -> None:
+    _flips_caught(bundle, tmp_path, list(range(0, bundle.stat().st_size, 97)))
 
 
 def test_changed_file_is_named(bundle: Path, tmp_path: Path) -> None:
