@@ -95,6 +95,13 @@ def test_case_errors_are_one_line(env: tuple[Any, str, Path]) -> None:
     assert code == 4 and "no case 99999" in out
 
 
+def test_unwritable_out_is_one_line(env: tuple[Any, str, Path], case_id: int) -> None:
+    _, db, tmp = env
+    for args in (["evidence", "bundle", str(case_id)], ["signals", "export", str(case_id)]):
+        code, out = fail([*args, "--out", str(tmp), "--db", db])
+        assert code == 3 and "cannot write" in out and "Is a directory" in out
+
+
 def test_cybertip_report_is_schema_valid(env: tuple[Any, str, Path], case_id: int) -> None:
     store, db, tmp = env
     out = tmp / "ct" / "report.xml"

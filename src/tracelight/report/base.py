@@ -189,8 +189,13 @@ class Exporter(Protocol):
 
 def write_file(path: Path, data: bytes) -> WrittenFile:
     """Write `data` to `path` (its folder made if needed) and say what was written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    from tracelight.errors import InputError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return WrittenFile(path, hashlib.sha256(data).hexdigest(), len(data))
 
 

@@ -39,7 +39,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from tracelight.report.base import CaseAd, CaseFile, WrittenFile, sha256_hex
+from tracelight.report.base import CaseAd, CaseFile, WrittenFile, sha256_hex, write_file
 
 FORMAT = "tracelight-evidence/1"
 MAX_ENTRIES = 50_000
@@ -216,10 +216,7 @@ class EvidenceExporter:
     name = "evidence"
 
     def export(self, case: CaseFile, out: Path) -> list[WrittenFile]:
-        data = build_bundle(case)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
-        return [WrittenFile(out, sha256_hex(data), len(data))]
+        return [write_file(out, build_bundle(case))]
 
 
 # ---- verification ------------------------------------------------------------------------------

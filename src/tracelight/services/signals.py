@@ -48,10 +48,9 @@ class ImportResult:
 
 
 def _write(out: Path, text: str) -> str:
-    data = text.encode("utf-8", "replace")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
+    from tracelight.report.base import write_file
+
+    return write_file(out, text.encode("utf-8", "replace")).sha256
 
 
 def _export(signals: list[sig.Signal], fmt: str, out: Path) -> ExportResult:
