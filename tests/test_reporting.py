@@ -492,8 +492,7 @@ def test_ftm_and_hma_round_trip(env: tuple[Any, str, Path], case_id: int, fmt: s
     r = run(["signals", "export", str(case_id), "--format", fmt, "--out", str(out),
              "--db", db])
     assert r.exit_code == 0, r.output
-    # a user's watch belongs to one watchlist: each format's list goes to its own user
-    r = run(["signals", "import", str(out), "--watchlist", f"wl-{fmt}", "--as", f"u-{fmt}",
+    r = run(["signals", "import", str(out), "--watchlist", f"wl-{fmt}", "--as", "cy",
              "--db", db])
     assert r.exit_code == 0 and f"({fmt})" in r.stdout and "0 skipped" in r.stdout, r.output
     hits = signal_service.watchlist_hits(store, f"wl-{fmt}")

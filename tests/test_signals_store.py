@@ -32,16 +32,20 @@ def test_named_watchlists_and_their_hits(store: Any) -> None:
     assert w.add("ana", "url", "https://s.example/2", watchlist="p", tlp="clear")
     assert w.add("ana", "text", ad_text_hash("T3", "Call me 3"), watchlist="p", tlp="red")
     assert w.add("ana", "phone", "+19995550000", watchlist="p")
-    assert not w.add("ana", "phone", "+12065550101", watchlist="other")  # one list per value
+    assert not w.add("ana", "phone", "+12065550101", watchlist="p")  # once per list
+    assert w.add("ana", "phone", "+12065550101", watchlist="other", tlp="green")
     assert w.add("bo", "phone", "+12065550102")  # a personal watch: no list
     entries = w.watchlist("p")
     assert [e["tlp"] for e in entries] == ["amber", "green", "clear", "red", None]
     assert entries[0]["source"] == "f.json"
-    assert w.watchlist_names() == [("p", 5)]
+    assert w.watchlist_names() == [("other", 1), ("p", 5)]
+    assert w.watchlist("") == [] and w.hits("") == {}
     hits = w.hits("p")
     assert [hits[e["id"]] for e in entries] == [[pks["a1"]], [pks["a1"]], [pks["a2"]],
                                                 [pks["a3"]], []]
-    assert {x["watchlist"] for x in w.list_watches("ana")} == {"p"}
+    assert {x["watchlist"] for x in w.list_watches("ana")} == {"p", "other"}
+    assert [x["watchlist"] for x in w.list_watches("bo")] == [None]
+    assert not w.add("bo", "phone", "+12065550102")  # a personal watch, once
 
 
 def test_chain_of_custody_for_targets(store: Any) -> None:

@@ -84,11 +84,12 @@ watches = Table(
     Column("value", String(512), nullable=False),
     Column("label", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    # shared signals (migration 0018): the named watchlist, where it came from, TLP marking
-    Column("watchlist", String(120)),
+    # shared signals (migration 0018): the named watchlist ("" for watches made by hand),
+    # where it came from, its TLP marking
+    Column("watchlist", String(120), nullable=False, server_default="", default=""),
     Column("source", Text),
     Column("tlp", String(16)),
-    UniqueConstraint("username", "kind", "value", name="uq_watches"),
+    UniqueConstraint("username", "kind", "value", "watchlist", name="uq_watches"),
     Index("ix_watches_kind_value", "kind", "value"),
     Index("ix_watches_watchlist", "watchlist"),
 )
@@ -261,11 +262,13 @@ class Watchlists:
             raise UsageError("nothing to watch: the value is empty")
         return insert_unique(self.store, watches, dict(
             username=username, kind=kind, value=value[:512], label=label[:300],
-            created_at=utcnow(), watchlist=watchlist[:120] if watchlist else None,
+            created_at=utcnow(), watchlist=(watchlist or "")[:120],
             source=source[:2000] if source else None, tlp=tlp[:16] if tlp else None))
 
     def watchlist(self, name: str) -> list[dict[str, Any]]:
         """Every watch in the named watchlist (any user's), oldest first."""
+        if not name:
+            return []  # "" holds watches made by hand: not a shared list
         with self.store.connect() as conn:
             return [{"id": r.pk, "username": r.username, "kind": r.kind, "value": r.value,
                      "label": r.label, "source": r.source, "tlp": r.tlp,
@@ -277,12 +280,14 @@ class Watchlists:
         """(name, watches) of every named watchlist."""
         with self.store.connect() as conn:
             return [(str(r[0]), int(r[1])) for r in conn.execute(
-                select(watches.c.watchlist, func.count()).where(watches.c.watchlist.is_not(None))
+                select(watches.c.watchlist, func.count()).where(watches.c.watchlist != "")
                 .group_by(watches.c.watchlist).order_by(watches.c.watchlist))]
 
     def hits(self, name: str) -> dict[int, list[int]]:
         """watch id -> stored ad pks it matches, for the named watchlist, over every stored
         ad (a pass over the store; ingest matches new ads as they arrive)."""
+        if not name:
+            return {}
         with self.store.connect() as conn:
             rows = list(conn.execute(select(watches.c.pk, watches.c.username, watches.c.kind,
                                             watches.c.value)
@@ -299,7 +304,7 @@ class Watchlists:
         with self.store.connect() as conn:
             return [{"id": r.pk, "kind": r.kind, "value": r.value, "label": r.label,
                      "created_at": _aware(r.created_at), "hits": r.hits,
-                     "watchlist": r.watchlist, "source": r.source, "tlp": r.tlp}
+                     "watchlist": r.watchlist or None, "source": r.source, "tlp": r.tlp}
                     for r in conn.execute(select(watches, n_hits.label("hits"))
                                           .where(watches.c.username == username)
                                           .order_by(watches.c.pk))]
