@@ -65,6 +65,22 @@ SETTINGS: dict[str, Setting] = {
         Setting("token_days", "90",
                 "Days an API token stays valid after `tracelight token create` (1-3650); "
                 "revoke one early with `tracelight token revoke ID`.", int),
+        Setting("warc_dir", "tracelight-warc",
+                "Folder of collected WARC files. An ad whose extra.warc names a record in a "
+                "file here gets that original capture in its evidence bundle; references "
+                "outside it are never followed."),
+        Setting("reporter_email", "",
+                "Email of the person filing CyberTipline reports (the report's reportingPerson; "
+                "--reporter-email overrides it)."),
+        Setting("reporter_name", "",
+                "First and last name of the person filing CyberTipline reports "
+                "(--reporter-name overrides it)."),
+        Setting("ncmec_url", "",
+                "Base URL of NCMEC's CyberTipline Reporting API for `tracelight report "
+                "cybertip --submit`. Empty: nothing can be submitted."),
+        Setting("ncmec_user", "",
+                "User name of the registered reporter at the Reporting API. The password is "
+                "only read from the environment variable --password-env names."),
     ]
 }
 

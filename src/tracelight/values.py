@@ -25,3 +25,13 @@ def normalize_phone(written: str, region: str) -> str | None:
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def ad_text_hash(title: str, body: str) -> str:
+    """SHA-256 (hex) of an ad's wording, as shared signals carry it: title and body, NFKC,
+    lower-case, whitespace collapsed. The same wording posted again hashes the same."""
+    import hashlib
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", f"{title}\n{body}").casefold()
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8", "replace")).hexdigest()

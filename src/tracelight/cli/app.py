@@ -27,10 +27,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bank": ("bank_cmd", "Known-image hash banks (PDQ, MD5, SHA-1, SHA-256 lists) and the "
                          "alerts they raise."),
     "bench": ("bench_cmd", "Measure throughput and memory of each stage on generated data."),
+    "case": ("case_cmd", "Cases: gather ads, networks and identifiers for one investigation."),
     "demo": ("quickstart_cmd", "Generate a synthetic corpus, ingest it, link networks and open "
                                "the workspace."),
     "demo-generate": ("demo_cmd", "Generate a synthetic, non-explicit corpus of ads with "
                                   "planted networks into OUT."),
+    "evidence": ("evidence_cmd", "Evidence bundles for prosecutors: captures, entities, "
+                                 "networks, custody, hashes."),
     "evaluate": ("score_cmd", "Print ROC AUC, PR AUC and precision@50/@200 on a held-out "
                               "split."),
     "extract": ("extract_cmd", "Read ad records (JSON Lines, CSV, HTML, WARC; - for JSON Lines "
@@ -52,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                              "evidence that joins them."),
     "queue": ("score_cmd", "Ads (and networks, once linked) by risk with their top reasons: "
                            "what to review first."),
+    "report": ("report_cmd", "Reports to act on what was found (CyberTipline)."),
     "rescore": ("score_cmd", "Score every stored ad again with corpus statistics (local "
                              "prices, shared phones, movement) and the newest trained model, "
                              "if there is one."),
@@ -64,6 +68,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                "value now in force."),
     "show": ("store_cmd", "Show one ad with the entities found in it (and where), its images "
                           "and revisions."),
+    "signals": ("signals_cmd", "Share signals (phones, emails, handles, URLs, image and ad-text "
+                               "hashes) with partners."),
     "similar": ("link_cmd", "Ads closest to AD in contacts, images and wording, each with "
                             "its reasons (strong: shared phone/email/handle/image; medium: "
                             "wording/template; weak: style, same name and city within a "

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +39,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -266,6 +267,36 @@ class AuditLog:
         with self.store.connect() as conn:
             for r in conn.execution_options(yield_per=1000).execute(stmt):
                 yield _row(r)
+
+    def chain_for(self, targets: Sequence[str], prefixes: Sequence[str] = (),
+                  ) -> list[dict[str, Any]]:
+        """Entries whose target is one of `targets` or starts with one of `prefixes`, oldest
+        first, each with its seq, prev_hash and row_hash (a chain of custody that can be
+        checked entry by entry against the chain)."""
+        cols = (audit_log.c.pk, audit_log.c.at, audit_log.c.username, audit_log.c.action,
+                audit_log.c.target, audit_log.c.reason, audit_log.c.detail, audit_log.c.ip,
+                audit_log.c.seq, audit_log.c.prev_hash, audit_log.c.row_hash)
+        found: dict[int, dict[str, Any]] = {}
+        exact = sorted(set(targets))
+        starts = sorted(set(prefixes))
+        with self.store.connect() as conn:
+            for i in range(0, len(exact), 500):
+                for r in conn.execute(select(*cols).where(
+                        audit_log.c.target.in_(exact[i:i + 500]))):
+                    found[r.pk] = _row(r)
+            for i in range(0, len(starts), 100):
+                cond = or_(*[audit_log.c.target.startswith(p, autoescape=True)
+                             for p in starts[i:i + 100]])
+                for r in conn.execute(select(*cols).where(cond)):
+                    found[r.pk] = _row(r)
+        return sorted(found.values(), key=lambda e: (e["seq"] is None, e["seq"] or 0, e["id"]))
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the newest entry: what a recipient checks the chain against."""
+        with self.store.connect() as conn:
+            row = conn.execute(select(audit_head.c.seq, audit_head.c.hash)
+                               .where(audit_head.c.name == HEAD)).first()
+        return (int(row.seq), str(row.hash)) if row else (0, GENESIS)
 
     # ---- checking ----------------------------------------------------------------------------
     def verify(self) -> VerifyResult:

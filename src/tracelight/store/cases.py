@@ -33,11 +33,14 @@ from tracelight.errors import NotFoundError, UsageError
 from tracelight.kinds import WATCHABLE
 from tracelight.records import utcnow
 from tracelight.store.accounts import _aware, insert_unique
-from tracelight.store.schema import ad_images, entities, images, mentions, metadata
+from tracelight.store.schema import ad_images, ads, entities, images, mentions, metadata
+from tracelight.values import ad_text_hash
 
 CASE_STATUSES = ("open", "in review", "referred", "closed")
 ITEM_KINDS = ("ad", "network", "identifier")
-WATCH_KINDS = (*WATCHABLE, "image")  # watchable entity kinds (kinds.yaml), and images
+# watchable entity kinds (kinds.yaml), images (SHA-256, MD5 or PDQ hex), URLs, and ad-text
+# hashes (tracelight.values.ad_text_hash), the last two from shared signals
+WATCH_KINDS = (*WATCHABLE, "image", "url", "text")
 
 cases = Table(
     "cases", metadata,
@@ -81,8 +84,14 @@ watches = Table(
     Column("value", String(512), nullable=False),
     Column("label", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("username", "kind", "value", name="uq_watches"),
+    # shared signals (migration 0018): the named watchlist ("" for watches made by hand),
+    # where it came from, its TLP marking
+    Column("watchlist", String(120), nullable=False, server_default="", default=""),
+    Column("source", Text),
+    Column("tlp", String(16)),
+    UniqueConstraint("username", "kind", "value", "watchlist", name="uq_watches"),
     Index("ix_watches_kind_value", "kind", "value"),
+    Index("ix_watches_watchlist", "watchlist"),
 )
 
 notifications = Table(
@@ -243,7 +252,9 @@ class Watchlists:
     def __init__(self, store: Any) -> None:
         self.store = store
 
-    def add(self, username: str, kind: str, value: str, label: str = "") -> bool:
+    def add(self, username: str, kind: str, value: str, label: str = "", *,
+            watchlist: str | None = None, source: str | None = None,
+            tlp: str | None = None) -> bool:
         if kind not in WATCH_KINDS:
             raise UsageError(f"cannot watch {kind!r}", hint="one of " + ", ".join(WATCH_KINDS))
         value = value.strip()
@@ -251,14 +262,49 @@ class Watchlists:
             raise UsageError("nothing to watch: the value is empty")
         return insert_unique(self.store, watches, dict(
             username=username, kind=kind, value=value[:512], label=label[:300],
-            created_at=utcnow()))
+            created_at=utcnow(), watchlist=(watchlist or "")[:120],
+            source=source[:2000] if source else None, tlp=tlp[:16] if tlp else None))
+
+    def watchlist(self, name: str) -> list[dict[str, Any]]:
+        """Every watch in the named watchlist (any user's), oldest first."""
+        if not name:
+            return []  # "" holds watches made by hand: not a shared list
+        with self.store.connect() as conn:
+            return [{"id": r.pk, "username": r.username, "kind": r.kind, "value": r.value,
+                     "label": r.label, "source": r.source, "tlp": r.tlp,
+                     "created_at": _aware(r.created_at)}
+                    for r in conn.execute(select(watches).where(watches.c.watchlist == name)
+                                          .order_by(watches.c.pk))]
+
+    def watchlist_names(self) -> list[tuple[str, int]]:
+        """(name, watches) of every named watchlist."""
+        with self.store.connect() as conn:
+            return [(str(r[0]), int(r[1])) for r in conn.execute(
+                select(watches.c.watchlist, func.count()).where(watches.c.watchlist != "")
+                .group_by(watches.c.watchlist).order_by(watches.c.watchlist))]
+
+    def hits(self, name: str) -> dict[int, list[int]]:
+        """watch id -> stored ad pks it matches, for the named watchlist, over every stored
+        ad (a pass over the store; ingest matches new ads as they arrive)."""
+        if not name:
+            return {}
+        with self.store.connect() as conn:
+            rows = list(conn.execute(select(watches.c.pk, watches.c.username, watches.c.kind,
+                                            watches.c.value)
+                                     .where(watches.c.watchlist == name)))
+            pks = [int(r[0]) for r in conn.execute(select(ads.c.pk).order_by(ads.c.pk))]
+        out: dict[int, list[int]] = {int(r.pk): [] for r in rows}
+        for watch_pk, _user, ad_pk in sorted(_match(self.store, pks, rows)):
+            out[watch_pk].append(ad_pk)
+        return out
 
     def list_watches(self, username: str) -> list[dict[str, Any]]:
         n_hits = (select(func.count()).select_from(notifications)
                   .where(notifications.c.watch_pk == watches.c.pk).scalar_subquery())
         with self.store.connect() as conn:
             return [{"id": r.pk, "kind": r.kind, "value": r.value, "label": r.label,
-                     "created_at": _aware(r.created_at), "hits": r.hits}
+                     "created_at": _aware(r.created_at), "hits": r.hits,
+                     "watchlist": r.watchlist or None, "source": r.source, "tlp": r.tlp}
                     for r in conn.execute(select(watches, n_hits.label("hits"))
                                           .where(watches.c.username == username)
                                           .order_by(watches.c.pk))]
@@ -307,7 +353,7 @@ def _key(kind: str, value: str) -> str:
     """The form a watched value and a stored value are compared in."""
     if kind == "social":
         return _handle(value)
-    if kind in ("email", "image"):
+    if kind in ("email", "image", "text"):
         return value.lower()
     if kind == "crypto":
         # stored as "BTC:address" (ETH lower-cased); watched as typed, with or without it
@@ -329,26 +375,7 @@ def check_watchlists(store: Any, ad_pks: Sequence[int]) -> int:
                                               watches.c.value)))
     if not watch_rows:
         return 0
-    by_key: dict[tuple[str, str], list[Any]] = {}
-    for w in watch_rows:
-        by_key.setdefault((w.kind, _key(w.kind, w.value)), []).append(w)
-    hits: set[tuple[int, str, int]] = set()
-    with store.connect() as conn:
-        for i in range(0, len(ad_pks), 500):
-            part = list(ad_pks[i:i + 500])
-            for r in conn.execute(select(mentions.c.ad_pk, entities.c.kind, entities.c.value)
-                                  .join(entities, entities.c.pk == mentions.c.entity_pk)
-                                  .where(mentions.c.ad_pk.in_(part),
-                                         entities.c.kind.in_(WATCH_KINDS))):
-                for w in by_key.get((r.kind, _key(r.kind, r.value)), []):
-                    hits.add((w.pk, w.username, r.ad_pk))
-            if any(k == "image" for k, _ in by_key):
-                for r in conn.execute(select(ad_images.c.ad_pk, images.c.sha256, images.c.pdq)
-                                      .join(images, images.c.pk == ad_images.c.image_pk)
-                                      .where(ad_images.c.ad_pk.in_(part))):
-                    for h in (r.sha256, r.pdq):
-                        for w in by_key.get(("image", (h or "").lower()), []):
-                            hits.add((w.pk, w.username, r.ad_pk))
+    hits = _match(store, ad_pks, watch_rows)
     made = 0
     now = utcnow()
     for watch_pk, username, ad_pk in sorted(hits):
@@ -356,6 +383,46 @@ def check_watchlists(store: Any, ad_pks: Sequence[int]) -> int:
         made += insert_unique(store, notifications, dict(watch_pk=watch_pk, username=username,
                                                          ad_pk=ad_pk, created_at=now))
     return made
+
+
+def _match(store: Any, ad_pks: Sequence[int],
+           watch_rows: Sequence[Any]) -> set[tuple[int, str, int]]:
+    """(watch pk, username, ad pk) for every watch (rows of pk, username, kind, value) that
+    one of the ads matches."""
+    by_key: dict[tuple[str, str], list[Any]] = {}
+    for w in watch_rows:
+        by_key.setdefault((w.kind, _key(w.kind, w.value)), []).append(w)
+    hits: set[tuple[int, str, int]] = set()
+    if not by_key:
+        return hits
+    entity_kinds = [k for k in WATCH_KINDS if k not in ("image", "text")]
+    want = {k for k, _ in by_key}
+    with store.connect() as conn:
+        for i in range(0, len(ad_pks), 500):
+            part = list(ad_pks[i:i + 500])
+            for r in conn.execute(select(mentions.c.ad_pk, entities.c.kind, entities.c.value)
+                                  .join(entities, entities.c.pk == mentions.c.entity_pk)
+                                  .where(mentions.c.ad_pk.in_(part),
+                                         entities.c.kind.in_(entity_kinds))):
+                for w in by_key.get((r.kind, _key(r.kind, r.value)), []):
+                    hits.add((w.pk, w.username, r.ad_pk))
+            if "image" in want:
+                for r in conn.execute(select(ad_images.c.ad_pk, images.c.sha256, images.c.md5,
+                                             images.c.pdq)
+                                      .join(images, images.c.pk == ad_images.c.image_pk)
+                                      .where(ad_images.c.ad_pk.in_(part))):
+                    for h in (r.sha256, r.md5, r.pdq):
+                        for w in by_key.get(("image", (h or "").lower()), []):
+                            hits.add((w.pk, w.username, r.ad_pk))
+            if "text" in want or "url" in want:
+                for r in conn.execute(select(ads.c.pk, ads.c.url, ads.c.title, ads.c.body)
+                                      .where(ads.c.pk.in_(part))):
+                    found = by_key.get(("url", r.url or ""), [])  # the ad's own address
+                    if "text" in want:
+                        found = found + by_key.get(("text", ad_text_hash(r.title, r.body)), [])
+                    for w in found:
+                        hits.add((w.pk, w.username, r.pk))
+    return hits
 
 
 def watchlist_hook(store: Any, ad_pks: list[int]) -> None:

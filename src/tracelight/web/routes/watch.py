@@ -19,7 +19,7 @@ def normalize_watch(kind: str, value: str, region: str) -> str:
         if e164 is None:
             raise UsageError(f"{value!r} is not a phone number tracelight can read")
         return e164
-    if kind in ("email", "image"):
+    if kind in ("email", "image", "text"):
         return value.strip().lower()
     return value.strip()
 
