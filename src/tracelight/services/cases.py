@@ -22,6 +22,7 @@ from tracelight.report.base import (
     CaseNetwork,
     CustodyEntry,
 )
+from tracelight.services import adref
 from tracelight.store import Store
 from tracelight.store.audit import AuditLog, canonical_at
 from tracelight.store.cases import Case, Cases
@@ -55,22 +56,12 @@ class AddResult:
 
 
 def parse_ad_ref(store: Store, ref: str) -> tuple[int, str]:
-    """'SOURCE/ID' (or a bare ID) -> (internal key, 'SOURCE/ID') of a stored ad."""
-    ref = ref.strip()
-    if not ref:
+    """'SOURCE/ID' (or a bare ID) -> (internal key, 'SOURCE/ID') of a stored ad, through the
+    one resolver every command and page uses (services.adref)."""
+    if not ref.strip():
         raise UsageError("an ad reference is empty (use SOURCE/ID)")
-    source, _, ad_id = ref.partition("/")
-    try:
-        ad = store.get_ad(ad_id, source) if ad_id else store.get_ad(ref)
-    except NotFoundError:
-        if not ad_id:
-            raise
-        try:  # an id that itself holds "/" (a URL from a WARC capture)
-            ad = store.get_ad(ref)
-        except NotFoundError:
-            raise NotFoundError(f"no ad {ref!r}", hint="use SOURCE/ID as `tracelight ads` "
-                                                       "lists them") from None
-    return ad.pk, f"{ad.source}/{ad.ad_id}"
+    ad = adref.resolve_ad(store, ref)
+    return ad.pk, adref.ref_of(ad)
 
 
 def create_case(store: Store, title: str, actor: str, *, ads: Sequence[str] = (),
