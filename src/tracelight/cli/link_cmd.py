@@ -9,16 +9,58 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tracelight.cli.app import cli, db_option, format_option
-from tracelight.cli.common import echo_err, progress_bar, store_from
-from tracelight.cli.output import dumps, emit
+from tracelight.cli.common import progress_bar, store_from
+from tracelight.cli.output import (
+    Col,
+    Columns,
+    columns_option,
+    day_text,
+    dumps,
+    emit,
+    no_results,
+    ref_of,
+    risk_text,
+)
 
 if TYPE_CHECKING:
     from tracelight.services.networks import RankedNetwork
 
 NETWORK_COLUMNS = ["network_id", "size", "phones", "emails", "names", "cities", "first_seen",
                    "last_seen", "evidence_kinds"]
-TABLE_COLUMNS = ["network_id", "size", "phones", "names", "cities", "first_seen", "last_seen",
-                 "evidence_kinds"]
+NETWORKS = Columns(
+    Col("network_id", "network"),
+    Col("risk", right=True, show=risk_text,
+        value=lambda r: r["risk"].get("score") if isinstance(r.get("risk"), dict) else None),
+    Col("size", "ads", right=True),
+    Col("first_seen", "first", show=day_text),
+    Col("last_seen", "last", show=day_text),
+    Col("cities", flex=True, min=12),
+    Col("names", flex=True, min=8, drop=True),
+    Col("evidence_kinds", "evidence", flex=True, min=10, drop=True),
+    Col("phones", flex=True, min=14, drop=True),
+    Col("emails", flex=True, min=14, drop=True),
+    Col("ad_ids", flex=True, min=14, drop=True),
+    table=["network_id", "risk", "size", "first_seen", "last_seen", "cities", "names",
+           "evidence_kinds"],
+    csv=[*NETWORK_COLUMNS, "ad_ids"],
+)
+SIMILAR = Columns(
+    Col("ref", "ad", value=ref_of),
+    Col("ad_id"),
+    Col("source"),
+    Col("score", right=True, show=lambda v: f"{v:.1f}" if isinstance(v, (int, float)) else ""),
+    Col("network_id", "network"),
+    Col("why", flex=True, min=20),
+    Col("reasons_text", flex=True, min=20),
+    Col("title", flex=True, min=12, drop=True),
+    Col("location", flex=True, min=10, drop=True),
+    Col("posted_at", "posted", show=day_text, drop=True),
+    table=["ref", "score", "network_id", "why", "title"],
+    csv=["ad_id", "source", "score", "network_id", "reasons_text", "title"],
+)
+HUBS = [Col("kind"), Col("value", flex=True, min=16), Col("ads", right=True),
+        Col("groups", right=True), Col("reason", flex=True, min=16, drop=True),
+        Col("example", flex=True, min=12, drop=True)]
 
 
 @cli.command("link")
@@ -65,13 +107,9 @@ def _network_row(ranked: RankedNetwork) -> dict[str, Any]:
     return row
 
 
-def _table_row(net: dict[str, Any], *, short: bool = False) -> dict[str, Any]:
-    row = {**net, "cities": [loc["city"] for loc in net["locations"]],
-           "evidence_kinds": sorted({e["kind"] for e in net["evidence"]})}
-    if short:  # dates without times keep the table readable
-        for k in ("first_seen", "last_seen"):
-            row[k] = (row[k] or "")[:10]
-    return row
+def _table_row(net: dict[str, Any]) -> dict[str, Any]:
+    return {**net, "cities": [loc["city"] for loc in net["locations"]],
+            "evidence_kinds": sorted({e["kind"] for e in net["evidence"]})}
 
 
 @cli.command("networks")
@@ -81,29 +119,35 @@ def _table_row(net: dict[str, Any], *, short: bool = False) -> dict[str, Any]:
                    "form no network).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="At most this many networks (table default: 50; jsonl/csv: all).")
+@columns_option(NETWORKS)
 @format_option()
-def networks_cmd(db_url: str, min_size: int, limit: int | None, fmt: str) -> None:
+def networks_cmd(db_url: str, min_size: int, limit: int | None, columns: str | None,
+                 fmt: str) -> None:
     """List networks, biggest first: member ads, phones, emails, names, the cities they
     moved through (first/last dates), and the evidence that joins them."""
     from tracelight.services.networks import iter_ranked
 
     if fmt == "table" and limit is None:
         limit = 50
+    cols = NETWORKS.choose(columns, fmt)
     with store_from(db_url) as store:
         if store.last_link_run() is None:
-            echo_err("no networks yet: run `tracelight link` first")
-        if fmt == "csv":  # no risk column: the records alone
+            no_results("no networks yet", "tracelight link (joins ads into networks)")
+            return
+        if fmt == "csv" and "risk" not in {c.key for c in cols}:  # the records alone
             rows = (n for n in store.iter_network_records(min_size=min_size, limit=limit))
         else:
             rows = (_network_row(r) for r in iter_ranked(store, min_size=min_size,
                                                          limit=limit))
+        empty = f"no network has {min_size} or more ads"
+        hint = "a smaller --min-size" if min_size > 2 else "tracelight link --rebuild"
         if fmt == "table":
-            emit((_table_row(r, short=True) for r in rows), fmt, TABLE_COLUMNS,
-                 title="networks")
+            emit((_table_row(r) for r in rows), fmt, cols, empty=empty, hint=hint,
+                     title=f"Networks, biggest first ({store.count_networks():,} in all)")
         elif fmt == "csv":
-            emit((_table_row(r) for r in rows), fmt, [*NETWORK_COLUMNS, "ad_ids"])
+            emit((_table_row(r) for r in rows), fmt, cols, empty=empty, hint=hint)
         else:
-            emit(rows, fmt, [])
+            emit(rows, fmt, [], empty=empty, hint=hint)
 
 
 @cli.command("hubs")
@@ -128,7 +172,8 @@ def hubs_cmd(db_url: str, fmt: str) -> None:
                 except Exception:  # the example ad may be gone; the hash still identifies it
                     pass
             rows.append(row)
-        emit(rows, fmt, ["kind", "value", "ads", "groups", "reason", "example"])
+        emit(rows, fmt, HUBS, empty="no identifier or sentence is shared widely enough to be "
+             "a hub", hint="tracelight link (hubs are found while linking)")
 
 
 @cli.command("similar")
@@ -137,8 +182,10 @@ def hubs_cmd(db_url: str, fmt: str) -> None:
               help="How many ads to list.")
 @click.option("--source", help="The ad's source, when its id exists in several sources.")
 @db_option
+@columns_option(SIMILAR)
 @format_option()
-def similar_cmd(ad_id: str, k: int, source: str | None, db_url: str, fmt: str) -> None:
+def similar_cmd(ad_id: str, k: int, source: str | None, db_url: str, columns: str | None,
+                fmt: str) -> None:
     """Ads closest to AD_ID in contacts, images and wording, each with its reasons
     (strong: shared phone/email/handle/image; medium: wording/template; weak: style,
     same name and city within a week)."""
@@ -147,12 +194,11 @@ def similar_cmd(ad_id: str, k: int, source: str | None, db_url: str, fmt: str) -
     with store_from(db_url) as store:
         ad = store.get_ad(ad_id, source)
         rows = [r.to_dict() for r in similar_ads(store, ad, k=k)]
-    if fmt == "table":
-        for r in rows:
-            r["why"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
-        emit(rows, fmt, ["ad_id", "score", "network_id", "why", "title"],
-             title=f"ads similar to {ad_id}", widths={"why": 80})
-    else:
-        for r in rows:
-            r["reasons_text"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
-        emit(rows, fmt, ["ad_id", "source", "score", "network_id", "reasons_text", "title"])
+    cols = SIMILAR.choose(columns, fmt)
+    for r in rows:
+        r["why"] = r["reasons_text"] = "; ".join(f"{x['kind']}: {x['value']}"
+                                                 for x in r["reasons"])
+    emit(rows, fmt, cols, title=f"Ads similar to {ad.source}/{ad.ad_id}", widths={"why": 80},
+         empty=f"no stored ad shares a contact, a picture or wording with {ad.source}/"
+               f"{ad.ad_id}", hint="its words: tracelight search \"WORDS\"; or "
+                                   "tracelight show " + f"{ad.ad_id} for its identifiers")

@@ -15,15 +15,24 @@ from tracelight import settings
 from tracelight.bench.measure import timed
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import progress_bar, store_from
-from tracelight.cli.output import dumps, emit, stderr
+from tracelight.cli.output import (
+    Col,
+    Columns,
+    columns_option,
+    day_text,
+    dumps,
+    emit,
+    no_results,
+    risk_text,
+    stderr,
+)
+from tracelight.records import Reason
 from tracelight.score import model as risk_model
 from tracelight.score.catalogue import Catalogue, load_catalogue
 from tracelight.score.features import AdFeatures
 from tracelight.score.runs import read_labels, reason_summary
 from tracelight.score.scorer import results_from_features
 from tracelight.services.rescore import corpus_stats, labelled_features, rescore
-
-QUEUE_COLUMNS = ["rank", "kind", "id", "risk", "location", "top_reasons"]
 
 
 def _catalogue() -> Catalogue:
@@ -175,36 +184,81 @@ def rescore_cmd(db_url: str, model_dir: str, default_weights: bool) -> None:
     click.echo(f"rescored {n} ads with {who} in {t.seconds:.1f} s")
 
 
+def _reason_titles(reasons: Sequence[Reason] | None, top: int = 3) -> str:
+    """The short labels of the reasons that raised the score, for tables."""
+    return "; ".join([r.title for r in (reasons or []) if (r.weight or 0) > 0][:top])
+
+
+QUEUE = Columns(
+    Col("rank", "#", right=True),
+    Col("kind"),
+    Col("ref", "ad", value=lambda r: r.get("ref") or r.get("id")),
+    Col("id"),
+    Col("source"),
+    Col("risk", right=True, show=risk_text),
+    Col("size", "ads", right=True),
+    Col("title", flex=True, min=14),
+    Col("location", flex=True, min=10, drop=True),
+    Col("posted_at", "posted", show=day_text, drop=True),
+    Col("reasons", flex=True, min=18, value=lambda r: r.get("reason_titles")),
+    Col("top_reasons", flex=True, min=18),
+    table=["rank", "ref", "risk", "size", "title", "location", "reasons"],
+    csv=["rank", "kind", "ref", "id", "source", "risk", "size", "title", "location",
+         "posted_at", "top_reasons"],
+)
+
+
 @cli.command("queue")
 @db_option
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="How many ads to list.")
+              help="How many ads to list (and at most as many networks).")
 @click.option("--min-risk", type=click.FloatRange(0, 1), default=None,
               help="Only ads with at least this risk.")
-@format_option("table", "jsonl")
-def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None:
+@columns_option(QUEUE)
+@format_option()
+def queue_cmd(db_url: str, limit: int, min_risk: float | None, columns: str | None,
+              fmt: str) -> None:
     """Ads (and networks, once linked) by risk with their top reasons: what to review first.
 
-    A risk is a lead for human review, never a finding about a person.
+    The table prints two sections, ads then networks, each ranked from 1; jsonl and csv
+    carry the same rows with a `kind` column. A risk is a lead for human review, never a
+    finding about a person.
     """
-    from tracelight.services.queue import AdFilter, scored_ads
+    from tracelight.services.queue import AdFilter, ad_queue
 
-    rows: list[dict[str, Any]] = []
+    cols = QUEUE.choose(columns, fmt)
     with store_from(db_url) as store:
-        for i, ad in enumerate(scored_ads(store, AdFilter(min_risk=min_risk), limit=limit),
-                               start=1):
+        page = ad_queue(store, AdFilter(min_risk=min_risk), limit=limit)
+        ads = page.ads if page.scored else []
+        ad_rows: list[dict[str, Any]] = []
+        for i, ad in enumerate(ads, start=1):
             row = {"rank": i, "kind": "ad", "id": ad.ad_id, "source": ad.source,
                    "risk": ad.risk, "title": ad.title, "location": ad.location,
                    "posted_at": ad.posted_at,
                    "reasons": [r.to_dict() for r in (ad.reasons or [])[:3]]}
-            if fmt == "table":
-                row["top_reasons"] = reason_summary(ad.reasons)
-            rows.append(row)
-        rows += _network_rows(store, limit, fmt)
-    if not rows:
-        stderr.print("nothing scored yet: run `tracelight rescore` (or ingest with --score)")
+            if fmt != "jsonl":
+                row.update(ref=f"{ad.source}/{ad.ad_id}", reason_titles=_reason_titles(
+                    ad.reasons), top_reasons=reason_summary(ad.reasons))
+            ad_rows.append(row)
+        net_rows = _network_rows(store, limit, fmt) if ad_rows else []
+        n_networks = store.count_networks() if net_rows else 0
+    if not ad_rows:
+        if not page.scored:
+            no_results("nothing scored yet", "tracelight rescore (or ingest with --score)")
+        else:
+            no_results(f"no scored ad has a risk of at least {min_risk}",
+                       "a lower --min-risk")
         return
-    emit(rows, fmt, QUEUE_COLUMNS, widths={"top_reasons": 90})
+    if fmt != "table":
+        emit([*ad_rows, *net_rows], fmt, cols)
+        return
+    shown = "1,000+" if page.capped else f"{page.total:,}"
+    emit(ad_rows, fmt, cols, title=f"Ads by risk: top {len(ad_rows)} of {shown} scored "
+                                   "(leads for review, not findings)")
+    if net_rows:
+        click.echo()
+        emit(net_rows, fmt, [c if c.key != "ref" else Col("ref", "network") for c in cols],
+             title=f"Networks by risk: top {len(net_rows)} of {n_networks:,}")
 
 
 def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
@@ -218,7 +272,10 @@ def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
         row = {"rank": i, "kind": "network", "id": net.id, "risk": net.risk,
                "location": net.location, "size": net.size,
                "reasons": [r.to_dict() for r in net.reasons[:3]]}
-        if fmt == "table":
-            row["top_reasons"] = reason_summary(net.reasons)
+        if fmt != "jsonl":
+            names = net.network.names
+            row.update(ref=net.id, title=", ".join(names[:3]) if names else "",
+                       reason_titles=_reason_titles(net.reasons),
+                       top_reasons=reason_summary(net.reasons))
         rows.append(row)
     return rows
