@@ -107,6 +107,14 @@ def _network_row(ranked: RankedNetwork) -> dict[str, Any]:
     return row
 
 
+def _kinds_line(kinds: list[str]) -> str:
+    """'phone, image_near x2, wording': the kinds of evidence in order, for a table."""
+    counts: dict[str, int] = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    return ", ".join(k if n == 1 else f"{k} x{n}" for k, n in counts.items())
+
+
 def _table_row(net: dict[str, Any]) -> dict[str, Any]:
     return {**net, "cities": [loc["city"] for loc in net["locations"]],
             "evidence_kinds": sorted({e["kind"] for e in net["evidence"]})}
@@ -196,8 +204,8 @@ def similar_cmd(ad_id: str, k: int, source: str | None, db_url: str, columns: st
         rows = [r.to_dict() for r in similar_ads(store, ad, k=k)]
     cols = SIMILAR.choose(columns, fmt)
     for r in rows:
-        r["why"] = r["reasons_text"] = "; ".join(f"{x['kind']}: {x['value']}"
-                                                 for x in r["reasons"])
+        r["reasons_text"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
+        r["why"] = _kinds_line([x["kind"] for x in r["reasons"]])
     emit(rows, fmt, cols, title=f"Ads similar to {ad.source}/{ad.ad_id}", widths={"why": 80},
          empty=f"no stored ad shares a contact, a picture or wording with {ad.source}/"
                f"{ad.ad_id}", hint="its words: tracelight search \"WORDS\"; or "

@@ -97,7 +97,8 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
     opts = PipelineOptions(region=region, extract=extract, images=images, score=score,
                            ocr=ocr and images, image_dir=settings.get("image_dir"))
     sizes = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.isfile(p))
-    with store_from(db_url) as store, progress_bar(total=sizes or None, unit="bytes") as bar:
+    with store_from(db_url, create=True) as store, \
+            progress_bar(total=sizes or None, unit="bytes") as bar:
         task = bar.add_task("ingest", total=sizes or None, info="")
         done_before: dict[str, int] = {}
         current: dict[str, Any] = {"path": None, "base": 0}
