@@ -57,7 +57,8 @@ def test_readme_opens_with_the_two_setup_commands() -> None:
 def test_readme_examples_come_from_the_demo_data(tmp_path: Path) -> None:
     """The phone and ids the walkthrough quotes are in the 2,000-ad demo `make demo` makes."""
     generate(tmp_path, n_ads=2000, seed=7, images=False)
-    truth = {r["id"]: r for r in map(json.loads, (tmp_path / "truth.jsonl").open())}
+    with (tmp_path / "truth.jsonl").open() as fh:
+        truth = {r["id"]: r for r in map(json.loads, fh)}
     lines = [_command(line) for block in readme_blocks() for line in block]
     phones = [shlex.split(line)[-1] for line in lines if "--phone" in line]
     assert phones

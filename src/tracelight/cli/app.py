@@ -76,7 +76,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class ClosedPipe(Exception):  # noqa: N818 - a signal, not an error
+class ClosedPipe(Exception):
     """The reader of stdout went away (`... | head`): click would answer it with status 1."""
 
 
