@@ -53,7 +53,7 @@ SIMILAR = Columns(
     Col("why", flex=True, min=20),
     Col("reasons_text", flex=True, min=20),
     Col("title", flex=True, min=12, drop=True),
-    Col("location", flex=True, min=10, drop=True),
+    Col("location", flex=True, min=13, drop=True),
     Col("posted_at", "posted", show=day_text, drop=True),
     table=["ref", "score", "network_id", "why", "title"],
     csv=["ad_id", "source", "score", "network_id", "reasons_text", "title"],

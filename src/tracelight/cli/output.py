@@ -99,7 +99,7 @@ def clip(text: str, width: int) -> str:
     nxt = text[len(cut)] if len(cut) < len(text) else " "
     if nxt not in _BOUNDARY and cut and cut[-1] not in _BOUNDARY:
         at = max(cut.rfind(b) for b in _BOUNDARY)
-        if at >= len(cut) // 3:
+        if at > 0:
             cut = cut[:at]
     return cut.rstrip(_BOUNDARY) + "…"
 
@@ -210,9 +210,9 @@ def columns_option(cols: Columns) -> Callable[[F], F]:
 
 def no_results(message: str, hint: str | None = None) -> None:
     """Say on stderr, in words, that nothing was found, and what to try instead."""
-    stderr.print(f"No results: {message}", markup=False, soft_wrap=True)
+    stderr.print(f"No results: {message}", markup=False)  # wrapped at words, not mid-token
     if hint:
-        stderr.print(f"  try: {hint}", markup=False, soft_wrap=True)
+        stderr.print(f"  try: {hint}", markup=False)
 
 
 def emit(rows: Iterable[Mapping[str, Any]], fmt: str, columns: ColumnsArg,
@@ -267,12 +267,14 @@ def _fit_widths(natural: list[int], cols: list[Col], heads: list[int],
             break
         keep.remove(victim)
     excess = sum(widths) - room
-    for floors in (mins, [min(w, max(heads[i], 4)) for w, i in zip(widths, keep, strict=True)]):
-        # free text first, down to its minimum; only then (a very narrow terminal) the rest
+    last = [min(w, max(heads[i], 4)) for w, i in zip(widths, keep, strict=True)]
+    # optional free text first, then all free text, down to its minimum; only then (a very
+    # narrow terminal) the rest
+    for phase, floors in ((0, mins), (1, mins), (2, last)):
         while excess > 0:
             best = -1
             for j, i in enumerate(keep):
-                if floors is mins and not cols[i].flex:
+                if (phase < 2 and not cols[i].flex) or (phase == 0 and not cols[i].drop):
                     continue
                 if widths[j] > floors[j] and (best < 0 or widths[j] > widths[best]):
                     best = j
@@ -301,12 +303,13 @@ def render_table(rows: Sequence[Mapping[str, Any]], columns: ColumnsArg, *,
     natural = [max([heads[i], *(cell_len(r[i]) for r in cells)]) for i in range(len(cols))]
     natural = [min(n, max(caps[i], heads[i])) for i, n in enumerate(natural)]
     fitted, keep = _fit_widths(natural, cols, heads, console.width)
-    table = Table(title=safe_text(title) if title else None, title_justify="left",
-                  title_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                   padding=(0, GAP - 1, 0, 0), header_style="bold")
     for j, i in enumerate(keep):
         table.add_column(clip(cols[i].title, fitted[j]), width=fitted[j], no_wrap=True,
                          overflow="ellipsis", justify="right" if cols[i].right else "left")
     for r in cells:
         table.add_row(*[Text(clip(r[i], fitted[j])) for j, i in enumerate(keep)])
+    if title:  # its own line: a narrow table would wrap it
+        console.print(Text(safe_text(title), style="bold"))
     console.print(table)

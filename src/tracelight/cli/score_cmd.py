@@ -198,7 +198,7 @@ QUEUE = Columns(
     Col("risk", right=True, show=risk_text),
     Col("size", "ads", right=True),
     Col("title", flex=True, min=14),
-    Col("location", flex=True, min=10, drop=True),
+    Col("location", flex=True, min=13, drop=True),
     Col("posted_at", "posted", show=day_text, drop=True),
     Col("reasons", flex=True, min=18, value=lambda r: r.get("reason_titles")),
     Col("top_reasons", flex=True, min=18),

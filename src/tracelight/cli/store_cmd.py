@@ -37,7 +37,7 @@ ADS = Columns(
     Col("id"),
     Col("source"),
     Col("posted_at", "posted", show=day_text),
-    Col("location", flex=True, min=10, drop=True),
+    Col("location", flex=True, min=13, drop=True),
     Col("risk", right=True, show=risk_text),
     Col("title", flex=True, min=16),
     Col("url", flex=True, min=16),

@@ -60,8 +60,7 @@ def require_existing(url: str) -> None:
         missing = True
     if missing:
         raise StoreError(f"database {path} does not exist",
-                         hint="create it with `tracelight ingest FILE`, or point --db "
-                              "(TRACELIGHT_DB) at an existing one")
+                         hint="to make one: tracelight ingest FILE")
 
 
 def make_engine(url: str) -> Engine:
