@@ -168,11 +168,17 @@ def _next_steps(store: Store, out: Path, db_url: str, *, serving: bool) -> str:
     commands = [f"{tl} {cmd}{db}" for cmd, _ in tries]
     width = max(len(c) for c in commands) + 2
     lines = ["", "Done. Everything here is synthetic. Try:"]
-    lines += [f"  {c.ljust(width)}# {why}" for c, (_, why) in zip(commands, tries, strict=True)]
+    if 2 + width + 2 + max(len(why) for _, why in tries) <= 80:
+        lines += [f"  {c.ljust(width)}# {why}"
+                  for c, (_, why) in zip(commands, tries, strict=True)]
+    else:  # an 80-column terminal would wrap the comments: put each above its command
+        for c, (_, why) in zip(commands, tries, strict=True):
+            lines += [f"  # {why}", f"  {c}"]
     if tl != "tracelight":
-        lines.append(f"  (or first `. {Path(tl).parent}/activate`, then type plain `tracelight`)")
+        lines.append(f"  (or first `. {Path(tl).parent}/activate`, then type plain "
+                     "`tracelight`)")
     if serving:
-        lines.append("  The workspace below keeps this shell busy: run these in a second shell "
-                     "in this folder, or stop it with Ctrl+C first.")
+        lines += ["  The workspace below keeps this shell busy: run these in a second shell",
+                  "  in this folder, or stop the workspace with Ctrl+C first."]
     lines.append(f"  Ground truth for checking: {out / 'truth.jsonl'}")
     return "\n".join(lines)

@@ -92,7 +92,7 @@ def serve_store(store: Any, host: str, port: int, *, workers: int = 1) -> None:
                      "and a firewall.", highlight=False, soft_wrap=True)
     shown = f"[{host}]" if ":" in host else host
     stderr.print(f"tracelight workspace on http://{shown}:{port}/ (database "
-                 f"{store.safe_url}); Ctrl+C stops it", highlight=False, soft_wrap=True)
+                 f"{store.safe_url}); Ctrl+C stops it", highlight=False)
     common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
               "server_header": False,
               "proxy_headers": False}
