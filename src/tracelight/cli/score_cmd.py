@@ -208,6 +208,12 @@ QUEUE = Columns(
 )
 
 
+# the networks section names its columns for networks: its "title" is the names in the ads
+NETWORK_SECTION = {"ref": Col("ref", "network"),
+                   "title": Col("title", "names", flex=True, min=10),
+                   "location": Col("location", "cities", flex=True, min=13, drop=True)}
+
+
 @cli.command("queue")
 @db_option
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
@@ -257,7 +263,7 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, columns: str | No
                                    "(leads for review, not findings)")
     if net_rows:
         click.echo()
-        emit(net_rows, fmt, [c if c.key != "ref" else Col("ref", "network") for c in cols],
+        emit(net_rows, fmt, [NETWORK_SECTION.get(c.key, c) for c in cols],
              title=f"Networks by risk: top {len(net_rows)} of {n_networks:,}")
 
 
