@@ -124,7 +124,7 @@ def train_cmd(labels_path: str, db_url: str, model_dir: str, text: bool, seed: i
 @click.option("--folds", type=click.IntRange(0, 20), default=5, show_default=True,
               help="Also score every labelled ad with k-fold models (precision@k over all "
                    "labels); 0 to skip.")
-@format_option("table", "jsonl")
+@format_option()
 def evaluate_cmd(labels_path: str, db_url: str, test_size: float, seed: int, text: bool,
                  folds: int, fmt: str) -> None:
     """Print ROC AUC, PR AUC and precision@50/@200 on a held-out split.
