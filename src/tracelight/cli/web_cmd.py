@@ -61,12 +61,14 @@ def ensure_port_free(host: str, port: int) -> None:
     import errno
     import socket
 
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # the family uvicorn binds
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as exc:
         raise UsageError(f"cannot serve on host {host!r}: {getattr(exc, 'strerror', exc)}",
                          hint="use an address of this machine, e.g. --host 127.0.0.1") from None
-    family, socktype, proto, _name, addr = infos[0]
+    _family, socktype, proto, _name, addr = infos[0]
     with socket.socket(family, socktype, proto) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
         try:
