@@ -95,8 +95,11 @@ def link_cmd(db_url: str, rebuild: bool, fmt: str) -> None:
            "seconds": round(time.perf_counter() - started, 2)}
     if fmt == "jsonl":
         click.echo(dumps(row))
-    else:
-        emit([row], "table", list(row))
+    else:  # one summary reads best as a sentence (as ingest prints its counts)
+        click.echo(f"{row['mode']}: {row['ads']:,} ads ({row['ads_read']:,} read), "
+                   f"{row['networks']:,} networks holding {row['ads_in_networks']:,} ads; "
+                   f"{row['hubs']} shared identifiers and {row['boilerplate_sentences']} "
+                   f"boilerplate sentences kept from joining ads; {row['seconds']:.1f} s")
 
 
 def _network_row(ranked: RankedNetwork) -> dict[str, Any]:

@@ -79,8 +79,9 @@ def safe_text(text: str) -> str:
 def clip(text: str, width: int) -> str:
     """`text` in at most `width` terminal cells, ending with '…' when cut.
 
-    The cut falls at a word or list boundary when there is one in the last two thirds, so a
-    phone number or a word is either shown whole or not at all.
+    The cut falls at a word or list boundary when there is one, so a phone number or a word
+    is either shown whole or not at all; only a single token wider than the cell is cut
+    inside.
     """
     if cell_len(text) <= width:
         return text
