@@ -103,6 +103,17 @@ def test_columns_choose_and_unknown_names() -> None:
         cols.choose("a,z", "table")
 
 
+@given(st.text(max_size=40))
+def test_columns_option_takes_any_text(spec: str) -> None:
+    cols = Columns(Col("a"), Col("b"), table=["a"])
+    try:
+        chosen = cols.choose(spec, "table")
+    except UsageError as exc:
+        assert "choose from: a, b, or all" in str(exc)
+    else:
+        assert chosen and {c.key for c in chosen} <= {"a", "b"}
+
+
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("tables")
