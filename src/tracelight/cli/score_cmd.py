@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,16 +26,17 @@ from tracelight.cli.output import (
     risk_text,
     stderr,
 )
-from tracelight.records import Reason
-from tracelight.score import model as risk_model
-from tracelight.score.catalogue import Catalogue, load_catalogue
-from tracelight.score.features import AdFeatures
 from tracelight.score.runs import read_labels, reason_summary
-from tracelight.score.scorer import results_from_features
-from tracelight.services.rescore import corpus_stats, labelled_features, rescore
+
+if TYPE_CHECKING:  # the model and the store load when a command needs them, not on --help
+    from tracelight.records import Reason
+    from tracelight.score.catalogue import Catalogue
+    from tracelight.score.features import AdFeatures
 
 
 def _catalogue() -> Catalogue:
+    from tracelight.score.catalogue import load_catalogue
+
     path = settings.get("catalogue")
     return load_catalogue(path or None)
 
@@ -56,6 +57,8 @@ def labels_option(func: Any) -> Any:
 
 def _features_from_store(db_url: str, labels_path: str,
                          cat: Catalogue) -> tuple[list[AdFeatures], list[int], int]:
+    from tracelight.services.rescore import corpus_stats, labelled_features
+
     labels = read_labels(labels_path)
     with store_from(db_url) as store:
         total = store.count_ads()
@@ -94,6 +97,8 @@ def train_cmd(labels_path: str, db_url: str, model_dir: str, text: bool, seed: i
     The model card (data, date, held-out metrics, limits) is written next to it. Later
     `rescore` runs use the newest version.
     """
+    from tracelight.score import model as risk_model
+
     cat = _catalogue()
     feats, y, total = _features_from_store(db_url, labels_path, cat)
     directory = Path(model_dir)
@@ -142,6 +147,9 @@ def evaluate_cmd(labels_path: str, db_url: str, test_size: float, seed: int, tex
 def evaluate_features(feats: Sequence[AdFeatures], y: Sequence[int], cat: Catalogue, *,
                       test_size: float = 0.3, seed: int = 7, text: bool = True,
                       folds: int = 0) -> list[dict[str, Any]]:
+    from tracelight.score import model as risk_model
+    from tracelight.score.scorer import results_from_features
+
     tr, te = risk_model.split(y, test_size=test_size, seed=seed)
     test_feats = [feats[i] for i in te]
     test_y = [y[i] for i in te]
@@ -168,6 +176,9 @@ def evaluate_features(feats: Sequence[AdFeatures], y: Sequence[int], cat: Catalo
 def rescore_cmd(db_url: str, model_dir: str, default_weights: bool) -> None:
     """Score every stored ad again with corpus statistics (local prices, shared phones,
     movement) and the newest trained model, if there is one."""
+    from tracelight.score import model as risk_model
+    from tracelight.services.rescore import corpus_stats, rescore
+
     cat = _catalogue()
     model = None
     directory = Path(model_dir)
