@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-demo: install  ## generate a synthetic corpus, ingest it into ./tracelight.db, open the workspace
+demo: install  ## generate a synthetic corpus, ingest it into ./tracelight.db, print commands to try, serve the workspace (Ctrl+C stops it)
 	$(TL) demo
 
 test: install  ## the whole test suite (PostgreSQL tests skip with a reason when no server runs)

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-# Public reference data is read in place from ../shared (never copied into the repo).
-# TRACELIGHT_SHARED_DIR points elsewhere when the checkout is not next to it (a git worktree).
-SHARED = Path(os.environ.get("TRACELIGHT_SHARED_DIR")
-              or Path(__file__).parents[1] / ".." / "shared")
-PDQ_DATA = SHARED / "testdata" / "pdq"
+# ThreatExchange's PDQ reference images and hashes (BSD): the subset the tests need is
+# vendored in tests/data/pdq, so they run on a fresh clone. TRACELIGHT_PDQ_DATA may point at a
+# fuller copy of the upstream folder (the same layout and expected.csv).
+PDQ_DATA = Path(os.environ.get("TRACELIGHT_PDQ_DATA")
+                or Path(__file__).parent / "data" / "pdq")
 
 
 def scene(path: Path, seed: int, size: tuple[int, int] = (320, 240), quality: int = 90) -> Path:

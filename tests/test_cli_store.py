@@ -68,6 +68,11 @@ def test_user_mistakes_are_one_line_errors(tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite:///{tmp_path / 't.db'}"
     code, err = _main_exit(capsys, "show", "nope", "--db", db)
+    assert code == 5 and "does not exist (to make one: tracelight ingest FILE)" in err
+    assert not (tmp_path / "t.db").exists()  # a read-only command creates no database
+    from tracelight.store import open_store
+    open_store(db).close()
+    code, err = _main_exit(capsys, "show", "nope", "--db", db)
     assert code == 4 and err.strip() == ("error: no ad 'nope' (give it as SOURCE/ID, as "
                                          "tables print it)")
     code, err = _main_exit(capsys, "ingest", str(tmp_path / "missing.jsonl"), "--db", db)

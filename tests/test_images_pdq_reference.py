@@ -1,22 +1,17 @@
-"""PDQ correctness against ThreatExchange's reference hashes (../shared/testdata/pdq)."""
+"""PDQ correctness against ThreatExchange's reference hashes (tests/data/pdq, vendored)."""
 
 from __future__ import annotations
 
 import csv
-import os
 
 import pytest
 
 from images_helpers import PDQ_DATA
 from tracelight.images.hashing import hamming, hash_image
 
-HAVE_DATA = (PDQ_DATA / "expected.csv").is_file()
-if not HAVE_DATA and os.environ.get("CI"):
-    # In CI the data exists; a silent skip there would hide a broken PDQ implementation.
-    raise RuntimeError(f"PDQ reference data missing at {PDQ_DATA.resolve()} in CI")
-pytestmark = pytest.mark.skipif(
-    not HAVE_DATA, reason=f"PDQ reference data missing at {PDQ_DATA.resolve()} "
-    "(set TRACELIGHT_SHARED_DIR; it exists in CI)")
+if not (PDQ_DATA / "expected.csv").is_file():
+    # The data ships with the tests: missing data is a broken checkout, never a skip.
+    raise RuntimeError(f"PDQ reference data missing at {PDQ_DATA.resolve()}")
 
 
 def _rows() -> list[dict[str, str]]:
@@ -32,7 +27,7 @@ def test_reference_set_is_complete() -> None:
         assert (PDQ_DATA / r["path"]).is_file(), r["path"]
 
 
-@pytest.mark.parametrize("row", _rows() if HAVE_DATA else [],
+@pytest.mark.parametrize("row", _rows(),
                          ids=lambda r: f"{r['reference']}:{r['path']}")
 def test_hash_matches_reference(row: dict[str, str]) -> None:
     info = hash_image(PDQ_DATA / row["path"])

@@ -523,7 +523,11 @@ def test_runs_of_one_character_class_64_kb(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_runs_of_one_character_class_1_mb(tmp_path: Path) -> None:
+def test_runs_of_one_character_class_1_mb(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # over the default TRACELIGHT_MAX_BODY_BYTES (256 KiB, a reject: test_linear_time.py);
+    # raised here so that 1 MB runs (up to 4 MB of UTF-8) are really extracted
+    monkeypatch.setenv("TRACELIGHT_MAX_BODY_BYTES", "8000000")
     _ingest_runs(tmp_path, 1_000_000)
 
 

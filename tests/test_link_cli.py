@@ -48,7 +48,7 @@ def test_link_networks_hubs_similar(tmp_path: Path, db_url: str) -> None:
     res = runner.invoke(cli, ["networks", "--db", url, "--min-size", "5", "--format", "csv"])
     assert res.exit_code == 0 and res.stdout.startswith("network_id,size")
     res = runner.invoke(cli, ["networks", "--db", url])
-    assert res.exit_code == 0 and "networks" in res.stdout
+    assert res.exit_code == 0 and "Networks" in res.stdout
 
     res = runner.invoke(cli, ["hubs", "--db", url, "--format", "jsonl"])
     assert res.exit_code == 0

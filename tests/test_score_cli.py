@@ -56,7 +56,10 @@ def test_rescore_queue_train_evaluate(db_url: str, tmp_path: Path) -> None:
     assert all({"code", "weight", "evidence"} <= set(x) for r in rows for x in r["reasons"])
 
     code, out, _ = run("queue", "--db", db_url, "--limit", "3")
-    assert code == 0 and "stated_age_under_18" in out
+    assert code == 0 and "Stated age under 18" in out  # the reason's label, for people
+    code, out, _ = run("queue", "--db", db_url, "--limit", "3", "--format", "csv")
+    assert code == 0 and out.splitlines()[0].startswith("rank,kind,ref,id,source,risk")
+    assert "fixture/minor" in out and "stated_age_under_18 (+4)" in out
 
     code, out, _ = run("ads", "--db", db_url, "--sort", "risk", "--format", "jsonl",
                        "--limit", "1")

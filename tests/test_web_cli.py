@@ -22,7 +22,12 @@ def run(*args: str, input: str | None = None) -> Any:
 
 @pytest.fixture
 def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+    """An empty store (read-only commands refuse a missing file)."""
+    from tracelight.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    open_store(url).close()
+    return url
 
 
 def test_user_add_list_disable_token_audit(db: str) -> None:

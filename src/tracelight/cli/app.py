@@ -82,6 +82,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class ClosedPipe(Exception):
+    """The reader of stdout went away (`... | head`): click would answer it with status 1."""
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that subcommand is used."""
 
@@ -99,6 +103,12 @@ class LazyGroup(click.Group):
                 raise RuntimeError(f"tracelight.cli.{self.lazy[cmd_name][0]} did not define "
                                    f"the command {cmd_name!r} that cli/app.py COMMANDS names")
         return self.commands.get(cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise ClosedPipe() from exc
 
     def load_all(self) -> dict[str, click.Command]:
         """Import every command module (docs, tests); returns every command by name."""

@@ -55,7 +55,7 @@ def bank_import(name: str, file: Path, kind: str, threshold: int | None, db_url:
     from tracelight.services.banks import import_bank
 
     entries = parse_bank_file(file, kind=kind)
-    with store_from(db_url) as store, \
+    with store_from(db_url, create=True) as store, \
             stderr.status(f"importing {len(entries):,} hashes into bank {name!r}"):
         result = import_bank(store, name, entries, source=str(file), threshold=threshold)
         _audit(store, "bank.import", name, {"file": str(file), "added": result.added,

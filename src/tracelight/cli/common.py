@@ -25,10 +25,13 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def store_from(db_url: str) -> Iterator[Store]:
+def store_from(db_url: str, *, create: bool = False) -> Iterator[Store]:
+    """The store at `db_url`, closed afterwards. Only commands that write new data pass
+    `create=True`: for every other one a missing SQLite file is an error, never a new
+    empty database."""
     from tracelight.store import open_store
 
-    store = open_store(db_url)
+    store = open_store(db_url, must_exist=not create)
     try:
         yield store
     finally:

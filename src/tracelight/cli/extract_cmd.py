@@ -10,11 +10,16 @@ import click
 from tracelight import settings
 from tracelight.cli.app import cli, format_option
 from tracelight.cli.common import progress_bar
-from tracelight.cli.output import emit
+from tracelight.cli.output import Col, emit
 from tracelight.errors import RecordError
 
-TABLE_COLUMNS = ["id", "phones", "emails", "social", "payment_handles", "crypto", "ages",
-                 "prices", "locations", "names"]
+TABLE_COLUMNS = [Col("id"), Col("phones", flex=True, min=12), Col("ages", flex=True, min=4),
+                 Col("names", flex=True, min=8), Col("locations", flex=True, min=10),
+                 Col("emails", flex=True, min=12, drop=True),
+                 Col("social", flex=True, min=12, drop=True),
+                 Col("payment_handles", "payment", flex=True, min=12, drop=True),
+                 Col("crypto", flex=True, min=12, drop=True),
+                 Col("prices", flex=True, min=10, drop=True)]
 
 
 def _short(row: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +39,7 @@ def _short(row: dict[str, Any]) -> dict[str, Any]:
 @click.argument("path", default="-", metavar="[PATH|-]")
 @click.option("--region", default=lambda: settings.get("region"), show_default="US",
               help="Country (ISO 3166 alpha-2) for phone numbers written without a country code.")
-@format_option("jsonl", "table", default="jsonl")
+@format_option("jsonl", "table", "csv", default="jsonl")
 @click.option("--source", help="Source name for records that do not carry one.")
 def extract_cmd(path: str, region: str, fmt: str, source: str | None) -> None:
     """Read ad records (JSON Lines, CSV, HTML, WARC; - for JSON Lines on stdin) and print the

@@ -11,7 +11,18 @@ import click
 
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import echo_err, progress_bar, store_from
-from tracelight.cli.output import dumps, emit
+from tracelight.cli.output import (
+    Col,
+    Columns,
+    columns_option,
+    day_text,
+    dumps,
+    emit,
+    fill_text,
+    no_results,
+    risk_text,
+    row_ref,
+)
 
 # the text of tracelight.services.similar.SCORE_SCALE, kept here so that `--help` does not
 # import the services (lazy CLI); tests/test_adref.py checks the two are equal
@@ -26,8 +37,45 @@ if TYPE_CHECKING:
 
 NETWORK_COLUMNS = ["network_id", "size", "phones", "emails", "names", "cities", "first_seen",
                    "last_seen", "evidence_kinds", "risk"]
-TABLE_COLUMNS = ["network_id", "risk", "size", "phones", "names", "cities", "first_seen",
-                 "last_seen", "evidence_kinds"]
+NETWORKS = Columns(
+    Col("network_id", "network"),
+    Col("risk", right=True, show=risk_text,
+        value=lambda r: r["risk"].get("score") if isinstance(r.get("risk"), dict) else None),
+    Col("size", "ads", right=True),
+    Col("first_seen", "first", show=day_text),
+    Col("last_seen", "last", show=day_text),
+    Col("cities", flex=True, min=12),
+    Col("names", flex=True, min=8, drop=True),
+    Col("evidence_kinds", "evidence", flex=True, min=10, drop=True),
+    Col("phones", flex=True, min=14, drop=True),
+    Col("emails", flex=True, min=14, drop=True),
+    Col("ads", "members", flex=True, min=14, drop=True),
+    Col("ad_ids", flex=True, min=14, drop=True),
+    table=["network_id", "risk", "size", "first_seen", "last_seen", "cities", "names",
+           "evidence_kinds"],
+    csv=[*NETWORK_COLUMNS, "ads", "ad_ids"],
+)
+SIMILAR = Columns(
+    Col("ref", "ad", value=row_ref),
+    Col("ad_id"),
+    Col("source"),
+    Col("score", right=True, show=lambda v: f"{v:.1f}" if isinstance(v, (int, float)) else ""),
+    Col("network_id", "network"),
+    Col("why", flex=True, min=20),
+    Col("reasons_text", flex=True, min=20),
+    Col("title", flex=True, min=12, drop=True),
+    Col("location", flex=True, min=13, drop=True),
+    Col("posted_at", "posted", show=day_text, drop=True),
+    table=["ref", "score", "network_id", "why", "title"],
+    csv=["ref", "ad_id", "source", "score", "network_id", "reasons_text", "title"],
+)
+HUBS = Columns(  # the example is a SOURCE/ID reference: whole or not at all, before the reason
+    Col("kind"), Col("value", flex=True, min=16), Col("ads", right=True),
+    Col("groups", right=True), Col("reason", flex=True, min=16, drop=True),
+    Col("example", drop=True),
+    table=["kind", "value", "ads", "groups", "example", "reason"],
+    csv=["kind", "value", "ads", "groups", "reason", "example"],
+)
 
 
 @cli.command("link")
@@ -62,8 +110,11 @@ def link_cmd(db_url: str, rebuild: bool, fmt: str) -> None:
            "seconds": round(time.perf_counter() - started, 2)}
     if fmt == "jsonl":
         click.echo(dumps(row))
-    else:
-        emit([row], "table", list(row))
+    else:  # one summary reads best as a sentence (as ingest prints its counts)
+        click.echo(f"{row['mode']}: {row['ads']:,} ads ({row['ads_read']:,} read), "
+                   f"{row['networks']:,} networks holding {row['ads_in_networks']:,} ads; "
+                   f"{row['hubs']} shared identifiers and {row['boilerplate_sentences']} "
+                   f"boilerplate sentences kept from joining ads; {row['seconds']:.1f} s")
     if mode != "unchanged":
         echo_err("run `tracelight rescore` to score each ad with its network's evidence")
 
@@ -76,15 +127,17 @@ def _network_row(ranked: RankedNetwork) -> dict[str, Any]:
     return row
 
 
-def _table_row(net: dict[str, Any], *, short: bool = False) -> dict[str, Any]:
-    risk = net.get("risk")
-    row = {**net, "cities": [loc["city"] for loc in net["locations"]],
-           "evidence_kinds": sorted({e["kind"] for e in net["evidence"]}),
-           "risk": risk.get("score") if isinstance(risk, dict) else None}
-    if short:  # dates without times keep the table readable
-        for k in ("first_seen", "last_seen"):
-            row[k] = (row[k] or "")[:10]
-    return row
+def _kinds_line(kinds: list[str]) -> str:
+    """'phone, image_near x2, wording': the kinds of evidence in order, for a table."""
+    counts: dict[str, int] = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    return ", ".join(k if n == 1 else f"{k} x{n}" for k, n in counts.items())
+
+
+def _table_row(net: dict[str, Any]) -> dict[str, Any]:
+    return {**net, "cities": [loc["city"] for loc in net["locations"]],
+            "evidence_kinds": sorted({e["kind"] for e in net["evidence"]})}
 
 
 def _with_refs(store: Any, net: dict[str, Any]) -> dict[str, Any]:
@@ -106,8 +159,10 @@ def _with_refs(store: Any, net: dict[str, Any]) -> dict[str, Any]:
               show_default=True,
               help="size: biggest first; risk: riskiest first (the queue's network risk); "
                    "recent: latest posting first. Ties by network id.")
+@columns_option(NETWORKS)
 @format_option()
-def networks_cmd(db_url: str, min_size: int, limit: int | None, sort: str, fmt: str) -> None:
+def networks_cmd(db_url: str, min_size: int, limit: int | None, sort: str, columns: str | None,
+                 fmt: str) -> None:
     """List networks with their risk: member ads, phones, emails, names, the cities they
     moved through (first/last dates), and the evidence that joins them.
 
@@ -118,19 +173,27 @@ def networks_cmd(db_url: str, min_size: int, limit: int | None, sort: str, fmt: 
 
     if fmt == "table" and limit is None:
         limit = 50
+    cols = NETWORKS.choose(columns, fmt)
     with store_from(db_url) as store:
         if store.last_link_run() is None:
-            echo_err("no networks yet: run `tracelight link` first")
-        rows = (_network_row(r) for r in list_ranked(store, sort=sort, min_size=min_size,
-                                                     limit=limit))
+            no_results("no networks yet", "tracelight link (joins ads into networks)")
+            return
+        if fmt == "csv" and sort == "size" and "risk" not in {c.key for c in cols}:
+            rows = (n for n in store.iter_network_records(min_size=min_size, limit=limit))
+        else:  # the records alone above; here each scored
+            rows = (_network_row(r) for r in list_ranked(store, sort=sort, min_size=min_size,
+                                                         limit=limit))
+        empty = f"no network has {min_size} or more ads"
+        hint = "a smaller --min-size" if min_size > 2 else "tracelight link --rebuild"
         if fmt == "table":
-            emit((_table_row(r, short=True) for r in rows), fmt, TABLE_COLUMNS,
-                 title="networks")
+            order = {"size": "biggest", "risk": "riskiest", "recent": "latest"}[sort]
+            emit((_table_row(r) for r in rows), fmt, cols, empty=empty, hint=hint,
+                 title=f"Networks, {order} first ({store.count_networks():,} in all)")
         elif fmt == "csv":
-            emit((_table_row(_with_refs(store, r)) for r in rows), fmt,
-                 [*NETWORK_COLUMNS, "ads", "ad_ids"])
+            emit((_table_row(_with_refs(store, r)) for r in rows), fmt, cols, empty=empty,
+                 hint=hint)
         else:
-            emit((_with_refs(store, r) for r in rows), fmt, [])
+            emit((_with_refs(store, r) for r in rows), fmt, [], empty=empty, hint=hint)
 
 
 @cli.command("hubs")
@@ -157,7 +220,9 @@ def hubs_cmd(db_url: str, fmt: str) -> None:
                                                  store.mentions_for([ad.pk])[ad.pk],
                                                  int(h.value[1:], 16)) or h.value
             rows.append(row)
-        emit(rows, fmt, ["kind", "value", "ads", "groups", "reason", "example"])
+        emit(rows, fmt, HUBS.choose(None, fmt),
+             empty="no identifier or sentence is shared widely enough to be a hub",
+             hint="tracelight link (hubs are found while linking)")
 
 
 @cli.command("similar", help="""Ads closest to AD in contacts, images and wording, each
@@ -173,27 +238,25 @@ The similarity """ + SIMILAR_SCALE.replace("score = ", "score is in ", 1))
               help="How many ads to list.")
 @click.option("--source", help="Read AD as an id of this source only.")
 @db_option
+@columns_option(SIMILAR)
 @format_option()
-def similar_cmd(ad_ref: str, k: int, source: str | None, db_url: str, fmt: str) -> None:
+def similar_cmd(ad_ref: str, k: int, source: str | None, db_url: str, columns: str | None,
+                fmt: str) -> None:
     from tracelight.services.adref import ref_of, resolve_ad
     from tracelight.services.similar import similar_ads
 
     with store_from(db_url) as store:
         ad = resolve_ad(store, ad_ref, source)
         rows = [r.to_dict() for r in similar_ads(store, ad, k=k)]
-    if fmt == "table":
-        if not rows:
-            click.echo(f"nothing similar to {ref_of(ad)}: no other ad shares a contact or an "
-                       "image with it, or resembles its wording or template")
-            return
-        click.echo(SIMILAR_SCALE)  # above the table: what its numbers mean
-        for r in rows:
-            r["why"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
-        emit(rows, fmt, ["ref", "score", "network_id", "why", "title"],
-             title=f"ads similar to {ref_of(ad)} (score in points, see above)",
-             widths={"why": 80})
-    else:
-        for r in rows:
-            r["reasons_text"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
-        emit(rows, fmt, ["ref", "ad_id", "source", "score", "network_id", "reasons_text",
-                         "title"])
+    cols = SIMILAR.choose(columns, fmt)
+    for r in rows:
+        r["reasons_text"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
+        r["why"] = _kinds_line([x["kind"] for x in r["reasons"]])
+    if fmt == "table" and rows:
+        click.echo(fill_text(SIMILAR_SCALE))  # above the table: what its numbers mean
+    emit(rows, fmt, cols, title=f"Ads similar to {ref_of(ad)} (score in points, see above)",
+         widths={"why": 80},
+         empty=f"nothing similar to {ref_of(ad)}: no other ad shares a contact or an image "
+               "with it, or resembles its wording or template",
+         hint=f"its words: tracelight search \"WORDS\"; or tracelight show {ref_of(ad)} for "
+              "its identifiers")

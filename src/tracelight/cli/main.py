@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
-from tracelight.cli.app import cli
+from tracelight.cli.app import ClosedPipe, cli
 from tracelight.errors import TracelightError
 
 __all__ = ["cli", "main"]
@@ -24,11 +25,21 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except BrokenPipeError:
+    except (BrokenPipeError, ClosedPipe):
         # `tracelight ads --format jsonl | head` closes the pipe early: not an error.
-        sys.stderr.close()
-        sys.exit(0)
+        _pipe_closed()
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _pipe_closed() -> None:
+    """Exit 0 without a word when the reader of stdout has gone (data left unflushed would
+    raise again at shutdown: send it to /dev/null)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(0)

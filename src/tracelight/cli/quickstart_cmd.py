@@ -43,7 +43,8 @@ def _existing_corpus(out: Path, n_ads: int, seed: int) -> bool:
 @click.option("--serve/--no-serve", default=True, show_default=True,
               help="Open the investigator workspace when done.")
 @click.option("--host", default=lambda: settings.get("host"), show_default="127.0.0.1")
-@click.option("--port", type=int, default=lambda: settings.get_int("port"), show_default="8000")
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: settings.get_int("port"),
+              show_default="8000")
 def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, serve: bool, host: str,
              port: int) -> None:
     """Generate a synthetic corpus, ingest it, link networks and open the workspace."""
@@ -58,7 +59,7 @@ def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, serve: bo
             generate(out, n_ads=n_ads, seed=seed, images=True)
         (out / "corpus.json").write_text(json.dumps({"n_ads": n_ads, "seed": seed}))
     stderr.print(f"[bold]2/3[/] ingesting into {db_url} (extract, hash images, score) ...")
-    with store_from(db_url) as store:
+    with store_from(db_url, create=True) as store:
         with stderr.status("ingesting"):
             summary = ingest(store, [str(out / "ads.jsonl")],
                              options=PipelineOptions(region=settings.get("region"), ocr=ocr,
@@ -70,7 +71,7 @@ def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, serve: bo
                      f"({summary.ads_per_second:,.0f} ads/s)")
         stderr.print("[bold]3/3[/] linking ads into networks ...")
         _link(store)
-        click.echo(_next_steps(out, db_url))
+        click.echo(_next_steps(store, out, db_url, serving=serve))
         if serve:
             _serve(store, db_url, host, port)
 
@@ -90,9 +91,10 @@ def _link(store: Store) -> None:
 
 def _serve(store: Store, db_url: str, host: str, port: int) -> None:
     """Open the workspace with a fresh admin whose one-time password is printed once."""
-    from tracelight.cli.web_cmd import serve_store
+    from tracelight.cli.web_cmd import ensure_port_free, serve_store
     from tracelight.web import create_demo_admin
 
+    ensure_port_free(host, port)  # before an account and a URL that could not be used
     user, password = create_demo_admin(store)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"\nWorkspace: http://{shown}:{port}/\n  user {user}\n  one-time password "
@@ -100,14 +102,83 @@ def _serve(store: Store, db_url: str, host: str, port: int) -> None:
     serve_store(store, host, port)
 
 
-def _next_steps(out: Path, db_url: str) -> str:
-    db = "" if db_url == settings.SETTINGS["db"].default else f" --db {db_url}"
-    return "\n".join([
-        "",
-        "Done. Everything here is synthetic. Try:",
-        f"  tracelight queue{db}                           # leads for review, highest first",
-        f"  tracelight networks --limit 10{db}             # ads joined by shared evidence",
-        f"  tracelight search --phone +1...{db}            # every ad with a phone",
-        f"  tracelight show AD_ID{db}                      # one ad with its evidence",
-        f"  ground truth for checking: {out / 'truth.jsonl'}",
-    ])
+def command_prefix() -> str:
+    """How this shell can call tracelight: `tracelight` when that name on PATH is this very
+    program, else the path this run was started by (`make demo` runs .venv/bin/tracelight)."""
+    import shutil
+    import sys
+
+    argv0 = Path(sys.argv[0])
+    if argv0.name != "tracelight":
+        return "tracelight"  # python -m tracelight, a test runner: say the plain name
+    found = shutil.which("tracelight")
+    try:
+        if found and Path(found).resolve() == argv0.resolve():
+            return "tracelight"
+        return str(argv0.resolve().relative_to(Path.cwd().resolve()))
+    except (OSError, ValueError):
+        return str(argv0)
+
+
+def _examples(store: Store) -> tuple[str | None, str | None, str | None]:
+    """(the queue's top ad, an ad in the riskiest network, one of that network's phones as
+    a person would type it), taken from the store just built."""
+    from tracelight.services.networks import network_queue
+    from tracelight.services.queue import scored_ads
+
+    top = scored_ads(store, limit=1)
+    nets = network_queue(store, 5)
+    networked = phone = None
+    for net in nets:
+        if net.network.phones and net.network.ad_ids:
+            networked, phone = net.network.ad_ids[0], _typed_phone(net.network.phones[0])
+            break
+    return (top[0].ad_id if top else None), networked, phone
+
+
+def _typed_phone(e164: str) -> str:
+    """+13054541934 -> (305) 454-1934: the national form, to show that lookups normalise."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL
+           if number.country_code == 1 else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return str(phonenumbers.format_number(number, fmt))
+
+
+def _next_steps(store: Store, out: Path, db_url: str, *, serving: bool) -> str:
+    """The 'Try:' lines, every one runnable as printed, on this store's own data."""
+    import shlex
+
+    tl = command_prefix()
+    db = "" if db_url == settings.SETTINGS["db"].default else f" --db {shlex.quote(db_url)}"
+    top, networked, phone = _examples(store)
+    tries = [("queue --limit 10", "leads for review, highest first"),
+             ("networks --limit 10", "ads joined by shared evidence")]
+    if phone:
+        tries.append((f"search --phone {shlex.quote(phone)}",
+                      "every ad with this phone, however it was written"))
+    if top:
+        tries.append((f"show {top}", "the top lead with its evidence"))
+    if networked:
+        tries.append((f"similar {networked}", "the ads closest to it"))
+    commands = [f"{tl} {cmd}{db}" for cmd, _ in tries]
+    width = max(len(c) for c in commands) + 2
+    lines = ["", "Done. Everything here is synthetic. Try:"]
+    if 2 + width + 2 + max(len(why) for _, why in tries) <= 80:
+        lines += [f"  {c.ljust(width)}# {why}"
+                  for c, (_, why) in zip(commands, tries, strict=True)]
+    else:  # an 80-column terminal would wrap the comments: put each above its command
+        for c, (_, why) in zip(commands, tries, strict=True):
+            lines += [f"  # {why}", f"  {c}"]
+    if tl != "tracelight":
+        lines.append(f"  (or first `. {Path(tl).parent}/activate`, then type plain "
+                     "`tracelight`)")
+    if serving:
+        lines += ["  The workspace below keeps this shell busy: run these in a second shell",
+                  "  in this folder, or stop the workspace with Ctrl+C first."]
+    lines.append(f"  Ground truth for checking: {out / 'truth.jsonl'}")
+    return "\n".join(lines)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,18 +15,28 @@ from tracelight import settings
 from tracelight.bench.measure import timed
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import progress_bar, store_from
-from tracelight.cli.output import dumps, emit, stderr
-from tracelight.score import model as risk_model
-from tracelight.score.catalogue import Catalogue, load_catalogue
-from tracelight.score.features import AdFeatures
+from tracelight.cli.output import (
+    Col,
+    Columns,
+    columns_option,
+    day_text,
+    dumps,
+    emit,
+    no_results,
+    risk_text,
+    stderr,
+)
 from tracelight.score.runs import read_labels, reason_summary
-from tracelight.score.scorer import results_from_features
-from tracelight.services.rescore import corpus_stats, labelled_features, rescore
 
-QUEUE_COLUMNS = ["rank", "kind", "ref", "risk", "location", "top_reasons"]
+if TYPE_CHECKING:  # the model and the store load when a command needs them, not on --help
+    from tracelight.records import Reason
+    from tracelight.score.catalogue import Catalogue
+    from tracelight.score.features import AdFeatures
 
 
 def _catalogue() -> Catalogue:
+    from tracelight.score.catalogue import load_catalogue
+
     path = settings.get("catalogue")
     return load_catalogue(path or None)
 
@@ -47,6 +57,8 @@ def labels_option(func: Any) -> Any:
 
 def _features_from_store(db_url: str, labels_path: str,
                          cat: Catalogue) -> tuple[list[AdFeatures], list[int], int]:
+    from tracelight.services.rescore import corpus_stats, labelled_features
+
     labels = read_labels(labels_path)
     with store_from(db_url) as store:
         total = store.count_ads()
@@ -85,6 +97,8 @@ def train_cmd(labels_path: str, db_url: str, model_dir: str, text: bool, seed: i
     The model card (data, date, held-out metrics, limits) is written next to it. Later
     `rescore` runs use the newest version.
     """
+    from tracelight.score import model as risk_model
+
     cat = _catalogue()
     feats, y, total = _features_from_store(db_url, labels_path, cat)
     directory = Path(model_dir)
@@ -115,7 +129,7 @@ def train_cmd(labels_path: str, db_url: str, model_dir: str, text: bool, seed: i
 @click.option("--folds", type=click.IntRange(0, 20), default=5, show_default=True,
               help="Also score every labelled ad with k-fold models (precision@k over all "
                    "labels); 0 to skip.")
-@format_option("table", "jsonl")
+@format_option()
 def evaluate_cmd(labels_path: str, db_url: str, test_size: float, seed: int, text: bool,
                  folds: int, fmt: str) -> None:
     """Print ROC AUC, PR AUC and precision@50/@200 on a held-out split.
@@ -133,6 +147,9 @@ def evaluate_cmd(labels_path: str, db_url: str, test_size: float, seed: int, tex
 def evaluate_features(feats: Sequence[AdFeatures], y: Sequence[int], cat: Catalogue, *,
                       test_size: float = 0.3, seed: int = 7, text: bool = True,
                       folds: int = 0) -> list[dict[str, Any]]:
+    from tracelight.score import model as risk_model
+    from tracelight.score.scorer import results_from_features
+
     tr, te = risk_model.split(y, test_size=test_size, seed=seed)
     test_feats = [feats[i] for i in te]
     test_y = [y[i] for i in te]
@@ -172,8 +189,15 @@ def rescore_cmd(db_url: str, model_dir: str, default_weights: bool, no_network: 
     network's evidence too (docs/risk.md: the reason `network_context` names the linking
     ad), and the calibration kept in the model folder (from --calibrate) is applied.
     """
+    from tracelight.score import model as risk_model
     from tracelight.score.calibration import fit_calibration, load_calibration, save_calibration
-    from tracelight.services.rescore import labelled_risks, network_context, recalibrate
+    from tracelight.services.rescore import (
+        corpus_stats,
+        labelled_risks,
+        network_context,
+        recalibrate,
+        rescore,
+    )
 
     cat = _catalogue()
     model = None
@@ -219,37 +243,89 @@ def who_of(model: Any, cat: Catalogue) -> str:
     return model.name if model is not None else f"default weights (catalogue {cat.digest})"
 
 
+def _reason_titles(reasons: Sequence[Reason] | None, top: int = 3) -> str:
+    """The short labels of the reasons that raised the score, for tables."""
+    return "; ".join([r.title for r in (reasons or []) if (r.weight or 0) > 0][:top])
+
+
+QUEUE = Columns(
+    Col("rank", "#", right=True),
+    Col("kind"),
+    Col("ref", "ad", value=lambda r: r.get("ref") or r.get("id")),
+    Col("id"),
+    Col("source"),
+    Col("risk", right=True, show=risk_text),
+    Col("size", "ads", right=True),
+    Col("title", flex=True, min=14),
+    Col("location", flex=True, min=13, drop=True),
+    Col("posted_at", "posted", show=day_text, drop=True),
+    Col("reasons", flex=True, min=18, value=lambda r: r.get("reason_titles")),
+    Col("top_reasons", flex=True, min=18),
+    table=["rank", "ref", "risk", "size", "title", "location", "reasons"],
+    csv=["rank", "kind", "ref", "id", "source", "risk", "size", "title", "location",
+         "posted_at", "top_reasons"],
+)
+
+
+# the networks section names its columns for networks: its "title" is the names in the ads
+NETWORK_SECTION = {"ref": Col("ref", "network"),
+                   "title": Col("title", "names", flex=True, min=10),
+                   "location": Col("location", "cities", flex=True, min=13, drop=True)}
+
+
 @cli.command("queue")
 @db_option
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="How many ads to list.")
+              help="How many ads to list (and at most as many networks).")
 @click.option("--min-risk", type=click.FloatRange(0, 1), default=None,
               help="Only ads with at least this risk.")
-@format_option("table", "jsonl")
-def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None:
+@columns_option(QUEUE)
+@format_option()
+def queue_cmd(db_url: str, limit: int, min_risk: float | None, columns: str | None,
+              fmt: str) -> None:
     """Ads (and networks, once linked) by risk with their top reasons: what to review first.
 
-    A risk is a lead for human review, never a finding about a person.
+    The table prints two sections, ads then networks, each ranked from 1; jsonl and csv
+    carry the same rows with a `kind` column. A risk is a lead for human review, never a
+    finding about a person.
     """
-    from tracelight.services.queue import AdFilter, scored_ads
+    from tracelight.services.adref import format_ref
+    from tracelight.services.queue import AdFilter, ad_queue
 
-    rows: list[dict[str, Any]] = []
+    cols = QUEUE.choose(columns, fmt)
     with store_from(db_url) as store:
-        for i, ad in enumerate(scored_ads(store, AdFilter(min_risk=min_risk), limit=limit),
-                               start=1):
-            row = {"rank": i, "kind": "ad", "ref": f"{ad.source}/{ad.ad_id}", "id": ad.ad_id,
-                   "source": ad.source,
+        page = ad_queue(store, AdFilter(min_risk=min_risk), limit=limit)
+        ads = page.ads if page.scored else []
+        ad_rows: list[dict[str, Any]] = []
+        for i, ad in enumerate(ads, start=1):
+            row = {"rank": i, "kind": "ad", "ref": format_ref(ad.source, ad.ad_id),
+                   "id": ad.ad_id, "source": ad.source,
                    "risk": ad.risk, "title": ad.title, "location": ad.location,
                    "posted_at": ad.posted_at,
                    "reasons": [r.to_dict() for r in (ad.reasons or [])[:3]]}
-            if fmt == "table":
-                row["top_reasons"] = reason_summary(ad.reasons)
-            rows.append(row)
-        rows += _network_rows(store, limit, fmt)
-    if not rows:
-        stderr.print("nothing scored yet: run `tracelight rescore` (or ingest with --score)")
+            if fmt != "jsonl":
+                row.update(reason_titles=_reason_titles(ad.reasons),
+                           top_reasons=reason_summary(ad.reasons))
+            ad_rows.append(row)
+        net_rows = _network_rows(store, limit, fmt) if ad_rows else []
+        n_networks = store.count_networks() if net_rows else 0
+    if not ad_rows:
+        if not page.scored:
+            no_results("nothing scored yet", "tracelight rescore (or ingest with --score)")
+        else:
+            no_results(f"no scored ad has a risk of at least {min_risk}",
+                       "a lower --min-risk")
         return
-    emit(rows, fmt, QUEUE_COLUMNS, widths={"top_reasons": 90})
+    if fmt != "table":
+        emit([*ad_rows, *net_rows], fmt, cols)
+        return
+    shown = "1,000+" if page.capped else f"{page.total:,}"
+    emit(ad_rows, fmt, cols, title=f"Ads by risk: top {len(ad_rows)} of {shown} scored "
+                                   "(leads for review, not findings)")
+    if net_rows:
+        click.echo()
+        emit(net_rows, fmt, [NETWORK_SECTION.get(c.key, c) for c in cols],
+             title=f"Networks by risk: top {len(net_rows)} of {n_networks:,}")
 
 
 def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
@@ -263,7 +339,10 @@ def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
         row = {"rank": i, "kind": "network", "ref": net.id, "id": net.id, "risk": net.risk,
                "location": net.location, "size": net.size,
                "reasons": [r.to_dict() for r in net.reasons[:3]]}
-        if fmt == "table":
-            row["top_reasons"] = reason_summary(net.reasons)
+        if fmt != "jsonl":
+            names = net.network.names
+            row.update(ref=net.id, title=", ".join(names[:3]) if names else "",
+                       reason_titles=_reason_titles(net.reasons),
+                       top_reasons=reason_summary(net.reasons))
         rows.append(row)
     return rows

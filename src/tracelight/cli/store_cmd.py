@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,18 @@ from tracelight import kinds, settings
 from tracelight.bench.measure import process_tree_peak_rss_mb
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import parse_when, progress_bar, store_from
-from tracelight.cli.output import dumps, emit, stderr
+from tracelight.cli.output import (
+    Col,
+    Columns,
+    columns_option,
+    day_text,
+    dumps,
+    emit,
+    minute_text,
+    risk_text,
+    row_ref,
+    stderr,
+)
 from tracelight.errors import InputError, UsageError
 from tracelight.kinds import normalize_lookup
 from tracelight.pipeline import PipelineOptions
@@ -22,8 +34,29 @@ from tracelight.services.ingest import default_after_batch, ingest
 from tracelight.services.search import text_search
 from tracelight.store import AdFilter, StoredAd
 
-AD_COLUMNS = ["ref", "posted_at", "location", "risk", "title"]  # table: SOURCE/ID
 CSV_AD_COLUMNS = ["ref", "id", "source", "posted_at", "location", "risk", "title"]
+ADS = Columns(
+    Col("ref", "ad", value=row_ref),
+    Col("id"),
+    Col("source"),
+    Col("posted_at", "posted", show=day_text),
+    Col("location", flex=True, min=13, drop=True),
+    Col("risk", right=True, show=risk_text),
+    Col("title", flex=True, min=16),
+    Col("url", flex=True, min=16),
+    Col("category"),
+    table=["ref", "risk", "posted_at", "location", "title"],
+    csv=CSV_AD_COLUMNS,
+)
+RUNS = [Col("run", right=True), Col("started_at", "started", show=minute_text), Col("status"),
+        *(Col(k, right=True) for k in ("read", "new", "updated")),
+        Col("unchanged", "same", right=True), Col("rejected", right=True),
+        Col("paths", flex=True, min=12)]
+ENTITIES = [Col("kind"), Col("value", flex=True, min=14), Col("as written", flex=True, min=14),
+            Col("field"), Col("span"), Col("obfuscated")]
+IMAGES = [Col("position", "#", right=True), Col("original", flex=True, min=12),
+          Col("sha256", max=16), Col("pdq", max=16), Col("quality", right=True),
+          Col("error", flex=True)]
 
 
 def _summary_row(ad: StoredAd) -> dict[str, Any]:
@@ -67,7 +100,8 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
     opts = PipelineOptions(region=region, extract=extract, images=images, score=score,
                            ocr=ocr and images, image_dir=settings.get("image_dir"))
     sizes = sum(os.path.getsize(p) for p in paths if p != "-" and os.path.isfile(p))
-    with store_from(db_url) as store, progress_bar(total=sizes or None, unit="bytes") as bar:
+    with store_from(db_url, create=True) as store, \
+            progress_bar(total=sizes or None, unit="bytes") as bar:
         task = bar.add_task("ingest", total=sizes or None, info="")
         done_before: dict[str, int] = {}
         current: dict[str, Any] = {"path": None, "base": 0}
@@ -109,9 +143,11 @@ def ingest_cmd(paths: tuple[str, ...], source: str | None, db_url: str, rejects_
               show_default=True, help="Order of the list.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="At most this many ads (table default: 50; jsonl/csv: all).")
+@columns_option(ADS)
 @format_option()
 def ads_cmd(db_url: str, source: str | None, since: str | None, until: str | None,
-            location: str | None, sort: str, limit: int | None, fmt: str) -> None:
+            location: str | None, sort: str, limit: int | None, columns: str | None,
+            fmt: str) -> None:
     """List stored ads, newest first (or by risk with --sort risk)."""
     flt = AdFilter(source=source, since=parse_when(since, "--since"),
                    until=parse_when(until, "--until"), location=location)
@@ -123,9 +159,12 @@ def ads_cmd(db_url: str, source: str | None, since: str | None, until: str | Non
                                               store.iter_ads(flt, sort=sort, limit=limit))
         else:
             rows = (_summary_row(ad) for ad in store.iter_ads(flt, sort=sort, limit=limit))
-        count = emit(rows, fmt, CSV_AD_COLUMNS if fmt == "csv" else AD_COLUMNS,
-                     widths={"title": 60})
-        if fmt == "table":
+        cols = ADS.choose(columns, fmt)
+        filtered = any((source, since, until, location))
+        count = emit(rows, fmt, cols, empty="no ad matches these filters" if filtered else
+                     "no ads stored yet", hint="fewer filters (tracelight ads)" if filtered
+                     else "tracelight ingest FILE")
+        if fmt == "table" and count:
             total = store.count_ads(flt)
             stderr.print(f"{count} of {total:,} ads shown" +
                          ("" if count == total else " (use --limit, or --format jsonl for all)"))
@@ -176,17 +215,17 @@ def show_cmd(ad_ref: str, source: str | None, db_url: str, fmt: str) -> None:
             body.stylize("bold yellow", m.start, m.end)
     console.print(Panel(body, title=ad.title or "(no title)", subtitle=head))
     console.print(risk)
-    for line in explanation.lines():
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for line in explanation.lines():  # wrapped at words to the terminal, indent kept
+        indent = " " * (len(line) - len(line.lstrip()))
+        console.print(textwrap.fill(line, width=max(20, console.width),
+                                    subsequent_indent=indent + "  ") or line,
+                      markup=False, highlight=False, soft_wrap=True)
     if found:
         emit(({"kind": m.kind, "value": m.value, "as written": m.raw, "field": m.field,
                "span": f"{m.start}-{m.end}", "obfuscated": m.obfuscated} for m in found),
-             "table", ["kind", "value", "as written", "field", "span", "obfuscated"],
-             title="entities")
+             "table", ENTITIES, title="entities")
     if imgs:
-        emit(data["image_hashes"], "table",
-             ["position", "original", "sha256", "pdq", "quality", "error"],
-             title="images (hashes only)", widths={"sha256": 16, "pdq": 16})
+        emit(data["image_hashes"], "table", IMAGES, title="images (hashes only)")
     console.print(f"revision {ad.revision}; first seen {ad.first_seen:%Y-%m-%d %H:%M}, "
                   f"last seen {ad.last_seen:%Y-%m-%d %H:%M}")
 
@@ -206,27 +245,41 @@ LOOKUP_KINDS = kinds.LOOKUPS  # option word -> entity kind ("handle" -> "social"
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=0)
 @db_option
+@columns_option(ADS)
 @format_option()
 def search_cmd(words: str | None, phone: str | None, email: str | None, handle: str | None,
                payment: str | None, crypto: str | None, region: str, limit: int, offset: int,
-               db_url: str, fmt: str) -> None:
+               db_url: str, columns: str | None, fmt: str) -> None:
     """Find ads by words in their text, or by an identifier (--phone, --email, ...)."""
     lookups = {k: v for k, v in {"phone": phone, "email": email, "handle": handle,
                                  "payment": payment, "crypto": crypto}.items() if v}
     if bool(words) + len(lookups) != 1:
         raise UsageError("give either words to search for or exactly one of --phone, --email, "
                          "--handle, --payment, --crypto")
+    cols = ADS.choose(columns, fmt)
     with store_from(db_url) as store:
-        if words:  # an exact ad reference (SOURCE/ID or id) comes first
+        if words:
             total, found = text_search(store, words, limit=limit, offset=offset)
+            asked = f"no ad contains {words!r}"
+            hint = "fewer or other words, or an identifier: --phone, --email, --handle"
         else:
             (option, value), = lookups.items()
             kind = LOOKUP_KINDS[option]
-            total, found = store.find_by_entity(kind, normalize_lookup(kind, value, region),
-                                                limit=limit, offset=offset)
-    emit((_summary_row(ad) for ad in found), fmt,
-         CSV_AD_COLUMNS if fmt == "csv" else AD_COLUMNS, widths={"title": 60})
-    if fmt == "table":
+            normal = normalize_lookup(kind, value, region)
+            total, found = store.find_by_entity(kind, normal, limit=limit, offset=offset)
+            shown = " or ".join(normal)
+            asked = f"no ad mentions the {option} {shown}" + (
+                f" (typed as {value!r})" if shown != value else "")
+            hint = (f"the phone as written in an ad, with its country code if not in {region} "
+                    "(--region); or words: tracelight search \"WORDS\"" if option == "phone"
+                    else "the value as written in an ad; or words: tracelight search \"WORDS\"")
+        if not found and offset and total:
+            asked, hint = f"only {total:,} matching ads, and --offset is {offset}", \
+                "a smaller --offset"
+        elif not found and not store.count_ads():
+            hint = "the store holds no ads yet: tracelight ingest FILE"
+    emit((_summary_row(ad) for ad in found), fmt, cols, empty=asked, hint=hint)
+    if fmt == "table" and found:
         stderr.print(f"{len(found)} of {total:,} matching ads shown")
 
 
@@ -240,5 +293,4 @@ def runs_cmd(db_url: str, limit: int, fmt: str) -> None:
         rows = store.runs(limit)
     for r in rows:
         r["run"] = r.pop("pk")
-    emit(rows, fmt, ["run", "started_at", "status", "read", "new", "updated", "unchanged",
-                     "rejected", "paths"])
+    emit(rows, fmt, RUNS, empty="no ingest run yet", hint="tracelight ingest FILE")

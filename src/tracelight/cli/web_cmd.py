@@ -18,9 +18,10 @@ from tracelight.errors import TamperError, UsageError
 from tracelight.store.accounts import ROLES, Accounts
 
 
-def _open(db_url: str) -> Any:
+def _open(db_url: str, *, create: bool = False) -> Any:
+    """The store; a missing SQLite file is an error unless the command may create it."""
     from tracelight.store import open_store
-    return open_store(db_url)
+    return open_store(db_url, must_exist=not create)
 
 
 def _is_loopback(host: str) -> bool:
@@ -35,8 +36,8 @@ def _is_loopback(host: str) -> bool:
 @cli.command()
 @click.option("--host", default=lambda: settings.get("host"), show_default="127.0.0.1",
               help=settings.SETTINGS["host"].help)
-@click.option("--port", type=int, default=lambda: settings.get_int("port"), show_default="8000",
-              help=settings.SETTINGS["port"].help)
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: settings.get_int("port"),
+              show_default="8000", help=settings.SETTINGS["port"].help)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes. More use more cores; login rate limits then count per "
                    "process.")
@@ -54,19 +55,46 @@ def serve(host: str, port: int, workers: int, db_url: str) -> None:
     serve_store(store, host, port, workers=workers)
 
 
+def ensure_port_free(host: str, port: int) -> None:
+    """Raise a one-line UsageError unless `host:port` can be listened on now, so a busy port
+    is said before any URL is announced."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # the family uvicorn binds
+    try:
+        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(f"cannot serve on host {host!r}: {getattr(exc, 'strerror', exc)}",
+                         hint="use an address of this machine, e.g. --host 127.0.0.1") from None
+    _family, socktype, proto, _name, addr = infos[0]
+    with socket.socket(family, socktype, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(f"port {port} on {host} is already in use",
+                                 hint="stop the program using it, or choose another port: "
+                                      f"--port {port + 1 if port < 65535 else 8000}") from None
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def serve_store(store: Any, host: str, port: int, *, workers: int = 1) -> None:
     """Run the workspace over an open store (also used by `tracelight demo`)."""
     import uvicorn
 
     from tracelight.web.app import create_app, require_audit_protection
     require_audit_protection(Accounts(store))  # fail closed before binding any port
+    ensure_port_free(host, port)
     if not _is_loopback(host):
         stderr.print(f"[bold red]WARNING: serving on {host}, reachable from other machines.[/] "
                      "This workspace holds possible victims' details: put it behind HTTPS "
                      "and a firewall.", highlight=False, soft_wrap=True)
     shown = f"[{host}]" if ":" in host else host
     stderr.print(f"tracelight workspace on http://{shown}:{port}/ (database "
-                 f"{store.safe_url}); Ctrl+C stops it", highlight=False, soft_wrap=True)
+                 f"{store.safe_url}); Ctrl+C stops it", highlight=False)
     common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
               "server_header": False,
               "proxy_headers": False}
@@ -112,7 +140,7 @@ def user_add(name: str, role: str, password_stdin: bool, db_url: str) -> None:
     """Add a user NAME with a password (asked for, or read with --password-stdin)."""
     from tracelight.web.auth import hash_password
     password = _read_password(password_stdin)
-    accounts = Accounts(_open(db_url))
+    accounts = Accounts(_open(db_url, create=True))
     made = accounts.add_user(name, hash_password(password), role)
     accounts.audit("cli", "user.add", made.username, detail={"role": role})
     click.echo(f"added {made.username} ({role})", err=True)

@@ -31,8 +31,14 @@ def _implements(store: Store) -> StoreInterface:
     return store  # mypy checks here that Store implements every repository Protocol
 
 
-def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Open (and, by default, create or upgrade) the database at `url`."""
+def open_store(url: str, *, migrate: bool = True, must_exist: bool = False) -> Store:
+    """Open (and, by default, create or upgrade) the database at `url`.
+
+    must_exist: for commands that only read. A SQLite file that is not there (or is empty)
+    is then an error naming the path, instead of a new empty database.
+    """
+    if must_exist:
+        db.require_existing(url)
     engine = db.make_engine(url)
     if migrate:
         db.migrate(engine, url)

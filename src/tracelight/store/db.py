@@ -41,6 +41,29 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def require_existing(url: str) -> None:
+    """Refuse a SQLite URL whose file does not exist yet (or is empty), for read-only use.
+
+    Other backends are servers: their database is created by its administrator."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # make_engine explains
+    if parsed.get_backend_name() != "sqlite":
+        return
+    database = parsed.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    try:
+        missing = not path.is_file() or path.stat().st_size == 0
+    except OSError:
+        missing = True
+    if missing:
+        raise StoreError(f"database {path} does not exist",
+                         hint="to make one: tracelight ingest FILE")
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
