@@ -27,8 +27,8 @@ lint: install  ## ruff, and docs/cli.md must match the commands' help (regenerat
 	$(VENV)/bin/ruff check src tests tools
 	PYTHONPATH=src $(PY) tools/gen_cli_doc.py --check
 
-typecheck: install  ## mypy, module by module as each is tightened
-	$(VENV)/bin/mypy src/tracelight/records.py src/tracelight/errors.py src/tracelight/settings.py src/tracelight/pipeline.py src/tracelight/store src/tracelight/ingest src/tracelight/images src/tracelight/extract src/tracelight/score src/tracelight/demo src/tracelight/web
+typecheck: install  ## mypy over the whole package
+	$(VENV)/bin/mypy src/tracelight
 
 bench: install  ## print throughput and memory figures for every stage
 	$(TL) bench ingest --ads 20000
