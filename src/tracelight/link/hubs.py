@@ -137,8 +137,8 @@ class HubRules:
     small_groups: int = 5  # ... or this many, when they are half of the ads beside others
     boilerplate_share: float = 0.8  # a main contact inside boilerplate in this share of ads
     min_cities: int = 8  # ... spread over this many cities: a site's number, not a network's
-    image_ads: int = 3  # images (stock photos) are tested from this many ads
-    image_groups: int = 3  # ... and are hubs beside this many groups, half of their ads
+    image_ads: int = 2  # images (stock photos) are tested from this many ads
+    image_groups: int = 2  # ... and are hubs beside this many groups, half of their ads
 
 
 def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: np.ndarray,
@@ -186,9 +186,30 @@ def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_star
                              f"the only contact of most of its {size} ads, but inside the same "
                              f"boilerplate sentence in {share:.0%} of them, across {n_cities} "
                              f"cities: a site's or service's number"))
+    # groups beside each suspect: its ads, joined when they share any identifier but it (and
+    # but the hubs found so far: two ads that share only a site's phone share nothing)
+    found = {h[0] for h in hubs}
+    remaining = suspects
+    for _pass in range(4):
+        new = _beside_hubs(n_rows, el_rows, el_ids, g_start, g_size, g_ids, is_contact, img,
+                           contact_count, city_ids, boiler, rules, remaining, found)
+        if not new:
+            break
+        hubs.extend(new)
+        found.update(h[0] for h in new)
+        remaining = [i for i in remaining if int(g_ids[i]) not in found]
+    return hubs
+
+
+def _beside_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: np.ndarray,
+                 g_size: np.ndarray, g_ids: np.ndarray, is_contact: np.ndarray,
+                 img: np.ndarray, contact_count: np.ndarray, city_ids: np.ndarray,
+                 boiler: Callable[[np.ndarray], float], rules: HubRules,
+                 suspects: list[int], found: set[int],
+                 ) -> list[tuple[int, int, int | None, str]]:
+    hubs: list[tuple[int, int, int | None, str]] = []
     if not suspects:
         return hubs
-    # groups beside each suspect: its ads, joined when they share any identifier but it
     sus = np.asarray(suspects, dtype=np.int64)
     sizes = g_size[sus]
     node_owner = np.repeat(np.arange(sus.size, dtype=np.int64), sizes)
@@ -202,6 +223,8 @@ def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_star
     elem_id = row_ids[np.repeat(row_off[:-1][node_row], lens) + _ranges(lens)]
     own = g_ids[sus][node_owner[elem_node]]
     keep = elem_id != own
+    if found:
+        keep &= ~np.isin(elem_id, np.fromiter(found, np.int64, len(found)))
     elem_node, elem_id = elem_node[keep], elem_id[keep]
     n_vocab = int(el_ids.max()) + 1
     a, b = _star_pairs(node_owner[elem_node] * n_vocab + elem_id)

@@ -73,8 +73,8 @@ class LinkConfig:
     hub_min_cities: int = 8  # ... in this share of its ads, over this many cities: a hub
     hub_max_ads: int = 2000  # an identifier in this many ads is a hub whatever else holds
     pdq_threshold: int = 31  # PDQ Hamming distance for near-duplicate images
-    hub_image_ads: int = 3  # images are tested from this many ads (stock photos) ...
-    hub_image_groups: int = 3  # ... and are hubs beside this many groups (half of the ads)
+    hub_image_ads: int = 2  # images are tested from this many ads (stock photos) ...
+    hub_image_groups: int = 2  # ... and are hubs beside this many groups (half of the ads)
     # "names+city": wording joins two groups that both hold contacts of their own (which
     # then disagree) only when the two ads also share a name and a city; "off": never refuse.
     contradiction_rule: str = "names+city"
