@@ -277,7 +277,7 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarray,
                       wb: np.ndarray, ws: np.ndarray,
-                      corroborated: Callable[[int, int], bool],
+                      corroborated: Callable[[int, int, float], bool],
                       ) -> tuple[UnionFind, list[tuple[int, int, float]], int]:
     """Join groups (labels) by wording edges, best first, refusing contradicted joins.
 
@@ -302,7 +302,7 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
         if ra == rb:
             continue
         a, b = int(wa[i]), int(wb[i])
-        if contact[ra] and contact[rb] and not corroborated(a, b):
+        if contact[ra] and contact[rb] and not corroborated(a, b, float(ws[i])):
             refused += 1
             continue
         uf.union(ra, rb)

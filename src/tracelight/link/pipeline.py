@@ -77,7 +77,7 @@ class LinkConfig:
     hub_image_groups: int = 2  # ... and are hubs beside this many groups (half of the ads)
     # "names+city": wording joins two groups that both hold contacts of their own (which
     # then disagree) only when the two ads also share a name and a city; "off": never refuse.
-    contradiction_rule: str = "names+city"
+    contradiction_rule: str = "name+(city|template)"
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -263,12 +263,18 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
 
     rule = cfg.contradiction_rule
 
-    def corroborated(a: int, b: int) -> bool:
+    def corroborated(a: int, b: int, score: float) -> bool:
         if rule == "off":
             return True
         same_city = bool(cities[a] >= 0 and cities[a] == cities[b])
         same_name = bool(set(names[a]) & set(names[b]))
-        return same_city and same_name if rule == "names+city" else same_city or same_name
+        if rule == "name+(city|template)":
+            return same_name and (same_city or score >= cfg.template_threshold)
+        if rule == "names+city":
+            return same_city and same_name
+        if rule == "name|city":
+            return same_city or same_name
+        raise ValueError(f"contradiction_rule must be name+(city|template), names+city, name|city or off, not {rule!r}")
 
     uf, medium_edges, refused = constrained_merge(strong_labels, has_contact, wa, wb, ws,
                                                   corroborated)
