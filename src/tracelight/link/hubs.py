@@ -144,13 +144,15 @@ class HubRules:
 def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: np.ndarray,
                     g_size: np.ndarray, g_ids: np.ndarray, is_contact: np.ndarray,
                     is_image: np.ndarray, city_ids: np.ndarray, boiler: Callable[[np.ndarray], float],
-                    rules: HubRules) -> list[tuple[int, int, int | None, str]]:
+                    rules: HubRules, text_groups: np.ndarray | None = None,
+                    ) -> list[tuple[int, int, int | None, str]]:
     """Which frequent identifiers are hubs, by what sits beside them.
 
     el_rows/el_ids: (row, identifier) occurrences sorted by identifier; g_*: the run of each
     identifier. is_contact: per identifier id, whether it is a way to reach the advertiser.
     city_ids: per row, a city number (-1: none). boiler(rows): the share of those rows that
-    carry the same boilerplate sentence (the most common one).
+    carry the same boilerplate sentence (the most common one). text_groups: per row, its
+    group under wording evidence (ads of one template count as sharing something).
 
     A site's number sits beside each advertiser's own contact: its ads carry other contacts,
     and those ads fall into many groups that share nothing but it (no other phone, email,
@@ -161,6 +163,12 @@ def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_star
     hubs: list[tuple[int, int, int | None, str]] = []
     if g_ids.size == 0:
         return hubs
+    n_vocab = int(el_ids.max()) + 1
+    if text_groups is not None and text_groups.size == n_rows:
+        # a row's wording group acts as one more thing its ads can share (ids past the vocab)
+        el_rows = np.concatenate([el_rows, np.arange(n_rows, dtype=np.int64)])
+        el_ids = np.concatenate([el_ids, n_vocab + text_groups.astype(np.int64)])
+        is_contact = np.concatenate([is_contact, np.zeros(n_rows, dtype=bool)])
     contact_count = np.bincount(el_rows[is_contact[el_ids]], minlength=n_rows)
     img = is_image[g_ids]
     cand = np.nonzero((g_size >= rules.check_ads) | (img & (g_size >= rules.image_ads)))[0]
@@ -168,13 +176,13 @@ def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_star
     for i in cand.tolist():
         ident, size = int(g_ids[i]), int(g_size[i])
         rows = el_rows[g_start[i]:g_start[i] + size]
-        if size >= rules.max_ads:
-            hubs.append((ident, size, None,
-                         f"in {size} ads, at or over the {rules.max_ads}-ad limit"))
-            continue
         others = contact_count[rows] - (1 if is_contact[ident] else 0)
         if np.count_nonzero(others > 0) >= rules.beside_share * size:
             suspects.append(i)
+            continue
+        if size >= rules.max_ads:
+            hubs.append((ident, size, None,
+                         f"in {size} ads, at or over the {rules.max_ads}-ad limit"))
             continue
         # the main contact of its ads: a network's, unless it sits in a site's boilerplate
         cities = city_ids[rows]
@@ -239,7 +247,8 @@ def _beside_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: 
         ident, size = int(g_ids[i]), int(g_size[i])
         ng, nb = int(groups[j]), int(n_beside[j])
         small = rules.image_groups if img[i] else rules.small_groups
-        if ng >= rules.min_groups or (ng >= small and 2 * ng >= nb):
+        capped = size >= rules.max_ads
+        if capped or ng >= rules.min_groups or (ng >= small and 2 * ng >= nb):
             rows = el_rows[g_start[i]:g_start[i] + size]
             cities = city_ids[rows]
             n_cities = np.unique(cities[cities >= 0]).size
@@ -249,6 +258,8 @@ def _beside_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: 
                      f"cities")
             if share >= 0.5:
                 words += f"; inside the same boilerplate sentence in {share:.0%} of them"
+            if capped:
+                words += f"; at or over the {rules.max_ads}-ad limit"
             hubs.append((ident, size, ng, words + ": a site's or service's contact, not an "
                                                   "advertiser's"))
     return hubs

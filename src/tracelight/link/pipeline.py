@@ -235,7 +235,8 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     is_image = np.fromiter((k in (IMAGE_KIND, IMAGE_NEAR_KIND) for k, _v in vocab), dtype=bool,
                            count=len(vocab))
     hub_rows = identifier_hubs(n, el_rows, el_ids, g_start, g_size, g_ids, is_contact,
-                               is_image, city_ids, boiler, cfg.hub_rules())
+                               is_image, city_ids, boiler, cfg.hub_rules(),
+                               text_groups=components(n, wa, wb))
     hub_ids = {h[0] for h in hub_rows}
     for ident, count, n_groups, reason in hub_rows:
         i = int(np.searchsorted(g_ids, ident))
