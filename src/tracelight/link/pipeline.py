@@ -78,6 +78,8 @@ class LinkConfig:
     # "names+city": wording joins two groups that both hold contacts of their own (which
     # then disagree) only when the two ads also share a name and a city; "off": never refuse.
     contradiction_rule: str = "name+(city|template)"
+    wording_max_writers: int = 2  # ... unless at most this many groups with contacts write
+    wording_small_group: int = 5  # ... the text and both groups hold at most this many ads
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -234,9 +236,10 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
 
     is_image = np.fromiter((k in (IMAGE_KIND, IMAGE_NEAR_KIND) for k, _v in vocab), dtype=bool,
                            count=len(vocab))
+    text_groups = components(n, wa, wb)
     hub_rows = identifier_hubs(n, el_rows, el_ids, g_start, g_size, g_ids, is_contact,
                                is_image, city_ids, boiler, cfg.hub_rules(),
-                               text_groups=components(n, wa, wb))
+                               text_groups=text_groups)
     hub_ids = {h[0] for h in hub_rows}
     for ident, count, n_groups, reason in hub_rows:
         i = int(np.searchsorted(g_ids, ident))
@@ -263,9 +266,18 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     names, cities = table.names, city_ids
 
     rule = cfg.contradiction_rule
+    # how many advertisers (groups holding contacts of their own) write each text: a text
+    # that two of them share may be one author's; an ad builder's is shared by many
+    n_strong = int(strong_labels.max()) + 1 if n else 1
+    with_contact = has_contact[strong_labels]
+    pairs = np.unique(text_groups[with_contact] * n_strong + strong_labels[with_contact])
+    writers = np.bincount(pairs // n_strong, minlength=int(text_groups.max()) + 1 if n else 0)
+    strong_size = np.bincount(strong_labels, minlength=n_strong)
 
     def corroborated(a: int, b: int, score: float) -> bool:
-        if rule == "off":
+        if rule == "off" or (writers[text_groups[a]] <= cfg.wording_max_writers
+                             and strong_size[strong_labels[a]] <= cfg.wording_small_group
+                             and strong_size[strong_labels[b]] <= cfg.wording_small_group):
             return True
         same_city = bool(cities[a] >= 0 and cities[a] == cities[b])
         same_name = bool(set(names[a]) & set(names[b]))
