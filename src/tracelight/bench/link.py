@@ -38,8 +38,8 @@ def run(n_ads: int = 3000, corpus: str = "demo", seed: int = 7, oracle: bool = F
     """
     from tracelight.demo.linkads import iter_ads as synth_iter
     from tracelight.link import link_batch, pairwise_scores
-    from tracelight.link.metrics import bucket_scores
     from tracelight.link.corpus import read_corpus
+    from tracelight.link.metrics import bucket_scores
 
     t0 = time.perf_counter()
     if corpus == "synth":

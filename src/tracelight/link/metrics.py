@@ -80,7 +80,7 @@ def bucket_scores(predicted: Mapping[str, str | None], truth: Mapping[str, str |
         if len(ks) < 2:
             continue
         in_bucket = Counter(bucket_of(k) for k in ks)
-        per_net = Counter(truth[k] for k in ks if truth.get(k) is not None)
+        per_net = Counter(t for t in (truth.get(k) for k in ks) if t is not None)
         for b, c in in_bucket.items():
             if b == "singletons":
                 wrong_singletons += c
@@ -91,7 +91,7 @@ def bucket_scores(predicted: Mapping[str, str | None], truth: Mapping[str, str |
                 correct[bucket_of_size(true_sizes[t])] += _pairs(c)
     true_pairs = Counter[str]()
     nets = Counter[str]()
-    for t, size in true_sizes.items():
+    for size in true_sizes.values():
         if size >= 2:
             b = bucket_of_size(size)
             true_pairs[b] += _pairs(size)

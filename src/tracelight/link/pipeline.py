@@ -37,8 +37,7 @@ from tracelight.link.evidence import (
     wording_kind,
     wording_pairs,
 )
-from tracelight.link.features import IMAGE_KIND, IMAGE_NEAR_KIND, FeatureTable, LinkAd
-from tracelight.link.features import take_ragged
+from tracelight.link.features import IMAGE_KIND, IMAGE_NEAR_KIND, FeatureTable, LinkAd, take_ragged
 from tracelight.link.hubs import (
     Hub,
     HubRules,
@@ -50,6 +49,8 @@ from tracelight.link.hubs import (
     value_counts,
 )
 from tracelight.link.text import CONTACT_KINDS
+
+CONTRADICTION_RULES = ("name+(city|template)", "names+city", "name|city", "off")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ class LinkConfig:
     contradiction_rule: str = "name+(city|template)"
     wording_max_writers: int = 2  # ... unless at most this many groups with contacts write
     wording_small_group: int = 5  # ... the text and both groups hold at most this many ads
+
+    def __post_init__(self) -> None:
+        if self.contradiction_rule not in CONTRADICTION_RULES:
+            raise ValueError(f"contradiction_rule must be one of {', '.join(CONTRADICTION_RULES)}"
+                             f", not {self.contradiction_rule!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -285,9 +291,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
             return same_name and (same_city or score >= cfg.template_threshold)
         if rule == "names+city":
             return same_city and same_name
-        if rule == "name|city":
-            return same_city or same_name
-        raise ValueError(f"contradiction_rule must be name+(city|template), names+city, name|city or off, not {rule!r}")
+        return same_city or same_name  # "name|city"
 
     uf, medium_edges, refused = constrained_merge(strong_labels, has_contact, wa, wb, ws,
                                                   corroborated)
