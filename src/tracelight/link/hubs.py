@@ -144,7 +144,8 @@ class HubRules:
 def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: np.ndarray,
                     g_size: np.ndarray, g_ids: np.ndarray, is_contact: np.ndarray,
                     is_image: np.ndarray, city_ids: np.ndarray,
-                    boiler: Callable[[np.ndarray], float], rules: HubRules, text_groups: np.ndarray | None = None,
+                    boiler: Callable[[np.ndarray], float], rules: HubRules,
+                    text_groups: np.ndarray | None = None,
                     ) -> list[tuple[int, int, int | None, str]]:
     """Which frequent identifiers are hubs, by what sits beside them.
 
