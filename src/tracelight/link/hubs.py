@@ -138,7 +138,7 @@ class HubRules:
     boilerplate_share: float = 0.8  # a main contact inside boilerplate in this share of ads
     min_cities: int = 8  # ... spread over this many cities: a site's number, not a network's
     image_ads: int = 2  # images (stock photos) are tested from this many ads
-    image_groups: int = 2  # ... and are hubs beside this many groups, half of their ads
+    image_groups: int = 3  # ... and are hubs beside this many groups, half of their ads
 
 
 def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: np.ndarray,

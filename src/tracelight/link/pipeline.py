@@ -75,7 +75,7 @@ class LinkConfig:
     hub_max_ads: int = 2000  # an identifier in this many ads is a hub whatever else holds
     pdq_threshold: int = 31  # PDQ Hamming distance for near-duplicate images
     hub_image_ads: int = 2  # images are tested from this many ads (stock photos) ...
-    hub_image_groups: int = 2  # ... and are hubs beside this many groups (half of the ads)
+    hub_image_groups: int = 3  # ... and are hubs beside this many groups (half of the ads)
     # "names+city": wording joins two groups that both hold contacts of their own (which
     # then disagree) only when the two ads also share a name and a city; "off": never refuse.
     contradiction_rule: str = "name+(city|template)"
@@ -263,7 +263,10 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
         return a, b
 
     not_hub = ~np.isin(g_ids, np.fromiter(hub_ids, np.int64, len(hub_ids)))
-    joined = shared & not_hub
+    # a photo in a few ads only (too few to tell a stock photo from a network's) joins two
+    # groups whose contacts disagree only as wording does: small groups, or a shared name
+    few_photo = shared & not_hub & is_image[g_ids] & (g_size < cfg.hub_check_ads)
+    joined = shared & not_hub & ~few_photo
     ja, jb = stars(joined)
     strong_labels = components(n, ja, jb)
     own_contact = is_contact[el_ids] & np.repeat(not_hub, g_size)
@@ -293,11 +296,20 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
             return same_city and same_name
         return same_city or same_name  # "name|city"
 
-    uf, medium_edges, refused = constrained_merge(strong_labels, has_contact, wa, wb, ws,
-                                                  corroborated)
+    pa, pb = stars(few_photo)
+    photo_score = np.full(pa.size, 2.0, dtype=np.float32)  # ahead of any wording edge
+    uf, used, refused = constrained_merge(
+        strong_labels, has_contact, np.concatenate([pa, wa]), np.concatenate([pb, wb]),
+        np.concatenate([photo_score, ws.astype(np.float32)]), corroborated)
+    medium_edges = [e for e in used if e[2] <= 1.0]
     stats["wording_refused"] = refused
     roots = np.array([uf.find(x) for x in range(len(uf.parent))], dtype=np.int64)
     final = roots[strong_labels] if n else strong_labels
+    if few_photo.any():  # list a few-ad photo as evidence where it did join its ads
+        lab = final[el_rows]
+        lo = np.minimum.reduceat(lab, g_start) if lab.size else lab
+        hi = np.maximum.reduceat(lab, g_start) if lab.size else lab
+        joined = joined | (few_photo & (lo == hi))
     groups = group_rows(final)
     group_of_row = np.empty(n, dtype=np.int64)
     for gi, rows in enumerate(groups):
