@@ -50,7 +50,7 @@ from tracelight.link.hubs import (
 )
 from tracelight.link.text import CONTACT_KINDS
 
-CONTRADICTION_RULES = ("name+(city|template)", "names+city", "name|city", "off")
+CONTRADICTION_RULES = ("name+(city|template)", "names+city", "name", "name|city", "off")
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class LinkConfig:
     hub_image_groups: int = 3  # ... and are hubs beside this many groups (half of the ads)
     # "names+city": wording joins two groups that both hold contacts of their own (which
     # then disagree) only when the two ads also share a name and a city; "off": never refuse.
-    contradiction_rule: str = "name+(city|template)"
+    contradiction_rule: str = "name"
     wording_max_writers: int = 2  # ... unless at most this many groups with contacts write
     wording_small_group: int = 5  # ... the text and both groups hold at most this many ads
 
@@ -294,6 +294,8 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
             return same_name and (same_city or score >= cfg.template_threshold)
         if rule == "names+city":
             return same_city and same_name
+        if rule == "name":
+            return same_name
         return same_city or same_name  # "name|city"
 
     pa, pb = stars(few_photo)
