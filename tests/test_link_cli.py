@@ -52,7 +52,9 @@ def test_link_networks_hubs_similar(tmp_path: Path, db_url: str) -> None:
 
     res = runner.invoke(cli, ["hubs", "--db", url, "--format", "jsonl"])
     assert res.exit_code == 0
-    assert any(json.loads(line)["value"] == synth.SITE_PHONE for line in res.stdout.splitlines())
+    hub_rows = [json.loads(line) for line in res.stdout.splitlines()]
+    (site,) = [h for h in hub_rows if h["value"] == synth.SITE_PHONE]
+    assert "beside other contacts" in site["reason"] and "groups" in site["reason"]
 
     member = nets[0]["ad_ids"][0]
     res = runner.invoke(cli, ["similar", member, "--db", url, "--k", "3", "--format", "jsonl"])

@@ -110,8 +110,10 @@ def networks_cmd(db_url: str, min_size: int, limit: int | None, fmt: str) -> Non
 @db_option
 @format_option()
 def hubs_cmd(db_url: str, fmt: str) -> None:
-    """Identifiers and sentences shared by an implausible number of unrelated ads (a site's
-    own phone, boilerplate). Reported here, never used to join ads."""
+    """Identifiers and sentences set aside as hubs (a site's helpline beside each
+    advertiser's own contact, a stock photo, boilerplate), each with the reason in words: what
+    sits beside it, in how many groups of otherwise unrelated ads, cities, boilerplate.
+    Reported here, never used to join ads; a network's only contact is never a hub."""
     from tracelight.link.text import sentence_text
     from tracelight.services.link import stored_hubs
 
