@@ -363,3 +363,26 @@ def test_images_exact_and_near_duplicate_are_strong_evidence() -> None:
     assert any(e.kind == "image_near" for e in compare(ads[0], ads[2]))
     builtin = evidence.near_duplicate_pdq_pairs([base, near, _pdq(2)], 31)
     assert builtin == [(0, 1)]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(5, 60), st.integers(0, 2**16), st.sampled_from(CITIES6))
+def test_a_networks_only_contact_is_never_a_hub(size: int, seed: int, city: str) -> None:
+    rng = random.Random(seed)
+    ads = [_phone_ad(f"n{i}", _random_text(rng), "+13125550199", days=i % 30,
+                     city=rng.choice([city, "Austin"])) for i in range(size)]
+    result = link_batch(ads)
+    assert not [h for h in result.hubs if h.kind == "phone"]
+    assert _networks(result) == {frozenset(a.key for a in ads)}
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(10, 50), st.integers(0, 2**16))
+def test_a_footer_phone_beside_every_advertisers_own_is_a_hub(advertisers: int,
+                                                               seed: int) -> None:
+    rng = random.Random(seed)
+    ads = [_footer_ad(f"s{i}", _random_text(rng), f"+1512555{3000 + i}", "+17025550100")
+           for i in range(advertisers)]
+    result = link_batch(ads)
+    assert [h.value for h in result.hubs if h.kind == "phone"] == ["+17025550100"]
+    assert _networks(result) == set()
