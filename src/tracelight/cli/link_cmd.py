@@ -110,10 +110,13 @@ def networks_cmd(db_url: str, min_size: int, limit: int | None, fmt: str) -> Non
 @db_option
 @format_option()
 def hubs_cmd(db_url: str, fmt: str) -> None:
-    """Identifiers and sentences set aside as hubs (a site's helpline beside each
-    advertiser's own contact, a stock photo, boilerplate), each with the reason in words: what
-    sits beside it, in how many groups of otherwise unrelated ads, cities, boilerplate.
-    Reported here, never used to join ads; a network's only contact is never a hub."""
+    """Identifiers and sentences shared by an implausible number of unrelated ads (a site's
+    own phone, boilerplate).
+
+    Each comes with the reason in words: what sits beside it (a site's helpline sits beside
+    each advertiser's own contact), in how many groups of otherwise unrelated ads, in how
+    many cities, inside which boilerplate. Reported here, never used to join ads; a
+    network's only contact is never a hub."""
     from tracelight.link.text import sentence_text
     from tracelight.services.link import stored_hubs
 
