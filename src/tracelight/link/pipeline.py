@@ -225,6 +225,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     city_no: dict[str, int] = {}
     city_ids = np.fromiter((-1 if c is None else city_no.setdefault(c.casefold(), len(city_no))
                             for c in table.cities), dtype=np.int64, count=n)
+
     def boiler(rows: np.ndarray) -> float:
         """Share of `rows` carrying one boilerplate sentence at least twice as often as the
         corpus does (the most common such sentence); 0 when there is none."""
