@@ -32,7 +32,7 @@ class Hub:
     kind: str  # phone, email, social, payment, crypto, image, image_near, sentence
     value: str
     ads: int  # ads that carry it
-    groups: int | None  # otherwise-unrelated groups it would have joined (identifiers)
+    groups: int | None  # groups of its ads that share nothing else (identifiers beside others)
     reason: str
     example: str | None = None  # key of one ad that carries it
 
