@@ -52,9 +52,10 @@ def test_link_networks_hubs_similar(tmp_path: Path, db_url: str) -> None:
 
     res = runner.invoke(cli, ["hubs", "--db", url, "--format", "jsonl"])
     assert res.exit_code == 0
-    hubs = [json.loads(line) for line in res.stdout.splitlines()]
-    assert any(h["value"] == synth.SITE_PHONE for h in hubs)
-    assert all("/" in h["example"] for h in hubs if h["example"])  # examples as SOURCE/ID
+    hub_rows = [json.loads(line) for line in res.stdout.splitlines()]
+    (site,) = [h for h in hub_rows if h["value"] == synth.SITE_PHONE]
+    assert "beside other contacts" in site["reason"] and "groups" in site["reason"]
+    assert all("/" in h["example"] for h in hub_rows if h["example"])  # examples as SOURCE/ID
 
     member = nets[0]["ad_ids"][0]
     res = runner.invoke(cli, ["similar", member, "--db", url, "--k", "3", "--format", "jsonl"])

@@ -25,16 +25,21 @@ def _partition(assignment: dict[str, str]) -> set[frozenset[str]]:
 
 
 def run(n_ads: int = 3000, corpus: str = "demo", seed: int = 7, oracle: bool = False,
-        batches: int = 1) -> dict[str, Any]:
+        batches: int = 1, market: str = "simple") -> dict[str, Any]:
     """Print the headline line and return the figures (the CLI prints them as JSON).
 
     corpus "demo": the demo generator without images (mentions from the extractor, or from
     truth.jsonl with `oracle`); "synth": tracelight.demo.linkads, identifiers given.
     `batches` > 1 links incrementally and checks the result equals a single run.
+    market (synth only): "simple", or "realistic" (tracelight.demo.market: single-contact
+    networks, rotating phones, cross-posting, site footers, ad-builder texts, stock photos).
+    The figures include pairwise precision/recall by true network size bucket and the share
+    of singletons wrongly merged.
     """
     from tracelight.demo.linkads import iter_ads as synth_iter
     from tracelight.link import link_batch, pairwise_scores
     from tracelight.link.corpus import read_corpus
+    from tracelight.link.metrics import bucket_scores
 
     t0 = time.perf_counter()
     if corpus == "synth":
@@ -42,12 +47,12 @@ def run(n_ads: int = 3000, corpus: str = "demo", seed: int = 7, oracle: bool = F
 
         def stream() -> Iterator[LinkAd]:
             # streamed straight into the linker: only features stay in memory
-            for ad, net in synth_iter(n_ads, seed):
+            for ad, net in synth_iter(n_ads, seed, market):
                 truth[ad.key] = net
                 yield ad
 
         ads: Iterable[LinkAd] = stream()
-        how = "synthetic (identifiers given)"
+        how = f"synthetic, market {market} (identifiers given)"
     else:
         from tracelight.demo import generate
 
@@ -96,6 +101,8 @@ def run(n_ads: int = 3000, corpus: str = "demo", seed: int = 7, oracle: bool = F
         "ads_per_s": round(n_ads / secs), "peak_rss_mib": round(peak_rss_mb()),
         "precision": round(scores.precision, 4), "recall": round(scores.recall, 4),
         "networks": result.stats.get("networks"),
+        "by_size": bucket_scores(predicted, truth),
+        "wording_refused": result.stats.get("wording_refused"),
         "hubs": len([h for h in result.hubs if h.kind != "sentence"]),
         "stages_s": {k: v for k, v in result.stats.items() if k.endswith("_s")}}
     if corpus == "synth":
@@ -107,4 +114,11 @@ def run(n_ads: int = 3000, corpus: str = "demo", seed: int = 7, oracle: bool = F
     say(f"link: {n_ads} ads in {secs:.2f} s (cpu {cpu:.2f} s) = "
         f"{n_ads / secs:,.0f} ads/s; peak RSS {peak_rss_mb():.0f} MiB; "
         f"pairwise precision {scores.precision:.4f} recall {scores.recall:.4f}")
+    for bucket, v in out["by_size"].items():
+        if bucket == "singletons":
+            say(f"  singletons: {v['wrongly_merged']} of {v['ads']} wrongly merged "
+                f"({v['fraction']:.2%})")
+        else:
+            say(f"  networks of {bucket} ads ({v['networks']}): precision {v['precision']:.4f} "
+                f"recall {v['recall']:.4f}")
     return out

@@ -104,14 +104,19 @@ def bench_score(n_ads: int, seed: int, corpus: str | None, network_labels: bool,
 @click.option("--batches", type=click.IntRange(min=1), default=1, show_default=True,
               help="Link in this many incremental batches and check the result equals a "
                    "single run.")
-def bench_link(n_ads: int, corpus: str, seed: int, oracle: bool, batches: int) -> None:
+@click.option("--market", type=click.Choice(["simple", "realistic"]), default="realistic",
+              show_default=True,
+              help="synth corpus: realistic plants single-contact networks, rotating phones, "
+                   "cross-posting, site footers, ad-builder texts and stock photos.")
+def bench_link(n_ads: int, corpus: str, seed: int, oracle: bool, batches: int,
+               market: str) -> None:
     """Link N generated ads; print seconds, ads/s, peak RSS and pairwise precision/recall
     against the planted networks."""
     from tracelight.bench import link
     from tracelight.cli.output import dumps
 
     click.echo(dumps(link.run(n_ads=n_ads, corpus=corpus, seed=seed, oracle=oracle,
-                              batches=batches)))
+                              batches=batches, market=market)))
 
 
 @bench.command("similar")

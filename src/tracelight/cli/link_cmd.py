@@ -201,7 +201,12 @@ def networks_cmd(db_url: str, min_size: int, limit: int | None, sort: str, colum
 @format_option()
 def hubs_cmd(db_url: str, fmt: str) -> None:
     """Identifiers and sentences shared by an implausible number of unrelated ads (a site's
-    own phone, boilerplate). Reported here, never used to join ads."""
+    own phone, boilerplate).
+
+    Each comes with the reason in words: what sits beside it (a site's helpline sits beside
+    each advertiser's own contact), in how many groups of otherwise unrelated ads, in how
+    many cities, inside which boilerplate. Reported here, never used to join ads; a
+    network's only contact is never a hub."""
     from tracelight.link.text import sentence_text
     from tracelight.services.adref import find_ads, ref_of
     from tracelight.services.link import stored_hubs

@@ -57,17 +57,33 @@ def _write_phone(rng: random.Random, e164: str) -> str:
     return d
 
 
-def generate(n_ads: int, seed: int = 7) -> tuple[list[LinkAd], dict[str, str | None]]:
+MARKETS = ("simple", "realistic")
+
+
+def generate(n_ads: int, seed: int = 7, market: str = "simple",
+             ) -> tuple[list[LinkAd], dict[str, str | None]]:
     ads: list[LinkAd] = []
     truth: dict[str, str | None] = {}
-    for ad, net in iter_ads(n_ads, seed):
+    for ad, net in iter_ads(n_ads, seed, market):
         ads.append(ad)
         truth[ad.key] = net
     return ads, truth
 
 
-def iter_ads(n_ads: int, seed: int = 7) -> Iterator[tuple[LinkAd, str | None]]:
-    """(ad, true network id or None) pairs, deterministic for (n_ads, seed)."""
+def iter_ads(n_ads: int, seed: int = 7, market: str = "simple",
+             ) -> Iterator[tuple[LinkAd, str | None]]:
+    """(ad, true network id or None) pairs, deterministic for (n_ads, seed, market).
+
+    market "simple": the corpus described above; "realistic": the decoys real markets show
+    at scale (see `iter_market_ads`).
+    """
+    if market == "realistic":
+        from tracelight.demo.market import iter_market_ads
+
+        yield from iter_market_ads(n_ads, seed)
+        return
+    if market != "simple":
+        raise ValueError(f"market must be one of {', '.join(MARKETS)}, not {market!r}")
     rng = random.Random(seed)
     pool = _words(rng, 20000)
     generic = [_sentence(rng, COMMON, 5, 9) for _ in range(60)]

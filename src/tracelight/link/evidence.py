@@ -3,7 +3,9 @@
 strong  - the same phone, email, social or payment handle, crypto address, or image (exact
           sha256, or a near-duplicate by PDQ);
 medium  - near-duplicate wording once contact details are removed (`wording`), or the same
-          template with only the slots (names, places, numbers) changed (`template`);
+          template with only the slots (names, places, numbers) changed (`template`); the
+          linker lets it join two groups whose contacts disagree only when the ads share a
+          name (or the text has at most two small writers): see docs/networks.md;
 weak    - the same writing style, or the same name in the same city within a few days.
           Shown to the analyst, never used to merge: common names and popular cities would
           otherwise join strangers.

@@ -7,14 +7,15 @@ their own right: who runs the site?) and excluded from joining.
 Two tests, both data-driven:
 - wording: a sentence or shingle found in `shingle_hub_ads` ads or more is boilerplate; its
   shingles are dropped before MinHash (so its sentence cannot make two ads look alike);
-- identifiers: a phone (email, image...) in `hub_check_ads` ads or more is tested against the
-  rest of the evidence. A network's phone sits in ads that are linked anyway (other phones,
-  the same template); a site phone sits in ads that are otherwise unrelated. When joining on it
-  would merge more than `hub_max_groups` groups that nothing else links (and more than
-  `hub_group_ratio` of its ads), it is a hub - unless its ads also share the same few other
-  contacts (one advertiser whose ads are each written afresh, not a site footer).
-  Identifiers are tested from the least to the most frequent, each accepted one merging its
-  groups first, so one network's several phones confirm one another.
+- identifiers (`identifier_hubs`): a phone (email, image...) in `hub_check_ads` ads or more is
+  judged by what sits beside it, not by how many groups it would merge. A site's or service's
+  number sits beside each advertiser's own contact: most of its ads carry another contact,
+  and those ads fall into many groups that share nothing else (no other phone, email, handle
+  or photo). A network's contact is the only contact of its ads (a trafficker posting many
+  possible victims under one number, every ad rewritten) or sits beside the network's same
+  few other contacts: it is not a hub, however many ads it is in (up to `hub_max_ads`). A main
+  contact is a hub only when it sits inside the same boilerplate sentence in most of its ads
+  and spreads over many cities (a site's helpline in "contact through the site" ads).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Hub:
     kind: str  # phone, email, social, payment, crypto, image, image_near, sentence
     value: str
     ads: int  # ads that carry it
-    groups: int | None  # otherwise-unrelated groups it would have joined (identifiers)
+    groups: int | None  # groups of its ads that share nothing else (identifiers beside others)
     reason: str
     example: str | None = None  # key of one ad that carries it
 
@@ -111,51 +112,212 @@ class UnionFind:
         return True
 
 
-def test_identifiers(candidates: list[tuple[int, str, str, np.ndarray]], base_labels: np.ndarray,
-                     n_labels: int, *, max_groups: int, ratio: float, max_ads: int,
-                     co_identifiers: Callable[[int], list[int]] | None = None,
-                     ) -> tuple[set[int], list[tuple[int, int, int, str]], UnionFind]:
-    """Decide which frequent identifiers are hubs.
+def _star_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges joining every position to the first position holding the same key."""
+    if keys.size < 2:
+        z = np.zeros(0, np.int64)
+        return z, z
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    first = np.ones(k.size, dtype=bool)
+    first[1:] = k[1:] != k[:-1]
+    head = order[np.nonzero(first)[0]][np.cumsum(first) - 1]
+    keep = ~first
+    return head[keep], order[keep]
 
-    candidates: (identifier id, kind, value, rows carrying it), any order.
-    base_labels: component of each row under the evidence not being tested.
-    Returns (accepted ids, hubs as (id, ads, groups, reason), union-find over base labels
-    with the accepted identifiers applied).
+
+@dataclass(frozen=True)
+class HubRules:
+    """Thresholds of the hub test (LinkConfig carries them; docs/networks.md explains them)."""
+
+    check_ads: int = 5  # identifiers in this many ads are tested
+    max_ads: int = 2000  # ... and are hubs whatever else holds in this many
+    beside_share: float = 0.5  # "sits beside other contacts": in at least this share of ads
+    min_groups: int = 10  # ... of this many groups that share nothing else: a hub
+    small_groups: int = 5  # ... or this many, when they are half of the ads beside others
+    boilerplate_share: float = 0.8  # a main contact inside boilerplate in this share of ads
+    min_cities: int = 8  # ... spread over this many cities: a site's number, not a network's
+    image_ads: int = 2  # images (stock photos) are tested from this many ads
+    image_groups: int = 3  # ... and are hubs beside this many groups, half of their ads
+
+
+def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: np.ndarray,
+                    g_size: np.ndarray, g_ids: np.ndarray, is_contact: np.ndarray,
+                    is_image: np.ndarray, city_ids: np.ndarray,
+                    boiler: Callable[[np.ndarray], float], rules: HubRules,
+                    text_groups: np.ndarray | None = None,
+                    ) -> list[tuple[int, int, int | None, str]]:
+    """Which frequent identifiers are hubs, by what sits beside them.
+
+    el_rows/el_ids: (row, identifier) occurrences sorted by identifier; g_*: the run of each
+    identifier. is_contact: per identifier id, whether it is a way to reach the advertiser.
+    city_ids: per row, a city number (-1: none). boiler(rows): the share of those rows that
+    carry the same boilerplate sentence (the most common one). text_groups: per row, its
+    group under wording evidence (ads of one template count as sharing something).
+
+    A site's number sits beside each advertiser's own contact: its ads carry other contacts,
+    and those ads fall into many groups that share nothing but it (no other phone, email,
+    handle or photo). A network's contact is the only or main contact of its ads, or sits
+    beside the same few other contacts of the network. Returns (identifier id, ads, groups
+    beside it or None, reason in words) for every hub.
     """
+    hubs: list[tuple[int, int, int | None, str]] = []
+    if g_ids.size == 0:
+        return hubs
+    n_vocab = int(el_ids.max()) + 1
+    if text_groups is not None and text_groups.size == n_rows:
+        # a row's wording group acts as one more thing its ads can share (ids past the vocab)
+        el_rows = np.concatenate([el_rows, np.arange(n_rows, dtype=np.int64)])
+        el_ids = np.concatenate([el_ids, n_vocab + text_groups.astype(np.int64)])
+        is_contact = np.concatenate([is_contact, np.zeros(n_rows, dtype=bool)])
+    contact_count = np.bincount(el_rows[is_contact[el_ids]], minlength=n_rows)
+    img = is_image[g_ids]
+    cand = np.nonzero((g_size >= rules.check_ads) | (img & (g_size >= rules.image_ads)))[0]
+    suspects: list[int] = []
+    for i in cand.tolist():
+        ident, size = int(g_ids[i]), int(g_size[i])
+        rows = el_rows[g_start[i]:g_start[i] + size]
+        others = contact_count[rows] - (1 if is_contact[ident] else 0)
+        if np.count_nonzero(others > 0) >= rules.beside_share * size:
+            suspects.append(i)
+            continue
+        if size >= rules.max_ads:
+            hubs.append((ident, size, None,
+                         f"in {size} ads, at or over the {rules.max_ads}-ad limit"))
+            continue
+        # the main contact of its ads: a network's, unless it sits in a site's boilerplate
+        cities = city_ids[rows]
+        n_cities = np.unique(cities[cities >= 0]).size
+        if n_cities >= rules.min_cities:
+            share = boiler(rows)
+            if share >= rules.boilerplate_share:
+                hubs.append((ident, size, None,
+                             f"the only contact of most of its {size} ads, but inside the same "
+                             f"boilerplate sentence in {share:.0%} of them, across {n_cities} "
+                             f"cities: a site's or service's number"))
+    # groups beside each suspect: its ads, joined when they share any identifier but it (and
+    # but the hubs found so far: two ads that share only a site's phone share nothing)
+    found = {h[0] for h in hubs}
+    remaining = suspects
+    for _pass in range(4):
+        new = _beside_hubs(n_rows, el_rows, el_ids, g_start, g_size, g_ids, is_contact, img,
+                           contact_count, city_ids, boiler, rules, remaining, found)
+        if not new:
+            break
+        hubs.extend(new)
+        found.update(h[0] for h in new)
+        remaining = [i for i in remaining if int(g_ids[i]) not in found]
+    return hubs
+
+
+def _beside_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: np.ndarray,
+                 g_size: np.ndarray, g_ids: np.ndarray, is_contact: np.ndarray,
+                 img: np.ndarray, contact_count: np.ndarray, city_ids: np.ndarray,
+                 boiler: Callable[[np.ndarray], float], rules: HubRules,
+                 suspects: list[int], found: set[int],
+                 ) -> list[tuple[int, int, int | None, str]]:
+    hubs: list[tuple[int, int, int | None, str]] = []
+    if not suspects:
+        return hubs
+    sus = np.asarray(suspects, dtype=np.int64)
+    sizes = g_size[sus]
+    node_owner = np.repeat(np.arange(sus.size, dtype=np.int64), sizes)
+    node_row = el_rows[np.repeat(g_start[sus], sizes) + _ranges(sizes)]
+    by_row = np.lexsort((el_ids, el_rows))
+    row_ids = el_ids[by_row]
+    row_off = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(el_rows, minlength=n_rows), out=row_off[1:])
+    lens = (row_off[1:] - row_off[:-1])[node_row]
+    elem_node = np.repeat(np.arange(node_row.size, dtype=np.int64), lens)
+    elem_id = row_ids[np.repeat(row_off[:-1][node_row], lens) + _ranges(lens)]
+    own = g_ids[sus][node_owner[elem_node]]
+    keep = elem_id != own
+    if found:
+        keep &= ~np.isin(elem_id, np.fromiter(found, np.int64, len(found)))
+    elem_node, elem_id = elem_node[keep], elem_id[keep]
+    n_vocab = int(el_ids.max()) + 1
+    a, b = _star_pairs(node_owner[elem_node] * n_vocab + elem_id)
+    a, b = elem_node[a], elem_node[b]
+    labels = _components(node_row.size, a, b)
+    others_n = contact_count[node_row] - is_contact[g_ids[sus][node_owner]].astype(np.int64)
+    beside = others_n > 0
+    pair = np.unique(node_owner[beside] * node_row.size + labels[beside])
+    groups = np.bincount(pair // node_row.size, minlength=sus.size)
+    n_beside = np.bincount(node_owner[beside], minlength=sus.size)
+    for j, i in enumerate(suspects):
+        ident, size = int(g_ids[i]), int(g_size[i])
+        ng, nb = int(groups[j]), int(n_beside[j])
+        small = rules.image_groups if img[i] else rules.small_groups
+        capped = size >= rules.max_ads
+        if capped or ng >= rules.min_groups or (ng >= small and 2 * ng >= nb):
+            rows = el_rows[g_start[i]:g_start[i] + size]
+            cities = city_ids[rows]
+            n_cities = np.unique(cities[cities >= 0]).size
+            share = boiler(rows)
+            words = (f"beside other contacts in {nb} of its {size} ads, which fall into {ng} "
+                     f"groups sharing no other phone, email, handle or photo; in {n_cities} "
+                     f"cities")
+            if share >= 0.5:
+                words += f"; inside the same boilerplate sentence in {share:.0%} of them"
+            if capped:
+                words += f"; at or over the {rules.max_ads}-ad limit"
+            hubs.append((ident, size, ng, words + ": a site's or service's contact, not an "
+                                                  "advertiser's"))
+    return hubs
+
+
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """0..len-1 for each length, concatenated."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    starts = np.cumsum(lengths) - lengths
+    return np.arange(total, dtype=np.int64) - np.repeat(starts, lengths)
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if n == 0:
+        return np.zeros(0, np.int64)
+    if a.size == 0:
+        return np.arange(n, dtype=np.int64)
+    g = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
+    return connected_components(g, directed=False)[1].astype(np.int64)
+
+
+def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarray,
+                      wb: np.ndarray, ws: np.ndarray,
+                      corroborated: Callable[[int, int, float], bool],
+                      ) -> tuple[UnionFind, list[tuple[int, int, float]], int]:
+    """Join groups (labels) by wording edges, best first, refusing contradicted joins.
+
+    has_contact: per group, whether it holds a contact of its own (hubs excluded). Two groups
+    that both hold contacts never share one (they would be one group), so their contacts
+    disagree: wording alone cannot join them; the edge needs `corroborated(a, b)` (the two
+    ads' own names and cities agree). The merged group holds the contacts of both, so an ad
+    without contacts cannot bridge two advertisers. Returns (union-find over labels, the
+    edges used, edges refused).
+    """
+    n_labels = int(labels.max()) + 1 if labels.size else 0
     uf = UnionFind(n_labels)
-    accepted: set[int] = set()
-    hubs: list[tuple[int, int, int, str]] = []
-    for ident, _kind, _value, rows in sorted(candidates, key=lambda c: (c[3].size, c[1], c[2])):
-        roots = sorted({uf.find(x) for x in set(base_labels[rows].tolist())})
-        groups = len(roots)
-        if rows.size >= max_ads:
-            hubs.append((ident, int(rows.size), groups,
-                         f"in {rows.size} ads, at or over the {max_ads}-ad limit"))
+    contact = has_contact.astype(bool).tolist()
+    used: list[tuple[int, int, float]] = []
+    refused = 0
+    if wa.size == 0:
+        return uf, used, refused
+    order = np.lexsort((wb, wa, -ws))
+    la, lb = labels[wa].tolist(), labels[wb].tolist()
+    for i in order.tolist():
+        ra, rb = uf.find(la[i]), uf.find(lb[i])
+        if ra == rb:
             continue
-        if groups > max_groups and groups > ratio * rows.size and not (
-                co_identifiers and _one_advertiser(ident, rows, co_identifiers)):
-            hubs.append((ident, int(rows.size), groups,
-                         f"would join {groups} groups of ads that nothing else links"))
+        a, b = int(wa[i]), int(wb[i])
+        if contact[ra] and contact[rb] and not corroborated(a, b, float(ws[i])):
+            refused += 1
             continue
-        accepted.add(ident)
-        for r in roots[1:]:
-            uf.union(roots[0], r)
-    return accepted, hubs, uf
-
-
-def _one_advertiser(ident: int, rows: np.ndarray,
-                    co_identifiers: Callable[[int], list[int]]) -> bool:
-    """Do the ads carrying `ident` carry the same few other contacts too?
-
-    A site phone sits next to each advertiser's own contact (many distinct co-identifiers);
-    a network's phone travels with the network's other phones and handles (few). When most
-    ads have no other contact the question cannot be answered, and the groups test stands.
-    """
-    with_co = 0
-    distinct: set[int] = set()
-    for r in rows.tolist():
-        others = [i for i in co_identifiers(r) if i != ident]
-        if others:
-            with_co += 1
-            distinct.update(others)
-    return with_co >= 0.5 * rows.size and len(distinct) < 0.5 * with_co
+        uf.union(ra, rb)
+        contact[uf.find(ra)] = contact[ra] or contact[rb]
+        used.append((a, b, float(ws[i])))
+    return uf, used, refused

@@ -37,15 +37,20 @@ from tracelight.link.evidence import (
     wording_kind,
     wording_pairs,
 )
-from tracelight.link.features import IMAGE_NEAR_KIND, FeatureTable, LinkAd
+from tracelight.link.features import IMAGE_KIND, IMAGE_NEAR_KIND, FeatureTable, LinkAd, take_ragged
 from tracelight.link.hubs import (
     Hub,
-    UnionFind,
+    HubRules,
+    constrained_merge,
     drop_values,
     frequent,
     frequent_values,
-    test_identifiers,
+    identifier_hubs,
+    value_counts,
 )
+from tracelight.link.text import CONTACT_KINDS
+
+CONTRADICTION_RULES = ("name+(city|template)", "names+city", "name", "name|city", "off")
 
 
 @dataclass(frozen=True)
@@ -62,13 +67,36 @@ class LinkConfig:
     shingle_hub_ads: int = 100  # a shingle/sentence in this many ads is boilerplate
     max_bucket: int = 64  # LSH buckets larger than this give a star, not all pairs
     hub_check_ads: int = 5  # identifiers in this many ads are tested for being hubs
-    hub_max_groups: int = 4  # ... and are hubs when they would join more unrelated groups
-    hub_group_ratio: float = 0.5  # ... that are also more than this share of their ads
+    hub_beside_share: float = 0.5  # ... "beside other contacts" in this share of its ads
+    hub_min_groups: int = 10  # ... whose ads fall into this many groups sharing nothing else
+    hub_small_groups: int = 5  # ... or this many, when that is half its ads beside others
+    hub_boilerplate_share: float = 0.8  # a main contact inside one boilerplate sentence
+    hub_min_cities: int = 8  # ... in this share of its ads, over this many cities: a hub
     hub_max_ads: int = 2000  # an identifier in this many ads is a hub whatever else holds
     pdq_threshold: int = 31  # PDQ Hamming distance for near-duplicate images
+    hub_image_ads: int = 2  # images are tested from this many ads (stock photos) ...
+    hub_image_groups: int = 3  # ... and are hubs beside this many groups (half of the ads)
+    # "names+city": wording joins two groups that both hold contacts of their own (which
+    # then disagree) only when the two ads also share a name and a city; "off": never refuse.
+    contradiction_rule: str = "name"
+    wording_max_writers: int = 2  # ... unless at most this many groups with contacts write
+    wording_small_group: int = 5  # ... the text and both groups hold at most this many ads
+
+    def __post_init__(self) -> None:
+        if self.contradiction_rule not in CONTRADICTION_RULES:
+            raise ValueError(f"contradiction_rule must be one of {', '.join(CONTRADICTION_RULES)}"
+                             f", not {self.contradiction_rule!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def hub_rules(self) -> HubRules:
+        return HubRules(check_ads=self.hub_check_ads, max_ads=self.hub_max_ads,
+                        beside_share=self.hub_beside_share, min_groups=self.hub_min_groups,
+                        small_groups=self.hub_small_groups,
+                        boilerplate_share=self.hub_boilerplate_share,
+                        min_cities=self.hub_min_cities, image_ads=self.hub_image_ads,
+                        image_groups=self.hub_image_groups)
 
 
 @dataclass
@@ -181,7 +209,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     times["lsh_s"] = time.perf_counter() - t
     t = time.perf_counter()
 
-    # -- identifiers: document frequency, hub test against the rest of the evidence
+    # -- identifiers: document frequency, hubs by what sits beside them
     el_rows, el_ids, vocab = _identifier_elements(table, cfg, pdq_finder)
     order = np.lexsort((el_rows, el_ids))
     el_rows, el_ids = el_rows[order], el_ids[order]
@@ -192,44 +220,99 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     g_size = np.diff(starts)
     g_start = starts[:-1]
     shared = g_size >= 2
-    low = shared & (g_size < cfg.hub_check_ads)
-    cand = g_size >= cfg.hub_check_ads
+    is_contact = np.fromiter((k in CONTACT_KINDS for k, _v in vocab), dtype=bool,
+                             count=len(vocab))
+    city_no: dict[str, int] = {}
+    city_ids = np.fromiter((-1 if c is None else city_no.setdefault(c.casefold(), len(city_no))
+                            for c in table.cities), dtype=np.int64, count=n)
 
+    def boiler(rows: np.ndarray) -> float:
+        """Share of `rows` carrying one boilerplate sentence at least twice as often as the
+        corpus does (the most common such sentence); 0 when there is none."""
+        if se_vals.size == 0 or rows.size == 0:
+            return 0.0
+        vals, _off = take_ragged(table.sentences, table.se_off, rows)
+        vals = vals[np.isin(vals, se_vals)]
+        if vals.size == 0:
+            return 0.0
+        u, counts, _f = value_counts(vals)
+        share = counts / rows.size
+        base = se_counts[np.searchsorted(se_vals, u)] / max(n, 1)
+        lifted = share[share >= 2 * base]
+        return float(lifted.max()) if lifted.size else 0.0
+
+    is_image = np.fromiter((k in (IMAGE_KIND, IMAGE_NEAR_KIND) for k, _v in vocab), dtype=bool,
+                           count=len(vocab))
+    text_groups = components(n, wa, wb)
+    hub_rows = identifier_hubs(n, el_rows, el_ids, g_start, g_size, g_ids, is_contact,
+                               is_image, city_ids, boiler, cfg.hub_rules(),
+                               text_groups=text_groups)
+    hub_ids = {h[0] for h in hub_rows}
+    for ident, count, n_groups, reason in hub_rows:
+        i = int(np.searchsorted(g_ids, ident))
+        kind, value = vocab[ident]
+        hubs.append(Hub(kind, value, count, n_groups, reason, keys[int(el_rows[g_start[i]])]))
+    stats["hubs"] = len(hubs)
+    times["hubs_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    # -- strong evidence joins; wording joins what it does not contradict
     def stars(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         st, sz = g_start[mask], g_size[mask]
         a = np.repeat(el_rows[st], sz - 1)
         b = el_rows[np.repeat(st, sz - 1) + 1 + minhash._ranges(sz - 1)]
         return a, b
 
-    la, lb = stars(low)
-    base = components(n, np.concatenate([wa, la]), np.concatenate([wb, lb]))
-    n_labels = int(base.max()) + 1 if n else 0
-    candidates = [(int(g_ids[i]), vocab[g_ids[i]][0], vocab[g_ids[i]][1],
-                   el_rows[g_start[i]:g_start[i] + g_size[i]]) for i in np.nonzero(cand)[0]]
-    ident_off, ident_ids = table.ident_off, table.ident_ids
-
-    def co_identifiers(row: int) -> list[int]:
-        return ident_ids[ident_off[row]:ident_off[row + 1]].tolist()
-
-    _accepted, hub_rows, uf = test_identifiers(
-        candidates, base, n_labels, max_groups=cfg.hub_max_groups, ratio=cfg.hub_group_ratio,
-        max_ads=cfg.hub_max_ads, co_identifiers=co_identifiers)
-    hub_ids = {h[0] for h in hub_rows}
-    for ident, count, n_groups, reason in hub_rows:
-        i = int(np.searchsorted(g_ids, ident))
-        kind, value = vocab[ident]
-        hubs.append(Hub(kind, value, count, n_groups, reason, keys[int(el_rows[g_start[i]])]))
-    roots = np.array([uf.find(x) for x in range(n_labels)], dtype=np.int64)
-    final = roots[base] if n else base
-    stats["hubs"] = len(hubs)
-    times["hubs_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-
-    # -- which evidence explains each network: shared identifiers, then wording spanning edges
-    joined = shared & ~np.isin(g_ids, np.fromiter(hub_ids, np.int64, len(hub_ids)))
+    not_hub = ~np.isin(g_ids, np.fromiter(hub_ids, np.int64, len(hub_ids)))
+    # a photo in a few ads only (too few to tell a stock photo from a network's) joins two
+    # groups whose contacts disagree only as wording does: small groups, or a shared name
+    few_photo = shared & not_hub & is_image[g_ids] & (g_size < cfg.hub_check_ads)
+    joined = shared & not_hub & ~few_photo
     ja, jb = stars(joined)
     strong_labels = components(n, ja, jb)
-    medium_edges = _spanning(strong_labels, wa, wb, ws)
+    own_contact = is_contact[el_ids] & np.repeat(not_hub, g_size)
+    has_contact = np.zeros(int(strong_labels.max()) + 1 if n else 0, dtype=bool)
+    has_contact[strong_labels[el_rows[own_contact]]] = True
+    names, cities = table.names, city_ids
+
+    rule = cfg.contradiction_rule
+    # how many advertisers (groups holding contacts of their own) write each text: a text
+    # that two of them share may be one author's; an ad builder's is shared by many
+    n_strong = int(strong_labels.max()) + 1 if n else 1
+    with_contact = has_contact[strong_labels]
+    pairs = np.unique(text_groups[with_contact] * n_strong + strong_labels[with_contact])
+    writers = np.bincount(pairs // n_strong, minlength=int(text_groups.max()) + 1 if n else 0)
+    strong_size = np.bincount(strong_labels, minlength=n_strong)
+
+    def corroborated(a: int, b: int, score: float) -> bool:
+        if rule == "off" or (writers[text_groups[a]] <= cfg.wording_max_writers
+                             and strong_size[strong_labels[a]] <= cfg.wording_small_group
+                             and strong_size[strong_labels[b]] <= cfg.wording_small_group):
+            return True
+        same_city = bool(cities[a] >= 0 and cities[a] == cities[b])
+        same_name = bool(set(names[a]) & set(names[b]))
+        if rule == "name+(city|template)":
+            return same_name and (same_city or score >= cfg.template_threshold)
+        if rule == "names+city":
+            return same_city and same_name
+        if rule == "name":
+            return same_name
+        return same_city or same_name  # "name|city"
+
+    pa, pb = stars(few_photo)
+    photo_score = np.full(pa.size, 2.0, dtype=np.float32)  # ahead of any wording edge
+    uf, used, refused = constrained_merge(
+        strong_labels, has_contact, np.concatenate([pa, wa]), np.concatenate([pb, wb]),
+        np.concatenate([photo_score, ws.astype(np.float32)]), corroborated)
+    medium_edges = [e for e in used if e[2] <= 1.0]
+    stats["wording_refused"] = refused
+    roots = np.array([uf.find(x) for x in range(len(uf.parent))], dtype=np.int64)
+    final = roots[strong_labels] if n else strong_labels
+    if few_photo.any():  # list a few-ad photo as evidence where it did join its ads
+        lab = final[el_rows]
+        lo = np.minimum.reduceat(lab, g_start) if lab.size else lab
+        hi = np.maximum.reduceat(lab, g_start) if lab.size else lab
+        joined = joined | (few_photo & (lo == hi))
     groups = group_rows(final)
     group_of_row = np.empty(n, dtype=np.int64)
     for gi, rows in enumerate(groups):
@@ -248,23 +331,6 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     stats.update({k: round(v, 3) for k, v in times.items()})
     return LinkResult(networks=networks, hubs=hubs,
                       state=LinkState(table=table, assignment=assignment), stats=stats)
-
-
-def _spanning(strong_labels: np.ndarray, wa: np.ndarray, wb: np.ndarray,
-              ws: np.ndarray) -> list[tuple[int, int, float]]:
-    """Wording edges that join groups identifiers alone leave apart: best first, one per join."""
-    if wa.size == 0:
-        return []
-    la, lb = strong_labels[wa], strong_labels[wb]
-    cross = la != lb
-    a, b, s = wa[cross], wb[cross], ws[cross]
-    order = np.lexsort((b, a, -s))
-    uf = UnionFind(int(strong_labels.max()) + 1)
-    out: list[tuple[int, int, float]] = []
-    for i in order.tolist():
-        if uf.union(int(strong_labels[a[i]]), int(strong_labels[b[i]])):
-            out.append((int(a[i]), int(b[i]), float(s[i])))
-    return out
 
 
 def _records(table: FeatureTable, cfg: LinkConfig, groups: list[np.ndarray], ids: list[str],
