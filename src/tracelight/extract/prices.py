@@ -39,7 +39,7 @@ _SYMBOL = {"$": "", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "usd":
            "donations": "", "candies": ""}
 _CODES = r"usd|cad|aud|gbp|eur|mxn|jpy|inr"
 _PRE = r"(?:([$€£¥₹])|(?<![A-Za-z0-9])(rs\.?|" + _CODES + r")\s?\$?)"
-_POST = (r"(?:\s?([$€£¥₹])|\s?(" + _CODES + r"|euros?|pesos?|yen|dollars?|bucks|roses?|rs|"
+_POST = (r"(?:\s?([$€£¥₹])(?!\s?\d)|\s?(" + _CODES + r"|euros?|pesos?|yen|dollars?|bucks|roses?|rs|"
          r"donations?|candies)(?![A-Za-z])|(r)(?![A-Za-z0-9]))")
 _AMOUNT = re.compile(r"(?:" + _PRE + r"\s?)?(\d{1,3}(?:,\d{3})+|\d{2,6})(?:" + _POST + r")?",
                      _I)
@@ -62,7 +62,8 @@ _UNIT_HINTS = ("h", "qk", "qv", "quick", "fh", "ov", "min", "night", "hora", "st
 _MONEY_HINTS = ("$", "€", "£", "¥", "₹", "usd", "dollar", "buck", "rose", "rs", "donation",
                 "candies", "eur", "gbp", "cad", "aud", "mxn", "jpy", "inr", "peso", "yen")
 # phone-shaped digit runs: their digits are never amounts
-_PHONEISH = re.compile(r"\+?\(?\d[\d\s.\-()]{7,18}\d")
+_PHONEISH = re.compile(r"\(?\d{3}\)?[\s.\-]{0,2}\d{3}[\s.\-]{0,2}\d{4}(?!\d)|"
+                       r"(?:\+|00|(?<!\d)0)\d[\d\s.\-()]{6,16}\d")
 # a gap inside a run: no letters but one joiner word
 _GAP = re.compile(r"[^A-Za-z0-9\x00]{0,8}(?:(?:per|for|an?|each|x|la|por|the|rates?)"
                   r"(?![A-Za-z])[^A-Za-z0-9\x00]{0,6})?", _I)
