@@ -38,11 +38,12 @@ _SYMBOL = {"$": "", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "usd":
            "dollars": "", "bucks": "", "rose": "", "roses": "", "r": "", "donation": "",
            "donations": "", "candies": ""}
 _CODES = r"usd|cad|aud|gbp|eur|mxn|jpy|inr"
-_PRE = r"(?:([$€£¥₹])|(?<![A-Za-z0-9])(rs\.?|" + _CODES + r")\s?\$?)"
-_POST = (r"(?:\s?([$€£¥₹])(?!\s?\d)|\s?(" + _CODES + r"|euros?|pesos?|yen|dollars?|bucks|roses?|rs|"
-         r"donations?|candies)(?![A-Za-z])|(r)(?![A-Za-z0-9]))")
-_AMOUNT = re.compile(r"(?:" + _PRE + r"\s?)?(\d{1,3}(?:,\d{3})+|\d{2,6})(?:" + _POST + r")?",
-                     _I)
+# the currency written before a number ("$", "Rs.", "AUD $") and after it ("roses", "120r")
+_PRE_BACK = re.compile(r"(?:([$€£¥₹])|(?<![A-Za-z0-9])(rs\.?|" + _CODES + r")\s?\$?)\s?$", _I)
+_POST = re.compile(r"\s?([$€£¥₹])(?!\s?\d)|\s?(" + _CODES + r"|euros?|pesos?|yen|dollars?|"
+                   r"bucks|roses?|rs|donations?|candies)(?![A-Za-z])|(r)(?![A-Za-z0-9])", _I)
+_NUMBER = re.compile(r"\d[\d,]*")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 # unit word -> minutes; `count` units take a number before them ("2 hours", "30 min")
 _UNITS = {"qk": 15, "qv": 15, "quick": 15, "hh": 30, "hhr": 30, "half hour": 30,
@@ -54,14 +55,17 @@ _UNITS = {"qk": 15, "qv": 15, "quick": 15, "hh": 30, "hhr": 30, "half hour": 30,
           "night": 720}
 _COUNT_UNITS = frozenset({"h", "hr", "hrs", "hour", "hours", "hora", "horas", "stunde",
                           "stunden", "min", "mins", "minute", "minutes", "分"})
+# a unit word (the lookahead lets the engine skip to its first letters at C speed)
 _UNIT_RX = re.compile(
-    r"(?<![A-Za-z])(?:(\d{1,3}(?:\.5)?)\s?)?(half[\s-]?(?:an?\s?)?h(?:ou)?r|1/2\s?h(?:ou)?r|"
+    r"(?=[hqfomns1分])(half[\s-]?(?:an?\s?)?h(?:ou)?r|1/2\s?h(?:ou)?r|"
     r"media\s?hora|full\s?h(?:ou)?r|one\s?hour|hourly|overnight|minutes?|mins?|hours?|hrs?|hhr|"
     r"hh|qk|qv|quick|fh|ov|night|horas?|stunden?|h|分)(?![A-Za-z])", _I)
+_COUNT_BACK = re.compile(r"(?<![\d.,$€£¥₹:/A-Za-z])(\d{1,3}(?:\.5)?)\s?$")
 _UNIT_HINTS = ("h", "qk", "qv", "quick", "fh", "ov", "min", "night", "hora", "stunde", "分")
 _MONEY_HINTS = ("$", "€", "£", "¥", "₹", "usd", "dollar", "buck", "rose", "rs", "donation",
                 "candies", "eur", "gbp", "cad", "aud", "mxn", "jpy", "inr", "peso", "yen")
 # phone-shaped digit runs: their digits are never amounts
+_PHONE_PRE = re.compile(r"[\d(+][\d\s.\-()]{8,22}")  # cheap first pass over the text
 _PHONEISH = re.compile(r"\(?\d{3}\)?[\s.\-]{0,2}\d{3}[\s.\-]{0,2}\d{4}(?!\d)|"
                        r"(?:\+|00|(?<!\d)0)\d[\d\s.\-()]{6,16}\d")
 # a gap inside a run: no letters but one joiner word
@@ -72,7 +76,7 @@ _NOT_AMOUNT_AFTER = re.compile(
     r"[:/.,x-]\d)", _I)
 _NOT_AMOUNT_BEFORE = re.compile(
     r"(?:room|suite|apt|unit|exit|ste|no\.?|id:?|#|since|over|age:?|aged|i'?m|edad|"
-    r"ref:?|top|from|\d[-/:.]|\d)\s{0,2}$", _I)
+    r"ref:?|top|from|\d[-/:]|\d)\s{0,2}$", _I)
 _WORDCH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
@@ -113,53 +117,73 @@ def _unit_minutes(unit: str) -> int:
 def _durations(folded: str) -> list[_Tok]:
     out: list[_Tok] = []
     for m in _UNIT_RX.finditer(folded):
-        unit = m.group(2)
+        start = m.start()
+        if start > 0 and folded[start - 1].isalpha() and folded[start - 1].isascii():
+            continue  # "watch", "oh"
+        unit = m.group(1)
         per = _unit_minutes(unit)
         if per == 0:
             continue
-        count, start = m.group(1), m.start()
-        if count is not None:
-            n = float(count)
+        c = _COUNT_BACK.search(folded, max(0, start - 6), start)
+        if c is not None:
+            n = float(c.group(1))
             ok = unit.lower().rstrip("s") in _COUNT_UNITS or unit.lower() in _COUNT_UNITS
-            before = folded[start - 1] if start > 0 else " "
-            if ok and 0 < n * per <= 24 * 60 and before not in "$€£¥₹.,:/" \
-                    and before not in _WORDCH:
-                out.append(_Tok(start, m.end(), minutes=int(n * per)))
+            if ok and 0 < n * per <= 24 * 60:
+                out.append(_Tok(c.start(1), m.end(), minutes=int(n * per)))
                 continue
-            start = m.start(2)  # "220hr", "100hh": an amount, then the unit
-        elif start > 0 and folded[start - 1] in _WORDCH and not folded[start - 1].isdigit():
-            continue
+            # "220hr", "100hh": an amount, then the unit
         if per == 1:
             continue  # "min" alone buys nothing
         out.append(_Tok(start, m.end(), minutes=per))
     return out
 
 
+_PRE_LAST = frozenset("$€£¥₹.dDpPrRnNyYsS")  # what a currency written before may end with
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def _amounts(folded: str, taken: bytearray) -> list[_Tok]:
+    """Numbers with the currency around them. A number with no currency is checked
+    (`_bare_ok`) only when it is about to be paired with a duration: most numbers in an ad
+    (phone groups, stats, ids) never are."""
     out: list[_Tok] = []
-    for m in _AMOUNT.finditer(folded):
-        ns, ne = m.start(3), m.end(3)
-        if taken.find(1, m.start(), m.end()) >= 0:
+    for m in _NUMBER.finditer(folded):
+        ns, run = m.start(), m.group()
+        if "," in run:
+            t = _THOUSANDS.match(run)
+            run = t.group() if t is not None else run.split(",", 1)[0]
+        ne = ns + len(run)
+        digits = run.replace(",", "")
+        if not 2 <= len(digits) <= 6 or digits[0] == "0" or taken.find(1, ns, ne) >= 0:
             continue
-        if ns > 0 and folded[ns - 1] in _WORDCH and m.start() == ns:
-            continue  # "x22", "A100"
-        if ns > 0 and folded[ns - 1] in ".," and m.start() == ns:
+        k = ns - 1 if ns > 0 and folded[ns - 1] != " " else ns - 2
+        pre = _PRE_BACK.search(folded, max(0, ns - 6), ns) \
+            if k >= 0 and folded[k] in _PRE_LAST else None
+        start = pre.start() if pre is not None else ns
+        post = _POST.match(folded, ne)
+        end = post.end() if post is not None else ne
+        if (pre is not None or post is not None) and taken.find(1, start, end) >= 0:
             continue
-        if m.start(3) == m.start() and _NOT_AMOUNT_BEFORE.search(folded, max(0, ns - 8), ns):
-            continue
-        marks = [g for g in (m.group(5), m.group(4), m.group(2), m.group(1), m.group(6)) if g]
-        if not marks and _NOT_AMOUNT_AFTER.match(folded, ne):
-            continue
-        if m.end() < len(folded) and folded[m.end()] in "0123456789":
-            continue
-        digits = m.group(3).replace(",", "")
-        if digits.startswith("0"):
-            continue
+        marks = [g for g in ((post.group(2), post.group(1), post.group(3)) if post else ())
+                 if g]
+        if pre is not None:
+            marks[1:1] = [g for g in (pre.group(2), pre.group(1)) if g]
         # the most specific mark wins: "$1500 MXN" is pesos, "$300 AUD" Australian dollars
         cur = None if not marks else next(
             (c for c in (_SYMBOL.get(g.lower(), "") for g in marks) if c), "")
-        out.append(_Tok(m.start(), m.end(), amount=int(digits), currency=cur))
+        out.append(_Tok(start, end, amount=int(digits), currency=cur))
     return out
+
+
+def _bare_ok(folded: str, t: _Tok) -> bool:
+    """Whether a number without a currency may be a price: not "x22", "1.50", "room 204",
+    "since 2015", "age 23", "34-24-36", "120lbs", "10am", "100%", "24/7"."""
+    ns, ne = t.start, t.end
+    if ns > 0 and (folded[ns - 1] in _WORDCH or folded[ns - 1] in ".,"):
+        return False
+    if _NOT_AMOUNT_BEFORE.search(folded, max(0, ns - 8), ns):
+        return False
+    return _NOT_AMOUNT_AFTER.match(folded, ne) is None
 
 
 def find_prices(folded: str, region: str = "US", low: str | None = None,
@@ -173,9 +197,10 @@ def find_prices(folded: str, region: str = "US", low: str | None = None,
     if not durs and not money:
         return []
     taken = bytearray(len(folded))
-    for m in _PHONEISH.finditer(folded):
-        if sum(c.isdigit() for c in m.group()) >= 9:
-            taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    for pm in _PHONE_PRE.finditer(folded):
+        for m in _PHONEISH.finditer(folded, pm.start(), pm.end()):
+            if len(m.group()) - len(m.group().translate(_DROP_DIGITS)) >= 9:
+                taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for d in durs:
         taken[d.start:d.end] = b"\x01" * (d.end - d.start)
     toks = sorted(durs + _amounts(folded, taken), key=lambda t: t.start)
@@ -189,24 +214,24 @@ def find_prices(folded: str, region: str = "US", low: str | None = None,
             nxt.start - t.end <= 14 and _GAP.fullmatch(folded, t.end, nxt.start) is not None)
         if joined and nxt is not None and (t.minutes > 0) != (nxt.minutes > 0):
             a, d = (nxt, t) if t.minutes else (t, nxt)
-            hit = _hit(a, d.minutes, local, big, min(t.start, nxt.start), nxt.end)
+            hit = _hit(folded, a, d.minutes, local, big, min(t.start, nxt.start), nxt.end)
             if hit is not None:
                 hits.append(hit)
                 i += 2
                 continue
         if not t.minutes and t.currency is not None:
-            hit = _hit(t, None, local, big, t.start, t.end)
+            hit = _hit(folded, t, None, local, big, t.start, t.end)
             if hit is not None:
                 hits.append(hit)
         i += 1
     return hits
 
 
-def _hit(a: _Tok, minutes: int | None, local: str, big: bool, start: int,
+def _hit(folded: str, a: _Tok, minutes: int | None, local: str, big: bool, start: int,
          end: int) -> PriceHit | None:
     cur = a.currency or local
     if a.currency is None:  # a bare number: only next to a duration, in a plausible range
-        if not 20 <= a.amount <= (100_000 if big else 5_000):
+        if not 20 <= a.amount <= (100_000 if big else 5_000) or not _bare_ok(folded, a):
             return None
     elif not 10 <= a.amount <= 1_000_000:
         return None
