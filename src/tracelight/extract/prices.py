@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tracelight.extract.normalize import word_starts
+
 _I = re.IGNORECASE
 
 _REGION_CURRENCY = {"US": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "MX": "MXN",
@@ -114,9 +116,34 @@ def _unit_minutes(unit: str) -> int:
     return 0
 
 
-def _durations(folded: str) -> list[_Tok]:
+# where a unit can start: a word of its own (found with str.find, gated on the word set),
+# glued to a number ("2hrs", "100hh", "60分"), or "1/2 hr"
+_UNIT_WORDS = ("half", "media", "full", "one hour", "hourly", "overnight", "minute",
+               "minutes", "min", "mins", "hour", "hours", "hr", "hrs", "hhr", "hh", "qk", "qv",
+               "quick", "fh", "ov", "night", "hora", "horas", "stunde", "stunden", "h")
+_GLUED = re.compile(r"\d\s?(?=[hHqQmMfFoO分])")
+
+
+def _unit_starts(folded: str, low: str, words: frozenset[str] | None) -> list[int]:
+    found = set(word_starts(low, _UNIT_WORDS, words))
+    found.update(m.end() for m in _GLUED.finditer(folded))
+    if "1/2" in low:
+        i = low.find("1/2")
+        while i >= 0:
+            found.add(i)
+            i = low.find("1/2", i + 1)
+    return sorted(found)
+
+
+def _durations(folded: str, low: str, words: frozenset[str] | None) -> list[_Tok]:
     out: list[_Tok] = []
-    for m in _UNIT_RX.finditer(folded):
+    last_end = 0
+    for pos in _unit_starts(folded, low, words):
+        if pos < last_end:
+            continue
+        m = _UNIT_RX.match(folded, pos)
+        if m is None:
+            continue
         start = m.start()
         if start > 0 and folded[start - 1].isalpha() and folded[start - 1].isascii():
             continue  # "watch", "oh"
@@ -124,6 +151,7 @@ def _durations(folded: str) -> list[_Tok]:
         per = _unit_minutes(unit)
         if per == 0:
             continue
+        last_end = m.end()
         c = _COUNT_BACK.search(folded, max(0, start - 6), start)
         if c is not None:
             n = float(c.group(1))
@@ -193,7 +221,7 @@ def find_prices(folded: str, region: str = "US", low: str | None = None,
     if not money and not any(h in low for h in _UNIT_HINTS):
         return []
     local = _REGION_CURRENCY.get(region.upper(), "USD")
-    durs = _durations(folded)
+    durs = _durations(folded, low, words)
     if not durs and not money:
         return []
     taken = bytearray(len(folded))
