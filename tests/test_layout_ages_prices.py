@@ -23,13 +23,21 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tracelight.extract import extract_record
-from tracelight.records import AdRecord
+from tracelight import kinds
+from tracelight.extract import extract_record, extract_text
+from tracelight.extract.ages import find_ages
+from tracelight.extract.core import arbitrate
+from tracelight.extract.normalize import fold, lower, word_set
+from tracelight.extract.prices import find_prices
+from tracelight.records import AdRecord, Mention
 
 CASES_FILE = Path(__file__).parent / "data" / "layout_ages_prices.jsonl"
 CASES: list[dict[str, Any]] = [json.loads(line) for line in
@@ -114,3 +122,73 @@ if __name__ == "__main__":
         r = tp / (tp + fn) if tp + fn else 1.0
         print(f"{key:38s} P {p:.3f} R {r:.3f} (tp {tp}, fp {fp}, fn {fn})")
     print("failing lines:", failing, file=sys.stderr)
+
+
+# ---- properties of the layout-aware readers and the arbitration step --------------------------
+
+_PIECES = st.sampled_from([
+    "Age:", "AGE:", "age", "aged", "ages", "between", "entre", "\n", "  ", "\t", " - ", " | ",
+    "•", "19", "21", "35", "16", "100", "1,200", "220hr", "$160hour", "hh", "hhr", "hr", "Qv",
+    "qv-60", "roses", "r", "$", "£", "€", "¥", "₹", "Rs.", "AUD", "MXN", "half", "full",
+    "1/2", "hour", "hours", "hourly", "min", "分", "when I was", "at age", "about",
+    "years of age", "yrs", "yo", "404-555-0143", "(415) 555-0162", "0491 570 156", "to",
+    "and", "y", "&", "\x00", "per", "an", "5'4", "34-24-36", "room", "since"])
+_TEXT = st.lists(st.one_of(_PIECES, st.text(max_size=6)), max_size=30).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_TEXT, title_end=st.integers(0, 400), region=st.sampled_from(
+    ["US", "GB", "IN", "JP", "MX", "ZZ"]))
+def test_readers_never_raise_index_the_input_and_are_deterministic(
+        text: str, title_end: int, region: str) -> None:
+    folded = fold(text)
+    low = lower(folded)
+    words = word_set(low)
+    ages = find_ages(folded, low, words, min(title_end, len(text)))
+    prices = find_prices(folded, region, low, words)
+    for h in [*ages, *prices]:
+        assert 0 <= h.start < h.end <= len(text)
+    for a in ages:
+        assert a.high is None or a.age < a.high
+        assert not a.review or a.age < 18
+        assert kinds.kind("age").normalize(a.value, region) == [a.value]
+    for p in prices:
+        assert kinds.kind("price").normalize(p.value, region) == [p.value]
+    assert all(x.end <= y.start for x, y in pairwise(ages))
+    assert find_ages(folded, low, words, min(title_end, len(text))) == ages
+    assert find_prices(folded, region, low, words) == prices
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_TEXT)
+def test_arbitration_keeps_no_price_or_age_on_a_phone(text: str) -> None:
+    found = extract_text(text)
+    phones = [m for m in found if m.kind == "phone"]
+    prices = [m for m in found if m.kind == "price"]
+    for m in found:
+        assert text[m.start:m.end] == m.raw
+        if m.kind in ("price", "age", "age_review"):
+            assert not any(p.start < m.end and m.start < p.end for p in phones), (m, phones)
+        if m.kind in ("age", "age_review"):
+            assert not any(p.start < m.end and m.start < p.end for p in prices), (m, prices)
+    assert extract_text(text) == found
+
+
+def test_arbitrate_is_one_pass_of_masks() -> None:
+    phone = Mention("phone", "+14045550143", "body", 9, 21, raw="404-555-0143")
+    wrong = Mention("price", "404 USD/60", "body", 4, 12, raw="our 404")
+    right = Mention("price", "115 USD/60", "body", 0, 8, raw="115 hour")
+    age = Mention("age", "21", "body", 5, 8, raw="our")
+    assert arbitrate([right, wrong, phone, age], 21) == [right, phone]
+    assert arbitrate([], 0) == []
+
+
+def test_long_menus_read_every_entry() -> None:
+    # a 100,000-entry menu: every entry bound to its own unit, none shifted (no timing here:
+    # speed is `tracelight bench adversarial`)
+    text = "120 hh 200 hr " * 5_000
+    hits = find_prices(text)
+    assert len(hits) == 10_000
+    assert {h.value for h in hits} == {"120 USD/30", "200 USD/60"}
+    rows = "Age:\n 21\n" * 5_000
+    assert len(find_ages(rows)) == 5_000
