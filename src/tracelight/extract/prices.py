@@ -44,7 +44,7 @@ _CODES = r"usd|cad|aud|gbp|eur|mxn|jpy|inr"
 _PRE_BACK = re.compile(r"(?:([$€£¥₹])|(?<![A-Za-z0-9])(rs\.?|" + _CODES + r")\s?\$?)\s?$", _I)
 _POST = re.compile(r"\s?([$€£¥₹])(?!\s?\d)|\s?(" + _CODES + r"|euros?|pesos?|yen|dollars?|"
                    r"bucks|roses?|rs|donations?|candies)(?![A-Za-z])|(r)(?![A-Za-z0-9])", _I)
-_NUMBER = re.compile(r"\d[\d,]*")
+_NUMBER = re.compile(r"\d\d[\d,]*|\d,\d{3}[\d,]*")  # one digit alone is never an amount
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 # unit word -> minutes; `count` units take a number before them ("2 hours", "30 min")
@@ -175,6 +175,7 @@ def _amounts(folded: str, taken: bytearray) -> list[_Tok]:
     (`_bare_ok`) only when it is about to be paired with a duration: most numbers in an ad
     (phone groups, stats, ids) never are."""
     out: list[_Tok] = []
+    any_taken = taken.find(1) >= 0
     for m in _NUMBER.finditer(folded):
         ns, run = m.start(), m.group()
         if "," in run:
@@ -182,7 +183,8 @@ def _amounts(folded: str, taken: bytearray) -> list[_Tok]:
             run = t.group() if t is not None else run.split(",", 1)[0]
         ne = ns + len(run)
         digits = run.replace(",", "")
-        if not 2 <= len(digits) <= 6 or digits[0] == "0" or taken.find(1, ns, ne) >= 0:
+        if not 2 <= len(digits) <= 6 or digits[0] == "0" or (
+                any_taken and taken.find(1, ns, ne) >= 0):
             continue
         k = ns - 1 if ns > 0 and folded[ns - 1] != " " else ns - 2
         pre = _PRE_BACK.search(folded, max(0, ns - 6), ns) \
@@ -190,7 +192,8 @@ def _amounts(folded: str, taken: bytearray) -> list[_Tok]:
         start = pre.start() if pre is not None else ns
         post = _POST.match(folded, ne)
         end = post.end() if post is not None else ne
-        if (pre is not None or post is not None) and taken.find(1, start, end) >= 0:
+        if any_taken and (pre is not None or post is not None) and \
+                taken.find(1, start, end) >= 0:
             continue
         marks = [g for g in ((post.group(2), post.group(1), post.group(3)) if post else ())
                  if g]
@@ -225,7 +228,9 @@ def find_prices(folded: str, region: str = "US", low: str | None = None,
     if not durs and not money:
         return []
     taken = bytearray(len(folded))
-    for pm in _PHONE_PRE.finditer(folded):
+    for pm in _PHONE_PRE.finditer(folded) if durs else ():
+        # only bare numbers (paired with a duration) need this; a price bound by a currency
+        # that overlaps a phone is left to the arbitration step (extract.core)
         for m in _PHONEISH.finditer(folded, pm.start(), pm.end()):
             if len(m.group()) - len(m.group().translate(_DROP_DIGITS)) >= 9:
                 taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
