@@ -11,6 +11,8 @@ scraped ad). One JSON object a line:
 - `expect.prices`: as `Extraction.to_dict` gives them (the `price` mention value
   "amount CUR/minutes" read back): {"amount": 150, "currency": "USD", "minutes": 60}, minutes
   null when no duration is written.
+- `holdout`: true on the cases written after the readers were fixed, never tuned on (the
+  honest figure; the others were written first, then fixed against).
 - `review`: ages under 18 told in narrative ("when I was about 16"): not a stated age, but an
   `age_review` mention a reviewer must see. An empty list: no such mention.
 
@@ -44,7 +46,7 @@ CASES: list[dict[str, Any]] = [json.loads(line) for line in
                                CASES_FILE.read_text("utf-8").splitlines() if line.strip()]
 # 1-based line numbers of the cases known to fail today (kept, marked xfail). Before the
 # layout-aware readers (commit "Issue 13: 169 real-layout cases") 98 of the 169 failed.
-KNOWN_FAILING: set[int] = set()
+KNOWN_FAILING: set[int] = {171, 173, 175, 176, 181, 183, 193}
 
 
 def found(case: dict[str, Any]) -> dict[str, set[str]]:
@@ -77,10 +79,13 @@ def expected(case: dict[str, Any]) -> dict[str, set[str]]:
     return out
 
 
-def per_class() -> dict[str, list[int]]:
-    """class/field -> [tp, fp, fn] over all cases."""
+def per_class(holdout: bool | None = None) -> dict[str, list[int]]:
+    """class/field -> [tp, fp, fn] over all cases (holdout True/False: only those written
+    after the readers were fixed, or only those before)."""
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for case in CASES:
+        if holdout is not None and bool(case.get("holdout")) != holdout:
+            continue
         got = found(case)
         for f, want in expected(case).items():
             t = tally[f"{case['class']}/{f}"]
@@ -117,10 +122,12 @@ def test_the_case_file_is_big_and_covers_every_class() -> None:
 if __name__ == "__main__":
     failing = [i for i, c in enumerate(CASES, 1)
                if any(found(c)[f] != w for f, w in expected(c).items())]
-    for key, (tp, fp, fn) in per_class().items():
-        p = tp / (tp + fp) if tp + fp else 1.0
-        r = tp / (tp + fn) if tp + fn else 1.0
-        print(f"{key:38s} P {p:.3f} R {r:.3f} (tp {tp}, fp {fp}, fn {fn})")
+    for label, which in (("all cases", None), ("holdout cases", True)):
+        print(f"-- {label}")
+        for key, (tp, fp, fn) in per_class(which).items():
+            p = tp / (tp + fp) if tp + fp else 1.0
+            r = tp / (tp + fn) if tp + fn else 1.0
+            print(f"{key:38s} P {p:.3f} R {r:.3f} (tp {tp}, fp {fp}, fn {fn})")
     print("failing lines:", failing, file=sys.stderr)
 
 
