@@ -45,8 +45,9 @@ CASES_FILE = Path(__file__).parent / "data" / "layout_ages_prices.jsonl"
 CASES: list[dict[str, Any]] = [json.loads(line) for line in
                                CASES_FILE.read_text("utf-8").splitlines() if line.strip()]
 # 1-based line numbers of the cases known to fail today (kept, marked xfail). Before the
-# layout-aware readers (commit "Issue 13: 169 real-layout cases") 98 of the 169 failed.
-KNOWN_FAILING: set[int] = {171, 173, 175, 176, 181, 183, 193}
+# layout-aware readers (commit "Issue 13: 169 real-layout cases") 98 of the 169 failed; of
+# the 25 holdout cases written after them, 7 failed when first run (5 then fixed).
+KNOWN_FAILING: set[int] = {173, 176}  # holdout: "<b>Age</b>: 22", "Lola (24)"
 
 
 def found(case: dict[str, Any]) -> dict[str, set[str]]:

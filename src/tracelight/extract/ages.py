@@ -31,7 +31,7 @@ _NUM_THEN_CUE = re.compile(r"(\d{1,2})\s?-?\s?" + _SUFFIX, _I)
 _NUM_BEFORE = re.compile(r"(?<![\d'$.,/:#-])\d{1,2}\s?-?\s?$")
 # label and value of a profile table: padding, tabs, line breaks, ":" or "|" between them
 _CUE_THEN_NUM = re.compile(
-    r"(?:age|aged|edad|ages)(?:\s?(?:is|of)\s)?[\s:=|\-]{0,16}(\d{1,2})"
+    r"(?:age|aged|edad|ages)(?:\s?(?:is|of)\s)?[\s:=|.\-]{0,16}(\d{1,2})"
     r"(?![\d'\"%.,:/]\d|\d)", _I)
 _OF_AGE = re.compile(r"\s{1,2}of\s{1,2}age\b", _I)
 _RULE_BEFORE = re.compile(r"(?:\bbe|over|under|least|than|minimum|min|ser)\s{1,3}$", _I)
@@ -45,11 +45,12 @@ _BEFORE_SUFFIX = re.compile(r"(?<![\d\-/.:'])(\d{2})\s{0,2}(-|to|&|and|y)\s{0,2}
 _RANGE_HINTS = ("between", "aged", "ages", "age", "entre", "edad", "edades")
 _SLOT = re.compile(r"(?:^|(?<=\s))(?:-{1,2}|[|•~*·])\s{1,3}(\d{2})\s{0,3}"
                    r"(?:(?:-{1,2}|[|•~*·])(?=\s)|\s*$)", _I | re.MULTILINE)
-_PAST_CUE = (r"(?:i\s{1,2}was|at\s{1,2}(?:the\s{1,2})?age(?:\s{1,2}of)?)\s{1,2}"
+_PAST_CUE = (r"(?:i\s{1,2}was|(?:at|since|from)\s{1,2}(?:the\s{1,2})?age(?:\s{1,2}of)?)\s{1,2}"
              r"(?:(?:only|just|about|around|barely|like|maybe|nearly|almost)\s{1,2}){0,2}")
 _PAST_NUM = re.compile(_PAST_CUE + r"(\d{1,2})(?![\d'\"%]|\s?(?:ft|feet|foot|in\b|inch|lbs?|"
                        r"cm|kg|\$|min|hr|hour|am\b|pm\b|/|%|-\s?\d|\.\d|,\d|:\d))", _I)
-_PAST_HINTS = ("i was", "at age", "at the age")
+_PAST_HINTS = ("i was", "at age", "at the age", "since age", "since the age", "from age",
+               "from the age")
 _IM_NUM = re.compile(
     r"(?:i'?m|i\s?am|im|soy|tengo|just\s?turned|turned)\s{1,2}"
     r"(?:a\s|only\s|just\s|barely\s)?(\d{1,2})(?![\d'\"%]|\s?(?:'|ft|feet|foot|in\b|inch|lbs?|"
@@ -175,6 +176,10 @@ def find_ages(folded: str, low: str | None = None,
                     _add(hits, int(m.group(1)), m.start(), m.end())
         if title_end > 0:
             for m in _SLOT.finditer(text, 0, title_end):
+                before = text[max(0, m.start() - 2):m.start()].strip()
+                after = text[m.end():m.end() + 2].strip()
+                if before[-1:].isdigit() or after[:1].isdigit():
+                    continue  # "Open 7 - 24 - 7": a list of numbers, not an age slot
                 _add(hits, int(m.group(1)), m.start(1), m.end(1))
     past: list[AgeHit] = []  # narrative past ages: they hide any stated age they overlap
     for pos in word_starts(low, _PAST_HINTS, words):

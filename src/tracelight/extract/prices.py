@@ -36,13 +36,13 @@ _REGION_CURRENCY = {"US": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "MX": "M
 _SYMBOL = {"$": "", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "usd": "USD",
            "eur": "EUR", "euro": "EUR", "euros": "EUR", "gbp": "GBP", "cad": "CAD",
            "aud": "AUD", "mxn": "MXN", "pesos": "MXN", "peso": "MXN", "jpy": "JPY",
-           "yen": "JPY", "inr": "INR", "rs": "INR", "rs.": "INR", "dollar": "",
+           "yen": "JPY", "inr": "INR", "rupees": "INR", "rs": "INR", "rs.": "INR", "dollar": "",
            "dollars": "", "bucks": "", "rose": "", "roses": "", "r": "", "donation": "",
            "donations": "", "candies": ""}
 _CODES = r"usd|cad|aud|gbp|eur|mxn|jpy|inr"
 # the currency written before a number ("$", "Rs.", "AUD $") and after it ("roses", "120r")
 _PRE_BACK = re.compile(r"(?:([$€£¥₹])|(?<![A-Za-z0-9])(rs\.?|" + _CODES + r")\s?\$?)\s?$", _I)
-_POST = re.compile(r"\s?([$€£¥₹])(?!\s?\d)|\s?(" + _CODES + r"|euros?|pesos?|yen|dollars?|"
+_POST = re.compile(r"\s?([$€£¥₹])(?!\s?\d)|\s?(" + _CODES + r"|euros?|pesos?|yen|rupees|dollars?|"
                    r"bucks|roses?|rs|donations?|candies)(?![A-Za-z])|(r)(?![A-Za-z0-9])", _I)
 _NUMBER = re.compile(r"\d\d[\d,]*|\d,\d{3}[\d,]*")  # one digit alone is never an amount
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
@@ -62,10 +62,10 @@ _UNIT_RX = re.compile(
     r"(?=[hqfomns1分])(half[\s-]?(?:an?\s?)?h(?:ou)?r|1/2\s?h(?:ou)?r|"
     r"media\s?hora|full\s?h(?:ou)?r|one\s?hour|hourly|overnight|minutes?|mins?|hours?|hrs?|hhr|"
     r"hh|qk|qv|quick|fh|ov|night|horas?|stunden?|h|分)(?![A-Za-z])", _I)
-_COUNT_BACK = re.compile(r"(?<![\d.,$€£¥₹:/A-Za-z])(\d{1,3}(?:\.5)?)\s?$")
+_COUNT_BACK = re.compile(r"(?<![\d.,$€£¥₹:A-Za-z])(\d{1,3}(?:\.5)?)\s?$")
 _UNIT_HINTS = ("h", "qk", "qv", "quick", "fh", "ov", "min", "night", "hora", "stunde", "分")
 _MONEY_HINTS = ("$", "€", "£", "¥", "₹", "usd", "dollar", "buck", "rose", "rs", "donation",
-                "candies", "eur", "gbp", "cad", "aud", "mxn", "jpy", "inr", "peso", "yen")
+                "candies", "eur", "gbp", "cad", "aud", "mxn", "jpy", "inr", "peso", "yen", "rupee")
 # phone-shaped digit runs: their digits are never amounts
 _PHONE_PRE = re.compile(r"[\d(+][\d\s.\-()]{8,22}")  # cheap first pass over the text
 _PHONEISH = re.compile(r"\(?\d{3}\)?[\s.\-]{0,2}\d{3}[\s.\-]{0,2}\d{4}(?!\d)|"
@@ -75,7 +75,7 @@ _GAP = re.compile(r"[^A-Za-z0-9\x00]{0,8}(?:(?:per|for|an?|each|x|la|por|the|rat
                   r"(?![A-Za-z])[^A-Za-z0-9\x00]{0,6})?", _I)
 _NOT_AMOUNT_AFTER = re.compile(
     r"\s?(?:%|'|\"|lbs?\b|kg\b|cm\b|km\b|miles?\b|am\b|pm\b|k\b|yrs?\b|y/?o\b|years?\b|"
-    r"[:/.,x-]\d)", _I)
+    r"[:.,x-]\d|/\d(?!\d?\s?(?:h|hh|hrs?|hours?|mins?)(?![A-Za-z])))", _I)
 _NOT_AMOUNT_BEFORE = re.compile(
     r"(?:room|suite|apt|unit|exit|ste|no\.?|id:?|#|since|over|age:?|aged|i'?m|edad|"
     r"ref:?|top|from|\d[-/:]|\d)\s{0,2}$", _I)
