@@ -32,6 +32,7 @@ EXAMPLES = {
     "crypto": ("tips 0x52908400098527886E0F7030069857D2E4169EE7 thanks",
                "ETH:0x52908400098527886e0f7030069857d2e4169ee7"),
     "age": ("I am 24 years old", "24"),
+    "age_review": ("I left home when I was 16", "16"),
     "price": ("200 roses per hour", "200 USD/60"),
     "location": ("new in Seattle, WA", "Seattle, WA, US"),
     "name": ("Hi, my name is Ana.", "Ana"),

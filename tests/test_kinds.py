@@ -17,7 +17,7 @@ from tracelight.kinds import load_kinds, normalize_lookup
 
 def test_the_declared_table() -> None:
     assert kinds.KINDS == ("phone", "email", "url", "social", "payment", "crypto", "age",
-                           "price", "location", "name")
+                           "age_review", "price", "location", "name")
     assert kinds.STRONG == ("phone", "email", "social", "payment", "crypto")
     assert set(kinds.CONTACT) == {*kinds.STRONG, "url"}
     assert kinds.WATCHABLE == ("phone", "email", "social", "crypto")

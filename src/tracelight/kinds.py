@@ -72,7 +72,14 @@ def _crypto(value: str, _region: str, currencies: tuple[str, ...]) -> list[str]:
         [f"{cur}:{value.lower()}" for cur in ("BTC", "ETH") if cur in currencies]
 
 
+_AGE_RANGE = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+
+
 def _age(value: str, _region: str, _platforms: tuple[str, ...]) -> list[str]:
+    """'22', or a range 'low-high' ('18-35', kept as a range)."""
+    r = _AGE_RANGE.match(value) if value.isascii() else None
+    if r is not None:
+        return [f"{int(r.group(1))}-{int(r.group(2))}"]
     return [str(int(value))] if value.isdecimal() else []  # not "²": int() refuses it
 
 

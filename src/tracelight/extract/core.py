@@ -34,15 +34,41 @@ def _find(text: str, region: str, want: frozenset[str], lenient: bool = False,
     for ex in EXTRACTORS:
         if not want.isdisjoint(ex.kinds):
             out += ex.extract(text, ctx)
-    claimed = [(m.start, m.end) for m in out if m.kind in _CLAIMING]
-    if claimed:
-        # digits inside an address are part of it, never a phone, price or age (a mask of
-        # what claiming spans cover: a span check costs its length, not one per address)
-        covered = bytearray(len(text))
-        for s, e in claimed:
-            covered[s:e] = b"\x01" * (e - s)
-        out = [m for m in out if m.kind in _CLAIMING or covered.find(1, m.start, m.end) < 0]
+    out = arbitrate(out, len(text))
     out.sort(key=lambda m: (m.start, _KIND_ORDER[m.kind], m.end))
+    return out
+
+
+# Trust of the kinds that read the same digits: a crypto address (claimed whole), then a
+# valid phone, then a price (a currency or a unit binds it), then an age.
+_TRUST = ("phone", "price", "age")
+_BEATEN_BY = {"phone": frozenset({"price", "age", "age_review"}),
+              "price": frozenset({"age", "age_review"})}
+
+
+def arbitrate(found: list[Mention], length: int) -> list[Mention]:
+    """One arbitration step over overlapping candidates of all kinds (issue 13).
+
+    Digits inside a span an extractor claims (crypto) are part of it: every other mention
+    overlapping it goes. Then a valid phone explains its digits better than a price or an
+    age read from its groups (`115 hour 404-555-0143` gives no 404/hour), and a price bound
+    by a currency or a unit better than an age. Each level is a mask of what its mentions
+    cover, one byte a character, so a check costs the span's length, never one comparison
+    per other mention: linear in the text and the mentions.
+    """
+    levels: list[tuple[frozenset[str], frozenset[str] | None]] = [(_CLAIMING, None)]
+    levels += [(frozenset({k}), _BEATEN_BY[k]) for k in _TRUST if k in _BEATEN_BY]
+    out = found
+    for winners, losers in levels:
+        spans = [(m.start, m.end) for m in out if m.kind in winners]
+        if not spans:
+            continue
+        covered = bytearray(length)
+        for s, e in spans:
+            covered[s:e] = b"\x01" * (e - s)
+        out = [m for m in out if m.kind in winners or (losers is not None and
+                                                      m.kind not in losers)
+               or covered.find(1, m.start, m.end) < 0]
     return out
 
 
@@ -133,12 +159,15 @@ class Extraction:
             "social": split("social", "platform", "handle"),
             "payment_handles": split("payment", "service", "handle"),
             "crypto": split("crypto", "currency", "address"),
-            "ages": [int(a) for a in self.values("age")],
+            # a number, or "low-high" for a range kept as a range ("18-35")
+            "ages": [int(a) if a.isdecimal() else a for a in self.values("age")],
             "prices": prices,
             "locations": locations,
             "names": self.values("name"),
             "obfuscated_phone": self.obfuscated_phone,
             "phone_regions": phone_regions,
+            # ages under 18 told in narrative ("when I was about 16"): for review, not stated
+            "ages_to_review": [int(a) for a in self.values("age_review") if a.isdecimal()],
             "mentions": [m.to_dict() for m in self.mentions],
         }
 

@@ -47,8 +47,8 @@ def _norm(fld: str, value: Any) -> str:
     """One comparable string per expected/found value (case rules of each kind)."""
     if fld == "phones" or fld == "emails":
         return str(value).lower()
-    if fld == "ages":
-        return str(int(value))
+    if fld == "ages":  # a number, or a range "18-35"
+        return str(value) if isinstance(value, str) and "-" in value else str(int(value))
     if fld == "names":
         return str(value).casefold()
     if fld == "crypto":

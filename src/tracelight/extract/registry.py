@@ -93,12 +93,22 @@ class CryptoExtractor(_Base):
 
 
 class AgeExtractor(_Base):
-    kinds = ("age",)
+    """Stated ages ("22", a range "18-35") and, as `age_review`, ages under 18 told in
+    narrative ("when I was about 16"): not a stated age, but for a person to read."""
+
+    kinds = ("age", "age_review")
 
     def extract(self, text: str, context: Context) -> list[Mention]:
         f = context.field
-        return [Mention("age", str(h.age), f, h.start, h.end, False, text[h.start:h.end])
-                for h in find_ages(context.folded, context.low, context.words)]
+        # an ad's title is read alone, or joined to its body by a NUL (extract.core)
+        title_end = len(text) if f == "title" else max(0, context.folded.find("\x00") - 1)
+        out = []
+        for h in find_ages(context.folded, context.low, context.words, title_end):
+            kind = "age_review" if h.review else "age"
+            if context.wants(kind):
+                out.append(Mention(kind, h.value, f, h.start, h.end, False,
+                                   text[h.start:h.end]))
+        return out
 
 
 class PriceExtractor(_Base):

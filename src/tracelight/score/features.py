@@ -82,8 +82,9 @@ def _mention_evidence(record: AdRecord, m: Mention) -> Evidence:
 
 
 def _age(value: str) -> int | None:
+    """A stated age; a range ("16-25", several people) counts by its youngest end."""
     try:
-        return int(float(value))
+        return int(float(value.split("-", 1)[0] if value[1:].count("-") == 1 else value))
     except (TypeError, ValueError):
         return None
 
