@@ -189,8 +189,8 @@ def generate(out_dir: Path, *, accounts: int = 2000, seed: int = 7,
                  a.account_id, "Branch", "", a.city, a.region)
         if r.random() < 0.15:  # a trip: one city, a couple of nights
             (c, reg), = b.other_cities(a.city, 1)
-            d = r.uniform(0, DAYS - 3)
-            b.tx(b.at(d), r.uniform(180, 420), "card", a.account_id, "", "Harbor Inn", "7011",
+            trip = r.uniform(0, DAYS - 3)
+            b.tx(b.at(trip), r.uniform(180, 420), "card", a.account_id, "", "Harbor Inn", "7011",
                  c, reg)
         if r.random() < 0.05:
             b.tx(b.at(r.uniform(0, DAYS)), r.choice([25, 50]), "prepaid_load", a.account_id,
@@ -332,22 +332,22 @@ def generate(out_dir: Path, *, accounts: int = 2000, seed: int = 7,
     b.txs.sort(key=lambda t: (t[0], t[1]["tx_id"]))
     all_accts = people + biz
     with (out_dir / "accounts.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(ACCOUNT_FIELDS))
-        w.writeheader()
-        for n, a in enumerate(sorted(all_accts, key=lambda x: x.account_id)):
-            w.writerow(a.row(n))
+        aw = csv.DictWriter(fh, fieldnames=list(ACCOUNT_FIELDS))
+        aw.writeheader()
+        for n, acct in enumerate(sorted(all_accts, key=lambda x: x.account_id)):
+            aw.writerow(acct.row(n))
     with (out_dir / "transactions.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(TX_FIELDS))
-        w.writeheader()
+        tw = csv.DictWriter(fh, fieldnames=list(TX_FIELDS))
+        tw.writeheader()
         for _when, row in b.txs:
-            w.writerow(row)
+            tw.writerow(row)
     with (out_dir / "ads.jsonl").open("w", encoding="utf-8") as fh:
         for ad in ads:
             fh.write(json.dumps(ad) + "\n")
-    summary = {"seed": seed, "accounts": len(all_accts), "transactions": len(b.txs),
-               "planted": {t: sorted(a for a, ts in truth.items() if t in ts)
-                           for t in TYPOLOGIES},
+    planted = {t: sorted(a for a, ts in truth.items() if t in ts) for t in TYPOLOGIES}
+    summary: dict[str, Any] = {"seed": seed, "accounts": len(all_accts), "transactions": len(b.txs),
+               "planted": planted,
                "lookalikes": look, "ads": len(ads)}
     (out_dir / "truth.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return {"accounts": len(all_accts), "transactions": len(b.txs), "ads": len(ads),
-            "planted": sum(len(v) for v in summary["planted"].values())}
+            "planted": sum(len(v) for v in planted.values())}

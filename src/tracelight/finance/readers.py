@@ -107,7 +107,7 @@ def _guess_jsonl(name: str, head: bytes) -> bool:
 
 def _peekable(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
     head = stream.read(4096)
-    rest = io.BufferedReader(_Chain(head, stream))  # type: ignore[arg-type]
+    rest = io.BufferedReader(_Chain(head, stream))
     return head, rest
 
 
