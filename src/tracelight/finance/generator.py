@@ -274,7 +274,7 @@ def generate(out_dir: Path, *, accounts: int = 2000, seed: int = 7,
         far = r.choice([c for c in CITIES if c[1] not in used and c[0] != a.city])
         out = deposits * r.uniform(0.8, 0.95)
         for part in (0.5, 0.5):
-            b.tx(b.at(start + 4 * 1.5 + r.uniform(0, 1.5)), out * part, "cash_withdrawal",
+            b.tx(b.at(start + 3 * 1.5 + r.uniform(0.5, 2)), out * part, "cash_withdrawal",
                  a.account_id, "", "Branch", "", far[0], far[1])
     for a in planted_people["alternative_payments"]:
         plant(a, "alternative_payments")
