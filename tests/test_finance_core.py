@@ -140,7 +140,7 @@ def test_catalogue_errors_name_file_and_key(change: object, message: str) -> Non
 def test_bad_yaml_file(tmp_path: Path) -> None:
     p = tmp_path / "rf.yaml"
     p.write_text("indicators: [", encoding="utf-8")
-    with pytest.raises(ConfigError, match="rf.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"rf\.yaml: not valid YAML"):
         load_redflags(p)
 
 
