@@ -13,6 +13,7 @@ from tracelight.errors import ForbiddenError, NotFoundError, UsageError
 from tracelight.images import render as imgrender
 from tracelight.images.refs import ImageRefused
 from tracelight.services import image_search
+from tracelight.services.finance import network_accounts
 from tracelight.services import search as search_service
 from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
 from tracelight.store import blobs
@@ -224,4 +225,5 @@ def network_page(request: Request, network_id: str) -> Response:
     c = ctx(request)
     detail = views.network_detail(c.store, network_id)
     audit(request, "network.view", network_id)
-    return render(request, "network.html", d=detail, cases=c.cases.list_cases(limit=50))
+    return render(request, "network.html", d=detail, cases=c.cases.list_cases(limit=50),
+                  bank_accounts=network_accounts(c.store, network_id))
