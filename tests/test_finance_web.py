@@ -4,7 +4,6 @@ and links both ways (alert -> ads and networks, network -> bank accounts)."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest

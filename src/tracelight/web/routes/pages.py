@@ -13,8 +13,8 @@ from tracelight.errors import ForbiddenError, NotFoundError, UsageError
 from tracelight.images import render as imgrender
 from tracelight.images.refs import ImageRefused
 from tracelight.services import image_search
-from tracelight.services.finance import network_accounts
 from tracelight.services import search as search_service
+from tracelight.services.finance import network_accounts
 from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
 from tracelight.store import blobs
 from tracelight.store.ads import AdImage
