@@ -66,8 +66,9 @@ class _Acct:
 
 
 class _Bank:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, prefix: str = "") -> None:
         self.rng = random.Random(seed)
+        self.prefix = prefix
         self.txs: list[tuple[datetime, dict[str, Any]]] = []
         self.n = 0
 
@@ -75,7 +76,7 @@ class _Bank:
            merchant: str = "", mcc: str = "", city: str = "", region: str = "") -> None:
         self.n += 1
         self.txs.append((when, {
-            "tx_id": f"T{self.n:09d}", "timestamp": when.isoformat(timespec="seconds"),
+            "tx_id": f"{self.prefix}T{self.n:09d}", "timestamp": when.isoformat(timespec="seconds"),
             "amount": f"{amount:.2f}", "currency": "USD", "from_account": frm,
             "to_account": to, "channel": channel, "merchant": merchant, "mcc": mcc,
             "city": city, "region": region, "country": "US"}))
@@ -94,12 +95,16 @@ def _phone(i: int) -> str:
 
 
 def generate(out_dir: Path, *, accounts: int = 2000, seed: int = 7,
-             planted_rate: float = 0.01, lookalike_rate: float = 0.02) -> dict[str, Any]:
-    """Write the synthetic bank into out_dir; return counts."""
+             planted_rate: float = 0.01, lookalike_rate: float = 0.02,
+             prefix: str = "") -> dict[str, Any]:
+    """Write the synthetic bank into out_dir; return counts. `prefix` starts every account
+    and transaction id (several banks generated apart can be ingested together)."""
+    if prefix and not prefix.isalnum():
+        raise ValueError("an id prefix is letters and digits")
     if accounts < 50:
         raise ValueError("a synthetic bank needs at least 50 accounts")
     out_dir.mkdir(parents=True, exist_ok=True)
-    b = _Bank(seed)
+    b = _Bank(seed, prefix)
     r = b.rng
     n_biz = max(5, accounts // 12)
     n_landlords = max(2, accounts // 12)
@@ -108,15 +113,15 @@ def generate(out_dir: Path, *, accounts: int = 2000, seed: int = 7,
     for i in range(accounts):
         city, region = CITIES[i % len(CITIES)] if i % 3 else r.choice(CITIES)
         if i < n_biz:
-            a = _Acct(f"B{i:06d}", "business", city, region,
+            a = _Acct(f"{prefix}B{i:06d}", "business", city, region,
                       business_type=r.choice(["bakery", "hardware", "salon", "auto repair",
                                               "florist", "bookshop"]),
                       opening_hours="09:00-18:00")
             biz.append(a)
         else:
-            a = _Acct(f"P{i:06d}", "person", city, region)
+            a = _Acct(f"{prefix}P{i:06d}", "person", city, region)
             people.append(a)
-        a.email = f"customer{i}@example.org"
+        a.email = f"customer{prefix.lower()}{i}@example.org"
     landlords = people[:n_landlords]
     for a in landlords:
         a.role = "landlord"
@@ -241,7 +246,7 @@ def generate(out_dir: Path, *, accounts: int = 2000, seed: int = 7,
         truth.setdefault(a.account_id, []).append(typo)
 
     def advertise(a: _Acct, cities: list[tuple[str, str]], day: float) -> None:
-        a.phone = a.phone or _phone(len(ads) * 7 + 1000 + int(a.account_id[1:]))
+        a.phone = a.phone or _phone(len(ads) * 7 + 1000 + int(a.account_id[-6:]))
         for c, _reg in cities:
             ads.append({"id": f"fin-{len(ads):05d}", "source": "fin-demo",
                         "title": f"New listing in {c}",
@@ -300,7 +305,7 @@ def generate(out_dir: Path, *, accounts: int = 2000, seed: int = 7,
         for j, (c, reg) in enumerate(b.other_cities(a.city, 3)):
             b.tx(b.at(start + 2 + j * 2), r.uniform(90, 200), "card", a.account_id, "",
                  "Budget Motel", "7011", c, reg)
-        a.email = f"bookings{i}@example.net"
+        a.email = f"bookings{prefix.lower()}{i}@example.net"
         ads.append({"id": f"fin-{len(ads):05d}", "source": "fin-demo", "title": "Now booking",
                     "body": f"Now booking, write to {a.email} for times.",
                     "posted_at": (START + timedelta(days=start)).isoformat() + "Z",
