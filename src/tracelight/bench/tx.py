@@ -39,8 +39,7 @@ def run(n_tx: int = 1_000_000, seed: int = 7, keep: str | None = None) -> dict[s
     from tracelight.finance.engine import Scorer
     from tracelight.finance.evaluate import evaluate
     from tracelight.finance.generator import generate
-    from tracelight.finance.readers import read_transactions
-    from tracelight.finance.records import Reject, transaction_from
+    from tracelight.finance.records import transaction_from
     from tracelight.services import finance
     from tracelight.store import open_store
 
