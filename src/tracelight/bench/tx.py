@@ -119,8 +119,8 @@ def run(n_tx: int = 1_000_000, seed: int = 7, keep: str | None = None) -> dict[s
         again.close()
     scorer = Scorer(accounts)
     lat: list[float] = []
-    with (work / "b0000" / "transactions.csv").open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
+    with (work / "b0000" / "transactions.csv").open(encoding="utf-8", newline="") as text:
+        for row in csv.DictReader(text):
             start = time.perf_counter()
             scorer.observe(transaction_from(row))
             lat.append((time.perf_counter() - start) * 1000)
