@@ -43,7 +43,8 @@ def run(n_tx: int = 1_000_000, seed: int = 7, keep: str | None = None) -> dict[s
     from tracelight.services import finance
     from tracelight.store import open_store
 
-    branches = max(1, round(n_tx / TX_PER_ACCOUNT / BRANCH))
+    size = max(100, min(BRANCH, round(n_tx / TX_PER_ACCOUNT)))
+    branches = max(1, round(n_tx / TX_PER_ACCOUNT / size))
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="tracelight-bench-tx-"))
     work.mkdir(parents=True, exist_ok=True)
     truth: dict[str, Any] = {"planted": {}, "lookalikes": {}}
@@ -52,7 +53,7 @@ def run(n_tx: int = 1_000_000, seed: int = 7, keep: str | None = None) -> dict[s
         for b in range(branches):
             folder = work / f"b{b:04d}"
             if not (folder / "truth.json").is_file():
-                generate(folder, accounts=BRANCH, seed=seed + b, prefix=f"X{b:04d}")
+                generate(folder, accounts=size, seed=seed + b, prefix=f"X{b:04d}")
             part = json.loads((folder / "truth.json").read_text())
             total_tx += part["transactions"]
             for k, v in part["planted"].items():
@@ -60,7 +61,7 @@ def run(n_tx: int = 1_000_000, seed: int = 7, keep: str | None = None) -> dict[s
             for k, v in part["lookalikes"].items():
                 truth["lookalikes"].setdefault(k, []).extend(v)
     report("tx generate", total_tx, t.seconds, "transactions", branches=branches,
-           accounts=branches * BRANCH)
+           accounts=branches * size)
 
     store = open_store(f"sqlite:///{work / 'bench.db'}")
     samples: list[str] = []
@@ -69,7 +70,7 @@ def run(n_tx: int = 1_000_000, seed: int = 7, keep: str | None = None) -> dict[s
             for b in range(branches):
                 with (work / f"b{b:04d}" / "accounts.csv").open("rb") as fh:
                     finance.ingest_accounts(store, "accounts.csv", fh)
-        report("tx ingest accounts", branches * BRANCH, t.seconds, "accounts")
+        report("tx ingest accounts", branches * size, t.seconds, "accounts")
         done = 0
         cpu0 = time.process_time()
         with timed() as t:
@@ -134,7 +135,7 @@ def run(n_tx: int = 1_000_000, seed: int = 7, keep: str | None = None) -> dict[s
     for s in scores:
         say(f"tx quality {s.typology}: planted {s.planted} alerted {s.alerted} "
             f"precision {s.precision:.3f} recall {s.recall:.3f}")
-    customers = branches * BRANCH
+    customers = branches * size
     lookalikes = {a for v in truth["lookalikes"].values() for a in v}
     false_alerts = sum(1 for a in result.alerts if a.account in lookalikes)
     say(f"tx alerts: {len(result.alerts)} over {customers} customers = "

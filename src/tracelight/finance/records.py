@@ -19,6 +19,7 @@ MAX_ID = 128
 MAX_TEXT = 200
 MAX_AMOUNT = 1e12
 _ID_RE = re.compile(r"^[A-Za-z0-9._:@\-]{1,128}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
@@ -100,8 +101,10 @@ def clean_text(value: Any, name: str, limit: int = MAX_TEXT) -> str:
         return ""
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise ValueError(f"{name} must be text")
-    text = " ".join(str(value).split())
-    if any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in text):
+    text = str(value)
+    if " " in text[:1] or " " in text[-1:] or "  " in text or not text.isprintable():
+        text = " ".join(text.split())
+    if _CONTROL_RE.search(text):
         raise ValueError(f"{name} holds control characters")
     if len(text) > limit:
         raise ValueError(f"{name} is longer than {limit} characters")
