@@ -105,3 +105,36 @@ def test_rejects_and_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
             main([*args, "--db", db])
         err = capsys.readouterr().err
         assert exc.value.code == want_code and want in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_stream_alert_arrives_before_the_input_ends(tmp_path: Path) -> None:
+    """A live pipe: the alert is written while stdin is still open (no 4 KiB wait)."""
+    import select
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    proc = subprocess.Popen([sys.executable, "-m", "tracelight", "tx", "score", "-", "--db", db],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    rows = [{"tx_id": f"L{i}", "timestamp": f"2026-01-0{5 + i}T10:00:00", "amount": 100,
+             "from_account": "P1", "channel": "card", "mcc": "7011", "city": c}
+            for i, c in enumerate(["Reno", "Omaha", "Tulsa"])]
+    rows += [{"tx_id": f"A{i}", "timestamp": f"2026-01-0{5 + i}T12:00:00", "amount": 30,
+              "from_account": "P1", "channel": "card", "mcc": "7311"} for i in range(3)]
+    try:
+        for row in sorted(rows, key=lambda r: str(r["timestamp"])):
+            proc.stdin.write((json.dumps(row) + "\n").encode())
+            proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        assert ready, "no alert while the stream was open"
+        alert = json.loads(proc.stdout.readline())
+        assert alert["typologies"] == ["commercial_sex_advertising"]
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=120)
+        proc.stdout.close()
+        if proc.stderr:
+            proc.stderr.close()

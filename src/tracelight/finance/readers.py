@@ -106,7 +106,8 @@ def _guess_jsonl(name: str, head: bytes) -> bool:
 
 
 def _peekable(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
-    head = stream.read(4096)
+    # read1: what a pipe has now, so a live stream is scored line by line, not 4 KiB at a time
+    head = getattr(stream, "read1", stream.read)(4096)
     rest = io.BufferedReader(_Chain(head, stream))
     return head, rest
 
@@ -116,6 +117,7 @@ class _Chain(io.RawIOBase):
 
     def __init__(self, head: bytes, stream: IO[bytes]) -> None:
         self.head, self.stream = head, stream
+        self.read_some = getattr(stream, "read1", stream.read)
 
     def readable(self) -> bool:
         return True
@@ -125,7 +127,7 @@ class _Chain(io.RawIOBase):
             n = min(len(b), len(self.head))
             b[:n], self.head = self.head[:n], self.head[n:]
             return n
-        data = self.stream.read(len(b))
+        data = self.read_some(len(b))
         b[:len(data)] = data
         return len(data)
 
