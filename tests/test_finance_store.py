@@ -5,6 +5,9 @@ both ways."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
 
 from tracelight.finance.records import Account, Alert, Evidence, Transaction
 from tracelight.records import AdRecord, Mention, ProcessedAd
@@ -72,3 +75,32 @@ def test_account_ad_links_both_ways(store: Store) -> None:
     store.replace_account_ad_links([])
     assert store.ad_links_of_accounts(["A1"]) == []
     assert store.accounts_linked_to_network("no-such-network") == []
+
+
+@pytest.mark.slow
+def test_services_end_to_end_on_both_backends(store: Store, tmp_path: Path) -> None:
+    from tracelight.finance.generator import generate
+    from tracelight.services import finance
+    from tracelight.services.ingest import ingest
+    from tracelight.services.link import update_networks
+
+    generate(tmp_path / "bank", accounts=200, seed=4)
+    ingest(store, [str(tmp_path / "bank" / "ads.jsonl")], workers=1)
+    update_networks(store)
+    with (tmp_path / "bank" / "accounts.csv").open("rb") as fh:
+        finance.ingest_accounts(store, "accounts.csv", fh)
+    with (tmp_path / "bank" / "transactions.csv").open("rb") as fh:
+        first = finance.ingest_transactions(store, [("transactions.csv", fh)], batch_size=700)
+    with (tmp_path / "bank" / "transactions.csv").open("rb") as fh:
+        again = finance.ingest_transactions(store, [("transactions.csv", fh)])
+    assert first.new == first.read > 0 and again.new == 0
+    result = finance.score(store)
+    assert result.alerts and result.transactions == first.read
+    for s in finance.evaluate_store(store, tmp_path / "bank" / "truth.json"):
+        assert s.precision >= 0.9 and s.recall >= 0.9, s
+    linked = [a for a in finance.alerts(store, limit=500) if a.linked_networks]
+    assert linked
+    back = finance.network_accounts(store, linked[0].linked_networks[0])
+    assert linked[0].account in {k.account_id for k in back}
+    view = finance.alert_view(store, linked[0].alert_id)
+    assert view.transactions and "HUMAN TRAFFICKING FIN-2020-A008" in view.sar
