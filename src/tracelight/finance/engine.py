@@ -24,6 +24,7 @@ from tracelight.finance.records import Account, Alert, Evidence, Transaction
 
 DAY = 86400.0
 MAX_TX_IDS = 500
+SWEEP_EVERY = 100_000  # transactions between sweeps of idle state
 # event: (epoch seconds, tx_id, amount, place, counterparty)
 Event = tuple[float, str, float, str, str]
 # detector -> the event categories it reads
@@ -84,6 +85,7 @@ class Scorer:
             for cat in READS[flag.detector]:
                 self._by_cat.setdefault(cat, []).append(flag)
                 self._keep[cat] = max(self._keep.get(cat, 0.0), flag.window_days * DAY)
+        self._max_within = max(t.within_days for t in self.rf.typologies) * DAY
         self._typos_of: dict[str, list[Typology]] = {}
         for typo in self.rf.typologies:
             for code in typo.members:
@@ -166,6 +168,8 @@ class Scorer:
         if not events:
             return []
         now = tx.timestamp.timestamp()
+        if self.seen % SWEEP_EVERY == 0:
+            self.sweep(now)
         touched: dict[str, set[str]] = {}
         for account, cat, place, cp in events:
             st = self.states.get(account)
@@ -193,14 +197,35 @@ class Scorer:
                     if f is None:
                         f = st.fired[flag.code] = _Fired(now, now)
                     f.last = now
-                    for i in ids:
-                        if len(f.ids) >= MAX_TX_IDS:
-                            break
-                        f.ids[i] = None
+                    if not st.typos:  # no alert yet: what is behind the flag now is enough
+                        f.ids = dict.fromkeys(ids[-MAX_TX_IDS:])
+                    else:  # an alert's evidence only grows (up to MAX_TX_IDS per flag)
+                        for i in ids:
+                            if len(f.ids) >= MAX_TX_IDS:
+                                break
+                            f.ids[i] = None
                     new_codes.append(flag.code)
+            if not st.typos and st.fired:
+                for code in [c for c, f in st.fired.items() if f.last < now - self._max_within]:
+                    del st.fired[code]  # too old to combine with anything any more
             if new_codes and self._check_typologies(st, new_codes, now):
                 fired.append(self._alert(account, st))
         return fired
+
+    def sweep(self, now: float) -> None:
+        """Drop what every window has left behind, and accounts with nothing left to keep
+        (memory follows the accounts active in the windows, not the length of the stream)."""
+        for account in list(self.states):
+            st = self.states[account]
+            for cat in list(st.ev):
+                self._prune(st.ev[cat], now - self._keep.get(cat, 0.0))
+                if not st.ev[cat]:
+                    del st.ev[cat]
+            if not st.typos:
+                for code in [c for c, f in st.fired.items() if f.last < now - self._max_within]:
+                    del st.fired[code]
+            if not st.ev and not st.fired and not st.typos:
+                del self.states[account]
 
     @staticmethod
     def _prune(dq: deque[Event], before: float) -> None:

@@ -97,8 +97,18 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+_ZONES: dict[int, timezone] = {}
+
+
+def _zone(minutes: int) -> timezone:
+    zone = _ZONES.get(minutes)
+    if zone is None:
+        zone = _ZONES[minutes] = timezone(timedelta(minutes=minutes))
+    return zone
+
+
 def _tx(r: Any) -> FinTx:
-    when = _aware(r.ts).astimezone(timezone(timedelta(minutes=int(r.tz_minutes or 0))))
+    when = _aware(r.ts).astimezone(_zone(int(r.tz_minutes or 0)))
     return FinTx(tx_id=r.tx_id, timestamp=when, amount=float(r.amount), currency=r.currency,
                  from_account=r.from_account, to_account=r.to_account, channel=r.channel,
                  merchant=r.merchant, mcc=r.mcc, city=r.city, region=r.region,
