@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from sys import intern
 
 from tracelight.finance.catalogue import RedFlag, RedFlags, Typology, load_redflags
 from tracelight.finance.records import Account, Alert, Evidence, Transaction
@@ -50,14 +51,14 @@ def noisy_or(weights: Iterable[float]) -> float:
     return 1.0 - miss
 
 
-@dataclass
+@dataclass(slots=True)
 class _Fired:
     first: float
     last: float
     ids: dict[str, None] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class _State:
     ev: dict[str, deque[Event]] = field(default_factory=dict)
     fired: dict[str, _Fired] = field(default_factory=dict)
@@ -178,7 +179,7 @@ class Scorer:
             dq = st.ev.get(cat)
             if dq is None:
                 dq = st.ev[cat] = deque()
-            dq.append((now, tx.tx_id, tx.amount, place, cp))
+            dq.append((now, tx.tx_id, tx.amount, intern(place), cp))
             touched.setdefault(account, set()).add(cat)
         fired: list[Alert] = []
         for account, cats in touched.items():
