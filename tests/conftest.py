@@ -63,7 +63,7 @@ def pg_url(pg_server_url: str) -> str:
             "select tablename from pg_tables where schemaname = 'public' "
             "and tablename <> 'alembic_version'"))]
         if tables:
-            # the audit log refuses TRUNCATE (migration 0006); a test reset may bypass triggers
+            # the audit log refuses TRUNCATE (migration 0005); a test reset may bypass triggers
             conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                                  + " RESTART IDENTITY CASCADE"))

@@ -104,3 +104,12 @@ def test_bench_web_serves_real_pipeline_data(tmp_path: Path) -> None:
         assert scored and all(ad.risk is not None for ad in scored)
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_bench_tx_prints_throughput_latency_and_quality() -> None:
+    code, out = run("bench", "tx", "--transactions", "3000")
+    assert code == 0, out
+    assert "tx ingest transactions:" in out and "tx score (from the store, time order):" in out
+    assert "tx stream (parse + score, one at a time):" in out and "p99" in out
+    assert "tx quality funnel_account: planted" in out and "per 10,000" in out

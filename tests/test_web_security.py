@@ -507,7 +507,7 @@ def test_migration_chains_existing_entries_and_dates_old_tokens(db_url: str) -> 
 
     from tracelight.store import db
     engine = db.make_engine(db_url)
-    with engine.begin() as conn:  # a database as tracelight left it before 0006
+    with engine.begin() as conn:  # a database as tracelight left it before 0005
         command.upgrade(db._alembic_config(conn), "heads")
     with engine.begin() as conn:
         command.downgrade(db._alembic_config(conn), "0004")

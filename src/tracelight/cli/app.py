@@ -76,6 +76,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                             "week)."),
     "token": ("web_cmd", "API tokens for integrations (sent as `Authorization: Bearer "
                          "TOKEN`)."),
+    "tx": ("tx_cmd", "Follow the money: FinCEN red flags over bank transactions, accounts "
+                     "linked to ads, and draft SARs."),
     "train": ("score_cmd", "Train a risk model on labelled ads in the database and save it as "
                            "a new version."),
     "user": ("web_cmd", "Manage workspace users (roles: admin, analyst, viewer)."),

@@ -203,3 +203,19 @@ def bench_adversarial(sizes: str, only: str | None, no_page: bool, repeat: int,
 
     adversarial.report(adversarial.parse_sizes(sizes), only, pages=not no_page, fmt=fmt,
                        repeat=repeat)
+
+
+@bench.command("tx")
+@click.option("--transactions", "n_tx", type=click.IntRange(1000), default=1_000_000,
+              show_default=True, help="About how many synthetic transactions to generate, "
+              "ingest and score.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--keep", type=click.Path(file_okay=False), default=None,
+              help="Generate into (and reuse) this folder instead of a scratch one.")
+def bench_tx(n_tx: int, seed: int, keep: str | None) -> None:
+    """Follow the money: ingest + score N generated transactions (items/s, memory along the
+    way), streaming latency per transaction (p50/p99), precision/recall per typology and
+    alerts per 10,000 customers."""
+    from tracelight.bench import tx
+
+    tx.run(n_tx=n_tx, seed=seed, keep=keep)

@@ -236,3 +236,73 @@ bank_matches = Table(
     UniqueConstraint("bank_hash_pk", "image_pk", name="uq_bank_matches_hash_image"),
     Index("ix_bank_matches_image", "image_pk"),
 )
+
+# ---- follow the money (migration 0007) ---------------------------------------------------
+
+fin_accounts = Table(
+    "fin_accounts", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(128), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("business_type", String(200), nullable=False, default=""),
+    Column("opened", String(200), nullable=False, default=""),
+    Column("phone", String(200), nullable=False, default=""),
+    Column("email", String(200), nullable=False, default=""),
+    Column("handle", String(200), nullable=False, default=""),
+    Column("crypto", String(200), nullable=False, default=""),
+    Column("address", String(200), nullable=False, default=""),
+    Column("city", String(200), nullable=False, default=""),
+    Column("region", String(200), nullable=False, default=""),
+    Column("country", String(3), nullable=False, default=""),
+    Column("opening_hours", String(20), nullable=False, default=""),
+)
+
+fin_transactions = Table(
+    "fin_transactions", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("tx_id", String(128), nullable=False, unique=True),
+    Column("ts", DateTime(timezone=True), nullable=False),  # UTC
+    Column("tz_minutes", Integer, nullable=False, default=0),  # the offset as written
+    Column("amount", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("from_account", String(128), nullable=False, default=""),
+    Column("to_account", String(128), nullable=False, default=""),
+    Column("channel", String(16), nullable=False),
+    Column("merchant", String(200), nullable=False, default=""),
+    Column("mcc", String(4), nullable=False, default=""),
+    Column("city", String(200), nullable=False, default=""),
+    Column("region", String(200), nullable=False, default=""),
+    Column("country", String(3), nullable=False, default=""),
+    Index("ix_fin_tx_ts", "ts", "pk"),
+    Index("ix_fin_tx_from", "from_account"),
+    Index("ix_fin_tx_to", "to_account"),
+)
+
+fin_alerts = Table(
+    "fin_alerts", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(32), nullable=False, unique=True),
+    Column("account_id", String(128), nullable=False),
+    Column("typologies", JSON, nullable=False),
+    Column("indicators", JSON, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("linked_ads", JSON, nullable=False),
+    Column("linked_networks", JSON, nullable=False),
+    Column("score_reasons", JSON, nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    Index("ix_fin_alerts_score", "score"),
+    Index("ix_fin_alerts_account", "account_id"),
+)
+
+fin_account_ads = Table(
+    "fin_account_ads", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(128), nullable=False),
+    Column("ad_pk", Integer, ForeignKey("ads.pk", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(200), nullable=False),
+    UniqueConstraint("account_id", "ad_pk", "kind", "value", name="uq_fin_account_ads"),
+    Index("ix_fin_account_ads_ad", "ad_pk"),
+)

@@ -16,6 +16,7 @@ from tracelight.services import image_search
 from tracelight.services import networks as network_service
 from tracelight.services import search as search_service
 from tracelight.services.adref import ad_url, format_ref, ref_of, resolve_legacy
+from tracelight.services.finance import network_accounts
 from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
 from tracelight.store import blobs
 from tracelight.store.ads import AdImage
@@ -276,4 +277,5 @@ def network_page(request: Request, network_id: str) -> Response:
     c = ctx(request)
     detail = views.network_detail(c.store, network_id)
     audit(request, "network.view", network_id)
-    return render(request, "network.html", d=detail, cases=c.cases.list_cases(limit=50))
+    return render(request, "network.html", d=detail, cases=c.cases.list_cases(limit=50),
+                  bank_accounts=network_accounts(c.store, network_id))
