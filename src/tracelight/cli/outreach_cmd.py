@@ -114,20 +114,31 @@ def outreach_approve(batch: int, actor: str, db_url: str) -> None:
               help="Most messages sent in any hour.")
 @click.option("--per-day", type=int, default=300, show_default=True,
               help="Most messages sent in any day.")
+@click.option("--quiet-hours", default="21-9", show_default=True, metavar="START-END",
+              help="Local hours (recipient's time zone) when nothing is sent; 0-0 for none.")
 @as_option
 @db_option
 def outreach_send(batch: int, provider: str, outbox: Path | None, provider_url: str | None,
-                  per_hour: int, per_day: int, actor: str, db_url: str) -> None:
+                  per_hour: int, per_day: int, quiet_hours: str, actor: str,
+                  db_url: str) -> None:
     """Send approved BATCH (quiet hours and limits defer messages to a later send)."""
     import os
 
+    from tracelight.errors import UsageError
     from tracelight.services.outreach import send
     from tracelight.services.outreach_providers import make_provider
 
+    try:
+        start, end = (int(x) for x in quiet_hours.split("-"))
+    except ValueError:
+        raise UsageError(f"--quiet-hours {quiet_hours!r}: use START-END, e.g. 21-9") from None
+    if not (0 <= start <= 23 and 0 <= end <= 23):
+        raise UsageError("--quiet-hours: hours are 0 to 23")
     adapter = make_provider(provider, url=provider_url, outbox=outbox,
                             token=os.environ.get("TRACELIGHT_OUTREACH_TOKEN"))
     with store_from(db_url) as store:
-        res = send(store, actor, batch, adapter, per_hour=per_hour, per_day=per_day)
+        res = send(store, actor, batch, adapter, per_hour=per_hour, per_day=per_day,
+                   quiet=(start, end))
     for phone, text in res.would_send:
         click.echo(dumps({"to": phone, "body": text, "dry_run": True}))
     verb = "would send" if res.dry_run else "sent"
