@@ -46,8 +46,9 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'o.db'}"
+def db(db_url: str, tmp_path: Path) -> str:
+    """A small ingested corpus and four users, on SQLite and on PostgreSQL."""
+    url = db_url
     rows = [
         {"id": "a0", "source": "feed", "title": "Ad 0", "body": "call 206-555-0143 today",
          "location": "Seattle, WA", "posted_at": "2026-03-01T10:00:00Z"},
