@@ -395,7 +395,8 @@ def test_outreach_data_is_absent_from_queue_search_cases_and_exports(
 
 
 ALLOWED = {"tracelight/store/outreach.py", "tracelight/services/outreach.py",
-           "tracelight/services/outreach_providers.py", "tracelight/cli/outreach_cmd.py"}
+           "tracelight/services/outreach_providers.py", "tracelight/cli/outreach_cmd.py",
+           "tracelight/web/routes/outreach.py"}
 
 
 def test_no_other_module_reads_outreach_data() -> None:
@@ -428,3 +429,59 @@ def test_outreach_tables_come_and_go_with_migration_0011(tmp_path: Path) -> None
     tables = set(inspect(store.engine).get_table_names())
     assert {"outreach_batches", "outreach_conversations", "deterrence_log"} <= tables
     store.close()
+
+
+# ---- the advocate-only web pages ----------------------------------------------------------
+
+def test_web_outreach_pages_are_advocate_only_escaped_and_audited(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from tracelight.store.audit import AuditLog
+    from tracelight.web.auth import hash_password
+    from web_helpers import PASSWORD, csrf, login, make_app
+
+    store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+    acc = Accounts(store)
+    acc.add_user("ada", hash_password(PASSWORD), "advocate")
+    acc.add_user("bo", hash_password(PASSWORD), "analyst")
+    acc.add_user("root", hash_password(PASSWORD), "admin")
+    hostile = "<script>alert(1)</script>"
+    made = svc.plan(store, "ada", phones=[SEA, "+1" + hostile], org=hostile, now=NOON_UTC)
+    app = make_app(store, tmp_path)
+    for who in ("bo", "root"):
+        c = TestClient(app)
+        assert login(c, who).status_code == 303
+        assert "/outreach" not in c.get("/queue").text  # no link for them
+        for path in ("/outreach", f"/outreach/batches/{made.batch.pk}"):
+            assert c.get(path).status_code == 403, (who, path)
+        token = csrf(c, "/queue")
+        r = c.post(f"/outreach/batches/{made.batch.pk}/approve", data={"csrf_token": token},
+                   follow_redirects=False)
+        assert r.status_code == 403
+    c = TestClient(app)
+    assert login(c, "ada").status_code == 303
+    assert 'href="/outreach"' in c.get("/queue").text
+    page = c.get("/outreach")
+    assert page.status_code == 200 and f"/outreach/batches/{made.batch.pk}" in page.text
+    page = c.get(f"/outreach/batches/{made.batch.pk}")
+    assert page.status_code == 200 and "Approve this batch" in page.text
+    assert hostile not in page.text and "&lt;script&gt;" in page.text
+    r = c.post(f"/outreach/batches/{made.batch.pk}/approve", data={"csrf_token": csrf(
+        c, "/outreach")}, follow_redirects=False)
+    assert r.status_code == 303
+    assert batch_status(store, made.batch.pk) == "approved"
+    entries = AuditLog(store).entries(limit=50, action="outreach.")[1]
+    assert {"outreach.batches", "outreach.preview", "outreach.approve"} <= {
+        e["action"] for e in entries}
+    assert all(e["username"] == "ada" for e in entries if e["action"] != "outreach.plan")
+    assert any((e["detail"] or {}).get("via") == "web" for e in entries)
+    denied = AuditLog(store).entries(limit=50, action="access.denied")[1]
+    assert {(e["username"], e["target"]) for e in denied} >= {("bo", "/outreach"),
+                                                                ("root", "/outreach")}
+    store.close()
+
+
+def batch_status(store: Any, pk: int) -> str:
+    from tracelight.store.outreach import Outreach
+
+    return Outreach(store).batch(pk).status

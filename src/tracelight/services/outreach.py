@@ -59,8 +59,10 @@ def require_advocate(store: Store, username: str | None) -> str:
     return str(user.username)
 
 
-def _audit(store: Store, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
-    AuditLog(store).append(actor, action, target, detail={**detail, "cli": True})
+def _audit(store: Store, actor: str, action: str, target: str, detail: dict[str, Any], *,
+           via: str = "cli") -> None:
+    mark = {"cli": True} if via == "cli" else {"via": via}
+    AuditLog(store).append(actor, action, target, detail={**detail, **mark})
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,22 +202,31 @@ def plan(store: Store, actor: str | None, *, template: str = "first_contact",
     return made
 
 
-def preview(store: Store, actor: str | None, batch_pk: int) -> tuple[Batch, list[Message]]:
+def list_batches(store: Store, actor: str | None, *, via: str = "cli",
+                 limit: int = 100) -> list[Batch]:
+    who = require_advocate(store, actor)
+    found = Outreach(store).batches(limit)
+    _audit(store, who, "outreach.batches", "outreach batches", {"shown": len(found)}, via=via)
+    return found
+
+
+def preview(store: Store, actor: str | None, batch_pk: int, *,
+            via: str = "cli") -> tuple[Batch, list[Message]]:
     who = require_advocate(store, actor)
     repo = Outreach(store)
     batch = repo.batch(batch_pk)
-    _audit(store, who, "outreach.preview", f"outreach batch {batch_pk}", {})
+    _audit(store, who, "outreach.preview", f"outreach batch {batch_pk}", {}, via=via)
     return batch, repo.messages(batch_pk)
 
 
-def approve(store: Store, actor: str | None, batch_pk: int) -> Batch:
+def approve(store: Store, actor: str | None, batch_pk: int, *, via: str = "cli") -> Batch:
     who = require_advocate(store, actor)
     repo = Outreach(store)
     batch = repo.batch(batch_pk)
     if batch.status != "planned":
         raise UsageError(f"outreach batch {batch_pk} is already {batch.status}")
     repo.set_batch(batch_pk, status="approved", approved_by=who, approved_at=utcnow())
-    _audit(store, who, "outreach.approve", f"outreach batch {batch_pk}", {})
+    _audit(store, who, "outreach.approve", f"outreach batch {batch_pk}", {}, via=via)
     return repo.batch(batch_pk)
 
 
