@@ -302,11 +302,11 @@ def test_cooloff_quiet_hours_rate_limits_and_do_not_contact(
     svc.approve(store, "ada", batch.batch.pk)
     night = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
     res = svc.send(store, "ada", batch.batch.pk, HttpProvider(url), now=night)
-    assert (res.sent, res.deferred) == (0, 2) and "deferred" in res.notes[0]
+    assert (res.sent, res.deferred) == (0, 2) and "quiet hours" in res.notes[0]
     # per-hour limit: one already sent this hour, limit 2 -> one sent, one deferred
     res = svc.send(store, "ada", batch.batch.pk, HttpProvider(url), now=NOON_UTC,
                    per_hour=2)
-    assert (res.sent, res.deferred) == (1, 1)
+    assert (res.sent, res.deferred) == (1, 1) and "limit" in res.notes[0]
     res = svc.send(store, "ada", batch.batch.pk, HttpProvider(url),
                    now=NOON_UTC + timedelta(hours=2), per_hour=2)
     assert res.sent == 1 and store and len(gw.sent) == 3

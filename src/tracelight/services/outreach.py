@@ -272,7 +272,7 @@ def send(store: Store, actor: str | None, batch_pk: int, provider: Provider, *,
     cooloff = timedelta(days=cooloff_days)
     hour_left = max(0, per_hour - repo.sent_since(now - timedelta(hours=1)))
     day_left = max(0, per_day - repo.sent_since(now - timedelta(days=1)))
-    sent = failed = deferred = skipped = 0
+    sent = failed = deferred = skipped = quiet_n = 0
     would: list[tuple[str, str]] = []
     for m in msgs:
         reason = _suppression(contacts.get(m.phone), now, cooloff)
@@ -284,6 +284,7 @@ def send(store: Store, actor: str | None, batch_pk: int, provider: Provider, *,
         region = cat.regions.get(m.region) or cat.regions["default"]
         if in_quiet_hours(now, region.timezone, *quiet):
             deferred += 1
+            quiet_n += 1
             continue
         if min(hour_left, day_left) <= 0:
             deferred += 1
@@ -307,9 +308,12 @@ def send(store: Store, actor: str | None, batch_pk: int, provider: Provider, *,
             failed += 1
             repo.set_message(m.pk, status="failed", reason=result.error[:500])
     notes = []
-    if deferred:
-        notes.append(f"{deferred} deferred (quiet hours in the recipient's time zone, or the "
-                     "hourly/daily limit): send again later")
+    if quiet_n:
+        notes.append(f"{quiet_n} deferred: quiet hours in the recipient's time zone; send "
+                     "again later")
+    if deferred - quiet_n:
+        notes.append(f"{deferred - quiet_n} deferred: the hourly or daily limit was reached; "
+                     "send again later")
     if not provider.dry_run and sent and not deferred:
         repo.set_batch(batch_pk, status="sent", sent_at=now)
     _audit(store, who, "outreach.send", f"outreach batch {batch_pk}",
