@@ -20,8 +20,15 @@ from hypothesis import strategies as st
 
 import tracelight
 from tracelight.cli.main import cli
-from tracelight.errors import ConfigError, ForbiddenError, TracelightError, UsageError
+from tracelight.errors import (
+    ConfigError,
+    ForbiddenError,
+    NotFoundError,
+    TracelightError,
+    UsageError,
+)
 from tracelight.outreach import catalogue
+from tracelight.records import utcnow
 from tracelight.services import outreach as svc
 from tracelight.services.outreach_providers import DryRunProvider, HttpProvider
 from tracelight.store import open_store
@@ -350,6 +357,27 @@ def test_buyer_deterrence_is_templated_dry_run_and_counted(db: str) -> None:
             counts["deterrence_messages"]) == (2, 1, 3)
     with pytest.raises(UsageError):
         svc.deter(store, "ada", "d", "nope", "x")
+    store.close()
+
+
+def test_purge_applies_retention_and_keeps_opt_outs(db: str) -> None:
+    store = open_store(db)
+    made = svc.plan(store, "ada", phones=[SEA, NYC], now=NOON_UTC)
+    svc.ingest_replies(store, "ada", [{"from": SEA, "body": "stop"}, {"from": NYC, "body": "hi"}])
+    svc.deter(store, "ada", "d", "+17025550123", "x")
+    with pytest.raises(UsageError):
+        svc.purge(store, "ada", 0)
+    assert svc.purge(store, "ada", 30)["conversation_turns"] == 0  # nothing that old yet
+    counts = svc.purge(store, "ada", 1, now=utcnow() + timedelta(days=400))
+    assert counts["conversation_turns"] == 2 and counts["deterrence_entries"] == 2
+    assert counts["batches"] == 1 and counts["messages"] == 2
+    assert svc.thread(store, "ada", NYC) == []
+    with pytest.raises(NotFoundError):
+        svc.preview(store, "ada", made.batch.pk)
+    again = svc.plan(store, "ada", phones=[SEA], now=NOON_UTC)
+    assert again.messages[0].reason == "opted out"  # an opt-out outlives every purge
+    with pytest.raises(ForbiddenError):
+        svc.purge(store, "ana", 1)
     store.close()
 
 

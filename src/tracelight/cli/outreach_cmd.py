@@ -272,3 +272,19 @@ def outreach_report(actor: str, fmt: str, db_url: str) -> None:
     with store_from(db_url) as store:
         counts = report(store, actor)
     emit([{"measure": k, "count": v} for k, v in counts.items()], fmt, ["measure", "count"])
+
+
+@outreach.command("purge")
+@click.option("--older-than", "days", type=int, required=True, metavar="DAYS",
+              help="Delete outreach records older than this many days.")
+@as_option
+@db_option
+def outreach_purge(days: int, actor: str, db_url: str) -> None:
+    """Delete conversations, batches, referrals and deterrence entries older than DAYS
+    (opt-outs and the do-not-contact list are kept)."""
+    from tracelight.services.outreach import purge
+
+    with store_from(db_url) as store:
+        counts = purge(store, actor, days)
+    click.echo("purged: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()),
+               err=True)

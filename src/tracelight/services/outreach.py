@@ -430,3 +430,15 @@ def report(store: Store, actor: str | None) -> dict[str, int]:
            "deterrence_messages": det["warnings"]}
     _audit(store, who, "outreach.report", "outreach report", {})
     return out
+
+
+def purge(store: Store, actor: str | None, older_than_days: int, *,
+          now: datetime | None = None) -> dict[str, int]:
+    """Apply the retention period: delete outreach records older than the given days.
+    Opt-outs and the do-not-contact list are kept (forgetting them would re-contact people)."""
+    who = require_advocate(store, actor)
+    if older_than_days < 1:
+        raise UsageError("--older-than is at least 1 day")
+    counts = Outreach(store).purge((now or utcnow()) - timedelta(days=older_than_days))
+    _audit(store, who, "outreach.purge", "outreach data", {**counts, "days": older_than_days})
+    return counts

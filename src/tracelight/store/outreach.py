@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     func,
     insert,
     select,
@@ -318,3 +319,22 @@ class Outreach:
                                       .where(c.direction == "out")).scalar_one())
         return {"buyers": len(per), "repeat_buyers": sum(1 for _, n in per if n > 1),
                 "buyer_messages": sum(int(n) for _, n in per), "warnings": warned}
+
+    # ---- retention ----
+    def purge(self, before: datetime) -> dict[str, int]:
+        """Delete conversations, referrals, deterrence entries and batches (with their
+        messages) older than `before`. Contact state is kept: an opt-out is never forgotten."""
+        out: dict[str, int] = {}
+        with self.store.transaction() as conn:
+            out["conversation_turns"] = conn.execute(delete(outreach_conversations).where(
+                outreach_conversations.c.at < before)).rowcount
+            out["referrals"] = conn.execute(delete(outreach_referrals).where(
+                outreach_referrals.c.at < before)).rowcount
+            out["deterrence_entries"] = conn.execute(delete(deterrence_log).where(
+                deterrence_log.c.at < before)).rowcount
+            old = select(outreach_batches.c.pk).where(outreach_batches.c.created_at < before)
+            out["messages"] = conn.execute(delete(outreach_messages).where(
+                outreach_messages.c.batch_pk.in_(old))).rowcount
+            out["batches"] = conn.execute(delete(outreach_batches).where(
+                outreach_batches.c.created_at < before)).rowcount
+        return out
