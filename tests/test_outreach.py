@@ -169,6 +169,18 @@ def test_one_message_per_distinct_phone_and_directory_numbers_skipped(db: str) -
     assert "approve with" in err
 
 
+def test_hostile_phones_are_skipped_never_messaged(db: str) -> None:
+    store = open_store(db)
+    hostile = ["+1" + "9" * 40, "+1" + "9" * 41, "'; DROP TABLE ads; --",
+               "+1２０６５５５０１４３", "", "{hotline}", "+1\x00206"]
+    made = svc.plan(store, "ada", phones=hostile, now=NOON_UTC)
+    assert made.planned == 0 and all(m.status == "skipped" for m in made.messages)
+    assert all(len(m.phone) <= 32 for m in made.messages)
+    cleaned = svc.plan(store, "ada", phones=["\u202e+12065550143\u200b"], now=NOON_UTC)
+    assert [m.phone for m in cleaned.messages] == [SEA]  # invisible characters dropped
+    store.close()
+
+
 def test_analysts_and_admins_are_refused_everywhere(db: str) -> None:
     for who in ("ana", "adm", "nobody"):
         for args in (["plan", "--phone", SEA], ["inbox"], ["report"], ["thread", SEA],

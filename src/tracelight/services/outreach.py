@@ -125,7 +125,7 @@ def gather_phones(store: Store, *, ads: Sequence[str] = (), networks: Sequence[s
         for phone in by_ad.get(pk, []):
             found_phones.setdefault(phone, []).append(refs.get(pk, str(pk)))
     for phone in phones:
-        found_phones.setdefault(phone.strip(), [])
+        found_phones.setdefault(catalogue.clean_value(phone, 32), [])
     return found_phones
 
 
@@ -192,7 +192,7 @@ def plan(store: Store, actor: str | None, *, template: str = "first_contact",
         reason = reason or site.get(phone, "") or _suppression(contacts.get(phone), now,
                                                                cooloff)
         text, region, names = render_for(cat, template, phone, org)
-        out.append(PlannedMessage(phone[:32], region, "skipped" if reason else "planned",
+        out.append(PlannedMessage(phone, region, "skipped" if reason else "planned",
                                   reason, "" if reason else text, names, tuple(refs)))
     batch = repo.create_batch(template, who, [(m.phone, m.region, m.text, m.status, m.reason)
                                               for m in out])
