@@ -53,6 +53,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "networks": ("link_cmd", "List networks with their risk: member ads, phones, emails, "
                              "names, the cities they moved through (first/last dates), and the "
                              "evidence that joins them."),
+    "outreach": ("outreach_cmd", "Outreach to possible victims (offers of help, never "
+                                 "enforcement) and buyer deterrence."),
     "queue": ("score_cmd", "Ads (and networks, once linked) by risk with their top reasons: "
                            "what to review first."),
     "report": ("report_cmd", "Reports to act on what was found (CyberTipline)."),
@@ -80,7 +82,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                      "linked to ads, and draft SARs."),
     "train": ("score_cmd", "Train a risk model on labelled ads in the database and save it as "
                            "a new version."),
-    "user": ("web_cmd", "Manage workspace users (roles: admin, analyst, viewer)."),
+    "user": ("web_cmd", "Manage workspace users (roles: admin, analyst, viewer, advocate)."),
 }
 
 

@@ -111,7 +111,7 @@ def serve_store(store: Any, host: str, port: int, *, workers: int = 1) -> None:
 
 @cli.group()
 def user() -> None:
-    """Manage workspace users (roles: admin, analyst, viewer)."""
+    """Manage workspace users (roles: admin, analyst, viewer, advocate)."""
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -39,7 +39,7 @@ from tracelight.records import utcnow
 from tracelight.store.audit import AuditLog
 from tracelight.store.schema import metadata
 
-ROLES = ("admin", "analyst", "viewer")
+ROLES = ("admin", "analyst", "viewer", "advocate")
 
 users = Table(
     "users", metadata,
@@ -100,10 +100,12 @@ class User:
 
 
 # What each role may do. Viewers read; analysts also act on leads; admins also manage.
+# Advocates do outreach to possible victims and nothing else; no other role may see outreach.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"read"}),
     "analyst": frozenset({"read", "reveal", "case.edit", "export", "watch"}),
     "admin": frozenset({"read", "reveal", "case.edit", "export", "watch", "admin"}),
+    "advocate": frozenset({"outreach"}),
 }
 
 
