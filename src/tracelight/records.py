@@ -215,11 +215,19 @@ class Mention:
     end: int
     obfuscated: bool = False
     raw: str = ""  # the text exactly as written
+    # phones: the country the number was read for, and the evidence ("location: Melbourne",
+    # "country code", "ambiguous: AU or JP (...)"); empty for other kinds
+    region: str = ""
+    region_why: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "value": self.value, "field": self.field,
-                "start": self.start, "end": self.end, "obfuscated": self.obfuscated,
-                "raw": self.raw}
+        out: dict[str, Any] = {"kind": self.kind, "value": self.value, "field": self.field,
+                               "start": self.start, "end": self.end,
+                               "obfuscated": self.obfuscated, "raw": self.raw}
+        if self.region or self.region_why:  # only where set: older readers see the same keys
+            out["region"] = self.region
+            out["region_why"] = self.region_why
+        return out
 
 
 class Evidence(NamedTuple):

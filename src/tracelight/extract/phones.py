@@ -26,10 +26,15 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
 
+from functools import lru_cache
+
+import phonenumbers
+
 from tracelight.extract.lexicon import lexicon
 from tracelight.extract.normalize import lower
 from tracelight.extract.numbering import lengths as _lengths
 from tracelight.extract.numbering import validate
+from tracelight.extract.regions import RANK_SITE, RegionPlan
 from tracelight.extract.traps import trap_spans_at
 
 _LEX = lexicon()
@@ -74,6 +79,34 @@ class PhoneHit:
     start: int
     end: int
     obfuscated: bool
+    region: str = ""  # the country the number was read for (regions.py)
+    why: str = ""  # the evidence for it: "country code", "location: Melbourne", "ambiguous: ..."
+
+
+# (region, rank, why) candidates in order of trust, North American ones folded into the first
+_Cand = tuple[str, int, str]
+
+
+def _cands(region: str, plan: RegionPlan | None) -> tuple[_Cand, ...]:
+    if plan is None or not plan.hints:
+        return ((region, RANK_SITE, "site region"),)
+    out: list[_Cand] = []
+    nanp = False
+    for h in plan.hints:
+        if _lengths(h.region)[0] == 10:
+            if nanp:
+                continue  # every NANP country reads a number the same way: +1 ...
+            nanp = True
+        out.append((h.region, h.rank, h.why))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1 << 12)
+def _region_of(e164: str) -> str:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
 
 
 def _segment(low: str) -> tuple[str, bool] | None:
@@ -311,19 +344,44 @@ def _obfuscated(folded: str, run: list[_Tok], i: int, j: int, plus: bool) -> boo
     return False
 
 
-def _from_run(folded: str, run: list[_Tok], region: str, used: set[int],
+def _from_run(folded: str, run: list[_Tok], cands: tuple[_Cand, ...], used: set[int],
               hits: list[PhoneHit]) -> None:
     before = len(hits)
-    _scan_run(folded, run, region, used, hits, weak_edges=False)
+    _scan_run(folded, run, cands, used, hits, weak_edges=False)
     if len(hits) == before and any(t.kind == 2 for t in run):
         # "too zero six ...": a weak word may open or close a number, but only when the
         # number cannot be read without it
-        _scan_run(folded, run, region, used, hits, weak_edges=True)
+        _scan_run(folded, run, cands, used, hits, weak_edges=True)
 
 
-def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
-              hits: list[PhoneHit], *, weak_edges: bool) -> None:
+def _best_end(run: list[_Tok], cum: list[int], i: int, region: str, plus: bool,
+              in_slug: bool, weak_edges: bool) -> tuple[int, str] | None:
+    """The longest number starting at run[i] that is valid for `region` (any after '+')."""
     lo_len, hi_len = _lengths(region)
+    n = len(run)
+    least, most = (7, _MAX_DIGITS) if plus else (lo_len, max(hi_len, 13 if in_slug else 0))
+    best: tuple[int, str] | None = None
+    # only the ends j whose digit count falls in [least, most] (prefix sums: a run of
+    # 50,000 single digits costs a few steps per start, not fifteen)
+    j_lo = max(i, bisect_left(cum, cum[i] + least) - 1)
+    j_hi = min(n - 1, bisect_right(cum, cum[i] + most) - 2)
+    for j in range(j_lo, j_hi + 1):
+        total = cum[j + 1] - cum[i]
+        if total < least or (run[j].kind == 2 and not weak_edges):
+            continue  # too short yet, or a number ending on a weak word
+        # the digit string is only built for lengths worth validating
+        acc = run[i].digits if j == i else "".join([t.digits for t in run[i:j + 1]])
+        e164 = validate(acc, True, region) if plus else (
+            validate(acc, False, region) if total <= hi_len else None)
+        if e164 is None and in_slug and j == i:
+            e164 = validate(acc, True, region)
+        if e164:
+            best = (j, e164)
+    return best
+
+
+def _scan_run(folded: str, run: list[_Tok], cands: tuple[_Cand, ...], used: set[int],
+              hits: list[PhoneHit], *, weak_edges: bool) -> None:
     n = len(run)
     lens = [len(t.digits) for t in run]
     cum = [0, *accumulate(lens)]  # cum[k]: digits in run[:k]
@@ -337,41 +395,41 @@ def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
         # ".../p/447592123525-real-pics": a URL slug carries the country code without '+'
         in_slug = (not plus and run[i].kind == 0 and run[i].start > 0
                    and folded[run[i].start - 1] == "/" and 11 <= lens[i] <= 13)
-        least, most = (7, _MAX_DIGITS) if plus else (lo_len, max(hi_len, 13 if in_slug else 0))
         best: tuple[int, str] | None = None
-        # only the ends j whose digit count falls in [least, most] (prefix sums: a run of
-        # 50,000 single digits costs a few steps per start, not fifteen)
-        j_lo = max(i, bisect_left(cum, cum[i] + least) - 1)
-        j_hi = min(n - 1, bisect_right(cum, cum[i] + most) - 2)
-        for j in range(j_lo, j_hi + 1):
-            total = cum[j + 1] - cum[i]
-            if total < least or (run[j].kind == 2 and not weak_edges):
-                continue  # too short yet, or a number ending on a weak word
-            # the digit string is only built for lengths worth validating
-            acc = run[i].digits if j == i else "".join([t.digits for t in run[i:j + 1]])
-            e164 = validate(acc, True, region) if plus else (
-                validate(acc, False, region) if total <= hi_len else None)
-            if e164 is None and in_slug and j == i:
-                e164 = validate(acc, True, region)
-            if e164:
-                best = (j, e164)
+        won = 0
+        for k, cand in enumerate(cands[:1] if plus else cands):
+            best = _best_end(run, cum, i, cand[0], plus, in_slug, weak_edges)
+            if best is not None:
+                won = k
+                break
         if best is None:
             i += 1
             continue
         j, e164 = best
+        if plus or (in_slug and j == i and validate(run[i].digits, False, cands[won][0]) != e164):
+            region, why = _region_of(e164), "country code"
+        else:
+            region, why = cands[won][0], cands[won][2]
+            rank = cands[won][1]
+            acc = "".join([t.digits for t in run[i:j + 1]])
+            others = [c[0] for c in cands[won + 1:] if c[1] == rank and
+                      (validate(acc, False, c[0]) or e164) != e164]
+            if others:
+                why = f"ambiguous: {' or '.join([region, *others])} ({why})"
         start = plus_at if plus else run[i].start
         if start > 0 and folded[start - 1] == "(":
             start -= 1  # "(206) 555-0143": the span covers what a reader sees as the number
         end = run[j].end
         while end < len(folded) and folded[end] in _KEYCAP:
             end += 1  # the keycap marks after the last digit of 2️⃣0️⃣6️⃣
-        hits.append(PhoneHit(e164, start, end, _obfuscated(folded, run, i, j, plus)))
+        hits.append(PhoneHit(e164, start, end, _obfuscated(folded, run, i, j, plus),
+                             region, why))
         for k in range(i, j + 1):
             used.add(id(run[k]))
         i = j + 1
 
 
-def _split_groups(folded: str, runs: list[list[_Tok]], region: str, used: set[int],
+def _split_groups(folded: str, runs: list[list[_Tok]], cand: _Cand, used: set[int],
                   hits: list[PhoneHit]) -> None:
     """'206 ... call me ... 555 0143': an area code and a local number a few words apart.
 
@@ -379,6 +437,7 @@ def _split_groups(folded: str, runs: list[list[_Tok]], region: str, used: set[in
     5834 Main St"): the area code is one 3-digit group, the local number one 7-digit group
     or 3 + 4, the gap holds words and a visible break ("...", "-", "|", an emoji), and no
     part sits in a trap."""
+    region = cand[0]
     if _lengths(region)[0] != 10:
         return  # NANP only: elsewhere numbers are not written as 3 + 7 digits
     free = [t for t in (_trim(r) for r in runs if not any(id(t) in used for t in r)) if t]
@@ -400,7 +459,7 @@ def _split_groups(folded: str, runs: list[list[_Tok]], region: str, used: set[in
         starts = [t.start for t in a + b if folded[t.start].isdigit()]
         if len(trap_spans_at(folded, starts, starts)):
             continue
-        hits.append(PhoneHit(e164, a[0].start, b[-1].end, True))
+        hits.append(PhoneHit(e164, a[0].start, b[-1].end, True, region, cand[2]))
         used.update(id(t) for t in a + b)
 
 
@@ -415,16 +474,21 @@ def _trim(run: list[_Tok]) -> list[_Tok]:
 
 
 def find_phones(text: str, folded: str, region: str = "US",
-                low: str | None = None, words: frozenset[str] | None = None) -> list[PhoneHit]:
-    """Phones in `text` (`folded` = normalize.fold(text), `low` = normalize.lower(folded))."""
+                low: str | None = None, words: frozenset[str] | None = None,
+                plan: RegionPlan | None = None) -> list[PhoneHit]:
+    """Phones in `text` (`folded` = normalize.fold(text), `low` = normalize.lower(folded)).
+
+    National numbers are read for the countries of `plan` in its order of trust (regions.py),
+    or for `region` alone without one."""
     low = lower(folded) if low is None else low
+    cands = _cands(region, plan)
     toks = _tokens(text, folded, low, words)
     if not toks:
         return []
     used: set[int] = set()
     hits: list[PhoneHit] = []
     runs: list[list[_Tok]] = []
-    least = min(7, _lengths(region)[0])
+    least = min(7, *(_lengths(c[0])[0] for c in cands))
     for whole in _runs(folded, toks):
         if sum(len(t.digits) for t in whole) < least:
             runs.append(whole)
@@ -433,7 +497,7 @@ def find_phones(text: str, folded: str, region: str = "US",
         # every ad for prices, dates and sizes would cost more than all the rest.
         probe: list[PhoneHit] = []
         probe_used: set[int] = set()
-        _from_run(folded, whole, region, probe_used, probe)
+        _from_run(folded, whole, cands, probe_used, probe)
         if not probe:
             runs.append(whole)
             continue
@@ -446,8 +510,10 @@ def find_phones(text: str, folded: str, region: str = "US",
         for run in pieces:
             runs.append(run)
             if run and sum(len(t.digits) for t in run) >= least:
-                _from_run(folded, run, region, used, hits)
-    _split_groups(folded, [r for r in runs if r], region, used, hits)
+                _from_run(folded, run, cands, used, hits)
+    nanp = next((c for c in cands if _lengths(c[0])[0] == 10), None)
+    if nanp is not None:
+        _split_groups(folded, [r for r in runs if r], nanp, used, hits)
     hits.sort(key=lambda h: h.start)
     return hits
 

@@ -1,0 +1,229 @@
+"""The country a phone number written without a country code belongs to, per ad.
+
+Advertisers outside North America write national numbers with their trunk prefix
+(`0491 570 156`, `020 7946 0142`, `03-5550-0142`), so the country has to come from the ad.
+Evidence, in order of trust:
+
+1. an explicit country code (`+61`, `0061`): read by the phone reader itself;
+2. the record's location field ("Melbourne", "Toronto, ON", "Madrid, Spain");
+3. the URL's host (`.com.au`, `.co.uk`, `.jp`) and its path (`/melbourne/`, `/au/`);
+4. the site's configured country (the `--region` given for the source);
+5. city names in the title and body (the gazetteer of extract/places.py).
+
+A `RegionPlan` lists candidate countries in that order. The phone reader tries a number in
+each until one validates; when candidates of the same rank give different numbers the
+reading is flagged ("ambiguous: AU or JP") instead of being silently guessed. A city name
+stands for every country that has a city of that name ("Melbourne": AU, US), largest first:
+the number itself then decides (a `04` mobile is valid in Australia, not in Florida).
+
+Pure and cheap: for an ad whose evidence names only North American places the plan is the
+site's region alone, and the reader does exactly what it did before.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+
+__all__ = ["RegionHint", "RegionPlan", "plan_for", "text_city_hints", "city_countries"]
+
+RANK_LOCATION, RANK_HOST, RANK_PATH, RANK_SITE, RANK_TEXT = 1, 2, 3, 4, 5
+_PER_CITY = 3  # the countries with the largest cities of a name
+_MAX_HINTS = 8  # more candidate countries than this is noise, not evidence
+
+
+@dataclass(frozen=True, slots=True)
+class RegionHint:
+    region: str  # ISO 3166 alpha-2, as phonenumbers spells it ("GB", not "UK")
+    rank: int  # lower is more trusted
+    why: str  # "location: Melbourne", "url host: .au", "site region", "title/body: Tokyo"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionPlan:
+    """Candidate countries in order of trust; the site's region is always one of them."""
+
+    hints: tuple[RegionHint, ...]
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(h.region for h in self.hints)
+
+    def with_text(self, extra: Iterable[RegionHint]) -> RegionPlan:
+        return _merge([*self.hints, *extra])
+
+    @property
+    def simple(self) -> bool:
+        """Only North American candidates (or one): the plain single-region reading."""
+        return len(self.hints) == 1 or all(_nanp(h.region) for h in self.hints)
+
+
+@lru_cache(maxsize=256)
+def _nanp(region: str) -> bool:
+    return phonenumbers.country_code_for_region(region) == 1
+
+
+@lru_cache(maxsize=256)
+def _supported(region: str) -> bool:
+    return region in phonenumbers.SUPPORTED_REGIONS
+
+
+def _merge(hints: list[RegionHint]) -> RegionPlan:
+    """Sorted by rank (stable), one entry per country (its most trusted), capped."""
+    seen: set[str] = set()
+    out: list[RegionHint] = []
+    for h in sorted(hints, key=lambda h: h.rank):
+        if h.region in seen or not _supported(h.region):
+            continue
+        seen.add(h.region)
+        out.append(h)
+        if len(out) >= _MAX_HINTS:
+            break
+    return RegionPlan(tuple(out))
+
+
+# Country names and codes as ads and location fields write them (a few spellings each).
+_COUNTRY_NAMES: dict[str, str] = {
+    "australia": "AU", "uk": "GB", "united kingdom": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "great britain": "GB", "britain": "GB", "japan": "JP", "nihon": "JP",
+    "india": "IN", "canada": "CA", "mexico": "MX", "méxico": "MX", "spain": "ES",
+    "españa": "ES", "espana": "ES", "germany": "DE", "deutschland": "DE", "france": "FR",
+    "brazil": "BR", "brasil": "BR", "italy": "IT", "italia": "IT", "netherlands": "NL",
+    "holland": "NL", "nederland": "NL", "new zealand": "NZ", "ireland": "IE",
+    "south africa": "ZA", "philippines": "PH", "thailand": "TH", "singapore": "SG",
+    "colombia": "CO", "argentina": "AR", "chile": "CL", "peru": "PE", "portugal": "PT",
+    "switzerland": "CH", "schweiz": "CH", "austria": "AT", "österreich": "AT",
+    "belgium": "BE", "poland": "PL", "polska": "PL", "usa": "US", "united states": "US",
+}
+# Second-level labels under a ccTLD that do not change the country (example.co.uk).
+_UK = {"uk": "GB"}
+_SPLIT = re.compile(r"[/\-_.+,;]+")
+_WORDS = re.compile(r"[^\W\d_]+(?:[ '\-][^\W\d_]+){0,3}")
+
+
+def _ascii(s: str) -> str:
+    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
+
+
+@lru_cache(maxsize=1)
+def _city_index() -> dict[str, tuple[str, ...]]:
+    """Lower-case city name (also without accents) -> countries with a city of that name,
+    largest city first."""
+    from tracelight.extract.places import gazetteer
+
+    index: dict[str, list[str]] = {}
+    for key, cities in gazetteer().cities.items():
+        for name in {key, _ascii(key)}:
+            lst = index.setdefault(name, [])
+            for c in cities:
+                if c.country not in lst:
+                    lst.append(c.country)
+    return {k: tuple(v) for k, v in index.items()}
+
+
+def city_countries(name: str) -> tuple[str, ...]:
+    """Countries that have a city of this name ("melbourne" -> ("AU", "US")), or ()."""
+    key = name.strip().lower()
+    idx = _city_index()
+    return (idx.get(key) or idx.get(_ascii(key)) or ())[:_PER_CITY]
+
+
+def _from_names(text: str, rank: int, label: str) -> list[RegionHint]:
+    """Hints from country and city names in a short text (a location field, a URL path)."""
+    out: list[RegionHint] = []
+    low = text.lower()
+    words = _WORDS.findall(low)
+    for phrase in words:
+        parts = phrase.replace("-", " ").split()
+        # the longest city or country name at each word: "rio de janeiro", "mexico city"
+        i = 0
+        while i < len(parts):
+            for n in range(min(4, len(parts) - i), 0, -1):
+                name = " ".join(parts[i:i + n])
+                cc = _COUNTRY_NAMES.get(name)
+                countries = (cc,) if cc else city_countries(name) if len(name) > 2 else ()
+                if countries:
+                    shown = " ".join(parts[i:i + n])
+                    out += [RegionHint(c, rank, f"{label}: {shown}") for c in countries]
+                    i += n
+                    break
+            else:
+                i += 1
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _location_hints(location: str) -> tuple[RegionHint, ...]:
+    from tracelight.extract.places import gazetteer
+
+    out = _from_names(location[:200], RANK_LOCATION, "location")
+    named = {h.region for h in out if h.why.split(": ", 1)[1] in _COUNTRY_NAMES}
+    if named:  # "Melbourne, Victoria, Australia": the country named settles the cities
+        out = [h for h in out if h.region in named]
+    # "Toronto, ON", "Austin TX": a state or province code names the country outright
+    regions = gazetteer().region_names
+    for code in re.findall(r"(?<![A-Za-z])([A-Z]{2})(?![A-Za-z])", location[:200]):
+        r = regions.get(code.lower())
+        if r:
+            out.insert(0, RegionHint(r[1], RANK_LOCATION, f"location: {code}"))
+    return tuple(out)
+
+
+_HOST = re.compile(r"^[a-z][a-z0-9+.\-]*://([^/?#:@]+)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def _url_hints(url: str) -> tuple[RegionHint, ...]:
+    out: list[RegionHint] = []
+    url = url[:2000]
+    m = _HOST.match(url)
+    host, rest = (m.group(1).lower(), url[m.end():]) if m else ("", url)
+    tld = host.rsplit(".", 1)[-1] if "." in host else ""
+    if len(tld) == 2 and tld.isalpha():
+        cc = _UK.get(tld, tld.upper())
+        if _supported(cc):
+            out.append(RegionHint(cc, RANK_HOST, f"url host: .{tld}"))
+    path = rest.split("?", 1)[0].split("#", 1)[0]
+    for seg in path.split("/")[:6]:
+        if not seg or any(ch.isdigit() for ch in seg):
+            continue
+        seg = seg.lower()
+        if len(seg) == 2 and seg.isalpha():
+            cc = _UK.get(seg, seg.upper())
+            if _supported(cc) and cc not in ("AD", "IN", "ME", "IT", "TO", "AT", "IS", "NO"):
+                out.append(RegionHint(cc, RANK_PATH, f"url path: /{seg}/"))
+            continue
+        words = seg.replace("_", "-")
+        name = words.replace("-", " ")
+        countries = _COUNTRY_NAMES.get(name)
+        found = (countries,) if countries else city_countries(name)
+        if found:
+            out += [RegionHint(c, RANK_PATH, f"url path: /{seg}/") for c in found]
+    return tuple(out)
+
+
+def plan_for(site_region: str, location: str | None = None,
+             url: str | None = None) -> RegionPlan:
+    """The candidates an ad's own fields give, with the site's region among them."""
+    site = (site_region or "US").upper()
+    hints: list[RegionHint] = []
+    if location:
+        hints += _location_hints(location)
+    if url:
+        hints += _url_hints(url)
+    hints.append(RegionHint(site, RANK_SITE, "site region"))
+    return _merge(hints)
+
+
+def text_city_hints(places: Iterable[tuple[str, int]]) -> list[RegionHint]:
+    """Hints from the cities named in the title and body ((name, position) pairs, in text
+    order): every country with a city of that name, the least trusted evidence."""
+    out: list[RegionHint] = []
+    for name, _pos in sorted(places, key=lambda p: p[1]):
+        out += [RegionHint(c, RANK_TEXT, f"title/body: {name}") for c in city_countries(name)]
+    return out
