@@ -221,13 +221,11 @@ class Mention:
     region_why: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "value": self.value, "field": self.field,
-                               "start": self.start, "end": self.end,
-                               "obfuscated": self.obfuscated, "raw": self.raw}
-        if self.region or self.region_why:  # only where set: older readers see the same keys
-            out["region"] = self.region
-            out["region_why"] = self.region_why
-        return out
+        # region and region_why are left out: the JSON of a mention keeps its keys (the
+        # extract output lists them per phone under "phone_regions")
+        return {"kind": self.kind, "value": self.value, "field": self.field,
+                "start": self.start, "end": self.end, "obfuscated": self.obfuscated,
+                "raw": self.raw}
 
 
 class Evidence(NamedTuple):

@@ -135,10 +135,17 @@ class Extraction:
                 parts[0], "", parts[-1])
             locations.append({"city": city, "region": region, "country": country})
         phones = self.values("phone")
+        read_for: dict[str, tuple[str, str]] = {}
+        for m in self.mentions:
+            if m.kind == "phone" and m.region_why:
+                read_for.setdefault(m.value, (m.region, m.region_why))
         phone_regions = []
         for p in phones:
             desc, cc = phone_region(p)
-            phone_regions.append({"phone": p, "region": desc, "country": cc})
+            entry: dict[str, str] = {"phone": p, "region": desc, "country": cc}
+            if p in read_for:  # the country it was read for, and the evidence (regions.py)
+                entry["read_for"], entry["why"] = read_for[p]
+            phone_regions.append(entry)
         return {
             "id": ad_id,
             "phones": phones,

@@ -24,9 +24,8 @@ import itertools
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from itertools import accumulate
-
 from functools import lru_cache
+from itertools import accumulate
 
 import phonenumbers
 

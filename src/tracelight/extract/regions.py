@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-__all__ = ["RegionHint", "RegionPlan", "plan_for", "text_city_hints", "city_countries"]
+__all__ = ["RegionHint", "RegionPlan", "city_countries", "plan_for", "text_city_hints"]
 
 RANK_LOCATION, RANK_HOST, RANK_PATH, RANK_SITE, RANK_TEXT = 1, 2, 3, 4, 5
 _PER_CITY = 3  # the countries with the largest cities of a name
