@@ -37,7 +37,11 @@ from tracelight.extract.regions import RANK_SITE, RegionPlan
 from tracelight.extract.traps import trap_spans_at
 
 _LEX = lexicon()
-_STRONG = _LEX.strong_digit_words
+# "TEN" for the digits 1 and 0, teen words inside a number ("206 555 seventeen 43")
+_TWO_DIGIT_WORDS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+                    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+                    "nineteen": 19}
+_STRONG = {**_LEX.strong_digit_words, **_TWO_DIGIT_WORDS}
 _WEAK = _LEX.weak_digit_words
 _ATOMS: dict[str, tuple[str, bool]] = {}  # atom -> (digits, strong)
 for _w, _d in _WEAK.items():
@@ -54,8 +58,11 @@ _ATOMS_FULL = re.compile(
 _MAX_MIXED = 30
 
 _DIGITS_IN = re.compile(r"[0-9]{10,15}")
+_EDGE_DIGITS = re.compile(r"([0-9]{3,4})[A-Za-z]{2,}$|[A-Za-z]{2,}([0-9]{3,4})$")
 _NORMAL_GAP = frozenset(" -.()\u00a0")
-_BAD_GAP = frozenset("$%@&=<>[]{}#\n\r\t\x00")  # '#' numbers a thing: "#702"
+# '#' numbers a thing: "#702". '$' may separate groups ("773$555$0143"): a price that
+# starts a number is still a trap (traps.py reads a '$' before the first digits).
+_BAD_GAP = frozenset("%@&=<>[]{}#\n\r\t\x00")
 _MAX_GAP = 6
 _KEYCAP = frozenset("\ufe0f\u20e3")
 _MAX_DIGITS = 15  # E.164 maximum; a longer plain digit string is an ID, not a phone
@@ -143,7 +150,7 @@ _NOT_GLUED: set[str] = set()
 _GLUE_PREFIX = frozenset(w[:2] for w in [*_STRONG_WORDS, "oh", "to", "too", "for", "ate"])
 _ALNUM_RUN = re.compile(r"[A-Za-z0-9]*")
 _DIGIT_RUN = re.compile(r"[0-9]+")
-_SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}#\n\r\t\x00]{0,4}"
+_SEP = r"[^A-Za-z0-9%@&=<>\[\]{}#\n\r\t\x00]{0,4}"
 _WEAK_GAP = re.compile(r"(?:" + _SEP + r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z]))"
                        r"{1,3}" + _SEP, re.IGNORECASE | re.ASCII)
 _WEAK_TAIL = re.compile(r"(?:(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])" + _SEP + r"){1,2}$",
@@ -164,6 +171,7 @@ def _token_at(folded: str, pos: int) -> tuple[int, int]:
     return s, m.end() if m else pos
 
 
+_QUOTE_SPLIT = re.compile(r"['_]+")
 _FIND_EACH = 64  # up to this many distinct glued number words, one str.find pass per word
 _GLUED_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{5,}(?![A-Za-z0-9])")
 
@@ -183,6 +191,10 @@ def _candidate_spans(folded: str, low: str,
     # Number words written as words; glued to digits ("five5five") they were found above,
     # glued to each other ("nineateseven", "EIGHTFOREIGHTNINE") they are words of their own.
     glued: set[str] = set()
+    if words is not None and ("'" in low or "_" in low):
+        # the word set keeps ' and _ inside words: "eight'55'5", "two_oh_six"
+        words = words | {p for w in words if "'" in w or "_" in w
+                         for p in _QUOTE_SPLIT.split(w) if p}
     if words is None:
         todo: list[str] | set[str] = _STRONG_WORDS
     else:
@@ -236,14 +248,27 @@ def _tokens(text: str, folded: str, low: str, words: frozenset[str] | None) -> l
                 out.append(_Tok(s, e, seg[0], 1 if seg[1] else 2))
         elif len(t) < 25:
             # a phone glued into a URL slug or handle: escorts2065550143
+            found = False
             for d in _DIGITS_IN.finditer(t):
+                found = True
                 ds, de = s + d.start(), s + d.end()
                 out.append(_Tok(ds, de, d.group(), 0 if text[ds:de] == d.group() else 1))
+            if not found:
+                # a group glued to a word at either edge: "0143Please", "Call402"
+                m = _EDGE_DIGITS.match(t)
+                if m is not None:
+                    g = 1 if m.group(1) else 2
+                    ds, de = s + m.start(g), s + m.end(g)
+                    out.append(_Tok(ds, de, t[m.start(g):m.end(g)],
+                                    0 if text[ds:de] == folded[ds:de] else 1))
     return out
 
 
 def _gap_ok(gap: str) -> bool:
     if len(gap) > _MAX_GAP:
+        return False
+    if "$" in gap and " " in gap and not (gap[0] == " " and gap[-1] == " "):
+        # "773$555$0143", "404 $ 555 $ 0143" separate; "0143 $150", "$8,615 $9" start prices
         return False
     return all(not (ch.isalnum() or ch in _BAD_GAP) for ch in gap)
 
