@@ -33,6 +33,7 @@ def validate(digits: str, plus: bool, region: str) -> str | None:
         home = region if lengths(region)[0] == 10 else "US"
         if phonenumbers.is_valid_number_for_region(num, home) or (
                 home != "CA" and phonenumbers.is_valid_number_for_region(num, "CA")) or (
+                home != "US" and phonenumbers.is_valid_number_for_region(num, "US")) or (
                 national[:3] in _OTHER_NANP_AREAS and phonenumbers.is_valid_number(num)):
             return "+1" + national
         return None

@@ -89,13 +89,15 @@ class PhoneHit:
     why: str = ""  # the evidence for it: "country code", "location: Melbourne", "ambiguous: ..."
 
 
-# (region, rank, why) candidates in order of trust, North American ones folded into the first
-_Cand = tuple[str, int, str]
+# (region, rank, why, trunk prefix) candidates in order of trust, North American ones folded
+# into the first
+_Cand = tuple[str, int, str, str]
 
 
+@lru_cache(maxsize=4096)
 def _cands(region: str, plan: RegionPlan | None) -> tuple[_Cand, ...]:
     if plan is None or not plan.hints:
-        return ((region, RANK_SITE, "site region"),)
+        return ((region, RANK_SITE, "site region", _trunk(region)),)
     out: list[_Cand] = []
     nanp = False
     for h in plan.hints:
@@ -103,8 +105,14 @@ def _cands(region: str, plan: RegionPlan | None) -> tuple[_Cand, ...]:
             if nanp:
                 continue  # every NANP country reads a number the same way: +1 ...
             nanp = True
-        out.append((h.region, h.rank, h.why))
+        out.append((h.region, h.rank, h.why, _trunk(h.region)))
     return tuple(out)
+
+
+@lru_cache(maxsize=256)
+def _trunk(region: str) -> str:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return (meta.national_prefix or "") if meta is not None else ""
 
 
 @lru_cache(maxsize=1 << 12)
@@ -171,7 +179,7 @@ def _token_at(folded: str, pos: int) -> tuple[int, int]:
     return s, m.end() if m else pos
 
 
-_QUOTE_SPLIT = re.compile(r"['_]+")
+_QUOTE_SPLIT = re.compile(r"(?<=['_])[a-z]+|[a-z]+(?=['_])")
 _FIND_EACH = 64  # up to this many distinct glued number words, one str.find pass per word
 _GLUED_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{5,}(?![A-Za-z0-9])")
 
@@ -193,8 +201,7 @@ def _candidate_spans(folded: str, low: str,
     glued: set[str] = set()
     if words is not None and ("'" in low or "_" in low):
         # the word set keeps ' and _ inside words: "eight'55'5", "two_oh_six"
-        words = words | {p for w in words if "'" in w or "_" in w
-                         for p in _QUOTE_SPLIT.split(w) if p}
+        words = words | frozenset(_QUOTE_SPLIT.findall(low))
     if words is None:
         todo: list[str] | set[str] = _STRONG_WORDS
     else:
@@ -422,6 +429,10 @@ def _scan_run(folded: str, run: list[_Tok], cands: tuple[_Cand, ...], used: set[
         best: tuple[int, str] | None = None
         won = 0
         for k, cand in enumerate(cands[:1] if plus else cands):
+            if k and cand[1] > RANK_SITE and cand[3] and not run[i].digits.startswith(cand[3]):
+                # a city named in the text is weak evidence: only a number written with that
+                # country's trunk prefix ("0491 ...", "03-...") is read for it
+                continue
             best = _best_end(run, cum, i, cand[0], plus, in_slug, weak_edges)
             if best is not None:
                 won = k

@@ -55,7 +55,9 @@ class RegionPlan:
         return tuple(h.region for h in self.hints)
 
     def with_text(self, extra: Iterable[RegionHint]) -> RegionPlan:
-        return _merge([*self.hints, *extra])
+        have = {h.region for h in self.hints}
+        new = [h for h in extra if h.region not in have]
+        return self if not new else _merge([*self.hints, *new])
 
     @property
     def simple(self) -> bool:
@@ -116,14 +118,13 @@ def _city_index() -> dict[str, tuple[str, ...]]:
     largest city first."""
     from tracelight.extract.places import gazetteer
 
-    index: dict[str, list[str]] = {}
+    index: dict[str, dict[str, int]] = {}
     for key, cities in gazetteer().cities.items():
         for name in {key, _ascii(key)}:
-            lst = index.setdefault(name, [])
+            pops = index.setdefault(name, {})
             for c in cities:
-                if c.country not in lst:
-                    lst.append(c.country)
-    return {k: tuple(v) for k, v in index.items()}
+                pops[c.country] = max(pops.get(c.country, 0), c.population)
+    return {k: tuple(sorted(v, key=lambda cc: (-v[cc], cc))) for k, v in index.items()}
 
 
 def city_countries(name: str) -> tuple[str, ...]:
@@ -211,6 +212,8 @@ def plan_for(site_region: str, location: str | None = None,
              url: str | None = None) -> RegionPlan:
     """The candidates an ad's own fields give, with the site's region among them."""
     site = (site_region or "US").upper()
+    if not location and not url:
+        return _site_plan(site)
     hints: list[RegionHint] = []
     if location:
         hints += _location_hints(location)
@@ -220,10 +223,20 @@ def plan_for(site_region: str, location: str | None = None,
     return _merge(hints)
 
 
+@lru_cache(maxsize=64)
+def _site_plan(site: str) -> RegionPlan:
+    return _merge([RegionHint(site, RANK_SITE, "site region")])
+
+
+@lru_cache(maxsize=4096)
+def _city_hints(name: str) -> tuple[RegionHint, ...]:
+    return tuple(RegionHint(c, RANK_TEXT, f"title/body: {name}") for c in city_countries(name))
+
+
 def text_city_hints(places: Iterable[tuple[str, int]]) -> list[RegionHint]:
     """Hints from the cities named in the title and body ((name, position) pairs, in text
     order): every country with a city of that name, the least trusted evidence."""
     out: list[RegionHint] = []
     for name, _pos in sorted(places, key=lambda p: p[1]):
-        out += [RegionHint(c, RANK_TEXT, f"title/body: {name}") for c in city_countries(name)]
+        out += _city_hints(name)
     return out
