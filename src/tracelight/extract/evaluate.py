@@ -118,6 +118,18 @@ def evaluate_demo(ads_path: Path, truth_path: Path, region: str = "US",
     return score(pairs())
 
 
+def demo_records(ads_path: Path) -> list[AdRecord]:
+    """The demo corpus as records (title, body, URL and location), for throughput."""
+    out = []
+    with ads_path.open(encoding="utf-8") as fa:
+        for line in fa:
+            ad = json.loads(line)
+            out.append(AdRecord(id=str(ad["id"]), source="demo", title=ad.get("title") or "",
+                                body=ad.get("body") or "", url=ad.get("url"),
+                                location=ad.get("location")))
+    return out
+
+
 # --- synthetic ads for throughput -------------------------------------------------------------
 
 _AREA = ("206", "425", "253", "360", "503", "971", "415", "510", "213", "310", "312", "773",
