@@ -80,7 +80,7 @@ def _merge(hints: list[RegionHint]) -> RegionPlan:
     seen: set[str] = set()
     out: list[RegionHint] = []
     for h in sorted(hints, key=lambda h: h.rank):
-        if h.region in seen or not _supported(h.region):
+        if h.region in seen or (h.rank != RANK_SITE and not _supported(h.region)):
             continue
         seen.add(h.region)
         out.append(h)
