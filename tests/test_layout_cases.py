@@ -17,23 +17,9 @@ CASES = evaluate.load_layout_cases(FILES)
 
 # Case ids known to fail today ("file:line"), with their class in the xfail reason.
 KNOWN_FAILURES: set[str] = {
-    "layout_phones.jsonl:17",
-    "layout_phones.jsonl:27",
     "layout_phones.jsonl:29",
-    "layout_phones.jsonl:32",
-    "layout_phones.jsonl:71",
-    "layout_phones.jsonl:75",
     "layout_phones.jsonl:78",
-    "layout_phones.jsonl:79",
     "layout_phones.jsonl:87",
-    "layout_phones.jsonl:88",
-    "layout_phones.jsonl:92",
-    "layout_phones.jsonl:94",
-    "layout_phones.jsonl:117",
-    "layout_phones.jsonl:120",
-    "layout_phones.jsonl:121",
-    "layout_phones.jsonl:165",
-    "layout_phones.jsonl:172",
 }
 
 

@@ -16,7 +16,7 @@ from tracelight import kinds as entity_kinds
 from tracelight.extract.interface import Context
 from tracelight.extract.normalize import fold
 from tracelight.extract.places import phone_region
-from tracelight.extract.regions import RegionPlan, plan_for, text_city_hints
+from tracelight.extract.regions import RegionPlan, plan_for, text_hints
 from tracelight.extract.registry import EXTRACTORS
 from tracelight.records import AdRecord, Mention
 
@@ -32,20 +32,14 @@ def _find(text: str, region: str, want: frozenset[str], lenient: bool = False,
     """Every registered extractor that reads a wanted kind, over one text; spans index `text`."""
     ctx = Context.of(text, region=region, field=field, kinds=want, lenient=lenient, plan=plan)
     out: list[Mention] = []
-    done: set[int] = set()
-    if plan is not None and "phone" in want and "location" in want:
-        # cities named in the title or body are the least trusted evidence of the country a
-        # national phone number belongs to: places are read first, once, for both
-        for k, ex in enumerate(EXTRACTORS):
-            if "location" in ex.kinds:
-                places = ex.extract(text, ctx)
-                out += places
-                done.add(k)
-                if places:
-                    hints = text_city_hints((m.raw.split(",")[0], m.start) for m in places)
-                    ctx = replace(ctx, plan=plan.with_text(hints))
-    for k, ex in enumerate(EXTRACTORS):
-        if k not in done and not want.isdisjoint(ex.kinds):
+    if plan is not None and "phone" in want:
+        # large cities named in the title or body: the least trusted evidence of the country
+        # a national phone number belongs to (regions.py)
+        hints = text_hints(ctx.low, ctx.words)
+        if hints:
+            ctx = replace(ctx, plan=plan.with_text(hints))
+    for ex in EXTRACTORS:
+        if not want.isdisjoint(ex.kinds):
             out += ex.extract(text, ctx)
     claimed = [(m.start, m.end) for m in out if m.kind in _CLAIMING]
     if claimed:

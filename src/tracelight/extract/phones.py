@@ -386,11 +386,13 @@ def _from_run(folded: str, run: list[_Tok], cands: tuple[_Cand, ...], used: set[
 
 
 def _best_end(run: list[_Tok], cum: list[int], i: int, region: str, plus: bool,
-              in_slug: bool, weak_edges: bool) -> tuple[int, str] | None:
-    """The longest number starting at run[i] that is valid for `region` (any after '+')."""
+              in_slug: bool, weak_edges: bool, drop: int = 0) -> tuple[int, str] | None:
+    """The longest number starting at run[i] that is valid for `region` (any after '+');
+    `drop` leading digits are an international prefix ("0044 ...")."""
     lo_len, hi_len = _lengths(region)
     n = len(run)
     least, most = (7, _MAX_DIGITS) if plus else (lo_len, max(hi_len, 13 if in_slug else 0))
+    least, most = least + drop, most + drop
     best: tuple[int, str] | None = None
     # only the ends j whose digit count falls in [least, most] (prefix sums: a run of
     # 50,000 single digits costs a few steps per start, not fifteen)
@@ -402,6 +404,8 @@ def _best_end(run: list[_Tok], cum: list[int], i: int, region: str, plus: bool,
             continue  # too short yet, or a number ending on a weak word
         # the digit string is only built for lengths worth validating
         acc = run[i].digits if j == i else "".join([t.digits for t in run[i:j + 1]])
+        if drop:
+            acc = acc[drop:]
         e164 = validate(acc, True, region) if plus else (
             validate(acc, False, region) if total <= hi_len else None)
         if e164 is None and in_slug and j == i:
@@ -428,7 +432,13 @@ def _scan_run(folded: str, run: list[_Tok], cands: tuple[_Cand, ...], used: set[
                    and folded[run[i].start - 1] == "/" and 11 <= lens[i] <= 13)
         best: tuple[int, str] | None = None
         won = 0
-        for k, cand in enumerate(cands[:1] if plus else cands):
+        if not plus and run[i].kind == 0 and 4 <= lens[i] <= 5 and run[i].digits[:2] == "00" \
+                and run[i].digits[2] != "0":
+            # "0044 7123 456789": the international prefix most of the world dials
+            best = _best_end(run, cum, i, cands[0][0], True, False, weak_edges, drop=2)
+            plus = best is not None
+            plus_at = run[i].start
+        for k, cand in enumerate(() if best else cands[:1] if plus else cands):
             if k and cand[1] > RANK_SITE and cand[3] and not run[i].digits.startswith(cand[3]):
                 # a city named in the text is weak evidence: only a number written with that
                 # country's trunk prefix ("0491 ...", "03-...") is read for it
@@ -437,11 +447,20 @@ def _scan_run(folded: str, run: list[_Tok], cands: tuple[_Cand, ...], used: set[
             if best is not None:
                 won = k
                 break
+        if best is None and i + 2 < n and lens[i] == 3 and lens[i + 1] == 3 and \
+                lens[i + 2] == 4 and all(_lengths(c[0])[0] != 10 for c in cands) and \
+                all(t.kind == 0 for t in run[i:i + 3]):
+            # "206-555-0143" in an ad of a site outside North America: a visitor's number
+            e164 = validate(run[i].digits + run[i + 1].digits + run[i + 2].digits, False, "US")
+            if e164:
+                best, won = (i + 2, e164), -1
         if best is None:
             i += 1
             continue
         j, e164 = best
-        if plus or (in_slug and j == i and validate(run[i].digits, False, cands[won][0]) != e164):
+        if won < 0:
+            region, why = _region_of(e164), "north american format"
+        elif plus or (in_slug and j == i and validate(run[i].digits, False, cands[won][0]) != e164):
             region, why = _region_of(e164), "country code"
         else:
             region, why = cands[won][0], cands[won][2]

@@ -30,7 +30,8 @@ from functools import lru_cache
 
 import phonenumbers
 
-__all__ = ["RegionHint", "RegionPlan", "city_countries", "plan_for", "text_city_hints"]
+__all__ = ["RegionHint", "RegionPlan", "city_countries", "plan_for", "text_city_hints",
+           "text_hints"]
 
 RANK_LOCATION, RANK_HOST, RANK_PATH, RANK_SITE, RANK_TEXT = 1, 2, 3, 4, 5
 _PER_CITY = 3  # the countries with the largest cities of a name
@@ -130,6 +131,7 @@ def _city_index() -> dict[str, tuple[str, ...]]:
 def city_countries(name: str) -> tuple[str, ...]:
     """Countries that have a city of this name ("melbourne" -> ("AU", "US")), or ()."""
     key = name.strip().lower()
+    key = _ALIASES.get(key, key)
     idx = _city_index()
     return (idx.get(key) or idx.get(_ascii(key)) or ())[:_PER_CITY]
 
@@ -221,6 +223,50 @@ def plan_for(site_region: str, location: str | None = None,
         hints += _url_hints(url)
     hints.append(RegionHint(site, RANK_SITE, "site region"))
     return _merge(hints)
+
+
+_BIG = 300_000  # a city this large, named in the title or body, is evidence of its country
+_NOT_EVIDENCE = frozenset({"nice", "cali", "of", "in", "la", "san", "new", "saint"})
+# Names people write that the gazetteer spells otherwise
+_ALIASES = {"münchen": "munich", "munchen": "munich", "roma": "rome", "londres": "london",
+            "köln": "cologne", "koln": "cologne", "wien": "vienna", "milano": "milan",
+            "napoli": "naples", "lisboa": "lisbon", "praha": "prague", "warszawa": "warsaw",
+            "firenze": "florence", "bruxelles": "brussels", "sevilla": "seville",
+            "ciudad de mexico": "mexico city", "cdmx": "mexico city", "bombay": "mumbai",
+            "new delhi": "delhi", "torino": "turin", "genova": "genoa"}
+
+
+@lru_cache(maxsize=1)
+def _big_cities() -> dict[str, tuple[str, ...]]:
+    """First word -> the full lower-case names of large cities (and aliases) starting with it."""
+    from tracelight.extract.places import gazetteer
+
+    by_first: dict[str, list[str]] = {}
+    names = [k for k, cs in gazetteer().cities.items() if cs and cs[0].population >= _BIG]
+    names += [a for a in _ALIASES if " " in a or a.isalpha()]
+    for name in names:
+        for form in {name, _ascii(name)}:
+            first = form.split(" ", 1)[0]
+            if (first and first not in _NOT_EVIDENCE) or " " in form:
+                by_first.setdefault(first, []).append(form)
+    return {k: tuple(sorted(set(v), key=len, reverse=True)) for k, v in by_first.items()}
+
+
+def text_hints(low: str, words: frozenset[str]) -> list[RegionHint]:
+    """Hints from large cities named in a title or body (`low`: its lower-case text, `words`:
+    its word set), in text order: a set intersection first, so most ads pay nothing more."""
+    big = _big_cities()
+    firsts = words & big.keys()
+    if not firsts:
+        return []
+    found: list[tuple[int, str]] = []
+    for w in firsts:
+        for name in big[w]:
+            i = low.find(name) if " " in name else low.find(w)
+            if i >= 0 and name not in _NOT_EVIDENCE:
+                found.append((i, name))
+                break
+    return text_city_hints((n, i) for i, n in found)
 
 
 @lru_cache(maxsize=64)

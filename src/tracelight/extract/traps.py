@@ -28,7 +28,8 @@ _DIGIT_FIRST = re.compile("|".join(f"(?:{p})" for p in (
     r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?",
     r"\d{1,2}\s?[ap]\.?m\b\.?",
     # heights and weights: 5'4, 5' 4", 5ft4, 5 ft 4 in, 165cm, 120lbs, 55kg
-    r"[3-7]\s?(?:'|ft|foot|feet)\s?\d{1,2}(?!\d)(?:\s?(?:\"|''|in\b|inches))?",
+    # (not a link of a chain of quoted digits: "TWO'0'6'FIVE'5'5'0'1'4'3")
+    r"(?<!')[3-7]\s?(?:'|ft|foot|feet)\s?\d{1,2}(?!\d|'\w)(?:\s?(?:\"|''|in\b|inches))?",
     r"\d{2,3}\s?cm\b",
     r"\d{2,3}\s?(?:lbs?|pounds|kgs?|kilos?)\b",
     # ISO dates: 2024-11-23, and with spaces in titles: 2016 06 17
