@@ -266,7 +266,7 @@ def text_hints(low: str, words: frozenset[str]) -> list[RegionHint]:
             if i >= 0 and name not in _NOT_EVIDENCE:
                 found.append((i, name))
                 break
-    return text_city_hints((n, i) for i, n in found)
+    return text_city_hints((n.title(), i) for i, n in found)
 
 
 @lru_cache(maxsize=64)
