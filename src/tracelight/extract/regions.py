@@ -114,9 +114,9 @@ def _ascii(s: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _city_index() -> dict[str, tuple[str, ...]]:
+def _city_index() -> dict[str, tuple[tuple[str, int], ...]]:
     """Lower-case city name (also without accents) -> countries with a city of that name,
-    largest city first."""
+    largest city first, with the population of that country's largest one."""
     from tracelight.extract.places import gazetteer
 
     index: dict[str, dict[str, int]] = {}
@@ -125,15 +125,18 @@ def _city_index() -> dict[str, tuple[str, ...]]:
             pops = index.setdefault(name, {})
             for c in cities:
                 pops[c.country] = max(pops.get(c.country, 0), c.population)
-    return {k: tuple(sorted(v, key=lambda cc: (-v[cc], cc))) for k, v in index.items()}
+    return {k: tuple(sorted(v.items(), key=lambda cp: (-cp[1], cp[0])))
+            for k, v in index.items()}
 
 
-def city_countries(name: str) -> tuple[str, ...]:
-    """Countries that have a city of this name ("melbourne" -> ("AU", "US")), or ()."""
+def city_countries(name: str, least: int = 0) -> tuple[str, ...]:
+    """Countries that have a city of this name ("melbourne" -> ("AU", "US")) of at least
+    `least` people, largest first, or ()."""
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     idx = _city_index()
-    return (idx.get(key) or idx.get(_ascii(key)) or ())[:_PER_CITY]
+    found = idx.get(key) or idx.get(_ascii(key)) or ()
+    return tuple(cc for cc, pop in found if pop >= least)[:_PER_CITY]
 
 
 def _from_names(text: str, rank: int, label: str) -> list[RegionHint]:
@@ -276,7 +279,9 @@ def _site_plan(site: str) -> RegionPlan:
 
 @lru_cache(maxsize=4096)
 def _city_hints(name: str) -> tuple[RegionHint, ...]:
-    return tuple(RegionHint(c, RANK_TEXT, f"title/body: {name}") for c in city_countries(name))
+    # in running text only large cities count: "Los Angeles" is not the Chilean town
+    return tuple(RegionHint(c, RANK_TEXT, f"title/body: {name}")
+                 for c in city_countries(name, _BIG))
 
 
 def text_city_hints(places: Iterable[tuple[str, int]]) -> list[RegionHint]:
