@@ -58,7 +58,10 @@ _ATOMS_FULL = re.compile(
 _MAX_MIXED = 30
 
 _DIGITS_IN = re.compile(r"[0-9]{10,15}")
-_EDGE_DIGITS = re.compile(r"([0-9]{3,4})[A-Za-z]{2,}$|[A-Za-z]{2,}([0-9]{3,4})$")
+# a unit glued to a number ("120lbs", "200hr") is a size or a price, never part of a phone
+_EDGE_DIGITS = re.compile(r"([0-9]{3,4})(?!(?:lbs?|kgs?|cm|hrs?|hours?|mins?|hh|hhr|qv|qk|"
+                          r"roses?|am|pm|st|nd|rd|th|usd|eur|cc|mm|ft|in|sqft|ml)$)"
+                          r"[A-Za-z]{2,}$|[A-Za-z]{2,}([0-9]{3,4})$", re.IGNORECASE)
 _NORMAL_GAP = frozenset(" -.()\u00a0")
 # '#' numbers a thing: "#702". '$' may separate groups ("773$555$0143"): a price that
 # starts a number is still a trap (traps.py reads a '$' before the first digits).
@@ -179,7 +182,7 @@ def _token_at(folded: str, pos: int) -> tuple[int, int]:
     return s, m.end() if m else pos
 
 
-_QUOTE_SPLIT = re.compile(r"(?<=['_])[a-z]+|[a-z]+(?=['_])")
+_QUOTE_SPLIT = re.compile(r"['_]+")
 _FIND_EACH = 64  # up to this many distinct glued number words, one str.find pass per word
 _GLUED_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{5,}(?![A-Za-z0-9])")
 
@@ -201,7 +204,9 @@ def _candidate_spans(folded: str, low: str,
     glued: set[str] = set()
     if words is not None and ("'" in low or "_" in low):
         # the word set keeps ' and _ inside words: "eight'55'5", "two_oh_six"
-        words = words | frozenset(_QUOTE_SPLIT.findall(low))
+        quoted = [w for w in words if "'" in w or "_" in w]
+        if quoted:
+            words = words | {p for w in quoted for p in _QUOTE_SPLIT.split(w)}
     if words is None:
         todo: list[str] | set[str] = _STRONG_WORDS
     else:

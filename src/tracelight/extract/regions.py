@@ -248,6 +248,10 @@ def _big_cities() -> dict[str, tuple[str, ...]]:
     names = [k for k, cs in gazetteer().cities.items() if cs and cs[0].population >= _BIG]
     names += [a for a in _ALIASES if " " in a or a.isalpha()]
     for name in names:
+        if all(_nanp(cc) for cc in city_countries(name, _BIG)):
+            # North American cities add nothing: every NANP country reads +1 numbers alike,
+            # and a visitor's NANP number is read under any site region (phones.py)
+            continue
         for form in {name, _ascii(name)}:
             first = form.split(" ", 1)[0]
             if (first and first not in _NOT_EVIDENCE) or " " in form:
@@ -255,11 +259,16 @@ def _big_cities() -> dict[str, tuple[str, ...]]:
     return {k: tuple(sorted(set(v), key=len, reverse=True)) for k, v in by_first.items()}
 
 
+@lru_cache(maxsize=1)
+def _big_firsts() -> frozenset[str]:
+    return frozenset(_big_cities())
+
+
 def text_hints(low: str, words: frozenset[str]) -> list[RegionHint]:
     """Hints from large cities named in a title or body (`low`: its lower-case text, `words`:
     its word set), in text order: a set intersection first, so most ads pay nothing more."""
     big = _big_cities()
-    firsts = words & big.keys()
+    firsts = words & _big_firsts()  # a set against a set: the smaller one is walked
     if not firsts:
         return []
     found: list[tuple[int, str]] = []
