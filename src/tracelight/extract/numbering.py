@@ -47,6 +47,14 @@ def validate(digits: str, plus: bool, region: str) -> str | None:
         return None
     if not phonenumbers.is_valid_number(num):
         return None
+    if not plus:
+        # the digits are the national number, with at most the trunk prefix before it: not a
+        # carrier-selection code phonenumbers would strip ("90 62 7061 9845" in Brazil is a
+        # listing number, not a call through carrier 90)
+        nsn = phonenumbers.national_significant_number(num)
+        if not digits.endswith(nsn) or digits[:len(digits) - len(nsn)] not in (
+                "", _trunk_prefix(region)):
+            return None
     return phonenumbers.format_number(num, PhoneNumberFormat.E164)
 
 

@@ -136,7 +136,10 @@ def city_countries(name: str, least: int = 0) -> tuple[str, ...]:
     key = _ALIASES.get(key, key)
     idx = _city_index()
     found = idx.get(key) or idx.get(_ascii(key)) or ()
-    return tuple(cc for cc, pop in found if pop >= least)[:_PER_CITY]
+    # the country of the largest city of that name, and others only where theirs is large
+    # too: "London" is GB or CA, "Sacramento" is not the Brazilian town
+    return tuple(cc for k, (cc, pop) in enumerate(found)
+                 if pop >= least and (k == 0 or pop >= _BIG))[:_PER_CITY]
 
 
 def _from_names(text: str, rank: int, label: str) -> list[RegionHint]:
