@@ -13,8 +13,8 @@ Evidence, in order of trust:
 A `RegionPlan` lists candidate countries in that order. The phone reader tries a number in
 each until one validates; when candidates of the same rank give different numbers the
 reading is flagged ("ambiguous: AU or JP") instead of being silently guessed. A city name
-stands for every country that has a city of that name ("Melbourne": AU, US), largest first:
-the number itself then decides (a `04` mobile is valid in Australia, not in Florida).
+stands for the country of its largest city, and for others where a city of that name is
+large too ("London": GB, CA): the number itself then decides.
 
 Pure and cheap: for an ad whose evidence names only North American places the plan is the
 site's region alone, and the reader does exactly what it did before.
