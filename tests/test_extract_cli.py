@@ -34,14 +34,17 @@ def test_extract_jsonl_in_input_order(ads: Path) -> None:
     code, out, err = run("extract", str(ads))
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
-    assert [r["id"] for r in rows] == ["a1", "a2"]
+    # one row per input record: the broken line gets an empty row with its error, and a
+    # record without a source is read (extract stores nothing; its source is "-")
+    assert [r["id"] for r in rows] == ["a1", "a2", None, "a3"]
+    assert rows[2]["phones"] == [] and rows[2]["error"].startswith("invalid JSON")
     assert rows[0]["phones"] == ["+12065550143"]
     assert rows[0]["emails"] == ["amy@gmail.com"]
     assert rows[0]["ages"] == [22]
     assert rows[0]["locations"] == [{"city": "Seattle", "region": "WA", "country": "US"}]
     assert rows[1]["phones"] == ["+14255550199"]  # from the URL, not the post ID
     assert rows[1]["prices"] == [{"amount": 150, "currency": "USD", "minutes": 60}]
-    assert f"{ads}:3:" in err and f"{ads}:4:" in err  # unreadable records named, run goes on
+    assert f"{ads}:3:" in err and f"{ads}:4:" not in err  # unreadable records named
 
 
 def test_extract_stdin_with_source_and_table(ads: Path) -> None:
@@ -59,6 +62,49 @@ def test_extract_region_option() -> None:
     code, out, _ = run("extract", "-", "--region", "mx", input=line)
     assert code == 0
     assert json.loads(out)["phones"] == ["+525512345678"]
+
+
+def test_extract_needs_no_source_and_keeps_empty_results() -> None:
+    lines = [json.dumps({"id": "n1", "body": "call 206-555-0143"}),
+             json.dumps({"id": "n2", "body": "nothing here"}),
+             json.dumps({"id": "n3"}),  # no text at all
+             json.dumps({"id": "n4", "title": "Melbourne", "body": "txt 0491 570 156"})]
+    code, out, err = run("extract", "-", input="\n".join(lines) + "\n")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 4
+    assert [r["id"] for r in rows] == ["n1", "n2", None, "n4"]
+    assert rows[1]["phones"] == [] and rows[2]["phones"] == []
+    assert "neither title nor body" in err
+    assert rows[3]["phones"] == ["+61491570156"]
+    assert rows[3]["phone_regions"][0]["read_for"] == "AU"
+    assert rows[3]["phone_regions"][0]["why"] == "title/body: Melbourne"
+
+
+def test_extract_exits_non_zero_when_nothing_could_be_read(tmp_path: Path) -> None:
+    code, out, err = run("extract", "-", input="{broken\n[1]\n")
+    assert code == 3
+    assert len(out.splitlines()) == 2
+    assert "no record could be read" in err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    code, _, err = run("extract", str(empty))
+    assert code == 3 and "no record could be read" in err
+
+
+def test_extract_csv_as_its_help_says(ads: Path) -> None:
+    code, out, _ = run("extract", "--help")
+    assert code == 0 and "csv" in out
+    code, out, _ = run("extract", str(ads), "--format", "csv")
+    assert code == 0
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 4  # one row per record
+    assert {"id", "phones", "emails"} <= set(rows[0])
+    assert (rows[0]["id"], rows[0]["phones"], rows[0]["emails"]) == (
+        "a1", "+12065550143", "amy@gmail.com")
 
 
 def test_extract_missing_file_is_a_user_error(tmp_path: Path) -> None:

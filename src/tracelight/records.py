@@ -215,8 +215,14 @@ class Mention:
     end: int
     obfuscated: bool = False
     raw: str = ""  # the text exactly as written
+    # phones: the country the number was read for, and the evidence ("location: Melbourne",
+    # "country code", "ambiguous: AU or JP (...)"); empty for other kinds
+    region: str = ""
+    region_why: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        # region and region_why are left out: the JSON of a mention keeps its keys (the
+        # extract output lists them per phone under "phone_regions")
         return {"kind": self.kind, "value": self.value, "field": self.field,
                 "start": self.start, "end": self.end, "obfuscated": self.obfuscated,
                 "raw": self.raw}

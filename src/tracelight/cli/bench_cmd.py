@@ -47,13 +47,18 @@ def bench_ingest(n_ads: int, seed: int, workers: int | None, pg_url: str) -> Non
               help="Size of the demo corpus to score on (0: skip).")
 @click.option("--show-errors", type=click.IntRange(0), default=0, show_default=True,
               help="Print up to N missed/extra values per field.")
+@click.option("--layout", "layout_path", type=click.Path(exists=True, path_type=Path),
+              default=None, show_default="tests/data of a source checkout",
+              help="Real-layout cases: a layout_*.jsonl file or a folder of them, scored per "
+                   "field and class.")
 def bench_extract(n_ads: int, seed: int, cases_path: Path | None, demo_ads: int,
-                  show_errors: int) -> None:
-    """Time extraction (ads/s on one core, a 100 KB body) and score it per field."""
+                  show_errors: int, layout_path: Path | None) -> None:
+    """Time extraction (ads/s on one core, a 100 KB body) and score it per field, and per
+    class on the real-layout cases."""
     from tracelight.bench import extract
 
     extract.run(n_ads=n_ads, seed=seed, cases_path=cases_path or extract.DEFAULT_CASES,
-                demo_ads=demo_ads, show_errors=show_errors)
+                demo_ads=demo_ads, show_errors=show_errors, layout_path=layout_path)
 
 
 @bench.command("score")

@@ -35,38 +35,60 @@ def _short(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _empty_row(error: str) -> dict[str, Any]:
+    """The row of a record that could not be read: same keys, no entities, the reason."""
+    row: dict[str, Any] = {"id": None}
+    for k in ("phones", "emails", "urls", "social", "payment_handles", "crypto", "ages",
+              "prices", "locations", "names"):
+        row[k] = []
+    row.update({"obfuscated_phone": False, "phone_regions": [], "mentions": [],
+                "error": error})
+    return row
+
+
 @cli.command("extract")
 @click.argument("path", default="-", metavar="[PATH|-]")
 @click.option("--region", default=lambda: settings.get("region"), show_default="US",
-              help="Country (ISO 3166 alpha-2) for phone numbers written without a country code.")
+              help="Country (ISO 3166 alpha-2) of the site, for phone numbers written without "
+                   "a country code when the ad's location, URL and text do not name one.")
 @format_option("jsonl", "table", "csv", default="jsonl")
-@click.option("--source", help="Source name for records that do not carry one.")
-def extract_cmd(path: str, region: str, fmt: str, source: str | None) -> None:
+@click.option("--source", default="-", show_default=True,
+              help="Source name for records that do not carry one (nothing is stored).")
+def extract_cmd(path: str, region: str, fmt: str, source: str) -> None:
     """Read ad records (JSON Lines, CSV, HTML, WARC; - for JSON Lines on stdin) and print the
     entities found in each: phones (E.164, de-obfuscated), emails, URLs, social and payment
     handles, crypto addresses, ages, prices, places and names, with spans, in input order.
 
-    Records that cannot be read are reported on stderr as `file:line: reason` and skipped.
+    One output row per input record, empty results included. A record that cannot be read
+    is reported on stderr as `file:line: reason` and gets a row with no entities (and, in
+    JSON Lines, its "error"), so outputs line up with inputs. Exits with status 3 when no
+    record could be read at all.
     """
     from tracelight.extract import extract_record
     from tracelight.ingest.readers import iter_records
 
-    region = region.upper()
+    region = (region or "US").upper()
     rejected = 0
+    read = 0
 
     def rows() -> Iterator[dict[str, Any]]:
-        nonlocal rejected
+        nonlocal rejected, read
         with progress_bar(total=None) as bar:
             task = bar.add_task("extract", total=None, info="")
-            for origin, rec in iter_records(path, source):
+            for origin, rec in iter_records(path, source or "-"):
                 if isinstance(rec, RecordError):
                     rejected += 1
                     click.echo(f"{origin}: {rec}", err=True)
-                    continue
-                row = extract_record(rec, region).to_dict(rec.id)
+                    row = _empty_row(str(rec))
+                else:
+                    read += 1
+                    row = extract_record(rec, region).to_dict(rec.id)
                 bar.advance(task)
                 yield row if fmt == "jsonl" else _short(row)
 
     emit(rows(), fmt, TABLE_COLUMNS, title="Entities", widths={"id": 24})
     if rejected:
         click.echo(f"{rejected} record(s) could not be read (see above)", err=True)
+    if not read:
+        click.echo("error: no record could be read", err=True)
+        raise SystemExit(RecordError.exit_code)

@@ -8,7 +8,7 @@ original text of each field, plus the per-kind summary of the JSON contract (doc
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -16,6 +16,7 @@ from tracelight import kinds as entity_kinds
 from tracelight.extract.interface import Context
 from tracelight.extract.normalize import fold
 from tracelight.extract.places import phone_region
+from tracelight.extract.regions import RegionPlan, plan_for, text_hints
 from tracelight.extract.registry import EXTRACTORS
 from tracelight.records import AdRecord, Mention
 
@@ -27,10 +28,16 @@ _CLAIMING = frozenset(k for ex in EXTRACTORS if ex.claims_span for k in ex.kinds
 
 
 def _find(text: str, region: str, want: frozenset[str], lenient: bool = False,
-          field: str = "body") -> list[Mention]:
+          field: str = "body", plan: RegionPlan | None = None) -> list[Mention]:
     """Every registered extractor that reads a wanted kind, over one text; spans index `text`."""
-    ctx = Context.of(text, region=region, field=field, kinds=want, lenient=lenient)
+    ctx = Context.of(text, region=region, field=field, kinds=want, lenient=lenient, plan=plan)
     out: list[Mention] = []
+    if plan is not None and "phone" in want:
+        # large cities named in the title or body: the least trusted evidence of the country
+        # a national phone number belongs to (regions.py)
+        hints = text_hints(ctx.low, ctx.words)
+        if hints:
+            ctx = replace(ctx, plan=plan.with_text(hints))
     for ex in EXTRACTORS:
         if not want.isdisjoint(ex.kinds):
             out += ex.extract(text, ctx)
@@ -76,7 +83,8 @@ def _moved(found: Iterable[Mention], field: str, text: str, shift: int) -> list[
     """Mentions found in a joined text, re-based onto one of its parts."""
     return [Mention(kind=m.kind, value=m.value, field=field, start=m.start - shift,
                     end=m.end - shift, obfuscated=m.obfuscated,
-                    raw=text[m.start - shift:m.end - shift]) for m in found]
+                    raw=text[m.start - shift:m.end - shift], region=m.region,
+                    region_why=m.region_why) for m in found]
 
 
 def extract_text(text: str, field: str = "body", region: str = "US", *,
@@ -147,10 +155,17 @@ class Extraction:
                 parts[0], "", parts[-1])
             locations.append({"city": city, "region": region, "country": country})
         phones = self.values("phone")
+        read_for: dict[str, tuple[str, str]] = {}
+        for m in self.mentions:
+            if m.kind == "phone" and m.region_why:
+                read_for.setdefault(m.value, (m.region, m.region_why))
         phone_regions = []
         for p in phones:
             desc, cc = phone_region(p)
-            phone_regions.append({"phone": p, "region": desc, "country": cc})
+            entry: dict[str, str] = {"phone": p, "region": desc, "country": cc}
+            if p in read_for:  # the country it was read for, and the evidence (regions.py)
+                entry["read_for"], entry["why"] = read_for[p]
+            phone_regions.append(entry)
         return {
             "id": ad_id,
             "phones": phones,
@@ -176,17 +191,20 @@ def extract_record(record: AdRecord, region: str = "US") -> Extraction:
     """Read every entity from an ad's title, body, URL and location field."""
     region = (region or "US").upper()
     title, body = record.title, record.body
+    # the countries a national phone number may belong to, most trusted first (regions.py)
+    plan = plan_for(region, record.location, record.url)
     mentions: list[Mention] = []
     if title and body:
         joined = title + _JOIN + body
         cut = len(title) + len(_JOIN)
-        found = _find(joined, region, _ALL)
+        found = _find(joined, region, _ALL, plan=plan)
         mentions += _moved((m for m in found if m.end <= len(title)), "title", title, 0)
         mentions += _moved((m for m in found if m.start >= cut), "body", body, cut)
     elif title or body:
-        mentions += _find(title or body, region, _ALL, field="title" if title else "body")
+        mentions += _find(title or body, region, _ALL, field="title" if title else "body",
+                          plan=plan)
     if record.url:
-        mentions += _find(record.url, region, _PHONE_EMAIL, field="url")
+        mentions += _find(record.url, region, _PHONE_EMAIL, field="url", plan=plan)
     if record.location:
         mentions += _location_hits(record.location, region)
     return Extraction(mentions, _written(mentions))

@@ -118,6 +118,18 @@ def evaluate_demo(ads_path: Path, truth_path: Path, region: str = "US",
     return score(pairs())
 
 
+def demo_records(ads_path: Path) -> list[AdRecord]:
+    """The demo corpus as records (title, body, URL and location), for throughput."""
+    out = []
+    with ads_path.open(encoding="utf-8") as fa:
+        for line in fa:
+            ad = json.loads(line)
+            out.append(AdRecord(id=str(ad["id"]), source="demo", title=ad.get("title") or "",
+                                body=ad.get("body") or "", url=ad.get("url"),
+                                location=ad.get("location")))
+    return out
+
+
 # --- synthetic ads for throughput -------------------------------------------------------------
 
 _AREA = ("206", "425", "253", "360", "503", "971", "415", "510", "213", "310", "312", "773",
@@ -174,3 +186,63 @@ def synthetic_ads(n: int, seed: int = 7) -> list[AdRecord]:
         ads.append(AdRecord(id=f"bench-{i}", source="bench",
                             title=f"{name} new in {city.split(',')[0]}", body=body))
     return ads
+
+
+# --- real-layout cases (tests/data/layout_*.jsonl) ---------------------------------------------
+
+LAYOUT_FIELDS = ("phones", "ages", "prices")
+
+
+def load_layout_cases(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Cases {"class", "title"?, "text"?, "location"?, "url"?, "region"?, "expect": {...}}
+    from every file, in order; each gets an "id" ("file:line") unless it has one."""
+    cases: list[dict[str, Any]] = []
+    for path in paths:
+        for case in load_cases(path):
+            if not isinstance(case.get("expect"), dict) or not isinstance(case.get("class"), str):
+                raise ValueError(f"{case['id']}: a case needs \"class\" and an \"expect\" object")
+            cases.append(case)
+    return cases
+
+
+def layout_record(case: Mapping[str, Any]) -> AdRecord:
+    return AdRecord(id=str(case["id"]), source="cases", title=case.get("title") or "",
+                    body=case.get("text") or "", url=case.get("url") or None,
+                    location=case.get("location") or None)
+
+
+def layout_found(case: Mapping[str, Any]) -> dict[str, Any]:
+    """What extraction reads from one case (the JSON of `tracelight extract`)."""
+    rec = layout_record(case)
+    return extract_record(rec, str(case.get("region") or "US")).to_dict(rec.id)
+
+
+def layout_case_ok(case: Mapping[str, Any], found: Mapping[str, Any] | None = None) -> bool:
+    """Whether every field the case expects is read exactly (no miss, nothing extra)."""
+    found = layout_found(case) if found is None else found
+    for f, exp in case["expect"].items():
+        want = {_norm(f, v) for v in exp}
+        got = {_norm(f, v) for v in found.get(f, [])}
+        if want != got:
+            return False
+    return True
+
+
+def evaluate_layout(cases: list[dict[str, Any]]) -> dict[str, FieldScore]:
+    """P/R per "field/class" (e.g. "phones/phone_then_price"), over the fields each case
+    names in `expect`, plus "field/ALL" totals."""
+    out: dict[str, FieldScore] = {}
+    for c in cases:
+        found = layout_found(c)
+        for f, exp in c["expect"].items():
+            if f not in LAYOUT_FIELDS:
+                raise ValueError(f"{c['id']}: unknown expect field {f!r} "
+                                 f"(one of {', '.join(LAYOUT_FIELDS)})")
+            s = score([(c["id"], {f: exp}, found)], (f,))[f]
+            for key in (f"{f}/{c['class']}", f"{f}/ALL"):
+                t = out.setdefault(key, FieldScore())
+                t.tp += s.tp
+                t.fp += s.fp
+                t.fn += s.fn
+                t.errors += s.errors
+    return dict(sorted(out.items()))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tracelight.extract.normalize import fold, lower, word_set
+from tracelight.extract.regions import RegionPlan
 from tracelight.records import Mention
 
 
@@ -30,14 +31,18 @@ class Context:
     field: str = "body"  # the `field` of the Mentions made
     kinds: frozenset[str] = frozenset()  # kinds wanted; empty = every kind
     lenient: bool = False  # places: the text is a location field, not prose
+    # phones: candidate countries from the ad's location, URL, site and text (regions.py);
+    # None reads national numbers for `region` alone
+    plan: RegionPlan | None = None
 
     @classmethod
     def of(cls, text: str, *, region: str = "US", field: str = "body",
-           kinds: Iterable[str] = (), lenient: bool = False) -> Context:
+           kinds: Iterable[str] = (), lenient: bool = False,
+           plan: RegionPlan | None = None) -> Context:
         folded = fold(text)
         low = lower(folded)
         return cls(folded=folded, low=low, words=word_set(low), region=(region or "US").upper(),
-                   field=field, kinds=frozenset(kinds), lenient=lenient)
+                   field=field, kinds=frozenset(kinds), lenient=lenient, plan=plan)
 
     def wants(self, kind: str) -> bool:
         return not self.kinds or kind in self.kinds

@@ -33,6 +33,7 @@ def validate(digits: str, plus: bool, region: str) -> str | None:
         home = region if lengths(region)[0] == 10 else "US"
         if phonenumbers.is_valid_number_for_region(num, home) or (
                 home != "CA" and phonenumbers.is_valid_number_for_region(num, "CA")) or (
+                home != "US" and phonenumbers.is_valid_number_for_region(num, "US")) or (
                 national[:3] in _OTHER_NANP_AREAS and phonenumbers.is_valid_number(num)):
             return "+1" + national
         return None
@@ -46,6 +47,14 @@ def validate(digits: str, plus: bool, region: str) -> str | None:
         return None
     if not phonenumbers.is_valid_number(num):
         return None
+    if not plus:
+        # the digits are the national number, with at most the trunk prefix before it: not a
+        # carrier-selection code phonenumbers would strip ("90 62 7061 9845" in Brazil is a
+        # listing number, not a call through carrier 90)
+        nsn = phonenumbers.national_significant_number(num)
+        if not digits.endswith(nsn) or digits[:len(digits) - len(nsn)] not in (
+                "", _trunk_prefix(region)):
+            return None
     return phonenumbers.format_number(num, PhoneNumberFormat.E164)
 
 

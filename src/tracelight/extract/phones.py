@@ -24,16 +24,24 @@ import itertools
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate
+
+import phonenumbers
 
 from tracelight.extract.lexicon import lexicon
 from tracelight.extract.normalize import lower
 from tracelight.extract.numbering import lengths as _lengths
 from tracelight.extract.numbering import validate
+from tracelight.extract.regions import RANK_SITE, RegionPlan
 from tracelight.extract.traps import trap_spans_at
 
 _LEX = lexicon()
-_STRONG = _LEX.strong_digit_words
+# "TEN" for the digits 1 and 0, teen words inside a number ("206 555 seventeen 43")
+_TWO_DIGIT_WORDS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+                    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+                    "nineteen": 19}
+_STRONG = {**_LEX.strong_digit_words, **_TWO_DIGIT_WORDS}
 _WEAK = _LEX.weak_digit_words
 _ATOMS: dict[str, tuple[str, bool]] = {}  # atom -> (digits, strong)
 for _w, _d in _WEAK.items():
@@ -50,8 +58,14 @@ _ATOMS_FULL = re.compile(
 _MAX_MIXED = 30
 
 _DIGITS_IN = re.compile(r"[0-9]{10,15}")
+# a unit glued to a number ("120lbs", "200hr") is a size or a price, never part of a phone
+_EDGE_DIGITS = re.compile(r"([0-9]{3,4})(?!(?:lbs?|kgs?|cm|hrs?|hours?|mins?|hh|hhr|qv|qk|"
+                          r"roses?|am|pm|st|nd|rd|th|usd|eur|cc|mm|ft|in|sqft|ml)$)"
+                          r"[A-Za-z]{2,}$|[A-Za-z]{2,}([0-9]{3,4})$", re.IGNORECASE)
 _NORMAL_GAP = frozenset(" -.()\u00a0")
-_BAD_GAP = frozenset("$%@&=<>[]{}#\n\r\t\x00")  # '#' numbers a thing: "#702"
+# '#' numbers a thing: "#702". '$' may separate groups ("773$555$0143"): a price that
+# starts a number is still a trap (traps.py reads a '$' before the first digits).
+_BAD_GAP = frozenset("%@&=<>[]{}#\n\r\t\x00")
 _MAX_GAP = 6
 _KEYCAP = frozenset("\ufe0f\u20e3")
 _MAX_DIGITS = 15  # E.164 maximum; a longer plain digit string is an ID, not a phone
@@ -74,6 +88,42 @@ class PhoneHit:
     start: int
     end: int
     obfuscated: bool
+    region: str = ""  # the country the number was read for (regions.py)
+    why: str = ""  # the evidence for it: "country code", "location: Melbourne", "ambiguous: ..."
+
+
+# (region, rank, why, trunk prefix) candidates in order of trust, North American ones folded
+# into the first
+_Cand = tuple[str, int, str, str]
+
+
+@lru_cache(maxsize=4096)
+def _cands(region: str, plan: RegionPlan | None) -> tuple[_Cand, ...]:
+    if plan is None or not plan.hints:
+        return ((region, RANK_SITE, "site region", _trunk(region)),)
+    out: list[_Cand] = []
+    nanp = False
+    for h in plan.hints:
+        if _lengths(h.region)[0] == 10:
+            if nanp:
+                continue  # every NANP country reads a number the same way: +1 ...
+            nanp = True
+        out.append((h.region, h.rank, h.why, _trunk(h.region)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=256)
+def _trunk(region: str) -> str:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return (meta.national_prefix or "") if meta is not None else ""
+
+
+@lru_cache(maxsize=1 << 12)
+def _region_of(e164: str) -> str:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
 
 
 def _segment(low: str) -> tuple[str, bool] | None:
@@ -111,7 +161,7 @@ _NOT_GLUED: set[str] = set()
 _GLUE_PREFIX = frozenset(w[:2] for w in [*_STRONG_WORDS, "oh", "to", "too", "for", "ate"])
 _ALNUM_RUN = re.compile(r"[A-Za-z0-9]*")
 _DIGIT_RUN = re.compile(r"[0-9]+")
-_SEP = r"[^A-Za-z0-9$%@&=<>\[\]{}#\n\r\t\x00]{0,4}"
+_SEP = r"[^A-Za-z0-9%@&=<>\[\]{}#\n\r\t\x00]{0,4}"
 _WEAK_GAP = re.compile(r"(?:" + _SEP + r"(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z]))"
                        r"{1,3}" + _SEP, re.IGNORECASE | re.ASCII)
 _WEAK_TAIL = re.compile(r"(?:(?<![A-Za-z])(?:" + _WEAK_ALTS + r")(?![A-Za-z])" + _SEP + r"){1,2}$",
@@ -132,6 +182,7 @@ def _token_at(folded: str, pos: int) -> tuple[int, int]:
     return s, m.end() if m else pos
 
 
+_QUOTE_SPLIT = re.compile(r"['_]+")
 _FIND_EACH = 64  # up to this many distinct glued number words, one str.find pass per word
 _GLUED_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{5,}(?![A-Za-z0-9])")
 
@@ -151,6 +202,11 @@ def _candidate_spans(folded: str, low: str,
     # Number words written as words; glued to digits ("five5five") they were found above,
     # glued to each other ("nineateseven", "EIGHTFOREIGHTNINE") they are words of their own.
     glued: set[str] = set()
+    if words is not None and ("'" in low or "_" in low):
+        # the word set keeps ' and _ inside words: "eight'55'5", "two_oh_six"
+        quoted = [w for w in words if "'" in w or "_" in w]
+        if quoted:
+            words = words | {p for w in quoted for p in _QUOTE_SPLIT.split(w)}
     if words is None:
         todo: list[str] | set[str] = _STRONG_WORDS
     else:
@@ -204,14 +260,27 @@ def _tokens(text: str, folded: str, low: str, words: frozenset[str] | None) -> l
                 out.append(_Tok(s, e, seg[0], 1 if seg[1] else 2))
         elif len(t) < 25:
             # a phone glued into a URL slug or handle: escorts2065550143
+            found = False
             for d in _DIGITS_IN.finditer(t):
+                found = True
                 ds, de = s + d.start(), s + d.end()
                 out.append(_Tok(ds, de, d.group(), 0 if text[ds:de] == d.group() else 1))
+            if not found:
+                # a group glued to a word at either edge: "0143Please", "Call402"
+                m = _EDGE_DIGITS.match(t)
+                if m is not None:
+                    g = 1 if m.group(1) else 2
+                    ds, de = s + m.start(g), s + m.end(g)
+                    out.append(_Tok(ds, de, t[m.start(g):m.end(g)],
+                                    0 if text[ds:de] == folded[ds:de] else 1))
     return out
 
 
 def _gap_ok(gap: str) -> bool:
     if len(gap) > _MAX_GAP:
+        return False
+    if "$" in gap and " " in gap and not (gap[0] == " " and gap[-1] == " "):
+        # "773$555$0143", "404 $ 555 $ 0143" separate; "0143 $150", "$8,615 $9" start prices
         return False
     return all(not (ch.isalnum() or ch in _BAD_GAP) for ch in gap)
 
@@ -311,19 +380,48 @@ def _obfuscated(folded: str, run: list[_Tok], i: int, j: int, plus: bool) -> boo
     return False
 
 
-def _from_run(folded: str, run: list[_Tok], region: str, used: set[int],
+def _from_run(folded: str, run: list[_Tok], cands: tuple[_Cand, ...], used: set[int],
               hits: list[PhoneHit]) -> None:
     before = len(hits)
-    _scan_run(folded, run, region, used, hits, weak_edges=False)
+    _scan_run(folded, run, cands, used, hits, weak_edges=False)
     if len(hits) == before and any(t.kind == 2 for t in run):
         # "too zero six ...": a weak word may open or close a number, but only when the
         # number cannot be read without it
-        _scan_run(folded, run, region, used, hits, weak_edges=True)
+        _scan_run(folded, run, cands, used, hits, weak_edges=True)
 
 
-def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
-              hits: list[PhoneHit], *, weak_edges: bool) -> None:
+def _best_end(run: list[_Tok], cum: list[int], i: int, region: str, plus: bool,
+              in_slug: bool, weak_edges: bool, drop: int = 0) -> tuple[int, str] | None:
+    """The longest number starting at run[i] that is valid for `region` (any after '+');
+    `drop` leading digits are an international prefix ("0044 ...")."""
     lo_len, hi_len = _lengths(region)
+    n = len(run)
+    least, most = (7, _MAX_DIGITS) if plus else (lo_len, max(hi_len, 13 if in_slug else 0))
+    least, most = least + drop, most + drop
+    best: tuple[int, str] | None = None
+    # only the ends j whose digit count falls in [least, most] (prefix sums: a run of
+    # 50,000 single digits costs a few steps per start, not fifteen)
+    j_lo = max(i, bisect_left(cum, cum[i] + least) - 1)
+    j_hi = min(n - 1, bisect_right(cum, cum[i] + most) - 2)
+    for j in range(j_lo, j_hi + 1):
+        total = cum[j + 1] - cum[i]
+        if total < least or (run[j].kind == 2 and not weak_edges):
+            continue  # too short yet, or a number ending on a weak word
+        # the digit string is only built for lengths worth validating
+        acc = run[i].digits if j == i else "".join([t.digits for t in run[i:j + 1]])
+        if drop:
+            acc = acc[drop:]
+        e164 = validate(acc, True, region) if plus else (
+            validate(acc, False, region) if total <= hi_len else None)
+        if e164 is None and in_slug and j == i:
+            e164 = validate(acc, True, region)
+        if e164:
+            best = (j, e164)
+    return best
+
+
+def _scan_run(folded: str, run: list[_Tok], cands: tuple[_Cand, ...], used: set[int],
+              hits: list[PhoneHit], *, weak_edges: bool) -> None:
     n = len(run)
     lens = [len(t.digits) for t in run]
     cum = [0, *accumulate(lens)]  # cum[k]: digits in run[:k]
@@ -337,41 +435,60 @@ def _scan_run(folded: str, run: list[_Tok], region: str, used: set[int],
         # ".../p/447592123525-real-pics": a URL slug carries the country code without '+'
         in_slug = (not plus and run[i].kind == 0 and run[i].start > 0
                    and folded[run[i].start - 1] == "/" and 11 <= lens[i] <= 13)
-        least, most = (7, _MAX_DIGITS) if plus else (lo_len, max(hi_len, 13 if in_slug else 0))
         best: tuple[int, str] | None = None
-        # only the ends j whose digit count falls in [least, most] (prefix sums: a run of
-        # 50,000 single digits costs a few steps per start, not fifteen)
-        j_lo = max(i, bisect_left(cum, cum[i] + least) - 1)
-        j_hi = min(n - 1, bisect_right(cum, cum[i] + most) - 2)
-        for j in range(j_lo, j_hi + 1):
-            total = cum[j + 1] - cum[i]
-            if total < least or (run[j].kind == 2 and not weak_edges):
-                continue  # too short yet, or a number ending on a weak word
-            # the digit string is only built for lengths worth validating
-            acc = run[i].digits if j == i else "".join([t.digits for t in run[i:j + 1]])
-            e164 = validate(acc, True, region) if plus else (
-                validate(acc, False, region) if total <= hi_len else None)
-            if e164 is None and in_slug and j == i:
-                e164 = validate(acc, True, region)
+        won = 0
+        if not plus and run[i].kind == 0 and 4 <= lens[i] <= 5 and run[i].digits[:2] == "00" \
+                and run[i].digits[2] != "0":
+            # "0044 7123 456789": the international prefix most of the world dials
+            best = _best_end(run, cum, i, cands[0][0], True, False, weak_edges, drop=2)
+            plus = best is not None
+            plus_at = run[i].start
+        for k, cand in enumerate(() if best else cands[:1] if plus else cands):
+            if k and cand[1] > RANK_SITE and cand[3] and not run[i].digits.startswith(cand[3]):
+                # a city named in the text is weak evidence: only a number written with that
+                # country's trunk prefix ("0491 ...", "03-...") is read for it
+                continue
+            best = _best_end(run, cum, i, cand[0], plus, in_slug, weak_edges)
+            if best is not None:
+                won = k
+                break
+        if best is None and i + 2 < n and lens[i] == 3 and lens[i + 1] == 3 and \
+                lens[i + 2] == 4 and all(_lengths(c[0])[0] != 10 for c in cands) and \
+                all(t.kind == 0 for t in run[i:i + 3]):
+            # "206-555-0143" in an ad of a site outside North America: a visitor's number
+            e164 = validate(run[i].digits + run[i + 1].digits + run[i + 2].digits, False, "US")
             if e164:
-                best = (j, e164)
+                best, won = (i + 2, e164), -1
         if best is None:
             i += 1
             continue
         j, e164 = best
+        if won < 0:
+            region, why = _region_of(e164), "north american format"
+        elif plus or (in_slug and j == i and validate(run[i].digits, False, cands[won][0]) != e164):
+            region, why = _region_of(e164), "country code"
+        else:
+            region, why = cands[won][0], cands[won][2]
+            rank = cands[won][1]
+            acc = "".join([t.digits for t in run[i:j + 1]])
+            others = [c[0] for c in cands[won + 1:] if c[1] == rank and
+                      (validate(acc, False, c[0]) or e164) != e164]
+            if others:
+                why = f"ambiguous: {' or '.join([region, *others])} ({why})"
         start = plus_at if plus else run[i].start
         if start > 0 and folded[start - 1] == "(":
             start -= 1  # "(206) 555-0143": the span covers what a reader sees as the number
         end = run[j].end
         while end < len(folded) and folded[end] in _KEYCAP:
             end += 1  # the keycap marks after the last digit of 2️⃣0️⃣6️⃣
-        hits.append(PhoneHit(e164, start, end, _obfuscated(folded, run, i, j, plus)))
+        hits.append(PhoneHit(e164, start, end, _obfuscated(folded, run, i, j, plus),
+                             region, why))
         for k in range(i, j + 1):
             used.add(id(run[k]))
         i = j + 1
 
 
-def _split_groups(folded: str, runs: list[list[_Tok]], region: str, used: set[int],
+def _split_groups(folded: str, runs: list[list[_Tok]], cand: _Cand, used: set[int],
                   hits: list[PhoneHit]) -> None:
     """'206 ... call me ... 555 0143': an area code and a local number a few words apart.
 
@@ -379,6 +496,7 @@ def _split_groups(folded: str, runs: list[list[_Tok]], region: str, used: set[in
     5834 Main St"): the area code is one 3-digit group, the local number one 7-digit group
     or 3 + 4, the gap holds words and a visible break ("...", "-", "|", an emoji), and no
     part sits in a trap."""
+    region = cand[0]
     if _lengths(region)[0] != 10:
         return  # NANP only: elsewhere numbers are not written as 3 + 7 digits
     free = [t for t in (_trim(r) for r in runs if not any(id(t) in used for t in r)) if t]
@@ -400,7 +518,7 @@ def _split_groups(folded: str, runs: list[list[_Tok]], region: str, used: set[in
         starts = [t.start for t in a + b if folded[t.start].isdigit()]
         if len(trap_spans_at(folded, starts, starts)):
             continue
-        hits.append(PhoneHit(e164, a[0].start, b[-1].end, True))
+        hits.append(PhoneHit(e164, a[0].start, b[-1].end, True, region, cand[2]))
         used.update(id(t) for t in a + b)
 
 
@@ -415,16 +533,21 @@ def _trim(run: list[_Tok]) -> list[_Tok]:
 
 
 def find_phones(text: str, folded: str, region: str = "US",
-                low: str | None = None, words: frozenset[str] | None = None) -> list[PhoneHit]:
-    """Phones in `text` (`folded` = normalize.fold(text), `low` = normalize.lower(folded))."""
+                low: str | None = None, words: frozenset[str] | None = None,
+                plan: RegionPlan | None = None) -> list[PhoneHit]:
+    """Phones in `text` (`folded` = normalize.fold(text), `low` = normalize.lower(folded)).
+
+    National numbers are read for the countries of `plan` in its order of trust (regions.py),
+    or for `region` alone without one."""
     low = lower(folded) if low is None else low
+    cands = _cands(region, plan)
     toks = _tokens(text, folded, low, words)
     if not toks:
         return []
     used: set[int] = set()
     hits: list[PhoneHit] = []
     runs: list[list[_Tok]] = []
-    least = min(7, _lengths(region)[0])
+    least = min(7, *(_lengths(c[0])[0] for c in cands))
     for whole in _runs(folded, toks):
         if sum(len(t.digits) for t in whole) < least:
             runs.append(whole)
@@ -433,7 +556,7 @@ def find_phones(text: str, folded: str, region: str = "US",
         # every ad for prices, dates and sizes would cost more than all the rest.
         probe: list[PhoneHit] = []
         probe_used: set[int] = set()
-        _from_run(folded, whole, region, probe_used, probe)
+        _from_run(folded, whole, cands, probe_used, probe)
         if not probe:
             runs.append(whole)
             continue
@@ -446,8 +569,10 @@ def find_phones(text: str, folded: str, region: str = "US",
         for run in pieces:
             runs.append(run)
             if run and sum(len(t.digits) for t in run) >= least:
-                _from_run(folded, run, region, used, hits)
-    _split_groups(folded, [r for r in runs if r], region, used, hits)
+                _from_run(folded, run, cands, used, hits)
+    nanp = next((c for c in cands if _lengths(c[0])[0] == 10), None)
+    if nanp is not None:
+        _split_groups(folded, [r for r in runs if r], nanp, used, hits)
     hits.sort(key=lambda h: h.start)
     return hits
 

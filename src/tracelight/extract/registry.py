@@ -37,9 +37,10 @@ class PhoneExtractor(_Base):
 
     def extract(self, text: str, context: Context) -> list[Mention]:
         f = context.field
-        return [Mention("phone", h.e164, f, h.start, h.end, h.obfuscated, text[h.start:h.end])
+        return [Mention("phone", h.e164, f, h.start, h.end, h.obfuscated, text[h.start:h.end],
+                        h.region, h.why)
                 for h in find_phones(text, context.folded, context.region, context.low,
-                                     context.words)]
+                                     context.words, context.plan)]
 
 
 class EmailExtractor(_Base):

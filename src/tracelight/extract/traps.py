@@ -18,8 +18,9 @@ _I = re.IGNORECASE
 # no nested repetition.
 _DIGIT_FIRST = re.compile("|".join(f"(?:{p})" for p in (
     # prices with a unit after: 150 roses, 200 donation, 80$
-    r"\d{2,5}(?:[.,]\d{1,2})?\s?(?:\$|€|£|usd|dollars?|bucks|roses?|rs|donations?|candies|"
-    r"eur|euros?|gbp|pesos?|mxn)\b",
+    # ("80$", but not the last group of "913-555-0143 $150": a '$' before digits is theirs)
+    r"\d{2,5}(?:[.,]\d{1,2})?\s?(?:[$€£](?!\s?\$?\d)|(?:usd|dollars?|bucks|roses?|rs|"
+    r"donations?|candies|eur|euros?|gbp|pesos?|mxn)\b)",
     # per-unit rates and durations: 150/hr, 200 per hour, 30 min, 1 hr, 2hrs, 15qv
     r"\d{1,5}\s?(?:/|per)\s?(?:hr|hour|h|hh|hhr|qv|qk|min|night|ov)\b",
     r"\d{1,3}\s?(?:min(?:ute)?s?|hrs?|hours?|hh|hhr|qv|qk|h)\b",
@@ -27,11 +28,13 @@ _DIGIT_FIRST = re.compile("|".join(f"(?:{p})" for p in (
     r"\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?",
     r"\d{1,2}\s?[ap]\.?m\b\.?",
     # heights and weights: 5'4, 5' 4", 5ft4, 5 ft 4 in, 165cm, 120lbs, 55kg
-    r"[3-7]\s?(?:'|ft|foot|feet)\s?\d{1,2}(?!\d)(?:\s?(?:\"|''|in\b|inches))?",
+    # (not a link of a chain of quoted digits: "TWO'0'6'FIVE'5'5'0'1'4'3")
+    r"(?<!')[3-7]\s?(?:'|ft|foot|feet)\s?\d{1,2}(?!\d|'\w)(?:\s?(?:\"|''|in\b|inches))?",
     r"\d{2,3}\s?cm\b",
     r"\d{2,3}\s?(?:lbs?|pounds|kgs?|kilos?)\b",
-    # ISO dates: 2024-11-23
+    # ISO dates: 2024-11-23, and with spaces in titles: 2016 06 17
     r"(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)",
+    r"(?:19|20)\d{2}\s(?:0[1-9]|1[0-2])\s(?:0[1-9]|[12]\d|3[01])(?!\d)",
     # percentages: 75%, 20 %
     r"\d{1,3}(?:[.,]\d{1,2})?\s?%",
     # ordinals: 2nd, 21st
