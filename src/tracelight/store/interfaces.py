@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from tracelight.records import ImageInfo, Mention, ProcessedAd, Reason
 from tracelight.store.ads import AdFilter, AdImage, BatchResult, StoredAd
+from tracelight.store.crawl import CrawlPage
 from tracelight.store.image_banks import (
     MIN_PDQ_QUALITY,
     BankHash,
@@ -140,8 +141,17 @@ class WorkspaceRepo(Protocol):
                          ) -> dict[tuple[str, str], int]: ...
 
 
+class CrawlRepo(Protocol):
+    """What the crawler last saw at each URL of a site profile (tracelight crawl)."""
+
+    def crawl_pages(self, profile: str, urls: Sequence[str] | None = None,
+                    ) -> dict[str, CrawlPage]: ...
+    def save_crawl_pages(self, profile: str, pages: Sequence[CrawlPage]) -> None: ...
+
+
 @runtime_checkable
-class StoreInterface(AdRepo, SearchRepo, NetworkRepo, BankRepo, WorkspaceRepo, Protocol):
+class StoreInterface(AdRepo, SearchRepo, NetworkRepo, BankRepo, WorkspaceRepo, CrawlRepo,
+                     Protocol):
     """Every repository over one database: what `tracelight.store.Store` is."""
 
     @property
