@@ -137,7 +137,7 @@ class _Warc:
         target = split.path + (f"?{split.query}" if split.query else "") or "/"
         date = f.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         req = w.create_warc_record(
-            f.url, "request", payload=io.BytesIO(b""),
+            f.url, "request", payload=io.BytesIO(b""), length=0,
             http_headers=StatusAndHeaders(f"GET {target} HTTP/1.1", f.request_headers,
                                           is_http_request=True),
             warc_headers_dict={"WARC-Date": date})
@@ -148,7 +148,7 @@ class _Warc:
                    for k, v in f.headers]
         headers.append(("Content-Length", str(len(f.body))))
         resp = w.create_warc_record(
-            f.url, "response", payload=io.BytesIO(f.body),
+            f.url, "response", payload=io.BytesIO(f.body), length=len(f.body),
             http_headers=StatusAndHeaders(f"{f.status} {f.reason or 'OK'}", headers,
                                           protocol="HTTP/1.1"),
             warc_headers_dict={"WARC-Date": date})
@@ -160,7 +160,7 @@ class _Warc:
                            "fetched_at": f.fetched_at.isoformat(), "kind": f.kind,
                            "depth": f.depth}, sort_keys=True).encode()
         w.write_record(w.create_warc_record(
-            f.url, "metadata", payload=io.BytesIO(meta),
+            f.url, "metadata", payload=io.BytesIO(meta), length=len(meta),
             warc_content_type="application/json",
             warc_headers_dict={"WARC-Date": date,
                                "WARC-Concurrent-To": resp.rec_headers.get_header(
@@ -282,6 +282,7 @@ class Crawler:
             other.write(f)
         if f.error or f.status >= 500:
             # robots.txt unreachable: treat the site as closed (RFC 9309 2.3.1.4)
+            self.summary.errors[f"robots_{f.error or f'http_{f.status}'}"] += 1
             rp.parse(["User-agent: *", "Disallow: /"])
             self._emit("robots", origin=origin, rule="unreachable: site treated as disallowed")
             return rp
@@ -481,6 +482,10 @@ class Crawler:
         if s.skipped["max_pages"]:
             return f"max_pages ({self.profile.max_pages:,}) reached"
         if s.pages == 0:
+            unreachable = [k for k in s.errors if k.startswith("robots_")]
+            if s.skipped["robots"] and unreachable:
+                return (f"robots.txt could not be fetched ({', '.join(unreachable)}): the site "
+                        "is treated as disallowing everything")
             if s.skipped["robots"]:
                 return "every start URL is disallowed by robots.txt"
             if s.skipped["private"]:
