@@ -239,7 +239,7 @@ def test_warc_round_trip_and_evidence_pointer(site: FakeSite, tmp_path: Path) ->
     res = CliRunner().invoke(cli, ["crawl", str(path), "--db", db, "--warc-dir", str(warc_dir),
                                    "--format", "jsonl"])
     assert res.exit_code == 0, res.output
-    events = [json.loads(line) for line in res.output.splitlines()]
+    events = [json.loads(line) for line in res.stdout.splitlines()]
     summary = events[-1]
     assert summary["event"] == "summary" and summary["ads_new"] == len(site.ads) + 2
     ads_warc = warc_dir / summary["warc_file"]
@@ -371,3 +371,12 @@ def test_crawl_pages_repository(store: Store) -> None:
     assert store.crawl_pages("p", ["http://127.0.0.1/list/1"])["http://127.0.0.1/list/1"] \
         .kind == "listing"
     assert store.crawl_pages("other") == {}
+
+
+@pytest.mark.slow
+def test_bench_crawl_prints_figures() -> None:
+    res = CliRunner().invoke(cli, ["bench", "crawl", "--ads", "30", "--per-page", "10"])
+    assert res.exit_code == 0, res.output
+    assert "first crawl: 33 pages (30 ad pages, 3 listings)" in res.output
+    assert "re-crawl, 1 in 10 changed" in res.output and "changed 3," in res.output
+    assert "pages/hour" in res.output and "peak RSS" in res.output

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -38,11 +39,18 @@ HOSTILE_LINKS = ("/ad/huge", "/ad/malformed", "/list/loop-a", "/ad/broken", "/ad
                  "http://169.254.169.254/ad/z", "javascript:alert(1)", "/ad/missing")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a crawler that hangs up mid-page (the size cap) is expected, not news
+
+
 class FakeSite:
     """Serve `ads` (demo records: id, title, body, location, posted_at) until `close()`."""
 
     def __init__(self, ads: Iterable[dict[str, Any]], *, per_page: int = 20,
-                 hostile: bool = False, slow_seconds: float = 0.5) -> None:
+                 hostile: bool = False, slow_seconds: float = 0.5, port: int = 0) -> None:
         self.ads: dict[str, dict[str, Any]] = {str(a["id"]): dict(a) for a in ads}
         self.order = list(self.ads)
         self.per_page = per_page
@@ -58,12 +66,18 @@ class FakeSite:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                # headers and body go out as two writes: without this, Nagle's algorithm and
+                # delayed ACKs hold every body back ~40 ms on a kept-alive connection
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_GET(self) -> None:
                 with site.lock:
                     site.requests.append(self.path)
                 site.handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -175,3 +189,20 @@ def _send(h: BaseHTTPRequestHandler, status: int, body: bytes,
 
 def _redirect(h: BaseHTTPRequestHandler, to: str) -> None:
     _send(h, 302, b"", extra={"Location": to})
+
+
+def serve(ads_path: str, per_page: int = 50, port: int = 0) -> None:
+    """Serve the records of a JSON Lines file until stdin closes (for `tracelight bench
+    crawl`, which runs the site in its own process so that it does not share the crawler's
+    interpreter). Prints the base URL on the first line of stdout."""
+    import json
+    import sys
+
+    with open(ads_path, encoding="utf-8") as fh:
+        ads = [json.loads(line) for line in fh if line.strip()]
+    site = FakeSite(ads, per_page=per_page, port=port)
+    print(site.base, flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        site.close()
