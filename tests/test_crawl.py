@@ -380,3 +380,45 @@ def test_bench_crawl_prints_figures() -> None:
     assert "first crawl: 33 pages (30 ad pages, 3 listings)" in res.output
     assert "re-crawl, 1 in 10 changed" in res.output and "changed 3," in res.output
     assert "pages/hour" in res.output and "peak RSS" in res.output
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_interrupted_crawl_resumes_without_reingesting(demo_ads: list[dict[str, Any]],
+                                                        sqlite_store: Store,
+                                                        tmp_path: Path) -> None:
+    with FakeSite(demo_ads[:40], per_page=10) as site:
+        prof = _profile(site.base, concurrency=1)
+
+        def die(event: dict[str, Any]) -> None:
+            if event["event"] == "progress" and event["pages"] >= 30:
+                raise _Killed
+
+        with pytest.raises(_Killed):
+            crawl(sqlite_store, prof, warc_dir=tmp_path / "w", progress=die, batch_size=10)
+        done = {u for u, p in sqlite_store.crawl_pages("fake").items() if p.kind == "ad"}
+        assert 10 <= len(done) < 40 and sqlite_store.count_ads() == len(done)
+        s = crawl(sqlite_store, prof, warc_dir=tmp_path / "w", batch_size=10)
+        assert s.ads_new == 40 - len(done) and s.not_modified == len(done)
+        assert sqlite_store.count_ads() == 40
+
+
+def test_crawl_command_table_output(demo_ads: list[dict[str, Any]], tmp_path: Path) -> None:
+    with FakeSite(demo_ads[:5]) as site:
+        path = tmp_path / "site.yaml"
+        path.write_text(yaml.safe_dump(json.loads(json.dumps(PROFILE).replace("{base}",
+                                                                              site.base))))
+        res = CliRunner().invoke(cli, ["crawl", str(path), "--db",
+                                       f"sqlite:///{tmp_path / 'c.db'}", "--warc-dir",
+                                       str(tmp_path / "w")])
+    assert res.exit_code == 0, res.output
+    assert "fake: 6 pages" in res.stdout and "new 5" in res.stdout
+    assert "stopped: done" in res.stdout and "ingested: 5 new" in res.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\n")
+    from tracelight.cli.main import main
+    with pytest.raises(SystemExit) as exc:
+        main(["crawl", str(bad)])
+    assert exc.value.code == 7
