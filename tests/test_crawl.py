@@ -422,3 +422,18 @@ def test_crawl_command_table_output(demo_ads: list[dict[str, Any]], tmp_path: Pa
     with pytest.raises(SystemExit) as exc:
         main(["crawl", str(bad)])
     assert exc.value.code == 7
+
+
+def test_a_stalled_crawl_says_why(monkeypatch: pytest.MonkeyPatch, sqlite_store: Store,
+                                  tmp_path: Path) -> None:
+    import tracelight.services.crawl as svc
+
+    with FakeSite([]) as site:
+        base = site.base  # closed at once: every fetch is refused
+    monkeypatch.setattr(svc, "STALL_SECONDS", 0.0)  # the real threshold is a minute
+    events: list[dict[str, Any]] = []
+    crawl(sqlite_store, _profile(base, retries=0, obey_robots=False,
+                                 robots_override_reason="test"),
+          warc_dir=tmp_path / "w", progress=events.append)
+    stalls = [e for e in events if e["event"] == "stall"]
+    assert stalls and stalls[0]["reason"] == "every recent fetch failed (connect x1)"
