@@ -28,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                          "alerts they raise."),
     "bench": ("bench_cmd", "Measure throughput and memory of each stage on generated data."),
     "case": ("case_cmd", "Cases: gather ads, networks and identifiers for one investigation."),
+    "crawl": ("crawl_cmd", "Crawl a site profile into WARC evidence, politely, and ingest "
+                           "only new and changed ads (`tracelight crawl PROFILE`); `crawl "
+                           "check PROFILE URL` shows what a profile reads from one page."),
     "demo": ("quickstart_cmd", "Generate a synthetic corpus, ingest it, link networks and open "
                                "the workspace."),
     "demo-generate": ("demo_cmd", "Generate a synthetic, non-explicit corpus of ads with "

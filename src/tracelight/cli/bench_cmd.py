@@ -191,6 +191,27 @@ def bench_web(n_ads: int, users: int, rounds: int, workers: int, think_ms: int, 
             seed=seed, keep=Path(keep) if keep else None)
 
 
+@bench.command("crawl")
+@click.option("--ads", "n_ads", type=click.IntRange(1, 1_000_000), default=2000,
+              show_default=True, help="Synthetic ads served by the local fake site.")
+@click.option("--delay", type=click.FloatRange(0, 60), default=0.0, show_default=True,
+              help="Per-host delay between requests (the profile's delay_seconds).")
+@click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, 1000), default=50, show_default=True,
+              help="Ads per listing page.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--keep", type=click.Path(file_okay=False), default=None,
+              help="Keep the scratch database and WARC files in this folder.")
+def bench_crawl(n_ads: int, delay: float, concurrency: int, per_page: int, seed: int,
+                keep: str | None) -> None:
+    """Pages/s crawling a local fake site on 127.0.0.1 (fetch, parse, WARC, ingest), then an
+    incremental re-crawl with one ad in ten changed."""
+    from tracelight.bench import crawl
+
+    crawl.run(n_ads=n_ads, delay=delay, concurrency=concurrency, per_page=per_page,
+              seed=seed, keep=Path(keep) if keep else None)
+
+
 @bench.command("adversarial")
 @click.option("--sizes", default="1,16,256,1024", show_default=True,
               help="Body sizes in KB, comma-separated.")

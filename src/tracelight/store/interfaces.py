@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from tracelight.records import ImageInfo, Mention, ProcessedAd, Reason
 from tracelight.store.ads import AdFilter, AdImage, BatchResult, StoredAd
+from tracelight.store.crawl import CrawlPage
 from tracelight.store.finance import AccountAdLink, FinAccount, FinAlert, FinTx
 from tracelight.store.image_banks import (
     MIN_PDQ_QUALITY,
@@ -141,6 +142,14 @@ class WorkspaceRepo(Protocol):
                          ) -> dict[tuple[str, str], int]: ...
 
 
+class CrawlRepo(Protocol):
+    """What the crawler last saw at each URL of a site profile (tracelight crawl)."""
+
+    def crawl_pages(self, profile: str, urls: Sequence[str] | None = None,
+                    ) -> dict[str, CrawlPage]: ...
+    def save_crawl_pages(self, profile: str, pages: Sequence[CrawlPage]) -> None: ...
+
+
 @runtime_checkable
 class FinanceRepo(Protocol):
     """Bank accounts, transactions, alerts and account <-> ad links (store/finance.py)."""
@@ -167,7 +176,7 @@ class FinanceRepo(Protocol):
 
 @runtime_checkable
 class StoreInterface(AdRepo, SearchRepo, NetworkRepo, BankRepo, WorkspaceRepo, FinanceRepo,
-                     Protocol):
+                     CrawlRepo, Protocol):
     """Every repository over one database: what `tracelight.store.Store` is."""
 
     @property

@@ -306,3 +306,21 @@ fin_account_ads = Table(
     UniqueConstraint("account_id", "ad_pk", "kind", "value", name="uq_fin_account_ads"),
     Index("ix_fin_account_ads_ad", "ad_pk"),
 )
+
+# What the crawler last saw at each URL of a site profile (tracelight crawl): a re-crawl sends
+# ETag/Last-Modified back and ingests an ad only when its content hash changed.
+crawl_pages = Table(
+    "crawl_pages", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("profile", String(64), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("kind", String(8), nullable=False),  # ad, listing
+    Column("status", Integer),  # HTTP status of the last fetch
+    Column("content_hash", String(64)),  # extracted ad (ads only)
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("warc_file", Text),
+    Column("warc_offset", Integer),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("profile", "url", name="uq_crawl_pages_profile_url"),
+)
