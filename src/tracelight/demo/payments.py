@@ -10,14 +10,16 @@ Deterministic by seed.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from tracelight.authorship.bitcoin import Tx
-from tracelight.demo.authors import AuthoredAd
+from tracelight.demo.authors import AuthoredAd, generate
 from tracelight.demo.rand import pick
 
 PRICES = {"standard": 12.0, "featured": 35.0, "top": 60.0, "city-pack": 150.0}
@@ -111,3 +113,46 @@ def generate_btc(ads: Sequence[AuthoredAd], *, seed: int = 7, days: float = 1.0,
             txs.append(Tx(f"demo-tx-{n:08d}", t, (src,), ((pick(rng, wallets), btc),)))
     txs.sort(key=lambda tx: (tx.time, tx.txid))
     return BtcDemo(retimed, tiers, txs, wallets, rates, dict(PRICES), ad_owner, addr_owner)
+
+
+@dataclass(frozen=True, slots=True)
+class BtcDemoFiles:
+    out: str
+    ads: int
+    txs: int
+    wallets: tuple[str, ...]
+    btc_paid_ads: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"out": self.out, "ads": self.ads, "transactions": self.txs,
+                "btc_paid_ads": self.btc_paid_ads, "wallets": " ".join(self.wallets)}
+
+
+def tx_to_json(tx: Tx) -> dict[str, object]:
+    return {"txid": tx.txid, "time": tx.time.isoformat(), "inputs": list(tx.inputs),
+            "outputs": [{"address": a, "btc": v} for a, v in tx.outputs]}
+
+
+def write_btc_demo(out: Path, *, n_authors: int = 200, seed: int = 7, days: float = 7.0,
+                   noise_per_minute: float = 20.0) -> BtcDemoFiles:
+    """Write OUT/ads.jsonl (with `price_tier`), OUT/payments.jsonl, OUT/rates.json,
+    OUT/prices.json, OUT/wallets.txt and OUT/truth.json (ad -> owner, address -> owner,
+    ad -> author)."""
+    d = generate_btc(generate(n_authors, singletons=n_authors, seed=seed), seed=seed,
+                     days=days, noise_per_minute=noise_per_minute)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "ads.jsonl").open("w", encoding="utf-8") as f:
+        for a in d.ads:
+            f.write(json.dumps({**a.to_record(), "price_tier": d.tiers[a.id]},
+                               ensure_ascii=False) + "\n")
+    with (out / "payments.jsonl").open("w", encoding="utf-8") as f:
+        for tx in d.txs:
+            f.write(json.dumps(tx_to_json(tx)) + "\n")
+    (out / "rates.json").write_text(json.dumps(
+        [{"time": t.isoformat(), "usd_per_btc": r} for t, r in d.rates]), encoding="utf-8")
+    (out / "prices.json").write_text(json.dumps(d.prices, indent=1), encoding="utf-8")
+    (out / "wallets.txt").write_text("\n".join(d.wallets) + "\n", encoding="utf-8")
+    (out / "truth.json").write_text(json.dumps(
+        {"ad_owner": d.truth_ad_owner, "address_owner": d.truth_address_owner,
+         "ad_author": {a.id: a.author for a in d.ads}}), encoding="utf-8")
+    return BtcDemoFiles(str(out), len(d.ads), len(d.txs), d.wallets, len(d.truth_ad_owner))
