@@ -112,7 +112,7 @@ def link_stored(store: Store, model_path: Path, *, min_score: float | None = Non
         pks.append(ad.pk)
         texts.append(f"{ad.title}\n{ad.body}" if ad.title else ad.body)
     corpus = Corpus.of(featurise(texts))
-    cands = candidate_pairs(corpus.style)
+    cands = candidate_pairs(corpus.style, x=corpus.weighted)
     scored = model.score_pairs(corpus, cands, min_score)
     n = store.replace_author_links([AuthorLink(pks[s.i], pks[s.j], s.score, s.matched)
                                     for s in scored])
