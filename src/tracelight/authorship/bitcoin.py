@@ -26,7 +26,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 MAX_INPUTS = 10_000  # per transaction, for hostile files
@@ -191,7 +191,7 @@ def match(postings: Sequence[Posting], txs: Sequence[Tx], wallets: Iterable[str]
     used_post: set[int] = set()
     used_pay: set[int] = set()
     out: list[PaymentMatch] = []
-    for rel, delay, pi, k in options:
+    for _cost, delay, pi, k in options:
         if pi in used_post or k in used_pay:
             continue
         used_post.add(pi)
@@ -299,13 +299,13 @@ def _time(value: Any, where: str) -> datetime:
     if isinstance(value, int | float):
         if not math.isfinite(value) or not 0 <= value < 1e11:
             raise PaymentFormatError(f"{where}: time out of range")
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        return datetime.fromtimestamp(value, tz=UTC)
     if isinstance(value, str):
         try:
             t = datetime.fromisoformat(value)
         except ValueError:
             raise PaymentFormatError(f"{where}: not an ISO time or a Unix time") from None
-        return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+        return t if t.tzinfo else t.replace(tzinfo=UTC)
     raise PaymentFormatError(f"{where}: not a time")
 
 
@@ -399,5 +399,5 @@ def posting(ad_id: str, posted_at: datetime | None, tier: Any,
     """The ad's posting, or None when it has no time or no known price tier."""
     if posted_at is None or not isinstance(tier, str) or tier not in prices:
         return None
-    t = posted_at if posted_at.tzinfo else posted_at.replace(tzinfo=timezone.utc)
+    t = posted_at if posted_at.tzinfo else posted_at.replace(tzinfo=UTC)
     return Posting(ad_id, t, prices[tier])

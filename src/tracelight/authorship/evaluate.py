@@ -65,11 +65,13 @@ def train(texts: Sequence[str], authors: Sequence[str], *, seed: int = 0,
     fit_idx, cal_idx = split_authors(authors, seed + 1, calibrate_share)
     fit_c = Corpus.of(featurise([texts[n] for n in fit_idx]))
     fit_auth = [authors[n] for n in fit_idx]
-    pairs, labels = training_pairs(fit_auth, candidate_pairs(fit_c.style, x=fit_c.weighted), seed=seed)
+    pairs, labels = training_pairs(fit_auth, candidate_pairs(fit_c.style, x=fit_c.weighted),
+                                   seed=seed)
     model = fit(fit_c, pairs, labels)
     cal_c = Corpus.of(featurise([texts[n] for n in cal_idx]))
     cal_auth = [authors[n] for n in cal_idx]
-    cpairs, clabels = training_pairs(cal_auth, candidate_pairs(cal_c.style, x=cal_c.weighted), seed=seed + 2)
+    cpairs, clabels = training_pairs(cal_auth, candidate_pairs(cal_c.style, x=cal_c.weighted),
+                                     seed=seed + 2)
     if len(set(clabels.tolist())) == 2:
         _, model.threshold = tpr_at_fpr(model.scores(pair_features(cal_c, cpairs)), clabels,
                                         0.01)

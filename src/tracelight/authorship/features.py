@@ -73,7 +73,7 @@ def mask(text: str, region: str = "US") -> str:
     text = (text or "")[:MAX_CHARS]
     try:
         found = extract_text(text, "body", region, kinds=MASK_KINDS)
-    except Exception:  # noqa: BLE001 - style must survive any text the extractor rejects
+    except Exception:
         found = []
     spans = sorted(((m.start, m.end, m.kind) for m in found), key=lambda s: (s[0], -s[1]))
     out: list[str] = []

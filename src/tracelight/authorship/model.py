@@ -251,7 +251,8 @@ class AuthorModel:
                 or not (math.isfinite(intercept) and 0.0 <= threshold <= 1.0) \
                 or (arrays[2] <= 0).any():
             raise ModelFormatError("model arrays have the wrong shape or values")
-        stats = d.get("stats") if isinstance(d.get("stats"), dict) else {}
+        raw = d.get("stats")
+        stats: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
         return cls(arrays[0], intercept, arrays[1], arrays[2], threshold, stats)
 
 
@@ -304,7 +305,7 @@ def tpr_at_fpr(scores: np.ndarray, labels: np.ndarray, fpr: float) -> tuple[floa
     pos = scores[labels == 1]
     if pos.size == 0:
         return 0.0, 1.0
-    allowed = int(math.floor(fpr * neg.size))
+    allowed = math.floor(fpr * neg.size)
     if neg.size == 0:
         thr = float(pos.min())
     elif allowed >= neg.size:

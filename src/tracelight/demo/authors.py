@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tracelight.demo.rand import distinct, pick
 
@@ -168,7 +168,7 @@ def generate(n_authors: int = 200, ads_per_author: tuple[int, int] = (3, 12), *,
              singletons: int = 200, seed: int = 7) -> list[AuthoredAd]:
     """Ads by `n_authors` recurring authors plus `singletons` one-ad authors, shuffled."""
     rng = random.Random(seed)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     ads: list[AuthoredAd] = []
     jobs: list[tuple[str, Habits, int]] = []
     for a in range(n_authors):

@@ -15,7 +15,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tracelight.authorship.bitcoin import Tx
@@ -46,7 +46,7 @@ def _poisson(rng: random.Random, lam: float) -> int:
     if lam <= 0:
         return 0
     if lam > 30:
-        return max(0, int(round(rng.gauss(lam, math.sqrt(lam)))))
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
     k, p, limit = 0, 1.0, math.exp(-lam)
     while True:
         p *= rng.random()
@@ -58,7 +58,7 @@ def _poisson(rng: random.Random, lam: float) -> int:
 def generate_btc(ads: Sequence[AuthoredAd], *, seed: int = 7, days: float = 1.0,
                  noise_per_minute: float = 20.0, card_share: float = 0.1) -> BtcDemo:
     rng = random.Random(seed)
-    start = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 2, 1, tzinfo=UTC)
     minutes = max(int(days * 24 * 60), 10)
     rates: list[tuple[datetime, float]] = []
     r = 42_000.0

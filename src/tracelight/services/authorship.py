@@ -13,9 +13,9 @@ from typing import Any
 from tracelight.authorship.evaluate import Evaluation, evaluate, train
 from tracelight.authorship.features import featurise
 from tracelight.authorship.model import AuthorModel, Corpus, ModelFormatError, candidate_pairs
-from tracelight.blobs import read_regular_file
+from tracelight.blobs import ImageRefused, read_regular_file
 from tracelight.demo.authors import generate
-from tracelight.errors import InputError, NotFoundError, UsageError
+from tracelight.errors import InputError, UsageError
 from tracelight.store import Store
 from tracelight.store.authorship import AuthorLink
 
@@ -83,8 +83,8 @@ def train_model(out: Path, *, n_authors: int = 300, seed: int = 7) -> TrainResul
 def load_model(path: Path) -> AuthorModel:
     try:
         data = read_regular_file(path, MAX_MODEL_BYTES)
-    except OSError as exc:
-        raise InputError(f"cannot read the model {path}: {exc.strerror or exc}") from None
+    except ImageRefused as exc:
+        raise InputError(f"cannot read the model {path}: {exc.reason}") from None
     try:
         return AuthorModel.from_json(data.decode("utf-8", errors="replace"))
     except ModelFormatError as exc:
@@ -124,10 +124,7 @@ def link_stored(store: Store, model_path: Path, *, min_score: float | None = Non
 def same_author(store: Store, ad_id: str, source: str | None = None,
                 limit: int = 50) -> list[SameAuthor]:
     """Stored ads linked to AD by the authorship model, strongest first."""
-    try:
-        ad = store.get_ad(ad_id, source)
-    except NotFoundError:
-        raise
+    ad = store.get_ad(ad_id, source)  # NotFoundError when there is no such ad
     links = store.author_links_of(ad.pk, limit)
     others = [x.ad_b_pk if x.ad_a_pk == ad.pk else x.ad_a_pk for x in links]
     refs = store.ad_refs(others)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tracelight.authorship import bitcoin as btc
-from tracelight.blobs import read_regular_file
+from tracelight.blobs import ImageRefused, read_regular_file
 from tracelight.errors import InputError, UsageError
 from tracelight.store import Store
 from tracelight.store.authorship import StoredTx
@@ -48,8 +48,8 @@ class Attribution:
 def _read_json(path: Path, what: str) -> Any:
     try:
         data = read_regular_file(path, MAX_SMALL_BYTES)
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except ImageRefused as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.reason}") from None
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -62,8 +62,8 @@ def ingest_payments(store: Store, path: Path) -> IngestPayments:
     t0 = time.perf_counter()
     try:
         data = read_regular_file(path, MAX_PAYMENTS_BYTES)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ImageRefused as exc:
+        raise InputError(f"cannot read {path}: {exc.reason}") from None
     try:
         txs = btc.parse_tx_lines(data.decode("utf-8").splitlines(), path.name)
     except UnicodeDecodeError:
@@ -80,8 +80,8 @@ def read_wallets(values: tuple[str, ...], wallet_file: Path | None) -> list[str]
     if wallet_file is not None:
         try:
             text = read_regular_file(wallet_file, MAX_SMALL_BYTES).decode("utf-8", "replace")
-        except OSError as exc:
-            raise InputError(f"cannot read {wallet_file}: {exc.strerror or exc}") from None
+        except ImageRefused as exc:
+            raise InputError(f"cannot read {wallet_file}: {exc.reason}") from None
         out.extend(ln.strip() for ln in text.splitlines() if ln.strip())
     if not out:
         raise UsageError("give the ad site's wallet addresses (--wallet ADDR or --wallets FILE)")

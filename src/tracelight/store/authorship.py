@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, or_, select
 
@@ -37,7 +37,7 @@ class StoredTx:
 
 
 def _utc(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 class AuthorshipTables(StoreBase):
@@ -46,16 +46,14 @@ class AuthorshipTables(StoreBase):
     def replace_author_links(self, links: Sequence[AuthorLink]) -> int:
         """Replace every stored author link with these (one transaction); returns the count."""
         now = utcnow()
-        rows = [{"ad_a_pk": min(x.ad_a_pk, x.ad_b_pk), "ad_b_pk": max(x.ad_a_pk, x.ad_b_pk),
-                 "score": float(x.score), "matched": list(x.matched), "created_at": now}
-                for x in links if x.ad_a_pk != x.ad_b_pk]
         seen: set[tuple[int, int]] = set()
         unique = []
-        for r in rows:
-            key = (r["ad_a_pk"], r["ad_b_pk"])
-            if key not in seen:
+        for x in links:
+            key = (min(x.ad_a_pk, x.ad_b_pk), max(x.ad_a_pk, x.ad_b_pk))
+            if key[0] != key[1] and key not in seen:
                 seen.add(key)
-                unique.append(r)
+                unique.append({"ad_a_pk": key[0], "ad_b_pk": key[1], "score": float(x.score),
+                               "matched": list(x.matched), "created_at": now})
         with self.transaction() as conn:
             conn.execute(delete(author_links))
             for i in range(0, len(unique), CHUNK):
