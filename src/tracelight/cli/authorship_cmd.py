@@ -38,8 +38,9 @@ def authorship_train(out: Path, n_authors: int, seed: int, fmt: str) -> None:
 
     with stderr.status("training the authorship model"):
         res = train_model(out, n_authors=n_authors, seed=seed)
-    rows: list[dict[str, object]] = [{"metric": "model", "value": res.path}, {"metric": "ads", "value": res.ads},
-            {"metric": "authors", "value": res.authors}, *res.evaluation.rows()]
+    rows: list[dict[str, object]] = [
+        {"metric": "model", "value": res.path}, {"metric": "ads", "value": res.ads},
+        {"metric": "authors", "value": res.authors}, *res.evaluation.rows()]
     emit(rows, fmt, ["metric", "value"])
 
 
