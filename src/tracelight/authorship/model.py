@@ -36,7 +36,8 @@ from tracelight.authorship.features import (
 
 MODEL_FORMAT = "tracelight-authorship-1"
 PAIR_NAMES: tuple[str, ...] = ("char_cosine", "word_cosine", "idf_cosine", "rare_word_overlap",
-                               "emoji_overlap", *(f"habit_diff:{n}" for n in HABIT_NAMES))
+                               "emoji_overlap", *(f"habit_diff:{n}" for n in HABIT_NAMES),
+                               *(f"habit_both:{n}" for n in HABIT_NAMES))
 
 
 class ModelFormatError(ValueError):
@@ -116,6 +117,9 @@ def pair_features(c: Corpus, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
         ea, eb = c.emoji[i], c.emoji[j]
         out[r, 4] = len(ea & eb) / len(ea | eb) if ea | eb else 0.5
     out[:, 5:5 + N_HABITS] = np.abs(s.habits[ii] - s.habits[jj])
+    # presence agreement: 1 both use it, -1 one of the two, 0 neither
+    pa, pb = s.habits[ii] > 0, s.habits[jj] > 0
+    out[:, 5 + N_HABITS:] = (pa & pb).astype(np.float64) - (pa ^ pb).astype(np.float64)
     return out
 
 
