@@ -23,7 +23,8 @@ import pytest
 import tracelight
 
 ROOT = Path(tracelight.__file__).parent
-CORE = ("extract", "score", "link", "images", "report", "finance", "outreach", "collect")
+CORE = ("extract", "score", "link", "images", "report", "finance", "outreach", "collect",
+        "authorship")
 SHELLS = ("cli", "web", "bench")
 STORE_MAY_NOT = ("services", "cli", "web", "bench", "demo", "ingest", "pipeline", *CORE)
 CORE_MAY_NOT = ("store", "services", "cli", "web", "bench")

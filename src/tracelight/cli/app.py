@@ -24,9 +24,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ads": ("store_cmd", "List stored ads, newest first (or by risk with --sort risk)."),
     "audit": ("web_cmd", "Print the append-only, hash-chained audit log (who did what, when, "
                          "and why)."),
+    "authorship": ("authorship_cmd", "Same-author evidence: a stylometric pair model, robust "
+                                     "to phone rotation."),
     "bank": ("bank_cmd", "Known-image hash banks (PDQ, MD5, SHA-1, SHA-256 lists) and the "
                          "alerts they raise."),
     "bench": ("bench_cmd", "Measure throughput and memory of each stage on generated data."),
+    "btc": ("btc_cmd", "Bitcoin ad-payment tracing: match ads to payments into the ad site's "
+                       "wallet, group paying addresses into owners (common-input heuristic), "
+                       "and total what each owner spent."),
     "case": ("case_cmd", "Cases: gather ads, networks and identifiers for one investigation."),
     "crawl": ("crawl_cmd", "Crawl a site profile into WARC evidence, politely, and ingest "
                            "only new and changed ads (`tracelight crawl PROFILE`); `crawl "

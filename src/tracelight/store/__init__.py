@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tracelight.store import db
 from tracelight.store.ads import AdFilter, AdTables, BatchResult, StoredAd
+from tracelight.store.authorship import AuthorshipTables
 from tracelight.store.crawl import CrawlTables
 from tracelight.store.finance import FinanceTables
 from tracelight.store.image_banks import BankTables
@@ -19,7 +20,7 @@ __all__ = ["AdFilter", "BatchResult", "Store", "StoredAd", "open_store"]
 
 
 class Store(AdTables, SearchTables, NetworkTables, BankTables, WorkspaceTables,
-            FinanceTables, CrawlTables):
+            FinanceTables, CrawlTables, AuthorshipTables):
     """All reads and writes tracelight makes. Open with `open_store(url)`.
 
     One store type made of repositories, each behind a small Protocol in
@@ -27,9 +28,8 @@ class Store(AdTables, SearchTables, NetworkTables, BankTables, WorkspaceTables,
     search (store/search.py),
     networks (store/networks.py), hash banks (store/image_banks.py) and the queue and
     workspace queries (store/workspace.py), bank accounts, transactions, alerts and
-    account <-> ad links (store/finance.py), all over one engine (store/base.py).
-    workspace queries (store/workspace.py), crawl state (store/crawl.py), all over one
-    engine (store/base.py).
+    account <-> ad links (store/finance.py), crawl state (store/crawl.py), same-author links
+    and Bitcoin transactions (store/authorship.py), all over one engine (store/base.py).
     """
 
 

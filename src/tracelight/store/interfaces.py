@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from tracelight.records import ImageInfo, Mention, ProcessedAd, Reason
 from tracelight.store.ads import AdFilter, AdImage, BatchResult, StoredAd
+from tracelight.store.authorship import AuthorLink, StoredTx
 from tracelight.store.crawl import CrawlPage
 from tracelight.store.finance import AccountAdLink, FinAccount, FinAlert, FinTx
 from tracelight.store.image_banks import (
@@ -175,8 +176,20 @@ class FinanceRepo(Protocol):
 
 
 @runtime_checkable
+class AuthorshipRepo(Protocol):
+    """Same-author links between ads and stored Bitcoin transactions (store/authorship.py)."""
+
+    def replace_author_links(self, links: Sequence[AuthorLink]) -> int: ...
+    def author_links_of(self, ad_pk: int, limit: int = 100) -> list[AuthorLink]: ...
+    def iter_author_links(self) -> Iterator[AuthorLink]: ...
+    def add_btc_txs(self, txs: Sequence[StoredTx]) -> int: ...
+    def count_btc_txs(self) -> int: ...
+    def iter_btc_txs(self) -> Iterator[StoredTx]: ...
+
+
+@runtime_checkable
 class StoreInterface(AdRepo, SearchRepo, NetworkRepo, BankRepo, WorkspaceRepo, FinanceRepo,
-                     CrawlRepo, Protocol):
+                     CrawlRepo, AuthorshipRepo, Protocol):
     """Every repository over one database: what `tracelight.store.Store` is."""
 
     @property

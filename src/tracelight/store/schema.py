@@ -324,3 +324,26 @@ crawl_pages = Table(
     Column("fetched_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("profile", "url", name="uq_crawl_pages_profile_url"),
 )
+
+# ---- authorship links and Bitcoin payments (migration 0010) --------------------------------
+
+author_links = Table(
+    "author_links", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("ad_a_pk", Integer, ForeignKey("ads.pk", ondelete="CASCADE"), nullable=False),
+    Column("ad_b_pk", Integer, ForeignKey("ads.pk", ondelete="CASCADE"), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("matched", JSON, nullable=False),  # the habits that agree, in words
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("ad_a_pk", "ad_b_pk", name="uq_author_links_pair"),
+    Index("ix_author_links_b", "ad_b_pk"),
+)
+
+btc_txs = Table(
+    "btc_txs", metadata,
+    Column("txid", String(100), primary_key=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("outputs", JSON, nullable=False),  # [[address, btc], ...]
+    Index("ix_btc_txs_time", "time"),
+)

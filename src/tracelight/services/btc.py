@@ -1,0 +1,126 @@
+"""Use cases of Bitcoin ad-payment tracing: store transactions from a file, and attribute
+stored ads to the owners of the addresses that paid for them (tracelight.authorship.bitcoin).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from tracelight.authorship import bitcoin as btc
+from tracelight.blobs import ImageRefused, read_regular_file
+from tracelight.errors import InputError, UsageError
+from tracelight.store import Store
+from tracelight.store.authorship import StoredTx
+
+MAX_PAYMENTS_BYTES = 2_000_000_000
+MAX_SMALL_BYTES = 200_000_000
+BATCH = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class IngestPayments:
+    read: int
+    new: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"read": self.read, "new": self.new, "seconds": round(self.seconds, 2),
+                "tx_per_s": round(self.read / self.seconds, 1) if self.seconds else None}
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    matches: list[btc.PaymentMatch]
+    spend: list[dict[str, Any]]
+    postings: int
+    transactions: int
+    owners: int
+    seconds: float
+    score: btc.AttributionScore | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        data = read_regular_file(path, MAX_SMALL_BYTES)
+    except ImageRefused as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.reason}") from None
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise InputError(f"{path}: {what} is not JSON") from None
+
+
+def ingest_payments(store: Store, path: Path) -> IngestPayments:
+    """Store the transactions of a JSON Lines file (see docs/authorship.md); all or nothing:
+    one malformed line stops it with the line and field, before anything is written."""
+    t0 = time.perf_counter()
+    try:
+        data = read_regular_file(path, MAX_PAYMENTS_BYTES)
+    except ImageRefused as exc:
+        raise InputError(f"cannot read {path}: {exc.reason}") from None
+    try:
+        txs = btc.parse_tx_lines(data.decode("utf-8").splitlines(), path.name)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    except btc.PaymentFormatError as exc:
+        raise InputError(str(exc)) from None
+    rows = [StoredTx(t.txid, t.time, t.inputs, t.outputs) for t in txs]
+    new = store.add_btc_txs(rows)
+    return IngestPayments(len(rows), new, time.perf_counter() - t0)
+
+
+def read_wallets(values: tuple[str, ...], wallet_file: Path | None) -> list[str]:
+    out = [v.strip() for v in values if v.strip()]
+    if wallet_file is not None:
+        try:
+            text = read_regular_file(wallet_file, MAX_SMALL_BYTES).decode("utf-8", "replace")
+        except ImageRefused as exc:
+            raise InputError(f"cannot read {wallet_file}: {exc.reason}") from None
+        out.extend(ln.strip() for ln in text.splitlines() if ln.strip())
+    if not out:
+        raise UsageError("give the ad site's wallet addresses (--wallet ADDR or --wallets FILE)")
+    return out
+
+
+def attribute_stored(store: Store, *, wallets: list[str], prices_path: Path, rates_path: Path,
+                     truth_path: Path | None = None, window_min: float = 10.0,
+                     tolerance: float = 0.0005, tier_field: str = "price_tier") -> Attribution:
+    """Match stored ads (posting time, price tier in extra[tier_field]) to stored payments into
+    `wallets`, group addresses into owners, and, with `truth_path`, score the attribution."""
+    if not 0 < window_min <= 24 * 60:
+        raise UsageError(f"--window must be between 0 and 1440 minutes, got {window_min}")
+    if not 0 < tolerance < 1:
+        raise UsageError(f"--tolerance must be between 0 and 1, got {tolerance}")
+    t0 = time.perf_counter()
+    try:
+        prices = btc.parse_prices(_read_json(prices_path, "the price list"), prices_path.name)
+        rates = btc.parse_rates(_read_json(rates_path, "the rates"), rates_path.name)
+    except btc.PaymentFormatError as exc:
+        raise InputError(str(exc)) from None
+    posts = []
+    for ad in store.iter_ads():
+        p = btc.posting(ad.ad_id, ad.posted_at, ad.extra.get(tier_field), prices)
+        if p is not None:
+            posts.append(p)
+    txs = [btc.Tx(t.txid, t.time, t.inputs, t.outputs) for t in store.iter_btc_txs()]
+    wal = frozenset(wallets)
+    owner_of = btc.owners(txs, wal)
+    matches = btc.attribute(btc.match(posts, txs, wal, rates,
+                                      window=timedelta(minutes=window_min),
+                                      tolerance=tolerance), txs, owner_of)
+    score = None
+    if truth_path is not None:
+        truth = _read_json(truth_path, "the truth file")
+        if not isinstance(truth, dict) or not isinstance(truth.get("ad_owner"), dict) \
+                or not isinstance(truth.get("address_owner"), dict):
+            raise InputError(f"{truth_path}: needs objects ad_owner and address_owner")
+        score = btc.score_attribution(matches, owner_of, truth["ad_owner"],
+                                      truth["address_owner"])
+    return Attribution(matches, btc.owner_spend(matches), len(posts), len(txs),
+                       len(set(owner_of.values())), time.perf_counter() - t0, score)

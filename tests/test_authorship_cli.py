@@ -1,0 +1,128 @@
+"""`tracelight btc ...` and `tracelight authorship ...` end to end through the real CLI, and
+the store's author links and transactions on both backends."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tracelight.cli.main import cli
+from tracelight.errors import InputError, UsageError
+from tracelight.records import AdRecord, ProcessedAd
+from tracelight.store import Store
+from tracelight.store.authorship import AuthorLink, StoredTx
+
+
+def _jsonl(out: str) -> list[dict[str, object]]:
+    return [json.loads(ln) for ln in out.splitlines() if ln.strip()]
+
+
+@pytest.mark.slow
+def test_btc_and_authorship_end_to_end(tmp_path: Path) -> None:
+    runner = CliRunner()
+    site = tmp_path / "site"
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    res = runner.invoke(cli, ["btc", "generate", str(site), "--authors", "15", "--days", "1",
+                              "--noise", "2", "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    assert {p.name for p in site.iterdir()} >= {"ads.jsonl", "payments.jsonl", "rates.json",
+                                                "prices.json", "wallets.txt", "truth.json"}
+    res = runner.invoke(cli, ["ingest", str(site / "ads.jsonl"), "--db", url])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["btc", "ingest-payments", str(site / "payments.jsonl"),
+                              "--db", url, "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    first = _jsonl(res.stdout)[0]
+    assert first["new"] == first["read"] > 0
+    again = runner.invoke(cli, ["btc", "ingest-payments", str(site / "payments.jsonl"),
+                                "--db", url, "--format", "jsonl"])
+    assert _jsonl(again.stdout)[0]["new"] == 0
+    base = ["btc", "attribute", "--wallets", str(site / "wallets.txt"), "--prices",
+            str(site / "prices.json"), "--rates", str(site / "rates.json"), "--db", url,
+            "--format", "jsonl"]
+    res = runner.invoke(cli, [*base, "--truth", str(site / "truth.json"), "--show", "score"])
+    assert res.exit_code == 0, res.output
+    score = {r["metric"]: r["value"] for r in _jsonl(res.stdout)}
+    assert float(score["precision"]) > 0.8 and float(score["recall"]) > 0.8  # type: ignore[arg-type]
+    res = runner.invoke(cli, [*base, "--show", "matches", "--limit", "3"])
+    rows = _jsonl(res.stdout)
+    assert len(rows) == 3 and {"delay_s", "diff_usd", "txid", "owner"} <= set(rows[0])
+    res = runner.invoke(cli, base)
+    assert _jsonl(res.stdout)[0]["usd"] > 0
+
+    model = tmp_path / "m.json"
+    res = runner.invoke(cli, ["authorship", "train", "--out", str(model), "--authors", "30",
+                              "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    metrics = {r["metric"]: r["value"] for r in _jsonl(res.stdout)}
+    assert "tpr_at_1pct" in metrics and "tpr_at_01pct" in metrics
+    res = runner.invoke(cli, ["authorship", "evaluate", "--model", str(model), "--authors",
+                              "15", "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["authorship", "link", "--model", str(model), "--db", url,
+                              "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    linked = _jsonl(res.stdout)[0]
+    assert linked["links"] > 0 and linked["candidate_pairs"] < 60 * 59 // 2 * 4
+    truth = json.loads((site / "truth.json").read_text())["ad_author"]
+    ad = next(a for a, au in truth.items() if au.startswith("author"))
+    res = runner.invoke(cli, ["authorship", "show", ad, "--db", url, "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    for row in _jsonl(res.stdout):
+        assert row["strength"] == "medium" and row["matched"]
+
+
+def test_bad_inputs_are_one_clear_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"txid": "t", "time": "2026-01-01T00:00:00Z", "inputs": [], "outputs": []}'
+                   '\n{"txid": 5}\n')
+    res = runner.invoke(cli, ["btc", "ingest-payments", str(bad), "--db", url])
+    assert isinstance(res.exception, InputError) and "line 2" in str(res.exception)
+    assert res.exception.exit_code == 3
+    assert store_count(url) == 0  # nothing written
+    res = runner.invoke(cli, ["btc", "ingest-payments", str(tmp_path / "missing"), "--db", url])
+    assert isinstance(res.exception, InputError)
+    junk = tmp_path / "m.json"
+    junk.write_text("{not json")
+    res = runner.invoke(cli, ["authorship", "link", "--model", str(junk), "--db", url])
+    assert isinstance(res.exception, InputError) and "not JSON" in str(res.exception)
+    res = runner.invoke(cli, ["btc", "attribute", "--prices", str(junk), "--rates", str(junk),
+                              "--db", url])
+    assert isinstance(res.exception, UsageError) and "wallet" in str(res.exception)
+
+
+def store_count(url: str) -> int:
+    from tracelight.store import open_store
+
+    s = open_store(url)
+    try:
+        return s.count_btc_txs()
+    finally:
+        s.close()
+
+
+def test_store_author_links_and_transactions(store: Store) -> None:
+    recs = [ProcessedAd(AdRecord(id=str(i), source="s", body=f"ad number {i}",
+                                 posted_at=datetime(2026, 1, 1, tzinfo=UTC)))
+            for i in range(3)]
+    store.write_batch(None, recs)
+    pks = [store.get_ad(str(i), "s").pk for i in range(3)]
+    n = store.replace_author_links([AuthorLink(pks[1], pks[0], 0.9, ("same emoji: x",)),
+                                    AuthorLink(pks[0], pks[1], 0.8, ()),
+                                    AuthorLink(pks[1], pks[2], 0.7, ())])
+    assert n == 2
+    got = store.author_links_of(pks[1])
+    assert [(x.score, x.matched) for x in got] == [(0.9, ("same emoji: x",)), (0.7, ())]
+    assert store.replace_author_links([]) == 0 and list(store.iter_author_links()) == []
+    t = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    txs = [StoredTx("b", t, ("x", "y"), (("w", 0.5),)), StoredTx("a", t, (), ())]
+    assert store.add_btc_txs(txs) == 2 and store.add_btc_txs(txs[:1]) == 0
+    back = list(store.iter_btc_txs())
+    assert [x.txid for x in back] == ["a", "b"] and back[1].outputs == (("w", 0.5),)
+    assert back[1].time == t and store.count_btc_txs() == 2
