@@ -59,6 +59,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rescore": ("score_cmd", "Score every stored ad again with corpus statistics (local "
                              "prices, shared phones, movement) and the newest trained model, "
                              "if there is one."),
+    "review": ("review_cmd", "Review state of ads and networks: mark, assign, list (shared, "
+                             "audited)."),
     "runs": ("store_cmd", "List past ingest runs with their counts, newest first."),
     "search": ("store_cmd", "Find ads by words in their text, or by an identifier (--phone, "
                             "--email, ...)."),

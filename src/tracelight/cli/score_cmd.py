@@ -23,7 +23,7 @@ from tracelight.score.runs import read_labels, reason_summary
 from tracelight.score.scorer import results_from_features
 from tracelight.services.rescore import corpus_stats, labelled_features, rescore
 
-QUEUE_COLUMNS = ["rank", "kind", "ref", "risk", "location", "top_reasons"]
+QUEUE_COLUMNS = ["rank", "kind", "ref", "risk", "review", "location", "top_reasons"]
 
 
 def _catalogue() -> Catalogue:
@@ -225,41 +225,64 @@ def who_of(model: Any, cat: Catalogue) -> str:
               help="How many ads to list.")
 @click.option("--min-risk", type=click.FloatRange(0, 1), default=None,
               help="Only ads with at least this risk.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also what analysts closed (no concern, escalated, follow-up not due).")
+@click.option("--mine", is_flag=True, help="Only what is assigned to you (see --as).")
+@click.option("--as", "actor", default=None, metavar="USER",
+              help="Who you are, for --mine. [default: the OS user]")
 @format_option("table", "jsonl")
-def queue_cmd(db_url: str, limit: int, min_risk: float | None, fmt: str) -> None:
+def queue_cmd(db_url: str, limit: int, min_risk: float | None, show_all: bool, mine: bool,
+              actor: str | None, fmt: str) -> None:
     """Ads (and networks, once linked) by risk with their top reasons: what to review first.
 
-    A risk is a lead for human review, never a finding about a person.
+    What analysts closed is hidden (shown again, as `new` with the change named, when the ad
+    was revised or the network gained ads); one row in 20 is a random unreviewed ad kept for
+    calibration, marked so in `review`. A risk is a lead for human review, never a finding
+    about a person.
     """
-    from tracelight.services.queue import AdFilter, scored_ads
+    from tracelight.services.cases import actor_name
+    from tracelight.services.queue import AdFilter, ad_queue
 
+    who = actor_name(actor) if mine else None
     rows: list[dict[str, Any]] = []
     with store_from(db_url) as store:
-        for i, ad in enumerate(scored_ads(store, AdFilter(min_risk=min_risk), limit=limit),
-                               start=1):
+        page = ad_queue(store, AdFilter(min_risk=min_risk), limit=limit, show_all=show_all,
+                        mine=who)
+        for i, ad in enumerate(page.ads if page.scored else [], start=1):
+            note = page.notes.get(ad.pk)
+            review = note.state if note else "new"
+            if note and note.note:
+                review += f" ({note.note})"
+            if ad.pk in page.calibration:
+                review += " (calibration: random unreviewed ad)"
             row = {"rank": i, "kind": "ad", "ref": f"{ad.source}/{ad.ad_id}", "id": ad.ad_id,
-                   "source": ad.source,
+                   "source": ad.source, "review": review,
                    "risk": ad.risk, "title": ad.title, "location": ad.location,
                    "posted_at": ad.posted_at,
                    "reasons": [r.to_dict() for r in (ad.reasons or [])[:3]]}
             if fmt == "table":
                 row["top_reasons"] = reason_summary(ad.reasons)
             rows.append(row)
-        rows += _network_rows(store, limit, fmt)
+        rows += _network_rows(store, limit, fmt, show_all=show_all, mine=who)
+        if page.hidden and fmt == "table":
+            stderr.print(f"{page.hidden} closed ad(s) hidden (--all shows them)")
     if not rows:
-        stderr.print("nothing scored yet: run `tracelight rescore` (or ingest with --score)")
+        stderr.print("nothing scored yet: run `tracelight rescore` (or ingest with --score)"
+                     if not (mine or page.hidden) else "nothing to review here")
         return
-    emit(rows, fmt, QUEUE_COLUMNS, widths={"top_reasons": 90})
+    emit(rows, fmt, QUEUE_COLUMNS, widths={"top_reasons": 90, "review": 40})
 
 
-def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
+def _network_rows(store: Any, limit: int, fmt: str, *, show_all: bool = False,
+                  mine: str | None = None) -> list[dict[str, Any]]:
     """Networks by risk, once `tracelight link` has built them."""
     from tracelight.services.networks import network_queue, networks_built
 
     if not networks_built(store):
         return []
     rows = []
-    for i, net in enumerate(network_queue(store, limit), start=1):
+    for i, net in enumerate(network_queue(store, limit, show_all=show_all, mine=mine),
+                            start=1):
         row = {"rank": i, "kind": "network", "ref": net.id, "id": net.id, "risk": net.risk,
                "location": net.location, "size": net.size,
                "reasons": [r.to_dict() for r in net.reasons[:3]]}

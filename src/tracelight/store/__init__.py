@@ -10,20 +10,23 @@ from tracelight.store.ads import AdFilter, AdTables, BatchResult, StoredAd
 from tracelight.store.image_banks import BankTables
 from tracelight.store.interfaces import StoreInterface
 from tracelight.store.networks import NetworkTables
+from tracelight.store.reviews import ReviewTables
 from tracelight.store.search import SearchTables
 from tracelight.store.workspace import WorkspaceTables
 
 __all__ = ["AdFilter", "BatchResult", "Store", "StoredAd", "open_store"]
 
 
-class Store(AdTables, SearchTables, NetworkTables, BankTables, WorkspaceTables):
+class Store(AdTables, SearchTables, NetworkTables, BankTables, WorkspaceTables,
+            ReviewTables):
     """All reads and writes tracelight makes. Open with `open_store(url)`.
 
     One store type made of repositories, each behind a small Protocol in
     tracelight.store.interfaces: ads, mentions and ingest runs (store/ads.py), full-text
     search (store/search.py),
     networks (store/networks.py), hash banks (store/image_banks.py) and the queue and
-    workspace queries (store/workspace.py), all over one engine (store/base.py).
+    workspace queries (store/workspace.py), review states and verdict labels
+    (store/reviews.py), all over one engine (store/base.py).
     """
 
 

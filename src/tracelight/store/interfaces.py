@@ -27,6 +27,7 @@ from tracelight.store.image_banks import (
     ImageHit,
 )
 from tracelight.store.networks import LinkRun, LinkRunRow, NetworkRow, StoredHub
+from tracelight.store.reviews import Review, ReviewChange, ReviewLabel
 from tracelight.store.workspace import SharedAd
 
 Reasons = list[Reason]
@@ -141,7 +142,25 @@ class WorkspaceRepo(Protocol):
 
 
 @runtime_checkable
-class StoreInterface(AdRepo, SearchRepo, NetworkRepo, BankRepo, WorkspaceRepo, Protocol):
+class ReviewRepo(Protocol):
+    """Review state of ads and networks, and analysts' verdicts kept as labels."""
+
+    def set_reviews(self, changes: Sequence[ReviewChange], *, state: str, by: str,
+                    reason: str | None = None, assignee: str | None = None,
+                    keep_assignee: bool = True, case_pk: int | None = None,
+                    follow_up: datetime | None = None) -> int: ...
+    def reviews_for(self, kind: str, refs: Sequence[str]) -> dict[str, Review]: ...
+    def list_reviews(self, *, kind: str | None = None, state: str | None = None,
+                     assignee: str | None = None, limit: int = 200,
+                     offset: int = 0) -> list[Review]: ...
+    def review_counts(self) -> dict[str, int]: ...
+    def add_labels(self, labels: Sequence[ReviewLabel]) -> int: ...
+    def review_labels(self) -> list[ReviewLabel]: ...
+
+
+@runtime_checkable
+class StoreInterface(AdRepo, SearchRepo, NetworkRepo, BankRepo, WorkspaceRepo, ReviewRepo,
+                     Protocol):
     """Every repository over one database: what `tracelight.store.Store` is."""
 
     @property
