@@ -61,6 +61,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                              "if there is one."),
     "review": ("review_cmd", "Review state of ads and networks: mark, assign, list (shared, "
                              "audited)."),
+    "risk": ("risk_cmd", "The risk model learns from review verdicts; an admin promotes a "
+                         "better candidate."),
     "runs": ("store_cmd", "List past ingest runs with their counts, newest first."),
     "search": ("store_cmd", "Find ads by words in their text, or by an identifier (--phone, "
                             "--email, ...)."),
