@@ -187,3 +187,53 @@ def test_cli_errors_are_one_line(sqlite_url: str, capsys: Any) -> None:
     code, err = _main_exit(capsys, "review", "assign", "network:", "--to", "bo",
                            "--db", sqlite_url)
     assert code != 0 and "empty" in err
+
+
+def test_digest_watched_grew_and_hits(store: Store, tmp_path: Any) -> None:
+    from datetime import timedelta
+
+    from tracelight.records import Mention
+    from tracelight.services.digest import digest, parse_since
+    from tracelight.services.watchlists import notify_watchers
+    from tracelight.store.cases import Watchlists
+
+    old = utcnow() - timedelta(days=3)
+    store.write_batch(None, [_ad(i) for i in range(1, 4)], now=old)
+    phone = "+12065550199"
+    fresh = [_ad(4), _ad(5), ProcessedAd(AdRecord(id="6", source="s", body="call"),
+                                         mentions=[Mention("phone", phone, "body", 0, 4)])]
+    store.write_batch(None, fresh)
+    _link(store, "n1", ["1", "2", "4", "5"])
+    review.assign(store, ["network:n1"], "bo", "ana")
+    Watchlists(store).add("cy", "phone", phone, watchlist="team")
+    notify_watchers(store, [a.pk for a in store.iter_ads() if a.ad_id == "6"])
+    d = digest(store, parse_since("24h"), "ana")
+    assert d.new_ads == 3
+    assert d.watched == [{"network": "n1", "state": "in review", "assignee": "bo",
+                          "new_ads": 2, "ads": ["s/4", "s/5"]}]
+    assert d.grew == [{"network": "n1", "new_ads": 2, "size": 4, "ads": ["s/4", "s/5"]}]
+    assert [(h["value"], h["ad"], h["watchlist"]) for h in d.hits] == [(phone, "s/6", "team")]
+    md = d.markdown()
+    assert "## Networks that grew (1)" in md and "s/4" in md and "+12065550199" in md
+    assert [r["section"] for r in d.records()] == ["digest", "watched_network",
+                                                   "network_grew", "watchlist_hit"]
+    with pytest.raises(UsageError):
+        parse_since("yesterday")
+
+
+def test_cli_digest(sqlite_url: str, tmp_path: Any) -> None:
+    store = open_store(sqlite_url)
+    try:
+        store.write_batch(None, [_ad(1)])
+    finally:
+        store.close()
+    code, out, err = _cli("digest", "--since", "7d", "--db", sqlite_url)
+    assert code == 0, err
+    assert out.startswith("# tracelight digest") and "1 new ad(s)" in out
+    target = tmp_path / "d.jsonl"
+    code, _, err = _cli("digest", "--format", "jsonl", "--out", str(target), "--db", sqlite_url)
+    assert code == 0, err
+    head = json.loads(target.read_text().splitlines()[0])
+    assert head["section"] == "digest" and head["new_ads"] == 1
+    code, _, _ = _cli("digest", "--out", str(target), "--db", sqlite_url)
+    assert code != 0  # never overwrites

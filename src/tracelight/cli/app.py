@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                "the workspace."),
     "demo-generate": ("demo_cmd", "Generate a synthetic, non-explicit corpus of ads with "
                                   "planted networks into OUT."),
+    "digest": ("digest_cmd", "New ads in watched networks, networks that grew, and watchlist "
+                             "hits since a time."),
     "evidence": ("evidence_cmd", "Evidence bundles for prosecutors: captures, entities, "
                                  "networks, custody, hashes."),
     "evaluate": ("score_cmd", "Print ROC AUC, PR AUC and precision@50/@200 on a held-out "

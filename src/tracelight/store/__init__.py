@@ -10,7 +10,7 @@ from tracelight.store.ads import AdFilter, AdTables, BatchResult, StoredAd
 from tracelight.store.image_banks import BankTables
 from tracelight.store.interfaces import StoreInterface
 from tracelight.store.networks import NetworkTables
-from tracelight.store.reviews import ReviewTables
+from tracelight.store.reviews import DigestTables, ReviewTables
 from tracelight.store.search import SearchTables
 from tracelight.store.workspace import WorkspaceTables
 
@@ -18,7 +18,7 @@ __all__ = ["AdFilter", "BatchResult", "Store", "StoredAd", "open_store"]
 
 
 class Store(AdTables, SearchTables, NetworkTables, BankTables, WorkspaceTables,
-            ReviewTables):
+            ReviewTables, DigestTables):
     """All reads and writes tracelight makes. Open with `open_store(url)`.
 
     One store type made of repositories, each behind a small Protocol in

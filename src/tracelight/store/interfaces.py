@@ -159,8 +159,18 @@ class ReviewRepo(Protocol):
 
 
 @runtime_checkable
+class DigestRepo(Protocol):
+    """What the daily digest reads: ads first seen since a time, watchlist hits since."""
+
+    def new_ads_since(self, since: datetime, *, limit: int = 100_000,
+                      ) -> list[tuple[int, str | None]]: ...
+    def watch_hits_since(self, since: datetime, *,
+                         limit: int = 10_000) -> list[dict[str, Any]]: ...  # still dicts
+
+
+@runtime_checkable
 class StoreInterface(AdRepo, SearchRepo, NetworkRepo, BankRepo, WorkspaceRepo, ReviewRepo,
-                     Protocol):
+                     DigestRepo, Protocol):
     """Every repository over one database: what `tracelight.store.Store` is."""
 
     @property

@@ -141,3 +141,33 @@ class ReviewTables(StoreBase):
                     via=m["via"], labelled_by=m["labelled_by"],
                     labelled_at=_aware(m["labelled_at"]))
         return list(newest.values())
+
+
+class DigestTables(StoreBase):
+    """What a digest reads: ads first seen since a time (with their network), and watchlist
+    hits raised since then."""
+
+    def new_ads_since(self, since: datetime, *, limit: int = 100_000,
+                      ) -> list[tuple[int, str | None]]:
+        from tracelight.store.schema import ads, network_members, networks
+
+        q = (select(ads.c.pk, networks.c.network_id)
+             .select_from(ads.outerjoin(network_members, network_members.c.ad_pk == ads.c.pk)
+                          .outerjoin(networks, networks.c.pk == network_members.c.network_pk))
+             .where(ads.c.first_seen >= since).order_by(ads.c.pk).limit(limit))
+        with self.connect() as conn:
+            return [(int(pk), nid) for pk, nid in conn.execute(q)]
+
+    def watch_hits_since(self, since: datetime, *, limit: int = 10_000) -> list[dict[str, Any]]:
+        from tracelight.store.cases import notifications, watches
+
+        q = (select(notifications.c.ad_pk, notifications.c.created_at,
+                    notifications.c.username, watches.c.kind, watches.c.value,
+                    watches.c.label, watches.c.watchlist)
+             .join(watches, watches.c.pk == notifications.c.watch_pk)
+             .where(notifications.c.created_at >= since)
+             .order_by(notifications.c.pk).limit(limit))
+        with self.connect() as conn:
+            return [{"ad_pk": int(r.ad_pk), "at": _aware(r.created_at), "user": r.username,
+                     "kind": r.kind, "value": r.value, "label": r.label,
+                     "watchlist": r.watchlist or None} for r in conn.execute(q)]
