@@ -96,3 +96,17 @@ def test_train_from_reviews_and_promote(sqlite_url: str, tmp_path: Path, capsys:
     finally:
         store.close()
     assert actions.count("risk.train_from_reviews") == 3 and actions.count("risk.promote") == 1
+
+
+@pytest.mark.slow
+def test_bench_review_prints_the_simulated_analyst_figures() -> None:
+    code, out, err = _cli("bench", "review", "--ads", "400", "--top", "40")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["read"] == 42 and got["calibration_slice"] is True  # 2 calibration rows
+    assert got["next_queue_hides"] >= 40
+    held = got["held_out_next_queue"]
+    assert held["before"]["n"] == held["after"]["n"] > 0
+    reads = got["reads_to_90pct_positive_networks"]
+    assert reads["closing_whole_networks"] <= reads["ad_by_ad"]
+    assert "verdict" in got["train_from_reviews"]

@@ -27,6 +27,10 @@ from tracelight.store import Store
 from tracelight.store.audit import AuditLog
 
 CANDIDATES = "candidates"  # sub-folder of the model folder (never loaded by rescore)
+# a candidate is "better" only when the held-out labels hold at least this many of each kind:
+# verdicts from the top of the queue are mostly escalations, and a handful of no-concern
+# labels cannot tell two rankings apart
+MIN_HELD_OUT_EACH = 10
 
 
 @dataclass
@@ -40,6 +44,10 @@ class TrainReport:
     version: int | None = None
 
     def verdict(self) -> str:
+        if self.rows and not enough_labels(self.rows):
+            return (f"too few labels of each kind on the held-out split (at least "
+                    f"{MIN_HELD_OUT_EACH} escalated and {MIN_HELD_OUT_EACH} no-concern needed) "
+                    "to judge the candidate; nothing saved, the active model is unchanged")
         if self.candidate is not None:
             return (f"candidate v{self.version} is better than {self.current} on the held-out "
                     f"labels; saved {self.candidate}. An admin makes it active with "
@@ -85,6 +93,7 @@ def compare(feats: list[AdFeatures], y: list[int], cat: Catalogue, current: Any,
                                          results_from_features(te_feats, cat, current)])
     rows = [{"scorer": "candidate", "evaluation": "held-out", **held_cand},
             {"scorer": "current", "evaluation": "held-out", **held_cur}]
+    folds = min(folds, int(sum(y)), len(y) - int(sum(y)))  # each fold holds both labels
     if folds >= 2:
         oof = risk_model.out_of_fold_scores(feats, y, codes, folds=folds, text=text, seed=seed)
         rows.append({"scorer": "candidate", "evaluation": f"{folds}-fold CV",
@@ -92,9 +101,16 @@ def compare(feats: list[AdFeatures], y: list[int], cat: Catalogue, current: Any,
         rows.append({"scorer": "current", "evaluation": "all labels",
                      **risk_model.metrics(y, [r.risk for r in
                                               results_from_features(feats, cat, current)])})
-    better = (held_cand["roc_auc"], held_cand["precision@50"]) > \
+    enough = min(held_cur["positives"], held_cur["n"] - held_cur["positives"]) \
+        >= MIN_HELD_OUT_EACH
+    better = enough and (held_cand["roc_auc"], held_cand["precision@50"]) > \
         (held_cur["roc_auc"], held_cur["precision@50"])
     return rows, better
+
+
+def enough_labels(rows: list[dict[str, Any]]) -> bool:
+    held = rows[1]
+    return bool(min(held["positives"], held["n"] - held["positives"]) >= MIN_HELD_OUT_EACH)
 
 
 def active_model(model_dir: Path) -> Any:
