@@ -237,3 +237,11 @@ def test_cli_digest(sqlite_url: str, tmp_path: Any) -> None:
     assert head["section"] == "digest" and head["new_ads"] == 1
     code, _, _ = _cli("digest", "--out", str(target), "--db", sqlite_url)
     assert code != 0  # never overwrites
+
+
+def test_store_implements_review_and_digest_repos(store: Store) -> None:
+    from tracelight.store import interfaces
+
+    assert isinstance(store, interfaces.ReviewRepo)
+    assert isinstance(store, interfaces.DigestRepo)
+    assert isinstance(store, interfaces.StoreInterface)

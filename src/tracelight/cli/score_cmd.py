@@ -23,7 +23,7 @@ from tracelight.score.runs import read_labels, reason_summary
 from tracelight.score.scorer import results_from_features
 from tracelight.services.rescore import corpus_stats, labelled_features, rescore
 
-QUEUE_COLUMNS = ["rank", "kind", "ref", "risk", "review", "location", "top_reasons"]
+QUEUE_COLUMNS = ["rank", "kind", "ref", "risk", "location", "top_reasons"]
 
 
 def _catalogue() -> Catalogue:
@@ -270,7 +270,10 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, show_all: bool, m
         stderr.print("nothing scored yet: run `tracelight rescore` (or ingest with --score)"
                      if not (mine or page.hidden) else "nothing to review here")
         return
-    emit(rows, fmt, QUEUE_COLUMNS, widths={"top_reasons": 90, "review": 40})
+    columns = list(QUEUE_COLUMNS)
+    if any(r.get("review", "new") != "new" for r in rows):  # the review column when it says more
+        columns.insert(4, "review")
+    emit(rows, fmt, columns, widths={"top_reasons": 90, "review": 40})
 
 
 def _network_rows(store: Any, limit: int, fmt: str, *, show_all: bool = False,
