@@ -157,7 +157,8 @@ def test_cli_review_and_queue(db_url: str) -> None:
     assert rows[0]["review"] == "in review (in review by bo)"
     code, out, _ = _cli("queue", "--all", "--format", "jsonl", "--db", db_url)
     assert len([x for x in out.splitlines() if '"kind": "ad"' in x]) == 4
-    assert '"kind": "network"' in out
+    net_rows = [json.loads(x) for x in out.splitlines() if '"kind": "network"' in x]
+    assert net_rows[0]["review"] == "escalated (escalated by ana)"
     code, out, _ = _cli("queue", "--mine", "--as", "bo", "--format", "jsonl", "--db", db_url)
     assert [json.loads(x)["ref"] for x in out.splitlines()] == ["s/2"]
     code, out, _ = _cli("review", "list", "--state", "escalated", "--format", "jsonl",

@@ -283,10 +283,15 @@ def _network_rows(store: Any, limit: int, fmt: str, *, show_all: bool = False,
 
     if not networks_built(store):
         return []
+    from tracelight.services.review import annotate_networks
+
     rows = []
-    for i, net in enumerate(network_queue(store, limit, show_all=show_all, mine=mine),
-                            start=1):
+    nets = network_queue(store, limit, show_all=show_all, mine=mine)
+    notes = annotate_networks(store, [(n.id, n.size) for n in nets])
+    for i, net in enumerate(nets, start=1):
+        note = notes[net.id]
         row = {"rank": i, "kind": "network", "ref": net.id, "id": net.id, "risk": net.risk,
+               "review": note.state + (f" ({note.note})" if note.note else ""),
                "location": net.location, "size": net.size,
                "reasons": [r.to_dict() for r in net.reasons[:3]]}
         if fmt == "table":
