@@ -16,7 +16,7 @@ from tracelight.services import image_search
 from tracelight.services import networks as network_service
 from tracelight.services import search as search_service
 from tracelight.services.adref import ad_url, format_ref, ref_of, resolve_legacy
-from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
+from tracelight.services.queue import CALIBRATION_EVERY, COUNT_CAP, AdFilter, ad_queue
 from tracelight.store import blobs
 from tracelight.store.ads import AdImage
 from tracelight.web import views
@@ -59,7 +59,10 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
     page = max(1, min(page, 10_000))
     view = view if view in ("mine", "all") else ""
     flt = queue_filter(since, until, city, source, category)
-    found = ad_queue(c.store, flt, limit=PAGE, offset=(page - 1) * PAGE,
+    # the open queue's first page holds CALIBRATION_EVERY's random rows within its PAGE rows
+    first = PAGE - PAGE // CALIBRATION_EVERY if not view else PAGE
+    limit, offset = (first, 0) if page == 1 else (PAGE, first + (page - 2) * PAGE)
+    found = ad_queue(c.store, flt, limit=limit, offset=offset,
                      show_all=view == "all", mine=user.username if view == "mine" else None)
     total, ads, scored = found.total, found.ads, found.scored
     networks = views.top_networks(c.store, c.network_ranking, limit=15)
