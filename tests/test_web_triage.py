@@ -82,3 +82,18 @@ def test_bulk_mark_assign_network_and_views(env: tuple[Any, Any]) -> None:
     r = cy.post("/queue/review", data={"csrf_token": csrf(cy, "/queue"), "ref": [ads[3]],
                                        "action": "mark", "state": "escalated"})
     assert r.status_code == 403
+
+
+@pytest.mark.slow
+def test_whats_new_page(env: tuple[Any, Any]) -> None:
+    store, _app = env
+    bo = _client(env, "bo")
+    page = bo.get("/new?since=7d")
+    assert page.status_code == 200
+    assert "New ads in watched networks" in page.text and "Networks that grew" in page.text
+    assert "Watchlist hits" in page.text
+    assert bo.get("/new?since=<script>").status_code == 200  # unknown spans fall back to 24h
+    assert any(e["action"] == "digest" and e["username"] == "bo"
+               for e in AuditLog(store).iter())
+    anon = TestClient(env[1])
+    assert anon.get("/new", follow_redirects=False).status_code in (303, 401)

@@ -2,7 +2,7 @@
 
 Starts `tracelight serve` on a free 127.0.0.1 port over an existing linked and scored store
 with an analyst, logs in, and saves: the queue with ads selected (the bulk-action bar lit),
-a network closed at once (the count of its ads), and the "mine" view. Never downloads a
+a network closed at once (the count of its ads), the "mine" view and "What's new". Never downloads a
 browser:
 
     python tools/triage_screens.py --db sqlite:////tmp/demo/demo.db --user bo \\
@@ -77,6 +77,8 @@ def main() -> int:
             page.wait_for_load_state()
             page.goto(base + "/queue?view=mine")
             shot("triage-mine")
+            page.goto(base + "/new?since=30d")
+            shot("triage-whats-new")
             browser.close()
     finally:
         server.terminate()

@@ -340,3 +340,15 @@ def network_page(request: Request, network_id: str) -> Response:
     detail = views.network_detail(c.store, network_id)
     audit(request, "network.view", network_id)
     return render(request, "network.html", d=detail, cases=c.cases.list_cases(limit=50))
+
+
+@router.get("/new")
+def whats_new(request: Request, since: str = "24h") -> Response:
+    """What's new since a time (default the last 24 hours): new ads in watched networks,
+    networks that grew, watchlist hits (services.digest, audited there)."""
+    from tracelight.services.digest import digest, parse_since
+
+    user = require(request, "read")
+    since = since if since in ("24h", "7d", "30d") else "24h"
+    found = digest(ctx(request).store, parse_since(since), user.username, via_cli=False)
+    return render(request, "new.html", d=found, since=since)
