@@ -47,7 +47,7 @@ class QueuePage:
 
 
 CALIBRATION_EVERY = 20  # one queue row in this many is a random unreviewed ad
-CALIBRATION_POOL = 2000  # drawn from this many further down the queue
+CALIBRATION_POOL = 1000  # drawn from this many open ads further down the queue
 MAX_SCAN = 20_000  # ads read past closed ones to fill one page
 
 
@@ -62,7 +62,8 @@ def ad_queue(store: Store, flt: AdFilter | None = None, *, limit: int = 50,
     if show_all:
         total, ads, scored = store.queue_page(flt, limit=limit, offset=offset)
         return QueuePage(total, ads, scored, annotate_ads(store, ads))
-    total, shown, scored, hidden, rest = _visible(store, flt, limit + offset, extra=True)
+    want_pool = calibration and offset == 0
+    total, shown, scored, hidden, rest = _visible(store, flt, limit + offset, extra=want_pool)
     shown = shown[offset:offset + limit]
     picked: frozenset[int] = frozenset()
     if calibration and offset == 0 and scored and len(shown) >= CALIBRATION_EVERY and rest:
