@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                "the workspace."),
     "demo-generate": ("demo_cmd", "Generate a synthetic, non-explicit corpus of ads with "
                                   "planted networks into OUT."),
+    "digest": ("digest_cmd", "New ads in watched networks, networks that grew, and watchlist "
+                             "hits since a time."),
     "evidence": ("evidence_cmd", "Evidence bundles for prosecutors: captures, entities, "
                                  "networks, custody, hashes."),
     "evaluate": ("score_cmd", "Print ROC AUC, PR AUC and precision@50/@200 on a held-out "
@@ -69,6 +71,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rescore": ("score_cmd", "Score every stored ad again with corpus statistics (local "
                              "prices, shared phones, movement) and the newest trained model, "
                              "if there is one."),
+    "review": ("review_cmd", "Review state of ads and networks: mark, assign, list (shared, "
+                             "audited)."),
+    "risk": ("risk_cmd", "The risk model learns from review verdicts; an admin promotes a "
+                         "better candidate."),
     "runs": ("store_cmd", "List past ingest runs with their counts, newest first."),
     "search": ("store_cmd", "Find ads by words in their text, or by an identifier (--phone, "
                             "--email, ...)."),

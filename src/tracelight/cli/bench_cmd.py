@@ -263,3 +263,19 @@ def bench_authorship(n_authors: int, test_authors: int, btc_authors: int, days: 
 
     authorship.run(n_authors=n_authors, test_authors=test_authors, seed=seed,
                    btc_authors=btc_authors, days=days, noise=noise)
+@bench.command("review")
+@click.option("--ads", "n_ads", type=click.IntRange(min=300), default=2000, show_default=True,
+              help="How many demo ads to generate.")
+@click.option("--top", type=click.IntRange(min=20), default=200, show_default=True,
+              help="How many ads of the queue the simulated analyst labels.")
+@click.option("--calibration/--no-calibration", default=True, show_default=True,
+              help="Keep the queue's random calibration rows in what the analyst reads.")
+@click.option("--seed", type=int, default=7, show_default=True)
+def bench_review(n_ads: int, top: int, calibration: bool, seed: int) -> None:
+    """A simulated analyst labels the top of the queue by ground truth: held-out ROC AUC and
+    precision@200 before/after `risk train --from-reviews`, and ads read to find 90% of the
+    positive networks with and without closing whole networks."""
+    from tracelight.bench import review
+    from tracelight.cli.output import dumps
+
+    click.echo(dumps(review.run(n_ads=n_ads, seed=seed, top=top, calibration=calibration)))

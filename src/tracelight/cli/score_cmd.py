@@ -261,6 +261,7 @@ QUEUE = Columns(
     Col("posted_at", "posted", show=day_text, drop=True),
     Col("reasons", flex=True, min=18, value=lambda r: r.get("reason_titles")),
     Col("top_reasons", flex=True, min=18),
+    Col("review", flex=True, min=10, drop=True),
     table=["rank", "ref", "risk", "size", "title", "location", "reasons"],
     csv=["rank", "kind", "ref", "id", "source", "risk", "size", "title", "location",
          "posted_at", "top_reasons"],
@@ -279,27 +280,43 @@ NETWORK_SECTION = {"ref": Col("ref", "network"),
               help="How many ads to list (and at most as many networks).")
 @click.option("--min-risk", type=click.FloatRange(0, 1), default=None,
               help="Only ads with at least this risk.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also what analysts closed (no concern, escalated, follow-up not due).")
+@click.option("--mine", is_flag=True, help="Only what is assigned to you (see --as).")
+@click.option("--as", "actor", default=None, metavar="USER",
+              help="Who you are, for --mine. [default: the OS user]")
 @columns_option(QUEUE)
 @format_option()
-def queue_cmd(db_url: str, limit: int, min_risk: float | None, columns: str | None,
-              fmt: str) -> None:
+def queue_cmd(db_url: str, limit: int, min_risk: float | None, show_all: bool, mine: bool,
+              actor: str | None, columns: str | None, fmt: str) -> None:
     """Ads (and networks, once linked) by risk with their top reasons: what to review first.
 
     The table prints two sections, ads then networks, each ranked from 1; jsonl and csv
-    carry the same rows with a `kind` column. A risk is a lead for human review, never a
-    finding about a person.
+    carry the same rows with a `kind` column. What analysts closed is hidden (shown again,
+    as `new` with the change named, when the ad was revised or the network gained ads); one
+    row in 20 is a random unreviewed ad kept for calibration, marked so in `review`. A risk
+    is a lead for human review, never a finding about a person.
     """
     from tracelight.services.adref import format_ref
+    from tracelight.services.cases import actor_name
     from tracelight.services.queue import AdFilter, ad_queue
 
     cols = QUEUE.choose(columns, fmt)
+    who = actor_name(actor) if mine else None
     with store_from(db_url) as store:
-        page = ad_queue(store, AdFilter(min_risk=min_risk), limit=limit)
+        page = ad_queue(store, AdFilter(min_risk=min_risk), limit=limit, show_all=show_all,
+                        mine=who)
         ads = page.ads if page.scored else []
         ad_rows: list[dict[str, Any]] = []
         for i, ad in enumerate(ads, start=1):
+            note = page.notes.get(ad.pk)
+            review = note.state if note else "new"
+            if note and note.note:
+                review += f" ({note.note})"
+            if ad.pk in page.calibration:
+                review += " (calibration: random unreviewed ad)"
             row = {"rank": i, "kind": "ad", "ref": format_ref(ad.source, ad.ad_id),
-                   "id": ad.ad_id, "source": ad.source,
+                   "id": ad.ad_id, "source": ad.source, "review": review,
                    "risk": ad.risk, "title": ad.title, "location": ad.location,
                    "posted_at": ad.posted_at,
                    "reasons": [r.to_dict() for r in (ad.reasons or [])[:3]]}
@@ -307,15 +324,24 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, columns: str | No
                 row.update(reason_titles=_reason_titles(ad.reasons),
                            top_reasons=reason_summary(ad.reasons))
             ad_rows.append(row)
-        net_rows = _network_rows(store, limit, fmt) if ad_rows else []
+        net_rows = (_network_rows(store, limit, fmt, show_all=show_all, mine=who)
+                    if ad_rows or mine else [])
         n_networks = store.count_networks() if net_rows else 0
-    if not ad_rows:
-        if not page.scored:
+        if page.hidden and fmt == "table":
+            stderr.print(f"{page.hidden} closed ad(s) hidden (--all shows them)")
+    if not ad_rows and not net_rows:
+        if mine or page.hidden:
+            no_results("nothing to review here", "--all shows what analysts closed")
+        elif not page.scored:
             no_results("nothing scored yet", "tracelight rescore (or ingest with --score)")
         else:
             no_results(f"no scored ad has a risk of at least {min_risk}",
                        "a lower --min-risk")
         return
+    if not columns and any(r.get("review", "new") != "new" for r in [*ad_rows, *net_rows]):
+        # the review column when it says more than "new"
+        at = 3 if fmt == "table" else 6
+        cols = [*cols[:at], QUEUE.cols["review"], *cols[at:]]
     if fmt != "table":
         emit([*ad_rows, *net_rows], fmt, cols)
         return
@@ -328,15 +354,22 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, columns: str | No
              title=f"Networks by risk: top {len(net_rows)} of {n_networks:,}")
 
 
-def _network_rows(store: Any, limit: int, fmt: str) -> list[dict[str, Any]]:
+def _network_rows(store: Any, limit: int, fmt: str, *, show_all: bool = False,
+                  mine: str | None = None) -> list[dict[str, Any]]:
     """Networks by risk, once `tracelight link` has built them."""
     from tracelight.services.networks import network_queue, networks_built
 
     if not networks_built(store):
         return []
+    from tracelight.services.review import annotate_networks
+
     rows = []
-    for i, net in enumerate(network_queue(store, limit), start=1):
+    nets = network_queue(store, limit, show_all=show_all, mine=mine)
+    notes = annotate_networks(store, [(n.id, n.size) for n in nets])
+    for i, net in enumerate(nets, start=1):
+        note = notes[net.id]
         row = {"rank": i, "kind": "network", "ref": net.id, "id": net.id, "risk": net.risk,
+               "review": note.state + (f" ({note.note})" if note.note else ""),
                "location": net.location, "size": net.size,
                "reasons": [r.to_dict() for r in net.reasons[:3]]}
         if fmt != "jsonl":

@@ -134,12 +134,25 @@ def networks_built(store: Store) -> bool:
     return bool(store.count_networks())
 
 
-def network_queue(store: Store, limit: int,
-                  catalogue: Catalogue | None = None) -> list[RankedNetwork]:
-    """The `limit` riskiest networks, riskiest first (ties by id)."""
+def network_queue(store: Store, limit: int, catalogue: Catalogue | None = None, *,
+                  show_all: bool = False, mine: str | None = None) -> list[RankedNetwork]:
+    """The `limit` riskiest networks, riskiest first (ties by id). With `show_all=False`
+    networks analysts closed are left out unless they gained ads since (services.review);
+    with `mine`, only networks assigned to that analyst."""
+    from tracelight.services.review import annotate_networks
+
+    if mine is not None:
+        ids = [r.ref for r in store.list_reviews(kind="network", assignee=mine, limit=10_000)
+               if r.state not in ("no concern", "escalated")]
+        got = [Network.from_dict(store.network_record(i)) for i in ids]
+        return sorted(rank(store, got, catalogue), key=lambda r: (-r.risk, r.id))[:limit]
+    want = limit if show_all else limit * 3
     # a network's risk leans on its riskiest ads, so the top by member risk are the candidates
-    candidates = [Network.from_dict(r) for r in store.network_records_by_member_risk(limit * 3)]
+    candidates = [Network.from_dict(r) for r in store.network_records_by_member_risk(want * 3)]
     ranked = sorted(rank(store, candidates, catalogue), key=lambda r: (-r.risk, r.id))
+    if not show_all:
+        notes = annotate_networks(store, [(r.id, r.size) for r in ranked])
+        ranked = [r for r in ranked if not notes[r.id].hidden]
     return ranked[:limit]
 
 

@@ -2,18 +2,28 @@
 the workspace: ads by risk with one filter type (tracelight.store.AdFilter), and networks by
 the one network ranking (tracelight.services.networks).
 
+The queue remembers (services.review): by default it hides what analysts closed (`no
+concern`, `escalated`, a `needs follow-up` not yet due) and shows a closed ad again, as `new`
+with the change named, once it was revised; `show_all` shows everything, `mine` only what is
+assigned to that analyst. A calibration slice (CALIBRATION_EVERY) of randomly drawn unreviewed
+ads is kept in the default queue so verdicts do not only ever confirm the model's own order;
+those rows say so.
+
 A risk is a lead for human review, never a finding about a person.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 
+from tracelight.services.review import QueueNote, annotate_ads
 from tracelight.store import AdFilter, Store, StoredAd
 from tracelight.store.workspace import COUNT_CAP
 
-__all__ = ["COUNT_CAP", "AdFilter", "ChoicesCache", "QueuePage", "ad_queue", "filter_choices"]
+__all__ = ["CALIBRATION_EVERY", "COUNT_CAP", "AdFilter", "ChoicesCache", "QueuePage", "ad_queue",
+           "filter_choices"]
 
 
 @dataclass(frozen=True)
@@ -27,18 +37,89 @@ class QueuePage:
     total: int
     ads: list[StoredAd] = field(default_factory=list)
     scored: bool = False
+    notes: dict[int, QueueNote] = field(default_factory=dict)  # ad key -> review state shown
+    hidden: int = 0  # closed ads skipped to fill this page
+    calibration: frozenset[int] = frozenset()  # ad keys drawn at random for calibration
 
     @property
     def capped(self) -> bool:
         return self.total > COUNT_CAP
 
 
+CALIBRATION_EVERY = 20  # one queue row in this many is a random unreviewed ad
+CALIBRATION_POOL = 1000  # drawn from this many open ads further down the queue
+MAX_SCAN = 20_000  # ads read past closed ones to fill one page
+
+
 def ad_queue(store: Store, flt: AdFilter | None = None, *, limit: int = 50,
-             offset: int = 0) -> QueuePage:
+             offset: int = 0, show_all: bool = False, mine: str | None = None,
+             calibration: bool = True, seed: int | None = None) -> QueuePage:
     """Scored ads by risk, highest first (ties: newest ingested first); newest first if no
-    ad is scored yet."""
-    total, ads, scored = store.queue_page(flt or AdFilter(), limit=limit, offset=offset)
-    return QueuePage(total, ads, scored)
+    ad is scored yet. Closed ads are hidden unless `show_all` (see the module help)."""
+    flt = flt or AdFilter()
+    if mine is not None:
+        return _mine(store, flt, mine, limit=limit, offset=offset)
+    if show_all:
+        total, ads, scored = store.queue_page(flt, limit=limit, offset=offset)
+        return QueuePage(total, ads, scored, annotate_ads(store, ads))
+    want_pool = calibration and offset == 0
+    total, shown, scored, hidden, rest = _visible(store, flt, limit + offset, extra=want_pool)
+    shown = shown[offset:offset + limit]
+    picked: frozenset[int] = frozenset()
+    if calibration and offset == 0 and scored and len(shown) >= CALIBRATION_EVERY and rest:
+        # inserted (the page grows by these rows), so no ad of the page is pushed out
+        rng = random.Random(seed)
+        draws = rng.sample(rest, min(len(shown) // CALIBRATION_EVERY, len(rest)))
+        for i, ad in enumerate(draws, start=1):
+            shown.insert(i * CALIBRATION_EVERY - 1, ad)
+        picked = frozenset(a.pk for a in draws)
+    notes = annotate_ads(store, shown)
+    return QueuePage(max(total - hidden, len(shown) + offset), shown, scored, notes, hidden,
+                     picked)
+
+
+def _visible(store: Store, flt: AdFilter, want: int, *, extra: bool = False,
+             ) -> tuple[int, list[StoredAd], bool, int, list[StoredAd]]:
+    """The first `want` ads the default queue shows, how many closed ones were skipped, and
+    (with `extra`) a pool of unreviewed ads further down for the calibration slice."""
+    shown: list[StoredAd] = []
+    rest: list[StoredAd] = []
+    hidden = 0
+    pos = 0
+    chunk = max(want * 2, 200)
+    total, scored = 0, False
+    while pos < MAX_SCAN:
+        total, ads, scored = store.queue_page(flt, limit=chunk, offset=pos)
+        if not ads:
+            break
+        notes = annotate_ads(store, ads)
+        for ad in ads:
+            note = notes[ad.pk]
+            if note.hidden:
+                hidden += 1
+            elif len(shown) < want:
+                shown.append(ad)
+            elif extra and note.state == "new" and not note.note:
+                rest.append(ad)
+        pos += len(ads)
+        if len(shown) >= want and (not extra or len(rest) >= CALIBRATION_POOL
+                                   or pos >= total):
+            break
+        if pos >= total:
+            break
+    return total, shown, scored, hidden, rest
+
+
+def _mine(store: Store, flt: AdFilter, user: str, *, limit: int, offset: int) -> QueuePage:
+    """Ads assigned to `user` (still open), riskiest first."""
+    pks = [int(r.ref) for r in store.list_reviews(kind="ad", assignee=user, limit=100_000)
+           if r.state not in ("no concern", "escalated")]
+    ads = [a for a in store.get_ads_by_pks(pks) if flt.min_risk is None
+           or (a.risk is not None and a.risk >= flt.min_risk)]
+    ads.sort(key=lambda a: (-(a.risk if a.risk is not None else -1.0), -a.pk))
+    page = ads[offset:offset + limit]
+    return QueuePage(len(ads), page, any(a.risk is not None for a in ads),
+                     annotate_ads(store, page))
 
 
 def scored_ads(store: Store, flt: AdFilter | None = None, *, limit: int = 50) -> list[StoredAd]:

@@ -13,6 +13,7 @@ from tracelight.store.finance import FinanceTables
 from tracelight.store.image_banks import BankTables
 from tracelight.store.interfaces import StoreInterface
 from tracelight.store.networks import NetworkTables
+from tracelight.store.reviews import DigestTables, ReviewTables
 from tracelight.store.search import SearchTables
 from tracelight.store.workspace import WorkspaceTables
 
@@ -20,7 +21,7 @@ __all__ = ["AdFilter", "BatchResult", "Store", "StoredAd", "open_store"]
 
 
 class Store(AdTables, SearchTables, NetworkTables, BankTables, WorkspaceTables,
-            FinanceTables, CrawlTables, AuthorshipTables):
+            FinanceTables, CrawlTables, AuthorshipTables, ReviewTables, DigestTables):
     """All reads and writes tracelight makes. Open with `open_store(url)`.
 
     One store type made of repositories, each behind a small Protocol in
@@ -29,7 +30,8 @@ class Store(AdTables, SearchTables, NetworkTables, BankTables, WorkspaceTables,
     networks (store/networks.py), hash banks (store/image_banks.py) and the queue and
     workspace queries (store/workspace.py), bank accounts, transactions, alerts and
     account <-> ad links (store/finance.py), crawl state (store/crawl.py), same-author links
-    and Bitcoin transactions (store/authorship.py), all over one engine (store/base.py).
+    and Bitcoin transactions (store/authorship.py), review states and verdict labels
+    (store/reviews.py), all over one engine (store/base.py).
     """
 
 

@@ -30,6 +30,7 @@ from tracelight.store.image_banks import (
     ImageHit,
 )
 from tracelight.store.networks import LinkRun, LinkRunRow, NetworkRow, StoredHub
+from tracelight.store.reviews import Review, ReviewChange, ReviewLabel
 from tracelight.store.workspace import SharedAd
 
 Reasons = list[Reason]
@@ -143,6 +144,7 @@ class WorkspaceRepo(Protocol):
                          ) -> dict[tuple[str, str], int]: ...
 
 
+@runtime_checkable
 class CrawlRepo(Protocol):
     """What the crawler last saw at each URL of a site profile (tracelight crawl)."""
 
@@ -188,8 +190,35 @@ class AuthorshipRepo(Protocol):
 
 
 @runtime_checkable
+class ReviewRepo(Protocol):
+    """Review state of ads and networks, and analysts' verdicts kept as labels."""
+
+    def set_reviews(self, changes: Sequence[ReviewChange], *, state: str, by: str,
+                    reason: str | None = None, assignee: str | None = None,
+                    keep_assignee: bool = True, case_pk: int | None = None,
+                    follow_up: datetime | None = None) -> int: ...
+    def reviews_for(self, kind: str, refs: Sequence[str]) -> dict[str, Review]: ...
+    def list_reviews(self, *, kind: str | None = None, state: str | None = None,
+                     assignee: str | None = None, limit: int = 200,
+                     offset: int = 0) -> list[Review]: ...
+    def review_counts(self) -> dict[str, int]: ...
+    def add_labels(self, labels: Sequence[ReviewLabel]) -> int: ...
+    def review_labels(self) -> list[ReviewLabel]: ...
+
+
+@runtime_checkable
+class DigestRepo(Protocol):
+    """What the daily digest reads: ads first seen since a time, watchlist hits since."""
+
+    def new_ads_since(self, since: datetime, *, limit: int = 100_000,
+                      ) -> list[tuple[int, str | None]]: ...
+    def watch_hits_since(self, since: datetime, *,
+                         limit: int = 10_000) -> list[dict[str, Any]]: ...  # still dicts
+
+
+@runtime_checkable
 class StoreInterface(AdRepo, SearchRepo, NetworkRepo, BankRepo, WorkspaceRepo, FinanceRepo,
-                     CrawlRepo, AuthorshipRepo, Protocol):
+                     CrawlRepo, AuthorshipRepo, ReviewRepo, DigestRepo, Protocol):
     """Every repository over one database: what `tracelight.store.Store` is."""
 
     @property

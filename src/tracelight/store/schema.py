@@ -347,3 +347,39 @@ btc_txs = Table(
     Column("outputs", JSON, nullable=False),  # [[address, btc], ...]
     Index("ix_btc_txs_time", "time"),
 )
+
+# ---- triage (migration 0011): review state per ad / network, and verdicts kept as labels ----
+# kind "ad" refs the ad's internal key (as text), "network" a network id. `seen` is what the
+# target looked like when it was last marked (an ad's revision, a network's size), so the
+# queue can show a closed target again when it changed.
+reviews = Table(
+    "reviews", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("ref", String(600), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("assignee", String(64)),
+    Column("reason", Text),
+    Column("case_pk", Integer),
+    Column("follow_up", DateTime(timezone=True)),
+    Column("seen", Integer),
+    Column("changed_by", String(64), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "ref", name="uq_reviews_kind_ref"),
+    Index("ix_reviews_state", "state"),
+    Index("ix_reviews_assignee", "assignee"),
+)
+
+# an analyst's verdict on one ad (1: escalated, 0: no concern), append-only, newest wins
+review_labels = Table(
+    "review_labels", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("ad_pk", Integer, ForeignKey("ads.pk", ondelete="CASCADE"), nullable=False),
+    Column("label", Integer, nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("reason", Text),
+    Column("via", String(600)),  # "network ID" when a whole network was marked
+    Column("labelled_by", String(64), nullable=False),
+    Column("labelled_at", DateTime(timezone=True), nullable=False),
+    Index("ix_review_labels_ad", "ad_pk"),
+)

@@ -56,8 +56,9 @@ def api_queue(request: Request, since: str = "", until: str = "", city: str = ""
               source: str = "", category: str = "", limit: int = Query(50, ge=1, le=500),
               offset: int = Query(0, ge=0)) -> dict[str, Any]:
     c = ctx(request)
+    # the API keeps the plain risk order (no calibration rows); closed ads stay hidden
     page = ad_queue(c.store, queue_filter(since, until, city, source, category),
-                    limit=limit, offset=offset)
+                    limit=limit, offset=offset, calibration=False)
     audit(request, "queue.view", detail={"api": True})
     return {"total": page.total, "scored": page.scored,
             "results": [views.ad_summary(a) for a in page.ads],

@@ -17,7 +17,7 @@ from tracelight.services import networks as network_service
 from tracelight.services import search as search_service
 from tracelight.services.adref import ad_url, format_ref, ref_of, resolve_legacy
 from tracelight.services.finance import network_accounts
-from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
+from tracelight.services.queue import CALIBRATION_EVERY, COUNT_CAP, AdFilter, ad_queue
 from tracelight.store import blobs
 from tracelight.store.ads import AdImage
 from tracelight.web import views
@@ -53,24 +53,87 @@ def home() -> Response:
 
 @router.get("/queue")
 def queue_page(request: Request, since: str = "", until: str = "", city: str = "",
-               source: str = "", category: str = "", page: int = 1) -> Response:
+               source: str = "", category: str = "", page: int = 1, view: str = "",
+               done: str = "") -> Response:
     c = ctx(request)
+    user = require(request, "read")
     page = max(1, min(page, 10_000))
+    view = view if view in ("mine", "all") else ""
     flt = queue_filter(since, until, city, source, category)
-    found = ad_queue(c.store, flt, limit=PAGE, offset=(page - 1) * PAGE)
+    # the open queue's first page holds CALIBRATION_EVERY's random rows within its PAGE rows
+    first = PAGE - PAGE // CALIBRATION_EVERY if not view else PAGE
+    limit, offset = (first, 0) if page == 1 else (PAGE, first + (page - 2) * PAGE)
+    found = ad_queue(c.store, flt, limit=limit, offset=offset,
+                     show_all=view == "all", mine=user.username if view == "mine" else None)
     total, ads, scored = found.total, found.ads, found.scored
     networks = views.top_networks(c.store, c.network_ranking, limit=15)
+    if networks and view != "all":  # what analysts closed stays out of the side list too
+        from tracelight.services.review import annotate_networks
+
+        notes = annotate_networks(c.store, [(n["id"], n.get("size") or 0) for n in networks])
+        networks = [n for n in networks if not notes[n["id"]].hidden]
     audit(request, "queue.view", detail={"filters": {k: v for k, v in {
         "since": since, "until": until, "city": city, "source": source,
-        "category": category}.items() if v}, "page": page})
+        "category": category}.items() if v}, "page": page, "view": view or "open"})
     capped = total > COUNT_CAP  # more than the count goes to: page on while pages fill
     pages = max(1, -(-total // PAGE))
     if capped and len(ads) == PAGE:
         pages = max(pages, page + 1)
-    return render(request, "queue.html", total=total, ads=[views.ad_summary(a) for a in ads],
+    rows = []
+    for a in ads:
+        row = views.ad_summary(a)
+        note = found.notes.get(a.pk)
+        row["review"] = note.state if note else "new"
+        row["review_note"] = note.note if note else ""
+        row["calibration"] = a.pk in found.calibration
+        rows.append(row)
+    from tracelight.services.review import REASONS
+
+    return render(request, "queue.html", total=total, ads=rows,
                   capped=capped, scored=scored, networks=networks, page=page, pages=pages,
                   filters={"since": since, "until": until, "city": city, "source": source,
-                           "category": category}, choices=c.filter_choices.get(c.store))
+                           "category": category}, choices=c.filter_choices.get(c.store),
+                  view=view, hidden=found.hidden, done=done[:300], reasons=REASONS)
+
+
+@router.post("/queue/review")
+async def queue_review(request: Request) -> Response:
+    """The bulk-action bar: mark or assign every selected ad and network (a network's ads
+    too), or add them to a case; audited through services.review / services.cases."""
+    from tracelight.services import review
+
+    user = require(request, "case.edit")
+    c = ctx(request)
+    form = await request.form()
+    refs = [str(v) for v in form.getlist("ref") if isinstance(v, str) and v.strip()]
+    action = str(form.get("action") or "")
+    if not refs:
+        raise UsageError("select at least one ad or network first")
+    if action == "assign":
+        res = review.assign(c.store, refs, str(form.get("to") or user.username), user.username,
+                            via_cli=False)
+        done = f"assigned: {res.ads} ad(s)" + (f" in {res.networks} network(s)"
+                                              if res.networks else "") + " touched"
+    elif action == "mark":
+        follow = str(form.get("follow_up") or "").strip()
+        case_text = str(form.get("case") or "").strip()
+        try:
+            case_pk = int(case_text) if case_text else None
+        except ValueError:
+            raise UsageError(f"not a case number: {case_text[:20]!r}") from None
+        reason = str(form.get("reason_text") or "").strip() or str(form.get("reason") or "")
+        res = review.mark(c.store, refs, str(form.get("state") or ""), user.username,
+                          reason=reason or None, case_pk=case_pk,
+                          follow_up=review.parse_follow_up(follow) if follow else None,
+                          via_cli=False)
+        done = res.summary()
+    else:
+        raise UsageError(f"unknown action {action[:30]!r}", hint="mark or assign")
+    from urllib.parse import urlencode
+
+    view = str(form.get("view") or "")
+    return RedirectResponse("/queue?" + urlencode({"done": done, "view": view}),
+                            status_code=303)
 
 
 @router.get("/search")
@@ -279,3 +342,15 @@ def network_page(request: Request, network_id: str) -> Response:
     audit(request, "network.view", network_id)
     return render(request, "network.html", d=detail, cases=c.cases.list_cases(limit=50),
                   bank_accounts=network_accounts(c.store, network_id))
+
+
+@router.get("/new")
+def whats_new(request: Request, since: str = "24h") -> Response:
+    """What's new since a time (default the last 24 hours): new ads in watched networks,
+    networks that grew, watchlist hits (services.digest, audited there)."""
+    from tracelight.services.digest import digest, parse_since
+
+    user = require(request, "read")
+    since = since if since in ("24h", "7d", "30d") else "24h"
+    found = digest(ctx(request).store, parse_since(since), user.username, via_cli=False)
+    return render(request, "new.html", d=found, since=since)

@@ -32,5 +32,64 @@
     });
   }
 
+  // the triage queue: selection (shift-click for a range), the bulk bar, keyboard shortcuts
+  function triage() {
+    var form = document.getElementById("triage");
+    if (!form) return;
+    var boxes = Array.prototype.slice.call(form.querySelectorAll("input.sel"));
+    var rows = Array.prototype.slice.call(form.querySelectorAll("tr.qrow"));
+    var count = document.getElementById("selcount");
+    var last = -1, cur = -1;
+    function update() {
+      var n = boxes.filter(function (b) { return b.checked; }).length;
+      if (count) count.textContent = String(n);
+      form.classList.toggle("has-selection", n > 0);
+    }
+    boxes.forEach(function (box, i) {
+      box.addEventListener("click", function (ev) {
+        if (ev.shiftKey && last >= 0) {
+          var a = Math.min(last, i), b = Math.max(last, i);
+          for (var j = a; j <= b; j++) boxes[j].checked = box.checked;
+        }
+        last = i;
+        update();
+      });
+    });
+    var all = document.getElementById("selall");
+    if (all) all.addEventListener("change", function () {
+      rows.forEach(function (r) { var b = r.querySelector("input.sel"); if (b) b.checked = all.checked; });
+      update();
+    });
+    function focusRow(i) {
+      if (!rows.length) return;
+      cur = Math.max(0, Math.min(rows.length - 1, i));
+      rows.forEach(function (r, j) { r.classList.toggle("current", j === cur); });
+      rows[cur].scrollIntoView({block: "nearest"});
+    }
+    function submit(action, state) {
+      if (state) form.querySelector("select[name=state]").value = state;
+      var hidden = document.createElement("input");
+      hidden.type = "hidden"; hidden.name = "action"; hidden.value = action;
+      form.appendChild(hidden);
+      form.submit();
+    }
+    document.addEventListener("keydown", function (ev) {
+      var t = ev.target && ev.target.tagName;
+      if (t === "INPUT" || t === "SELECT" || t === "TEXTAREA" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      var row = rows[cur], box = row && row.querySelector("input.sel");
+      if (ev.key === "j") focusRow(cur + 1);
+      else if (ev.key === "k") focusRow(cur - 1);
+      else if (ev.key === "x" && box) { box.checked = !box.checked; update(); }
+      else if (ev.key === "o" && row) { var a = row.querySelector("a.open"); if (a) window.location.href = a.href; }
+      else if (ev.key === "e") submit("mark", "escalated");
+      else if (ev.key === "n") submit("mark", "no concern");
+      else if (ev.key === "a") submit("assign");
+      else return;
+      ev.preventDefault();
+    });
+    update();
+  }
+
   document.addEventListener("DOMContentLoaded", drawGraph);
+  document.addEventListener("DOMContentLoaded", triage);
 })();

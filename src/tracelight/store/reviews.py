@@ -1,0 +1,173 @@
+"""Review state of ads and networks (shared by the team, one row per target) and the
+verdicts analysts gave, kept as labels with who and when (tables in store/schema.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+
+from tracelight.records import utcnow
+from tracelight.store.accounts import _aware
+from tracelight.store.base import StoreBase
+from tracelight.store.schema import review_labels, reviews
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """The review state of one target: kind "ad" (ref: the ad's internal key as text) or
+    "network" (ref: the network id)."""
+
+    kind: str
+    ref: str
+    state: str
+    assignee: str | None
+    reason: str | None
+    case_pk: int | None
+    follow_up: datetime | None
+    seen: int | None
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewLabel:
+    """One verdict on one ad: label 1 (escalated) or 0 (no concern)."""
+
+    ad_pk: int
+    label: int
+    state: str
+    reason: str | None
+    via: str | None
+    labelled_by: str
+    labelled_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewChange:
+    """A new state for one target (`seen`: its revision or size now)."""
+
+    kind: str
+    ref: str
+    seen: int | None = None
+
+
+def _review(row: Any) -> Review:
+    m = row._mapping
+    return Review(kind=m["kind"], ref=m["ref"], state=m["state"], assignee=m["assignee"],
+                  reason=m["reason"], case_pk=m["case_pk"], follow_up=_aware(m["follow_up"]),
+                  seen=m["seen"], changed_by=m["changed_by"],
+                  changed_at=_aware(m["changed_at"]))
+
+
+class ReviewTables(StoreBase):
+    """Repository: review states and verdict labels (ReviewRepo in store/interfaces.py)."""
+
+    def set_reviews(self, changes: Sequence[ReviewChange], *, state: str, by: str,
+                    reason: str | None = None, assignee: str | None = None,
+                    keep_assignee: bool = True, case_pk: int | None = None,
+                    follow_up: datetime | None = None) -> int:
+        """Give every target the state (replacing its row), in one transaction. Returns how
+        many targets were written. The assignee is kept unless `keep_assignee` is False."""
+        now = utcnow()
+        with self.transaction() as conn:
+            for ch in changes:
+                old = conn.execute(select(reviews.c.assignee).where(
+                    reviews.c.kind == ch.kind, reviews.c.ref == ch.ref)).first()
+                who = assignee
+                if keep_assignee and who is None and old is not None:
+                    who = old[0]
+                conn.execute(delete(reviews).where(reviews.c.kind == ch.kind,
+                                                   reviews.c.ref == ch.ref))
+                conn.execute(insert(reviews).values(
+                    kind=ch.kind, ref=ch.ref, state=state, assignee=who, reason=reason,
+                    case_pk=case_pk, follow_up=follow_up, seen=ch.seen, changed_by=by,
+                    changed_at=now))
+        return len(changes)
+
+    def reviews_for(self, kind: str, refs: Sequence[str]) -> dict[str, Review]:
+        out: dict[str, Review] = {}
+        refs = list(dict.fromkeys(refs))
+        with self.connect() as conn:
+            for i in range(0, len(refs), 500):
+                part = refs[i:i + 500]
+                for row in conn.execute(select(reviews).where(reviews.c.kind == kind,
+                                                              reviews.c.ref.in_(part))):
+                    r = _review(row)
+                    out[r.ref] = r
+        return out
+
+    def list_reviews(self, *, kind: str | None = None, state: str | None = None,
+                     assignee: str | None = None, limit: int = 200,
+                     offset: int = 0) -> list[Review]:
+        q = select(reviews)
+        if kind is not None:
+            q = q.where(reviews.c.kind == kind)
+        if state is not None:
+            q = q.where(reviews.c.state == state)
+        if assignee is not None:
+            q = q.where(reviews.c.assignee == assignee)
+        q = q.order_by(reviews.c.changed_at.desc(), reviews.c.pk.desc()).limit(limit)
+        with self.connect() as conn:
+            return [_review(r) for r in conn.execute(q.offset(offset))]
+
+    def review_counts(self) -> dict[str, int]:
+        q = select(reviews.c.state, func.count()).group_by(reviews.c.state)
+        with self.connect() as conn:
+            return {str(s): int(n) for s, n in conn.execute(q)}
+
+    def add_labels(self, labels: Sequence[ReviewLabel]) -> int:
+        if not labels:
+            return 0
+        with self.transaction() as conn:
+            conn.execute(insert(review_labels), [
+                {"ad_pk": lb.ad_pk, "label": lb.label, "state": lb.state, "reason": lb.reason,
+                 "via": lb.via, "labelled_by": lb.labelled_by, "labelled_at": lb.labelled_at}
+                for lb in labels])
+        return len(labels)
+
+    def review_labels(self) -> list[ReviewLabel]:
+        """The newest verdict on each labelled ad, oldest ad key first."""
+        q = select(review_labels).order_by(review_labels.c.ad_pk, review_labels.c.pk)
+        newest: dict[int, ReviewLabel] = {}
+        with self.connect() as conn:
+            for row in conn.execute(q):
+                m = row._mapping
+                newest[m["ad_pk"]] = ReviewLabel(
+                    ad_pk=m["ad_pk"], label=m["label"], state=m["state"], reason=m["reason"],
+                    via=m["via"], labelled_by=m["labelled_by"],
+                    labelled_at=_aware(m["labelled_at"]))
+        return list(newest.values())
+
+
+class DigestTables(StoreBase):
+    """What a digest reads: ads first seen since a time (with their network), and watchlist
+    hits raised since then."""
+
+    def new_ads_since(self, since: datetime, *, limit: int = 100_000,
+                      ) -> list[tuple[int, str | None]]:
+        from tracelight.store.schema import ads, network_members, networks
+
+        q = (select(ads.c.pk, networks.c.network_id)
+             .select_from(ads.outerjoin(network_members, network_members.c.ad_pk == ads.c.pk)
+                          .outerjoin(networks, networks.c.pk == network_members.c.network_pk))
+             .where(ads.c.first_seen >= since).order_by(ads.c.pk).limit(limit))
+        with self.connect() as conn:
+            return [(int(pk), nid) for pk, nid in conn.execute(q)]
+
+    def watch_hits_since(self, since: datetime, *, limit: int = 10_000) -> list[dict[str, Any]]:
+        from tracelight.store.cases import notifications, watches
+
+        q = (select(notifications.c.ad_pk, notifications.c.created_at,
+                    notifications.c.username, watches.c.kind, watches.c.value,
+                    watches.c.label, watches.c.watchlist)
+             .join(watches, watches.c.pk == notifications.c.watch_pk)
+             .where(notifications.c.created_at >= since)
+             .order_by(notifications.c.pk).limit(limit))
+        with self.connect() as conn:
+            return [{"ad_pk": int(r.ad_pk), "at": _aware(r.created_at), "user": r.username,
+                     "kind": r.kind, "value": r.value, "label": r.label,
+                     "watchlist": r.watchlist or None} for r in conn.execute(q)]
