@@ -102,8 +102,8 @@ class User:
 # What each role may do. Viewers read; analysts also act on leads; admins also manage.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"read"}),
-    "analyst": frozenset({"read", "reveal", "case.edit", "export", "watch"}),
-    "admin": frozenset({"read", "reveal", "case.edit", "export", "watch", "admin"}),
+    "analyst": frozenset({"read", "reveal", "case.edit", "export", "watch", "ingest"}),
+    "admin": frozenset({"read", "reveal", "case.edit", "export", "watch", "ingest", "admin"}),
 }
 
 

@@ -124,8 +124,17 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
         limiter=limiter or LoginLimiter(), secret=secret)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    from tracelight.web.routes import admin, api, cases, pages, reporting, session, watch
-    for module in (session, pages, cases, reporting, watch, admin, api):
+    from tracelight.web.routes import (
+        admin,
+        api,
+        cases,
+        pages,
+        platform,
+        reporting,
+        session,
+        watch,
+    )
+    for module in (session, pages, cases, reporting, watch, admin, platform, api):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

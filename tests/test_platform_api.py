@@ -1,0 +1,176 @@
+"""The platform API (POST /api/v1/check, /api/v1/ads) over ASGI, against a store built by the
+real pipeline (extract, images, score, link), with a hash bank and a watchlist."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tracelight.images.banks import BankEntry
+from tracelight.services.banks import import_bank
+from tracelight.store.accounts import Accounts
+from tracelight.store.cases import Watchlists
+from web_helpers import build_store, make_app
+
+
+def _png(colour: tuple[int, int, int] = (200, 40, 90), size: tuple[int, int] = (32, 24)) -> bytes:
+    out = io.BytesIO()
+    img = Image.new("RGB", size, colour)
+    for x in range(size[0]):  # some structure, so PDQ has something to hash
+        img.putpixel((x, x % size[1]), (x * 7 % 256, 10, 200))
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+BANKED = _png()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory,
+        demo_corpus_dir: Path) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    tmp = tmp_path_factory.mktemp("platform")
+    store = build_store(tmp, demo_corpus_dir, link=True)
+    import hashlib
+    import_bank(store, "test-bank", [BankEntry("md5", hashlib.md5(BANKED).hexdigest(), "x")])
+    # a phone of a stored ad that belongs to a network
+    facts: dict[str, Any] = {}
+    for ad in store.iter_ads():
+        if store.network_id_of(ad.pk):
+            phones = [m.value for m in store.mentions_for([ad.pk]).get(ad.pk, [])
+                      if m.kind == "phone"]
+            if phones:
+                facts["net_phone"], facts["net_id"] = phones[0], store.network_id_of(ad.pk)
+                break
+    Watchlists(store).add("bo", "email", "watched.person@example.org", "test",
+                          watchlist="platform-test")
+    accounts = Accounts(store)
+    facts["token"] = accounts.create_token("bo", "platform test")
+    app = make_app(store, tmp)
+    yield store, app, facts
+    store.close()
+
+
+@pytest.fixture
+def client(env: tuple[Any, Any, dict[str, Any]]) -> TestClient:
+    c = TestClient(env[1])
+    c.headers["Authorization"] = f"Bearer {env[2]['token']}"
+    return c
+
+
+def test_text_check_scores_and_stores_nothing(env: Any, client: TestClient) -> None:
+    store = env[0]
+    before = store.count_ads()
+    r = client.post("/api/v1/check", json={"title": "Quiet evening",
+                                           "body": "Book club meets Tuesday at the library."})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert 0 <= out["risk"] <= 1 and out["action"] == "allow" and out["stored"] is None
+    assert out["policy"]["rule"] is None
+    assert store.count_ads() == before
+    total, rows = Accounts(store).audit_entries(limit=1, action="api.check")
+    assert total >= 1 and rows[0]["username"] == "bo"
+    detail = rows[0]["detail"]
+    assert detail["action"] == "allow" and "Book club" not in json.dumps(rows[0], default=str)
+
+
+def test_risky_text_gets_reasons_with_spans_and_review(client: TestClient) -> None:
+    body = ("new in town, young sweet girl, 100% real, no police, cash only, "
+            "text 206-555-0143 incall outcall 24/7")
+    out = client.post("/api/v1/check", json={"title": "NEW IN TOWN just 18",
+                                             "body": body}).json()
+    assert out["reasons"] and any(r["evidence"] for r in out["reasons"])
+    assert any(i["kind"] == "phone" for i in out["identifiers"])
+    if out["risk"] >= 0.7:
+        assert out["action"] == "review" and "high-risk" in out["policy"]["fired"]
+
+
+def test_known_network_matched_with_evidence(env: Any, client: TestClient) -> None:
+    facts = env[2]
+    if "net_phone" not in facts:
+        pytest.skip("the demo corpus linked no network with a phone")
+    digits = facts["net_phone"]
+    out = client.post("/api/v1/check", json={"title": "hello",
+                                             "body": f"call me {digits}"}).json()
+    nets = {n["id"]: n for n in out["networks"]}
+    assert facts["net_id"] in nets
+    assert {"kind": "phone", "value": digits} in nets[facts["net_id"]]["matched"]
+    assert out["signals"]["network_match"] >= 1
+
+
+def test_watchlist_hit_means_review(client: TestClient) -> None:
+    out = client.post("/api/v1/check", json={
+        "title": "hi", "body": "write to Watched.Person@example.org"}).json()
+    assert out["watchlist_hits"][0]["watchlist"] == "platform-test"
+    assert out["watchlist_hits"][0]["matched"] == "watched.person@example.org"
+    assert out["action"] == "review" and out["policy"]["rule"] == "watchlist-hit"
+
+
+def test_bank_match_by_bytes_and_by_hash_blocks(client: TestClient) -> None:
+    import hashlib
+    data = base64.b64encode(BANKED).decode()
+    out = client.post("/api/v1/check", json={"title": "a", "body": "b",
+                                             "images": [{"data": data}]}).json()
+    assert out["bank_hits"][0]["bank"] == "test-bank"
+    assert out["images"][0]["width"] == 32
+    assert out["action"] == "block" and out["policy"]["rule"] == "bank-match"
+    out = client.post("/api/v1/check", json={"title": "a", "body": "b", "images": [
+        {"md5": hashlib.md5(BANKED).hexdigest()}]}).json()
+    assert out["action"] == "block"
+    other = base64.b64encode(_png((10, 200, 10))).decode()
+    out = client.post("/api/v1/check", json={"title": "a", "body": "b",
+                                             "images": [{"data": other}]}).json()
+    assert out["bank_hits"] == []
+
+
+def test_store_true_keeps_the_ad(env: Any, client: TestClient) -> None:
+    store = env[0]
+    before = store.count_ads()
+    out = client.post("/api/v1/check", json={"id": "plat-1", "source": "platform-x",
+                                             "title": "hello", "body": "a plain ad",
+                                             "store": True}).json()
+    assert out["stored"] == {"source": "platform-x", "id": "plat-1", "status": "new"}
+    assert store.count_ads() == before + 1
+    again = client.post("/api/v1/check", json={"id": "plat-1", "source": "platform-x",
+                                               "title": "hello", "body": "a plain ad",
+                                               "store": True}).json()
+    assert again["stored"]["status"] == "unchanged"
+
+
+@pytest.mark.parametrize(("payload", "status", "words"), [
+    (b"not json", 400, "not valid UTF-8 JSON"),
+    (b"[]", 400, "invalid"),
+    (json.dumps({"title": "", "body": ""}).encode(), 400, "neither title nor body"),
+    (json.dumps({"title": "a", "images": [{"data": "***"}]}).encode(), 400, "base64"),
+    (json.dumps({"title": "a", "images": [{"md5": "xyz"}]}).encode(), 400, "images[0]"),
+    (json.dumps({"title": "a", "images": [{}]}).encode(), 400, "images[0]"),
+    (json.dumps({"title": "a", "images": [{"data": base64.b64encode(b"junk").decode()}]}
+                ).encode(), 200, ""),
+])
+def test_bad_input_is_one_clear_4xx(client: TestClient, payload: bytes, status: int,
+                                    words: str) -> None:
+    r = client.post("/api/v1/check", content=payload,
+                    headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text
+    if status != 200:
+        assert words in r.json()["detail"]
+    else:
+        assert r.json()["images"][0]["error"] == "not a recognised image format"
+
+
+def test_body_size_limit(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACELIGHT_API_MAX_BODY_BYTES", "1000")
+    r = client.post("/api/v1/check", json={"title": "a", "body": "x" * 2000})
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+
+def test_needs_authentication(env: Any) -> None:
+    r = TestClient(env[1]).post("/api/v1/check", json={"title": "a"})
+    assert r.status_code == 401
