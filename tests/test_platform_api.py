@@ -174,3 +174,55 @@ def test_body_size_limit(client: TestClient, monkeypatch: pytest.MonkeyPatch) ->
 def test_needs_authentication(env: Any) -> None:
     r = TestClient(env[1]).post("/api/v1/check", json={"title": "a"})
     assert r.status_code == 401
+
+
+def _bearer(app: Any, token: str) -> TestClient:
+    c = TestClient(app)
+    c.headers["Authorization"] = f"Bearer {token}"
+    return c
+
+
+def test_scoped_tokens(env: Any) -> None:
+    store, app, _facts = env
+    accounts = Accounts(store)
+    check = _bearer(app, accounts.create_token("bo", "svc", scope="check"))
+    read = _bearer(app, accounts.create_token("bo", "svc", scope="read"))
+    viewer_ingest = _bearer(app, accounts.create_token("cy", "svc", scope="ingest"))
+    ad = {"title": "hello", "body": "a plain ad"}
+    assert check.post("/api/v1/check", json=ad).status_code == 200
+    # a check token may not store, read the workspace API or open pages
+    r = check.post("/api/v1/check", json={**ad, "id": "x", "store": True})
+    assert r.status_code == 403 and "scope" in r.json()["detail"]
+    assert check.get("/api/queue").status_code == 403
+    assert check.get("/queue", follow_redirects=False).status_code == 403
+    # read: the read-only JSON API, not checks, not writes
+    assert read.get("/api/queue").status_code == 200
+    assert read.post("/api/v1/check", json=ad).status_code == 403
+    assert read.post("/api/cases", json={"title": "x"}).status_code == 403
+    # the scope never widens the role: a viewer's ingest token may not ingest
+    assert viewer_ingest.post("/api/v1/check", json={**ad, "store": True}).status_code == 403
+    listed = {t.scope for t in accounts.list_tokens("bo")}
+    assert {"check", "read"} <= listed
+
+
+def test_unknown_scope_refused(env: Any) -> None:
+    from tracelight.errors import UsageError
+    with pytest.raises(UsageError, match="unknown token scope"):
+        Accounts(env[0]).create_token("bo", scope="admin")
+
+
+def test_api_only_serves_the_platform_api_and_healthz(env: Any, tmp_path: Path) -> None:
+    from tracelight.web.app import create_app
+    store, _app, facts = env
+    app = create_app(store, secret_key="k", api_only=True)
+    anon = TestClient(app)
+    assert anon.get("/healthz").json() == {"status": "ok"}
+    assert anon.get("/queue", follow_redirects=False).status_code == 401
+    assert anon.post("/api/v1/check", json={"title": "a"}).status_code == 401
+    c = _bearer(app, facts["token"])
+    assert c.post("/api/v1/check", json={"title": "a", "body": "b"}).status_code == 200
+    assert c.get("/queue").status_code == 404
+    assert c.get("/api/queue").status_code == 404
+    assert c.get("/login").status_code == 404
+    spec = c.get("/api/v1/openapi.json").json()
+    assert "/api/v1/check" in spec["paths"]

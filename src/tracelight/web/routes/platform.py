@@ -16,9 +16,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from tracelight import settings
-from tracelight.errors import TooLargeError, UsageError
+from tracelight.errors import ForbiddenError, TooLargeError, UsageError
 from tracelight.services.check import Checker, CheckImage, image_from_hashes
-from tracelight.web.deps import audit, ctx, require
+from tracelight.web.deps import audit, ctx, principal, require
 
 router = APIRouter(prefix="/api/v1", tags=["platform"])
 
@@ -172,5 +172,10 @@ async def check(request: Request) -> dict[str, Any]:
 
 
 def require_scope(request: Request, scope: str) -> None:
-    """Service-account tokens carry a scope; people need the matching permission."""
+    """A scoped (service-account) token must carry this scope, and its user (or a person)
+    must hold the matching permission of their role."""
+    p = principal(request)
+    if p.scope is not None and p.scope != scope:
+        raise ForbiddenError(f"this token's scope is {p.scope!r}",
+                             hint=f"this call needs a token with scope {scope!r}")
     require(request, {"check": "read", "ingest": "ingest", "read": "read"}[scope])
