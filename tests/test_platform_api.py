@@ -226,3 +226,43 @@ def test_api_only_serves_the_platform_api_and_healthz(env: Any, tmp_path: Path) 
     assert c.get("/login").status_code == 404
     spec = c.get("/api/v1/openapi.json").json()
     assert "/api/v1/check" in spec["paths"]
+
+
+def test_push_ads_jsonl_and_array_with_ingest_rules(env: Any) -> None:
+    store, app, _facts = env
+    c = _bearer(app, Accounts(store).create_token("bo", "feed", scope="ingest"))
+    before = store.count_ads()
+    feed = (json.dumps({"id": "p-1", "source": "feed-x", "title": "one", "body": "first ad"})
+            + "\n" + "{broken\n" + json.dumps({"source": "feed-x", "title": "no id"}) + "\n"
+            + json.dumps({"id": "p-2", "source": "feed-x", "title": "two",
+                          "body": "second", "images": ["/etc/passwd"]}) + "\n")
+    r = c.post("/api/v1/ads", content=feed.encode(),
+               headers={"content-type": "application/x-ndjson"})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["summary"]["new"] == 2 and out["summary"]["rejected"] == 2
+    by_line = {x["line"]: x for x in out["results"]}
+    assert by_line[1] == {"line": 1, "id": "p-1", "status": "accepted"}
+    assert by_line[2]["status"] == "rejected" and "invalid JSON" in by_line[2]["reason"]
+    assert "id" in by_line[3]["reason"]
+    assert store.count_ads() == before + 2
+    # idempotent: the same feed again changes nothing; a JSON array works the same
+    again = c.post("/api/v1/ads", json=[{"id": "p-1", "source": "feed-x", "title": "one",
+                                         "body": "first ad"}]).json()
+    assert again["summary"]["unchanged"] == 1 and store.count_ads() == before + 2
+    _total, audit_rows = Accounts(store).audit_entries(limit=1, action="api.ads")
+    assert audit_rows[0]["detail"]["unchanged"] == 1
+
+
+def test_push_refusals(env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, app, facts = env
+    check_only = _bearer(app, Accounts(store).create_token("bo", "svc", scope="check"))
+    assert check_only.post("/api/v1/ads", json=[]).status_code == 403
+    c = _bearer(app, facts["token"])
+    assert c.post("/api/v1/ads", json={"id": 1}).status_code == 400
+    assert c.post("/api/v1/ads", content=b"", headers={
+        "content-type": "application/x-ndjson"}).status_code == 400
+    monkeypatch.setenv("TRACELIGHT_API_MAX_BODY_BYTES", "100")
+    r = c.post("/api/v1/ads", content=b"x" * 500,
+               headers={"content-type": "application/x-ndjson"})
+    assert r.status_code == 413

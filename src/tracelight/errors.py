@@ -36,6 +36,13 @@ class TooLargeError(TracelightError):
     http_status = 413
 
 
+class BusyError(TracelightError):
+    """The server is busy with the same kind of work; retry later (HTTP 503)."""
+
+    exit_code = 5
+    http_status = 503
+
+
 class InputError(TracelightError):
     """An input file or path cannot be read at all (missing, unreadable, unknown format)."""
 

@@ -163,7 +163,10 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
             if request.headers.get("hx-request") and not _is_api(request):
                 return HTMLResponse(f'<p class="error">{_esc(str(exc))}</p>',
                                     status_code=exc.http_status)
-            return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+            from tracelight.errors import BusyError
+            return JSONResponse({"detail": str(exc)}, status_code=exc.http_status,
+                                headers={"retry-after": "5"} if isinstance(exc, BusyError)
+                                else None)
         return render(request, "error.html", status_code=exc.http_status,
                       message=exc.message, hint=exc.hint, status=exc.http_status,
                       candidates=getattr(exc, "ads", None))

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from tracelight import settings
-from tracelight.errors import ForbiddenError, TooLargeError, UsageError
+from tracelight.errors import BusyError, ForbiddenError, TooLargeError, UsageError
 from tracelight.services.check import Checker, CheckImage, image_from_hashes
 from tracelight.web.deps import audit, ctx, principal, require
 
@@ -179,3 +179,53 @@ def require_scope(request: Request, scope: str) -> None:
         raise ForbiddenError(f"this token's scope is {p.scope!r}",
                              hint=f"this call needs a token with scope {scope!r}")
     require(request, {"check": "read", "ingest": "ingest", "read": "read"}[scope])
+
+
+@router.post("/ads", summary="Push ads into the store (JSON Lines or a JSON array)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/x-ndjson": {"schema": {"type": "string"}, "example":
+                                          '{"id": "a1", "source": "platform-x", "title": '
+                                          '"hello", "body": "text"}\n'},
+                 "application/json": {"schema": {"type": "array", "items": {
+                     "type": "object"}}, "example": [{"id": "a1", "source": "platform-x",
+                                                      "title": "hello", "body": "text"}]}}}},
+             responses={200: {"description": "per-record results and the run's counts",
+                              "content": {"application/json": {"example": {
+                                  "summary": {"run": 7, "status": "done", "read": 2, "new": 1,
+                                              "updated": 0, "unchanged": 0, "rejected": 1},
+                                  "results": [{"line": 1, "id": "a1", "status": "accepted"},
+                                              {"line": 2, "status": "rejected",
+                                               "reason": "missing required field 'id'"}]}}}},
+                        413: {"description": "body over api_max_body_bytes"},
+                        503: {"description": "another push is being stored: retry later"}})
+async def push(request: Request, source: str | None = None) -> dict[str, Any]:
+    """Stores ads with the rules of `tracelight ingest` (rejects, idempotence: an ad sent
+    twice is `unchanged`). Image references are not followed. One push at a time: a second
+    answers 503 with Retry-After. Needs the `ingest` scope (or the ingest permission)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from tracelight.services.push import push_ads
+    require_scope(request, "ingest")
+    lock = _push_lock(request)
+    if not lock.acquire(blocking=False):
+        raise BusyError("another push is being stored", hint="retry in a few seconds")
+    try:
+        raw = await read_limited(request)
+        c = ctx(request)
+        result = await run_in_threadpool(
+            push_ads, c.store, raw, content_type=request.headers.get("content-type", ""),
+            default_source=source, region=c.region)
+    finally:
+        lock.release()
+    await run_in_threadpool(audit, request, "api.ads", detail={"api": True, **{
+        k: result.summary.get(k) for k in ("run", "read", "new", "updated", "unchanged",
+                                           "rejected")}})
+    return result.to_dict()
+
+
+def _push_lock(request: Request) -> Any:
+    import threading
+    lock = getattr(request.app.state, "push_lock", None)
+    if lock is None:
+        lock = request.app.state.push_lock = threading.Lock()
+    return lock
