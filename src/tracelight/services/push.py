@@ -8,6 +8,7 @@ the pipeline runs with images off; send pictures through `POST /api/v1/check`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -64,7 +65,7 @@ def push_ads(store: Store, body: bytes, *, content_type: str = "application/x-nd
         spool = Path(tmp) / SPOOL_NAME
         spool.write_bytes(b"\n".join(lines) + b"\n")
         rejects = Path(tmp) / "rejects.txt"
-        opts = PipelineOptions(images=False, **({"region": region} if region else {}))
+        opts = PipelineOptions(images=False, region=region or PipelineOptions.region)
         summary = ingest(store, [str(spool)], default_source=default_source, options=opts,
                          rejects_path=str(rejects), workers=1)
         refused: dict[int, str] = {}
@@ -82,10 +83,8 @@ def push_ads(store: Store, body: bytes, *, content_type: str = "application/x-nd
             results.append({"line": n, "status": "rejected", "reason": refused[n]})
             continue
         ad_id: Any = None
-        try:
+        with contextlib.suppress(ValueError, AttributeError, RecursionError):
             ad_id = json.loads(line).get("id")
-        except (ValueError, AttributeError, RecursionError):
-            pass
         results.append({"line": n, "id": ad_id, "status": "accepted"})
     out = summary.to_dict()
     out.pop("rejects_path", None)  # a private temporary file, gone now
