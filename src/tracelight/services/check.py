@@ -243,3 +243,29 @@ class Checker:
             hook(self.store, list(result.written_pks))
         status = "new" if result.new else "updated" if result.updated else "unchanged"
         return {"source": record.source, "id": record.id, "status": status}
+
+
+HIGH_RISK_NETWORK = 0.7
+
+
+def alert(store: Store, result: CheckResult) -> int:
+    """Queue the webhook events this check raises (watchlist hits, bank matches, a tie to a
+    high-risk network); nothing when nobody subscribed. Payloads hold the verdict and ids,
+    never the ad's text. Returns how many deliveries were queued."""
+    from tracelight.services.webhooks import emit
+    base: dict[str, Any] = {"action": result.decision.action, "rule": result.decision.rule,
+                            "risk": round(result.risk, 4), "ad": result.stored}
+    queued = 0
+    if result.watchlist_hits:
+        queued += emit(store, "watchlist.hit", {**base, "watches": [
+            {"id": w["id"], "watchlist": w["watchlist"], "kind": w["kind"]}
+            for w in result.watchlist_hits]})
+    if result.bank_hits:
+        queued += emit(store, "bank.match", {**base, "matches": [
+            {"bank": b["bank"], "kind": b["kind"], "distance": b["distance"],
+             "image_position": b["image_position"]} for b in result.bank_hits]})
+    risky = [n for n in result.networks if n["risk"] >= HIGH_RISK_NETWORK]
+    if risky:
+        queued += emit(store, "network.high_risk", {**base, "networks": [
+            {"id": n["id"], "risk": n["risk"], "size": n["size"]} for n in risky]})
+    return queued

@@ -13,11 +13,14 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from starlette.background import BackgroundTask
 
 from tracelight import settings
 from tracelight.errors import BusyError, ForbiddenError, TooLargeError, UsageError
-from tracelight.services.check import Checker, CheckImage, image_from_hashes
+from tracelight.services.check import Checker, CheckImage, alert, image_from_hashes
+from tracelight.services.webhooks import deliver_due
 from tracelight.web.deps import audit, ctx, principal, require
 
 router = APIRouter(prefix="/api/v1", tags=["platform"])
@@ -146,7 +149,7 @@ def parse_json_body(raw: bytes) -> Any:
                         401: {"description": "no or unknown token"},
                         403: {"description": "token lacks the check scope"},
                         413: {"description": "body over api_max_body_bytes"}})
-async def check(request: Request) -> dict[str, Any]:
+async def check(request: Request) -> Any:
     """Risk with reasons and spans, identifiers, hash-bank hits, watchlist hits, known
     networks and the recommended action of the policy. Nothing is stored unless
     `store` is true. Needs the `check` scope (or, for a person, the read permission)."""
@@ -168,6 +171,11 @@ async def check(request: Request) -> dict[str, Any]:
     detail = {"api": True, **result.verdict()}
     target = f"{result.stored['source']}/{result.stored['id']}" if result.stored else ""
     await run_in_threadpool(audit, request, "api.check", target, detail=detail)
+    c = ctx(request)
+    queued = await run_in_threadpool(alert, c.store, result)
+    if queued:  # sent after the answer: the poster never waits on a receiver
+        return JSONResponse(result.to_dict(),
+                            background=BackgroundTask(deliver_due, c.store))
     return result.to_dict()
 
 
