@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import uvicorn
 
+from test_platform_api import _png
+from test_platform_webhooks import _Receiver
 from tracelight.client import Client, ClientError
 from tracelight.images.banks import BankEntry
 from tracelight.services import webhooks as wh
@@ -25,8 +27,6 @@ from tracelight.store.accounts import Accounts
 from tracelight.store.cases import Watchlists
 from tracelight.web.app import create_app
 from tracelight.web.auth import hash_password
-from test_platform_api import _png
-from test_platform_webhooks import _Receiver
 
 pytestmark = pytest.mark.slow
 
