@@ -266,3 +266,20 @@ def test_push_refusals(env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     r = c.post("/api/v1/ads", content=b"x" * 500,
                headers={"content-type": "application/x-ndjson"})
     assert r.status_code == 413
+
+
+def test_openapi_documents_bodies_with_examples(env: Any, client: TestClient) -> None:
+    from tracelight.web.api_models import describe
+    spec = client.get("/api/openapi.json").json()
+    op = spec["paths"]["/api/v1/check"]["post"]
+    body = op["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/CheckIn"} and body["example"]
+    comps = spec["components"]["schemas"]
+    assert "images" in comps["CheckIn"]["properties"] and "ImageIn" in comps
+    assert comps["CheckOut"]["examples"]
+    assert "application/x-ndjson" in spec["paths"]["/api/v1/ads"]["post"]["requestBody"][
+        "content"]
+    docs = {(e["method"], e["path"]): e for e in describe(spec)["endpoints"]}
+    check = docs[("post", "/api/v1/check")]
+    assert check["body"] == "CheckIn" and check["answer"] == "CheckOut"
+    assert {f["name"] for f in check["body_fields"]} >= {"title", "body", "images", "store"}

@@ -143,6 +143,7 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
                                             platform, api)
     for module in modules:
         app.include_router(module.router)
+    platform.add_schemas(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
