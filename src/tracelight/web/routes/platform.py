@@ -26,6 +26,11 @@ from tracelight.web.deps import audit, ctx, principal, require
 router = APIRouter(prefix="/api/v1", tags=["platform"])
 
 
+CHECK_EXAMPLE: dict[str, Any] = {
+    "title": "new in town", "body": "sweet girl, call 206 555 0143", "location": "Seattle",
+    "images": [{"sha256": "0" * 64}]}
+
+
 class ImageIn(BaseModel):
     """One picture: its bytes as base64 (`data`), or its hashes (hex)."""
 
@@ -48,9 +53,7 @@ class CheckIn(BaseModel):
     images: list[ImageIn] = Field(default_factory=list, max_length=10)
     store: bool = Field(False, description="keep the ad in the store (default: nothing kept)")
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "title": "new in town", "body": "sweet girl, call 206 555 0143", "location": "Seattle",
-        "images": [{"sha256": "0" * 64}]}]}}
+    model_config = {"json_schema_extra": {"examples": [CHECK_EXAMPLE]}}
 
 
 class PolicyOut(BaseModel):
@@ -163,8 +166,7 @@ def parse_json_body(raw: bytes) -> Any:
 @router.post("/check", summary="Check an ad before it is published",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"$ref": "#/components/schemas/CheckIn"},
-                                      "example": CheckIn.model_config["json_schema_extra"][
-                                          "examples"][0]}}}},
+                                      "example": CHECK_EXAMPLE}}}},
              responses={200: {"model": CheckOut}, 400: {"description": "bad input"},
                         401: {"description": "no or unknown token"},
                         403: {"description": "token lacks the check scope"},
