@@ -209,24 +209,24 @@ class Checker:
                   infos: Sequence[ImageInfo]) -> list[dict[str, Any]]:
         """Known networks holding an ad that shares one of these identifiers or images,
         each with the evidence that matched."""
+        by_net: dict[str, list[dict[str, str]]] = {
+            nid: [{"kind": k, "value": v} for k, v in sorted(found)]
+            for nid, found in (self.store.networks_for_entities(pairs).items() if pairs
+                               else ())}
         evidence: dict[int, list[dict[str, str]]] = {}
-        for kind, value in pairs:
-            _total, found = self.store.find_by_entity(kind, [value], limit=20)
-            for a in found:
-                evidence.setdefault(a.pk, []).append({"kind": kind, "value": value})
         for info in infos:
             for digest in (info.sha256, info.pdq):
                 if digest:
                     _total, found = self.store.ads_with_image_hash(digest, limit=20)
                     for a in found:
                         evidence.setdefault(a.pk, []).append({"kind": "image", "value": digest})
-        if not evidence:
-            return []
-        by_net: dict[str, list[dict[str, str]]] = {}
-        for pk, nid in self.store.network_ids_of(list(evidence)).items():
+        for pk, nid in (self.store.network_ids_of(list(evidence)).items() if evidence
+                        else ()):
             for ev in evidence[pk]:
                 if ev not in by_net.setdefault(nid, []):
                     by_net[nid].append(ev)
+        if not by_net:
+            return []
         out = [{**self._network(nid), "matched": ev} for nid, ev in by_net.items()]
         return sorted(out, key=lambda n: (-n["risk"], n["id"]))
 
