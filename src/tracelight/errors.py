@@ -29,6 +29,20 @@ class UsageError(TracelightError):
     http_status = 400
 
 
+class TooLargeError(TracelightError):
+    """A request body or upload over its size limit (HTTP 413)."""
+
+    exit_code = 2
+    http_status = 413
+
+
+class BusyError(TracelightError):
+    """The server is busy with the same kind of work; retry later (HTTP 503)."""
+
+    exit_code = 5
+    http_status = 503
+
+
 class InputError(TracelightError):
     """An input file or path cannot be read at all (missing, unreadable, unknown format)."""
 

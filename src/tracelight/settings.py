@@ -59,6 +59,15 @@ SETTINGS: dict[str, Setting] = {
                 "Largest title or body (UTF-8 bytes) a record may have; a longer one is "
                 "rejected before extraction. 256 KiB is ten times the longest real ad and "
                 "keeps the worst hostile body near a second (docs/security.md).", int),
+        Setting("policy", "",
+                "Path of a custom check policy (YAML) for `POST /api/v1/check`. Empty: the "
+                "packaged src/tracelight/score/policy.yaml (docs/platform.md)."),
+        Setting("api_max_body_bytes", "16777216",
+                "Largest request body `POST /api/v1/check` and `POST /api/v1/ads` accept, in "
+                "bytes (base64 images included); a larger one answers 413 unread.", int),
+        Setting("webhook_allow_private", "0",
+                "1: webhooks may be sent to private or loopback addresses (tests, an internal "
+                "receiver). 0: only public http(s) addresses."),
         Setting("secret_key", "",
                 "Key that signs session cookies. Empty: a random key is made and kept in the "
                 "database, so sessions survive restarts without a secret in the repo."),

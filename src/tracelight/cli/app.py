@@ -97,6 +97,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("score_cmd", "Train a risk model on labelled ads in the database and save it as "
                            "a new version."),
     "user": ("web_cmd", "Manage workspace users (roles: admin, analyst, viewer, advocate)."),
+    "webhook": ("webhook_cmd", "Webhooks: HMAC-signed alerts (watchlist hits, bank matches, "
+                               "high-risk networks) sent to a platform's URL, with retries and "
+                               "a dead-letter list."),
 }
 
 

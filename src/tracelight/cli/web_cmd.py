@@ -15,7 +15,7 @@ from tracelight import settings
 from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.output import emit, stderr
 from tracelight.errors import TamperError, UsageError
-from tracelight.store.accounts import ROLES, Accounts
+from tracelight.store.accounts import ROLES, TOKEN_SCOPES, Accounts
 
 
 def _open(db_url: str, *, create: bool = False) -> Any:
@@ -41,18 +41,21 @@ def _is_loopback(host: str) -> bool:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes. More use more cores; login rate limits then count per "
                    "process.")
+@click.option("--api-only", is_flag=True,
+              help="Serve only the platform API (/api/v1/*) and /healthz, for a platform's "
+                   "internal network; every call still needs a token (docs/platform.md).")
 @db_option
-def serve(host: str, port: int, workers: int, db_url: str) -> None:
+def serve(host: str, port: int, workers: int, api_only: bool, db_url: str) -> None:
     """Serve the investigator workspace (queue, search, ads, networks, cases) in a browser.
 
     Needs at least one admin: `tracelight user add NAME --role admin`.
     """
     store = _open(db_url)
-    if Accounts(store).count_admins() == 0:
+    if not api_only and Accounts(store).count_admins() == 0:
         raise UsageError("no admin user yet, so nobody could log in",
                          hint="create one first: tracelight user add NAME --role admin "
                               f"--db {store.safe_url}")
-    serve_store(store, host, port, workers=workers)
+    serve_store(store, host, port, workers=workers, api_only=api_only)
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -81,7 +84,8 @@ def ensure_port_free(host: str, port: int) -> None:
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-def serve_store(store: Any, host: str, port: int, *, workers: int = 1) -> None:
+def serve_store(store: Any, host: str, port: int, *, workers: int = 1,
+                api_only: bool = False) -> None:
     """Run the workspace over an open store (also used by `tracelight demo`)."""
     import uvicorn
 
@@ -93,19 +97,22 @@ def serve_store(store: Any, host: str, port: int, *, workers: int = 1) -> None:
                      "This workspace holds possible victims' details: put it behind HTTPS "
                      "and a firewall.", highlight=False, soft_wrap=True)
     shown = f"[{host}]" if ":" in host else host
-    stderr.print(f"tracelight workspace on http://{shown}:{port}/ (database "
-                 f"{store.safe_url}); Ctrl+C stops it", highlight=False)
+    what = "platform API" if api_only else "workspace"
+    stderr.print(f"tracelight {what} on http://{shown}:{port}/ (database "
+                 f"{store.safe_url}); Ctrl+C stops it", highlight=False, soft_wrap=True)
     common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
               "server_header": False,
               "proxy_headers": False}
     if workers > 1:
         # each worker process opens the database itself (see web.app.app_from_env)
         os.environ["TRACELIGHT_DB"] = store.url
+        os.environ["TRACELIGHT_API_ONLY"] = "1" if api_only else "0"
         if not _is_loopback(host):
             os.environ["TRACELIGHT_SECURE_COOKIES"] = "1"
         uvicorn.run("tracelight.web.app:app_from_env", factory=True, workers=workers, **common)
         return
-    app = create_app(store, secure_cookies=None if _is_loopback(host) else True)
+    app = create_app(store, secure_cookies=None if _is_loopback(host) else True,
+                     api_only=api_only)
     uvicorn.run(app, **common)
 
 
@@ -187,12 +194,17 @@ def token() -> None:
 @click.option("--label", default="", help="What the token is for.")
 @click.option("--days", type=click.IntRange(1, 3650), default=None,
               help="Days until it expires. [default: TRACELIGHT_TOKEN_DAYS or 90]")
+@click.option("--scope", type=click.Choice(TOKEN_SCOPES), default=None,
+              help="A service-account token limited to the platform API's check, ingest or "
+                   "read calls. [default: the user's full role]")
 @db_option
-def token_create(username: str, label: str, days: int | None, db_url: str) -> None:
+def token_create(username: str, label: str, days: int | None, scope: str | None,
+                 db_url: str) -> None:
     """Create an API token for USERNAME and print it once (only its hash is kept)."""
     accounts = Accounts(_open(db_url))
-    value = accounts.create_token(username, label, days=days)
+    value = accounts.create_token(username, label, days=days, scope=scope)
     accounts.audit("cli", "token.create", username, detail={"label": label, "days": days,
+                                                            "scope": scope,
                                                             "os_user": _os_user()})
     click.echo(value)
 

@@ -63,6 +63,7 @@ api_tokens = Table(
     Column("last_used", DateTime(timezone=True)),
     Column("revoked", Boolean, nullable=False, default=False),
     Column("expires_at", DateTime(timezone=True)),  # None (tokens from before 0006): expired
+    Column("scope", String(16)),  # check, ingest, read; None: the user's full role (0009)
 )
 
 web_sessions = Table(
@@ -103,8 +104,8 @@ class User:
 # Advocates do outreach to possible victims and nothing else; no other role may see outreach.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"read"}),
-    "analyst": frozenset({"read", "reveal", "case.edit", "export", "watch"}),
-    "admin": frozenset({"read", "reveal", "case.edit", "export", "watch", "admin"}),
+    "analyst": frozenset({"read", "reveal", "case.edit", "export", "watch", "ingest"}),
+    "admin": frozenset({"read", "reveal", "case.edit", "export", "watch", "ingest", "admin"}),
     "advocate": frozenset({"outreach"}),
 }
 
@@ -167,6 +168,7 @@ class TokenInfo:
     expires_at: datetime | None
     last_used: datetime | None
     revoked: bool
+    scope: str | None = None
 
     @property
     def status(self) -> str:
@@ -179,18 +181,22 @@ class TokenInfo:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "username": self.username, "label": self.label,
                 "created_at": self.created_at, "expires_at": self.expires_at,
-                "last_used": self.last_used, "status": self.status}
+                "last_used": self.last_used, "status": self.status, "scope": self.scope}
 
 
+# A service-account token's scope: what a platform's system may do with it (docs/platform.md).
+TOKEN_SCOPES = ("check", "ingest", "read")
 TOKEN_COLUMNS = [api_tokens.c.pk, users.c.username, api_tokens.c.label, api_tokens.c.created_at,
-                 api_tokens.c.expires_at, api_tokens.c.last_used, api_tokens.c.revoked]
+                 api_tokens.c.expires_at, api_tokens.c.last_used, api_tokens.c.revoked,
+                 api_tokens.c.scope]
 TOKEN_TOUCH = timedelta(minutes=5)  # last_used is refreshed at most this often
 
 
 def _token(row: Any) -> TokenInfo:
     return TokenInfo(id=row.pk, username=row.username, label=row.label,
                      created_at=_aware(row.created_at), expires_at=_aware(row.expires_at),
-                     last_used=_aware(row.last_used), revoked=bool(row.revoked))
+                     last_used=_aware(row.last_used), revoked=bool(row.revoked),
+                     scope=row.scope)
 
 
 class Accounts:
@@ -280,9 +286,14 @@ class Accounts:
             conn.execute(update(users).where(users.c.pk == user_pk).values(last_login=utcnow()))
 
     # ---- API tokens ------------------------------------------------------------------------
-    def create_token(self, username: str, label: str = "", *, days: int | None = None) -> str:
+    def create_token(self, username: str, label: str = "", *, days: int | None = None,
+                     scope: str | None = None) -> str:
         """A new API token for the user, valid `days` (default TRACELIGHT_TOKEN_DAYS); only its
-        hash is kept, so it is shown once."""
+        hash is kept, so it is shown once. A `scope` (TOKEN_SCOPES) limits it to the platform
+        API's check, ingest or read calls (a service account's token)."""
+        if scope is not None and scope not in TOKEN_SCOPES:
+            raise UsageError(f"unknown token scope {scope!r}",
+                             hint="one of " + ", ".join(TOKEN_SCOPES))
         days = settings.get_int("token_days") if days is None else days
         if not 1 <= days <= 3650:
             raise UsageError(f"a token lives 1 to 3650 days, not {days}")
@@ -295,17 +306,23 @@ class Accounts:
             conn.execute(insert(api_tokens).values(user_pk=user.pk, token_hash=sha256_hex(token),
                                                    label=label[:200], created_at=now,
                                                    expires_at=now + timedelta(days=days),
-                                                   revoked=False))
+                                                   revoked=False, scope=scope))
         return token
 
     def user_for_token(self, token: str) -> User | None:
         """The enabled user behind a live (not revoked, not expired) token, else None."""
+        found = self.token_holder(token)
+        return found[0] if found else None
+
+    def token_holder(self, token: str) -> tuple[User, str | None] | None:
+        """(user, scope) behind a live token, else None; scope None: the user's full role."""
         if len(token) > 200:
             return None
         now = utcnow()
         with self.store.connect() as conn:
             row = conn.execute(select(*USER_COLUMNS, api_tokens.c.pk.label("token_pk"),
-                                      api_tokens.c.expires_at, api_tokens.c.last_used)
+                                      api_tokens.c.expires_at, api_tokens.c.last_used,
+                                      api_tokens.c.scope)
                                .select_from(api_tokens.join(users,
                                                             users.c.pk == api_tokens.c.user_pk))
                                .where(api_tokens.c.token_hash == sha256_hex(token),
@@ -319,7 +336,7 @@ class Accounts:
             with self.store.transaction() as conn:
                 conn.execute(update(api_tokens).where(api_tokens.c.pk == row.token_pk)
                              .values(last_used=now))
-        return user
+        return user, row.scope
 
     def list_tokens(self, username: str | None = None) -> list[TokenInfo]:
         stmt = (select(*TOKEN_COLUMNS)

@@ -298,6 +298,24 @@ class Watchlists:
             out[watch_pk].append(ad_pk)
         return out
 
+    def matching(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Every watch (any user's) that one of these (kind, value) pairs matches, compared
+        as ingest compares them (phones E.164, emails lower-case, handles bare, image hashes
+        lower-case hex). For a check of an ad that is not stored: nothing is written."""
+        wanted = {(k, _key(k, v)): (k, v) for k, v in pairs if v}
+        if not wanted:
+            return []
+        kinds = sorted({k for k, _ in wanted})
+        out: list[dict[str, Any]] = []
+        with self.store.connect() as conn:
+            for r in conn.execute(select(watches).where(watches.c.kind.in_(kinds))
+                                  .order_by(watches.c.pk)):
+                hit = wanted.get((r.kind, _key(r.kind, r.value)))
+                if hit:
+                    out.append({"id": r.pk, "watchlist": r.watchlist or None, "kind": r.kind,
+                                "value": r.value, "label": r.label, "matched": hit[1]})
+        return out
+
     def list_watches(self, username: str) -> list[dict[str, Any]]:
         n_hits = (select(func.count()).select_from(notifications)
                   .where(notifications.c.watch_pk == watches.c.pk).scalar_subquery())

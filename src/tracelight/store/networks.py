@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, column, delete, func, insert, select, table, text
+from sqlalchemy import Connection, column, delete, func, insert, select, table, text, tuple_
 
 from tracelight.errors import NotFoundError
 from tracelight.records import Reason, reasons_from_json, utcnow
@@ -232,6 +232,27 @@ class NetworkTables(StoreBase):
                         .join(networks, network_members.c.network_pk == networks.c.pk)
                         .where(network_members.c.ad_pk.in_(list(ad_pks[i:i + 500])))):
                     out[r.ad_pk] = r.network_id
+        return out
+
+    def networks_for_entities(self, pairs: Sequence[tuple[str, str]],
+                              ) -> dict[str, list[tuple[str, str]]]:
+        """Network id -> the (kind, value) pairs among `pairs` that one of its member ads
+        mentions: one query, for checking an ad at posting time."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        wanted = sorted(set(pairs))
+        with self.connect() as conn:
+            for i in range(0, len(wanted), 400):
+                rows = conn.execute(
+                    select(networks.c.network_id, entities.c.kind, entities.c.value)
+                    .select_from(entities
+                                 .join(mentions, mentions.c.entity_pk == entities.c.pk)
+                                 .join(network_members,
+                                       network_members.c.ad_pk == mentions.c.ad_pk)
+                                 .join(networks, networks.c.pk == network_members.c.network_pk))
+                    .where(tuple_(entities.c.kind, entities.c.value).in_(wanted[i:i + 400]))
+                    .distinct())
+                for r in rows:
+                    out.setdefault(r.network_id, []).append((r.kind, r.value))
         return out
 
     def member_pks(self, network_id: str, limit: int = 1000) -> list[int]:

@@ -98,12 +98,15 @@ def require_audit_protection(accounts: Accounts) -> None:
 
 def create_app(store: Any, *, region: str | None = None, image_dir: str | None = None,
                secret_key: str | None = None, secure_cookies: bool | None = None,
-               limiter: LoginLimiter | None = None) -> FastAPI:
+               limiter: LoginLimiter | None = None, api_only: bool = False) -> FastAPI:
     """The workspace over an open Store.
 
     secure_cookies: None marks cookies Secure only on HTTPS requests (so loopback HTTP
     works); True always. The cookie-signing key comes from `secret_key`, else
     TRACELIGHT_SECRET_KEY, else a random key kept in the database.
+
+    api_only: serve only the platform API (/api/v1/*) and /healthz, still authenticated
+    (`tracelight serve --api-only`).
 
     Fails closed: refuses to build the app when the audit log's append-only triggers are
     missing or disabled (someone could then rewrite it unnoticed until `audit verify`).
@@ -115,14 +118,16 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
                   description="Every score is a lead for human review, never a finding about "
                               "a person. All routes but /healthz need a login or a Bearer "
                               "token from `tracelight token create USER`.",
-                  docs_url=None, redoc_url=None, openapi_url=None,
+                  docs_url=None, redoc_url=None,
+                  openapi_url="/api/v1/openapi.json" if api_only else None,
                   dependencies=[Depends(csrf_guard)])
     app.state.ctx = WebContext(
         store=store, accounts=accounts, cases=Cases(store), watch=Watchlists(store),
         templates=make_templates(), region=region or settings.get("region"),
         image_dir=image_dir or settings.get("image_dir"), secure_cookies=secure_cookies,
         limiter=limiter or LoginLimiter(), secret=secret)
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    if not api_only:
+        app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     from tracelight.web.routes import (
         admin,
@@ -131,19 +136,23 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
         finance,
         outreach,
         pages,
+        platform,
         reporting,
         session,
         watch,
     )
-    for module in (session, pages, cases, reporting, watch, admin, outreach, api, finance):
+    modules = (platform,) if api_only else (session, pages, cases, reporting, watch, admin,
+                                            outreach, platform, api, finance)
+    for module in modules:
         app.include_router(module.router)
+    platform.add_schemas(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     def _is_api(request: Request) -> bool:
-        return request.url.path.startswith("/api/")
+        return api_only or request.url.path.startswith("/api/")
 
     @app.exception_handler(TracelightError)
     async def on_error(request: Request, exc: TracelightError) -> Response:
@@ -157,7 +166,10 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
             if request.headers.get("hx-request") and not _is_api(request):
                 return HTMLResponse(f'<p class="error">{_esc(str(exc))}</p>',
                                     status_code=exc.http_status)
-            return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+            from tracelight.errors import BusyError
+            return JSONResponse({"detail": str(exc)}, status_code=exc.http_status,
+                                headers={"retry-after": "5"} if isinstance(exc, BusyError)
+                                else None)
         return render(request, "error.html", status_code=exc.http_status,
                       message=exc.message, hint=exc.hint, status=exc.http_status,
                       candidates=getattr(exc, "ads", None))
@@ -182,7 +194,7 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
         return render(request, "error.html", status_code=422, message=msg, hint=None,
                       status=422)
 
-    app.add_middleware(AuthMiddleware, accounts=accounts, secret=secret)
+    app.add_middleware(AuthMiddleware, accounts=accounts, secret=secret, api_only=api_only)
     return app
 
 
@@ -198,4 +210,5 @@ def app_from_env() -> FastAPI:
 
     from tracelight.store import open_store
     secure = os.environ.get("TRACELIGHT_SECURE_COOKIES") == "1"
-    return create_app(open_store(settings.get("db")), secure_cookies=True if secure else None)
+    return create_app(open_store(settings.get("db")), secure_cookies=True if secure else None,
+                      api_only=os.environ.get("TRACELIGHT_API_ONLY") == "1")

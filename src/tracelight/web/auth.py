@@ -116,6 +116,7 @@ class Principal:
     via: str  # "session" or "token"
     csrf_token: str | None = None
     session_id: str | None = None
+    scope: str | None = None  # a service-account token's scope (check, ingest, read)
 
 
 def _cookies(scope: dict[str, Any]) -> dict[str, str]:
@@ -140,8 +141,8 @@ def _header(scope: dict[str, Any], wanted: bytes) -> str | None:
 def resolve_principal(accounts: Accounts, secret: str, scope: dict[str, Any]) -> Principal | None:
     auth = _header(scope, b"authorization")
     if auth and auth.lower().startswith("bearer "):
-        user = accounts.user_for_token(auth[7:].strip())
-        return Principal(user, "token") if user else None
+        found = accounts.token_holder(auth[7:].strip())
+        return Principal(found[0], "token", scope=found[1]) if found else None
     raw = _cookies(scope).get(SESSION_COOKIE)
     if raw:
         sid = unsign(secret, raw)
@@ -170,11 +171,21 @@ ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]],
                     Callable[[dict[str, Any]], Awaitable[None]]], Awaitable[None]]
 
 
+def _scope_allows(token_scope: str, path: str, method: str) -> bool:
+    """Where a scoped (service-account) token may go: the platform API under /api/v1/ (each
+    route checks the scope itself), and with `read` the read-only (GET) JSON API."""
+    if path.startswith("/api/v1/"):
+        return True
+    return token_scope == "read" and path.startswith("/api/") and method in ("GET", "HEAD")
+
+
 class AuthMiddleware:
     """Fail closed: every path but PUBLIC_PATHS needs a user. Pages redirect to the login
     page, /api/ answers 401. Adds the security headers to every response."""
 
-    def __init__(self, app: ASGIApp, accounts: Accounts, secret: str) -> None:
+    def __init__(self, app: ASGIApp, accounts: Accounts, secret: str,
+                 api_only: bool = False) -> None:
+        self.api_only = api_only  # every refusal answers JSON (no login page to send to)
         self.app = app
         self.accounts = accounts
         self.secret = secret
@@ -201,7 +212,7 @@ class AuthMiddleware:
             await send(message)
 
         if principal is None and not public:
-            if path.startswith("/api/"):
+            if path.startswith("/api/") or self.api_only:
                 body = b'{"detail":"authentication required"}'
                 await send_with_headers({"type": "http.response.start", "status": 401,
                                          "headers": [(b"content-type", b"application/json"),
@@ -218,6 +229,16 @@ class AuthMiddleware:
                                      "headers": [(b"location", location.encode()),
                                                  (b"content-length", b"0")]})
             await send_with_headers({"type": "http.response.body", "body": b""})
+            return
+        if principal is not None and principal.scope is not None and not public \
+                and not _scope_allows(principal.scope, path, scope.get("method", "")):
+            body = (b'{"detail":"this token is scoped to the platform API (' +
+                    principal.scope.encode() + b')"}')
+            await send_with_headers({"type": "http.response.start", "status": 403,
+                                     "headers": [(b"content-type", b"application/json"),
+                                                 (b"content-length",
+                                                  str(len(body)).encode())]})
+            await send_with_headers({"type": "http.response.body", "body": body})
             return
         if (principal is not None and principal.user.must_change_password and not public
                 and path not in ONE_TIME_PATHS):

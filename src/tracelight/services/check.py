@@ -1,0 +1,271 @@
+"""Use case: check one ad at posting time, while the poster waits.
+
+The ad (the input contract: title, body, location, url, images as bytes or hashes) goes through
+the real extractor and scorer; its identifiers and images are looked up against the store's
+known networks, watchlists and hash banks; the policy (tracelight.score.policy) turns the
+signals into a recommended action. Nothing is stored unless asked (`store=True`). A risk is a
+lead for human review, never a finding about a person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracelight import settings
+from tracelight.errors import RecordError, UsageError
+from tracelight.extract import extract_record
+from tracelight.images.banks import BankIndex
+from tracelight.images.hashing import hash_bytes
+from tracelight.records import ImageInfo, ProcessedAd, record_from_mapping
+from tracelight.score.policy import Decision, Policy, evaluate, load_policy
+from tracelight.score.scorer import score_ad
+from tracelight.services.banks import load_bank_index
+from tracelight.store import Store
+from tracelight.store.cases import Watchlists
+from tracelight.store.image_banks import MIN_PDQ_QUALITY
+
+MAX_IMAGES = 10
+MAX_IMAGE_BYTES = 10 * 1024 * 1024  # one uploaded picture
+NETWORK_KINDS = ("phone", "email", "social", "crypto", "payment")
+_HEX = re.compile(r"^[0-9a-f]+$")
+_HASH_LEN = {"md5": 32, "sha256": 64, "pdq": 64}
+
+
+@dataclass(frozen=True)
+class CheckImage:
+    """One picture of the ad: its bytes, or hashes only (md5, sha256, pdq as hex)."""
+
+    data: bytes | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    risk: float
+    reasons: list[dict[str, Any]]
+    identifiers: list[dict[str, Any]]
+    images: list[dict[str, Any]]
+    bank_hits: list[dict[str, Any]]
+    watchlist_hits: list[dict[str, Any]]
+    networks: list[dict[str, Any]]
+    decision: Decision
+    stored: dict[str, Any] | None = None
+    signals: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"risk": self.risk, "reasons": self.reasons, "identifiers": self.identifiers,
+                "images": self.images, "bank_hits": self.bank_hits,
+                "watchlist_hits": self.watchlist_hits, "networks": self.networks,
+                "action": self.decision.action, "policy": self.decision.to_dict(),
+                "signals": self.signals, "stored": self.stored}
+
+    def verdict(self) -> dict[str, Any]:
+        """What the audit log keeps of a check: the verdict, never the content."""
+        return {"action": self.decision.action, "would_have": self.decision.would_have,
+                "rule": self.decision.rule, "dry_run": self.decision.dry_run,
+                "risk": round(self.risk, 4), "bank_hits": len(self.bank_hits),
+                "watchlist_hits": len(self.watchlist_hits), "networks": len(self.networks),
+                "stored": bool(self.stored)}
+
+
+def image_from_hashes(md5: str | None = None, sha256: str | None = None,
+                      pdq: str | None = None) -> CheckImage:
+    """A picture given by its hashes; each must be lower-case hex of its length."""
+    given = {"md5": md5, "sha256": sha256, "pdq": pdq}
+    clean: dict[str, str | None] = {}
+    for kind, value in given.items():
+        if value is None or value == "":
+            clean[kind] = None
+            continue
+        v = value.strip().lower()
+        if len(v) != _HASH_LEN[kind] or not _HEX.match(v):
+            raise UsageError(f"image {kind} must be {_HASH_LEN[kind]} hex characters")
+        clean[kind] = v
+    if not any(clean.values()):
+        raise UsageError("an image needs its bytes or at least one of md5, sha256, pdq")
+    return CheckImage(md5=clean["md5"], sha256=clean["sha256"], pdq=clean["pdq"])
+
+
+class Checker:
+    """Holds what every check reuses (policy, bank index, network risks) for one store.
+
+    The bank index and the network risks are reloaded after `ttl` seconds, so a bank imported
+    or a network built while the server runs is seen within that time."""
+
+    def __init__(self, store: Store, *, policy: Policy | None = None, region: str | None = None,
+                 ttl: float = 60.0) -> None:
+        self.store = store
+        self.policy = policy or load_policy()
+        self.region = region or settings.get("region")
+        self.ttl = ttl
+        self.watch = Watchlists(store)
+        self._index: BankIndex | None = None
+        self._index_at = 0.0
+        self._net_risk: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._net_at = 0.0
+
+    def bank_index(self) -> BankIndex:
+        now = time.monotonic()
+        if self._index is None or now - self._index_at > self.ttl:
+            self._index = load_bank_index(self.store)
+            self._index_at = now
+        return self._index
+
+    def _network(self, network_id: str) -> dict[str, Any]:
+        now = time.monotonic()
+        if now - self._net_at > self.ttl:
+            self._net_risk.clear()
+            self._net_at = now
+        got = self._net_risk.get(network_id)
+        if got is None:
+            from tracelight.services.networks import get_network
+            ranked = get_network(self.store, network_id)
+            summary = {"id": ranked.id, "risk": ranked.risk, "size": ranked.size,
+                       "label": ranked.label}
+            got = (ranked.risk, summary)
+            self._net_risk[network_id] = got
+        return dict(got[1])
+
+    def check(self, ad: dict[str, Any], images: Sequence[CheckImage] = (), *,
+              store: bool = False, caller: str = "api") -> CheckResult:
+        """Check one ad (a mapping in the input contract; `id` and `source` optional)."""
+        if len(images) > MAX_IMAGES:
+            raise UsageError(f"at most {MAX_IMAGES} images per check, got {len(images)}")
+        data = dict(ad)
+        data.pop("images", None)
+        if not data.get("id"):
+            text = f"{data.get('title', '')}\n{data.get('body', '')}\n{data.get('url', '')}"
+            data["id"] = "check-" + hashlib.sha256(text.encode("utf-8", "replace")
+                                                   ).hexdigest()[:16]
+        try:
+            record = record_from_mapping(data, default_source="check", origin="check")
+        except RecordError as exc:
+            raise UsageError(f"invalid ad: {exc.message}") from None
+        mentions = extract_record(record, self.region).mentions
+        scored = score_ad(record, mentions)
+        infos = [self._image(i, img) for i, img in enumerate(images)]
+
+        bank_hits = self._bank_hits(infos)
+        identifiers = []
+        seen: set[tuple[str, str]] = set()
+        for m in mentions:
+            if (m.kind, m.value) in seen:
+                continue
+            seen.add((m.kind, m.value))
+            identifiers.append({"kind": m.kind, "value": m.value, "field": m.field,
+                                "start": m.start, "end": m.end, "raw": m.raw,
+                                "obfuscated": m.obfuscated})
+        pairs = [(k, v) for k, v in seen]
+        for info in infos:
+            pairs += [("image", h) for h in (info.sha256, info.md5, info.pdq) if h]
+        if record.url:
+            pairs.append(("url", record.url))
+        watch_hits = self.watch.matching(pairs)
+        networks = self._networks([(k, v) for k, v in seen if k in NETWORK_KINDS], infos)
+        signals = {"risk": scored.risk,
+                   "network_risk": max((n["risk"] for n in networks), default=0.0),
+                   "network_match": float(len(networks)),
+                   "watchlist_hit": float(len(watch_hits)),
+                   "bank_match": float(len(bank_hits))}
+        decision = evaluate(self.policy, signals, {r.code for r in scored.reasons})
+        stored = None
+        if store:
+            stored = self._store(record, mentions, infos, scored.risk, scored.reasons)
+        return CheckResult(
+            risk=scored.risk, reasons=[r.to_dict() for r in scored.reasons],
+            identifiers=identifiers,
+            images=[{"position": i.position, "sha256": i.sha256, "md5": i.md5, "pdq": i.pdq,
+                     "quality": i.quality, "width": i.width, "height": i.height,
+                     "error": i.error} for i in infos],
+            bank_hits=bank_hits, watchlist_hits=watch_hits, networks=networks,
+            decision=decision, stored=stored, signals=signals)
+
+    def _image(self, position: int, img: CheckImage) -> ImageInfo:
+        if img.data is not None:
+            if len(img.data) > MAX_IMAGE_BYTES:
+                raise UsageError(f"image {position} is over the {MAX_IMAGE_BYTES:,}-byte limit")
+            # the one safe decode path: format allow-list, pixel limit, bomb warnings as errors
+            return hash_bytes(img.data, position=position, original=f"upload:{position}")
+        return ImageInfo(position=position, original=f"hash:{position}", sha256=img.sha256,
+                         md5=img.md5, pdq=img.pdq, quality=100 if img.pdq else None)
+
+    def _bank_hits(self, infos: Sequence[ImageInfo]) -> list[dict[str, Any]]:
+        index = self.bank_index()
+        if not index.banks or not infos:
+            return []
+        from dataclasses import replace
+        ok = [i if (i.quality or 0) >= MIN_PDQ_QUALITY else replace(i, pdq=None) for i in infos]
+        threshold = settings.get_int("pdq_threshold")
+        return [m.to_dict() for per in index.match(ok, threshold) for m in per]
+
+    def _networks(self, pairs: Sequence[tuple[str, str]],
+                  infos: Sequence[ImageInfo]) -> list[dict[str, Any]]:
+        """Known networks holding an ad that shares one of these identifiers or images,
+        each with the evidence that matched."""
+        by_net: dict[str, list[dict[str, str]]] = {
+            nid: [{"kind": k, "value": v} for k, v in sorted(found)]
+            for nid, found in (self.store.networks_for_entities(pairs).items() if pairs
+                               else ())}
+        evidence: dict[int, list[dict[str, str]]] = {}
+        for info in infos:
+            for digest in (info.sha256, info.pdq):
+                if digest:
+                    _total, found = self.store.ads_with_image_hash(digest, limit=20)
+                    for a in found:
+                        evidence.setdefault(a.pk, []).append({"kind": "image", "value": digest})
+        for pk, nid in (self.store.network_ids_of(list(evidence)).items() if evidence
+                        else ()):
+            for ev in evidence[pk]:
+                if ev not in by_net.setdefault(nid, []):
+                    by_net[nid].append(ev)
+        if not by_net:
+            return []
+        out = [{**self._network(nid), "matched": ev} for nid, ev in by_net.items()]
+        return sorted(out, key=lambda n: (-n["risk"], n["id"]))
+
+    def _store(self, record: Any, mentions: list[Any], infos: list[ImageInfo], risk: float,
+               reasons: list[Any]) -> dict[str, Any]:
+        from tracelight.services.ingest import default_after_batch
+        item = ProcessedAd(record=record, mentions=list(mentions),
+                           images=[i for i in infos if i.sha256], risk=risk,
+                           reasons=list(reasons))
+        result = self.store.write_batch(None, [item])
+        if result.rejected:
+            raise UsageError(f"not stored: {result.rejected[0][1]}")
+        for hook in default_after_batch():
+            hook(self.store, list(result.written_pks))
+        status = "new" if result.new else "updated" if result.updated else "unchanged"
+        return {"source": record.source, "id": record.id, "status": status}
+
+
+HIGH_RISK_NETWORK = 0.7
+
+
+def alert(store: Store, result: CheckResult) -> int:
+    """Queue the webhook events this check raises (watchlist hits, bank matches, a tie to a
+    high-risk network); nothing when nobody subscribed. Payloads hold the verdict and ids,
+    never the ad's text. Returns how many deliveries were queued."""
+    from tracelight.services.webhooks import emit
+    base: dict[str, Any] = {"action": result.decision.action, "rule": result.decision.rule,
+                            "risk": round(result.risk, 4), "ad": result.stored}
+    queued = 0
+    if result.watchlist_hits:
+        queued += emit(store, "watchlist.hit", {**base, "watches": [
+            {"id": w["id"], "watchlist": w["watchlist"], "kind": w["kind"]}
+            for w in result.watchlist_hits]})
+    if result.bank_hits:
+        queued += emit(store, "bank.match", {**base, "matches": [
+            {"bank": b["bank"], "kind": b["kind"], "distance": b["distance"],
+             "image_position": b["image_position"]} for b in result.bank_hits]})
+    risky = [n for n in result.networks if n["risk"] >= HIGH_RISK_NETWORK]
+    if risky:
+        queued += emit(store, "network.high_risk", {**base, "networks": [
+            {"id": n["id"], "risk": n["risk"], "size": n["size"]} for n in risky]})
+    return queued

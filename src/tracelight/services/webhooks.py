@@ -1,0 +1,164 @@
+"""Use case: webhooks — subscriptions, HMAC-SHA256-signed deliveries, retries with backoff
+and a dead-letter list.
+
+Nothing is sent unless someone subscribed (`tracelight webhook add URL --events ...`).
+Outbound URLs must be http(s); private, loopback and link-local addresses are refused unless
+the webhook_allow_private setting is 1 (tests use a local receiver on 127.0.0.1 that way).
+Payloads carry verdicts and ids, never an ad's text.
+
+Receivers check `X-Tracelight-Signature: sha256=HEX`, the HMAC-SHA256 of
+`TIMESTAMP.BODY` under the subscription's secret, with `X-Tracelight-Timestamp: TIMESTAMP`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tracelight import settings
+from tracelight.errors import UsageError
+from tracelight.records import utcnow
+from tracelight.store import Store
+from tracelight.store.webhooks import Delivery, Webhook, Webhooks
+
+EVENTS = ("watchlist.hit", "bank.match", "network.high_risk")
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, 4 min, then dead-lettered
+TIMEOUT_SECONDS = 5.0
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    """For receivers (and tests): does the signature match?"""
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def check_url(url: str, *, allow_private: bool | None = None) -> str:
+    """The URL if it may receive webhooks; UsageError naming why not."""
+    if allow_private is None:
+        allow_private = settings.get("webhook_allow_private") == "1"
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"not a valid URL: {url[:200]!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError("a webhook URL must be http:// or https:// with a host")
+    if parts.username or parts.password:
+        raise UsageError("a webhook URL may not carry a user name or password")
+    if not allow_private:
+        try:
+            infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
+        except OSError:
+            raise UsageError(f"cannot resolve {parts.hostname!r}") from None
+        for info in infos:
+            addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+            if not addr.is_global:
+                raise UsageError(f"{parts.hostname} is a private, loopback or reserved "
+                                 f"address ({addr})",
+                                 hint="set TRACELIGHT_WEBHOOK_ALLOW_PRIVATE=1 for an internal "
+                                      "receiver")
+    return url.strip()
+
+
+def add_webhook(store: Store, url: str, events: Sequence[str], created_by: str,
+                secret: str | None = None) -> Webhook:
+    unknown = [e for e in events if e not in EVENTS]
+    if unknown or not events:
+        raise UsageError(f"unknown event {unknown[0]!r}" if unknown else "no events given",
+                         hint="events: " + ", ".join(EVENTS))
+    return Webhooks(store).add(check_url(url), list(events),
+                               secret or secrets.token_urlsafe(32), created_by)
+
+
+def emit(store: Store, event: str, data: dict[str, Any]) -> int:
+    """Queue `event` for every subscriber (none: nothing happens). Returns how many."""
+    body = json.dumps({"event": event, "at": utcnow().isoformat(), "data": data},
+                      sort_keys=True, allow_nan=False, default=str)
+    return Webhooks(store).enqueue(event, body)
+
+
+Sender = Callable[[str, bytes, dict[str, str]], int]
+
+
+def _urllib_send(url: str, body: bytes, headers: dict[str, str]) -> int:
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # a redirect could point anywhere: never followed
+
+    opener = urllib.request.build_opener(_NoRedirect)
+    req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with opener.open(req, timeout=TIMEOUT_SECONDS) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+@dataclass(frozen=True)
+class DeliveryRun:
+    sent: int
+    retrying: int
+    dead: int
+
+
+def deliver_due(store: Store, *, send: Sender | None = None,
+                now: datetime | None = None) -> DeliveryRun:
+    """Try every delivery that is due; a failure is retried with exponential backoff, and
+    after MAX_ATTEMPTS it goes to the dead-letter list (`tracelight webhook dead`)."""
+    send = send or _urllib_send
+    repo = Webhooks(store)
+    hooks = {h.id: h for h in repo.all()}
+    sent = retrying = dead = 0
+    for d in repo.due(now):
+        hook = hooks.get(d.webhook_id)
+        if hook is None:
+            continue
+        error = _attempt(hook, d, send)
+        attempts = d.attempts + 1
+        if error is None:
+            repo.mark(d.id, status="sent", attempts=attempts)
+            sent += 1
+        elif attempts >= MAX_ATTEMPTS:
+            repo.mark(d.id, status="dead", attempts=attempts, error=error)
+            dead += 1
+        else:
+            wait = timedelta(seconds=BACKOFF_SECONDS * 2 ** (attempts - 1))
+            repo.mark(d.id, status="pending", attempts=attempts, error=error,
+                      next_at=utcnow() + wait)
+            retrying += 1
+    return DeliveryRun(sent, retrying, dead)
+
+
+def _attempt(hook: Webhook, d: Delivery, send: Sender) -> str | None:
+    try:
+        check_url(hook.url)  # the address may resolve elsewhere now
+    except UsageError as exc:
+        return exc.message
+    body = d.payload.encode()
+    ts = str(int(time.time()))
+    headers = {"content-type": "application/json", "user-agent": "tracelight-webhook",
+               "x-tracelight-event": d.event, "x-tracelight-delivery": str(d.id),
+               "x-tracelight-timestamp": ts,
+               "x-tracelight-signature": sign(hook.secret, ts, body)}
+    try:
+        status = send(hook.url, body, headers)
+    except (OSError, ValueError) as exc:
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    return None if 200 <= status < 300 else f"HTTP {status}"

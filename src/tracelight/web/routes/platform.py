@@ -1,0 +1,261 @@
+"""The platform API under /api/v1: check an ad at posting time, push ads.
+
+Thin: each route reads a size-limited body, calls a service (services/check.py,
+services/ingest.py) and audits the caller and the verdict, never the ad's content unless it
+was stored. `tracelight serve --api-only` serves only these routes and /healthz.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+from starlette.background import BackgroundTask
+
+from tracelight import settings
+from tracelight.errors import BusyError, ForbiddenError, TooLargeError, UsageError
+from tracelight.services.check import Checker, CheckImage, alert, image_from_hashes
+from tracelight.services.webhooks import deliver_due
+from tracelight.web.deps import audit, ctx, principal, require
+
+router = APIRouter(prefix="/api/v1", tags=["platform"])
+
+
+CHECK_EXAMPLE: dict[str, Any] = {
+    "title": "new in town", "body": "sweet girl, call 206 555 0143", "location": "Seattle",
+    "images": [{"sha256": "0" * 64}]}
+
+
+class ImageIn(BaseModel):
+    """One picture: its bytes as base64 (`data`), or its hashes (hex)."""
+
+    data: str | None = Field(None, description="the image bytes, base64")
+    md5: str | None = None
+    sha256: str | None = None
+    pdq: str | None = Field(None, description="PDQ hash, 64 hex characters")
+
+
+class CheckIn(BaseModel):
+    """An ad in the input contract (docs/formats.md), about to be published."""
+
+    title: str = ""
+    body: str = ""
+    location: str | None = None
+    url: str | None = None
+    id: str | None = Field(None, description="the platform's id; needed with store=true")
+    source: str | None = Field(None, description="where it was posted (default 'check')")
+    posted_at: str | None = None
+    images: list[ImageIn] = Field(default_factory=list, max_length=10)
+    store: bool = Field(False, description="keep the ad in the store (default: nothing kept)")
+
+    model_config = {"json_schema_extra": {"examples": [CHECK_EXAMPLE]}}
+
+
+class PolicyOut(BaseModel):
+    action: str
+    rule: str | None
+    would_have: str
+    dry_run: bool
+    fired: list[str]
+
+
+class CheckOut(BaseModel):
+    """The verdict: risk with reasons and spans, identifiers, hash-bank hits, watchlist hits,
+    known networks (with the evidence that matched) and the policy's action."""
+
+    risk: float
+    reasons: list[dict[str, Any]]
+    identifiers: list[dict[str, Any]]
+    images: list[dict[str, Any]]
+    bank_hits: list[dict[str, Any]]
+    watchlist_hits: list[dict[str, Any]]
+    networks: list[dict[str, Any]]
+    action: str = Field(description="allow, review or block")
+    policy: PolicyOut
+    signals: dict[str, float]
+    stored: dict[str, Any] | None
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "risk": 0.81, "reasons": [{"code": "new_in_town", "weight": 0.6, "evidence": [
+            {"field": "title", "start": 0, "end": 11, "text": "new in town"}]}],
+        "identifiers": [{"kind": "phone", "value": "+12065550143", "field": "body",
+                         "start": 17, "end": 29, "raw": "206 555 0143", "obfuscated": False}],
+        "images": [], "bank_hits": [], "watchlist_hits": [],
+        "networks": [{"id": "n-3f2a", "risk": 0.77, "size": 14, "label": "Seattle · 14 ads",
+                      "matched": [{"kind": "phone", "value": "+12065550143"}]}],
+        "action": "review", "policy": {"action": "review", "rule": "high-risk",
+                                       "would_have": "review", "dry_run": False,
+                                       "fired": ["high-risk-network", "high-risk"]},
+        "signals": {"risk": 0.81, "network_risk": 0.77, "network_match": 1,
+                    "watchlist_hit": 0, "bank_match": 0}, "stored": None}]}}
+
+
+def add_schemas(app: Any) -> None:
+    """Put the request models (read from a size-limited body, not by FastAPI) into the
+    OpenAPI components, so the docs list their fields."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return dict(app.openapi_schema)
+        schema: dict[str, Any] = base()
+        found = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (CheckIn, ImageIn):
+            one = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            one.pop("$defs", None)
+            found.setdefault(model.__name__, one)
+        return schema
+
+    app.openapi = openapi
+
+
+async def read_limited(request: Request) -> bytes:
+    """The request body, refused (413) once it passes api_max_body_bytes, read no further."""
+    limit = settings.get_int("api_max_body_bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise TooLargeError(f"request body over the {limit:,}-byte limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLargeError(f"request body over the {limit:,}-byte limit")
+    return bytes(body)
+
+
+def checker(request: Request) -> Checker:
+    c = ctx(request)
+    found: Checker | None = getattr(request.app.state, "checker", None)
+    if found is None:
+        from tracelight.score.policy import load_policy
+        found = Checker(c.store, policy=load_policy(settings.get("policy") or None),
+                        region=c.region)
+        request.app.state.checker = found
+    return found
+
+
+def _images(items: list[ImageIn]) -> list[CheckImage]:
+    out: list[CheckImage] = []
+    for i, item in enumerate(items):
+        if item.data is not None:
+            try:
+                data = base64.b64decode(item.data, validate=True)
+            except (binascii.Error, ValueError):
+                raise UsageError(f"images[{i}].data is not valid base64") from None
+            out.append(CheckImage(data=data))
+        else:
+            try:
+                out.append(image_from_hashes(item.md5, item.sha256, item.pdq))
+            except UsageError as exc:
+                raise UsageError(f"images[{i}]: {exc.message}") from None
+    return out
+
+
+def parse_json_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise UsageError("the body is not valid UTF-8 JSON") from None
+
+
+@router.post("/check", summary="Check an ad before it is published",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"$ref": "#/components/schemas/CheckIn"},
+                                      "example": CHECK_EXAMPLE}}}},
+             responses={200: {"model": CheckOut}, 400: {"description": "bad input"},
+                        401: {"description": "no or unknown token"},
+                        403: {"description": "token lacks the check scope"},
+                        413: {"description": "body over api_max_body_bytes"}})
+async def check(request: Request) -> Any:
+    """Risk with reasons and spans, identifiers, hash-bank hits, watchlist hits, known
+    networks and the recommended action of the policy. Nothing is stored unless
+    `store` is true. Needs the `check` scope (or, for a person, the read permission)."""
+    from starlette.concurrency import run_in_threadpool
+    require_scope(request, "check")
+    raw = await read_limited(request)
+    try:
+        body = CheckIn.model_validate(parse_json_body(raw))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise UsageError(f"invalid {where or 'body'}: {first.get('msg', 'bad value')}"
+                         ) from None
+    if body.store:
+        require_scope(request, "ingest")
+    ad = body.model_dump(exclude={"images", "store"}, exclude_none=True)
+    images = _images(body.images)
+    result = await run_in_threadpool(checker(request).check, ad, images, store=body.store)
+    detail = {"api": True, **result.verdict()}
+    target = f"{result.stored['source']}/{result.stored['id']}" if result.stored else ""
+    await run_in_threadpool(audit, request, "api.check", target, detail=detail)
+    c = ctx(request)
+    queued = await run_in_threadpool(alert, c.store, result)
+    if queued:  # sent after the answer: the poster never waits on a receiver
+        return JSONResponse(result.to_dict(),
+                            background=BackgroundTask(deliver_due, c.store))
+    return result.to_dict()
+
+
+def require_scope(request: Request, scope: str) -> None:
+    """A scoped (service-account) token must carry this scope, and its user (or a person)
+    must hold the matching permission of their role."""
+    p = principal(request)
+    if p.scope is not None and p.scope != scope:
+        raise ForbiddenError(f"this token's scope is {p.scope!r}",
+                             hint=f"this call needs a token with scope {scope!r}")
+    require(request, {"check": "read", "ingest": "ingest", "read": "read"}[scope])
+
+
+@router.post("/ads", summary="Push ads into the store (JSON Lines or a JSON array)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/x-ndjson": {"schema": {"type": "string"}, "example":
+                                          '{"id": "a1", "source": "platform-x", "title": '
+                                          '"hello", "body": "text"}\n'},
+                 "application/json": {"schema": {"type": "array", "items": {
+                     "type": "object"}}, "example": [{"id": "a1", "source": "platform-x",
+                                                      "title": "hello", "body": "text"}]}}}},
+             responses={200: {"description": "per-record results and the run's counts",
+                              "content": {"application/json": {"example": {
+                                  "summary": {"run": 7, "status": "done", "read": 2, "new": 1,
+                                              "updated": 0, "unchanged": 0, "rejected": 1},
+                                  "results": [{"line": 1, "id": "a1", "status": "accepted"},
+                                              {"line": 2, "status": "rejected",
+                                               "reason": "missing required field 'id'"}]}}}},
+                        413: {"description": "body over api_max_body_bytes"},
+                        503: {"description": "another push is being stored: retry later"}})
+async def push(request: Request, source: str | None = None) -> dict[str, Any]:
+    """Stores ads with the rules of `tracelight ingest` (rejects, idempotence: an ad sent
+    twice is `unchanged`). Image references are not followed. One push at a time: a second
+    answers 503 with Retry-After. Needs the `ingest` scope (or the ingest permission)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from tracelight.services.push import push_ads
+    require_scope(request, "ingest")
+    lock = _push_lock(request)
+    if not lock.acquire(blocking=False):
+        raise BusyError("another push is being stored", hint="retry in a few seconds")
+    try:
+        raw = await read_limited(request)
+        c = ctx(request)
+        result = await run_in_threadpool(
+            push_ads, c.store, raw, content_type=request.headers.get("content-type", ""),
+            default_source=source, region=c.region)
+    finally:
+        lock.release()
+    await run_in_threadpool(audit, request, "api.ads", detail={"api": True, **{
+        k: result.summary.get(k) for k in ("run", "read", "new", "updated", "unchanged",
+                                           "rejected")}})
+    return result.to_dict()
+
+
+def _push_lock(request: Request) -> Any:
+    import threading
+    lock = getattr(request.app.state, "push_lock", None)
+    if lock is None:
+        lock = request.app.state.push_lock = threading.Lock()
+    return lock
