@@ -143,8 +143,12 @@ def test_commands_fit_80_columns(demo_db: str) -> None:
     sections = out.split("\n\n")
     assert sections[0].startswith("Ads by risk") and "Networks by risk" in sections[1]
     ad_lines = sections[0].splitlines()
-    assert len(ad_lines) == 3 + 100  # title, header, rule, 100 rows: one line each
-    assert ad_lines[-1].lstrip().startswith("100 ")  # ranks run on; networks start again
+    # title, header, rule, 100 rows and the calibration slice (one random unreviewed ad per 20,
+    # inserted so no ranked ad is pushed off the page): one line each
+    from tracelight.services.queue import CALIBRATION_EVERY
+
+    assert len(ad_lines) == 3 + 100 + 100 // CALIBRATION_EVERY
+    assert ad_lines[-1].lstrip().startswith(f"{100 + 100 // CALIBRATION_EVERY} ")  # ranks run on
     assert sections[1].splitlines()[3].lstrip().startswith("1 ")
 
 

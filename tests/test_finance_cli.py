@@ -114,7 +114,10 @@ def test_stream_alert_arrives_before_the_input_ends(tmp_path: Path) -> None:
     import subprocess
     import sys
 
+    from tracelight.store import open_store
+
     db = f"sqlite:///{tmp_path / 's.db'}"
+    open_store(db).close()  # `tx score` reads accounts from an existing store, never makes one
     proc = subprocess.Popen([sys.executable, "-m", "tracelight", "tx", "score", "-", "--db", db],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
