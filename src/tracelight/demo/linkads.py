@@ -117,6 +117,38 @@ def iter_ads(n_ads: int, seed: int = 7, market: str = "simple",
                       cities), net
 
 
+class BodyWriter:
+    """An ad body written piece by piece, each planted identifier kept as a Mention whose span
+    indexes the finished text (the synthetic generators' one way of writing a body)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.mentions: list[Mention] = []
+        self.pos = 0
+
+    def add(self, text: str, kind: str | None = None, value: str = "") -> None:
+        if kind:
+            self.mentions.append(Mention(kind, value, "body", self.pos, self.pos + len(text),
+                                         raw=text))
+        self.parts.append(text)
+        self.pos += len(text)
+
+    def intro(self, name: str, age: int, city: str, sentences: list[list[str]]) -> None:
+        """"Hi I am NAME, AGE years, in CITY." then the sentences, capitalised."""
+        self.add("Hi I am ")
+        self.add(name, "name", name)
+        self.add(f", {age} years, in ")
+        self.add(city, "location", city)
+        self.add(". ")
+        for words in sentences:
+            self.add(" ".join(words).capitalize() + ". ")
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+
 def _ad(rng: random.Random, key: str, posted: datetime, template: list[list[str]],
         pool: list[str], generic: list[list[str]], boiler: list[list[str]], phones: list[str],
         email: str | None, names: list[str], cities: list[str]) -> LinkAd:
@@ -134,24 +166,9 @@ def _ad(rng: random.Random, key: str, posted: datetime, template: list[list[str]
         sents.insert(rng.randrange(len(sents) + 1), rng.choice(generic))
     city = rng.choice(cities)
     name = rng.choice(names)
-    parts: list[str] = []
-    mentions: list[Mention] = []
-    pos = 0
-
-    def add(text: str, kind: str | None = None, value: str = "") -> None:
-        nonlocal pos
-        if kind:
-            mentions.append(Mention(kind, value, "body", pos, pos + len(text), raw=text))
-        parts.append(text)
-        pos += len(text)
-
-    add("Hi I am ")
-    add(name, "name", name)
-    add(f", {rng.randint(19, 35)} years, in ")
-    add(city, "location", city)
-    add(". ")
-    for s in sents:
-        add(" ".join(s).capitalize() + ". ")
+    body = BodyWriter()
+    add = body.add
+    body.intro(name, rng.randint(19, 35), city, sents)
     for p in rng.sample(phones, min(len(phones), rng.randint(1, 2))):
         add("Call ")
         add(_write_phone(rng, p), "phone", p)
@@ -166,5 +183,5 @@ def _ad(rng: random.Random, key: str, posted: datetime, template: list[list[str]
             add("Site help ")
             add(_write_phone(rng, SITE_PHONE), "phone", SITE_PHONE)
             add(". ")
-    return LinkAd(key=key, title=f"{name} in {city}", body="".join(parts), posted_at=posted,
-                  location=city, mentions=tuple(mentions))
+    return LinkAd(key=key, title=f"{name} in {city}", body=body.text, posted_at=posted,
+                  location=city, mentions=tuple(body.mentions))

@@ -27,7 +27,16 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from tracelight.demo.linkads import CITIES, COMMON, NAMES, _phone, _sentence, _words, _write_phone
+from tracelight.demo.linkads import (
+    CITIES,
+    COMMON,
+    NAMES,
+    BodyWriter,
+    _phone,
+    _sentence,
+    _words,
+    _write_phone,
+)
 from tracelight.link.features import LinkAd
 from tracelight.records import Mention
 
@@ -152,24 +161,9 @@ def _text(m: _Market, kind: str, template: list[list[str]], names: list[str],
     for _ in range(rng.randint(1, 3)):
         sents.insert(rng.randrange(len(sents) + 1), rng.choice(m.stock))
     name, city = rng.choice(names), rng.choice(cities)
-    parts: list[str] = []
-    mentions: list[Mention] = []
-    pos = 0
-
-    def add(text: str, kind_: str | None = None, value: str = "") -> None:
-        nonlocal pos
-        if kind_:
-            mentions.append(Mention(kind_, value, "body", pos, pos + len(text), raw=text))
-        parts.append(text)
-        pos += len(text)
-
-    add("Hi I am ")
-    add(name, "name", name)
-    add(f", {rng.randint(19, 35)} years, in ")
-    add(city, "location", city)
-    add(". ")
-    for s in sents:
-        add(" ".join(s).capitalize() + ". ")
+    body = BodyWriter()
+    add = body.add
+    body.intro(name, rng.randint(19, 35), city, sents)
     if no_contact:
         add("Contact me through the site only. ")
     else:
@@ -181,7 +175,7 @@ def _text(m: _Market, kind: str, template: list[list[str]], names: list[str],
         add("Mail ")
         add(email, "email", email)
         add(". ")
-    return "".join(parts), mentions, f"{name} in {city}", city
+    return body.text, body.mentions, f"{name} in {city}", city
 
 
 def _footer(m: _Market, src: str, body: str, mentions: list[Mention],

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol, TypeVar
 
 from tracelight import kinds
 from tracelight.errors import NotFoundError, TracelightError, UsageError
@@ -135,6 +135,36 @@ def to_alert(a: FinAlert) -> Alert:
 
 # ---- ingest -------------------------------------------------------------------------------
 
+_Row = TypeVar("_Row")
+
+
+class _Counts(Protocol):
+    read: int
+    rejected: int
+
+
+def _write_in_batches(items: Iterable[_Row | Reject], counts: _Counts, rejects: _Rejects,
+                      write: Callable[[list[_Row]], None], batch_size: int) -> None:
+    """Rows to `write` in batches of `batch_size` (one database transaction each); rejects
+    to the rejects file. The rejects file is closed whatever happens."""
+    batch: list[_Row] = []
+    try:
+        for item in items:
+            if isinstance(item, Reject):
+                counts.rejected += 1
+                rejects.write(item)
+                continue
+            counts.read += 1
+            batch.append(item)
+            if len(batch) >= batch_size:
+                write(batch)
+                batch = []
+        if batch:
+            write(batch)
+    finally:
+        rejects.close()
+
+
 def ingest_transactions(store: Store, sources: Iterable[tuple[str, IO[bytes]]], *,
                         rejects_path: str | None = None, batch_size: int = BATCH,
                         progress: Callable[[int], None] | None = None) -> TxIngestResult:
@@ -142,58 +172,28 @@ def ingest_transactions(store: Store, sources: Iterable[tuple[str, IO[bytes]]], 
     transaction per batch: a crash loses at most the batch in flight, and running the same
     command again adds nothing already stored (transactions are keyed on tx_id)."""
     result = TxIngestResult(rejects_path=rejects_path)
-    rejects = _Rejects(rejects_path)
-    batch: list[Transaction] = []
 
-    def flush() -> None:
-        if batch:
-            result.new += store.write_fin_transactions(batch)
-            result.batches += 1
-            if progress:
-                progress(len(batch))
-            batch.clear()
-    try:
-        for name, stream in sources:
-            for item in read_transactions(stream, name):
-                if isinstance(item, Reject):
-                    result.rejected += 1
-                    rejects.write(item)
-                    continue
-                result.read += 1
-                batch.append(item)
-                if len(batch) >= batch_size:
-                    flush()
-        flush()
-    finally:
-        rejects.close()
+    def write(batch: list[Transaction]) -> None:
+        result.new += store.write_fin_transactions(batch)
+        result.batches += 1
+        if progress:
+            progress(len(batch))
+
+    rows = (item for name, stream in sources for item in read_transactions(stream, name))
+    _write_in_batches(rows, result, _Rejects(rejects_path), write, batch_size)
     return result
 
 
 def ingest_accounts(store: Store, name: str, stream: IO[bytes], *,
                     rejects_path: str | None = None) -> AccountIngestResult:
     result = AccountIngestResult(rejects_path=rejects_path)
-    rejects = _Rejects(rejects_path)
-    batch: list[Account] = []
 
-    def flush() -> None:
-        if batch:
-            new, updated = store.write_fin_accounts(batch)
-            result.new += new
-            result.updated += updated
-            batch.clear()
-    try:
-        for item in read_accounts(stream, name):
-            if isinstance(item, Reject):
-                result.rejected += 1
-                rejects.write(item)
-                continue
-            result.read += 1
-            batch.append(item)
-            if len(batch) >= BATCH:
-                flush()
-        flush()
-    finally:
-        rejects.close()
+    def write(batch: list[Account]) -> None:
+        new, updated = store.write_fin_accounts(batch)
+        result.new += new
+        result.updated += updated
+
+    _write_in_batches(read_accounts(stream, name), result, _Rejects(rejects_path), write, BATCH)
     return result
 
 
