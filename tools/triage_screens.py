@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workspace_screens import CHROMIUM, LIMIT, free_port, wait_up
+from workspace_screens import CHROMIUM, free_port, save_screenshot, wait_up
 
 
 def main() -> int:
@@ -44,13 +44,7 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1366, "height": 900})
 
             def shot(name: str) -> None:
-                path = args.out / f"{name}.png"
-                page.screenshot(path=str(path), type="png")
-                if path.stat().st_size > LIMIT:
-                    from PIL import Image
-                    with Image.open(path) as img:
-                        img.convert("RGB").quantize(256).save(path, optimize=True)
-                print(f"{path}  {path.stat().st_size // 1024} KB")
+                save_screenshot(page, args.out, name)
 
             page.goto(base + "/login")
             page.fill("input[name=username]", args.user)

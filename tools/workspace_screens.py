@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 LIMIT = 300 * 1024  # bytes per screenshot
@@ -40,6 +41,19 @@ def wait_up(url: str, seconds: float = 60) -> None:
         except OSError:
             time.sleep(0.3)
     raise SystemExit(f"the server at {url} did not answer within {seconds:.0f} s")
+
+
+def save_screenshot(page: Any, out: Path, name: str) -> Path:
+    """The page as out/NAME.png, reduced to 256 colours when over LIMIT (text stays sharp,
+    files stay small)."""
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path), type="png")
+    if path.stat().st_size > LIMIT:
+        from PIL import Image
+        with Image.open(path) as img:
+            img.convert("RGB").quantize(256).save(path, optimize=True)
+    print(f"{path}  {path.stat().st_size // 1024} KB")
+    return path
 
 
 def main() -> int:
@@ -71,13 +85,7 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1366, "height": 900})
 
             def shot(name: str) -> None:
-                path = args.out / f"{name}.png"
-                page.screenshot(path=str(path), type="png")
-                if path.stat().st_size > LIMIT:  # 256 colours: text stays sharp, files small
-                    from PIL import Image
-                    with Image.open(path) as img:
-                        img.convert("RGB").quantize(256).save(path, optimize=True)
-                print(f"{path}  {path.stat().st_size // 1024} KB")
+                save_screenshot(page, args.out, name)
 
             page.goto(base + "/login")
             page.fill("input[name=username]", args.user)
