@@ -8,6 +8,7 @@ flag 'x'") instead of scoring with a half-read catalogue.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -111,6 +112,28 @@ def _fail(path: str, key: str, message: str) -> ConfigError:
     return ConfigError(f"{path}: {key}: {message}", hint="see docs/finance.md for the format")
 
 
+def _entries(items: list[Any], path: str, name: str, keys: frozenset[str] | set[str],
+             ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(where, code, entry) for each entry of a catalogue list: a mapping with a unique
+    lower_snake_case code and no unknown keys."""
+    seen: set[str] = set()
+    for i, raw in enumerate(items):
+        where = f"{name}[{i}]"
+        if not isinstance(raw, dict):
+            raise _fail(path, where, "must be a mapping")
+        code = raw.get("code")
+        if not isinstance(code, str) or not _CODE_RE.match(code):
+            raise _fail(path, f"{where}.code", f"must be lower_snake_case, got {code!r}")
+        where = f"{where} (code {code!r})"
+        if code in seen:
+            raise _fail(path, f"{where}.code", "is defined twice")
+        seen.add(code)
+        extra = set(raw) - set(keys)
+        if extra:
+            raise _fail(path, f"{where}.{sorted(extra)[0]}", "unknown key")
+        yield where, code, raw
+
+
 def _num(raw: Any, path: str, key: str, lo: float, hi: float) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise _fail(path, key, f"must be a number, got {raw!r}")
@@ -195,19 +218,7 @@ def parse_redflags(data: Any, path: str) -> RedFlags:
     if not isinstance(flags_raw, list) or not flags_raw:
         raise _fail(path, "indicators", "must be a non-empty list")
     flags: list[RedFlag] = []
-    for i, raw in enumerate(flags_raw):
-        where = f"indicators[{i}]"
-        if not isinstance(raw, dict):
-            raise _fail(path, where, "must be a mapping")
-        code = raw.get("code")
-        if not isinstance(code, str) or not _CODE_RE.match(code):
-            raise _fail(path, f"{where}.code", f"must be lower_snake_case, got {code!r}")
-        where = f"{where} (code {code!r})"
-        if code in {f.code for f in flags}:
-            raise _fail(path, f"{where}.code", "is defined twice")
-        extra = set(raw) - _FLAG_KEYS
-        if extra:
-            raise _fail(path, f"{where}.{sorted(extra)[0]}", "unknown key")
+    for where, code, raw in _entries(flags_raw, path, "indicators", _FLAG_KEYS):
         detector = raw.get("detector")
         if detector not in DETECTORS:
             raise _fail(path, f"{where}.detector",
@@ -235,19 +246,7 @@ def parse_redflags(data: Any, path: str) -> RedFlags:
     if not isinstance(typos_raw, list) or not typos_raw:
         raise _fail(path, "typologies", "must be a non-empty list")
     typologies: list[Typology] = []
-    for i, raw in enumerate(typos_raw):
-        where = f"typologies[{i}]"
-        if not isinstance(raw, dict):
-            raise _fail(path, where, "must be a mapping")
-        code = raw.get("code")
-        if not isinstance(code, str) or not _CODE_RE.match(code):
-            raise _fail(path, f"{where}.code", f"must be lower_snake_case, got {code!r}")
-        where = f"{where} (code {code!r})"
-        if code in {t.code for t in typologies}:
-            raise _fail(path, f"{where}.code", "is defined twice")
-        extra = set(raw) - _TYPO_KEYS
-        if extra:
-            raise _fail(path, f"{where}.{sorted(extra)[0]}", "unknown key")
+    for where, code, raw in _entries(typos_raw, path, "typologies", _TYPO_KEYS):
         all_of = _codes(raw.get("all_of"), path, f"{where}.all_of", known)
         any_of = _codes(raw.get("any_of"), path, f"{where}.any_of", known)
         min_any_raw = raw.get("min_any", 0)
