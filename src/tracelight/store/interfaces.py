@@ -30,7 +30,7 @@ from tracelight.store.image_banks import (
     ImageHit,
 )
 from tracelight.store.networks import LinkRun, LinkRunRow, NetworkRow, StoredHub
-from tracelight.store.reviews import Review, ReviewChange, ReviewLabel
+from tracelight.store.reviews import Review, ReviewChange, ReviewLabel, Visit
 from tracelight.store.workspace import SharedAd
 
 Reasons = list[Reason]
@@ -218,6 +218,9 @@ class DigestRepo(Protocol):
                       ) -> list[tuple[int, str | None]]: ...
     def watch_hits_since(self, since: datetime, *,
                          limit: int = 10_000) -> list[dict[str, Any]]: ...  # still dicts
+    def get_visit(self, username: str, page: str) -> Visit | None: ...
+    def set_visit(self, username: str, page: str, *, seen_at: datetime | None = None,
+                  shown_until: datetime | None = None, clear_shown: bool = False) -> None: ...
 
 
 @runtime_checkable

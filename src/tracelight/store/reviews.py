@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from tracelight.records import utcnow
-from tracelight.store.accounts import _aware
+from tracelight.store.accounts import _aware, insert_unique
 from tracelight.store.base import StoreBase
-from tracelight.store.schema import review_labels, reviews
+from tracelight.store.schema import review_labels, reviews, visits
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,18 @@ class ReviewChange:
     kind: str
     ref: str
     seen: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What one user has seen of one page: `seen_at` (everything before it is seen; None:
+    never marked) and `shown_until` (the newest time the page showed since then)."""
+
+    username: str
+    page: str
+    seen_at: datetime | None
+    shown_until: datetime | None
+    updated_at: datetime
 
 
 def _review(row: Any) -> Review:
@@ -171,3 +183,32 @@ class DigestTables(StoreBase):
             return [{"ad_pk": int(r.ad_pk), "at": _aware(r.created_at), "user": r.username,
                      "kind": r.kind, "value": r.value, "label": r.label,
                      "watchlist": r.watchlist or None} for r in conn.execute(q)]
+
+    def get_visit(self, username: str, page: str) -> Visit | None:
+        q = select(visits).where(visits.c.username == username, visits.c.page == page)
+        with self.connect() as conn:
+            row = conn.execute(q).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Visit(m["username"], m["page"], _aware(m["seen_at"]), _aware(m["shown_until"]),
+                     _aware(m["updated_at"]))
+
+    def set_visit(self, username: str, page: str, *, seen_at: datetime | None = None,
+                  shown_until: datetime | None = None, clear_shown: bool = False) -> None:
+        """Write what is given (seen_at, shown_until; clear_shown empties shown_until),
+        creating the row on first use."""
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if seen_at is not None:
+            values["seen_at"] = seen_at
+        if shown_until is not None:
+            values["shown_until"] = shown_until
+        elif clear_shown:
+            values["shown_until"] = None
+        where = (visits.c.username == username, visits.c.page == page)
+        with self.transaction() as conn:
+            done = conn.execute(update(visits).where(*where).values(**values)).rowcount
+        if not done and not insert_unique(self, visits, {"username": username, "page": page,
+                                                         **values}):
+            with self.transaction() as conn:  # another request created it meanwhile
+                conn.execute(update(visits).where(*where).values(**values))

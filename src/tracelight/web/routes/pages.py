@@ -345,12 +345,53 @@ def network_page(request: Request, network_id: str) -> Response:
 
 
 @router.get("/new")
-def whats_new(request: Request, since: str = "24h") -> Response:
-    """What's new since a time (default the last 24 hours): new ads in watched networks,
-    networks that grew, watchlist hits (services.digest, audited there)."""
-    from tracelight.services.digest import digest, parse_since
+def whats_new(request: Request, since: str = "last") -> Response:
+    """What's new since the user's last visit (default; refreshing keeps it) or a fixed
+    window back from now: new ads in watched networks, networks that grew, watchlist hits
+    (services.digest, audited there)."""
+    from tracelight.services import digest as digest_service
 
     user = require(request, "read")
-    since = since if since in ("24h", "7d", "30d") else "24h"
-    found = digest(ctx(request).store, parse_since(since), user.username, via_cli=False)
-    return render(request, "new.html", d=found, since=since)
+    store = ctx(request).store
+    since = since if since in ("last", "24h", "7d", "30d") else "last"
+    known = True
+    if since == "last":
+        _when, known = digest_service.last_seen(store, user.username)
+        found = digest_service.since_last_visit(store, user.username)
+    else:
+        found = digest_service.digest(store, digest_service.parse_since(since), user.username,
+                                      via_cli=False)
+    return render(request, "new.html", d=found, since=since, known=known)
+
+
+@router.post("/new/seen")
+def whats_new_seen(request: Request, until: str = Form("")) -> Response:
+    """Mark the visit seen up to what the page showed (`until`, its own time)."""
+    from tracelight.services import digest as digest_service
+
+    user = require(request, "read")
+    try:
+        when = datetime.fromisoformat(until) if until else None
+    except ValueError:
+        raise UsageError(f"not a time: {until[:40]!r}") from None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    digest_service.mark_seen(ctx(request).store, user.username, when, how="button")
+    return RedirectResponse("/new", status_code=303)
+
+
+@router.get("/about")
+def about_page(request: Request) -> Response:
+    """What ranks the queue: the active model's card (training labels, date, figures,
+    features) or the default weights, candidates, and this store's data and versions."""
+    from pathlib import Path
+
+    from tracelight.score.catalogue import load_catalogue
+    from tracelight.services.about import about
+
+    user = require(request, "read")
+    cat = load_catalogue(settings.get("catalogue") or None)
+    found = about(ctx(request).store, Path(settings.get("model_dir")), cat, user.username,
+                  via_cli=False)
+    return render(request, "about.html", m=found["model"], candidates=found["candidates"],
+                  data=found["data"])
