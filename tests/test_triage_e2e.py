@@ -238,3 +238,23 @@ def test_open_queue_walks_the_risk_index_past_closed_ads(store: Store) -> None:
     assert [a.ad_id for a in page.ads] == [f"{i:05d}" for i in range(1, 20, 2)]
     src = ad_queue(store, AdFilter(source="s"), limit=5, offset=5, calibration=False)
     assert [a.ad_id for a in src.ads] == [f"{i:05d}" for i in range(11, 20, 2)]
+
+
+def test_cli_digest_since_last_visit(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    try:
+        store.write_batch(None, [ProcessedAd(AdRecord(id="1", source="s", title="t",
+                                                      body="b"))])
+    finally:
+        store.close()
+
+    def new_ads(*extra: str) -> int:
+        code, out, err = _cli("digest", "--since", "last", "--as", "ana", "--format",
+                              "jsonl", "--db", sqlite_url, *extra)
+        assert code == 0, err
+        return int(json.loads(out.splitlines()[0])["new_ads"])
+
+    assert new_ads() == 1 and new_ads() == 1  # listing it does not mark it seen
+    assert new_ads("--mark-seen") == 1 and new_ads() == 0
+    code, _out, err = _cli("digest", "--since", "24h", "--mark-seen", "--db", sqlite_url)
+    assert code != 0 and "goes with --since last" in err

@@ -44,16 +44,19 @@ def read_card(model_path: Path) -> dict[str, Any]:
     return card
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _summary(card: dict[str, Any], weights_shown: int) -> dict[str, Any]:
     """The card's facts in one flat, typed shape (whatever the card file held)."""
-    data = card.get("data") if isinstance(card.get("data"), dict) else {}
-    held = card.get("metrics_held_out") if isinstance(card.get("metrics_held_out"),
-                                                       dict) else {}
-    weights = card.get("indicator_weights")
-    weights = weights if isinstance(weights, dict) else {}
-    compared = card.get("compared_with") if isinstance(card.get("compared_with"),
-                                                       dict) else {}
-    limits = card.get("limits") if isinstance(card.get("limits"), list) else []
+    data = _dict(card.get("data"))
+    held = _dict(card.get("metrics_held_out"))
+    weights = _dict(card.get("indicator_weights"))
+    compared = _dict(card.get("compared_with"))
+    rows = compared.get("rows")
+    limits = card.get("limits")
+    limits = limits if isinstance(limits, list) else []
     return {
         "name": str(card.get("name", "")), "error": card.get("error"),
         "created": card.get("created"), "model": card.get("model"),
@@ -64,7 +67,7 @@ def _summary(card: dict[str, Any], weights_shown: int) -> dict[str, Any]:
         "held_out": {k: held.get(k) for k in ("n", "positives", "roc_auc", "pr_auc",
                                               "precision@50", "precision@200") if k in held},
         "compared_with": compared.get("scorer"),
-        "comparison": compared.get("rows") if isinstance(compared.get("rows"), list) else [],
+        "comparison": [_dict(r) for r in rows] if isinstance(rows, list) else [],
         "features": [{"feature": str(k), "weight": v} for k, v in
                      list(weights.items())[:weights_shown]],
         "features_total": len(weights),

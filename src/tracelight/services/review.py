@@ -90,6 +90,7 @@ def resolve_targets(store: Store, refs: Sequence[str]) -> list[Target]:
         raise UsageError("nothing to review", hint="give SOURCE/ID or network:ID")
     if len(refs) > MAX_REFS:
         raise UsageError(f"too many references ({len(refs)}; at most {MAX_REFS})")
+    refs = list(dict.fromkeys(refs))  # the same target named twice is one target
     out: list[Target] = []
     for ref in refs:
         if ref.startswith("network:"):

@@ -66,12 +66,14 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
     found = ad_queue(c.store, flt, limit=limit, offset=offset,
                      show_all=view == "all", mine=user.username if view == "mine" else None)
     total, ads, scored = found.total, found.ads, found.scored
-    networks = views.top_networks(c.store, c.network_ranking, limit=15)
-    if networks and view != "all":  # what analysts closed stays out of the side list too
+    networks = views.top_networks(c.store, c.network_ranking, limit=45)
+    if networks:  # what analysts closed stays out of the side list too; changes are named
         from tracelight.services.review import annotate_networks
 
-        notes = annotate_networks(c.store, [(n["id"], n.get("size") or 0) for n in networks])
-        networks = [n for n in networks if not notes[n["id"]].hidden]
+        nnotes = annotate_networks(c.store, [(n["id"], n.get("size") or 0) for n in networks])
+        networks = [{**n, "review": nnotes[n["id"]].state, "review_note": nnotes[n["id"]].note}
+                    for n in networks if view == "all" or not nnotes[n["id"]].hidden][:15]
+    net_of = c.store.network_ids_of([a.pk for a in ads]) if ads else {}
     audit(request, "queue.view", detail={"filters": {k: v for k, v in {
         "since": since, "until": until, "city": city, "source": source,
         "category": category}.items() if v}, "page": page, "view": view or "open"})
@@ -86,6 +88,7 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
         row["review"] = note.state if note else "new"
         row["review_note"] = note.note if note else ""
         row["calibration"] = a.pk in found.calibration
+        row["network"] = net_of.get(a.pk)
         rows.append(row)
     from tracelight.services.review import REASONS
 
@@ -105,7 +108,8 @@ async def queue_review(request: Request) -> Response:
     user = require(request, "case.edit")
     c = ctx(request)
     form = await request.form()
-    refs = [str(v) for v in form.getlist("ref") if isinstance(v, str) and v.strip()]
+    refs = list(dict.fromkeys(str(v) for v in form.getlist("ref")
+                              if isinstance(v, str) and v.strip()))
     action = str(form.get("action") or "")
     if not refs:
         raise UsageError("select at least one ad or network first")

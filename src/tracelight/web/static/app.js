@@ -41,9 +41,14 @@
     var count = document.getElementById("selcount");
     var last = -1, cur = -1;
     function update() {
-      var n = boxes.filter(function (b) { return b.checked; }).length;
+      var n = selected();
       if (count) count.textContent = String(n);
       form.classList.toggle("has-selection", n > 0);
+    }
+    function syncNet(box) {  // one network, one state: every box naming it follows
+      var net = box.getAttribute("data-net");
+      if (!net) return;
+      boxes.forEach(function (b) { if (b.getAttribute("data-net") === net) b.checked = box.checked; });
     }
     boxes.forEach(function (box, i) {
       box.addEventListener("click", function (ev) {
@@ -52,9 +57,15 @@
           for (var j = a; j <= b; j++) boxes[j].checked = box.checked;
         }
         last = i;
+        syncNet(box);
         update();
       });
     });
+    function selected() {  // a network counts once, however many boxes name it
+      var seen = {};
+      boxes.forEach(function (b) { if (b.checked) seen[b.value] = true; });
+      return Object.keys(seen).length;
+    }
     var all = document.getElementById("selall");
     if (all) all.addEventListener("change", function () {
       rows.forEach(function (r) { var b = r.querySelector("input.sel"); if (b) b.checked = all.checked; });
@@ -80,6 +91,7 @@
       if (ev.key === "j") focusRow(cur + 1);
       else if (ev.key === "k") focusRow(cur - 1);
       else if (ev.key === "x" && box) { box.checked = !box.checked; update(); }
+      else if (ev.key === "w" && row) { var nb = row.querySelector("input.net"); if (nb) { nb.checked = !nb.checked; syncNet(nb); update(); } }
       else if (ev.key === "o" && row) { var a = row.querySelector("a.open"); if (a) window.location.href = a.href; }
       else if (ev.key === "e") submit("mark", "escalated");
       else if (ev.key === "n") submit("mark", "no concern");
