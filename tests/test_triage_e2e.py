@@ -256,5 +256,6 @@ def test_cli_digest_since_last_visit(sqlite_url: str) -> None:
 
     assert new_ads() == 1 and new_ads() == 1  # listing it does not mark it seen
     assert new_ads("--mark-seen") == 1 and new_ads() == 0
-    code, _out, err = _cli("digest", "--since", "24h", "--mark-seen", "--db", sqlite_url)
-    assert code != 0 and "goes with --since last" in err
+    r = CliRunner().invoke(cli, ["digest", "--since", "24h", "--mark-seen", "--db",
+                                 sqlite_url])
+    assert r.exit_code != 0 and "goes with --since last" in str(r.exception)
