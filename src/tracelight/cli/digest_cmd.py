@@ -28,8 +28,8 @@ def digest_cmd(since: str, mark_seen: bool, fmt: str, out_path: str | None,
     from pathlib import Path
 
     from tracelight.errors import UsageError
-    from tracelight.services.cases import actor_name
     from tracelight.services import digest as digest_service
+    from tracelight.services.cases import actor_name
 
     last = since.strip().lower() in ("last", "last-visit")
     if mark_seen and not last:
