@@ -83,10 +83,13 @@ def test_triage_done_when_end_to_end(db_url: str, tmp_path: Path,
         # -- the queue, selections and the bulk-action bar; a network closed at once
         page = bo.get("/queue")
         assert page.status_code == 200 and "<kbd>j</kbd>" in page.text  # keys listed
+        assert "<kbd>w</kbd> select the whole network of the row" in page.text
         refs = _refs(page.text)
         assert refs[0] == "fixture/ad0000" and "network:n-a" in refs
+        assert refs.count("network:n-a") == 5  # its 4 ads' "whole network" boxes, the side list
         form = {"csrf_token": _token(page.text), "action": "mark", "state": "no concern",
-                "reason": review.REASONS[1], "ref": ["fixture/ad0000", "network:n-a"]}
+                "reason": review.REASONS[1],
+                "ref": ["fixture/ad0000", "network:n-a", "network:n-a"]}  # named twice: once
         r = bo.post("/queue/review", data=form, follow_redirects=False)
         assert r.status_code == 303
         after = bo.get(r.headers["location"])

@@ -54,7 +54,9 @@
       box.addEventListener("click", function (ev) {
         if (ev.shiftKey && last >= 0) {
           var a = Math.min(last, i), b = Math.max(last, i);
-          for (var j = a; j <= b; j++) boxes[j].checked = box.checked;
+          for (var j = a; j <= b; j++) {  // a range selects ads; network boxes stay as they are
+            if (!boxes[j].classList.contains("net") || j === i) boxes[j].checked = box.checked;
+          }
         }
         last = i;
         syncNet(box);
