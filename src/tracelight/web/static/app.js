@@ -88,7 +88,8 @@
     }
     document.addEventListener("keydown", function (ev) {
       var t = ev.target && ev.target.tagName;
-      if (t === "INPUT" || t === "SELECT" || t === "TEXTAREA" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      var typing = (t === "INPUT" && ev.target.type !== "checkbox") || t === "SELECT" || t === "TEXTAREA";
+      if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;  // keys work on a ticked box too
       var row = rows[cur], box = row && row.querySelector("input.sel");
       if (ev.key === "j") focusRow(cur + 1);
       else if (ev.key === "k") focusRow(cur - 1);
