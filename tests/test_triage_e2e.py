@@ -262,3 +262,15 @@ def test_cli_digest_since_last_visit(sqlite_url: str) -> None:
     r = CliRunner().invoke(cli, ["digest", "--since", "24h", "--mark-seen", "--db",
                                  sqlite_url])
     assert r.exit_code != 0 and "goes with --since last" in str(r.exception)
+
+
+def test_audit_append_many_keeps_the_chain(store: Store) -> None:
+    log = AuditLog(store)
+    first = log.append("ana", "x.one", "a")
+    seqs = log.append_many([{"username": "ana", "action": "review.mark", "target": f"s/{i}",
+                             "detail": {"i": i}} for i in range(3)])
+    assert seqs == [first + 1, first + 2, first + 3] and log.append_many([]) == []
+    assert log.append("bo", "x.two") == first + 4
+    got = [e for e in log.iter() if e["action"] == "review.mark"]
+    assert [e["target"] for e in got] == ["s/0", "s/1", "s/2"] and got[2]["detail"] == {"i": 2}
+    assert log.verify().ok
