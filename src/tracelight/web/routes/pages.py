@@ -96,7 +96,8 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
                   capped=capped, scored=scored, networks=networks, page=page, pages=pages,
                   filters={"since": since, "until": until, "city": city, "source": source,
                            "category": category}, choices=c.filter_choices.get(c.store),
-                  view=view, hidden=found.hidden, done=done[:300], reasons=REASONS)
+                  view=view, hidden=found.hidden, count_cap=COUNT_CAP, done=done[:300],
+                  reasons=REASONS)
 
 
 @router.post("/queue/review")
