@@ -85,15 +85,10 @@ def ad_queue(store: Store, flt: AdFilter | None = None, *, limit: int = 50,
 
 
 def _mine(store: Store, flt: AdFilter, user: str, *, limit: int, offset: int) -> QueuePage:
-    """Ads assigned to `user` (still open), riskiest first."""
-    pks = [int(r.ref) for r in store.list_reviews(kind="ad", assignee=user, limit=100_000)
-           if r.state not in ("no concern", "escalated")]
-    ads = [a for a in store.get_ads_by_pks(pks) if flt.min_risk is None
-           or (a.risk is not None and a.risk >= flt.min_risk)]
-    ads.sort(key=lambda a: (-(a.risk if a.risk is not None else -1.0), -a.pk))
-    page = ads[offset:offset + limit]
-    return QueuePage(len(ads), page, any(a.risk is not None for a in ads),
-                     annotate_ads(store, page))
+    """Ads assigned to `user` (still open), riskiest first, the filters applied (the store's
+    join with the review rows)."""
+    total, ads, scored = store.queue_page(flt, limit=limit, offset=offset, assignee=user)
+    return QueuePage(total, ads, scored, annotate_ads(store, ads))
 
 
 def scored_ads(store: Store, flt: AdFilter | None = None, *, limit: int = 50) -> list[StoredAd]:

@@ -57,23 +57,27 @@ class WorkspaceTables(StoreBase):
 
     def queue_page(self, flt: AdFilter, *, limit: int = 50, offset: int = 0,
                    open_at: datetime | None = None, unreviewed: bool = False,
-                   ) -> tuple[int, list[StoredAd], bool]:
+                   assignee: str | None = None) -> tuple[int, list[StoredAd], bool]:
         """(total, ads, scored): scored ads by risk, highest first; newest first if none scored.
 
         Filtering on `risk IS NOT NULL` lets both backends walk the risk index in order instead
         of sorting every ad; the total is capped at COUNT_CAP + 1 for the same reason.
 
         open_at: only the ads the default queue shows at that time (one outer join with the
-        review rows, see `_shown`); unreviewed: only ads nobody has reviewed yet.
+        review rows, see `_shown`); unreviewed: only ads nobody has reviewed yet; assignee:
+        only ads assigned to that analyst and not closed (the "mine" view).
         """
         clauses = flt.clauses()
         source: Any = ads
-        if open_at is not None or unreviewed:
+        if open_at is not None or unreviewed or assignee is not None:
             source = _WITH_REVIEW
             if open_at is not None:
                 clauses.append(_shown(open_at))
             if unreviewed:
                 clauses.append(_unreviewed())
+            if assignee is not None:
+                clauses += [reviews.c.assignee == assignee,
+                            reviews.c.state.not_in(("no concern", "escalated"))]
         with self.connect() as conn:
             has_scores = conn.execute(select(ads.c.pk).where(ads.c.risk.is_not(None))
                                       .limit(1)).first() is not None
