@@ -136,8 +136,15 @@ def run(n_ads: int = 2000, seed: int = 7, top: int = 200,
                         hf[ad.pk] = extract_features(rec, ms, catalogue=cat, stats=stats)
             after = risk_model.metrics(y_held, m.predict([hf[p] for p in held]))
             keys = ("n", "positives", "roc_auc", "precision@200")
+            saved = rep is not None and rep.candidate is not None
+            # "after": the candidate trained on the verdicts, measured whether or not the guard
+            # kept it; "in_force_after": what the next queue really ranks by (the candidate
+            # only once saved and promoted, else the scorer before)
             out["held_out_next_queue"] = {"before": {k: before[k] for k in keys},
-                                          "after": {k: after[k] for k in keys}}
+                                          "after": {k: after[k] for k in keys},
+                                          "candidate_saved": saved,
+                                          "in_force_after": "candidate (once promoted)"
+                                          if saved else "unchanged (the stored risk)"}
             # reads to find 90% of positive networks (truth networks with a positive ad)
             found_by: dict[int, set[str]] = {}
             for p in ads:

@@ -71,3 +71,60 @@ def risk_promote(version: int, actor: str | None, db_url: str, model_dir: str) -
     with store_from(db_url) as store:
         path = promote(store, Path(model_dir), version, actor_name(actor))
     click.echo(f"promoted {path}; run `tracelight rescore` to apply it")
+
+
+@risk.command("card")
+@click.option("--features", type=click.IntRange(0, 500), default=15, show_default=True,
+              help="How many features (indicator weights) to list, largest first.")
+@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@format_option("table", "jsonl")
+@db_option
+@model_dir_option
+def risk_card(features: int, actor: str | None, fmt: str, db_url: str,
+              model_dir: str) -> None:
+    """Show the model card of the scorer in force, the candidates, and the data facts.
+
+    The card says what the active model was trained on (labels, who gave them), when, its
+    held-out figures and its features; with no model trained, the catalogue's default
+    weights. Cards are read from their JSON files; no model file is loaded.
+    """
+    from tracelight.services.about import about
+    from tracelight.services.cases import actor_name
+
+    with store_from(db_url) as store:
+        found = about(store, Path(model_dir), _catalogue(), actor_name(actor),
+                      weights_shown=features)
+    if fmt == "jsonl":
+        click.echo(dumps({"section": "model", **found["model"]}))
+        for c in found["candidates"]:
+            click.echo(dumps({"section": "candidate", **c}))
+        click.echo(dumps({"section": "data", **found["data"]}))
+        return
+    m = found["model"]
+    lab = m["labels"]
+    facts = [("model", m["name"]), ("created", m["created"] or "-"),
+             ("kind", m["model"] or "-"),
+             ("labels", f"{lab.get('ads') or 0} ads, {lab.get('positives') or 0} positive: "
+                        f"{lab.get('description') or '-'}"),
+             *[(f"held-out {k}", v) for k, v in m["held_out"].items()],
+             ("compared with", m["compared_with"] or "-"),
+             ("features", f"{m['features_total']} indicator weights"
+                          + (" + words of the text (TF-IDF)" if m["text_features"] else ""))]
+    if m.get("error"):
+        facts.append(("card", m["error"]))
+    emit([{"fact": k, "value": v} for k, v in facts], "table", ["fact", "value"],
+         title="Model card")
+    if m["features"]:
+        emit(m["features"], "table", ["feature", "weight"], title="Largest weights")
+    if found["candidates"]:
+        emit([{"version": c["version"], "created": c["created"],
+               "labels": (c["labels"] or {}).get("ads"),
+               "roc_auc": c["held_out"].get("roc_auc"),
+               "precision@50": c["held_out"].get("precision@50")}
+              for c in found["candidates"]], "table",
+             ["version", "created", "labels", "roc_auc", "precision@50"],
+             title="Candidates (an admin: tracelight risk promote VERSION)")
+    emit([{"fact": k, "value": v} for k, v in found["data"].items()], "table",
+         ["fact", "value"], title="Data and versions")
+    for line in m["limits"]:
+        stderr.print(f"limit: {line}")

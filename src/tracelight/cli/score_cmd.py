@@ -299,7 +299,7 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, show_all: bool, m
     """
     from tracelight.services.adref import format_ref
     from tracelight.services.cases import actor_name
-    from tracelight.services.queue import AdFilter, ad_queue
+    from tracelight.services.queue import COUNT_CAP, AdFilter, ad_queue
 
     cols = QUEUE.choose(columns, fmt)
     who = actor_name(actor) if mine else None
@@ -328,7 +328,9 @@ def queue_cmd(db_url: str, limit: int, min_risk: float | None, show_all: bool, m
                     if ad_rows or mine else [])
         n_networks = store.count_networks() if net_rows else 0
         if page.hidden and fmt == "table":
-            stderr.print(f"{page.hidden} closed ad(s) hidden (--all shows them)")
+            shown = (f"{page.hidden - 1:,}+" if page.hidden > COUNT_CAP
+                     else f"{page.hidden:,}")
+            stderr.print(f"{shown} closed ad(s) hidden (--all shows them)")
     if not ad_rows and not net_rows:
         if mine or page.hidden:
             no_results("nothing to review here", "--all shows what analysts closed")

@@ -1,7 +1,14 @@
 """Use case: what's new since a time, for a team channel (`tracelight digest`): new ads in
 watched networks (networks analysts hold: in review, escalated, needs follow-up), networks
 that grew (most new ads first), and watchlist hits. Markdown or JSON Lines; the file is
-written locally and sent nowhere."""
+written locally and sent nowhere.
+
+"Since my last visit" (`since_last_visit`, the web's What's new): per user and store, the
+time up to which the user has seen what's new (store: visits). Showing the page never moves
+it, so a refresh loses nothing; it moves when the visit is marked seen: the page's button
+(up to what that page showed), logging out, or the next login (up to what the last visit
+showed). Every move is audited (`visit.seen`).
+"""
 
 from __future__ import annotations
 
@@ -82,7 +89,9 @@ class Digest:
         return "\n".join(lines) + "\n"
 
 
-def digest(store: Store, since: datetime, actor: str, *, via_cli: bool = True) -> Digest:
+def digest(store: Store, since: datetime, actor: str, *, via_cli: bool = True,
+           hits_for: str | None = None, view: str | None = None) -> Digest:
+    """What's new since `since`; `hits_for`: only that user's watchlist hits."""
     until = utcnow()
     new = store.new_ads_since(since)
     refs = store.ad_refs([pk for pk, _ in new])
@@ -108,6 +117,8 @@ def digest(store: Store, since: datetime, actor: str, *, via_cli: bool = True) -
             out.grew.append({"network": nid, "new_ads": len(pks), "size": size,
                              "ads": named(pks)})
     hits = store.watch_hits_since(since)
+    if hits_for is not None:
+        hits = [h for h in hits if h["user"] == hits_for]
     hit_refs = store.ad_refs([h["ad_pk"] for h in hits])
     for h in hits:
         pair = hit_refs.get(h.pop("ad_pk"))
@@ -115,5 +126,57 @@ def digest(store: Store, since: datetime, actor: str, *, via_cli: bool = True) -
         out.hits.append(h)
     AuditLog(store).append(actor, "digest", "", detail={
         "since": since.isoformat(), "new_ads": len(new), "watched": len(out.watched),
-        "grew": len(out.grew), "hits": len(out.hits), "cli": via_cli})
+        "grew": len(out.grew), "hits": len(out.hits), "cli": via_cli,
+        **({"view": view} if view else {})})
     return out
+
+
+# ---- since my last visit -------------------------------------------------------------------
+
+VISIT_PAGE = "new"
+FIRST_VISIT = timedelta(days=7)  # a user who never marked a visit seen: the last 7 days
+
+
+def last_seen(store: Store, user: str) -> tuple[datetime, bool]:
+    """(the time the user's last visit was marked seen, whether there was one); the first
+    visit counts from FIRST_VISIT back."""
+    v = store.get_visit(user, VISIT_PAGE)
+    if v is None or v.seen_at is None:
+        return utcnow() - FIRST_VISIT, False
+    return v.seen_at, True
+
+
+def since_last_visit(store: Store, user: str, *, via_cli: bool = False) -> Digest:
+    """What's new since the user's last visit; remembers what this view showed (applied when
+    the visit ends) without moving the last visit itself."""
+    since, _known = last_seen(store, user)
+    found = digest(store, since, user, via_cli=via_cli, hits_for=user, view="since last visit")
+    store.set_visit(user, VISIT_PAGE, shown_until=found.until)
+    return found
+
+
+def mark_seen(store: Store, user: str, until: datetime | None, *, how: str,
+              via_cli: bool = False) -> datetime | None:
+    """Everything up to `until` (never later than now, never earlier than the last visit)
+    counts as seen. Returns the new last visit, None when nothing moved."""
+    now = utcnow()
+    v = store.get_visit(user, VISIT_PAGE)
+    old = v.seen_at if v else None
+    when = min(until or now, now)
+    if old is not None and when <= old:
+        store.set_visit(user, VISIT_PAGE, clear_shown=True)
+        return None
+    store.set_visit(user, VISIT_PAGE, seen_at=when, clear_shown=True)
+    AuditLog(store).append(user, "visit.seen", VISIT_PAGE, detail={
+        "seen_until": when.isoformat(), "previous": old.isoformat() if old else None,
+        "how": how, "cli": via_cli})
+    return when
+
+
+def end_visit(store: Store, user: str, *, how: str) -> datetime | None:
+    """The visit ended (logout, or a new login after a session that ran out): what its
+    views showed counts as seen."""
+    v = store.get_visit(user, VISIT_PAGE)
+    if v is None or v.shown_until is None:
+        return None
+    return mark_seen(store, user, v.shown_until, how=how)

@@ -18,6 +18,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from tracelight.records import utcnow
 from tracelight.services.review import QueueNote, annotate_ads
 from tracelight.store import AdFilter, Store, StoredAd
 from tracelight.store.workspace import COUNT_CAP
@@ -48,7 +49,6 @@ class QueuePage:
 
 CALIBRATION_EVERY = 20  # one queue row in this many is a random unreviewed ad
 CALIBRATION_POOL = 1000  # drawn from this many open ads further down the queue
-MAX_SCAN = 20_000  # ads read past closed ones to fill one page
 
 
 def ad_queue(store: Store, flt: AdFilter | None = None, *, limit: int = 50,
@@ -62,64 +62,33 @@ def ad_queue(store: Store, flt: AdFilter | None = None, *, limit: int = 50,
     if show_all:
         total, ads, scored = store.queue_page(flt, limit=limit, offset=offset)
         return QueuePage(total, ads, scored, annotate_ads(store, ads))
-    want_pool = calibration and offset == 0
-    total, shown, scored, hidden, rest = _visible(store, flt, limit + offset, extra=want_pool)
-    shown = shown[offset:offset + limit]
+    now = utcnow()
+    # what is closed stays out in the store's own query (one outer join with the review rows)
+    total, shown, scored = store.queue_page(flt, limit=limit, offset=offset, open_at=now)
+    hidden = store.closed_count(flt, now)
     picked: frozenset[int] = frozenset()
-    if calibration and offset == 0 and scored and len(shown) >= CALIBRATION_EVERY and rest:
-        # inserted (the page grows by these rows), so no ad of the page is pushed out
-        rng = random.Random(seed)
-        draws = rng.sample(rest, min(len(shown) // CALIBRATION_EVERY, len(rest)))
-        for i, ad in enumerate(draws, start=1):
-            shown.insert(i * CALIBRATION_EVERY - 1, ad)
-        picked = frozenset(a.pk for a in draws)
+    if calibration and offset == 0 and scored and len(shown) >= CALIBRATION_EVERY:
+        # a pool of unreviewed ads further down the open queue, drawn at random and inserted
+        # (the page grows by these rows), so no ad of the page is pushed out
+        on_page = {a.pk for a in shown}
+        _, pool, _ = store.queue_page(flt, limit=limit + CALIBRATION_POOL, open_at=now,
+                                      unreviewed=True)
+        rest = [a for a in pool if a.pk not in on_page][:CALIBRATION_POOL]
+        if rest:
+            rng = random.Random(seed)
+            draws = rng.sample(rest, min(len(shown) // CALIBRATION_EVERY, len(rest)))
+            for i, ad in enumerate(draws, start=1):
+                shown.insert(i * CALIBRATION_EVERY - 1, ad)
+            picked = frozenset(a.pk for a in draws)
     notes = annotate_ads(store, shown)
-    return QueuePage(max(total - hidden, len(shown) + offset), shown, scored, notes, hidden,
-                     picked)
-
-
-def _visible(store: Store, flt: AdFilter, want: int, *, extra: bool = False,
-             ) -> tuple[int, list[StoredAd], bool, int, list[StoredAd]]:
-    """The first `want` ads the default queue shows, how many closed ones were skipped, and
-    (with `extra`) a pool of unreviewed ads further down for the calibration slice."""
-    shown: list[StoredAd] = []
-    rest: list[StoredAd] = []
-    hidden = 0
-    pos = 0
-    chunk = max(want * 2, 200)
-    total, scored = 0, False
-    while pos < MAX_SCAN:
-        total, ads, scored = store.queue_page(flt, limit=chunk, offset=pos)
-        if not ads:
-            break
-        notes = annotate_ads(store, ads)
-        for ad in ads:
-            note = notes[ad.pk]
-            if note.hidden:
-                hidden += 1
-            elif len(shown) < want:
-                shown.append(ad)
-            elif extra and note.state == "new" and not note.note:
-                rest.append(ad)
-        pos += len(ads)
-        if len(shown) >= want and (not extra or len(rest) >= CALIBRATION_POOL
-                                   or pos >= total):
-            break
-        if pos >= total:
-            break
-    return total, shown, scored, hidden, rest
+    return QueuePage(total, shown, scored, notes, hidden, picked)
 
 
 def _mine(store: Store, flt: AdFilter, user: str, *, limit: int, offset: int) -> QueuePage:
-    """Ads assigned to `user` (still open), riskiest first."""
-    pks = [int(r.ref) for r in store.list_reviews(kind="ad", assignee=user, limit=100_000)
-           if r.state not in ("no concern", "escalated")]
-    ads = [a for a in store.get_ads_by_pks(pks) if flt.min_risk is None
-           or (a.risk is not None and a.risk >= flt.min_risk)]
-    ads.sort(key=lambda a: (-(a.risk if a.risk is not None else -1.0), -a.pk))
-    page = ads[offset:offset + limit]
-    return QueuePage(len(ads), page, any(a.risk is not None for a in ads),
-                     annotate_ads(store, page))
+    """Ads assigned to `user` (still open), riskiest first, the filters applied (the store's
+    join with the review rows)."""
+    total, ads, scored = store.queue_page(flt, limit=limit, offset=offset, assignee=user)
+    return QueuePage(total, ads, scored, annotate_ads(store, ads))
 
 
 def scored_ads(store: Store, flt: AdFilter | None = None, *, limit: int = 50) -> list[StoredAd]:

@@ -90,6 +90,7 @@ def resolve_targets(store: Store, refs: Sequence[str]) -> list[Target]:
         raise UsageError("nothing to review", hint="give SOURCE/ID or network:ID")
     if len(refs) > MAX_REFS:
         raise UsageError(f"too many references ({len(refs)}; at most {MAX_REFS})")
+    refs = list(dict.fromkeys(refs))  # the same target named twice is one target
     out: list[Target] = []
     for ref in refs:
         if ref.startswith("network:"):
@@ -147,6 +148,7 @@ def mark(store: Store, refs: Sequence[str], state: str, actor: str, *,
             ReviewLabel(pk, LABEL_OF[state], state, reason,
                         t.label if t.kind == "network" else None, actor, now)
             for pk, t in ads.items()])
+    entries = []
     for t in targets:
         detail: dict[str, Any] = {"state": state, "reason": reason, "cli": via_cli}
         if case_pk is not None:
@@ -157,7 +159,9 @@ def mark(store: Store, refs: Sequence[str], state: str, actor: str, *,
             detail["assignee"] = assignee
         if t.kind == "network":
             detail["ads"] = len(t.ad_pks)
-        _audit(store, actor, "review.mark", t.label, detail)
+        entries.append({"username": actor, "action": "review.mark", "target": t.label,
+                        "detail": detail})
+    AuditLog(store).append_many(entries)  # one entry per target, one commit
     if case_pk is not None:
         from tracelight.services.cases import add_to_case
 
@@ -185,11 +189,14 @@ def assign(store: Store, refs: Sequence[str], to: str, actor: str, *,
                       state="in review", by=actor, assignee=to, keep_assignee=False)
     store.set_reviews([ReviewChange("ad", str(pk), revisions.get(pk)) for pk in ads],
                       state="in review", by=actor, assignee=to, keep_assignee=False)
+    entries = []
     for t in targets:
         detail: dict[str, Any] = {"assignee": to, "cli": via_cli}
         if t.kind == "network":
             detail["ads"] = len(t.ad_pks)
-        _audit(store, actor, "review.assign", t.label, detail)
+        entries.append({"username": actor, "action": "review.assign", "target": t.label,
+                        "detail": detail})
+    AuditLog(store).append_many(entries)
     return MarkResult("in review", tuple(t.label for t in targets), len(ads), len(nets), 0)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -81,6 +81,9 @@ audit_head = Table(
 # Built once: an append runs these three statements (building them per call cost 3x the time).
 _BUMP_HEAD = (update(audit_head).where(audit_head.c.name == bindparam("head"))
               .values(seq=audit_head.c.seq + 1).returning(audit_head.c.seq, audit_head.c.hash))
+_BUMP_HEAD_BY = (update(audit_head).where(audit_head.c.name == bindparam("head"))
+                 .values(seq=audit_head.c.seq + bindparam("n"))
+                 .returning(audit_head.c.seq, audit_head.c.hash))
 _INSERT = insert(audit_log)
 _SET_HEAD = (update(audit_head).where(audit_head.c.name == bindparam("head"))
              .values(hash=bindparam("new_hash")))
@@ -230,6 +233,37 @@ class AuditLog:
                                            "row_hash": digest})
                     conn.execute(_SET_HEAD, {"head": HEAD, "new_hash": digest})
                     return seq
+            if attempt == 1:
+                self._ensure_head()
+        raise AssertionError("unreachable: the audit head row could not be made")
+
+    def append_many(self, entries: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Write several entries at the end of the chain in one transaction, each with its own
+        seq and hash, chained in order (keys as `append`'s: username, action, target, reason,
+        detail, ip). A bulk action on thousands of targets stays one commit."""
+        if not entries:
+            return []
+        now = utcnow()
+        rows: list[dict[str, Any]] = [
+            dict(at=now, username=clean_text(e.get("username") or "", 64) or "?",
+                 action=clean_text(e["action"], 64), target=clean_text(e.get("target") or ""),
+                 reason=clean_text(e["reason"]) if e.get("reason") else None,
+                 detail=clean_detail(e.get("detail")),
+                 ip=clean_text(e["ip"], 64) if e.get("ip") else None) for e in entries]
+        for attempt in (1, 2):
+            with self.store.transaction() as conn:
+                row = conn.execute(_BUMP_HEAD_BY, {"head": HEAD, "n": len(rows)}).first()
+                if row is not None:
+                    first, prev = int(row.seq) - len(rows) + 1, str(row.hash)
+                    out = []
+                    for i, values in enumerate(rows):
+                        digest = entry_hash(first + i, prev_hash=prev, **values)
+                        values.update(seq=first + i, prev_hash=prev, row_hash=digest)
+                        prev = digest
+                        out.append(first + i)
+                    conn.execute(_INSERT, rows)
+                    conn.execute(_SET_HEAD, {"head": HEAD, "new_hash": prev})
+                    return out
             if attempt == 1:
                 self._ensure_head()
         raise AssertionError("unreachable: the audit head row could not be made")

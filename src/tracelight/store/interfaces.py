@@ -30,7 +30,7 @@ from tracelight.store.image_banks import (
     ImageHit,
 )
 from tracelight.store.networks import LinkRun, LinkRunRow, NetworkRow, StoredHub
-from tracelight.store.reviews import Review, ReviewChange, ReviewLabel
+from tracelight.store.reviews import Review, ReviewChange, ReviewLabel, Visit
 from tracelight.store.workspace import SharedAd
 
 Reasons = list[Reason]
@@ -134,8 +134,10 @@ class BankRepo(Protocol):
 class WorkspaceRepo(Protocol):
     """The review queue and the investigator workspace's look-ups."""
 
-    def queue_page(self, flt: AdFilter, *, limit: int = 50,
-                   offset: int = 0) -> tuple[int, list[StoredAd], bool]: ...
+    def queue_page(self, flt: AdFilter, *, limit: int = 50, offset: int = 0,
+                   open_at: datetime | None = None, unreviewed: bool = False,
+                   assignee: str | None = None) -> tuple[int, list[StoredAd], bool]: ...
+    def closed_count(self, flt: AdFilter, now: datetime) -> int: ...
     def filter_choices(self, limit: int = 200) -> dict[str, list[str]]: ...
     def entity_values(self, kind: str, written: str, limit: int = 50) -> list[str]: ...
     def ads_with_image_hash(self, digest: str, *, limit: int = 20,
@@ -216,6 +218,9 @@ class DigestRepo(Protocol):
                       ) -> list[tuple[int, str | None]]: ...
     def watch_hits_since(self, since: datetime, *,
                          limit: int = 10_000) -> list[dict[str, Any]]: ...  # still dicts
+    def get_visit(self, username: str, page: str) -> Visit | None: ...
+    def set_visit(self, username: str, page: str, *, seen_at: datetime | None = None,
+                  shown_until: datetime | None = None, clear_shown: bool = False) -> None: ...
 
 
 @runtime_checkable

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from tracelight.records import utcnow
-from tracelight.store.accounts import _aware
+from tracelight.store.accounts import _aware, insert_unique
 from tracelight.store.base import StoreBase
-from tracelight.store.schema import review_labels, reviews
+from tracelight.store.schema import review_labels, reviews, visits
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,18 @@ class ReviewChange:
     seen: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What one user has seen of one page: `seen_at` (everything before it is seen; None:
+    never marked) and `shown_until` (the newest time the page showed since then)."""
+
+    username: str
+    page: str
+    seen_at: datetime | None
+    shown_until: datetime | None
+    updated_at: datetime
+
+
 def _review(row: Any) -> Review:
     m = row._mapping
     return Review(kind=m["kind"], ref=m["ref"], state=m["state"], assignee=m["assignee"],
@@ -73,19 +85,28 @@ class ReviewTables(StoreBase):
         """Give every target the state (replacing its row), in one transaction. Returns how
         many targets were written. The assignee is kept unless `keep_assignee` is False."""
         now = utcnow()
+        changes = list({(ch.kind, ch.ref): ch for ch in changes}.values())
         with self.transaction() as conn:
-            for ch in changes:
-                old = conn.execute(select(reviews.c.assignee).where(
-                    reviews.c.kind == ch.kind, reviews.c.ref == ch.ref)).first()
-                who = assignee
-                if keep_assignee and who is None and old is not None:
-                    who = old[0]
-                conn.execute(delete(reviews).where(reviews.c.kind == ch.kind,
-                                                   reviews.c.ref == ch.ref))
-                conn.execute(insert(reviews).values(
-                    kind=ch.kind, ref=ch.ref, state=state, assignee=who, reason=reason,
-                    case_pk=case_pk, follow_up=follow_up, seen=ch.seen, changed_by=by,
-                    changed_at=now))
+            # in slices: the old assignees (kept unless told otherwise), then one delete and
+            # one multi-row insert per slice (a network of thousands of ads stays quick)
+            for kind in {ch.kind for ch in changes}:
+                mine = [ch for ch in changes if ch.kind == kind]
+                for i in range(0, len(mine), 500):
+                    part = mine[i:i + 500]
+                    refs = [ch.ref for ch in part]
+                    old: dict[str, str | None] = {}
+                    if keep_assignee and assignee is None:
+                        old = {r.ref: r.assignee for r in conn.execute(
+                            select(reviews.c.ref, reviews.c.assignee).where(
+                                reviews.c.kind == kind, reviews.c.ref.in_(refs)))}
+                    conn.execute(delete(reviews).where(reviews.c.kind == kind,
+                                                       reviews.c.ref.in_(refs)))
+                    conn.execute(insert(reviews), [
+                        {"kind": kind, "ref": ch.ref, "state": state,
+                         "assignee": assignee if assignee is not None else old.get(ch.ref),
+                         "reason": reason, "case_pk": case_pk, "follow_up": follow_up,
+                         "seen": ch.seen, "changed_by": by, "changed_at": now}
+                        for ch in part])
         return len(changes)
 
     def reviews_for(self, kind: str, refs: Sequence[str]) -> dict[str, Review]:
@@ -171,3 +192,32 @@ class DigestTables(StoreBase):
             return [{"ad_pk": int(r.ad_pk), "at": _aware(r.created_at), "user": r.username,
                      "kind": r.kind, "value": r.value, "label": r.label,
                      "watchlist": r.watchlist or None} for r in conn.execute(q)]
+
+    def get_visit(self, username: str, page: str) -> Visit | None:
+        q = select(visits).where(visits.c.username == username, visits.c.page == page)
+        with self.connect() as conn:
+            row = conn.execute(q).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Visit(m["username"], m["page"], _aware(m["seen_at"]), _aware(m["shown_until"]),
+                     _aware(m["updated_at"]))
+
+    def set_visit(self, username: str, page: str, *, seen_at: datetime | None = None,
+                  shown_until: datetime | None = None, clear_shown: bool = False) -> None:
+        """Write what is given (seen_at, shown_until; clear_shown empties shown_until),
+        creating the row on first use."""
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if seen_at is not None:
+            values["seen_at"] = seen_at
+        if shown_until is not None:
+            values["shown_until"] = shown_until
+        elif clear_shown:
+            values["shown_until"] = None
+        where = (visits.c.username == username, visits.c.page == page)
+        with self.transaction() as conn:
+            done = conn.execute(update(visits).where(*where).values(**values)).rowcount
+        if not done and not insert_unique(self, visits, {"username": username, "page": page,
+                                                         **values}):
+            with self.transaction() as conn:  # another request created it meanwhile
+                conn.execute(update(visits).where(*where).values(**values))

@@ -383,3 +383,18 @@ review_labels = Table(
     Column("labelled_at", DateTime(timezone=True), nullable=False),
     Index("ix_review_labels_ad", "ad_pk"),
 )
+
+# ---- "since my last visit" (migration 0018): per user and page, what the user has seen ----
+# seen_at: everything before it counts as seen (moved only by marking the visit seen: the
+# page's button, logging out, or the next login); shown_until: the newest time the page
+# showed this visit, applied when the visit ends, so refreshing the page loses nothing.
+visits = Table(
+    "visits", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("page", String(32), nullable=False),
+    Column("seen_at", DateTime(timezone=True)),
+    Column("shown_until", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("username", "page", name="uq_visits_user_page"),
+)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import String, and_, cast, func, or_, select, true
 
 from tracelight.kinds import STRONG
 from tracelight.store.ads import AD_COLUMNS, AdFilter, StoredAd, row_to_ad
 from tracelight.store.base import StoreBase
-from tracelight.store.schema import ad_images, ads, entities, images, mentions
+from tracelight.store.schema import ad_images, ads, entities, images, mentions, reviews
 
 LINK_KINDS = STRONG  # identifiers that link ads (kinds.yaml: strong)
 
@@ -29,18 +31,53 @@ class SharedAd:
 
 COUNT_CAP = 1000  # beyond this, pages say "1,000+": an exact count costs a full scan
 
+# review states that close an ad in the default queue (services.review keeps the same rules)
+HIDING_STATES = ("no concern", "escalated", "needs follow-up")
+
+# each ad with its review row, if any (reviews.ref holds the ad's key as text)
+_WITH_REVIEW = ads.outerjoin(reviews, and_(reviews.c.kind == "ad",
+                                           reviews.c.ref == cast(ads.c.pk, String)))
+
+
+def _shown(now: datetime) -> Any:
+    """The default queue shows an ad (at `now`) unless it was closed and has not changed
+    since: no review row, an open state, a revision newer than the one marked, or a follow-up
+    date that has come."""
+    return or_(reviews.c.pk.is_(None), reviews.c.state.not_in(HIDING_STATES),
+               and_(reviews.c.seen.is_not(None), ads.c.revision > reviews.c.seen),
+               and_(reviews.c.state == "needs follow-up", reviews.c.follow_up <= now))
+
+
+def _unreviewed() -> Any:
+    return or_(reviews.c.pk.is_(None), reviews.c.state == "new")
+
 
 class WorkspaceTables(StoreBase):
     """The WorkspaceRepo of tracelight.store.interfaces."""
 
-    def queue_page(self, flt: AdFilter, *, limit: int = 50,
-                   offset: int = 0) -> tuple[int, list[StoredAd], bool]:
+    def queue_page(self, flt: AdFilter, *, limit: int = 50, offset: int = 0,
+                   open_at: datetime | None = None, unreviewed: bool = False,
+                   assignee: str | None = None) -> tuple[int, list[StoredAd], bool]:
         """(total, ads, scored): scored ads by risk, highest first; newest first if none scored.
 
         Filtering on `risk IS NOT NULL` lets both backends walk the risk index in order instead
         of sorting every ad; the total is capped at COUNT_CAP + 1 for the same reason.
+
+        open_at: only the ads the default queue shows at that time (one outer join with the
+        review rows, see `_shown`); unreviewed: only ads nobody has reviewed yet; assignee:
+        only ads assigned to that analyst and not closed (the "mine" view).
         """
         clauses = flt.clauses()
+        source: Any = ads
+        if open_at is not None or unreviewed or assignee is not None:
+            source = _WITH_REVIEW
+            if open_at is not None:
+                clauses.append(_shown(open_at))
+            if unreviewed:
+                clauses.append(_unreviewed())
+            if assignee is not None:
+                clauses += [reviews.c.assignee == assignee,
+                            reviews.c.state.not_in(("no concern", "escalated"))]
         with self.connect() as conn:
             has_scores = conn.execute(select(ads.c.pk).where(ads.c.risk.is_not(None))
                                       .limit(1)).first() is not None
@@ -50,7 +87,7 @@ class WorkspaceTables(StoreBase):
             # One pass collects up to COUNT_CAP + 1 matches. Few matches: sort just those here
             # (walking the risk index would visit every ad to find them). Many: walk the risk
             # index and stop at the page; ties go newest-ingested first, the index's own order.
-            hits = list(conn.execute(select(ads.c.pk, key).where(where)
+            hits = list(conn.execute(select(ads.c.pk, key).select_from(source).where(where)
                                      .limit(COUNT_CAP + 1)).all())
             total = len(hits)
             if total <= COUNT_CAP:
@@ -60,10 +97,21 @@ class WorkspaceTables(StoreBase):
                                                        .where(ads.c.pk.in_(page)))} if page else {}
                 return total, [row_to_ad(by_pk[pk]) for pk in page if pk in by_pk], has_scores
             if has_scores and flt.source:
-                where = and_(*flt.clauses(risk_walk=True), ads.c.risk.is_not(None))
-            rows = conn.execute(select(*AD_COLUMNS).where(where)
+                where = and_(*flt.clauses(risk_walk=True), *clauses[len(flt.clauses()):],
+                             ads.c.risk.is_not(None))
+            rows = conn.execute(select(*AD_COLUMNS).select_from(source).where(where)
                                 .order_by(key.desc(), ads.c.pk.desc()).limit(limit).offset(offset))
             return int(total), [row_to_ad(r) for r in rows], has_scores
+
+    def closed_count(self, flt: AdFilter, now: datetime) -> int:
+        """Ads matching the filter that the default queue hides at `now` (capped at
+        COUNT_CAP + 1, like the queue's total)."""
+        hidden = and_(reviews.c.state.in_(HIDING_STATES), ~_shown(now))
+        q = (select(ads.c.pk).select_from(ads.join(reviews, and_(
+            reviews.c.kind == "ad", reviews.c.ref == cast(ads.c.pk, String))))
+             .where(*flt.clauses(), hidden).limit(COUNT_CAP + 1))
+        with self.connect() as conn:
+            return len(conn.execute(q).all())
 
     def filter_choices(self, limit: int = 200) -> dict[str, list[str]]:
         """Sources and categories present, for the queue's drop-downs."""

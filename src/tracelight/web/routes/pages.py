@@ -66,12 +66,14 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
     found = ad_queue(c.store, flt, limit=limit, offset=offset,
                      show_all=view == "all", mine=user.username if view == "mine" else None)
     total, ads, scored = found.total, found.ads, found.scored
-    networks = views.top_networks(c.store, c.network_ranking, limit=15)
-    if networks and view != "all":  # what analysts closed stays out of the side list too
+    networks = views.top_networks(c.store, c.network_ranking, limit=45)
+    if networks:  # what analysts closed stays out of the side list too; changes are named
         from tracelight.services.review import annotate_networks
 
-        notes = annotate_networks(c.store, [(n["id"], n.get("size") or 0) for n in networks])
-        networks = [n for n in networks if not notes[n["id"]].hidden]
+        nnotes = annotate_networks(c.store, [(n["id"], n.get("size") or 0) for n in networks])
+        networks = [{**n, "review": nnotes[n["id"]].state, "review_note": nnotes[n["id"]].note}
+                    for n in networks if view == "all" or not nnotes[n["id"]].hidden][:15]
+    net_of = c.store.network_ids_of([a.pk for a in ads]) if ads else {}
     audit(request, "queue.view", detail={"filters": {k: v for k, v in {
         "since": since, "until": until, "city": city, "source": source,
         "category": category}.items() if v}, "page": page, "view": view or "open"})
@@ -86,6 +88,7 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
         row["review"] = note.state if note else "new"
         row["review_note"] = note.note if note else ""
         row["calibration"] = a.pk in found.calibration
+        row["network"] = net_of.get(a.pk)
         rows.append(row)
     from tracelight.services.review import REASONS
 
@@ -93,7 +96,8 @@ def queue_page(request: Request, since: str = "", until: str = "", city: str = "
                   capped=capped, scored=scored, networks=networks, page=page, pages=pages,
                   filters={"since": since, "until": until, "city": city, "source": source,
                            "category": category}, choices=c.filter_choices.get(c.store),
-                  view=view, hidden=found.hidden, done=done[:300], reasons=REASONS)
+                  view=view, hidden=found.hidden, count_cap=COUNT_CAP, done=done[:300],
+                  reasons=REASONS)
 
 
 @router.post("/queue/review")
@@ -105,7 +109,8 @@ async def queue_review(request: Request) -> Response:
     user = require(request, "case.edit")
     c = ctx(request)
     form = await request.form()
-    refs = [str(v) for v in form.getlist("ref") if isinstance(v, str) and v.strip()]
+    refs = list(dict.fromkeys(str(v) for v in form.getlist("ref")
+                              if isinstance(v, str) and v.strip()))
     action = str(form.get("action") or "")
     if not refs:
         raise UsageError("select at least one ad or network first")
@@ -345,12 +350,53 @@ def network_page(request: Request, network_id: str) -> Response:
 
 
 @router.get("/new")
-def whats_new(request: Request, since: str = "24h") -> Response:
-    """What's new since a time (default the last 24 hours): new ads in watched networks,
-    networks that grew, watchlist hits (services.digest, audited there)."""
-    from tracelight.services.digest import digest, parse_since
+def whats_new(request: Request, since: str = "last") -> Response:
+    """What's new since the user's last visit (default; refreshing keeps it) or a fixed
+    window back from now: new ads in watched networks, networks that grew, watchlist hits
+    (services.digest, audited there)."""
+    from tracelight.services import digest as digest_service
 
     user = require(request, "read")
-    since = since if since in ("24h", "7d", "30d") else "24h"
-    found = digest(ctx(request).store, parse_since(since), user.username, via_cli=False)
-    return render(request, "new.html", d=found, since=since)
+    store = ctx(request).store
+    since = since if since in ("last", "24h", "7d", "30d") else "last"
+    known = True
+    if since == "last":
+        _when, known = digest_service.last_seen(store, user.username)
+        found = digest_service.since_last_visit(store, user.username)
+    else:
+        found = digest_service.digest(store, digest_service.parse_since(since), user.username,
+                                      via_cli=False)
+    return render(request, "new.html", d=found, since=since, known=known)
+
+
+@router.post("/new/seen")
+def whats_new_seen(request: Request, until: str = Form("")) -> Response:
+    """Mark the visit seen up to what the page showed (`until`, its own time)."""
+    from tracelight.services import digest as digest_service
+
+    user = require(request, "read")
+    try:
+        when = datetime.fromisoformat(until) if until else None
+    except ValueError:
+        raise UsageError(f"not a time: {until[:40]!r}") from None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    digest_service.mark_seen(ctx(request).store, user.username, when, how="button")
+    return RedirectResponse("/new", status_code=303)
+
+
+@router.get("/about")
+def about_page(request: Request) -> Response:
+    """What ranks the queue: the active model's card (training labels, date, figures,
+    features) or the default weights, candidates, and this store's data and versions."""
+    from pathlib import Path
+
+    from tracelight.score.catalogue import load_catalogue
+    from tracelight.services.about import about
+
+    user = require(request, "read")
+    cat = load_catalogue(settings.get("catalogue") or None)
+    found = about(ctx(request).store, Path(settings.get("model_dir")), cat, user.username,
+                  via_cli=False)
+    return render(request, "about.html", m=found["model"], candidates=found["candidates"],
+                  data=found["data"])

@@ -7,6 +7,7 @@ import hmac
 import math
 import secrets
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 from fastapi import APIRouter, Form, Request
@@ -157,6 +158,7 @@ def _login(request: Request, form: dict[str, str]) -> Response:
     c.accounts.touch_login(user.pk)
     sid, _csrf = c.accounts.create_session(user.pk, SESSION_LIFETIME)
     c.accounts.audit(user.username, "login", ip=ip)
+    _end_visit(c.store, user.username, "next login")  # the last visit ran out unmarked
     dest = "/account" if user.must_change_password else _safe_next(next_url)
     resp = RedirectResponse(dest, status_code=303)
     resp.set_cookie(SESSION_COOKIE, sign(c.secret, sid), httponly=True, samesite="lax",
@@ -175,12 +177,21 @@ def _duration(seconds: float) -> str:
     return f"{math.ceil(seconds / 60)} minutes"
 
 
+def _end_visit(store: Any, username: str, how: str) -> None:
+    """What "since my last visit" showed this visit now counts as seen (services.digest)."""
+    from tracelight.services.digest import end_visit
+
+    end_visit(store, username, how=how)
+
+
 @router.post("/logout")
 def logout(request: Request) -> Response:
     p = principal(request)
     if p.session_id:
         ctx(request).accounts.end_session(p.session_id)
     audit(request, "logout")
+    if p.session_id:
+        _end_visit(ctx(request).store, p.user.username, "logout")
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp

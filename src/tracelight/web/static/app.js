@@ -41,20 +41,33 @@
     var count = document.getElementById("selcount");
     var last = -1, cur = -1;
     function update() {
-      var n = boxes.filter(function (b) { return b.checked; }).length;
+      var n = selected();
       if (count) count.textContent = String(n);
       form.classList.toggle("has-selection", n > 0);
+    }
+    function syncNet(box) {  // one network, one state: every box naming it follows
+      var net = box.getAttribute("data-net");
+      if (!net) return;
+      boxes.forEach(function (b) { if (b.getAttribute("data-net") === net) b.checked = box.checked; });
     }
     boxes.forEach(function (box, i) {
       box.addEventListener("click", function (ev) {
         if (ev.shiftKey && last >= 0) {
           var a = Math.min(last, i), b = Math.max(last, i);
-          for (var j = a; j <= b; j++) boxes[j].checked = box.checked;
+          for (var j = a; j <= b; j++) {  // a range selects ads; network boxes stay as they are
+            if (!boxes[j].classList.contains("net") || j === i) boxes[j].checked = box.checked;
+          }
         }
         last = i;
+        syncNet(box);
         update();
       });
     });
+    function selected() {  // a network counts once, however many boxes name it
+      var seen = {};
+      boxes.forEach(function (b) { if (b.checked) seen[b.value] = true; });
+      return Object.keys(seen).length;
+    }
     var all = document.getElementById("selall");
     if (all) all.addEventListener("change", function () {
       rows.forEach(function (r) { var b = r.querySelector("input.sel"); if (b) b.checked = all.checked; });
@@ -75,11 +88,13 @@
     }
     document.addEventListener("keydown", function (ev) {
       var t = ev.target && ev.target.tagName;
-      if (t === "INPUT" || t === "SELECT" || t === "TEXTAREA" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      var typing = (t === "INPUT" && ev.target.type !== "checkbox") || t === "SELECT" || t === "TEXTAREA";
+      if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;  // keys work on a ticked box too
       var row = rows[cur], box = row && row.querySelector("input.sel");
       if (ev.key === "j") focusRow(cur + 1);
       else if (ev.key === "k") focusRow(cur - 1);
       else if (ev.key === "x" && box) { box.checked = !box.checked; update(); }
+      else if (ev.key === "w" && row) { var nb = row.querySelector("input.net"); if (nb) { nb.checked = !nb.checked; syncNet(nb); update(); } }
       else if (ev.key === "o" && row) { var a = row.querySelector("a.open"); if (a) window.location.href = a.href; }
       else if (ev.key === "e") submit("mark", "escalated");
       else if (ev.key === "n") submit("mark", "no concern");
