@@ -25,6 +25,9 @@ class PipelineOptions:
     score: bool = True
     ocr: bool = False  # reading text inside images costs ~0.3 CPU-s per picture: opt-in
     image_dir: str | None = None  # where ad image bytes are kept; None: leave them in place
+    # images a crawler already downloaded into the image store, by URL: ("sha256:HEX") or why
+    # not ("error:REASON"). Set only by tracelight crawl, never read from a record.
+    remote_images: tuple[tuple[str, str], ...] = ()
 
 
 def build_stages(opts: PipelineOptions) -> list[Stage]:
@@ -42,7 +45,7 @@ def build_stages(opts: PipelineOptions) -> list[Stage]:
     if opts.images:
         from tracelight.images.stage import ImageStage
 
-        stages.append(ImageStage(opts.image_dir))
+        stages.append(ImageStage(opts.image_dir, remote=dict(opts.remote_images) or None))
         if opts.ocr:
             from tracelight.images.ocr import OcrStage
 
