@@ -583,7 +583,8 @@ class Crawler:
         secs = max(1e-9, time.monotonic() - started)
         return {"pages": s.pages, "pages_per_second": round(s.pages / secs, 2),
                 "ads_found": s.ads_found, "ads_new": s.ads_new, "ads_changed": s.ads_changed,
-                "errors": sum(s.errors.values())}
+                "images": s.images_fetched, "errors": sum(s.errors.values()),
+                "errors_by_kind": dict(s.errors)}
 
     def _handle(self, f: _Fetch, frontier: deque[tuple[str, str, int]],
                 states: dict[str, CrawlPage], ads_warc: _Warc, other: _Warc,
