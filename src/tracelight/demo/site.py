@@ -79,6 +79,7 @@ class FakeSite:
         self.slow_seconds = slow_seconds
         self.requests: list[str] = []
         self.image_root = image_root
+        self.validators = True  # send ETag and Last-Modified (False: a site that sends none)
         self.images: dict[str, bytes] = {}
         self.lock = threading.Lock()
         site = self
@@ -131,9 +132,10 @@ class FakeSite:
     # ---- rendering ----------------------------------------------------------------------
     def ad_html(self, ad: dict[str, Any]) -> bytes:
         e = html.escape
-        names = [str(i).rsplit("/", 1)[-1] for i in ad.get("images") or []] or \
-            [f'{ad["id"]}-{i}.png' for i in range(int(ad.get("n_images", 1)))]
-        imgs = "".join(f'<img class="photo" src="/img/{e(n)}">' for n in names)
+        names = [str(i) if str(i).startswith("http") else
+                 "/img/" + str(i).rsplit("/", 1)[-1] for i in ad.get("images") or []] or \
+            [f'/img/{ad["id"]}-{i}.png' for i in range(int(ad.get("n_images", 1)))]
+        imgs = "".join(f'<img class="photo" src="{e(n)}">' for n in names)
         return AD_PAGE.format(title=e(ad.get("title", "")), body=e(ad.get("body", "")),
                               posted=e(str(ad.get("posted_at") or "")),
                               location=e(str(ad.get("location") or "")),
@@ -186,6 +188,8 @@ class FakeSite:
                 return _send(h, 404, b"not found", "text/plain")
             body = self.ad_html(ad)
             etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            if not self.validators:
+                return _send(h, 200, body)
             if h.headers.get("If-None-Match") == etag:
                 return _send(h, 304, b"", extra={"ETag": etag})
             return _send(h, 200, body, extra={"ETag": etag,

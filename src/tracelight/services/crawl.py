@@ -441,7 +441,8 @@ class Crawler:
                 while frontier or inflight:
                     while frontier and len(inflight) < p.concurrency:
                         url, kind, depth = frontier.popleft()
-                        if kind != "image" and s.pages + len(inflight) >= p.max_pages:
+                        in_flight = sum(1 for k in inflight.values() if k != "image")
+                        if kind != "image" and s.pages + in_flight >= p.max_pages:
                             s.skipped["max_pages"] += 1
                             continue
                         why = self._allowed(client, url, other)
@@ -455,7 +456,7 @@ class Crawler:
                         fut = pool.submit(_fetch, client, p, self.limiter, url, kind,
                                           depth, None if kind == "image" else states.get(url),
                                           self.image_max if kind == "image" else None)
-                        inflight[fut] = url
+                        inflight[fut] = kind
                     if not inflight:
                         continue
                     done_now, _ = wait(list(inflight), timeout=5.0,
