@@ -37,13 +37,17 @@ class ImageStage:
     """Callable stage; picklable (holds only the folder name, the size cap and a cache)."""
 
     def __init__(self, image_dir: str | None = None, max_bytes: int | None = None, *,
-                 remote: dict[str, str] | None = None) -> None:
+                 remote: dict[str, str] | None = None,
+                 known: tuple[ImageInfo, ...] = ()) -> None:
         self.image_dir = Path(image_dir) if image_dir else None
         self.max_bytes = max_bytes if max_bytes is not None else \
             settings.get_int("image_max_bytes")
         self.remote = remote or {}
         self._cache: OrderedDict[tuple[str, int, int, int], ImageInfo] = OrderedDict()
-        self._by_sha: OrderedDict[str, ImageInfo] = OrderedDict()
+        # hashes the crawler computed when it checked the bytes it kept: not computed again
+        self._by_sha: OrderedDict[str, ImageInfo] = OrderedDict(
+            (i.sha256, replace(i, stored_path=key_for(i.sha256))) for i in known
+            if i.sha256 and i.error is None)
 
     def __getstate__(self) -> dict[str, object]:
         return {"image_dir": self.image_dir, "max_bytes": self.max_bytes,
