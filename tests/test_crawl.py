@@ -394,6 +394,7 @@ class _Killed(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_interrupted_crawl_resumes_without_reingesting(demo_ads: list[dict[str, Any]],
                                                         sqlite_store: Store,
                                                         tmp_path: Path) -> None:
@@ -458,6 +459,7 @@ def demo_with_images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, li
     return out, ads
 
 
+@pytest.mark.slow
 def test_images_are_downloaded_once_kept_and_hashed(demo_with_images: tuple[Path, list[Any]],
                                                     sqlite_store: Store,
                                                     tmp_path: Path) -> None:
@@ -508,6 +510,7 @@ def test_images_are_downloaded_once_kept_and_hashed(demo_with_images: tuple[Path
         assert not [r for r in site.requests[before:] if r.startswith("/img/")]
 
 
+@pytest.mark.slow
 def test_evidence_export_of_one_ad_verifies(demo_with_images: tuple[Path, list[Any]],
                                             tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
@@ -635,3 +638,27 @@ def test_stalls_say_why_early(demo_ads: list[dict[str, Any]], sqlite_store: Stor
                            listing_patterns=["^/private/"])
         s = crawl(sqlite_store, blocked, warc_dir=tmp_path / "w3")
         assert s.stop_reason == "every start URL is disallowed by robots.txt"
+
+
+def test_saved_frontier_is_read_like_any_input(tmp_path: Path) -> None:
+    from tracelight.services.crawl import _Journal
+
+    prof = _profile("http://127.0.0.1:9")
+    path = tmp_path / "fake.frontier.jsonl"
+    good = "http://127.0.0.1:9/ad/1"
+    path.write_text("\n".join([
+        json.dumps({"q": "http://127.0.0.1:9/list/1", "k": "listing", "d": 0}),
+        json.dumps({"q": good, "k": "ad", "d": 1}),
+        json.dumps({"q": "http://10.0.0.9/ad/x", "k": "ad", "d": 1}),  # another host
+        json.dumps({"q": "http://127.0.0.1:9/ad/2", "k": "shell", "d": 1}),  # no such kind
+        json.dumps({"q": "http://127.0.0.1:9/ad/3", "k": "ad", "d": "deep"}),
+        "[1, 2]", "\x00\xff not json",
+        json.dumps({"done": "http://127.0.0.1:9/list/1"}),
+        '{"q": "http://127.0.0.1:9/ad/torn", "k": "a',  # killed mid-write
+    ]), encoding="utf-8")
+    loaded = _Journal(path).load(prof)
+    assert loaded is not None
+    queued, done = loaded
+    assert [u for u, _, _ in queued] == ["http://127.0.0.1:9/list/1", good]
+    assert done == {"http://127.0.0.1:9/list/1"}
+    assert _Journal(tmp_path / "none.jsonl").load(prof) is None

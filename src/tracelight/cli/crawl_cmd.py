@@ -36,8 +36,11 @@ def crawl() -> None:
               help="table: a live line on stderr and a summary; jsonl: one event per line.")
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=200, show_default=True,
               help="Ads ingested (and crawl state saved) per batch.")
+@click.option("--fresh", is_flag=True,
+              help="Start from the start URLs even if an interrupted crawl left a saved "
+                   "frontier (it is discarded).")
 @db_option
-def crawl_run(profile: Path, warc_dir: Path | None, fmt: str, batch_size: int,
+def crawl_run(profile: Path, warc_dir: Path | None, fmt: str, batch_size: int, fresh: bool,
               db_url: str) -> None:
     """Crawl PROFILE (a site profile YAML): listing pages, then new or changed ad pages and
     their images (each fetched once); every response into WARC; changed ads ingested with a
@@ -75,7 +78,7 @@ def crawl_run(profile: Path, warc_dir: Path | None, fmt: str, batch_size: int,
 
     with store_from(db_url, create=True) as store:
         summary = run_crawl(store, prof, warc_dir=out_dir, progress=progress,
-                            batch_size=batch_size)
+                            batch_size=batch_size, fresh=fresh)
     if fmt == "jsonl":
         return
     s = summary

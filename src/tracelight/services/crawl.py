@@ -150,7 +150,7 @@ def _fast_writer(fh: BinaryIO) -> Any:
 
     rng = random.Random(os.urandom(32))
 
-    class Writer(WARCWriter):  
+    class Writer(WARCWriter):
         @classmethod
         def _make_warc_id(cls) -> str:
             return f"<urn:uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}>"
@@ -357,7 +357,7 @@ class Crawler:
                  progress: Callable[[Event], None] | None = None,
                  resolver: Resolver = resolve, batch_size: int = 200,
                  transport: httpx.BaseTransport | None = None,
-                 image_dir: str | Path | None = None) -> None:
+                 image_dir: str | Path | None = None, fresh: bool = False) -> None:
         self.store = store
         self.profile = profile
         self.warc_dir = Path(warc_dir)
@@ -383,6 +383,8 @@ class Crawler:
         # the ads showing them are ingested)
         self.waiting: dict[str, _Waiting] = {}
         self.journal = _Journal(self.warc_dir / f"{profile.name}.frontier.jsonl")
+        if fresh:  # the operator asked to start over: forget an interrupted crawl's frontier
+            self.journal.path.unlink(missing_ok=True)
         self.empty_run = 0
         self.jsonl = self.warc_dir / "unused.jsonl"
         self.last_checkpoint = time.monotonic()
@@ -815,11 +817,12 @@ def _merge(parts: list[IngestSummary]) -> IngestSummary | None:
 
 def crawl(store: Store, profile: SiteProfile, *, warc_dir: str | Path,
           progress: Callable[[Event], None] | None = None, resolver: Resolver = resolve,
-          batch_size: int = 200, image_dir: str | Path | None = None) -> CrawlSummary:
+          batch_size: int = 200, image_dir: str | Path | None = None,
+          fresh: bool = False) -> CrawlSummary:
     """Crawl `profile` into WARC files under `warc_dir` and ingest new and changed ads; their
     images are kept under `image_dir` (default: the image_dir setting)."""
     return Crawler(store, profile, warc_dir=warc_dir, progress=progress, resolver=resolver,
-                   batch_size=batch_size, image_dir=image_dir).run()
+                   batch_size=batch_size, image_dir=image_dir, fresh=fresh).run()
 
 
 @dataclass(frozen=True)
