@@ -662,3 +662,19 @@ def test_saved_frontier_is_read_like_any_input(tmp_path: Path) -> None:
     assert [u for u, _, _ in queued] == ["http://127.0.0.1:9/list/1", good]
     assert done == {"http://127.0.0.1:9/list/1"}
     assert _Journal(tmp_path / "none.jsonl").load(prof) is None
+
+
+@pytest.mark.slow
+def test_the_demo_site_profile_crawls_it_completely(demo_with_images: tuple[Path, list[Any]],
+                                                    sqlite_store: Store,
+                                                    tmp_path: Path) -> None:
+    from tracelight.demo.site import site_profile
+
+    root, ads = demo_with_images
+    with FakeSite(ads, per_page=7, image_root=str(root)) as site:
+        path = tmp_path / "demo-site.yaml"
+        path.write_text(yaml.safe_dump(site_profile(site.base)))
+        s = crawl(sqlite_store, load_profile(path), warc_dir=tmp_path / "w")
+    assert s.ads_new == len(ads) and s.listings == -(-len(ads) // 7)
+    assert not s.errors and not s.warnings and s.stop_reason.startswith("done")
+    assert s.images_failed == 0 and sqlite_store.count_ads() == len(ads)

@@ -244,6 +244,22 @@ def _redirect(h: BaseHTTPRequestHandler, to: str) -> None:
     _send(h, 302, b"", extra={"Location": to})
 
 
+def site_profile(base: str, name: str = "demo-site") -> dict[str, Any]:
+    """A site profile (as YAML would load it) that crawls this site completely."""
+    host = base.split("://", 1)[1]
+    return {
+        "name": name, "country": "US", "source": name, "start_urls": [f"{base}/list/1"],
+        "allowed_hosts": [host], "listing_patterns": [r"^/list/\d+$"],
+        "ad_patterns": [r"^/ad/[^/]+$"], "max_depth": 1000, "max_pages": 10_000_000,
+        "selectors": {"title": "h1.title", "body": "div.text", "posted_at": "time.posted",
+                      "location": "span.where", "images": "img.photo",
+                      "contacts": "p.contact", "ad_links": "a.ad-link", "next_page": "a.next"},
+        "delay_seconds": 0, "concurrency": 4, "timeout_seconds": 10, "retries": 1,
+        "user_agent": "tracelight-crawler (demo)",
+        "allow_private_addresses": True,  # the demo site is on 127.0.0.1
+    }
+
+
 def serve(ads_path: str, per_page: int = 50, port: int = 0, image_root: str = "") -> None:
     """Serve the records of a JSON Lines file until stdin closes (for `tracelight bench
     crawl`, which runs the site in its own process so that it does not share the crawler's

@@ -119,6 +119,7 @@ class _Fetch:
     body: bytes = b""
     error: str = ""  # kind of failure: timeout, connect, too_large, http_500...
     detail: str = ""
+    image: ImageInfo | None = None  # an image's hashes, computed in the worker thread
 
 
 class _HostLimiter:
@@ -347,6 +348,8 @@ def _fetch(client: httpx.Client, p: SiteProfile, limiter: _HostLimiter, url: str
             f.error, f.detail = f"http_{f.status}", f.reason
             continue
         break
+    if kind == "image" and f.status == 200 and not f.error:
+        f.image = hash_bytes(f.body)  # decoding and PDQ off the main loop
     return f
 
 
@@ -584,7 +587,7 @@ class Crawler:
             s.errors[f"image_{why}"] += 1
             self._emit("error", url=f.url, kind=f"image_{why}", status=f.status)
             return self._image_result(f.url, f"error:download failed ({why})")
-        info = hash_bytes(f.body)
+        info = f.image or hash_bytes(f.body)
         if info.error or not info.sha256 or self.image_store is None:
             return self._image_result(f.url, f"error:download refused: {info.error}")
         self.image_store.put(f.body, info.sha256)
