@@ -542,6 +542,15 @@ def test_evidence_export_of_one_ad_verifies(demo_with_images: tuple[Path, list[A
     assert sum(1 for t, _ in recs if t == "response") == 1 + n_img
     res = runner.invoke(cli, ["evidence", "verify", str(out)])
     assert res.exit_code == 0 and res.stdout.startswith("ok:"), res.output
+    store = open_store(db)
+    try:  # the export is in the audit log, with the files' hashes
+        from tracelight.store.audit import AuditLog
+        entries = list(AuditLog(store).iter(action="export.capture"))
+        detail = entries[-1]["detail"]
+        detail = json.loads(detail) if isinstance(detail, str) else detail
+        assert detail["files"] == sums and detail["ad_id"] == ad_id
+    finally:
+        store.close()
     # `evidence ad AD --out DIR` is the same command; an existing export is not overwritten
     res = runner.invoke(cli, ["evidence", "ad", ad_id, "--out", str(out), "--db", db])
     assert res.exit_code != 0 and "already holds" in str(res.exception)

@@ -33,17 +33,21 @@ def evidence() -> None:
 @click.option("--source", default=None, help="The ad's source, when ids repeat across sources.")
 @click.option("--warc-dir", type=click.Path(path_type=Path), default=None,
               help="Where the crawl's WARC files are. [default: TRACELIGHT_WARC_DIR]")
+@click.option("--as", "actor", default=None, metavar="USER",
+              help="Who is acting, for the audit log. [default: the OS user]")
 @db_option
 def evidence_ad(ad_id: str, out: Path, source: str | None, warc_dir: Path | None,
-                db_url: str) -> None:
+                actor: str | None, db_url: str) -> None:
     """Export crawled ad AD_ID's original capture: the WARC records of its page and images
     (copied byte for byte), ad.json, manifest.json and SHA256SUMS; `evidence verify DIR`
     checks it."""
     from tracelight.cli.common import store_from
     from tracelight.services.ad_evidence import export_capture
+    from tracelight.services.cases import actor_name
 
     with store_from(db_url) as store:
-        res = export_capture(store, ad_id, out, source=source, warc_dir=warc_dir)
+        res = export_capture(store, ad_id, out, source=source, warc_dir=warc_dir,
+                             actor=actor_name(actor))
     for name, digest in res.files.items():
         click.echo(f"{digest}  {out / name}")
     pages = sum(1 for r in res.records if r.type == "response")

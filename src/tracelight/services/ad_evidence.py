@@ -24,7 +24,7 @@ from typing import Any
 
 from tracelight import settings
 from tracelight.errors import InputError, NotFoundError
-from tracelight.services.cases import _read_warc_record
+from tracelight.services.cases import _read_warc_record, audit
 from tracelight.store import Store
 
 FILES = ("capture.warc.gz", "ad.json", "manifest.json")
@@ -112,8 +112,10 @@ def _capture_of(path: Path, offset: int, uri: str) -> list[tuple[bytes, CaptureR
 
 
 def export_capture(store: Store, ad_id: str, out: Path, *, source: str | None = None,
-                   warc_dir: str | Path | None = None) -> CaptureExport:
-    """Write ad `ad_id`'s original capture and its hashes into folder `out`."""
+                   warc_dir: str | Path | None = None, actor: str = "",
+                   via: str = "cli") -> CaptureExport:
+    """Write ad `ad_id`'s original capture and its hashes into folder `out`; the export is
+    audited (who, which ad, the files' SHA-256) when `actor` is given."""
     ad = store.get_ad(ad_id, source)
     extra = ad.extra if isinstance(ad.extra, dict) else {}
     ref = extra.get("warc")
@@ -169,6 +171,9 @@ def export_capture(store: Store, ad_id: str, out: Path, *, source: str | None = 
         (out / name).write_bytes(data)
         files[name] = hashlib.sha256(data).hexdigest()
     (out / SUMS).write_text("".join(f"{h}  {n}\n" for n, h in files.items()), encoding="ascii")
+    if actor:
+        audit(store, actor, "export.capture", f"ad {ad.pk}",
+              {"ad_id": ad.ad_id, "folder": out.name, "files": files, "via": via})
     return CaptureExport(out, ad.ad_id, recs, files, missing)
 
 
