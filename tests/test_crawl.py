@@ -52,6 +52,12 @@ def _profile(base: str, path: str = "fake.yaml", **over: Any) -> Any:
     return parse_profile(raw, path)
 
 
+@pytest.fixture(autouse=True)
+def _image_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # downloaded images go to the test's own image store, never the working folder
+    monkeypatch.setenv("TRACELIGHT_IMAGE_DIR", str(tmp_path / "images"))
+
+
 @pytest.fixture(scope="module")
 def demo_ads(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     out = tmp_path_factory.mktemp("demo")
@@ -257,7 +263,9 @@ def test_warc_round_trip_and_evidence_pointer(site: FakeSite, tmp_path: Path) ->
                 meta = json.loads(rec.content_stream().read())
                 assert meta["payload_sha256"] == payloads[uri]
     n = summary["ads_new"]
-    assert kinds == {"warcinfo": 1, "response": n, "request": n, "metadata": n}
+    m = n + summary["images_fetched"]  # each ad page, and each image it shows, once
+    assert summary["images_fetched"] == len(site.ads) + 1  # the slow page has one too
+    assert kinds == {"warcinfo": 1, "response": m, "request": m, "metadata": m}
 
     # each stored ad points at its own response record
     jsonl = ads_warc.with_name(ads_warc.name.replace(".warc.gz", ".jsonl"))
@@ -312,7 +320,7 @@ def test_robots_override_is_recorded(demo_ads: list[dict[str, Any]], sqlite_stor
         assert "/private/ad/secret" in site.requests and "/robots.txt" not in site.requests
     assert s.robots_override == "court order 12-345 covers this site"
     with gzip.open(tmp_path / "warc" / s.warc_file) as fh:
-        info = fh.read().decode()
+        info = fh.read().decode("utf-8", "replace")
     assert "overridden: court order 12-345" in info
 
 
@@ -386,6 +394,7 @@ class _Killed(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_interrupted_crawl_resumes_without_reingesting(demo_ads: list[dict[str, Any]],
                                                         sqlite_store: Store,
                                                         tmp_path: Path) -> None:
@@ -401,7 +410,8 @@ def test_interrupted_crawl_resumes_without_reingesting(demo_ads: list[dict[str, 
         done = {u for u, p in sqlite_store.crawl_pages("fake").items() if p.kind == "ad"}
         assert 10 <= len(done) < 40 and sqlite_store.count_ads() == len(done)
         s = crawl(sqlite_store, prof, warc_dir=tmp_path / "w", batch_size=10)
-        assert s.ads_new == 40 - len(done) and s.not_modified == len(done)
+        # the saved frontier: what was finished is not fetched again, not even conditionally
+        assert s.ads_new == 40 - len(done) and s.not_modified == 0 and s.resumed >= len(done)
         assert sqlite_store.count_ads() == 40
 
 
@@ -437,3 +447,245 @@ def test_a_stalled_crawl_says_why(monkeypatch: pytest.MonkeyPatch, sqlite_store:
           warc_dir=tmp_path / "w", progress=events.append)
     stalls = [e for e in events if e["event"] == "stall"]
     assert stalls and stalls[0]["reason"] == "every recent fetch failed (connect x1)"
+
+
+# ---- images, evidence, resume, stalls ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_with_images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any]]:
+    out = tmp_path_factory.mktemp("demo-img")
+    generate(out, n_ads=40, seed=11, images=True)
+    ads = [json.loads(line) for line in (out / "ads.jsonl").read_text().splitlines()]
+    return out, ads
+
+
+@pytest.mark.slow
+def test_images_are_downloaded_once_kept_and_hashed(demo_with_images: tuple[Path, list[Any]],
+                                                    sqlite_store: Store,
+                                                    tmp_path: Path) -> None:
+    root, ads = demo_with_images
+    ads = [dict(a) for a in ads]
+    ads[0]["images"] = [*ads[0].get("images", []), "notanimage.png",
+                        "http://other.example/img/x.png"]
+    names = {str(i).rsplit("/", 1)[-1] for a in ads for i in a.get("images") or []
+             if not str(i).startswith("http")}
+    names |= {f"{a['id']}-0.png" for a in ads if not a.get("images")}  # the site draws one
+    with FakeSite(ads, per_page=20, hostile=True, image_root=str(root)) as site:
+        # the off-site image is written as an absolute URL on the page
+        prof = _profile(site.base)
+        s = crawl(sqlite_store, prof, warc_dir=tmp_path / "w", image_dir=tmp_path / "blobs")
+        img_requests = [r for r in site.requests if r.startswith("/img/")]
+        assert len(img_requests) == len(set(img_requests))  # each image fetched once
+        assert {r[len("/img/"):] for r in img_requests} >= names
+        assert not any("other.example" in r for r in site.requests)
+        assert s.images_fetched == len(names) - 1 + 1  # + the slow page's; - not an image
+        assert s.images_failed == 2  # not an image; not on an allowed host
+        first = sqlite_store.get_ad(f"{site.base}/ad/{ads[0]['id']}")
+        imgs = sqlite_store.images_for(first.pk)
+        good = [i for i in imgs if i.error is None]
+        assert good and all(i.sha256 and i.pdq and i.stored_path for i in good)
+        for i in good:
+            blob = (tmp_path / "blobs" / str(i.stored_path)).read_bytes()
+            assert hashlib.sha256(blob).hexdigest() == i.sha256
+        errors = {i.original.rsplit("/", 1)[-1]: i.error for i in imgs if i.error}
+        assert "download refused" in str(errors["notanimage.png"])
+        assert "allowed_hosts" in str(errors["x.png"])
+        assert sqlite_store.count_ads() == len(ads) + 2
+        # networks reuse pictures: a picture on several ads is one download, one kept file,
+        # and the same hash on each ad (what image linking joins on)
+        by_name: dict[str, set[str | None]] = {}
+        for a in ads:
+            stored = sqlite_store.get_ad(f"{site.base}/ad/{a['id']}")
+            for i in sqlite_store.images_for(stored.pk):
+                by_name.setdefault(i.original.rsplit("/", 1)[-1], set()).add(i.sha256)
+        reused = [n for n in names if sum(n in str(a.get("images")) for a in ads) > 1]
+        assert reused and all(len(by_name[n]) == 1 for n in reused)
+
+        # the site changes: an edited ad is re-ingested, its images are not fetched again
+        site.change(str(ads[1]["id"]), body="Edited synthetic text.")
+        before = len(site.requests)
+        s2 = crawl(sqlite_store, prof, warc_dir=tmp_path / "w", image_dir=tmp_path / "blobs")
+        assert s2.ads_changed == 1 and s2.images_fetched == 0
+        assert s2.images_known == (len(set(ads[1].get("images") or [])) or 1)
+        assert not [r for r in site.requests[before:] if r.startswith("/img/")]
+
+
+@pytest.mark.slow
+def test_evidence_export_of_one_ad_verifies(demo_with_images: tuple[Path, list[Any]],
+                                            tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    root, ads = demo_with_images
+    ad = next(a for a in ads if len(a.get("images") or []) >= 2)
+    warc_dir, db = tmp_path / "warc", f"sqlite:///{tmp_path / 'e.db'}"
+    monkeypatch.setenv("TRACELIGHT_WARC_DIR", str(warc_dir))
+    with FakeSite([ad, *ads[:5]], image_root=str(root)) as site:
+        store = open_store(db)
+        try:
+            crawl(store, _profile(site.base), warc_dir=warc_dir)
+        finally:
+            store.close()
+        ad_id = f"{site.base}/ad/{ad['id']}"
+    out = tmp_path / "export"
+    runner = CliRunner()
+    res = runner.invoke(cli, ["evidence", ad_id, "--out", str(out), "--db", db])
+    assert res.exit_code == 0, res.output
+    assert "3 captures: the page and 2 image(s)" in res.stderr or "captures" in res.stderr
+    sums = dict(line.split("  ")[::-1] for line in (out / "SHA256SUMS").read_text().splitlines())
+    for name, digest in sums.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+    from warcio.archiveiterator import ArchiveIterator
+    with open(out / "capture.warc.gz", "rb") as fh:
+        recs = [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"))
+                for r in ArchiveIterator(fh)]
+    n_img = len(set(ad["images"]))
+    assert recs[0] == ("response", ad_id) and len(recs) == 3 * (1 + n_img)
+    assert sum(1 for t, _ in recs if t == "response") == 1 + n_img
+    res = runner.invoke(cli, ["evidence", "verify", str(out)])
+    assert res.exit_code == 0 and res.stdout.startswith("ok:"), res.output
+    store = open_store(db)
+    try:  # the export is in the audit log, with the files' hashes
+        from tracelight.store.audit import AuditLog
+        entries = list(AuditLog(store).iter(action="export.capture"))
+        detail = entries[-1]["detail"]
+        detail = json.loads(detail) if isinstance(detail, str) else detail
+        assert detail["files"] == sums and detail["ad_id"] == ad_id
+    finally:
+        store.close()
+    # `evidence ad AD --out DIR` is the same command; an existing export is not overwritten
+    res = runner.invoke(cli, ["evidence", "ad", ad_id, "--out", str(out), "--db", db])
+    assert res.exit_code != 0 and "already holds" in str(res.exception)
+    # a changed byte is found
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["records"][0]["payload_sha256"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    res = runner.invoke(cli, ["evidence", "verify", str(out)])
+    assert res.exit_code != 0 and "manifest.json: SHA-256 differs" in res.stdout
+    # an ad that was not crawled has no capture
+    res = runner.invoke(cli, ["evidence", "no-such-ad", "--out", str(tmp_path / "x"),
+                              "--db", db])
+    assert res.exit_code != 0 and "no ad with id" in str(res.exception)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_crawl_resumes_without_refetching(demo_ads: list[dict[str, Any]],
+                                                     tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ads = [dict(a, id=f"k{i:03d}") for i, a in enumerate(demo_ads * 2)][:60]
+    with FakeSite(ads, per_page=10) as site:
+        raw = json.loads(json.dumps(PROFILE).replace("{base}", site.base))
+        raw.update(concurrency=1, delay_seconds=0.03, max_depth=50)
+        path = tmp_path / "site.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        warc, db = tmp_path / "warc", f"sqlite:///{tmp_path / 'k.db'}"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        proc = subprocess.Popen([sys.executable, "-m", "tracelight", "crawl", str(path), "--db",
+                                 db, "--warc-dir", str(warc), "--batch-size", "10",
+                                 "--format", "jsonl"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        journal = warc / "fake.frontier.jsonl"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = journal.read_text() if journal.exists() else ""
+            if text.count('"done"') >= 25:
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        assert proc.returncode == -signal.SIGKILL
+        done = {json.loads(line)["done"] for line in journal.read_text().splitlines()
+                if line.endswith("}") and '"done"' in line}
+        done_paths = {u[len(site.base):] for u in done}
+        assert 25 <= len(done) < 60 + 6
+        before = len(site.requests)
+        res = CliRunner().invoke(cli, ["crawl", str(path), "--db", db, "--warc-dir", str(warc),
+                                       "--format", "jsonl"])
+        assert res.exit_code == 0, res.output
+        again = site.requests[before:]
+    summary = json.loads(res.stdout.splitlines()[-1])
+    assert summary["resumed"] == len(done)
+    assert not done_paths & set(again)  # nothing finished before the kill is fetched again
+    assert not journal.exists()  # a finished crawl starts afresh next time
+    store = open_store(db)
+    try:
+        assert store.count_ads() == 60
+        # each ad ingested once, but for at most the batch whose ingest had committed when the
+        # kill came and whose crawl state had not (its new WARC pointer makes a revision)
+        assert sum(1 for a in store.iter_ads() if a.revision > 1) <= 10
+    finally:
+        store.close()
+
+
+def test_content_hash_when_no_validators(demo_ads: list[dict[str, Any]], sqlite_store: Store,
+                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeSite(demo_ads[:12], per_page=5) as site:
+        site.validators = False  # a site that sends no ETag or Last-Modified
+        prof = _profile(site.base)
+        crawl(sqlite_store, prof, warc_dir=tmp_path / "w")
+        site.change(str(demo_ads[3]["id"]), title="A retitled synthetic ad")
+        site.add({"id": "fresh", "title": "Fresh synthetic ad", "body": "New text."})
+        s = crawl(sqlite_store, prof, warc_dir=tmp_path / "w")
+    assert (s.ads_new, s.ads_changed, s.not_modified, s.ads_unchanged) == (1, 1, 0, 11)
+    assert s.ingest is not None and (s.ingest.new, s.ingest.updated) == (1, 1)
+
+
+def test_stalls_say_why_early(demo_ads: list[dict[str, Any]], sqlite_store: Store,
+                              tmp_path: Path) -> None:
+    with FakeSite(demo_ads[:15], per_page=20) as site:
+        events: list[dict[str, Any]] = []
+        bad = _profile(site.base, selectors={"title": "h1.nothing", "body": "div.nothing"})
+        s = crawl(sqlite_store, bad, warc_dir=tmp_path / "w", progress=events.append)
+        stalls = [e["reason"] for e in events if e["event"] == "stall"]
+        assert stalls and "matched neither the title nor the body selector" in stalls[0]
+        assert any("selectors matched nothing" in w for w in s.warnings)
+        nolinks = _profile(site.base, ad_patterns=["^/nothing/"])
+        s = crawl(sqlite_store, nolinks, warc_dir=tmp_path / "w2")
+        assert "no link matched ad_patterns" in " ".join(s.warnings)
+        blocked = _profile(site.base, start_urls=[f"{site.base}/private/list"],
+                           listing_patterns=["^/private/"])
+        s = crawl(sqlite_store, blocked, warc_dir=tmp_path / "w3")
+        assert s.stop_reason == "every start URL is disallowed by robots.txt"
+
+
+def test_saved_frontier_is_read_like_any_input(tmp_path: Path) -> None:
+    from tracelight.services.crawl import _Journal
+
+    prof = _profile("http://127.0.0.1:9")
+    path = tmp_path / "fake.frontier.jsonl"
+    good = "http://127.0.0.1:9/ad/1"
+    path.write_text("\n".join([
+        json.dumps({"q": "http://127.0.0.1:9/list/1", "k": "listing", "d": 0}),
+        json.dumps({"q": good, "k": "ad", "d": 1}),
+        json.dumps({"q": "http://10.0.0.9/ad/x", "k": "ad", "d": 1}),  # another host
+        json.dumps({"q": "http://127.0.0.1:9/ad/2", "k": "shell", "d": 1}),  # no such kind
+        json.dumps({"q": "http://127.0.0.1:9/ad/3", "k": "ad", "d": "deep"}),
+        "[1, 2]", "\x00\xff not json",
+        json.dumps({"done": "http://127.0.0.1:9/list/1"}),
+        '{"q": "http://127.0.0.1:9/ad/torn", "k": "a',  # killed mid-write
+    ]), encoding="utf-8")
+    loaded = _Journal(path).load(prof)
+    assert loaded is not None
+    queued, done = loaded
+    assert [u for u, _, _ in queued] == ["http://127.0.0.1:9/list/1", good]
+    assert done == {"http://127.0.0.1:9/list/1"}
+    assert _Journal(tmp_path / "none.jsonl").load(prof) is None
+
+
+@pytest.mark.slow
+def test_the_demo_site_profile_crawls_it_completely(demo_with_images: tuple[Path, list[Any]],
+                                                    sqlite_store: Store,
+                                                    tmp_path: Path) -> None:
+    from tracelight.demo.site import site_profile
+
+    root, ads = demo_with_images
+    with FakeSite(ads, per_page=7, image_root=str(root)) as site:
+        path = tmp_path / "demo-site.yaml"
+        path.write_text(yaml.safe_dump(site_profile(site.base)))
+        s = crawl(sqlite_store, load_profile(path), warc_dir=tmp_path / "w")
+    assert s.ads_new == len(ads) and s.listings == -(-len(ads) // 7)
+    assert not s.errors and not s.warnings and s.stop_reason.startswith("done")
+    assert s.images_failed == 0 and sqlite_store.count_ads() == len(ads)

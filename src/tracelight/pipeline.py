@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracelight.errors import RecordError
-from tracelight.records import AdRecord, ProcessedAd
+from tracelight.records import AdRecord, ImageInfo, ProcessedAd
 
 Stage = Callable[[ProcessedAd, Path], None]
 
@@ -25,6 +25,11 @@ class PipelineOptions:
     score: bool = True
     ocr: bool = False  # reading text inside images costs ~0.3 CPU-s per picture: opt-in
     image_dir: str | None = None  # where ad image bytes are kept; None: leave them in place
+    # images a crawler already downloaded into the image store, by URL: ("sha256:HEX") or why
+    # not ("error:REASON"). Set only by tracelight crawl, never read from a record.
+    remote_images: tuple[tuple[str, str], ...] = ()
+    # what the crawler already computed for those it fetched this time (hashed once, not twice)
+    remote_infos: tuple[ImageInfo, ...] = ()
 
 
 def build_stages(opts: PipelineOptions) -> list[Stage]:
@@ -42,7 +47,8 @@ def build_stages(opts: PipelineOptions) -> list[Stage]:
     if opts.images:
         from tracelight.images.stage import ImageStage
 
-        stages.append(ImageStage(opts.image_dir))
+        stages.append(ImageStage(opts.image_dir, remote=dict(opts.remote_images) or None,
+                                 known=opts.remote_infos))
         if opts.ocr:
             from tracelight.images.ocr import OcrStage
 

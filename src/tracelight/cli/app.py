@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                "the workspace."),
     "demo-generate": ("demo_cmd", "Generate a synthetic, non-explicit corpus of ads with "
                                   "planted networks into OUT."),
+    "demo-site": ("demo_cmd", "Serve a demo corpus as a local ad site on 127.0.0.1, to try "
+                              "`tracelight crawl` on; Ctrl-C stops it."),
     "digest": ("digest_cmd", "New ads in watched networks, networks that grew, and watchlist "
                              "hits since a time."),
     "evidence": ("evidence_cmd", "Evidence bundles for prosecutors: captures, entities, "

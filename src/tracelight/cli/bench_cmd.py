@@ -202,14 +202,16 @@ def bench_web(n_ads: int, users: int, rounds: int, workers: int, think_ms: int, 
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--keep", type=click.Path(file_okay=False), default=None,
               help="Keep the scratch database and WARC files in this folder.")
+@click.option("--images/--no-images", default=True, show_default=True,
+              help="Serve the demo pictures and download them with the ads.")
 def bench_crawl(n_ads: int, delay: float, concurrency: int, per_page: int, seed: int,
-                keep: str | None) -> None:
+                keep: str | None, images: bool) -> None:
     """Pages/s crawling a local fake site on 127.0.0.1 (fetch, parse, WARC, ingest), then an
     incremental re-crawl with one ad in ten changed."""
     from tracelight.bench import crawl
 
     crawl.run(n_ads=n_ads, delay=delay, concurrency=concurrency, per_page=per_page,
-              seed=seed, keep=Path(keep) if keep else None)
+              seed=seed, keep=Path(keep) if keep else None, images=images)
 
 
 @bench.command("adversarial")

@@ -34,10 +34,17 @@ def crawl() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table",
               show_default=True,
               help="table: a live line on stderr and a summary; jsonl: one event per line.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=200, show_default=True,
+              help="Ads ingested (and crawl state saved) per batch.")
+@click.option("--fresh", is_flag=True,
+              help="Start from the start URLs even if an interrupted crawl left a saved "
+                   "frontier (it is discarded).")
 @db_option
-def crawl_run(profile: Path, warc_dir: Path | None, fmt: str, db_url: str) -> None:
-    """Crawl PROFILE (a site profile YAML): listing pages, then new or changed ad pages; every
-    response into WARC; changed ads ingested with a pointer to their WARC record."""
+def crawl_run(profile: Path, warc_dir: Path | None, fmt: str, batch_size: int, fresh: bool,
+              db_url: str) -> None:
+    """Crawl PROFILE (a site profile YAML): listing pages, then new or changed ad pages and
+    their images (each fetched once); every response into WARC; changed ads ingested with a
+    pointer to their WARC record. A crawl that was killed resumes where it stopped."""
     from tracelight import settings
     from tracelight.cli.common import store_from
     from tracelight.cli.output import dumps
@@ -58,16 +65,20 @@ def crawl_run(profile: Path, warc_dir: Path | None, fmt: str, db_url: str) -> No
         if kind == "progress":
             if time.monotonic() - last[0] >= 0.5:
                 last[0] = time.monotonic()
-                click.echo(f"\r{event['pages']:,} pages ({event['pages_per_second']:.1f}/s)  "
-                           f"ads found {event['ads_found']:,} new {event['ads_new']:,} "
-                           f"changed {event['ads_changed']:,}  errors {event['errors']:,}",
-                           err=True, nl=False)
-        elif kind in ("stall", "blocked", "robots"):
+                kinds = sorted(event["errors_by_kind"].items(), key=lambda kv: -kv[1])[:2]
+                errs = f"errors {event['errors']:,}" + (
+                    " (" + ", ".join(f"{k} {v}" for k, v in kinds) + ")" if kinds else "")
+                line = (f"{event['pages']:,} pages {event['pages_per_second']:.0f}/s  ads "
+                        f"{event['ads_found']:,} new {event['ads_new']:,} changed "
+                        f"{event['ads_changed']:,}  img {event['images']:,}  {errs}")
+                click.echo(f"\r{line[:79]:<79}", err=True, nl=False)
+        elif kind in ("stall", "blocked", "robots", "resume"):
             click.echo(f"\n{kind}: " + ", ".join(f"{k}={v}" for k, v in event.items()
                                                   if k != "event"), err=True)
 
     with store_from(db_url, create=True) as store:
-        summary = run_crawl(store, prof, warc_dir=out_dir, progress=progress)
+        summary = run_crawl(store, prof, warc_dir=out_dir, progress=progress,
+                            batch_size=batch_size, fresh=fresh)
     if fmt == "jsonl":
         return
     s = summary
@@ -76,6 +87,11 @@ def crawl_run(profile: Path, warc_dir: Path | None, fmt: str, db_url: str) -> No
                f"({s.pages_per_second:.1f}/s); ads found {s.ads_found:,}: new {s.ads_new:,}, "
                f"changed {s.ads_changed:,}, unchanged {s.ads_unchanged:,} "
                f"({s.not_modified:,} not modified)")
+    click.echo(f"images: {s.images_fetched:,} fetched, {s.images_known:,} already kept, "
+               f"{s.images_failed:,} not kept")
+    if s.resumed:
+        click.echo(f"resumed: {s.resumed:,} pages finished before the interruption, not "
+                   "fetched again")
     click.echo(f"stopped: {s.stop_reason}")
     click.echo(f"WARC: {out_dir / s.warc_file} (ads), {out_dir / s.other_warc_file} (other)")
     if s.robots_override:

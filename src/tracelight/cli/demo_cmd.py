@@ -53,3 +53,47 @@ def demo_generate(out: Path, n_ads: int, seed: int, no_images: bool, network_lab
     emit(({"field": k, "value": v} for k, v in row.items()), fmt, ["field", "value"],
          title="demo corpus")
     stderr.print(f"next: tracelight ingest {summary.ads_path}")
+
+
+@cli.command("demo-site")
+@click.argument("corpus", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--per-page", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="Ads per listing page.")
+@click.option("--hostile", is_flag=True,
+              help="Also link broken, huge, slow, looping, robots-disallowed and off-site "
+                   "pages from the first listing page.")
+@click.option("--profile-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a site profile that crawls this site here.")
+def demo_site(corpus: Path, port: int, per_page: int, hostile: bool,
+              profile_out: Path | None) -> None:
+    """Serve a demo corpus as a local ad site on 127.0.0.1, to try `tracelight crawl` on;
+    Ctrl-C stops it. CORPUS is a folder from `tracelight demo-generate` (its ads.jsonl and
+    images/). Nothing but 127.0.0.1 is served or contacted."""
+    import json
+    import time
+
+    import yaml
+
+    from tracelight.demo.site import FakeSite, site_profile
+    from tracelight.errors import InputError
+
+    path = corpus / "ads.jsonl"
+    if not path.is_file():
+        raise InputError(f"{corpus}: no ads.jsonl (make one with tracelight demo-generate)")
+    with open(path, encoding="utf-8") as fh:
+        ads = [json.loads(line) for line in fh if line.strip()]
+    with FakeSite(ads, per_page=per_page, hostile=hostile, port=port,
+                  image_root=str(corpus)) as site:
+        click.echo(site.base)
+        if profile_out is not None:
+            profile_out.write_text(yaml.safe_dump(site_profile(site.base), sort_keys=False),
+                                   encoding="utf-8")
+            click.echo(f"profile: {profile_out} (tracelight crawl {profile_out})", err=True)
+        click.echo(f"serving {len(ads):,} ads on {site.base}; Ctrl-C stops", err=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)

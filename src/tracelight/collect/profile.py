@@ -28,7 +28,8 @@ HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$")
 KEYS = {"name", "country", "start_urls", "allowed_hosts", "listing_patterns", "ad_patterns",
         "selectors", "delay_seconds", "concurrency", "max_depth", "max_pages", "max_page_bytes",
         "timeout_seconds", "retries", "user_agent", "proxy", "obey_robots",
-        "robots_override_reason", "allow_private_addresses", "source"}
+        "robots_override_reason", "allow_private_addresses", "source", "image_hosts",
+        "download_images"}
 DEFAULT_UA = "tracelight-crawler/0.1 (+investigations; contact the operator)"
 
 
@@ -57,9 +58,12 @@ class SiteProfile:
     robots_override_reason: str = ""
     allow_private_addresses: bool = False
     source: str = ""
+    image_hosts: tuple[str, ...] = ()  # hosts images may also come from (a CDN), besides these
+    download_images: bool = True
 
-    def host_allowed(self, url: str) -> bool:
-        """True when `url` is http(s) on one of the allowed hosts (host, or host:port)."""
+    def host_allowed(self, url: str, *, image: bool = False) -> bool:
+        """True when `url` is http(s) on one of the allowed hosts (host, or host:port); for an
+        image, the image_hosts count too."""
         try:
             parts = urlsplit(url)
             port = parts.port
@@ -69,7 +73,8 @@ class SiteProfile:
             return False
         host = parts.hostname.lower()
         with_port = f"{host}:{port}" if port else host
-        return any(h in (host, with_port) for h in self.allowed_hosts)
+        hosts = (*self.allowed_hosts, *self.image_hosts) if image else self.allowed_hosts
+        return any(h in (host, with_port) for h in hosts)
 
     def kind_of(self, url: str) -> str | None:
         """'ad', 'listing' or None (not a page this profile follows)."""
@@ -177,6 +182,10 @@ def parse_profile(raw: Any, path: str) -> SiteProfile:
     for i, host in enumerate(hosts):
         if not HOST_RE.match(host):
             raise _fail(path, f"allowed_hosts[{i}]", f"not a host name (or host:port): {host!r}")
+    image_hosts = [h.lower() for h in _list(raw, "image_hosts", path, required=False)]
+    for i, host in enumerate(image_hosts):
+        if not HOST_RE.match(host):
+            raise _fail(path, f"image_hosts[{i}]", f"not a host name (or host:port): {host!r}")
     start = _list(raw, "start_urls", path, required=True)
     prof = SiteProfile(
         name=name, path=path, country=country, start_urls=tuple(start),
@@ -198,6 +207,8 @@ def parse_profile(raw: Any, path: str) -> SiteProfile:
         robots_override_reason=str(raw.get("robots_override_reason") or "").strip(),
         allow_private_addresses=_bool(raw, "allow_private_addresses", path, False),
         source=_str(raw, "source", path, name),
+        image_hosts=tuple(image_hosts),
+        download_images=_bool(raw, "download_images", path, True),
     )
     if not prof.obey_robots and not prof.robots_override_reason:
         raise _fail(path, "robots_override_reason", "required when obey_robots is false: say "

@@ -2,7 +2,8 @@
 benchmark. Nothing here contacts any other address.
 
 Pages: /robots.txt (disallows /private/), /list/N (listing pages with pagination), /ad/ID
-(ad pages with ETag and Last-Modified; a conditional GET gets 304), plus hostile pages linked
+(ad pages with ETag and Last-Modified; a conditional GET gets 304), /img/NAME (an ad's demo
+image from `image_root`, or a small synthetic PNG drawn for NAME), plus hostile pages linked
 from the first listing when `hostile=True`: a page over any sane size cap, malformed HTML, a
 redirect loop, a 500, a slow page, a robots-disallowed page and links to other hosts and to
 private addresses.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
+import re
 import socket
 import threading
 import time
@@ -39,6 +42,23 @@ HOSTILE_LINKS = ("/ad/huge", "/ad/malformed", "/list/loop-a", "/ad/broken", "/ad
                  "http://169.254.169.254/ad/z", "javascript:alert(1)", "/ad/missing")
 
 
+IMAGE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
+
+
+def synthetic_png(name: str, size: int = 24) -> bytes:
+    """A small abstract PNG (coloured squares) determined by `name`: no people, no text."""
+    from PIL import Image
+
+    seed = hashlib.sha256(name.encode()).digest()
+    im = Image.new("RGB", (size, size), (seed[0], seed[1], seed[2]))
+    half = size // 2
+    for i, (x, y) in enumerate(((0, 0), (half, 0), (0, half), (half, half))):
+        im.paste((seed[3 + 3 * i], seed[4 + 3 * i], seed[5 + 3 * i]), (x, y, x + half, y + half))
+    out = io.BytesIO()
+    im.save(out, format="PNG")
+    return out.getvalue()
+
+
 class _QuietServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
@@ -50,13 +70,17 @@ class FakeSite:
     """Serve `ads` (demo records: id, title, body, location, posted_at) until `close()`."""
 
     def __init__(self, ads: Iterable[dict[str, Any]], *, per_page: int = 20,
-                 hostile: bool = False, slow_seconds: float = 0.5, port: int = 0) -> None:
+                 hostile: bool = False, slow_seconds: float = 0.5, port: int = 0,
+                 image_root: str | None = None) -> None:
         self.ads: dict[str, dict[str, Any]] = {str(a["id"]): dict(a) for a in ads}
         self.order = list(self.ads)
         self.per_page = per_page
         self.hostile = hostile
         self.slow_seconds = slow_seconds
         self.requests: list[str] = []
+        self.image_root = image_root
+        self.validators = True  # send ETag and Last-Modified (False: a site that sends none)
+        self.images: dict[str, bytes] = {}
         self.lock = threading.Lock()
         site = self
 
@@ -108,8 +132,10 @@ class FakeSite:
     # ---- rendering ----------------------------------------------------------------------
     def ad_html(self, ad: dict[str, Any]) -> bytes:
         e = html.escape
-        imgs = "".join(f'<img class="photo" src="/img/{e(str(ad["id"]))}-{i}.png">'
-                       for i in range(int(ad.get("n_images", 1))))
+        names = [str(i) if str(i).startswith("http") else
+                 "/img/" + str(i).rsplit("/", 1)[-1] for i in ad.get("images") or []] or \
+            [f'/img/{ad["id"]}-{i}.png' for i in range(int(ad.get("n_images", 1)))]
+        imgs = "".join(f'<img class="photo" src="{e(n)}">' for n in names)
         return AD_PAGE.format(title=e(ad.get("title", "")), body=e(ad.get("body", "")),
                               posted=e(str(ad.get("posted_at") or "")),
                               location=e(str(ad.get("location") or "")),
@@ -162,13 +188,40 @@ class FakeSite:
                 return _send(h, 404, b"not found", "text/plain")
             body = self.ad_html(ad)
             etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+            if not self.validators:
+                return _send(h, 200, body)
             if h.headers.get("If-None-Match") == etag:
                 return _send(h, 304, b"", extra={"ETag": etag})
             return _send(h, 200, body, extra={"ETag": etag,
                                               "Last-Modified": formatdate(usegmt=True)})
+        if path.startswith("/img/"):
+            data = self.image(path[len("/img/"):])
+            if data is None:
+                return _send(h, 404, b"not found", "text/plain")
+            ctype = "image/jpeg" if path.endswith(".jpg") else "image/png"
+            return _send(h, 200, data, ctype)
         if path.startswith("/private/"):
             return _send(h, 200, b"<html><body><h1 class=title>private</h1></body></html>")
         return _send(h, 404, b"not found", "text/plain")
+
+
+    def image(self, name: str) -> bytes | None:
+        if not IMAGE_NAME.match(name) or name.startswith("."):
+            return None
+        if self.hostile and name == "notanimage.png":
+            return b"<html>this is not an image</html>"
+        with self.lock:
+            data = self.images.get(name)
+        if data is None:
+            path = f"{self.image_root}/images/{name}" if self.image_root else ""
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                data = synthetic_png(name)
+            with self.lock:
+                self.images[name] = data
+        return data
 
 
 def _send(h: BaseHTTPRequestHandler, status: int, body: bytes,
@@ -191,7 +244,23 @@ def _redirect(h: BaseHTTPRequestHandler, to: str) -> None:
     _send(h, 302, b"", extra={"Location": to})
 
 
-def serve(ads_path: str, per_page: int = 50, port: int = 0) -> None:
+def site_profile(base: str, name: str = "demo-site") -> dict[str, Any]:
+    """A site profile (as YAML would load it) that crawls this site completely."""
+    host = base.split("://", 1)[1]
+    return {
+        "name": name, "country": "US", "source": name, "start_urls": [f"{base}/list/1"],
+        "allowed_hosts": [host], "listing_patterns": [r"^/list/\d+$"],
+        "ad_patterns": [r"^/ad/[^/]+$"], "max_depth": 1000, "max_pages": 10_000_000,
+        "selectors": {"title": "h1.title", "body": "div.text", "posted_at": "time.posted",
+                      "location": "span.where", "images": "img.photo",
+                      "contacts": "p.contact", "ad_links": "a.ad-link", "next_page": "a.next"},
+        "delay_seconds": 0, "concurrency": 4, "timeout_seconds": 10, "retries": 1,
+        "user_agent": "tracelight-crawler (demo)",
+        "allow_private_addresses": True,  # the demo site is on 127.0.0.1
+    }
+
+
+def serve(ads_path: str, per_page: int = 50, port: int = 0, image_root: str = "") -> None:
     """Serve the records of a JSON Lines file until stdin closes (for `tracelight bench
     crawl`, which runs the site in its own process so that it does not share the crawler's
     interpreter). Prints the base URL on the first line of stdout."""
@@ -200,7 +269,7 @@ def serve(ads_path: str, per_page: int = 50, port: int = 0) -> None:
 
     with open(ads_path, encoding="utf-8") as fh:
         ads = [json.loads(line) for line in fh if line.strip()]
-    site = FakeSite(ads, per_page=per_page, port=port)
+    site = FakeSite(ads, per_page=per_page, port=port, image_root=image_root or None)
     print(site.base, flush=True)
     try:
         sys.stdin.read()
