@@ -10,7 +10,8 @@ who owns the paying addresses (after Portnoff et al., KDD 2017).
    delay), so one payment never buys two ads. Confidence is 1 / the number of candidates the
    ad had (how many other payments could also have bought it).
 2. Owners: the common-input-ownership heuristic - every address spent as an input of one
-   transaction belongs to one owner - with a union-find over all transactions.
+   transaction belongs to one owner - with a union-find over all transactions; optionally
+   (off by default) the change-address heuristic too (`owners(change=True)`).
 3. Attribution: an ad belongs to the owner of its payment's inputs; owners' total spend is the
    sum of their matched payments in USD.
 
@@ -140,19 +141,36 @@ class UnionFind:
         return out
 
 
-def owners(txs: Iterable[Tx], exclude: frozenset[str] = frozenset()) -> dict[str, str]:
+def owners(txs: Iterable[Tx], exclude: frozenset[str] = frozenset(), *,
+           change: bool = False) -> dict[str, str]:
     """address -> owner id by common-input ownership. An owner id is "owner:" + the smallest
     address of its cluster (stable across runs). `exclude` (the site's own wallets) never
-    joins a cluster."""
+    joins a cluster.
+
+    change (off by default): also the change-address heuristic (after Meiklejohn et al.,
+    2013): in a transaction with two or more outputs, none of them back to an input address,
+    where exactly one output address has never been seen before, that one is the spender's
+    change and joins the inputs' owner. It finds owners that never spend two addresses
+    together, at the price of false joins when a payee uses a fresh address each time;
+    transactions are taken in time order.
+    """
     uf = UnionFind()
-    for tx in txs:
+    seen: set[str] = set()
+    for tx in sorted(txs, key=lambda t: (t.time, t.txid)) if change else txs:
         ins = [a for a in tx.inputs if a not in exclude]
-        if not ins:
-            continue
-        first = ins[0]
-        uf.add(first)
-        for a in ins[1:]:
-            uf.union(first, a)
+        if ins:
+            first = ins[0]
+            uf.add(first)
+            for a in ins[1:]:
+                uf.union(first, a)
+        if change:
+            outs = [a for a, _v in tx.outputs]
+            if ins and len(set(outs)) >= 2 and not set(outs) & set(tx.inputs):
+                fresh = {a for a in outs if a not in seen and a not in exclude}
+                if len(fresh) == 1:
+                    uf.union(ins[0], fresh.pop())
+            seen.update(outs)
+            seen.update(tx.inputs)
     out: dict[str, str] = {}
     for members in uf.groups().values():
         oid = "owner:" + min(members)

@@ -127,6 +127,13 @@ def _network_row(ranked: RankedNetwork) -> dict[str, Any]:
     return row
 
 
+def _reason_text(x: dict[str, Any]) -> str:
+    """'phone: +1...', or with its score for author and wallet-owner evidence."""
+    if x["kind"] in ("author", "wallet_owner") and x.get("score") is not None:
+        return f"{x['kind']} {x['score']:.2f} ({x['strength']}): {x['value']}"
+    return f"{x['kind']}: {x['value']}"
+
+
 def _kinds_line(kinds: list[str]) -> str:
     """'phone, image_near x2, wording': the kinds of evidence in order, for a table."""
     counts: dict[str, int] = {}
@@ -231,8 +238,9 @@ def hubs_cmd(db_url: str, fmt: str) -> None:
 
 
 @cli.command("similar", help="""Ads closest to AD in contacts, images and wording, each
-with its reasons (strong: shared phone/email/handle/image; medium: wording/template; weak:
-style, same name and city within a week).
+with its reasons (strong: shared phone/email/handle/image; medium: wording/template, same
+author, same Bitcoin owner; weak: style, same name and city within a week, a Bitcoin owner
+too broad to link).
 
 AD is the ad's reference as tables print it, SOURCE/ID, or its bare id when only one source
 has it.
@@ -255,7 +263,7 @@ def similar_cmd(ad_ref: str, k: int, source: str | None, db_url: str, columns: s
         rows = [r.to_dict() for r in similar_ads(store, ad, k=k)]
     cols = SIMILAR.choose(columns, fmt)
     for r in rows:
-        r["reasons_text"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
+        r["reasons_text"] = "; ".join(_reason_text(x) for x in r["reasons"])
         r["why"] = _kinds_line([x["kind"] for x in r["reasons"]])
     if fmt == "table" and rows:
         click.echo(fill_text(SIMILAR_SCALE))  # above the table: what its numbers mean
