@@ -119,3 +119,28 @@ def test_attribution_on_the_synthetic_site() -> None:
     ms = b.attribute(b.match(posts, d.txs, d.wallets, b.Rates(d.rates)), d.txs, own)
     s = b.score_attribution(ms, own, d.truth_ad_owner, d.truth_address_owner)
     assert s.precision > 0.8 and s.recall > 0.8 and s.cluster_precision == 1.0
+
+
+def test_change_heuristic_is_off_by_default_and_joins_a_fresh_change_address() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    txs = [b.Tx("pre", t - timedelta(minutes=1), ("w",), (("shop", 1.0),)),
+           b.Tx("t0", t, ("x",), (("shop", 1.0), ("y", 0.5))),
+           b.Tx("t1", t + timedelta(minutes=1), ("z",), (("shop", 1.0), ("c", 0.2)))]
+    assert b.owners(txs)["x"] != b.owners(txs).get("y", "none")
+    own = b.owners(txs, change=True)
+    assert own["x"] == own["y"] and own["z"] == own["c"] and own["x"] != own["z"]
+
+
+def test_average_linkage_does_not_chain_two_authors_through_one_wrong_pair() -> None:
+    from itertools import combinations
+
+    from tracelight.authorship.consensus import average_linkage, owner_joins, within
+
+    a = [f"a{i}" for i in range(4)]
+    c = [f"c{i}" for i in range(4)]
+    edges = [(x, y, 0.95) for g in (a, c) for x, y in combinations(g, 2)] + [("a0", "c0", 0.9)]
+    groups = average_linkage(edges, 0.5)
+    assert len({groups[k] for k in a}) == 1 and groups["a0"] != groups["c0"]
+    assert len(within(edges, groups)) == len(edges) - 1
+    joins = owner_joins({"owner:x": ["a1", "a2", "lone", "c3"]}, groups)
+    assert {k for _o, _a, k in joins} == {"a2", "lone"}  # c3 writes like another author

@@ -138,6 +138,7 @@ class AuthorshipTables(StoreBase):
                          ad_pks: Sequence[int] | None = None) -> list[StoredAttribution]:
         """Stored attributions (of one owner, or of these ads), by owner then payment time."""
         stmt = select(btc_attributions).order_by(btc_attributions.c.owner,
+                                                 btc_attributions.c.paid_at.is_(None),
                                                  btc_attributions.c.paid_at,
                                                  btc_attributions.c.ad_pk)
         if owner is not None:
