@@ -203,3 +203,75 @@ def wallet_owner_ads(store: Store, key_of: Mapping[int, str]
                and a.diff_usd is not None else "its address is written in the ad")
         detail[(a.owner, key)] = (a.confidence, f"Bitcoin owner {a.owner}: {how}")
     return by_owner, detail
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerAd:
+    """One ad an owner paid for (or whose text names its address), for the owner page."""
+
+    source: str
+    ad_id: str
+    attribution: StoredAttribution
+    network_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerView:
+    owner: str
+    addresses: list[str]
+    n_addresses: int
+    ads: list[OwnerAd]
+    networks: list[str]
+    usd: float
+    btc: float
+
+
+def owner_view(store: Store, owner: str, *, max_addresses: int = 200) -> OwnerView:
+    """A Bitcoin owner: its addresses, the payments and ads attributed to it, their networks.
+    NotFoundError when no stored attribution names it."""
+    from tracelight.errors import NotFoundError
+
+    attrs = store.btc_attributions(owner=owner)
+    if not attrs:
+        raise NotFoundError(f"no stored attribution names the Bitcoin owner {owner!r} "
+                            "(tracelight btc match stores them)")
+    pks = [a.ad_pk for a in attrs]
+    refs = store.ad_refs(pks)
+    nets = store.network_ids_of(pks)
+    ads = [OwnerAd(*refs.get(a.ad_pk, ("", str(a.ad_pk))), a, nets.get(a.ad_pk))
+           for a in attrs]
+    return OwnerView(owner, store.owner_addresses(owner, max_addresses),
+                     store.count_owner_addresses(owner), ads,
+                     sorted({n for n in nets.values() if n}),
+                     round(sum(a.amount_usd or 0.0 for a in attrs), 2),
+                     round(sum(a.amount_btc or 0.0 for a in attrs), 8))
+
+
+@dataclass(frozen=True, slots=True)
+class AdPaymentEvidence:
+    """Who wrote and who paid, for one ad's page: its attribution and same-author ads."""
+
+    attribution: StoredAttribution | None
+    owner_ads: int
+    authors: list[tuple[str, str, float, str, bool]]  # source, ad id, score, why, linkable
+
+
+def ad_evidence(store: Store, ad_pk: int, limit: int = 20) -> AdPaymentEvidence:
+    attrs = store.btc_attributions(ad_pks=[ad_pk])
+    attr = attrs[0] if attrs else None
+    n_owner = len(store.btc_attributions(owner=attr.owner)) if attr else 0
+    links = store.author_links_of(ad_pk, limit)
+    others = [x.ad_b_pk if x.ad_a_pk == ad_pk else x.ad_a_pk for x in links]
+    refs = store.ad_refs(others)
+    authors = [(*refs.get(pk, ("", str(pk))), x.score, "; ".join(x.matched), x.linkable)
+               for x, pk in zip(links, others, strict=True)]
+    return AdPaymentEvidence(attr, n_owner, authors)
+
+
+def network_owners(store: Store, network_id: str, limit: int = 2000) -> list[tuple[str, int]]:
+    """(owner, ads of the network attributed to it), most ads first."""
+    pks = store.member_pks(network_id, limit)
+    counts: dict[str, int] = {}
+    for a in store.btc_attributions(ad_pks=pks):
+        counts[a.owner] = counts.get(a.owner, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
