@@ -3,6 +3,7 @@ Bitcoin."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -67,7 +68,7 @@ def btc_ingest_payments(file: Path, db_url: str, fmt: str) -> None:
     emit([row], fmt, list(row))
 
 
-def _match_options(f):  # type: ignore[no-untyped-def]
+def _match_options(f: Callable[..., None]) -> Callable[..., None]:
     opts = [
         click.option("--wallet", "wallet", multiple=True, metavar="ADDR",
                      help="An address of the ad site's wallet (repeatable)."),

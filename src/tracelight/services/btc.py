@@ -15,7 +15,6 @@ from typing import Any
 from tracelight.authorship import bitcoin as btc
 from tracelight.blobs import ImageRefused, read_regular_file
 from tracelight.errors import InputError, UsageError
-from tracelight.link.external import ExternalEdge
 from tracelight.store import Store
 from tracelight.store.authorship import StoredAttribution, StoredTx
 
