@@ -27,7 +27,8 @@ from tracelight.cli.output import (
 # the text of tracelight.services.similar.SCORE_SCALE, kept here so that `--help` does not
 # import the services (lazy CLI); tests/test_adref.py checks the two are equal
 SIMILAR_SCALE = ("score = points: +10 for each shared phone, email, handle or identical image; "
-                 "up to +5 for shared wording or template (5 x its similarity, 0-1); up to "
+                 "up to +5 for shared wording or template (5 x its similarity, 0-1), and for "
+                 "the same author or Bitcoin owner (5 x its confidence); up to "
                  "+0.5 for each weak hint (writing style; same name and city within a week). "
                  "10 or more means at least one shared contact or image; below 10, "
                  "resemblance only.")
