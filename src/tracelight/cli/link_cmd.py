@@ -239,9 +239,12 @@ def hubs_cmd(db_url: str, fmt: str) -> None:
 
 
 @cli.command("similar", help="""Ads closest to AD in contacts, images and wording, each
-with its reasons (strong: shared phone/email/handle/image; medium: wording/template, same
-author, same Bitcoin owner; weak: style, same name and city within a week, a Bitcoin owner
-too broad to link).
+with its reasons (strong: shared phone/email/handle/image; medium: wording/template; weak:
+style, same name and city within a week).
+
+Same-author and same-Bitcoin-owner evidence (`tracelight authorship link`, `tracelight btc
+match`) is listed too, with its score and what agrees: medium where it may join networks,
+weak otherwise.
 
 AD is the ad's reference as tables print it, SOURCE/ID, or its bare id when only one source
 has it.
