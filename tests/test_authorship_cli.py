@@ -179,3 +179,21 @@ def test_store_attributions_and_owner_addresses(store: Store) -> None:
     store.replace_author_links([AuthorLink(pks[0], pks[1], 0.9, (), True),
                                 AuthorLink(pks[1], pks[2], 0.3, (), False)])
     assert [x.score for x in store.iter_author_links(linkable_only=True)] == [0.9]
+
+
+def test_btc_ingest_reads_bitcoin_core_json(tmp_path: Path) -> None:
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    blk = {"hash": "h", "time": 1767225600, "tx": [
+        {"txid": "t1", "vin": [{"coinbase": "00"}],
+         "vout": [{"value": 1.0, "n": 0, "scriptPubKey": {"address": "a1"}}]},
+        {"txid": "t2", "vin": [{"txid": "t1", "vout": 0}],
+         "vout": [{"value": 0.5, "n": 0, "scriptPubKey": {"address": "site"}}]}]}
+    (tmp_path / "b.json").write_text(json.dumps(blk))
+    (tmp_path / "m.jsonl").write_text('{"txid": "t2", "first_seen": 1767225000}\n')
+    res = runner.invoke(cli, ["btc", "ingest", str(tmp_path / "b.json"), "--mempool",
+                              str(tmp_path / "m.jsonl"), "--db", url, "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    assert _jsonl(res.stdout)[0]["new"] == 2
+    res = runner.invoke(cli, ["btc", "ingest", "-", "--db", url], input='{"txid": 5}\n')
+    assert isinstance(res.exception, InputError) and "txid" in str(res.exception)

@@ -1,4 +1,4 @@
-"""`tracelight btc generate|ingest-payments|attribute|match`: who paid for the ads, in
+"""`tracelight btc generate|ingest|ingest-payments|attribute|match`: who paid for the ads, in
 Bitcoin."""
 
 from __future__ import annotations
@@ -47,6 +47,35 @@ def btc_generate(out: Path, n_authors: int, days: float, noise: float, seed: int
     with stderr.status("generating payments"):
         res = write_btc_demo(out, n_authors=n_authors, seed=seed, days=days,
                              noise_per_minute=noise)
+    row = res.to_dict()
+    emit([row], fmt, list(row))
+
+
+@btc.command("ingest")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--mempool", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Mempool first-seen times: JSON Lines {txid, first_seen}.")
+@db_option
+@format_option("table", "jsonl")
+def btc_ingest(files: tuple[Path, ...], mempool: Path | None, db_url: str, fmt: str) -> None:
+    """Store transactions from Bitcoin Core's JSON: `getblock <hash> 2` (or 3) blocks and
+    `getrawtransaction <txid> true` transactions, as one JSON value or JSON Lines per FILE
+    (- reads stdin).
+
+    Input addresses come from `prevout` (verbosity 3) or from outputs read earlier in the same
+    run; a transaction's time is its mempool first-seen time when --mempool has it, else its
+    block time. A malformed object stops the import with its file and field; nothing is
+    written.
+    """
+    import sys
+
+    from tracelight.services.btc import ingest_core, read_core_files
+
+    texts = [("stdin", sys.stdin.read()) if str(f) == "-" else read_core_files([f])[0]
+             for f in files]
+    with store_from(db_url, create=True) as store, stderr.status("storing transactions"):
+        res = ingest_core(store, texts, mempool)
     row = res.to_dict()
     emit([row], fmt, list(row))
 

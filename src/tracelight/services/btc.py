@@ -83,6 +83,38 @@ def ingest_payments(store: Store, path: Path) -> IngestPayments:
     return IngestPayments(len(rows), new, time.perf_counter() - t0)
 
 
+def _text(path: Path, what: str) -> str:
+    try:
+        return read_regular_file(path, MAX_PAYMENTS_BYTES).decode("utf-8")
+    except ImageRefused as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.reason}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+
+
+def ingest_core(store: Store, files: list[tuple[str, str]],
+                mempool: Path | None = None) -> IngestPayments:
+    """Store the transactions of Bitcoin Core JSON files ((name, text): `getblock` verbosity
+    2/3 or `getrawtransaction` verbose; tracelight.authorship.bitcoin.CoreReader), timed by
+    mempool first-seen times where `mempool` (JSON Lines txid, first_seen) has them. All or
+    nothing: a malformed object stops it, with the file and field, before anything is
+    written."""
+    t0 = time.perf_counter()
+    try:
+        seen = btc.parse_first_seen(_text(mempool, "the mempool file").splitlines(),
+                                    mempool.name) if mempool is not None else {}
+        reader = btc.CoreReader(seen)
+        txs = [t for name, text in files for t in btc.parse_core_text(text, reader, name)]
+    except btc.PaymentFormatError as exc:
+        raise InputError(str(exc)) from None
+    new = store.add_btc_txs([StoredTx(t.txid, t.time, t.inputs, t.outputs) for t in txs])
+    return IngestPayments(len(txs), new, time.perf_counter() - t0)
+
+
+def read_core_files(paths: list[Path]) -> list[tuple[str, str]]:
+    return [(p.name, _text(p, "the Bitcoin Core JSON")) for p in paths]
+
+
 def read_wallets(values: tuple[str, ...], wallet_file: Path | None) -> list[str]:
     out = [v.strip() for v in values if v.strip()]
     if wallet_file is not None:
