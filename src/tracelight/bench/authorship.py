@@ -78,8 +78,8 @@ def network_gain(model: object, seed: int, n_authors: int = 150, noise: float = 
                       ("author_wallet", author + wallet), ("author_raw",
                        [ExternalEdge(x, y, "author", w, "") for x, y, w in edges])):
         res = link_batch(link_ads, external_edges=ext)
-        p, r = _pairwise([n.ad_ids for n in res.networks if n.size >= 2], truth)
-        out[f"{name}_precision"], out[f"{name}_recall"] = p, r
+        prec, rec = _pairwise([n.ad_ids for n in res.networks if n.size >= 2], truth)
+        out[f"{name}_precision"], out[f"{name}_recall"] = prec, rec
     say(f"networks on {len(ads)} ads by {2 * n_authors} unseen authors, every phone rotated "
         f"({len(author)} author edges kept of {len(edges)} over threshold, "
         f"{len(wallet)} wallet-owner edges; author search+scoring {author_s:.1f} s):")
