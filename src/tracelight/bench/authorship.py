@@ -74,6 +74,11 @@ def network_gain(model: object, seed: int, n_authors: int = 150, noise: float = 
     wallet = [ExternalEdge(a, k, "wallet_owner", 1.0, "") for _o, a, k in
               owner_joins(owned, groups)]
     out: dict[str, float] = {}
+    by_group: dict[str, list[str]] = {}
+    for k, g in groups.items():
+        by_group.setdefault(g, []).append(k)
+    out["groups_precision"], out["groups_recall"] = _pairwise(
+        [g for g in by_group.values() if len(g) >= 2], truth)
     for name, ext in (("identifiers", []), ("author", author),
                       ("author_wallet", author + wallet), ("author_raw",
                        [ExternalEdge(x, y, "author", w, "") for x, y, w in edges])):
@@ -83,7 +88,8 @@ def network_gain(model: object, seed: int, n_authors: int = 150, noise: float = 
     say(f"networks on {len(ads)} ads by {2 * n_authors} unseen authors, every phone rotated "
         f"({len(author)} author edges kept of {len(edges)} over threshold, "
         f"{len(wallet)} wallet-owner edges; author search+scoring {author_s:.1f} s):")
-    for name, label in (("identifiers", "identifiers only"), ("author", "+ author"),
+    for name, label in (("groups", "author groups alone (average linkage, no linker)"),
+                        ("identifiers", "identifiers only"), ("author", "+ author"),
                         ("author_wallet", "+ author + wallet owner"),
                         ("author_raw", "+ author, every pair over threshold (no consensus)")):
         say(f"  {label:<52} pairwise precision {out[name + '_precision']:.3f} "
