@@ -4,6 +4,7 @@ the store's author links and transactions on both backends."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,6 +76,35 @@ def test_btc_and_authorship_end_to_end(tmp_path: Path) -> None:
     for row in _jsonl(res.stdout):
         assert row["strength"] == "medium" and row["matched"]
 
+    # both kinds of evidence end to end: stored attributions, networks, similar
+    res = runner.invoke(cli, ["btc", "match", *base[2:]])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["link", "--db", url])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["networks", "--db", url, "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    kinds = {e["kind"] for n in _jsonl(res.stdout) for e in n["evidence"]}  # type: ignore[attr-defined,index]
+    assert {"author", "wallet_owner"} <= kinds
+    from tracelight.store import open_store
+
+    st = open_store(url)
+    try:
+        attrs = st.btc_attributions()
+        assert attrs and all(a.confidence > 0 and a.owner for a in attrs)
+        per_owner = Counter(a.owner for a in attrs)
+        paid = next(a for a in attrs if per_owner[a.owner] >= 2)
+        ref = st.ad_refs([paid.ad_pk])[paid.ad_pk]
+    finally:
+        st.close()
+    res = runner.invoke(cli, ["similar", f"{ref[0]}/{ref[1]}", "--db", url, "--format",
+                              "jsonl"])
+    assert res.exit_code == 0, res.output
+    reasons = [x for r in _jsonl(res.stdout) for x in r["reasons"]]  # type: ignore[attr-defined]
+    assert any(x["kind"] == "wallet_owner" and x["score"] > 0 for x in reasons)
+    assert all(x["value"] for x in reasons)
+    res = runner.invoke(cli, ["similar", ad, "--db", url])
+    assert res.exit_code == 0 and "author" in res.output
+
 
 def test_bad_inputs_are_one_clear_line(tmp_path: Path) -> None:
     runner = CliRunner()
@@ -126,3 +156,44 @@ def test_store_author_links_and_transactions(store: Store) -> None:
     back = list(store.iter_btc_txs())
     assert [x.txid for x in back] == ["a", "b"] and back[1].outputs == (("w", 0.5),)
     assert back[1].time == t and store.count_btc_txs() == 2
+
+
+def test_store_attributions_and_owner_addresses(store: Store) -> None:
+    from tracelight.store.authorship import StoredAttribution
+
+    recs = [ProcessedAd(AdRecord(id=str(i), source="s", body=f"ad {i}")) for i in range(3)]
+    store.write_batch(None, recs)
+    pks = [store.get_ad(str(i), "s").pk for i in range(3)]
+    t = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    rows = [StoredAttribution(pks[0], "owner:a", "payment", 1, 1.0, "medium", "tx1", t, 60.0,
+                              0.0003, 12.01, 12.0, 0.01),
+            StoredAttribution(pks[1], "owner:a", "written", 1, 1.0, "medium"),
+            StoredAttribution(pks[0], "owner:b", "payment", 3, 0.33, "weak")]
+    assert store.replace_btc_attributions(rows, {"a1": "owner:a", "a2": "owner:a"}) == 2
+    got = store.btc_attributions(owner="owner:a")
+    assert [(a.ad_pk, a.via) for a in got] == [(pks[0], "payment"), (pks[1], "written")]
+    assert got[0].paid_at == t and got[0].diff_usd == 0.01
+    assert store.btc_attributions(ad_pks=[pks[2]]) == []
+    assert store.owner_addresses("owner:a") == ["a1", "a2"]
+    assert store.count_owner_addresses("owner:a") == 2
+    store.replace_author_links([AuthorLink(pks[0], pks[1], 0.9, (), True),
+                                AuthorLink(pks[1], pks[2], 0.3, (), False)])
+    assert [x.score for x in store.iter_author_links(linkable_only=True)] == [0.9]
+
+
+def test_btc_ingest_reads_bitcoin_core_json(tmp_path: Path) -> None:
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    blk = {"hash": "h", "time": 1767225600, "tx": [
+        {"txid": "t1", "vin": [{"coinbase": "00"}],
+         "vout": [{"value": 1.0, "n": 0, "scriptPubKey": {"address": "a1"}}]},
+        {"txid": "t2", "vin": [{"txid": "t1", "vout": 0}],
+         "vout": [{"value": 0.5, "n": 0, "scriptPubKey": {"address": "site"}}]}]}
+    (tmp_path / "b.json").write_text(json.dumps(blk))
+    (tmp_path / "m.jsonl").write_text('{"txid": "t2", "first_seen": 1767225000}\n')
+    res = runner.invoke(cli, ["btc", "ingest", str(tmp_path / "b.json"), "--mempool",
+                              str(tmp_path / "m.jsonl"), "--db", url, "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    assert _jsonl(res.stdout)[0]["new"] == 2
+    res = runner.invoke(cli, ["btc", "ingest", "-", "--db", url], input='{"txid": 5}\n')
+    assert isinstance(res.exception, InputError) and "txid" in str(res.exception)

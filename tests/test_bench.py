@@ -113,3 +113,18 @@ def test_bench_tx_prints_throughput_latency_and_quality() -> None:
     assert "tx ingest transactions:" in out and "tx score (from the store, time order):" in out
     assert "tx stream (parse + score, one at a time):" in out and "p99" in out
     assert "tx quality funnel_account: planted" in out and "per 10,000" in out
+
+
+@pytest.mark.slow
+def test_bench_authorship_network_gain_and_tx_throughput_run_small(tmp_path: Path) -> None:
+    from tracelight.authorship.evaluate import train
+    from tracelight.bench import authorship
+    from tracelight.demo.authors import generate
+
+    tr = generate(12, singletons=12, seed=3)
+    model = train([f"{a.title}\n{a.body}" for a in tr], [a.author for a in tr], seed=3)
+    gain = authorship.network_gain(model, 3, n_authors=8, days=0.1, noise=1)
+    assert gain["author_recall"] >= gain["identifiers_recall"]
+    assert 0 <= gain["groups_precision"] <= 1
+    tx = authorship.tx_throughput(200, 3, f"sqlite:///{tmp_path / 'tx.db'}")
+    assert tx["txs"] == 200 and tx["store_s"] > 0

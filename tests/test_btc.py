@@ -119,3 +119,66 @@ def test_attribution_on_the_synthetic_site() -> None:
     ms = b.attribute(b.match(posts, d.txs, d.wallets, b.Rates(d.rates)), d.txs, own)
     s = b.score_attribution(ms, own, d.truth_ad_owner, d.truth_address_owner)
     assert s.precision > 0.8 and s.recall > 0.8 and s.cluster_precision == 1.0
+
+
+def test_change_heuristic_is_off_by_default_and_joins_a_fresh_change_address() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    txs = [b.Tx("pre", t - timedelta(minutes=1), ("w",), (("shop", 1.0),)),
+           b.Tx("t0", t, ("x",), (("shop", 1.0), ("y", 0.5))),
+           b.Tx("t1", t + timedelta(minutes=1), ("z",), (("shop", 1.0), ("c", 0.2)))]
+    assert b.owners(txs)["x"] != b.owners(txs).get("y", "none")
+    own = b.owners(txs, change=True)
+    assert own["x"] == own["y"] and own["z"] == own["c"] and own["x"] != own["z"]
+
+
+def test_average_linkage_does_not_chain_two_authors_through_one_wrong_pair() -> None:
+    from itertools import combinations
+
+    from tracelight.authorship.consensus import average_linkage, owner_joins, within
+
+    a = [f"a{i}" for i in range(4)]
+    c = [f"c{i}" for i in range(4)]
+    edges = [(x, y, 0.95) for g in (a, c) for x, y in combinations(g, 2)] + [("a0", "c0", 0.9)]
+    groups = average_linkage(edges, 0.5)
+    assert len({groups[k] for k in a}) == 1 and groups["a0"] != groups["c0"]
+    assert len(within(edges, groups)) == len(edges) - 1
+    joins = owner_joins({"owner:x": ["a1", "a2", "lone", "c3"]}, groups)
+    assert {k for _o, _a, k in joins} == {"a2", "lone"}  # c3 writes like another author
+
+
+def test_bitcoin_core_blocks_transactions_and_first_seen() -> None:
+    """getblock verbosity 2 (inputs resolved from outputs read earlier), verbosity 3
+    (prevout), getrawtransaction verbose, mempool first-seen times; JSON Lines too."""
+    blk1 = {"hash": "h1", "time": 1767225600, "tx": [
+        {"txid": "cb", "vin": [{"coinbase": "00"}],
+         "vout": [{"value": 6.25, "n": 0, "scriptPubKey": {"address": "miner"}},
+                  {"value": 1.0, "n": 1, "scriptPubKey": {"addresses": ["alice"]}}]}]}
+    blk2 = {"hash": "h2", "time": 1767226200, "tx": [
+        {"txid": "pay", "vin": [{"txid": "cb", "vout": 1},
+                                {"txid": "x", "vout": 0,
+                                 "prevout": {"value": 1, "scriptPubKey": {"address": "bob"}}}],
+         "vout": [{"value": 0.0003, "n": 0, "scriptPubKey": {"address": "site"}},
+                  {"value": 0.5, "n": 1, "scriptPubKey": {"type": "nulldata"}}]}]}
+    raw = {"txid": "lone", "time": 1767226800, "vin": [{"txid": "nowhere", "vout": 3}],
+           "vout": [{"value": 0.1, "n": 0, "scriptPubKey": {"address": "carol"}}]}
+    seen = b.parse_first_seen(['{"txid": "pay", "first_seen": "2026-01-01T00:05:00Z"}'])
+    reader = b.CoreReader(seen)
+    txs = b.parse_core_text(json.dumps([blk1, blk2]), reader, "blocks.json")
+    txs += b.parse_core_text(json.dumps(raw) + "\n", reader, "raw.jsonl")
+    by = {t.txid: t for t in txs}
+    assert by["cb"].inputs == () and by["cb"].outputs == (("miner", 6.25), ("alice", 1.0))
+    assert by["pay"].inputs == ("alice", "bob") and by["pay"].outputs == (("site", 0.0003),)
+    assert by["pay"].time == datetime(2026, 1, 1, 0, 5, tzinfo=UTC)  # first seen wins
+    assert by["lone"].inputs == () and reader.unresolved == 1
+    assert b.owners(txs)["alice"] == b.owners(txs)["bob"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                    lambda c: st.lists(c, max_size=3) | st.dictionaries(
+                        st.sampled_from(["txid", "tx", "vin", "vout", "time", "value", "n",
+                                         "scriptPubKey", "address", "prevout", "coinbase"]),
+                        c, max_size=5), max_leaves=12))
+def test_core_reader_raises_only_payment_format_errors(obj: object) -> None:
+    with contextlib.suppress(b.PaymentFormatError):
+        b.CoreReader().read(obj)

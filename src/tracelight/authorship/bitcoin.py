@@ -10,7 +10,8 @@ who owns the paying addresses (after Portnoff et al., KDD 2017).
    delay), so one payment never buys two ads. Confidence is 1 / the number of candidates the
    ad had (how many other payments could also have bought it).
 2. Owners: the common-input-ownership heuristic - every address spent as an input of one
-   transaction belongs to one owner - with a union-find over all transactions.
+   transaction belongs to one owner - with a union-find over all transactions; optionally
+   (off by default) the change-address heuristic too (`owners(change=True)`).
 3. Attribution: an ad belongs to the owner of its payment's inputs; owners' total spend is the
    sum of their matched payments in USD.
 
@@ -140,19 +141,36 @@ class UnionFind:
         return out
 
 
-def owners(txs: Iterable[Tx], exclude: frozenset[str] = frozenset()) -> dict[str, str]:
+def owners(txs: Iterable[Tx], exclude: frozenset[str] = frozenset(), *,
+           change: bool = False) -> dict[str, str]:
     """address -> owner id by common-input ownership. An owner id is "owner:" + the smallest
     address of its cluster (stable across runs). `exclude` (the site's own wallets) never
-    joins a cluster."""
+    joins a cluster.
+
+    change (off by default): also the change-address heuristic (after Meiklejohn et al.,
+    2013): in a transaction with two or more outputs, none of them back to an input address,
+    where exactly one output address has never been seen before, that one is the spender's
+    change and joins the inputs' owner. It finds owners that never spend two addresses
+    together, at the price of false joins when a payee uses a fresh address each time;
+    transactions are taken in time order.
+    """
     uf = UnionFind()
-    for tx in txs:
+    seen: set[str] = set()
+    for tx in sorted(txs, key=lambda t: (t.time, t.txid)) if change else txs:
         ins = [a for a in tx.inputs if a not in exclude]
-        if not ins:
-            continue
-        first = ins[0]
-        uf.add(first)
-        for a in ins[1:]:
-            uf.union(first, a)
+        if ins:
+            first = ins[0]
+            uf.add(first)
+            for a in ins[1:]:
+                uf.union(first, a)
+        if change:
+            outs = [a for a, _v in tx.outputs]
+            if ins and len(set(outs)) >= 2 and not set(outs) & set(tx.inputs):
+                fresh = {a for a in outs if a not in seen and a not in exclude}
+                if len(fresh) == 1:
+                    uf.union(ins[0], fresh.pop())
+            seen.update(outs)
+            seen.update(tx.inputs)
     out: dict[str, str] = {}
     for members in uf.groups().values():
         oid = "owner:" + min(members)
@@ -401,3 +419,129 @@ def posting(ad_id: str, posted_at: datetime | None, tier: Any,
         return None
     t = posted_at if posted_at.tzinfo else posted_at.replace(tzinfo=UTC)
     return Posting(ad_id, t, prices[tier])
+
+
+# ---- Bitcoin Core JSON --------------------------------------------------------------------
+def _core_address(spk: Any) -> str | None:
+    """The address of a scriptPubKey object ("address", or older nodes' "addresses")."""
+    if not isinstance(spk, dict):
+        return None
+    a = spk.get("address")
+    if a is None and isinstance(spk.get("addresses"), list) and len(spk["addresses"]) == 1:
+        a = spk["addresses"][0]
+    return a if isinstance(a, str) and 1 <= len(a) <= 120 and a.isprintable() else None
+
+
+class CoreReader:
+    """Transactions from Bitcoin Core's JSON: `getblock` verbosity 2 or 3 (a block with "tx"
+    objects) and `getrawtransaction` verbose (one transaction), in any order of objects.
+
+    An input's address is its `prevout`'s (verbosity 3), else that of the output it spends
+    when that output was read before (an outpoint index over everything read); inputs that
+    resolve to no address (coinbase, outputs never seen) are left out. A transaction's time
+    is its mempool first-seen time when given (closest to the moment it was paid), else its
+    "time"/"blocktime", else its block's time.
+    """
+
+    def __init__(self, first_seen: Mapping[str, datetime] | None = None) -> None:
+        self.first_seen = dict(first_seen or {})
+        self.outpoints: dict[tuple[str, int], str] = {}
+        self.unresolved = 0
+
+    def read(self, obj: Any, where: str = "object") -> list[Tx]:
+        if not isinstance(obj, dict):
+            raise PaymentFormatError(f"{where}: not a JSON object")
+        if isinstance(obj.get("tx"), list):  # a block
+            if len(obj["tx"]) > 1_000_000:
+                raise PaymentFormatError(f"{where}.tx: too many transactions")
+            bt = obj.get("time")
+            return [self._tx(t, f"{where}.tx[{n}]", bt) for n, t in enumerate(obj["tx"])]
+        return [self._tx(obj, where, None)]
+
+    def _tx(self, t: Any, where: str, block_time: Any) -> Tx:
+        if not isinstance(t, dict):
+            raise PaymentFormatError(f"{where}: not a transaction object (verbosity 2 or 3)")
+        txid = t.get("txid")
+        if not isinstance(txid, str) or not 1 <= len(txid) <= 100 or not txid.isprintable():
+            raise PaymentFormatError(f"{where}.txid: missing or not text")
+        vin, vout = t.get("vin", []), t.get("vout", [])
+        if not isinstance(vin, list) or not isinstance(vout, list) \
+                or len(vin) > MAX_INPUTS or len(vout) > MAX_INPUTS:
+            raise PaymentFormatError(f"{where}: vin/vout not lists")
+        outs: list[tuple[str, float]] = []
+        for n, o in enumerate(vout):
+            if not isinstance(o, dict):
+                raise PaymentFormatError(f"{where}.vout[{n}]: not an object")
+            value = _amount(o.get("value"), f"{where}.vout[{n}].value")
+            a = _core_address(o.get("scriptPubKey"))
+            idx = o.get("n", n)
+            if a is not None:
+                outs.append((a, value))
+                if isinstance(idx, int) and not isinstance(idx, bool):
+                    self.outpoints[(txid, idx)] = a
+        ins: list[str] = []
+        for n, i in enumerate(vin):
+            if not isinstance(i, dict):
+                raise PaymentFormatError(f"{where}.vin[{n}]: not an object")
+            if "coinbase" in i:
+                continue
+            a = _core_address((i.get("prevout") or {}).get("scriptPubKey")) \
+                if isinstance(i.get("prevout"), dict) else None
+            if a is None:
+                prev, k = i.get("txid"), i.get("vout")
+                a = self.outpoints.get((prev, k)) if isinstance(prev, str) \
+                    and isinstance(k, int) else None
+            if a is None:
+                self.unresolved += 1
+            elif a not in ins:
+                ins.append(a)
+        when = self.first_seen.get(txid)
+        if when is None:
+            raw = next((t.get(k) for k in ("time", "blocktime") if t.get(k) is not None),
+                       block_time)
+            if raw is None:
+                raise PaymentFormatError(f"{where}: no time (nor a first-seen time)")
+            when = _time(raw, f"{where}.time")
+        return Tx(txid, when, tuple(ins), tuple(outs))
+
+
+def parse_first_seen(lines: Iterable[str], name: str = "mempool") -> dict[str, datetime]:
+    """Mempool first-seen times, JSON Lines {"txid", "first_seen"} (ISO or Unix seconds)."""
+    out: dict[str, datetime] = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise PaymentFormatError(f"{name} line {n}: not JSON") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("txid"), str):
+            raise PaymentFormatError(f"{name} line {n}: needs txid and first_seen")
+        out[obj["txid"]] = _time(obj.get("first_seen"), f"{name} line {n}.first_seen")
+    return out
+
+
+def parse_core_text(text: str, reader: CoreReader, name: str = "blocks") -> list[Tx]:
+    """One file of Bitcoin Core JSON: a JSON value (object, or an array of objects) or JSON
+    Lines of objects."""
+    stripped = text.lstrip()
+    try:
+        whole = json.loads(text) if stripped[:1] in ("{", "[") else None
+    except ValueError:
+        whole = None  # maybe JSON Lines
+    if whole is not None:
+        items = whole if isinstance(whole, list) else [whole]
+        out: list[Tx] = []
+        for n, obj in enumerate(items):
+            out.extend(reader.read(obj, f"{name}[{n}]"))
+        return out
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise PaymentFormatError(f"{name} line {n}: not JSON") from None
+        out.extend(reader.read(obj, f"{name} line {n}"))
+    return out

@@ -257,14 +257,22 @@ def bench_tx(n_tx: int, seed: int, keep: str | None) -> None:
 @click.option("--noise", type=click.FloatRange(0, 1000), default=20.0, show_default=True,
               help="Unrelated payments into the site's wallet per minute.")
 @click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--txs", "n_tx", type=click.IntRange(0), default=0, show_default=True,
+              help="Also read and cluster this many synthetic transactions (1000000 for the "
+              "issue's target).")
+@click.option("--tx-store", default=None, metavar="DB_URL",
+              help="With --txs, also store them into this database (created).")
 def bench_authorship(n_authors: int, test_authors: int, btc_authors: int, days: float,
-                     noise: float, seed: int) -> None:
+                     noise: float, seed: int, n_tx: int, tx_store: str | None) -> None:
     """Same-author model on unseen authors (TPR at 1% and 0.1% FPR, R-precision, pairs/s,
-    ads/s) and Bitcoin ad -> owner attribution precision/recall."""
+    ads/s), the network recall author and wallet-owner evidence add on ads whose phones all
+    rotate (pairwise precision), Bitcoin ad -> owner attribution precision/recall, owner
+    clustering F1, and with --txs transactions read and clustered per second."""
     from tracelight.bench import authorship
 
     authorship.run(n_authors=n_authors, test_authors=test_authors, seed=seed,
-                   btc_authors=btc_authors, days=days, noise=noise)
+                   btc_authors=btc_authors, days=days, noise=noise, n_tx=n_tx,
+                   tx_store=tx_store)
 @bench.command("review")
 @click.option("--ads", "n_ads", type=click.IntRange(min=300), default=2000, show_default=True,
               help="How many demo ads to generate.")

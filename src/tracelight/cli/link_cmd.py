@@ -27,7 +27,8 @@ from tracelight.cli.output import (
 # the text of tracelight.services.similar.SCORE_SCALE, kept here so that `--help` does not
 # import the services (lazy CLI); tests/test_adref.py checks the two are equal
 SIMILAR_SCALE = ("score = points: +10 for each shared phone, email, handle or identical image; "
-                 "up to +5 for shared wording or template (5 x its similarity, 0-1); up to "
+                 "up to +5 for shared wording or template (5 x its similarity, 0-1), and for "
+                 "the same author or Bitcoin owner (5 x its confidence); up to "
                  "+0.5 for each weak hint (writing style; same name and city within a week). "
                  "10 or more means at least one shared contact or image; below 10, "
                  "resemblance only.")
@@ -125,6 +126,13 @@ def _network_row(ranked: RankedNetwork) -> dict[str, Any]:
     if "risk" in row:  # only when its ads were scored
         row["risk"] = ranked.risk_dict()
     return row
+
+
+def _reason_text(x: dict[str, Any]) -> str:
+    """'phone: +1...', or with its score for author and wallet-owner evidence."""
+    if x["kind"] in ("author", "wallet_owner") and x.get("score") is not None:
+        return f"{x['kind']} {x['score']:.2f} ({x['strength']}): {x['value']}"
+    return f"{x['kind']}: {x['value']}"
 
 
 def _kinds_line(kinds: list[str]) -> str:
@@ -234,6 +242,10 @@ def hubs_cmd(db_url: str, fmt: str) -> None:
 with its reasons (strong: shared phone/email/handle/image; medium: wording/template; weak:
 style, same name and city within a week).
 
+Same-author and same-Bitcoin-owner evidence (`tracelight authorship link`, `tracelight btc
+match`) is listed too, with its score and what agrees: medium where it may join networks,
+weak otherwise.
+
 AD is the ad's reference as tables print it, SOURCE/ID, or its bare id when only one source
 has it.
 
@@ -255,7 +267,7 @@ def similar_cmd(ad_ref: str, k: int, source: str | None, db_url: str, columns: s
         rows = [r.to_dict() for r in similar_ads(store, ad, k=k)]
     cols = SIMILAR.choose(columns, fmt)
     for r in rows:
-        r["reasons_text"] = "; ".join(f"{x['kind']}: {x['value']}" for x in r["reasons"])
+        r["reasons_text"] = "; ".join(_reason_text(x) for x in r["reasons"])
         r["why"] = _kinds_line([x["kind"] for x in r["reasons"]])
     if fmt == "table" and rows:
         click.echo(fill_text(SIMILAR_SCALE))  # above the table: what its numbers mean

@@ -176,10 +176,19 @@ def generate(n_authors: int = 200, ads_per_author: tuple[int, int] = (3, 12), *,
                      rng.randint(*ads_per_author)))
     for s in range(singletons):
         jobs.append((f"single-{s:05d}", make_habits(rng), 1))
+    owner_of: dict[str, str] = {}  # digits -> author: two authors never share a phone
     for author, h, k in jobs:
         for _ in range(k):
             when = start + timedelta(minutes=rng.randint(0, 60 * 24 * 28))
-            ads.append(write_ad(rng, author, h, 0, when))
+            ad = write_ad(rng, author, h, 0, when)
+            for _try in range(20):
+                digits = "".join(ch for ch in ad.phone if ch.isdigit())
+                if owner_of.setdefault(digits, author) == author:
+                    break
+                phone = _phone(rng, h.phone_style)
+                ad = AuthoredAd(ad.id, author, ad.title, ad.body.replace(ad.phone, phone),
+                                ad.posted_at, ad.location, phone)
+            ads.append(ad)
     rng.shuffle(ads)
     return [AuthoredAd(f"au-{n:06d}", a.author, a.title, a.body, a.posted_at, a.location,
                        a.phone) for n, a in enumerate(ads)]

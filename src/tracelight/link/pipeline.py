@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from tracelight.link.evidence import (
     wording_kind,
     wording_pairs,
 )
+from tracelight.link.external import ExternalEdge, edge_rows
 from tracelight.link.features import IMAGE_KIND, IMAGE_NEAR_KIND, FeatureTable, LinkAd, take_ragged
 from tracelight.link.hubs import (
     Hub,
@@ -125,7 +126,8 @@ def link_batch(ads: Iterable[LinkAd] = (), *, state: LinkState | None = None,
                removed: Iterable[str] = (), config: LinkConfig | None = None,
                previous: Mapping[str, str] | None = None, pdq_finder: PairFinder | None = None,
                progress: Callable[[int], None] | None = None,
-               min_record_size: int = 1) -> LinkResult:
+               min_record_size: int = 1,
+               external_edges: Sequence[ExternalEdge] = ()) -> LinkResult:
     """Link `ads` (plus the ads already in `state`) into networks.
 
     ads: new or changed ads (an ad whose key is already in `state` replaces it).
@@ -133,6 +135,7 @@ def link_batch(ads: Iterable[LinkAd] = (), *, state: LinkState | None = None,
     previous: key -> network id to keep ids stable against (default: the state's assignment).
     min_record_size: build full records only for networks at least this big (all ads still
     get a network id in `state.assignment`).
+    external_edges: medium evidence from outside the linker (tracelight.link.external).
     """
     cfg = config or LinkConfig()
     t0 = time.perf_counter()
@@ -145,7 +148,7 @@ def link_batch(ads: Iterable[LinkAd] = (), *, state: LinkState | None = None,
     t_feat = time.perf_counter() - t0
     prev = previous if previous is not None else (state.assignment if state else None)
     result = link_table(table, cfg, previous=prev, pdq_finder=pdq_finder,
-                        min_record_size=min_record_size)
+                        min_record_size=min_record_size, external_edges=external_edges)
     result.stats["featurise_s"] = round(t_feat, 3)
     result.stats["new_ads"] = n_new
     return result
@@ -177,8 +180,13 @@ def _identifier_elements(table: FeatureTable, cfg: LinkConfig, pdq_finder: PairF
 
 
 def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, str] | None,
-               pdq_finder: PairFinder | None = None, min_record_size: int = 1) -> LinkResult:
-    """The global steps over a canonical (key-sorted) feature table."""
+               pdq_finder: PairFinder | None = None, min_record_size: int = 1,
+               external_edges: Sequence[ExternalEdge] = ()) -> LinkResult:
+    """The global steps over a canonical (key-sorted) feature table.
+
+    external_edges: medium edges (author, wallet owner, room) joined like wording edges,
+    under the same contradiction test; edges naming unknown ads are ignored.
+    """
     n = len(table)
     keys = table.keys
     stats: dict[str, Any] = {"ads": n}
@@ -301,11 +309,18 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
 
     pa, pb = stars(few_photo)
     photo_score = np.full(pa.size, 2.0, dtype=np.float32)  # ahead of any wording edge
+    ea, eb, es, ext = (edge_rows(external_edges, {k: r for r, k in enumerate(keys)})
+                       if external_edges else (wa[:0], wb[:0], np.zeros(0, np.float32), []))
+    ext_of = {(int(a), int(b), float(s)): e
+              for a, b, s, e in zip(ea.tolist(), eb.tolist(), es.tolist(), ext, strict=True)}
     uf, used, refused = constrained_merge(
-        strong_labels, has_contact, np.concatenate([pa, wa]), np.concatenate([pb, wb]),
-        np.concatenate([photo_score, ws.astype(np.float32)]), corroborated)
-    medium_edges = [e for e in used if e[2] <= 1.0]
+        strong_labels, has_contact, np.concatenate([pa, wa, ea]), np.concatenate([pb, wb, eb]),
+        np.concatenate([photo_score, ws.astype(np.float32), es]), corroborated)
+    external_used = [(a, b, ext_of[(a, b, s)]) for a, b, s in used if (a, b, s) in ext_of]
+    medium_edges = [e for e in used if e[2] <= 1.0 and e not in ext_of]
     stats["wording_refused"] = refused
+    stats["external_edges"] = len(ext)
+    stats["external_used"] = len(external_used)
     roots = np.array([uf.find(x) for x in range(len(uf.parent))], dtype=np.int64)
     final = roots[strong_labels] if n else strong_labels
     if few_photo.any():  # list a few-ad photo as evidence where it did join its ads
@@ -324,7 +339,8 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     t = time.perf_counter()
 
     networks = _records(table, cfg, groups, ids, group_of_row, g_ids, g_start, g_size, el_rows,
-                        joined, vocab, hub_ids, medium_edges, min_record_size)
+                        joined, vocab, hub_ids, medium_edges, min_record_size,
+                        external_used)
     times["records_s"] = time.perf_counter() - t
     stats["networks"] = sum(1 for g in groups if g.size >= 2)
     stats["ads_in_networks"] = int(sum(g.size for g in groups if g.size >= 2))
@@ -337,7 +353,8 @@ def _records(table: FeatureTable, cfg: LinkConfig, groups: list[np.ndarray], ids
              group_of_row: np.ndarray, g_ids: np.ndarray, g_start: np.ndarray,
              g_size: np.ndarray, el_rows: np.ndarray, joined: np.ndarray,
              vocab: list[tuple[str, str]], hub_ids: set[int],
-             medium_edges: list[tuple[int, int, float]], min_size: int) -> list[Network]:
+             medium_edges: list[tuple[int, int, float]], min_size: int,
+             external: Sequence[tuple[int, int, ExternalEdge]] = ()) -> list[Network]:
     keys = table.keys
     evidence: dict[int, list[Evidence]] = {}
     for i in np.nonzero(joined)[0].tolist():
@@ -356,6 +373,12 @@ def _records(table: FeatureTable, cfg: LinkConfig, groups: list[np.ndarray], ids
         evidence.setdefault(gi, []).append(
             Evidence(kind, f"estimated {s:.0%} of wording shingles shared", MEDIUM,
                      (keys[a], keys[b]), score=s))
+    for a, b, e in external:
+        gi = int(group_of_row[a])
+        if groups[gi].size >= min_size:
+            evidence.setdefault(gi, []).append(
+                Evidence(e.kind, e.detail, MEDIUM, (keys[a], keys[b]),
+                         score=min(max(float(e.score), 0.0), 1.0)))
     hub_rows: dict[int, list[int]] = {}
     for i in np.nonzero(np.isin(g_ids, list(hub_ids)))[0].tolist() if hub_ids else []:
         for r in el_rows[g_start[i]:g_start[i] + g_size[i]].tolist():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from tracelight.authorship.model import AuthorModel, Corpus, ModelFormatError, c
 from tracelight.blobs import ImageRefused, read_regular_file
 from tracelight.demo.authors import generate
 from tracelight.errors import InputError, UsageError
+from tracelight.link.external import ExternalEdge
 from tracelight.store import Store
 from tracelight.store.authorship import AuthorLink
 
@@ -114,8 +116,8 @@ def link_stored(store: Store, model_path: Path, *, min_score: float | None = Non
     corpus = Corpus.of(featurise(texts))
     cands = candidate_pairs(corpus.style, x=corpus.weighted)
     scored = model.score_pairs(corpus, cands, min_score)
-    n = store.replace_author_links([AuthorLink(pks[s.i], pks[s.j], s.score, s.matched)
-                                    for s in scored])
+    n = store.replace_author_links([AuthorLink(pks[s.i], pks[s.j], s.score, s.matched,
+                                               s.score >= model.threshold) for s in scored])
     return LinkResult(len(pks), len(cands), n,
                       model.threshold if min_score is None else min_score,
                       time.perf_counter() - t0)
@@ -133,6 +135,21 @@ def same_author(store: Store, ad_id: str, source: str | None = None,
         src, aid = refs.get(pk, ("", str(pk)))
         out.append(SameAuthor(aid, src, x.score, x.matched))
     return out
+
+
+def author_edges(store: Store, key_of: Mapping[int, str]) -> list[ExternalEdge]:
+    """The stored author links at or over the model's <= 1%-FPR threshold, as medium edges
+    for the linker (ads not in `key_of`, pk -> ad key, are left out)."""
+    out = []
+    for x in store.iter_author_links(linkable_only=True):
+        a, b = key_of.get(x.ad_a_pk), key_of.get(x.ad_b_pk)
+        if a is not None and b is not None:
+            out.append(ExternalEdge(a, b, "author", x.score, author_detail(x.matched)))
+    return out
+
+
+def author_detail(matched: tuple[str, ...] | list[str]) -> str:
+    return "; ".join(matched) or "same writing style"
 
 
 def model_summary(path: Path) -> dict[str, Any]:

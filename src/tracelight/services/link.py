@@ -5,12 +5,14 @@ Feeds the pure linker (tracelight.link) ads read from the store and saves what i
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from tracelight.link import Hub, LinkAd, LinkConfig, LinkResult, LinkState, Network, link_batch
+from tracelight.link.external import ExternalEdge
 from tracelight.link.features import FeatureTable
 from tracelight.records import Mention, utcnow
 from tracelight.store import Store, StoredAd
@@ -83,9 +85,40 @@ def previous_assignment(store: Store) -> dict[str, str]:
     return json.loads(assign) if assign else {}
 
 
+def external_edges(store: Store, pk_to_key: Mapping[int, str], *,
+                   tau: float = 0.5) -> list[ExternalEdge]:
+    """Medium evidence from outside the linker: stored author links at or over the model's
+    <= 1%-FPR threshold, and ads paid for by one specific Bitcoin owner (weak attributions
+    never link). Pair links chain, so only the author links inside an average-linkage group
+    (tracelight.authorship.consensus, mean score >= tau) are passed, and an owner joins its
+    ads only where author evidence does not say two writers."""
+    from tracelight.authorship.consensus import average_linkage, owner_joins, within
+    from tracelight.services.authorship import author_edges
+    from tracelight.services.btc import wallet_owner_ads
+
+    authors = author_edges(store, pk_to_key)
+    groups = average_linkage(((e.a, e.b, e.score) for e in authors), tau)
+    kept = [authors[i] for i in within([(e.a, e.b, e.score) for e in authors], groups)]
+    owned, detail = wallet_owner_ads(store, pk_to_key)
+    wallets = [ExternalEdge(anchor, k, "wallet_owner", detail[(owner, k)][0],
+                            detail[(owner, k)][1])
+               for owner, anchor, k in owner_joins(owned, groups)]
+    return kept + wallets
+
+
+def edges_fingerprint(edges: Sequence[ExternalEdge]) -> str:
+    """What changed in the external evidence since the last run ("" for none at all)."""
+    if not edges:
+        return ""
+    h = hashlib.sha256()
+    for e in sorted(edges, key=lambda e: (e.kind, e.a, e.b, e.detail)):
+        h.update(json.dumps([e.kind, e.a, e.b, round(float(e.score), 6), e.detail]).encode())
+    return h.hexdigest()
+
+
 def save_result(store: Store, result: LinkResult, key_to_pk: Mapping[str, int],
                 hashes: Mapping[str, str], *, mode: str, started: datetime,
-                min_size: int = 2) -> None:
+                min_size: int = 2, external_fp: str = "") -> None:
     """Replace the stored networks, evidence, hubs and state with this run's."""
     rows = []
     for net in result.networks:
@@ -102,7 +135,8 @@ def save_result(store: Store, result: LinkResult, key_to_pk: Mapping[str, int],
             for h in result.hubs]
     blobs = {"features": result.state.table.to_bytes(),
              "assignment": result.state.assignment_bytes(),
-             "hashes": json.dumps(dict(hashes), separators=(",", ":")).encode()}
+             "hashes": json.dumps(dict(hashes), separators=(",", ":")).encode(),
+             "external": external_fp.encode()}
     store.save_link_run(rows, hubs, blobs, LinkRunRow(
         started=started, mode=mode, ads=len(result.state.table),
         new_ads=int(result.stats.get("new_ads", 0)), stats=result.stats))
@@ -129,14 +163,18 @@ def update_networks(store: Store, *, rebuild: bool = False, config: LinkConfig |
         todo = [k for k, (_pk, h) in versions.items() if old_hashes.get(k) != h]
         removed = [k for k in old_hashes if k not in versions]
         mode = "incremental"
-    if state is not None and not todo and not removed:
-        # nothing was ingested, changed or deleted since the last run: nothing to recompute
+    key_to_pk = {k: pk for k, (pk, _h) in versions.items()}
+    pk_to_key = {pk: k for k, pk in key_to_pk.items()}
+    edges = external_edges(store, pk_to_key)
+    fp = edges_fingerprint(edges)
+    same_edges = (store.link_blobs(["external"])["external"] or b"").decode() == fp
+    if state is not None and not todo and not removed and same_edges:
+        # nothing was ingested, changed or deleted since the last run, and no author or
+        # wallet evidence changed: nothing to recompute
         last = store.last_link_run()
         stats = {**(last.stats if last else {}), "new_ads": 0}
         return (LinkResult(networks=[], hubs=stored_hubs(store), state=state, stats=stats),
                 "unchanged")
-    key_to_pk = {k: pk for k, (pk, _h) in versions.items()}
-    pk_to_key = {pk: k for k, pk in key_to_pk.items()}
     pks = sorted(key_to_pk[k] for k in todo)
     done = [0]
 
@@ -146,9 +184,10 @@ def update_networks(store: Store, *, rebuild: bool = False, config: LinkConfig |
             progress("featurise", done[0], len(pks))
 
     result = link_batch(link_ads(store, pks, pk_to_key), state=state, removed=removed,
-                        previous=previous, config=config, progress=on_batch)
+                        previous=previous, config=config, progress=on_batch,
+                        external_edges=edges)
     if progress:
         progress("save", 0, 0)
     save_result(store, result, key_to_pk, {k: h for k, (_pk, h) in versions.items()},
-                mode=mode, started=started)
+                mode=mode, started=started, external_fp=fp)
     return result, mode

@@ -12,7 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from tracelight.kinds import STRONG
-from tracelight.link.evidence import compare, shingle_set, shingle_sets, similarity_score
+from tracelight.link.evidence import (
+    MEDIUM,
+    WEAK,
+    Evidence,
+    compare,
+    shingle_set,
+    shingle_sets,
+    similarity_score,
+)
 from tracelight.link.features import LinkAd
 from tracelight.link.text import cleaned_text
 from tracelight.services.link import link_ads_of, stored_hubs
@@ -21,7 +29,8 @@ from tracelight.store import Store, StoredAd
 # what a similarity score means (tracelight.link.evidence.similarity_score): said by the CLI's
 # help and header and by docs/networks.md
 SCORE_SCALE = ("score = points: +10 for each shared phone, email, handle or identical image; "
-               "up to +5 for shared wording or template (5 x its similarity, 0-1); up to +0.5 "
+               "up to +5 for shared wording or template (5 x its similarity, 0-1), and for "
+               "the same author or Bitcoin owner (5 x its confidence); up to +0.5 "
                "for each weak hint (writing style; same name and city within a week). 10 or "
                "more means at least one shared contact or image; below 10, resemblance only.")
 STRONG_KINDS = STRONG  # identifiers that link ads (kinds.yaml: strong)
@@ -61,6 +70,35 @@ def distinctive_words(ad: LinkAd, n: int = 10) -> list[str]:
     return sorted(words, key=lambda w: (-len(w), w))[:n]
 
 
+def _delta(a: Any) -> str:
+    if a.via != "payment":
+        return "its address is written in the ad"
+    return (f"paid {a.delay_s / 60:.1f} min before posting, ${a.diff_usd:+.2f} from the price, "
+            f"{a.candidates} candidate payment(s)")
+
+
+def external_reasons(store: Store, ad: StoredAd, limit: int) -> dict[int, list[Evidence]]:
+    """Author and wallet-owner evidence between `ad` and other stored ads, by their pk."""
+    from tracelight.services.authorship import author_detail
+
+    out: dict[int, list[Evidence]] = {}
+    for x in store.author_links_of(ad.pk, limit):
+        other = x.ad_b_pk if x.ad_a_pk == ad.pk else x.ad_a_pk
+        out.setdefault(other, []).append(Evidence(
+            "author", author_detail(x.matched), MEDIUM if x.linkable else WEAK, (), x.score))
+    mine = store.btc_attributions(ad_pks=[ad.pk])
+    if mine:
+        me = mine[0]
+        theirs = [a for a in store.btc_attributions(owner=me.owner) if a.ad_pk != ad.pk]
+        for a in theirs[:limit]:
+            strong_enough = me.strength == a.strength == "medium"
+            out.setdefault(a.ad_pk, []).append(Evidence(
+                "wallet_owner", f"paid for by Bitcoin owner {me.owner} ({len(theirs) + 1} ads); "
+                f"this ad: {_delta(me)}; that ad: {_delta(a)}",
+                MEDIUM if strong_enough else WEAK, (), min(me.confidence, a.confidence)))
+    return out
+
+
 def similar_ads(store: Store, ad: StoredAd, *, k: int = 20,
                 candidates_per_source: int = 100) -> list[SimilarAd]:
     """The ads closest to `ad` in contacts, images and wording, each with its reasons."""
@@ -76,6 +114,9 @@ def similar_ads(store: Store, ad: StoredAd, *, k: int = 20,
             cands[pk] = None
     for pk in store.ads_with_words(distinctive_words(target), ad.pk, 50):
         cands[pk] = None
+    external = external_reasons(store, ad, candidates_per_source)
+    for pk in external:
+        cands[pk] = None
     cands.pop(ad.pk, None)
     pks = list(cands)
     stored = {a.pk: a for a in store.get_ads_by_pks(pks)}
@@ -89,12 +130,13 @@ def similar_ads(store: Store, ad: StoredAd, *, k: int = 20,
     for cand, theirs in zip(cand_ads, shingle_sets(cand_ads), strict=True):
         ev = compare(target, cand, a_shingles=mine, b_shingles=theirs, hubs=hubs, style=False)
         # writing style is the costliest reason: only weighed for ads already related
+        pk = by_key[cand.key]
         if ev:
             ev += [e for e in compare(target, cand, a_shingles=mine, b_shingles=theirs,
                                       hubs=hubs) if e.kind == "style"]
-        else:
+        ev += external.get(pk, [])
+        if not ev:
             continue
-        pk = by_key[cand.key]
         reasons = [{k: v for k, v in e.to_dict().items() if k != "ad_ids"} for e in ev]
         rows.append(SimilarAd(ad_id=cand.key, source=stored[pk].source,
                               score=similarity_score(ev), network_id=nets.get(pk),

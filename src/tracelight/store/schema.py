@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData()
@@ -335,8 +336,42 @@ author_links = Table(
     Column("score", Float, nullable=False),
     Column("matched", JSON, nullable=False),  # the habits that agree, in words
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # at or over the model's threshold for <= 1% FPR (migration 0014): only these join networks
+    Column("linkable", Boolean, nullable=False, server_default=true()),
     UniqueConstraint("ad_a_pk", "ad_b_pk", name="uq_author_links_pair"),
     Index("ix_author_links_b", "ad_b_pk"),
+)
+
+# ---- Bitcoin attributions (migration 0014): which owner paid for (or wrote the address in) an
+# ad, with the payment's time delta, amount difference and confidence; `strength` medium when
+# the owner cluster is specific (those join networks), weak otherwise. `btc_addresses`: the
+# addresses of the owners that have an attribution (owner pages).
+btc_attributions = Table(
+    "btc_attributions", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("ad_pk", Integer, ForeignKey("ads.pk", ondelete="CASCADE"), nullable=False,
+           unique=True),
+    Column("owner", String(130), nullable=False),
+    Column("via", String(16), nullable=False),  # payment | written
+    Column("txid", String(100)),
+    Column("paid_at", DateTime(timezone=True)),
+    Column("delay_s", Float),
+    Column("amount_btc", Float),
+    Column("amount_usd", Float),
+    Column("price_usd", Float),
+    Column("diff_usd", Float),
+    Column("candidates", Integer, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("strength", String(8), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_btc_attributions_owner", "owner"),
+)
+
+btc_addresses = Table(
+    "btc_addresses", metadata,
+    Column("address", String(120), primary_key=True),
+    Column("owner", String(130), nullable=False),
+    Index("ix_btc_addresses_owner", "owner"),
 )
 
 btc_txs = Table(

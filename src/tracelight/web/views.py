@@ -335,6 +335,15 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
         nodes.append({"data": {"id": nid, "label": value[:28], "type": kind}})
         for pk in sorted(members):
             edges.append({"data": {"id": f"e{pk}-{nid}", "source": f"ad{pk}", "target": nid}})
+    # same author / same Bitcoin owner: drawn ad to ad (the evidence names the two ads)
+    pk_of = {k: a.pk for a in ads for k in (a.ad_id, f"{a.source}/{a.ad_id}")}
+    for e in summary.get("evidence") or []:
+        ids = e.get("ad_ids") or []
+        if e.get("kind") in ("author", "wallet_owner") and len(ids) == 2 \
+                and ids[0] in pk_of and ids[1] in pk_of:
+            a, b = pk_of[ids[0]], pk_of[ids[1]]
+            edges.append({"data": {"id": f"x{e['kind']}{a}-{b}", "source": f"ad{a}",
+                                   "target": f"ad{b}", "kind": e["kind"]}})
     when = {a.pk: a.posted_at for a in ads if a.posted_at is not None}
     dated = sorted((a for a in ads if a.pk in when), key=lambda a: when[a.pk])
     per_day = Counter(when[a.pk].date().isoformat() for a in dated)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from tracelight.finance.catalogue import load_redflags
+from tracelight.services import btc as btc_service
 from tracelight.services import finance
 from tracelight.web.deps import audit, ctx, render, require
 
@@ -57,3 +58,13 @@ def account_page(request: Request, account_id: str) -> Response:
     view = finance.account_view(ctx(request).store, account_id[:128])
     audit(request, "tx.account.view", view.account.account_id)
     return render(request, "tx_account.html", v=view)
+
+
+@router.get("/btc/owners/{owner:path}")
+def btc_owner_page(request: Request, owner: str) -> Response:
+    """A Bitcoin owner (addresses grouped by common inputs): its addresses, the payments and
+    ads attributed to it, and their networks."""
+    require(request, "read")
+    view = btc_service.owner_view(ctx(request).store, owner[:130])
+    audit(request, "btc.owner.view", view.owner, detail={"ads": len(view.ads)})
+    return render(request, "btc_owner.html", v=view)

@@ -12,6 +12,7 @@ from tracelight import settings
 from tracelight.errors import ForbiddenError, NotFoundError, UsageError
 from tracelight.images import render as imgrender
 from tracelight.images.refs import ImageRefused
+from tracelight.services import btc as btc_service
 from tracelight.services import image_search
 from tracelight.services import networks as network_service
 from tracelight.services import search as search_service
@@ -220,7 +221,8 @@ def _ad_page(request: Request, ref: str) -> Response:
         return RedirectResponse(ad_url(ad.source, ad.ad_id), status_code=308)
     detail = views.ad_detail(c.store, ad)
     audit(request, "ad.view", ref_of(ad))
-    return render(request, "ad.html", d=detail, cases=c.cases.list_cases(status=None, limit=50))
+    return render(request, "ad.html", d=detail, cases=c.cases.list_cases(status=None, limit=50),
+                  paid=btc_service.ad_evidence(c.store, ad.pk))
 
 
 def _target(request: Request, pk: int, position: int) -> str:
@@ -346,7 +348,8 @@ def network_page(request: Request, network_id: str) -> Response:
     detail = views.network_detail(c.store, network_id)
     audit(request, "network.view", network_id)
     return render(request, "network.html", d=detail, cases=c.cases.list_cases(limit=50),
-                  bank_accounts=network_accounts(c.store, network_id))
+                  bank_accounts=network_accounts(c.store, network_id),
+                  btc_owners=btc_service.network_owners(c.store, network_id))
 
 
 @router.get("/new")
