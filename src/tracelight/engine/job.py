@@ -81,7 +81,7 @@ def process_shard(task: ShardTask) -> ShardResult:
         rows, kept = [], []
         for origin, item in zip(origins, done, strict=True):
             if isinstance(item, RecordError):
-                res.rejects.append((origin, str(item)))
+                res.rejects.append((origin, item.message))
                 continue
             rows.append(ad_row(item, origin))
             kept.append(item)
@@ -105,7 +105,7 @@ def process_shard(task: ShardTask) -> ShardResult:
         for origin, base, rec in read_shard(task.path, task.default_source):
             res.read += 1
             if isinstance(rec, RecordError):
-                res.rejects.append((origin, str(rec)))
+                res.rejects.append((origin, rec.message))
                 continue
             batch.append((rec, base))
             origins.append(origin)
