@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracelight.engine import run_job
 from tracelight.engine.job import linker_keys
@@ -216,3 +218,22 @@ def test_parquet_input_shards(tmp_path: Path) -> None:
     s = run_job([f"file://{tmp_path / 'in.parquet'}"], str(tmp_path / "o"), engine="local",
                 workers=1, options=PipelineOptions(images=False))
     assert (s.read, s.ads, s.rejected, s.networks) == (3, 2, 1, 1)
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=_text, body=_text, loc=st.none() | _text, risk=st.none() | st.floats(0, 1),
+       ments=st.lists(st.tuples(st.sampled_from(["phone", "email", "name"]), _text,
+                                st.integers(0, 10**6), st.booleans()), max_size=4),
+       extra=st.dictionaries(_text, st.none() | st.integers() | _text, max_size=3))
+def test_rows_round_trip_any_text(title: str, body: str, loc: str | None, risk: float | None,
+                                  ments: list[tuple[str, str, int, bool]],
+                                  extra: dict[str, object]) -> None:
+    item = ProcessedAd(
+        record=AdRecord(id="x", source="s", title=title, body=body or "b", location=loc,
+                        extra=extra),
+        mentions=[Mention(k, v, "body", s, s + 1, o, v) for k, v, s, o in ments], risk=risk)
+    assert processed_from_row(ad_row(item)) == item

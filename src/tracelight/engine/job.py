@@ -251,7 +251,9 @@ def run_job(inputs: Sequence[str], out: str, *, engine: str = "spark",
     with make_executor(engine, master=master, address=address, workers=workers) as ex:
         summary.seconds["startup"] = round(time.perf_counter() - t0, 3)
         t1 = time.perf_counter()
-        say("running extract, images, score and link features on the workers")
+        stages = [n for n, on in (("extract", opts.extract), ("image hashing", opts.images),
+                                  ("score", opts.score), ("link features", link)) if on]
+        say(f"running {', '.join(stages)} on the workers")
         results = ex.map(process_shard, tasks)
         summary.seconds["stages"] = round(time.perf_counter() - t1, 3)
     broken = [r for r in results if r.error]
