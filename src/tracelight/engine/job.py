@@ -115,6 +115,10 @@ def process_shard(task: ShardTask) -> ShardResult:
         flush(batch, origins)
     except InputError as exc:
         res.error = str(exc)
+    except Exception as exc:  # a shard that breaks mid-file is named, not a stack trace
+        text = " ".join(str(exc).split())[:200]
+        res.error = f"{task.path}: cannot be read after {res.read:,} records: " \
+                    f"{type(exc).__name__}" + (f": {text}" if text else "")
     finally:
         if writer is not None:
             writer.close()
