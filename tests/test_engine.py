@@ -237,3 +237,17 @@ def test_rows_round_trip_any_text(title: str, body: str, loc: str | None, risk: 
                         extra=extra),
         mentions=[Mention(k, v, "body", s, s + 1, o, v) for k, v, s, o in ments], risk=risk)
     assert processed_from_row(ad_row(item)) == item
+
+
+def test_cli_names_bad_input(tmp_path: Path) -> None:
+    from tracelight.cli.main import cli
+
+    runner = CliRunner()
+    res = runner.invoke(cli, ["cluster", "run", "--engine", "local", str(tmp_path / "nope"),
+                              str(tmp_path / "o")])
+    assert isinstance(res.exception, InputError)
+    assert "no such file or folder" in str(res.exception)
+    res = runner.invoke(cli, ["cluster", "load", str(tmp_path), "--db",
+                              f"sqlite:///{tmp_path / 'x.db'}"])
+    assert isinstance(res.exception, InputError) and "no manifest.json" in str(res.exception)
+    assert not (tmp_path / "x.db").exists()  # nothing is created for a bad OUT
