@@ -186,6 +186,8 @@ def test_bad_input_gives_clear_errors(tmp_path: Path) -> None:
     fake.write_bytes(b"PAR1 not really")
     with pytest.raises(InputError, match="not a Parquet file"):
         run_job([str(fake)], str(tmp_path / "o5"), engine="local", workers=1)
+    with pytest.raises(InputError, match="cannot read stdin"):
+        run_job(["-"], str(tmp_path / "o7"), engine="local")
     with pytest.raises(InputError, match="unknown engine"):
         run_job([str(shard)], str(tmp_path / "o6"), engine="dask")
 

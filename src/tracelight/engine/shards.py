@@ -38,6 +38,10 @@ def list_shards(inputs: Sequence[str]) -> list[str]:
 
     out: list[str] = []
     for text in inputs:
+        if text == "-":
+            raise InputError("a cluster job cannot read stdin ('-'): its workers read shards",
+                             hint="write the records to .jsonl files, or use "
+                                  "`tracelight ingest -`")
         fs, root = fsspec.core.url_to_fs(text)
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
 
