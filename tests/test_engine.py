@@ -253,3 +253,18 @@ def test_cli_names_bad_input(tmp_path: Path) -> None:
                               f"sqlite:///{tmp_path / 'x.db'}"])
     assert isinstance(res.exception, InputError) and "no manifest.json" in str(res.exception)
     assert not (tmp_path / "x.db").exists()  # nothing is created for a bad OUT
+
+
+def test_fsspec_urls_in_and_out(tmp_path: Path) -> None:
+    """Shards and output behind an fsspec URL (memory:// here; s3:// and gs:// alike). An
+    image named by a remote shard is not fetched: it is refused as a missing file."""
+    import fsspec
+
+    with fsspec.open("memory://tl-in/a.jsonl", "w") as fh:
+        fh.write('{"id": "m1", "source": "s", "body": "call 312-555-0147", '
+                 '"images": ["images/x.png"]}\n'
+                 '{"id": "m2", "source": "s", "body": "call 312-555-0147 again"}\n')
+    s = run_job(["memory://tl-in/"], "memory://tl-out/run", engine="local", workers=1)
+    assert (s.ads, s.networks) == (2, 1)
+    rows = list(read_rows("memory://tl-out/run/ads/part-00000.parquet", expect="ads"))
+    assert json.loads(rows[0]["image_info"])[0]["error"] == "file not found"
