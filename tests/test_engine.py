@@ -136,7 +136,7 @@ def test_spark_local_2_gives_the_local_networks(demo: Path, tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_load_gives_what_ingest_and_link_give(demo: Path, tmp_path: Path) -> None:
+def test_load_gives_what_ingest_and_link_give(demo: Path, tmp_path: Path, db_url: str) -> None:
     from tracelight.services.cluster import load_output
     from tracelight.services.ingest import ingest
     from tracelight.services.link import update_networks
@@ -145,7 +145,7 @@ def test_load_gives_what_ingest_and_link_give(demo: Path, tmp_path: Path) -> Non
     opts = PipelineOptions(images=True)
     run_job(_shards(demo), str(tmp_path / "out"), engine="local", workers=1, options=opts)
     a = open_store(f"sqlite:///{tmp_path / 'a.db'}")
-    b = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    b = open_store(db_url)  # the loaded store: SQLite and PostgreSQL
     try:
         ingest(a, _shards(demo), options=opts, workers=1)
         update_networks(a, rebuild=True)
