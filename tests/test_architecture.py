@@ -1,13 +1,17 @@
 """The layering rule, enforced by reading every module's imports (AST, lazy imports included).
 
     shells (cli, web, bench)  ->  services  ->  core (extract, score, link, images)
-                                     |
+                 |                   |               ^
+                 +----> engine ------+---------------+   (adapter: Spark/Ray over the core)
                                      v
                                    store
 
 - The core is pure: it never imports the store, the shells or the services.
 - The store only stores: it never imports the services, the shells or the core's stages.
 - Only the shells (and the services themselves) import the services.
+- The engine (tracelight.engine: Spark/Ray) is an adapter over the core: it runs the core's
+  and the pipeline's functions on a cluster and never imports the store, the services or the
+  shells; nothing in the core or the store imports it.
 
 See docs/architecture.md.
 """
@@ -26,8 +30,10 @@ ROOT = Path(tracelight.__file__).parent
 CORE = ("extract", "score", "link", "images", "report", "finance", "outreach", "collect",
         "authorship")
 SHELLS = ("cli", "web", "bench")
-STORE_MAY_NOT = ("services", "cli", "web", "bench", "demo", "ingest", "pipeline", *CORE)
-CORE_MAY_NOT = ("store", "services", "cli", "web", "bench")
+ENGINE = "engine"
+STORE_MAY_NOT = ("services", "cli", "web", "bench", "demo", "ingest", "pipeline", ENGINE, *CORE)
+CORE_MAY_NOT = ("store", "services", "cli", "web", "bench", ENGINE)
+ENGINE_MAY_NOT = ("store", "services", "cli", "web", "bench", "demo")
 MAY_IMPORT_SERVICES = (*SHELLS, "services")
 
 
@@ -95,13 +101,15 @@ def _violations(rule: str) -> list[str]:
             bad.append(f"{file}:{line}: the core ({src}) imports {dst}")
         elif rule == "store" and src == "store" and dst in STORE_MAY_NOT:
             bad.append(f"{file}:{line}: the store imports {dst}")
+        elif rule == "engine" and src == ENGINE and dst in ENGINE_MAY_NOT:
+            bad.append(f"{file}:{line}: the engine imports {dst}")
         elif rule == "services" and dst == "services" and src not in MAY_IMPORT_SERVICES:
             bad.append(f"{file}:{line}: {src} imports the services (only "
                        f"{', '.join(SHELLS)} may)")
     return sorted(set(bad))
 
 
-@pytest.mark.parametrize("rule", ["core", "store", "services"])
+@pytest.mark.parametrize("rule", ["core", "store", "services", "engine"])
 def test_layering_rule(rule: str) -> None:
     bad = _violations(rule)
     assert not bad, "layering rule broken (see docs/architecture.md):\n" + "\n".join(bad)
@@ -111,7 +119,8 @@ def test_the_scan_sees_the_layers() -> None:
     """Guard against a scan that finds nothing and so passes everything."""
     seen = {(src, dst) for _f, _l, src, dst in EDGES}
     assert {("cli", "services"), ("web", "services"), ("services", "store"),
-            ("services", "link"), ("services", "score"), ("cli", "store")} <= seen
+            ("services", "link"), ("services", "score"), ("cli", "store"),
+            ("engine", "link"), ("engine", "pipeline"), ("services", "engine")} <= seen
 
 
 # Known exceptions, each with the change that removes it. The list may only shrink.

@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                        "wallet, group paying addresses into owners (common-input heuristic), "
                        "and total what each owner spent."),
     "case": ("case_cmd", "Cases: gather ads, networks and identifiers for one investigation."),
+    "cluster": ("cluster_cmd", "Batch stages (extract, images, score, link) on Apache Spark or "
+                               "Ray, and bulk loading of what they wrote."),
     "crawl": ("crawl_cmd", "Crawl a site profile into WARC evidence, politely, and ingest "
                            "only new and changed ads (`tracelight crawl PROFILE`); `crawl "
                            "check PROFILE URL` shows what a profile reads from one page."),

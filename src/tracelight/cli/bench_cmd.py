@@ -124,6 +124,24 @@ def bench_link(n_ads: int, corpus: str, seed: int, oracle: bool, batches: int,
                               batches=batches, market=market)))
 
 
+@bench.command("engine")
+@click.option("--ads", "n_ads", type=click.IntRange(min=10), default=4000, show_default=True,
+              help="How many demo ads (text only) to split into shards.")
+@click.option("--shards", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--engine", "engines", multiple=True,
+              type=click.Choice(["spark", "ray", "local"]),
+              help="Engines to measure (repeat; default: all three).")
+def bench_engine(n_ads: int, shards: int, workers: int, engines: tuple[str, ...]) -> None:
+    """The same extract+score job over JSONL shards on Spark, Ray and a local pool (local
+    mode): startup, run seconds, CPU seconds and peak memory of the process tree."""
+    from tracelight.bench import engine
+    from tracelight.cli.output import dumps
+
+    click.echo(dumps(engine.run(n_ads=n_ads, shards=shards, workers=workers,
+                                engines=engines or ("spark", "ray", "local"))))
+
+
 @bench.command("similar")
 @click.option("--ads", "n_ads", type=click.IntRange(min=50), default=20000, show_default=True,
               help="How many synthetic ads to store, link and query.")
