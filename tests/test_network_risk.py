@@ -84,8 +84,30 @@ def test_one_indicator_counts_once_however_many_mates_show_it() -> None:
     lift_few = next(r for r in score_members(few, _net(link_few), CAT) if r.key == "b")
     lift_many = next(r for r in score_members(many, _net(link_many), CAT) if r.key == "b")
     assert lift_many.raw == pytest.approx(lift_few.raw)
-    assert lift_few.raw <= 1 / (1 + math.exp(-(math.log(0.08 / 0.92) + CAT["trustworthy_provider"]
-                                               .weight))) + 1e-9
+    # no more than the indicator's weight, or the mates' own level (their consensus)
+    with_w = 1 / (1 + math.exp(-(math.log(0.08 / 0.92) + CAT["trustworthy_provider"].weight)))
+    assert lift_few.raw <= max(with_w, 0.3) + 1e-9
+    assert lift_many.parts["consensus"] == pytest.approx(lift_few.parts["consensus"])
+
+
+def test_the_networks_consensus_lifts_an_ad_by_its_tie_and_never_lowers_one() -> None:
+    # mates with evidence the ad lacks that no catalogue code carries over (a trained model's
+    # words, a price): the consensus of the mates' log-odds lifts the ad, by its tie
+    strong = [Member("a", "a", 0.7), Member("b", "b", 0.7), Member("c", "c", 0.1)]
+    weak = list(strong)
+    got_s = {r.key: r for r in score_members(
+        strong, _net([Link("phone", "p", "strong", ("a", "b", "c"))]), CAT)}
+    got_w = {r.key: r for r in score_members(
+        weak, _net([Link("phone", "p", "strong", ("a", "b")),
+                    Link("wording", "w", "weak", ("b", "c"))]), CAT)}
+    assert got_s["c"].raw == pytest.approx(0.7, abs=1e-6)  # strong tie: up to its mates
+    assert 0.1 < got_w["c"].raw < got_s["c"].raw  # weak tie: part of the way
+    assert got_w["c"].parts["tie"] == 0.3 and got_s["c"].parts["tie"] == 1.0
+    reason = next(r for r in got_w["c"].reasons if r.code == CONTEXT_CODE)
+    assert reason.description == "in a network whose other ads score higher than it does"
+    assert "consensus" in reason.detail
+    # the riskier mates are never pulled down towards the plain one
+    assert got_s["a"].raw == pytest.approx(0.7) and got_s["a"].parts["consensus_lift"] == 0
 
 
 def test_network_indicators_fire_with_their_catalogue_weight() -> None:

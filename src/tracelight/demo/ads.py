@@ -36,6 +36,19 @@ LABELLED_SHARE = 0.5
 # label is drawn once from its traits; every ad of a risky network is positive, and this share
 # of them is written without any indicator of its own (their network mates carry them).
 BARE_SHARE = 0.25
+# `generate(network_labels=True, label_rule="evidence")`: the same per-network labels with
+# less noise in the rule itself, so that a scorer can be judged on what the network shows
+# rather than on the coin the generator tossed. A network (or an independent advertiser: one
+# person's ads) is positive when a stated minor is among its names or, through a steeper
+# logistic of the same four validated predictors, when two or more of them hold (one trait:
+# 2-5% positive; two: 91-97%; three or more: above 99.7%), drawn on its own random stream.
+# The ads are written as under the "drawn" rule, except that a larger share of a positive
+# network's ads is written bare (an independent's never is), so that about 20% of all positive ads carry no indicator of their own (measured with the
+# real extractor and scorer by `tracelight bench score --network-labels`).
+LABEL_RULES = ("drawn", "evidence")
+EVIDENCE_BIAS = -9.0
+EVIDENCE_W = {k: 1.6 * w for k, w in LABEL_W.items()}
+EVIDENCE_BARE_SHARE = 0.30
 
 
 @dataclass
@@ -57,6 +70,7 @@ class PersonaSpec:
     times: list[datetime]
     indices: list[int]  # global ad numbers (ads are numbered in posting order)
     network_labels: bool = False  # see BARE_SHARE
+    label_rule: str = "drawn"  # see LABEL_RULES
 
 
 @dataclass
@@ -306,6 +320,27 @@ def network_label(seed: int, p: Persona) -> int:
     return int(random.Random(f"{seed}/network-label").random() < 1 / (1 + math.exp(-z)))
 
 
+def evidence_label(seed: int, p: Persona) -> int:
+    """One label for a persona under the "evidence" rule (network or independent advertiser),
+    from its traits through the steeper logistic, on its own random stream."""
+    if any(a < 18 for a in p.ages.values()):
+        return 1
+    z = EVIDENCE_BIAS + sum(EVIDENCE_W[k] for k, on in (
+        ("trust", p.trust), ("youth", p.youth), ("ethnicity", p.ethnicity),
+        ("obscured_phone", p.obfuscates > 0.5)) if on)
+    return int(random.Random(f"{seed}/evidence-label").random() < 1 / (1 + math.exp(-z)))
+
+
+def persona_label(spec: PersonaSpec, p: Persona) -> tuple[int | None, float]:
+    """(the label every ad of this persona carries, or None for per-ad labels; the share of
+    a positive network's ads written without an indicator of their own)."""
+    if not spec.network_labels:
+        return None, 0.0
+    if spec.label_rule == "evidence":
+        return evidence_label(spec.seed, p), EVIDENCE_BARE_SHARE if p.network_id else 0.0
+    return (network_label(spec.seed, p) if p.network_id else None), BARE_SHARE
+
+
 def persona_identifiers(p: Persona) -> set[str]:
     keys = {ph.e164 for ph in p.phones}
     keys |= {f"email:{e}" for e in p.emails}
@@ -331,14 +366,14 @@ def build_persona(spec: PersonaSpec, site_phones: dict[str, C.Phone], salt: str,
     own = {ph.e164 for ph in p.phones}
     builder = AdBuilder(rng, site_phones, salt, own)
     size = len(spec.times)
-    net_label = network_label(spec.seed, p) if spec.network_labels and p.network_id else None
+    net_label, bare_share = persona_label(spec, p)
     bare_rng = random.Random(f"{spec.seed}/bare")  # its own stream: the ads' stream is unchanged
     result = PersonaResult(p.key, p.network_id is not None, persona_identifiers(p), own,
                            builder.trap_numbers)
     for k, (when, index) in enumerate(zip(spec.times, spec.indices, strict=True)):
         phase = k / (size - 1) if size > 1 else 0.0
         ci = min(len(p.cities) - 1, int(phase * len(p.cities) * 0.999))
-        bare = bool(net_label) and bare_rng.random() < BARE_SHARE
+        bare = bool(net_label) and bare_rng.random() < bare_share
         record, truth, jobs = builder.build(index, Slot(p, when, ci, phase, bare))
         label = _label(rng, truth)
         if net_label is not None:
