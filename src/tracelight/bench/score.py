@@ -213,9 +213,7 @@ def run_network(n_ads: int = 3000, seed: int = 7, folds: int = 5,
     return {"rows": rows, "reliability": reliability(y, net_cal),
             "reliability_ad_only": reliability(y, own_cal),
             "label_rule": label_rule, "ads": len(records), "labelled": len(y),
-            "positive": len(pos), "positive_no_own_indicator": len(no_own),
-            "labels": y, "scores": {"ad_only": own_y, "ad_only_calibrated": own_cal,
-                                    "network_aware": net_y, "network_aware_calibrated": net_cal}}
+            "positive": len(pos), "positive_no_own_indicator": len(no_own)}
 
 
 def _label_rule(truth: dict[str, dict[str, Any]], rule: str = "drawn") -> dict[str, float]:
@@ -234,6 +232,9 @@ def _label_rule(truth: dict[str, dict[str, Any]], rule: str = "drawn") -> dict[s
             members[t["network_id"]].append(t)
     out = {}
     for key, t in truth.items():
+        if t.get("label_p") is not None:  # kept by the generator: exact
+            out[key] = float(t["label_p"])
+            continue
         group = members[t["network_id"]] if t["network_id"] else [t]
         traits = {k for m in group for k in m["indicators"] if k in ("trust", "youth",
                                                                     "ethnicity")}

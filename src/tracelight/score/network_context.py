@@ -8,10 +8,14 @@ For each member ad *i*:
 
     link(j -> i) = product of the strengths of the evidence on the strongest path from j to i
                    (strong 1.0, medium 0.6, weak 0.3) * 0.8 ** (steps - 1)
-    lift(i, c)   = max(0, max over members j showing indicator c of w_c * link(j -> i)
+    share(i, c)  = min(1, (share of i's mates showing indicator c) / 0.5)
+    lift(i, c)   = max(0, w_c * share(i, c) * max over mates j showing c of link(j -> i)
                           - the weight of c in ad i itself)
-    raw(i)       = sigmoid(logit(own risk of i) + sum over c of lift(i, c)
-                           + the weights of the network indicators that fired)
+    z1(i)        = logit(own risk of i) + sum over c of lift(i, c)
+                   + the weights of the network indicators that fired
+    consensus(i) = mean of z1 over i's mates
+    tie(i)       = strength factor of the strongest evidence item i shares with a mate
+    raw(i)       = sigmoid(z1(i) + max(0, consensus(i) - z1(i)) * tie(i))
 
 then, when a calibration was fitted on labels (tracelight.score.calibration), the calibrated
 probability, and last the minor band (a stated age under 18 in the ad itself keeps >= 0.95;
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -38,8 +42,15 @@ NETWORK_INDICATORS = ("network_many_names", "network_movement", "network_shared_
 STRENGTH_FACTOR = {"strong": 1.0, "medium": 0.6, "weak": 0.3}
 HOP_DECAY = 0.8
 UNLINKED_FACTOR = 0.3  # members no kept evidence item connects (the linker joined them anyway)
-SHARE_FULL = 0.3       # share of mates from which a mate indicator counts in full
+SHARE_FULL = 0.5       # share of mates from which a mate indicator counts in full
 CONSENSUS_SHARE = 1.0  # how far the network's consensus pulls a member below it (x its tie)
+# In a network, these ad-level corpus facts about an ad's contact are facts about the
+# network, measured there once by their twin (one contact with many names; movement between
+# cities; posting volume, which the network's own risk counts as network_size): counted on
+# every member as well, one network's structure would outweigh what its ads say.
+SUPERSEDED = {"phone_many_names": "network_many_names",
+              "many_cities_short_time": "network_movement",
+              "high_posting_volume": "network_size"}
 MIN_LIFT = 0.02        # a context that lifts the risk by less is not shown as a reason
 MANY_NAMES = 3
 MOVEMENT_CITIES = 3
@@ -129,7 +140,7 @@ def share_weight(share: float) -> float:
     """How much of an indicator's weight the mates' share showing it carries: full from
     SHARE_FULL of the mates on (a network-wide trait is written on most of its ads, not all:
     some ads are short, some rewritten), proportionally below it (a stray phrase on one ad of
-    forty carries a twelfth)."""
+    forty carries a twentieth)."""
     return min(1.0, max(0.0, share) / SHARE_FULL)
 
 
@@ -203,10 +214,14 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
     skip = (CONTEXT_CODE, *NETWORK_INDICATORS)
     own_w: dict[str, dict[str, float]] = {}
     code_w: dict[str, float] = {}
+    superseded: dict[str, float] = {}  # member key -> weight of its ad-level twins
     for m in members:
         ws = own_w.setdefault(m.key, {})
         for r in m.reasons:
             if r.code in skip or r.weight is None or r.weight <= 0:
+                continue
+            if r.code in SUPERSEDED and len(members) >= 2:
+                superseded[m.key] = superseded.get(m.key, 0.0) + float(r.weight)
                 continue
             ws[r.code] = max(ws.get(r.code, 0.0), float(r.weight))
             code_w[r.code] = max(code_w.get(r.code, 0.0), float(r.weight))
@@ -225,6 +240,7 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
     firsts: dict[str, tuple[float, list[tuple[float, str]]]] = {}
     for m in members:
         own = min(max(m.risk, 0.0), 1.0)
+        base = logit(own) - superseded.get(m.key, 0.0)
         lifts: list[tuple[float, str]] = []
         for code, got in spread.items():
             mine = own_w[m.key].get(code, 0.0)
@@ -232,7 +248,7 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
             lift = got[m.key][0] * others - mine
             if lift > 1e-9:
                 lifts.append((lift, code))
-        firsts[m.key] = (logit(own) + sum(v for v, _ in lifts) + net_weight, lifts)
+        firsts[m.key] = (base + sum(v for v, _ in lifts) + net_weight, lifts)
     # second pass: the network's consensus for an ad (the mean of its mates' first-pass
     # log-odds) lifts an ad below it, discounted by how strongly the ad is tied to the network
     total = sum(z for z, _ in firsts.values())
@@ -246,15 +262,18 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
         lift_total = sum(v for v, _ in lifts) + pull
         raw = sigmoid(z1 + pull)
         risk = alone(raw, m.reasons, calibration)
-        reasons = [r for r in m.reasons if r.code not in skip]
+        reasons = [_as_network_fact(r) if r.code in SUPERSEDED and len(members) >= 2 else r
+                   for r in m.reasons if r.code not in skip]
         parts: dict[str, Any] = {"own": round(own, 4), "lift": round(lift_total, 4),
+                                 "superseded": round(superseded.get(m.key, 0.0), 4),
                                  "consensus": round(sigmoid(consensus), 4),
                                  "consensus_lift": round(pull, 4), "tie": tie[m.key],
                                  "network_indicators": [r.code for r in net_reasons],
                                  "raw": round(raw, 4), "calibrated": calibration is not None}
         ind = cat.by_code.get(CONTEXT_CODE)
         if (lifts or pull > 1e-9) and ind is not None \
-                and raw - sigmoid(logit(own) + net_weight) >= MIN_LIFT:
+                and raw - sigmoid(logit(own) - superseded.get(m.key, 0.0) + net_weight) \
+                >= MIN_LIFT:
             reasons.append(_context_reason(
                 m, lifts, pull, lift_total, own, raw, consensus, spread, links, by_member,
                 counts, code_w, own_w, len(members), cat, ind, parts))
@@ -262,6 +281,17 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
         reasons.sort(key=lambda r: (r.code != MINOR_CODE, -(r.weight or 0.0), r.code))
         out.append(ContextResult(m.key, risk, raw, reasons, parts))
     return out
+
+
+def _as_network_fact(reason: Reason) -> Reason:
+    """An ad-level corpus fact the network measures itself: shown, weight 0 (counted once, on
+    the network, by its twin)."""
+    if not reason.weight or reason.weight <= 0:
+        return reason
+    twin = SUPERSEDED[reason.code]
+    note = f"counted once on the network ({twin}), not on each of its ads"
+    return replace(reason, weight=0.0,
+                   detail=f"{reason.detail}; {note}" if reason.detail else note)
 
 
 def _ties(keys: set[str], links: Sequence[Link]) -> dict[str, float]:

@@ -355,6 +355,7 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
         "summary": summary, "ads": ads, "n_members": len(pks), "truncated": len(pks) > max_ads,
         "explanation": explanation_view(explain_network(
             ranked.risk, [_with_ref(store, r) for r in ranked.reasons])),
+        "risk_parts": risk_parts_view(store, ranked),
         "elements": {"nodes": nodes, "edges": edges},
         "timeline": sorted(per_day.items()),
         "timeline_max": max(per_day.values(), default=0),
@@ -369,6 +370,21 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
                                              if m.kind in LINK_KINDS}.values())}
             for a in ads],
     }
+
+
+def risk_parts_view(store: Store, ranked: network_service.RankedNetwork) -> dict[str, Any]:
+    """The parts the network's risk came from (services.networks.rank, the one definition
+    `tracelight networks`, the queue and the JSON use), with each top member's page."""
+    parts = dict(ranked.parts)
+    top = []
+    for m in parts.get("top_members") or []:
+        found = find_ads(store, str(m.get("ad_id", "")))
+        ad = found[0] if len(found) == 1 else None
+        top.append({**m, "ref": ref_of(ad) if ad else m.get("ad_id"),
+                    "href": ad_url(ad.source, ad.ad_id) if ad else None})
+    parts["top_members"] = top
+    parts["score"] = ranked.risk
+    return parts
 
 
 def _with_ref(store: Store, reason: Reason) -> Reason:
