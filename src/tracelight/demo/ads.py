@@ -42,8 +42,8 @@ BARE_SHARE = 0.25
 # its names or, through a steeper logistic of the same four validated predictors, when two or
 # more of them hold (one trait: 2-5% positive; two: 91-97%; three or more: above 99.7%),
 # drawn on its own random stream; an independent advertiser's one ad by the same logistic of
-# what that ad shows (its hidden phone counts). The ads are written as under the "drawn"
-# rule, except that a larger share of a positive network's ads is written bare, so that about
+# what that ad shows (its hidden phone counts). The personas and networks are those of the
+# "drawn" rule; a larger share of a positive network's ads is written bare, so that about
 # 20% of all positive ads carry no indicator of their own (measured with the real extractor
 # and scorer by `tracelight bench score --network-labels`). Each label's probability is kept
 # in the truth as `label_p`: the benchmark's ceiling.

@@ -112,9 +112,10 @@ def _fit_map(scores: np.ndarray, labels: np.ndarray) -> tuple[tuple[float, ...],
         if j > i and xs[j] > xs[i]:
             lo = ys[i - 1] if i > 0 else 0.0
             hi = ys[j + 1] if j + 1 < len(ys) else 1.0
-            eps = min(TIE_BREAK, (ys[i] - lo) / 4, (hi - ys[i]) / 4)
+            down = min(TIE_BREAK, (ys[i] - lo) / 4)
+            up = min(TIE_BREAK, (hi - ys[i]) / 4)
             for k in range(i, j + 1):
-                out[k] = ys[i] + eps * (2 * (xs[k] - xs[i]) / (xs[j] - xs[i]) - 1)
+                out[k] = ys[i] - down + (down + up) * (xs[k] - xs[i]) / (xs[j] - xs[i])
         i = j + 1
     return tuple(xs), tuple(min(max(v, 0.0), 1.0) for v in out)
 
