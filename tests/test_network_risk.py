@@ -330,10 +330,10 @@ def test_networks_sort_and_risk_column_match_the_queue_and_the_web(
             page = client.get(f"/networks/{first['network_id']}")
             assert page.status_code == 200
             html = page.text
-            assert 'id="risk-parts"' in html and f"risk {first['risk']['score']:.2f}" in html
+            assert 'id="risk-parts"' in html and f"risk {first['risk']['score']:.3f}" in html
             for m in first["risk"]["parts"]["top_members"]:
-                assert f"<td>{m['risk']:.2f}</td>" in html
-            assert f"<td>{first['risk']['parts']['mean_top']:.2f}</td>" in html
+                assert f"<td>{m['risk']:.3f}</td>" in html
+            assert f"<td>{first['risk']['parts']['mean_top']:.3f}</td>" in html
             detail = client.get(f"/api/networks/{first['network_id']}").json()
             assert detail["risk"] == first["risk"]["score"]
             assert detail["risk_parts"]["top_members"] == first["risk"]["parts"]["top_members"]
