@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workspace_screens import CHROMIUM, free_port, save_screenshot, wait_up  # noqa: E402
+from workspace_screens import CHROMIUM, free_port, save_screenshot, wait_up
 
 
 def main() -> int:

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 PANEL, PAD, GAP = 300, 46, 30
-SERIES = (("reliability_ad_only", "ad-only, isotonic", "#b45309", "ad-only, isotonic (out of fold)"),
+SERIES = (("reliability_ad_only", "ad-only, isotonic", "#b45309",
+           "ad-only, isotonic (out of fold)"),
           ("reliability", "network-aware, isotonic", "#1d4ed8",
            "network-aware, isotonic (out of fold)"))
 

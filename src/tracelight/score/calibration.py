@@ -1,10 +1,11 @@
 """Calibrated probabilities: isotonic regression of labels on a score, fitted on held-out folds.
 
-`fit_calibration(scores, labels)` (isotonic regression, see `_fit_map`) reports the Brier score and the reliability table of
-out-of-fold calibrated scores (every labelled ad calibrated by a map fitted without it), then
-fits the map on all labels. The map is a monotone step function kept as plain numbers
-(`to_dict` / `from_dict`, JSON next to the model: no pickle), so applying it needs no
-scikit-learn and always gives a value in [0, 1] that never decreases with the score.
+`fit_calibration(scores, labels)` (isotonic regression, see `_fit_map`) reports the Brier
+score and the reliability table of out-of-fold calibrated scores (every labelled ad
+calibrated by a map fitted without it), then fits the map on all labels. The map is a
+monotone piecewise-linear function kept as plain numbers (`to_dict` / `from_dict`, JSON next
+to the model: no pickle), so applying it needs no scikit-learn and always gives a value in
+[0, 1] that never decreases with the score.
 """
 
 from __future__ import annotations

@@ -318,7 +318,7 @@ def _context_reason(m: Member, lifts: list[tuple[float, str]], pull: float,
     tail = (f"; network consensus {sigmoid(consensus):.2f} (tie {parts['tie']:.1f}): "
             f"{pull:+.2f}" if pull > 1e-9 else "") + f"; own {own:.2f} -> {raw:.2f}"
     if not lifts:
-        detail = (f"its network's ads together score higher than its own evidence"
+        detail = ("its network's ads together score higher than its own evidence"
                   + tail)
         parts.update({"from_network": []})
         return Reason(code=CONTEXT_CODE, weight=round(lift_total, 3),
