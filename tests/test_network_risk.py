@@ -429,3 +429,20 @@ def test_demo_evidence_label_rule_keeps_label_p_and_bare_positives(tmp_path: Pat
         {k: t["network_id"] for k, t in drawn.items()}
     with pytest.raises(ValueError, match="label_rule"):
         generate(tmp_path / "x", n_ads=50, seed=5, images=False, label_rule="coin")
+
+
+@pytest.mark.slow
+def test_the_ad_page_links_a_network_reason_to_the_mate_that_shows_it(
+        linked_db: tuple[str, Path, Path], tmp_path: Path) -> None:
+    from tracelight.store import open_store
+    from tracelight.web.views import ad_detail
+
+    url, _models, _corpus = linked_db
+    store = open_store(url)
+    try:
+        ad = next(a for a in store.iter_ads(sort="ingested")
+                  if any(r.code == CONTEXT_CODE and r.ad_id for r in a.reasons or []))
+        reason = ad_detail(store, ad)["reasons_by_code"][CONTEXT_CODE]
+    finally:
+        store.close()
+    assert reason["ad_href"].startswith("/ads/") and reason["ad_ref"].endswith(reason["ad_id"])

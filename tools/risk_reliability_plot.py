@@ -8,7 +8,8 @@ For each corpus size it generates the demo corpus with network labels (the "evid
 rule: about 20% of positive ads carry no indicator of their own), scores it ad-only and
 network-aware, calibrates both out of fold (isotonic, tracelight.score.calibration) and plots
 mean calibrated score against the observed share of positives per tenth of the score, one
-panel per size, a point's area by its number of ads; a calibrated score lies on the diagonal.
+panel per size, a point's area by its number of ads (bins of fewer than MIN_LINE ads hollow,
+outside the line); a calibrated score lies on the diagonal.
 
 Plain SVG written here (no plotting library): the chart is a few lines and dots, and text
 output keeps the committed figure reviewable in a diff and identical for identical figures.
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 PANEL, PAD, GAP = 300, 46, 30
+MIN_LINE = 25  # bins with fewer ads are drawn hollow and left out of the line
 SERIES = (("reliability_ad_only", "ad-only, isotonic", "#b45309",
            "ad-only, isotonic (out of fold)"),
           ("reliability", "network-aware, isotonic", "#1d4ed8",
@@ -60,18 +62,20 @@ def panel_svg(x0: float, run: dict[str, Any]) -> list[str]:
     rows = {r["scorer"]: r for r in run["rows"]}
     for i, (key, label, colour, row_name) in enumerate(SERIES):
         pts = [(r["mean_score"], r["observed"], r["ads"]) for r in run[key] if r["ads"]]
-        path = " ".join(f"{px(m)},{py(o)}" for m, o, _ in pts)
+        path = " ".join(f"{px(m)},{py(o)}" for m, o, n in pts if n >= MIN_LINE)
         out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
                    'stroke-width="1.5"/>')
         for m, o, n in pts:
             r = round(2 + 10 * (n / total) ** 0.5, 1)
-            out.append(f'<circle cx="{px(m)}" cy="{py(o)}" r="{r}" fill="{colour}" '
-                       f'fill-opacity="0.55"><title>{escape(label)}: {n} ads, mean score '
-                       f'{m:.3f}, observed {o:.3f}</title></circle>')
+            fill = (f'fill="{colour}" fill-opacity="0.55"' if n >= MIN_LINE
+                    else f'fill="none" stroke="{colour}"')
+            out.append(f'<circle cx="{px(m)}" cy="{py(o)}" r="{r}" {fill}><title>'
+                       f'{escape(label)}: {n} ads, mean score {m:.3f}, observed {o:.3f}'
+                       '</title></circle>')
         b = rows.get(row_name, {}).get("brier")
-        ly = y0 + 16 + 16 * i
-        out.append(f'<circle cx="{x0 + 14}" cy="{ly - 4}" r="4" fill="{colour}"/>')
-        out.append(f'<text x="{x0 + 24}" y="{ly}" class="leg">{escape(label)}'
+        ly = y0 + PANEL - 40 + 16 * i
+        out.append(f'<circle cx="{x0 + PANEL - 190}" cy="{ly - 4}" r="4" fill="{colour}"/>')
+        out.append(f'<text x="{x0 + PANEL - 182}" y="{ly}" class="leg">{escape(label)}'
                    + (f", Brier {b:.3f}" if b is not None else "") + "</text>")
     out.append(f'<text x="{x0 + PANEL / 2}" y="{y0 - 10}" class="title" text-anchor="middle">'
                f'{run["ads"]:,} demo ads ({run["labelled"]:,} labelled, '
@@ -83,10 +87,13 @@ def panel_svg(x0: float, run: dict[str, Any]) -> list[str]:
 
 def svg(runs: list[dict[str, Any]]) -> str:
     width = PAD + len(runs) * (PANEL + GAP + PAD) - GAP
-    height = PAD + PANEL + 50
+    height = PAD + PANEL + 66
     body: list[str] = []
     for k, run in enumerate(runs):
         body += panel_svg(PAD + k * (PANEL + GAP + PAD), run)
+    body.append(f'<text x="{PAD}" y="{height - 8}" class="lab">Points: tenths of the score '
+                f'(area by ads; hollow: under {MIN_LINE} ads). Dashed: 0.7 means 7 in 10. '
+                'Out of fold, demo labels.</text>')
     body.append(f'<text x="14" y="{PAD + PANEL / 2}" class="lab" text-anchor="middle" '
                 f'transform="rotate(-90 14 {PAD + PANEL / 2})">observed share of positive '
                 'ads</text>')

@@ -50,7 +50,7 @@ BARE_SHARE = 0.25
 LABEL_RULES = ("drawn", "evidence")
 EVIDENCE_BIAS = -9.0
 EVIDENCE_W = {k: 1.6 * w for k, w in LABEL_W.items()}
-EVIDENCE_BARE_SHARE = 0.30
+EVIDENCE_BARE_SHARE = 0.34
 
 
 @dataclass
