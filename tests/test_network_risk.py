@@ -84,8 +84,30 @@ def test_one_indicator_counts_once_however_many_mates_show_it() -> None:
     lift_few = next(r for r in score_members(few, _net(link_few), CAT) if r.key == "b")
     lift_many = next(r for r in score_members(many, _net(link_many), CAT) if r.key == "b")
     assert lift_many.raw == pytest.approx(lift_few.raw)
-    assert lift_few.raw <= 1 / (1 + math.exp(-(math.log(0.08 / 0.92) + CAT["trustworthy_provider"]
-                                               .weight))) + 1e-9
+    # no more than the indicator's weight, or the mates' own level (their consensus)
+    with_w = 1 / (1 + math.exp(-(math.log(0.08 / 0.92) + CAT["trustworthy_provider"].weight)))
+    assert lift_few.raw <= max(with_w, 0.3) + 1e-9
+    assert lift_many.parts["consensus"] == pytest.approx(lift_few.parts["consensus"])
+
+
+def test_the_networks_consensus_lifts_an_ad_by_its_tie_and_never_lowers_one() -> None:
+    # mates with evidence the ad lacks that no catalogue code carries over (a trained model's
+    # words, a price): the consensus of the mates' log-odds lifts the ad, by its tie
+    strong = [Member("a", "a", 0.7), Member("b", "b", 0.7), Member("c", "c", 0.1)]
+    weak = list(strong)
+    got_s = {r.key: r for r in score_members(
+        strong, _net([Link("phone", "p", "strong", ("a", "b", "c"))]), CAT)}
+    got_w = {r.key: r for r in score_members(
+        weak, _net([Link("phone", "p", "strong", ("a", "b")),
+                    Link("wording", "w", "weak", ("b", "c"))]), CAT)}
+    assert got_s["c"].raw == pytest.approx(0.7, abs=1e-6)  # strong tie: up to its mates
+    assert 0.1 < got_w["c"].raw < got_s["c"].raw  # weak tie: part of the way
+    assert got_w["c"].parts["tie"] == 0.3 and got_s["c"].parts["tie"] == 1.0
+    reason = next(r for r in got_w["c"].reasons if r.code == CONTEXT_CODE)
+    assert reason.description == "in a network whose other ads score higher than it does"
+    assert "consensus" in reason.detail
+    # the riskier mates are never pulled down towards the plain one
+    assert got_s["a"].raw == pytest.approx(0.7) and got_s["a"].parts["consensus_lift"] == 0
 
 
 def test_network_indicators_fire_with_their_catalogue_weight() -> None:
@@ -106,6 +128,27 @@ def test_network_indicators_fire_with_their_catalogue_weight() -> None:
     assert "3 names" in codes["network_many_names"].detail
     total = sum(CAT[c].weight for c in codes)
     assert res.raw == pytest.approx(1 / (1 + math.exp(-(math.log(0.1 / 0.9) + total))), abs=1e-4)
+
+
+def test_an_ad_level_network_fact_counts_once_on_the_network() -> None:
+    """phone_many_names on an ad in a network is the network's network_many_names: shown,
+    weight 0, and not added to every member a second time."""
+    many = _reason("phone_many_names", "+12065550143")
+    keys = ("a", "b", "c")
+    members = [Member(k, k, 1 / (1 + math.exp(-(-2.4 + CAT["phone_many_names"].weight))),
+                      (many,)) for k in keys]
+    facts = NetworkFacts("n2", [Link("phone", "+12065550143", "strong", keys)],
+                         names=("Ana", "Bea", "Cleo"))
+    res = score_members(members, facts, CAT)
+    for r in res:
+        codes = {x.code: x for x in r.reasons}
+        assert codes["phone_many_names"].weight == 0.0
+        assert "network_many_names" in (codes["phone_many_names"].detail or "")
+        assert codes["network_many_names"].weight == CAT["network_many_names"].weight
+        # -2.4 start + the network indicator once: the ad-level twin no longer adds
+        expect = 1 / (1 + math.exp(-(-2.4 + CAT["network_many_names"].weight)))
+        assert r.raw == pytest.approx(expect, abs=1e-4)
+        assert r.parts["superseded"] == pytest.approx(CAT["phone_many_names"].weight)
 
 
 def test_unconnected_member_and_empty_network() -> None:
@@ -150,6 +193,9 @@ def test_calibration_is_monotone_within_bounds_and_lowers_brier(tmp_path: Path) 
     assert cal.fitted["brier_out_of_fold"] < cal.fitted["brier_raw"] == brier(labels, scores)
     rows = cal.fitted["reliability_out_of_fold"]
     assert sum(r["ads"] for r in rows) == len(labels) and len(rows) == 10
+    # inside the data the map is strictly increasing: no two scores tied by a step
+    inside = cal.apply_many([i / 100 for i in range(2, 99)])
+    assert all(b > a for a, b in pairwise(inside))
     path = save_calibration(cal, tmp_path)
     json.loads(path.read_text())  # strict JSON
     again = load_calibration(tmp_path)
@@ -279,6 +325,18 @@ def test_networks_sort_and_risk_column_match_the_queue_and_the_web(
             listed = client.get("/api/networks", params={"limit": 50}).json()["results"]
             assert listed and all(risk_of[n["id"]] == n["risk"] for n in listed)
             assert listed[0]["risk_parts"]["top_members"]
+            # the network page shows the same score and the parts it came from
+            first = rows[0]
+            page = client.get(f"/networks/{first['network_id']}")
+            assert page.status_code == 200
+            html = page.text
+            assert 'id="risk-parts"' in html and f"risk {first['risk']['score']:.3f}" in html
+            for m in first["risk"]["parts"]["top_members"]:
+                assert f"<td>{m['risk']:.3f}</td>" in html
+            assert f"<td>{first['risk']['parts']['mean_top']:.3f}</td>" in html
+            detail = client.get(f"/api/networks/{first['network_id']}").json()
+            assert detail["risk"] == first["risk"]["score"]
+            assert detail["risk_parts"]["top_members"] == first["risk"]["parts"]["top_members"]
         ranked = network_service.network_queue(store, 5)
         assert [r.risk for r in ranked] == [risk_of[r.id] for r in ranked]
     finally:
@@ -346,3 +404,45 @@ def test_demo_network_labels_label_whole_networks(tmp_path: Path) -> None:
                                                     catalogue=CAT), CAT)
         assert not {r.code for r in res.reasons} & {"trustworthy_provider", "youth_language",
                                                    "stated_ethnicity", "obscured_phone"}
+
+
+def test_demo_evidence_label_rule_keeps_label_p_and_bare_positives(tmp_path: Path) -> None:
+    from tracelight.demo import generate, load_truth
+
+    generate(tmp_path / "ev", n_ads=400, seed=5, images=False, network_labels=True,
+             label_rule="evidence")
+    truth = load_truth(tmp_path / "ev")
+    labelled = [t for t in truth if t["label"] is not None]
+    assert labelled and all(0.0 <= t["label_p"] <= 1.0 for t in labelled)
+    by_net: dict[str, set[int]] = {}
+    for t in labelled:
+        if t["network_id"]:
+            by_net.setdefault(t["network_id"], set()).add(t["label"])
+    assert by_net and all(len(v) == 1 for v in by_net.values())
+    pos = [t for t in labelled if t["label"] == 1]
+    bare = [t for t in pos if t.get("no_own_indicator")]
+    assert pos and 0.1 <= len(bare) / len(pos) <= 0.4
+    # the same personas and networks as the drawn rule
+    generate(tmp_path / "dr", n_ads=400, seed=5, images=False, network_labels=True)
+    drawn = {t["id"]: t for t in load_truth(tmp_path / "dr")}
+    assert {t["id"]: t["network_id"] for t in truth} == \
+        {k: t["network_id"] for k, t in drawn.items()}
+    with pytest.raises(ValueError, match="label_rule"):
+        generate(tmp_path / "x", n_ads=50, seed=5, images=False, label_rule="coin")
+
+
+@pytest.mark.slow
+def test_the_ad_page_links_a_network_reason_to_the_mate_that_shows_it(
+        linked_db: tuple[str, Path, Path], tmp_path: Path) -> None:
+    from tracelight.store import open_store
+    from tracelight.web.views import ad_detail
+
+    url, _models, _corpus = linked_db
+    store = open_store(url)
+    try:
+        ad = next(a for a in store.iter_ads(sort="ingested")
+                  if any(r.code == CONTEXT_CODE and r.ad_id for r in a.reasons or []))
+        reason = ad_detail(store, ad)["reasons_by_code"][CONTEXT_CODE]
+    finally:
+        store.close()
+    assert reason["ad_href"].startswith("/ads/") and reason["ad_ref"].endswith(reason["ad_id"])

@@ -116,11 +116,12 @@ def run(n_ads: int = 3000, seed: int = 7, corpus: Path | None = None) -> list[di
     return rows
 
 
-NETWORK_COLUMNS = ["scorer", "n", "positives", "roc_auc", "precision@200", "precision@1000",
-                   "brier"]
+NETWORK_COLUMNS = ["scorer", "n", "positives", "roc_auc", "precision@50", "precision@200",
+                   "precision@1000", "brier"]
 
 
-def run_network(n_ads: int = 3000, seed: int = 7, folds: int = 5) -> dict[str, Any]:
+def run_network(n_ads: int = 3000, seed: int = 7, folds: int = 5,
+                label_rule: str = "drawn") -> dict[str, Any]:
     """Risk on network labels (`generate(network_labels=True)`: every ad of a risky network
     is positive, about 20% of positive ads carry no indicator of their own): ROC AUC,
     precision@200 and Brier of the ad-only and the network-aware score, side by side.
@@ -129,7 +130,8 @@ def run_network(n_ads: int = 3000, seed: int = 7, folds: int = 5) -> dict[str, A
     without a model). Network-aware: tracelight.score.network_context over the networks the
     real linker builds from extracted mentions. "calibrated": isotonic, out of fold (each
     labelled ad calibrated by a map fitted on the other folds). Returns the rows and the
-    reliability table of the calibrated network-aware score.
+    reliability table of the calibrated network-aware score. `label_rule`: the demo's
+    label rule (tracelight.demo.ads.LABEL_RULES).
     """
     from tracelight.demo import generate
     from tracelight.extract import extract_record
@@ -147,8 +149,10 @@ def run_network(n_ads: int = 3000, seed: int = 7, folds: int = 5) -> dict[str, A
     cat = load_catalogue()
     with tempfile.TemporaryDirectory() as tmp:
         with timed() as t:
-            generate(Path(tmp), n_ads=n_ads, seed=seed, images=False, network_labels=True)
-        say(f"generated {n_ads} demo ads with network labels in {t.seconds:.1f} s", err=True)
+            generate(Path(tmp), n_ads=n_ads, seed=seed, images=False, network_labels=True,
+                     label_rule=label_rule)
+        say(f"generated {n_ads} demo ads with network labels ({label_rule} rule) in "
+            f"{t.seconds:.1f} s", err=True)
         records, labels = read_corpus(Path(tmp))
         with (Path(tmp) / "truth.jsonl").open(encoding="utf-8") as fh:
             truth = {d["id"]: d for d in map(json.loads, fh)}
@@ -190,31 +194,36 @@ def run_network(n_ads: int = 3000, seed: int = 7, folds: int = 5) -> dict[str, A
         f"{sum(1 for i in pos if records[i].id in bare)})")
 
     def row(name: str, scores: list[float]) -> dict[str, Any]:
-        m = risk_model.metrics(y, scores, ks=(200, 1000))
+        m = risk_model.metrics(y, scores, ks=(50, 200, 1000))
         return {"scorer": name, "n": m["n"], "positives": m["positives"],
-                "roc_auc": m["roc_auc"], "precision@200": m["precision@200"],
+                "roc_auc": m["roc_auc"], "precision@50": m["precision@50"],
+                "precision@200": m["precision@200"],
                 "precision@1000": m["precision@1000"], "brier": brier(y, scores)}
 
     own_y = [own[i].risk for i in idx]
     net_y = [raw[i] for i in idx]
     own_cal = out_of_fold(own_y, y, folds=folds, seed=seed)
     net_cal = out_of_fold(net_y, y, folds=folds, seed=seed)
-    ceiling = _label_rule(truth)
+    ceiling = _label_rule(truth, label_rule)
     rows = [row("ceiling: label rule on true traits", [ceiling[records[i].id] for i in idx]),
             row("ad-only (default weights)", own_y),
             row("ad-only, isotonic (out of fold)", own_cal),
             row("network-aware (uncalibrated)", net_y),
             row("network-aware, isotonic (out of fold)", net_cal)]
     return {"rows": rows, "reliability": reliability(y, net_cal),
-            "reliability_ad_only": reliability(y, own_cal)}
+            "reliability_ad_only": reliability(y, own_cal),
+            "label_rule": label_rule, "ads": len(records), "labelled": len(y),
+            "positive": len(pos), "positive_no_own_indicator": len(no_own)}
 
 
-def _label_rule(truth: dict[str, dict[str, Any]]) -> dict[str, float]:
+def _label_rule(truth: dict[str, dict[str, Any]], rule: str = "drawn") -> dict[str, float]:
     """The probability the generator drew each label with, from the true traits (a network's
-    from its members, as `network_label` does): no score can rank much better than this."""
+    from its members, as `network_label` does): no score can rank much better than this.
+    Under the "evidence" rule an independent advertiser's label is its own (one person's ads:
+    its traits are in every ad it writes; a hidden phone now and then is not a trait)."""
     from collections import defaultdict
 
-    from tracelight.demo.ads import LABEL_BIAS, LABEL_W
+    from tracelight.demo.ads import EVIDENCE_BIAS, EVIDENCE_W, LABEL_BIAS, LABEL_W
     from tracelight.score.scorer import sigmoid
 
     members: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -223,15 +232,18 @@ def _label_rule(truth: dict[str, dict[str, Any]]) -> dict[str, float]:
             members[t["network_id"]].append(t)
     out = {}
     for key, t in truth.items():
+        if t.get("label_p") is not None:  # kept by the generator: exact
+            out[key] = float(t["label_p"])
+            continue
         group = members[t["network_id"]] if t["network_id"] else [t]
         traits = {k for m in group for k in m["indicators"] if k in ("trust", "youth",
                                                                     "ethnicity")}
         if t["network_id"]:
             obscured = sum(m["obfuscated_phone"] for m in group) * 2 > len(group)
         else:
-            obscured = bool(t["obfuscated_phone"])
+            obscured = bool(t["obfuscated_phone"]) and rule == "drawn"
         minor = any(a < 18 for m in group for a in m["ages"])
-        z = LABEL_BIAS + sum(LABEL_W[k] for k in traits) + (LABEL_W["obscured_phone"]
-                                                            if obscured else 0.0)
+        bias, w = (EVIDENCE_BIAS, EVIDENCE_W) if rule == "evidence" else (LABEL_BIAS, LABEL_W)
+        z = bias + sum(w[k] for k in traits) + (w["obscured_phone"] if obscured else 0.0)
         out[key] = 1.0 if minor else sigmoid(z)
     return out

@@ -70,10 +70,14 @@ def bench_extract(n_ads: int, seed: int, cases_path: Path | None, demo_ads: int,
 @click.option("--network-labels", is_flag=True,
               help="Label whole networks (about 20% of positive ads carry no indicator of "
                    "their own) and compare the ad-only and the network-aware score: ROC AUC, "
-                   "precision@200, Brier, and the reliability table.")
+                   "precision@50/@200/@1000, Brier, and the reliability table.")
+@click.option("--label-rule", type=click.Choice(["drawn", "evidence"]), default="evidence",
+              show_default=True,
+              help="With --network-labels: the demo's label rule (drawn: a network with one "
+                   "trait is positive one time in five; evidence: less noise in the rule).")
 @format_option("table", "jsonl")
 def bench_score(n_ads: int, seed: int, corpus: str | None, network_labels: bool,
-                fmt: str) -> None:
+                label_rule: str, fmt: str) -> None:
     """Time scoring against extraction on the demo corpus and report risk quality
     (ROC AUC, PR AUC, precision@50/@200 for default weights and a trained model)."""
     from tracelight.bench import score
@@ -81,7 +85,7 @@ def bench_score(n_ads: int, seed: int, corpus: str | None, network_labels: bool,
     from tracelight.cli.score_cmd import METRIC_COLUMNS
 
     if network_labels:
-        out = score.run_network(n_ads=n_ads, seed=seed)
+        out = score.run_network(n_ads=n_ads, seed=seed, label_rule=label_rule)
         emit(out["rows"], fmt, score.NETWORK_COLUMNS)
         if fmt == "table":
             from tracelight.score.calibration import reliability_table

@@ -22,9 +22,14 @@ from tracelight.errors import UsageError
 @click.option("--network-labels", is_flag=True,
               help="Label whole networks: every ad of a risky network is positive, and a "
                    "quarter of them carry no indicator of their own (docs/demo.md).")
+@click.option("--label-rule", type=click.Choice(["drawn", "evidence"]), default="drawn",
+              show_default=True,
+              help="With --network-labels: drawn (a network with one trait is positive one "
+                   "time in five) or evidence (less noise in the rule; about 20% of positive "
+                   "ads carry no indicator of their own; docs/risk.md).")
 @format_option("table", "jsonl")
 def demo_generate(out: Path, n_ads: int, seed: int, no_images: bool, network_labels: bool,
-                  fmt: str) -> None:
+                  label_rule: str, fmt: str) -> None:
     """Generate a synthetic, non-explicit corpus of ads with planted networks into OUT.
 
     Writes OUT/ads.jsonl (ad records), OUT/truth.jsonl (what each ad really contains),
@@ -43,7 +48,7 @@ def demo_generate(out: Path, n_ads: int, seed: int, no_images: bool, network_lab
         task = bar.add_task("demo", total=n_ads)
         summary = generate(out, n_ads=n_ads, seed=seed, images=not no_images,
                            progress=lambda k: bar.advance(task, k),
-                           network_labels=network_labels)
+                           network_labels=network_labels, label_rule=label_rule)
     row = summary.to_dict()
     row["seconds"] = round(row["seconds"], 2)
     if fmt == "jsonl":

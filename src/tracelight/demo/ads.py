@@ -36,6 +36,21 @@ LABELLED_SHARE = 0.5
 # label is drawn once from its traits; every ad of a risky network is positive, and this share
 # of them is written without any indicator of its own (their network mates carry them).
 BARE_SHARE = 0.25
+# `generate(network_labels=True, label_rule="evidence")`: the same per-network labels with
+# less noise in the rule itself, so that a scorer is judged on what the network shows rather
+# than on the coin the generator tossed. A network is positive when a stated minor is among
+# its names or, through a steeper logistic of the same four validated predictors, when two or
+# more of them hold (one trait: 2-5% positive; two: 91-97%; three or more: above 99.7%),
+# drawn on its own random stream; an independent advertiser's one ad by the same logistic of
+# what that ad shows (its hidden phone counts). The personas and networks are those of the
+# "drawn" rule; a larger share of a positive network's ads is written bare, so that about
+# 20% of all positive ads carry no indicator of their own (measured with the real extractor
+# and scorer by `tracelight bench score --network-labels`). Each label's probability is kept
+# in the truth as `label_p`: the benchmark's ceiling.
+LABEL_RULES = ("drawn", "evidence")
+EVIDENCE_BIAS = -9.0
+EVIDENCE_W = {k: 1.6 * w for k, w in LABEL_W.items()}
+EVIDENCE_BARE_SHARE = 0.34
 
 
 @dataclass
@@ -57,6 +72,7 @@ class PersonaSpec:
     times: list[datetime]
     indices: list[int]  # global ad numbers (ads are numbered in posting order)
     network_labels: bool = False  # see BARE_SHARE
+    label_rule: str = "drawn"  # see LABEL_RULES
 
 
 @dataclass
@@ -306,6 +322,48 @@ def network_label(seed: int, p: Persona) -> int:
     return int(random.Random(f"{seed}/network-label").random() < 1 / (1 + math.exp(-z)))
 
 
+def label_probability(p: Persona, bias: float, weights: dict[str, float]) -> float:
+    """The probability a persona's label is drawn with, from its traits (stated minor: 1)."""
+    if any(a < 18 for a in p.ages.values()):
+        return 1.0
+    z = bias + sum(weights[k] for k, on in (
+        ("trust", p.trust), ("youth", p.youth), ("ethnicity", p.ethnicity),
+        ("obscured_phone", p.obfuscates > 0.5)) if on)
+    return 1 / (1 + math.exp(-z))
+
+
+def evidence_label(seed: int, p: Persona) -> int:
+    """One label for a persona under the "evidence" rule (network or independent advertiser),
+    from its traits through the steeper logistic, on its own random stream."""
+    prob = label_probability(p, EVIDENCE_BIAS, EVIDENCE_W)
+    return int(random.Random(f"{seed}/evidence-label").random() < prob)
+
+
+def evidence_ad_label(seed: int, features: dict[str, bool]) -> tuple[int, float]:
+    """(label, probability) of an independent advertiser's one ad under the "evidence" rule:
+    its own validated predictors as written (a hidden phone in it counts), steeper logistic."""
+    z = EVIDENCE_BIAS + sum(EVIDENCE_W[k] for k, on in features.items() if on)
+    prob = 1 / (1 + math.exp(-z))
+    return int(random.Random(f"{seed}/evidence-label").random() < prob), prob
+
+
+def persona_label(spec: PersonaSpec, p: Persona) -> tuple[int | None, float, float | None]:
+    """(the label every ad of this persona carries, or None for per-ad labels; the share of
+    a positive network's ads written without an indicator of their own; the probability the
+    label was drawn with, kept in the truth as `label_p` for the benchmark's ceiling)."""
+    if not spec.network_labels:
+        return None, 0.0, None
+    if spec.label_rule == "evidence" and p.network_id:
+        return (evidence_label(spec.seed, p), EVIDENCE_BARE_SHARE,
+                label_probability(p, EVIDENCE_BIAS, EVIDENCE_W))
+    if spec.label_rule == "evidence":  # an independent: its one ad (evidence_ad_label)
+        return None, 0.0, None
+    if not p.network_id:
+        return None, BARE_SHARE, None
+    return (network_label(spec.seed, p), BARE_SHARE,
+            label_probability(p, LABEL_BIAS, LABEL_W))
+
+
 def persona_identifiers(p: Persona) -> set[str]:
     keys = {ph.e164 for ph in p.phones}
     keys |= {f"email:{e}" for e in p.emails}
@@ -331,18 +389,25 @@ def build_persona(spec: PersonaSpec, site_phones: dict[str, C.Phone], salt: str,
     own = {ph.e164 for ph in p.phones}
     builder = AdBuilder(rng, site_phones, salt, own)
     size = len(spec.times)
-    net_label = network_label(spec.seed, p) if spec.network_labels and p.network_id else None
+    net_label, bare_share, label_p = persona_label(spec, p)
     bare_rng = random.Random(f"{spec.seed}/bare")  # its own stream: the ads' stream is unchanged
     result = PersonaResult(p.key, p.network_id is not None, persona_identifiers(p), own,
                            builder.trap_numbers)
     for k, (when, index) in enumerate(zip(spec.times, spec.indices, strict=True)):
         phase = k / (size - 1) if size > 1 else 0.0
         ci = min(len(p.cities) - 1, int(phase * len(p.cities) * 0.999))
-        bare = bool(net_label) and bare_rng.random() < BARE_SHARE
+        bare = bool(net_label) and bare_rng.random() < bare_share
         record, truth, jobs = builder.build(index, Slot(p, when, ci, phase, bare))
+        features = dict(truth["_features"])
         label = _label(rng, truth)
         if net_label is not None:
             label = net_label
+            truth["label_p"] = round(label_p or 0.0, 6)
+        elif spec.network_labels and spec.label_rule == "evidence":
+            label, prob = evidence_ad_label(spec.seed, features)
+            if any(a < 18 for a in truth["ages"]):
+                label, prob = 1, 1.0
+            truth["label_p"] = round(prob, 6)
         if rng.random() < LABELLED_SHARE or any(a < 18 for a in truth["ages"]):
             truth["label"] = label
         if text_only:

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from tracelight.demo import contacts as C
-from tracelight.demo.ads import SOURCES, PersonaResult, PersonaSpec, build_chunk, build_persona
+from tracelight.demo.ads import (
+    LABEL_RULES,
+    SOURCES,
+    PersonaResult,
+    PersonaSpec,
+    build_chunk,
+    build_persona,
+)
 from tracelight.demo.images import ImageJob, write_images
 from tracelight.demo.truth import identifier_linking, write_jsonl
 
@@ -151,7 +158,7 @@ def _build_all(specs: list[PersonaSpec], site_phones: dict[str, C.Phone], salt: 
 def generate(out_dir: Path, n_ads: int = 3000, seed: int = 7, images: bool = True,
              progress: Callable[[int], None] | None = None,
              max_images: int = 6000, workers: int | None = None,
-             network_labels: bool = False) -> DemoSummary:
+             network_labels: bool = False, label_rule: str = "drawn") -> DemoSummary:
     """Write a synthetic corpus (ads.jsonl, truth.jsonl, labels.csv, images/, README.txt).
 
     Deterministic for (n_ads, seed). `progress` receives increments that add up to n_ads.
@@ -159,7 +166,11 @@ def generate(out_dir: Path, n_ads: int = 3000, seed: int = 7, images: bool = Tru
     `network_labels`: label each network as a whole (every ad of a risky network is
     positive, and some of them carry no indicator of their own: tracelight.demo.ads.BARE_SHARE);
     off by default, which leaves the corpus byte-identical to earlier versions.
+    `label_rule` (with network labels): "drawn" or "evidence" (tracelight.demo.ads.LABEL_RULES:
+    per-persona labels with less noise in the rule; the ads themselves are the same).
     """
+    if label_rule not in LABEL_RULES:
+        raise ValueError(f"label_rule must be one of {', '.join(LABEL_RULES)}")
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -167,6 +178,7 @@ def generate(out_dir: Path, n_ads: int = 3000, seed: int = 7, images: bool = Tru
     specs = plan(rng, n_ads)
     for spec in specs:
         spec.network_labels = network_labels
+        spec.label_rule = label_rule
     site_used: set[str] = set()
     site_phones = {s: C.make_tollfree(rng, site_used) for s in SOURCES}
     cores = min(2, os.cpu_count() or 1)

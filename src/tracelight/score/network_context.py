@@ -8,10 +8,14 @@ For each member ad *i*:
 
     link(j -> i) = product of the strengths of the evidence on the strongest path from j to i
                    (strong 1.0, medium 0.6, weak 0.3) * 0.8 ** (steps - 1)
-    lift(i, c)   = max(0, max over members j showing indicator c of w_c * link(j -> i)
+    share(i, c)  = min(1, (share of i's mates showing indicator c) / 0.5)
+    lift(i, c)   = max(0, w_c * share(i, c) * max over mates j showing c of link(j -> i)
                           - the weight of c in ad i itself)
-    raw(i)       = sigmoid(logit(own risk of i) + sum over c of lift(i, c)
-                           + the weights of the network indicators that fired)
+    z1(i)        = logit(own risk of i) + sum over c of lift(i, c)
+                   + the weights of the network indicators that fired
+    consensus(i) = mean of z1 over i's mates
+    tie(i)       = strength factor of the strongest evidence item i shares with a mate
+    raw(i)       = sigmoid(z1(i) + max(0, consensus(i) - z1(i)) * tie(i))
 
 then, when a calibration was fitted on labels (tracelight.score.calibration), the calibrated
 probability, and last the minor band (a stated age under 18 in the ad itself keeps >= 0.95;
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -38,6 +42,15 @@ NETWORK_INDICATORS = ("network_many_names", "network_movement", "network_shared_
 STRENGTH_FACTOR = {"strong": 1.0, "medium": 0.6, "weak": 0.3}
 HOP_DECAY = 0.8
 UNLINKED_FACTOR = 0.3  # members no kept evidence item connects (the linker joined them anyway)
+SHARE_FULL = 0.5       # share of mates from which a mate indicator counts in full
+CONSENSUS_SHARE = 1.0  # how far the network's consensus pulls a member below it (x its tie)
+# In a network, these ad-level corpus facts about an ad's contact are facts about the
+# network, measured there once by their twin (one contact with many names; movement between
+# cities; posting volume, which the network's own risk counts as network_size): counted on
+# every member as well, one network's structure would outweigh what its ads say.
+SUPERSEDED = {"phone_many_names": "network_many_names",
+              "many_cities_short_time": "network_movement",
+              "high_posting_volume": "network_size"}
 MIN_LIFT = 0.02        # a context that lifts the risk by less is not shown as a reason
 MANY_NAMES = 3
 MOVEMENT_CITIES = 3
@@ -123,6 +136,14 @@ def _spread(seeds: Mapping[str, float], links: Sequence[Link],
     return best
 
 
+def share_weight(share: float) -> float:
+    """How much of an indicator's weight the mates' share showing it carries: full from
+    SHARE_FULL of the mates on (a network-wide trait is written on most of its ads, not all:
+    some ads are short, some rewritten), proportionally below it (a stray phrase on one ad of
+    forty carries a twentieth)."""
+    return min(1.0, max(0.0, share) / SHARE_FULL)
+
+
 def network_indicators(facts: NetworkFacts, catalogue: Catalogue,
                        size: int) -> list[Reason]:
     """The network-level indicators that fire for this network (catalogue entries)."""
@@ -193,10 +214,14 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
     skip = (CONTEXT_CODE, *NETWORK_INDICATORS)
     own_w: dict[str, dict[str, float]] = {}
     code_w: dict[str, float] = {}
+    superseded: dict[str, float] = {}  # member key -> weight of its ad-level twins
     for m in members:
         ws = own_w.setdefault(m.key, {})
         for r in m.reasons:
             if r.code in skip or r.weight is None or r.weight <= 0:
+                continue
+            if r.code in SUPERSEDED and len(members) >= 2:
+                superseded[m.key] = superseded.get(m.key, 0.0) + float(r.weight)
                 continue
             ws[r.code] = max(ws.get(r.code, 0.0), float(r.weight))
             code_w[r.code] = max(code_w.get(r.code, 0.0), float(r.weight))
@@ -211,60 +236,126 @@ def score_members(members: Sequence[Member], facts: NetworkFacts,
         spread[code] = got
     net_reasons = network_indicators(facts, cat, len(members))
     net_weight = sum(r.weight or 0.0 for r in net_reasons)
-    out = []
+    # first pass: own evidence plus the lifts of the mates' indicators
+    firsts: dict[str, tuple[float, list[tuple[float, str]]]] = {}
     for m in members:
         own = min(max(m.risk, 0.0), 1.0)
+        base = logit(own) - superseded.get(m.key, 0.0)
         lifts: list[tuple[float, str]] = []
         for code, got in spread.items():
             mine = own_w[m.key].get(code, 0.0)
-            others = (counts[code] - (mine > 0)) / max(1, len(members) - 1)
+            others = share_weight((counts[code] - (mine > 0)) / max(1, len(members) - 1))
             lift = got[m.key][0] * others - mine
             if lift > 1e-9:
                 lifts.append((lift, code))
-        lift_total = sum(v for v, _ in lifts)
-        z = logit(own) + lift_total + net_weight
-        raw = sigmoid(z)
+        firsts[m.key] = (base + sum(v for v, _ in lifts) + net_weight, lifts)
+    # second pass: the network's consensus for an ad (the mean of its mates' first-pass
+    # log-odds) lifts an ad below it, discounted by how strongly the ad is tied to the network
+    total = sum(z for z, _ in firsts.values())
+    tie = _ties(keys, links)
+    out = []
+    for m in members:
+        own = min(max(m.risk, 0.0), 1.0)
+        z1, lifts = firsts[m.key]
+        consensus = (total - z1) / (len(firsts) - 1) if len(firsts) > 1 else z1
+        pull = max(0.0, (consensus - z1) * CONSENSUS_SHARE * tie[m.key])
+        lift_total = sum(v for v, _ in lifts) + pull
+        raw = sigmoid(z1 + pull)
         risk = alone(raw, m.reasons, calibration)
-        reasons = [r for r in m.reasons if r.code not in skip]
+        reasons = [_as_network_fact(r) if r.code in SUPERSEDED and len(members) >= 2 else r
+                   for r in m.reasons if r.code not in skip]
         parts: dict[str, Any] = {"own": round(own, 4), "lift": round(lift_total, 4),
+                                 "superseded": round(superseded.get(m.key, 0.0), 4),
+                                 "consensus": round(sigmoid(consensus), 4),
+                                 "consensus_lift": round(pull, 4), "tie": tie[m.key],
                                  "network_indicators": [r.code for r in net_reasons],
                                  "raw": round(raw, 4), "calibrated": calibration is not None}
         ind = cat.by_code.get(CONTEXT_CODE)
-        if lifts and ind is not None and raw - sigmoid(logit(own) + net_weight) >= MIN_LIFT:
-            lifts.sort(key=lambda t: (t[1] != MINOR_CODE, -t[0], t[1]))
-            lift, code = lifts[0]
-            value, steps, li, origin = spread[code][m.key]
-            src = by_member[origin]
-            src_reason = next(r for r in src.reasons if r.code == code)
-            what = _phrase(src_reason, cat)
-            link = links[li] if li >= 0 else None
-            via = (f"{link.kind} {link.value} ({link.strength})" if link is not None
-                   else "evidence the network record does not list")
-            step_text = f"{steps} step{'s' if steps != 1 else ''}" if steps else "unlinked"
-            also = ", ".join(c for _, c in lifts[1:4])
-            n_with = counts[code] - (own_w[m.key].get(code, 0.0) > 0)
-            detail = (f"ad {src.ad_id} shows {code}, linked by {via}, {step_text} (link "
-                      f"{value / code_w[code]:.2f}); {n_with} of {len(members) - 1} mates "
-                      f"show it: {lift:+.2f} of its {code_w[code]:+.2f}"
-                      + (f"; also from the network: {also}" if also else "")
-                      + f"; own {own:.2f} -> {raw:.2f}")
-            text = f"ad {src.ad_id}" + (f": {src_reason.evidence[0].text}"
-                                        if src_reason.evidence else "")
-            reasons.append(Reason(
-                code=CONTEXT_CODE, weight=round(lift_total, 3),
-                evidence=(Evidence("network", 0, 0, text[:200]),),
-                description=f"in a network whose other ads {what}", strength=ind.evidence,
-                category=ind.category, detail=detail, count=len(lifts), ad_id=src.ad_id))
-            parts.update({"source_ad": src.ad_id, "source_code": code,
-                          "link": round(value / code_w[code], 4), "steps": steps,
-                          "via": None if link is None else {"kind": link.kind,
-                                                            "value": link.value,
-                                                            "strength": link.strength},
-                          "from_network": [c for _, c in lifts]})
+        if (lifts or pull > 1e-9) and ind is not None \
+                and raw - sigmoid(logit(own) - superseded.get(m.key, 0.0) + net_weight) \
+                >= MIN_LIFT:
+            reasons.append(_context_reason(
+                m, lifts, pull, lift_total, own, raw, consensus, spread, links, by_member,
+                counts, code_w, own_w, len(members), cat, ind, parts))
         reasons += net_reasons
         reasons.sort(key=lambda r: (r.code != MINOR_CODE, -(r.weight or 0.0), r.code))
         out.append(ContextResult(m.key, risk, raw, reasons, parts))
     return out
+
+
+def _as_network_fact(reason: Reason) -> Reason:
+    """An ad-level corpus fact the network measures itself: shown, weight 0 (counted once, on
+    the network, by its twin)."""
+    if not reason.weight or reason.weight <= 0:
+        return reason
+    twin = SUPERSEDED[reason.code]
+    note = f"counted once on the network ({twin}), not on each of its ads"
+    return replace(reason, weight=0.0,
+                   detail=f"{reason.detail}; {note}" if reason.detail else note)
+
+
+def _ties(keys: set[str], links: Sequence[Link]) -> dict[str, float]:
+    """How strongly each member is tied to its network: the strength factor of the strongest
+    evidence item it shares with a mate (members no kept item connects: UNLINKED_FACTOR)."""
+    tie = dict.fromkeys(keys, UNLINKED_FACTOR)
+    for lk in links:
+        f = STRENGTH_FACTOR.get(lk.strength, UNLINKED_FACTOR)
+        for k in lk.keys:
+            if k in tie and f > tie[k]:
+                tie[k] = f
+    return tie
+
+
+def _context_reason(m: Member, lifts: list[tuple[float, str]], pull: float,
+                    lift_total: float, own: float, raw: float, consensus: float,
+                    spread: Mapping[str, Mapping[str, tuple[float, int, int, str]]],
+                    links: Sequence[Link], by_member: Mapping[str, Member],
+                    counts: Mapping[str, int], code_w: Mapping[str, float],
+                    own_w: Mapping[str, Mapping[str, float]], size: int, cat: Catalogue,
+                    ind: Any, parts: dict[str, Any]) -> Reason:
+    """The `network_context` reason of one member: what the network added, in words, with
+    the member ad that shows its strongest indicator."""
+    tail = (f"; network consensus {sigmoid(consensus):.2f} (tie {parts['tie']:.1f}): "
+            f"{pull:+.2f}" if pull > 1e-9 else "") + f"; own {own:.2f} -> {raw:.2f}"
+    if not lifts:
+        detail = ("its network's ads together score higher than its own evidence"
+                  + tail)
+        parts.update({"from_network": []})
+        return Reason(code=CONTEXT_CODE, weight=round(lift_total, 3),
+                      evidence=(Evidence("network", 0, 0,
+                                         f"{size} ads, consensus {sigmoid(consensus):.2f}"),),
+                      description="in a network whose other ads score higher than it does",
+                      strength=ind.evidence, category=ind.category, detail=detail,
+                      count=1, ad_id=None)
+    lifts.sort(key=lambda t: (t[1] != MINOR_CODE, -t[0], t[1]))
+    lift, code = lifts[0]
+    value, steps, li, origin = spread[code][m.key]
+    src = by_member[origin]
+    src_reason = next(r for r in src.reasons if r.code == code)
+    what = _phrase(src_reason, cat)
+    link = links[li] if li >= 0 else None
+    via = (f"{link.kind} {link.value} ({link.strength})" if link is not None
+           else "evidence the network record does not list")
+    step_text = f"{steps} step{'s' if steps != 1 else ''}" if steps else "unlinked"
+    also = ", ".join(c for _, c in lifts[1:4])
+    n_with = counts[code] - (own_w[m.key].get(code, 0.0) > 0)
+    detail = (f"ad {src.ad_id} shows {code}, linked by {via}, {step_text} (link "
+              f"{value / code_w[code]:.2f}); {n_with} of {size - 1} mates "
+              f"show it: {lift:+.2f} of its {code_w[code]:+.2f}"
+              + (f"; also from the network: {also}" if also else "") + tail)
+    text = f"ad {src.ad_id}" + (f": {src_reason.evidence[0].text}"
+                                if src_reason.evidence else "")
+    parts.update({"source_ad": src.ad_id, "source_code": code,
+                  "link": round(value / code_w[code], 4), "steps": steps,
+                  "via": None if link is None else {"kind": link.kind, "value": link.value,
+                                                    "strength": link.strength},
+                  "from_network": [c for _, c in lifts]})
+    return Reason(
+        code=CONTEXT_CODE, weight=round(lift_total, 3),
+        evidence=(Evidence("network", 0, 0, text[:200]),),
+        description=f"in a network whose other ads {what}", strength=ind.evidence,
+        category=ind.category, detail=detail, count=len(lifts) + (pull > 1e-9),
+        ad_id=src.ad_id)
 
 
 def alone(risk: float, reasons: Sequence[Reason],

@@ -41,7 +41,8 @@ def reasons_view(reasons: Sequence[Reason] | None) -> list[dict[str, Any]]:
     """The scorer's reasons for the pages and the API: label, weight, evidence spans."""
     out: list[dict[str, Any]] = [{"code": r.code, "label": r.title, "description": r.description,
             "strength": r.strength, "weight": r.weight, "detail": r.detail,
-            "evidence": [e.to_dict() for e in r.evidence]} for r in reasons or []]
+            "evidence": [e.to_dict() for e in r.evidence],
+            **({"ad_id": r.ad_id} if r.ad_id else {})} for r in reasons or []]
     out.sort(key=lambda r: -(r["weight"] or 0))
     return out
 
@@ -218,7 +219,7 @@ def ad_detail(store: Store, ad_or_pk: StoredAd | int) -> dict[str, Any]:
     return {
         "ad": ad, "summary": ad_summary(ad), "reasons": reasons, "search_as": SEARCH_AS,
         "ref": ref_of(ad), "href": ad_url(ad.source, ad.ad_id),
-        "reasons_by_code": {r["code"]: r for r in reasons},
+        "reasons_by_code": {r["code"]: _with_ad_link(store, r) for r in reasons},
         "explanation": explanation_view(explain_ad(ad.risk, ad.reasons)),
         "title_html": render_highlight(ad.title, "title", spans),
         "body_html": render_highlight(ad.body, "body", spans),
@@ -364,6 +365,7 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
         "summary": summary, "ads": ads, "n_members": len(pks), "truncated": len(pks) > max_ads,
         "explanation": explanation_view(explain_network(
             ranked.risk, [_with_ref(store, r) for r in ranked.reasons])),
+        "risk_parts": risk_parts_view(store, ranked),
         "elements": {"nodes": nodes, "edges": edges},
         "timeline": sorted(per_day.items()),
         "timeline_max": max(per_day.values(), default=0),
@@ -378,6 +380,34 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
                                              if m.kind in LINK_KINDS}.values())}
             for a in ads],
     }
+
+
+def risk_parts_view(store: Store, ranked: network_service.RankedNetwork) -> dict[str, Any]:
+    """The parts the network's risk came from (services.networks.rank, the one definition
+    `tracelight networks`, the queue and the JSON use), with each top member's page."""
+    parts = dict(ranked.parts)
+    top = []
+    for m in parts.get("top_members") or []:
+        found = find_ads(store, str(m.get("ad_id", "")))
+        ad = found[0] if len(found) == 1 else None
+        top.append({**m, "ref": ref_of(ad) if ad else m.get("ad_id"),
+                    "href": ad_url(ad.source, ad.ad_id) if ad else None})
+    parts["top_members"] = top
+    parts["score"] = ranked.risk
+    return parts
+
+
+def _with_ad_link(store: Store, reason: dict[str, Any]) -> dict[str, Any]:
+    """A reason that names another ad (a network reason: the mate that shows the evidence)
+    with that ad's page, when the name finds exactly one ad."""
+    name = reason.get("ad_id")
+    if not name:
+        return reason
+    found = find_ads(store, str(name))
+    if len(found) != 1:
+        return reason
+    return {**reason, "ad_ref": ref_of(found[0]),
+            "ad_href": ad_url(found[0].source, found[0].ad_id)}
 
 
 def _with_ref(store: Store, reason: Reason) -> Reason:
