@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,7 +22,7 @@ from tracelight import settings
 from tracelight.errors import BusyError, ForbiddenError, TooLargeError, UsageError
 from tracelight.services.check import Checker, CheckImage, alert, image_from_hashes
 from tracelight.services.webhooks import deliver_due
-from tracelight.web.deps import audit, ctx, principal, require
+from tracelight.web.deps import WebContext, audit, ctx, principal, require
 
 router = APIRouter(prefix="/api/v1", tags=["platform"])
 
@@ -128,15 +129,33 @@ async def read_limited(request: Request) -> bytes:
     return bytes(body)
 
 
+def _make_checker(app: Any) -> Checker:
+    from tracelight.score.policy import load_policy
+    c: WebContext = app.state.ctx
+    return Checker(c.store, policy=load_policy(settings.get("policy") or None), region=c.region)
+
+
+def start_checker(app: Any) -> Checker:
+    """At server start (create_app(warm=True)): a warmed Checker whose banks reload in the
+    background when they change."""
+    found = _make_checker(app)
+    found.warm()
+    found.start_refresh()
+    app.state.checker = found
+    return found
+
+
 def checker(request: Request) -> Checker:
-    c = ctx(request)
     found: Checker | None = getattr(request.app.state, "checker", None)
     if found is None:
-        from tracelight.score.policy import load_policy
-        found = Checker(c.store, policy=load_policy(settings.get("policy") or None),
-                        region=c.region)
-        request.app.state.checker = found
+        with _CHECKER_LOCK:
+            found = getattr(request.app.state, "checker", None)
+            if found is None:
+                found = request.app.state.checker = _make_checker(request.app)
     return found
+
+
+_CHECKER_LOCK = threading.Lock()
 
 
 def _images(items: list[ImageIn]) -> list[CheckImage]:
