@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_IMAGES = 10
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # one uploaded picture
-NETWORK_CACHE = 50_000  # network summaries kept per worker
+NETWORK_CACHE = 500_000  # network summaries kept per worker (about 300 bytes each)
 NETWORK_KINDS = ("phone", "email", "social", "crypto", "payment")
 _HEX = re.compile(r"^[0-9a-f]+$")
 _HASH_LEN = {"md5": 32, "sha256": 64, "pdq": 64}
@@ -117,6 +117,7 @@ class Checker:
         self._lock = threading.Lock()  # one load of the bank index at a time
         self._net_risk: dict[str, tuple[float, dict[str, Any]]] = {}
         self._net_version: tuple[int, str] | None = None
+        self._ranked = False  # every network's summary is in _net_risk
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
 
@@ -156,6 +157,7 @@ class Checker:
             if nets != self._net_version:
                 self._net_risk = {}
                 self._net_version = nets
+                self._ranked = False
             if self._index is not None and self.store.bank_version() == self._bank_version:
                 return False
             self._load()
@@ -168,15 +170,37 @@ class Checker:
         self.check({"title": "warm up", "body": "new in town, call 206 555 0143",
                     "location": "Seattle, WA"}, [image_from_hashes(pdq="0" * 64)])
 
+    def rank_networks(self) -> int:
+        """Score every network once, in batches (a few queries per 500 networks), into the
+        summary cache, so that no caller waits for a network to be scored; the refresher
+        runs this at start and after each link run. Returns how many."""
+        version = self._net_version
+        fresh: dict[str, tuple[float, dict[str, Any]]] = {}
+        from tracelight.services.networks import iter_ranked
+        for ranked in iter_ranked(self.store, min_size=1):
+            if self._stop.is_set() or len(fresh) >= NETWORK_CACHE:
+                break
+            fresh[ranked.id] = (ranked.risk, {"id": ranked.id, "risk": ranked.risk,
+                                              "size": ranked.size, "label": ranked.label})
+        with self._lock:
+            if version == self._net_version:  # no link run while this ran
+                self._net_risk = {**self._net_risk, **fresh}
+                self._ranked = True
+        return len(fresh)
+
     def start_refresh(self) -> None:
         """A daemon thread that calls `refresh` every `ttl` seconds off the request path."""
         if self._refresher is not None:
             return
 
         def loop() -> None:
-            while not self._stop.wait(self.ttl):
+            wait = 0.0
+            while not self._stop.wait(wait):
+                wait = self.ttl
                 try:
                     self.refresh()
+                    if not self._ranked:
+                        self.rank_networks()
                 except Exception:  # a store hiccup: keep the old index, try again later
                     log.warning("bank index refresh failed", exc_info=True)
 

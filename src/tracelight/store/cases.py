@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     insert,
@@ -248,6 +249,12 @@ class Cases:
             conn.execute(update(cases).where(cases.c.pk == pk).values(updated_at=utcnow()))
 
 
+# built once: the check API runs it on every call (building a statement costs more than
+# running it on a small table)
+_WATCHES_OF_KINDS = (select(watches).where(watches.c.kind.in_(bindparam("kinds", expanding=True)))
+                     .order_by(watches.c.pk))
+
+
 class Watchlists:
     def __init__(self, store: Any) -> None:
         self.store = store
@@ -308,8 +315,7 @@ class Watchlists:
         kinds = sorted({k for k, _ in wanted})
         out: list[dict[str, Any]] = []
         with self.store.connect() as conn:
-            for r in conn.execute(select(watches).where(watches.c.kind.in_(kinds))
-                                  .order_by(watches.c.pk)):
+            for r in conn.execute(_WATCHES_OF_KINDS, {"kinds": kinds}):
                 hit = wanted.get((r.kind, _key(r.kind, r.value)))
                 if hit:
                     out.append({"id": r.pk, "watchlist": r.watchlist or None, "kind": r.kind,

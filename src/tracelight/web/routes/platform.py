@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.background import BackgroundTask
 
@@ -208,16 +208,23 @@ async def check(request: Request) -> Any:
         require_scope(request, "ingest")
     ad = body.model_dump(exclude={"images", "store"}, exclude_none=True)
     images = _images(body.images)
-    result = await run_in_threadpool(checker(request).check, ad, images, store=body.store)
+    # one trip to a worker thread: check, audit (committed before the answer), alerts
+    answer, queued = await run_in_threadpool(_check_audit_alert, request, ad, images,
+                                             body.store)
+    c = ctx(request)
+    # sent after the answer (the poster never waits on a receiver)
+    return Response(answer, media_type="application/json",
+                    background=BackgroundTask(deliver_due, c.store) if queued else None)
+
+
+def _check_audit_alert(request: Request, ad: dict[str, Any], images: list[CheckImage],
+                       store: bool) -> tuple[bytes, int]:
+    result = checker(request).check(ad, images, store=store)
     detail = {"api": True, **result.verdict()}
     target = f"{result.stored['source']}/{result.stored['id']}" if result.stored else ""
-    await run_in_threadpool(audit, request, "api.check", target, detail=detail)
-    c = ctx(request)
-    queued = await run_in_threadpool(alert, c.store, result)
-    if queued:  # sent after the answer: the poster never waits on a receiver
-        return JSONResponse(result.to_dict(),
-                            background=BackgroundTask(deliver_due, c.store))
-    return result.to_dict()
+    audit(request, "api.check", target, detail=detail)
+    queued = alert(ctx(request).store, result)
+    return json.dumps(result.to_dict(), allow_nan=False, separators=(",", ":")).encode(), queued
 
 
 def require_scope(request: Request, scope: str) -> None:
