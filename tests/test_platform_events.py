@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_platform_webhooks import _Receiver
 
+from test_platform_webhooks import _Receiver
 from tracelight.services import alerts
 from tracelight.services import webhooks as wh
 from tracelight.services.ingest import ingest
@@ -98,7 +98,6 @@ def test_ingest_bank_match_sends_a_webhook_with_the_ads(store: Any, receiver: _R
                                                         monkeypatch: pytest.MonkeyPatch
                                                         ) -> None:
     from images_helpers import scene
-
     from tracelight import pipeline
     from tracelight.images.banks import BankEntry
     from tracelight.images.stage import ImageStage
