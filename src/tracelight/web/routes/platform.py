@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.background import BackgroundTask
 
@@ -254,7 +254,7 @@ def require_scope(request: Request, scope: str) -> None:
                                                "reason": "missing required field 'id'"}]}}}},
                         413: {"description": "body over api_max_body_bytes"},
                         503: {"description": "another push is being stored: retry later"}})
-async def push(request: Request, source: str | None = None) -> dict[str, Any]:
+async def push(request: Request, source: str | None = None) -> Any:
     """Stores ads with the rules of `tracelight ingest` (rejects, idempotence: an ad sent
     twice is `unchanged`). Image references are not followed. One push at a time: a second
     answers 503 with Retry-After. Needs the `ingest` scope (or the ingest permission)."""
@@ -276,7 +276,9 @@ async def push(request: Request, source: str | None = None) -> dict[str, Any]:
     await run_in_threadpool(audit, request, "api.ads", detail={"api": True, **{
         k: result.summary.get(k) for k in ("run", "read", "new", "updated", "unchanged",
                                            "rejected")}})
-    return result.to_dict()
+    # webhooks the new ads raised (watchlist hits, bank matches, high-risk networks) are
+    # sent after the answer
+    return JSONResponse(result.to_dict(), background=BackgroundTask(deliver_due, c.store))
 
 
 def _push_lock(request: Request) -> Any:
