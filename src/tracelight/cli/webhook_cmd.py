@@ -19,9 +19,9 @@ def _audit(store: object, action: str, target: str, detail: dict[str, object]) -
 
 @cli.group()
 def webhook() -> None:
-    """Webhooks: HMAC-signed alerts (watchlist hits, bank matches, high-risk networks, money
-    alerts) sent to a platform's URL, with retries and a dead-letter list. Nothing is sent
-    unless one is added."""
+    """Webhooks: HMAC-signed alerts (watchlist hits, bank matches, high-risk networks) sent to
+    a platform's URL, with retries and a dead-letter list. Money-flow alerts too (money.alert,
+    from `tracelight tx score`). Nothing is sent unless one is added."""
 
 
 @webhook.command("add")
