@@ -112,7 +112,7 @@ def serve_store(store: Any, host: str, port: int, *, workers: int = 1,
         uvicorn.run("tracelight.web.app:app_from_env", factory=True, workers=workers, **common)
         return
     app = create_app(store, secure_cookies=None if _is_loopback(host) else True,
-                     api_only=api_only)
+                     api_only=api_only, warm=True)
     uvicorn.run(app, **common)
 
 

@@ -8,7 +8,8 @@ from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import store_from
 from tracelight.cli.output import emit, stderr
 
-EVENT_NAMES = ("watchlist.hit", "bank.match", "network.high_risk")  # services.webhooks.EVENTS
+EVENT_NAMES = ("watchlist.hit", "bank.match", "network.high_risk",
+               "money.alert")  # services.webhooks.EVENTS
 
 
 def _audit(store: object, action: str, target: str, detail: dict[str, object]) -> None:
@@ -19,8 +20,8 @@ def _audit(store: object, action: str, target: str, detail: dict[str, object]) -
 @cli.group()
 def webhook() -> None:
     """Webhooks: HMAC-signed alerts (watchlist hits, bank matches, high-risk networks) sent to
-    a platform's URL, with retries and a dead-letter list. Nothing is sent unless one is
-    added."""
+    a platform's URL, with retries and a dead-letter list. Money-flow alerts too (money.alert,
+    from `tracelight tx score`). Nothing is sent unless one is added."""
 
 
 @webhook.command("add")

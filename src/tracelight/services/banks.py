@@ -69,8 +69,9 @@ class BankHook:
     """After-batch hook for ingest (tracelight.ingest.runner.AfterBatch): match the images of
     the ads just written against every bank. The bank index is loaded once, on first use."""
 
-    def __init__(self, threshold: int | None = None) -> None:
+    def __init__(self, threshold: int | None = None, via: str | None = None) -> None:
         self.threshold = threshold
+        self.via = via  # set: queue `bank.match` webhooks for new matches (services/alerts)
         self.index: BankIndex | None = None
         self.new_matches: list[BankMatch] = []
 
@@ -79,8 +80,13 @@ class BankHook:
             self.index = load_bank_index(store)
         if not self.index.banks or not ad_pks:
             return
-        self.new_matches += match_images(store, store.images_of_ads(ad_pks),
-                                         index=self.index, threshold=self.threshold)
+        new = match_images(store, store.images_of_ads(ad_pks), index=self.index,
+                           threshold=self.threshold)
+        self.new_matches += new
+        if new and self.via:
+            from tracelight.services.alerts import _wanted, bank_matches_event
+            if _wanted(store, "bank.match"):
+                bank_matches_event(store, new, self.via)
 
 
 def _match_stored(store: Store, index: BankIndex, threshold: int | None) -> list[BankMatch]:

@@ -10,7 +10,9 @@ lead for human review, never a finding about a person.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,8 +31,11 @@ from tracelight.store import Store
 from tracelight.store.cases import Watchlists
 from tracelight.store.image_banks import MIN_PDQ_QUALITY
 
+log = logging.getLogger(__name__)
+
 MAX_IMAGES = 10
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # one uploaded picture
+NETWORK_CACHE = 500_000  # network summaries kept per worker (about 300 bytes each)
 NETWORK_KINDS = ("phone", "email", "social", "crypto", "payment")
 _HEX = re.compile(r"^[0-9a-f]+$")
 _HASH_LEN = {"md5": 32, "sha256": 64, "pdq": 64}
@@ -108,21 +113,110 @@ class Checker:
         self.watch = Watchlists(store)
         self._index: BankIndex | None = None
         self._index_at = 0.0
+        self._bank_version: tuple[int, int, str] | None = None
+        self._lock = threading.Lock()  # one load of the bank index at a time
         self._net_risk: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._net_at = 0.0
+        self._net_version: tuple[int, str] | None = None
+        self._ranked = False  # every network's summary is in _net_risk
+        self._stop = threading.Event()
+        self._refresher: threading.Thread | None = None
 
+    # ---- the hash bank, in memory ------------------------------------------------------------
     def bank_index(self) -> BankIndex:
-        now = time.monotonic()
-        if self._index is None or now - self._index_at > self.ttl:
-            self._index = load_bank_index(self.store)
-            self._index_at = now
-        return self._index
+        """The banks as one in-memory index (exact hashes in dicts, PDQ in the project's
+        multi-index), loaded once and swapped whole when the banks change: by the background
+        refresher (`start_refresh`, what the server runs), else checked here every `ttl`."""
+        index = self._index
+        if index is None:
+            with self._lock:
+                if self._index is None:
+                    self._load()
+                index = self._index
+        elif self._refresher is None and time.monotonic() - self._index_at > self.ttl:
+            self.refresh()
+            index = self._index
+        assert index is not None
+        return index
+
+    def _load(self) -> None:
+        version = self.store.bank_version()
+        index = load_bank_index(self.store)
+        if index.pdq_count:
+            index.build()  # here, not in the first check that carries a PDQ hash
+        self._index, self._bank_version = index, version
+        self._index_at = time.monotonic()
+        if self._net_version is None:
+            self._net_version = self.store.network_version()
+
+    def refresh(self) -> bool:
+        """Reload the bank index if any bank changed since it was loaded (one cheap
+        fingerprint query otherwise), and forget cached network summaries. True: reloaded."""
+        with self._lock:
+            self._index_at = time.monotonic()
+            nets = self.store.network_version()
+            if nets != self._net_version:
+                self._net_risk = {}
+                self._net_version = nets
+                self._ranked = False
+            if self._index is not None and self.store.bank_version() == self._bank_version:
+                return False
+            self._load()
+            return True
+
+    def warm(self) -> None:
+        """Load everything a first check would (bank index, gazetteer, extractors, policy)
+        before the first caller waits: the server runs this before it answers /healthz."""
+        self.bank_index()
+        self.check({"title": "warm up", "body": "new in town, call 206 555 0143",
+                    "location": "Seattle, WA"}, [image_from_hashes(pdq="0" * 64)])
+
+    def rank_networks(self) -> int:
+        """Score every network once, in batches (a few queries per 500 networks), into the
+        summary cache, so that no caller waits for a network to be scored; the refresher
+        runs this at start and after each link run. Returns how many."""
+        version = self._net_version
+        fresh: dict[str, tuple[float, dict[str, Any]]] = {}
+        from tracelight.services.networks import iter_ranked
+        for ranked in iter_ranked(self.store, min_size=1):
+            if self._stop.is_set() or len(fresh) >= NETWORK_CACHE:
+                break
+            fresh[ranked.id] = (ranked.risk, {"id": ranked.id, "risk": ranked.risk,
+                                              "size": ranked.size, "label": ranked.label})
+        with self._lock:
+            if version == self._net_version:  # no link run while this ran
+                self._net_risk = {**self._net_risk, **fresh}
+                self._ranked = True
+        return len(fresh)
+
+    def start_refresh(self) -> None:
+        """A daemon thread that calls `refresh` every `ttl` seconds off the request path."""
+        if self._refresher is not None:
+            return
+
+        def loop() -> None:
+            wait = 0.0
+            while not self._stop.wait(wait):
+                wait = self.ttl
+                try:
+                    self.refresh()
+                    if not self._ranked:
+                        self.rank_networks()
+                except Exception:  # a store hiccup: keep the old index, try again later
+                    log.warning("bank index refresh failed", exc_info=True)
+
+        self._refresher = threading.Thread(target=loop, name="tracelight-bank-refresh",
+                                           daemon=True)
+        self._refresher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._refresher is not None:
+            self._refresher.join(timeout=5)
+            self._refresher = None
 
     def _network(self, network_id: str) -> dict[str, Any]:
-        now = time.monotonic()
-        if now - self._net_at > self.ttl:
-            self._net_risk.clear()
-            self._net_at = now
+        """A network's summary (id, risk, size, label), scored once and kept until a link
+        run changes the networks (checked with the bank index, every `ttl`)."""
         got = self._net_risk.get(network_id)
         if got is None:
             from tracelight.services.networks import get_network
@@ -130,6 +224,8 @@ class Checker:
             summary = {"id": ranked.id, "risk": ranked.risk, "size": ranked.size,
                        "label": ranked.label}
             got = (ranked.risk, summary)
+            if len(self._net_risk) >= NETWORK_CACHE:
+                self._net_risk.clear()
             self._net_risk[network_id] = got
         return dict(got[1])
 
@@ -213,16 +309,11 @@ class Checker:
             nid: [{"kind": k, "value": v} for k, v in sorted(found)]
             for nid, found in (self.store.networks_for_entities(pairs).items() if pairs
                                else ())}
-        evidence: dict[int, list[dict[str, str]]] = {}
-        for info in infos:
-            for digest in (info.sha256, info.pdq):
-                if digest:
-                    _total, found = self.store.ads_with_image_hash(digest, limit=20)
-                    for a in found:
-                        evidence.setdefault(a.pk, []).append({"kind": "image", "value": digest})
-        for pk, nid in (self.store.network_ids_of(list(evidence)).items() if evidence
-                        else ()):
-            for ev in evidence[pk]:
+        digests = [d for info in infos for d in (info.sha256, info.pdq) if d]
+        for nid, found in (self.store.networks_for_image_hashes(digests).items() if digests
+                           else ()):
+            for d in found:
+                ev = {"kind": "image", "value": d}
                 if ev not in by_net.setdefault(nid, []):
                     by_net[nid].append(ev)
         if not by_net:
@@ -239,7 +330,7 @@ class Checker:
         result = self.store.write_batch(None, [item])
         if result.rejected:
             raise UsageError(f"not stored: {result.rejected[0][1]}")
-        for hook in default_after_batch():
+        for hook in default_after_batch(via=None):  # its webhooks: alert() below
             hook(self.store, list(result.written_pks))
         status = "new" if result.new else "updated" if result.updated else "unchanged"
         return {"source": record.source, "id": record.id, "status": status}

@@ -287,8 +287,13 @@ def score(store: Store, *, redflags: RedFlags | None = None, link: bool = True,
     alerts = sorted(scorer.alerts(), key=lambda a: (-a.score, a.account))
     _apply_links(store, alerts, rf)
     alerts.sort(key=lambda a: (-a.score, a.account))
+    from tracelight.services.alerts import _wanted, money_alerts_event
+    wanted = _wanted(store, "money.alert")
+    before = ({a.alert_id for a in store.fin_alerts(limit=10**9)} if wanted else set())
     store.replace_fin_alerts([a.to_dict() | {"first_seen": a.first_seen,
                                              "last_seen": a.last_seen} for a in alerts])
+    if wanted:  # a webhook for each alert new since the last run
+        money_alerts_event(store, alerts, before)
     return ScoreResult(transactions=n, accounts=len(accounts), alerts=alerts)
 
 

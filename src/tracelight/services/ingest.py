@@ -10,13 +10,19 @@ from tracelight.ingest.runner import AfterBatch, IngestSummary
 from tracelight.ingest.runner import ingest as run_ingest
 from tracelight.pipeline import PipelineOptions
 from tracelight.services.banks import BankHook
-from tracelight.services.watchlists import watchlist_hook
 from tracelight.store import Store
 
 
-def default_after_batch() -> list[AfterBatch]:
+def default_after_batch(via: str | None = "ingest") -> list[AfterBatch]:
+    """Bank matching, watchlist notifications and, with `via` (where the ads came from:
+    "ingest", "push"), the webhook events they raise (services/alerts.py; nothing unless
+    someone subscribed). `via=None`: no webhooks (the check API raises its own)."""
+    from tracelight.services.alerts import NetworkAlertHook, WatchAlertHook
     # watchlists after banks: a notification never points at an ad whose bank check is pending
-    return [BankHook(), watchlist_hook]
+    hooks: list[AfterBatch] = [BankHook(via=via), WatchAlertHook(via)]
+    if via:
+        hooks.append(NetworkAlertHook(via))
+    return hooks
 
 
 def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = None,

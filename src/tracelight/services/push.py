@@ -17,7 +17,7 @@ from typing import Any
 
 from tracelight.errors import UsageError
 from tracelight.pipeline import PipelineOptions
-from tracelight.services.ingest import ingest
+from tracelight.services.ingest import default_after_batch, ingest
 from tracelight.store import Store
 
 SPOOL_NAME = "push.jsonl"
@@ -67,7 +67,8 @@ def push_ads(store: Store, body: bytes, *, content_type: str = "application/x-nd
         rejects = Path(tmp) / "rejects.txt"
         opts = PipelineOptions(images=False, region=region or PipelineOptions.region)
         summary = ingest(store, [str(spool)], default_source=default_source, options=opts,
-                         rejects_path=str(rejects), workers=1)
+                         rejects_path=str(rejects), workers=1,
+                         after_batch=default_after_batch(via="push"))
         refused: dict[int, str] = {}
         if rejects.is_file():
             for row in rejects.read_text(encoding="utf-8").splitlines():

@@ -33,7 +33,8 @@ from tracelight.records import utcnow
 from tracelight.store import Store
 from tracelight.store.webhooks import Delivery, Webhook, Webhooks
 
-EVENTS = ("watchlist.hit", "bank.match", "network.high_risk")
+EVENTS = ("watchlist.hit", "bank.match", "network.high_risk", "money.alert")
+MAX_ITEMS = 500  # hits per payload; more are sent in further deliveries
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, 4 min, then dead-lettered
 TIMEOUT_SECONDS = 5.0
@@ -92,6 +93,21 @@ def emit(store: Store, event: str, data: dict[str, Any]) -> int:
     body = json.dumps({"event": event, "at": utcnow().isoformat(), "data": data},
                       sort_keys=True, allow_nan=False, default=str)
     return Webhooks(store).enqueue(event, body)
+
+
+def subscribed(store: Store, event: str) -> bool:
+    """Does any webhook want `event`? (The ingest hooks do no extra work otherwise.)"""
+    return any(event in h.events for h in Webhooks(store).all())
+
+
+def emit_items(store: Store, event: str, key: str, items: Sequence[dict[str, Any]],
+               base: dict[str, Any]) -> int:
+    """Queue `event` with `items` under `key`, MAX_ITEMS per delivery. Returns how many
+    deliveries were queued."""
+    queued = 0
+    for i in range(0, len(items), MAX_ITEMS):
+        queued += emit(store, event, {**base, key: list(items[i:i + MAX_ITEMS])})
+    return queued
 
 
 Sender = Callable[[str, bytes, dict[str, str]], int]

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     insert,
     select,
@@ -146,6 +147,13 @@ USER_COLUMNS = [users.c.pk, users.c.username, users.c.role, users.c.disabled,
 
 
 MAX_USERNAME = 64
+
+# built once: every API call with a Bearer token runs it
+_TOKEN_HOLDER = (select(*USER_COLUMNS, api_tokens.c.pk.label("token_pk"), api_tokens.c.expires_at,
+                        api_tokens.c.last_used, api_tokens.c.scope)
+                 .select_from(api_tokens.join(users, users.c.pk == api_tokens.c.user_pk))
+                 .where(api_tokens.c.token_hash == bindparam("token_hash"),
+                        api_tokens.c.revoked.is_(False)))
 
 
 def validate_username(name: str) -> str:
@@ -320,13 +328,7 @@ class Accounts:
             return None
         now = utcnow()
         with self.store.connect() as conn:
-            row = conn.execute(select(*USER_COLUMNS, api_tokens.c.pk.label("token_pk"),
-                                      api_tokens.c.expires_at, api_tokens.c.last_used,
-                                      api_tokens.c.scope)
-                               .select_from(api_tokens.join(users,
-                                                            users.c.pk == api_tokens.c.user_pk))
-                               .where(api_tokens.c.token_hash == sha256_hex(token),
-                                      api_tokens.c.revoked.is_(False))).first()
+            row = conn.execute(_TOKEN_HOLDER, {"token_hash": sha256_hex(token)}).first()
         if row is None or row.expires_at is None or _aware(row.expires_at) <= now:
             return None
         user = _user(row)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -189,6 +190,72 @@ class VerifyResult:
         return self.broken is None and not self.problems
 
 
+def entry_values(username: str, action: str, target: str = "", *, reason: str | None = None,
+                 detail: dict[str, Any] | None = None, ip: str | None = None
+                 ) -> dict[str, Any]:
+    """One entry's columns, cleaned, stamped now (its seq and hashes come when written)."""
+    return dict(at=utcnow(), username=clean_text(username, 64) or "?",
+                action=clean_text(action, 64), target=clean_text(target or ""),
+                reason=clean_text(reason) if reason else None, detail=clean_detail(detail),
+                ip=clean_text(ip, 64) if ip else None)
+
+
+class _Slot:
+    __slots__ = ("done", "error", "seq", "values")
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+        self.done = False
+        self.seq = 0
+        self.error: BaseException | None = None
+
+
+class GroupCommit:
+    """Appends from many threads of one process, written in as few transactions as can be:
+    the first caller to find no write in progress writes every entry waiting (its own
+    included) in one transaction; the others wait for it. Every caller returns once its own
+    entry is committed (or raises the error that stopped the commit), so nothing is lost if
+    the process dies after answering: durable as one append per call, with one write
+    transaction (and one turn of SQLite's write lock) per batch instead of per entry."""
+
+    def __init__(self, log: AuditLog) -> None:
+        self.log = log
+        self._cv = threading.Condition()
+        self._pending: list[_Slot] = []
+        self._writing = False
+
+    def append(self, values: dict[str, Any]) -> int:
+        slot = _Slot(values)
+        with self._cv:
+            self._pending.append(slot)
+            while True:
+                if slot.done:
+                    if slot.error is not None:
+                        raise slot.error
+                    return slot.seq
+                if not self._writing:
+                    batch, self._pending = self._pending, []  # ours among them
+                    self._writing = True
+                    break
+                self._cv.wait()
+        try:
+            seqs = self.log._write_values([s.values for s in batch])
+            for s, seq in zip(batch, seqs, strict=True):
+                s.seq = seq
+        except BaseException as exc:
+            for s in batch:
+                s.error = exc
+        finally:
+            with self._cv:
+                for s in batch:
+                    s.done = True
+                self._writing = False
+                self._cv.notify_all()
+        if slot.error is not None:
+            raise slot.error
+        return slot.seq
+
+
 class AuditLog:
     """Append, read and verify the audit log of a Store."""
 
@@ -215,24 +282,35 @@ class AuditLog:
     def append(self, username: str, action: str, target: str = "", *,
                reason: str | None = None, detail: dict[str, Any] | None = None,
                ip: str | None = None) -> int:
-        """Write one entry at the end of the chain; return its seq."""
-        values: dict[str, Any] = dict(
-            at=utcnow(), username=clean_text(username, 64) or "?",
-            action=clean_text(action, 64), target=clean_text(target or ""),
-            reason=clean_text(reason) if reason else None, detail=clean_detail(detail),
-            ip=clean_text(ip, 64) if ip else None)
+        """Write one entry at the end of the chain; return its seq. Calls from many threads
+        at once are written together, in one transaction (group commit): each call returns
+        only once its own entry is committed."""
+        values = entry_values(username, action, target, reason=reason, detail=detail, ip=ip)
+        return self._group.append(values)
+
+    def _write_values(self, entries: Sequence[dict[str, Any]]) -> list[int]:
+        """Write these entries (from `entry_values`) at the end of the chain, in order, in one
+        transaction; return their seqs."""
+        n = len(entries)
+        if not n:
+            return []
         for attempt in (1, 2):
             with self.store.transaction() as conn:
                 # the head's row lock (PostgreSQL) / the write lock (SQLite) is taken first,
                 # so no two writers can read the same previous hash
-                row = conn.execute(_BUMP_HEAD, {"head": HEAD}).first()
+                row = conn.execute(_BUMP_HEAD_BY, {"head": HEAD, "n": n}).first()
                 if row is not None:
-                    seq, prev = int(row.seq), str(row.hash)
-                    digest = entry_hash(seq, prev_hash=prev, **values)
-                    conn.execute(_INSERT, {**values, "seq": seq, "prev_hash": prev,
-                                           "row_hash": digest})
-                    conn.execute(_SET_HEAD, {"head": HEAD, "new_hash": digest})
-                    return seq
+                    last, prev = int(row.seq), str(row.hash)
+                    rows, seqs = [], []
+                    for seq, values in enumerate(entries, start=last - n + 1):
+                        digest = entry_hash(seq, prev_hash=prev, **values)
+                        rows.append({**values, "seq": seq, "prev_hash": prev,
+                                     "row_hash": digest})
+                        seqs.append(seq)
+                        prev = digest
+                    conn.execute(_INSERT, rows)
+                    conn.execute(_SET_HEAD, {"head": HEAD, "new_hash": prev})
+                    return seqs
             if attempt == 1:
                 self._ensure_head()
         raise AssertionError("unreachable: the audit head row could not be made")
@@ -241,32 +319,16 @@ class AuditLog:
         """Write several entries at the end of the chain in one transaction, each with its own
         seq and hash, chained in order (keys as `append`'s: username, action, target, reason,
         detail, ip). A bulk action on thousands of targets stays one commit."""
-        if not entries:
-            return []
-        now = utcnow()
-        rows: list[dict[str, Any]] = [
-            dict(at=now, username=clean_text(e.get("username") or "", 64) or "?",
-                 action=clean_text(e["action"], 64), target=clean_text(e.get("target") or ""),
-                 reason=clean_text(e["reason"]) if e.get("reason") else None,
-                 detail=clean_detail(e.get("detail")),
-                 ip=clean_text(e["ip"], 64) if e.get("ip") else None) for e in entries]
-        for attempt in (1, 2):
-            with self.store.transaction() as conn:
-                row = conn.execute(_BUMP_HEAD_BY, {"head": HEAD, "n": len(rows)}).first()
-                if row is not None:
-                    first, prev = int(row.seq) - len(rows) + 1, str(row.hash)
-                    out = []
-                    for i, values in enumerate(rows):
-                        digest = entry_hash(first + i, prev_hash=prev, **values)
-                        values.update(seq=first + i, prev_hash=prev, row_hash=digest)
-                        prev = digest
-                        out.append(first + i)
-                    conn.execute(_INSERT, rows)
-                    conn.execute(_SET_HEAD, {"head": HEAD, "new_hash": prev})
-                    return out
-            if attempt == 1:
-                self._ensure_head()
-        raise AssertionError("unreachable: the audit head row could not be made")
+        return self._write_values([
+            entry_values(e.get("username") or "", e["action"], e.get("target") or "",
+                         reason=e.get("reason"), detail=e.get("detail"), ip=e.get("ip"))
+            for e in entries])
+    @property
+    def _group(self) -> GroupCommit:
+        group = self.store.__dict__.get("_audit_group")
+        if group is None:  # one per store: every AuditLog over it shares the batching
+            group = self.store.__dict__.setdefault("_audit_group", GroupCommit(self))
+        return group
 
     # ---- reading -----------------------------------------------------------------------------
     def query(self, *, username: str | None = None, action: str | None = None,

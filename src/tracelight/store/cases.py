@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     insert,
@@ -248,6 +249,12 @@ class Cases:
             conn.execute(update(cases).where(cases.c.pk == pk).values(updated_at=utcnow()))
 
 
+# built once: the check API runs it on every call (building a statement costs more than
+# running it on a small table)
+_WATCHES_OF_KINDS = (select(watches).where(watches.c.kind.in_(bindparam("kinds", expanding=True)))
+                     .order_by(watches.c.pk))
+
+
 class Watchlists:
     def __init__(self, store: Any) -> None:
         self.store = store
@@ -308,8 +315,7 @@ class Watchlists:
         kinds = sorted({k for k, _ in wanted})
         out: list[dict[str, Any]] = []
         with self.store.connect() as conn:
-            for r in conn.execute(select(watches).where(watches.c.kind.in_(kinds))
-                                  .order_by(watches.c.pk)):
+            for r in conn.execute(_WATCHES_OF_KINDS, {"kinds": kinds}):
                 hit = wanted.get((r.kind, _key(r.kind, r.value)))
                 if hit:
                     out.append({"id": r.pk, "watchlist": r.watchlist or None, "kind": r.kind,
@@ -386,20 +392,30 @@ def check_watchlists(store: Any, ad_pks: Sequence[int]) -> int:
     E.164, emails lower-case, handles without platform or '@', image SHA-256 or PDQ hex).
     Returns how many new notifications were made; a watch never notifies twice for one ad.
     """
+    return len(new_watch_hits(store, ad_pks))
+
+
+def new_watch_hits(store: Any, ad_pks: Sequence[int]) -> list[dict[str, Any]]:
+    """check_watchlists, returning each new notification (watch pk, watchlist, kind, ad
+    pk): what an ingest-time webhook reports."""
     if not ad_pks:
-        return 0
+        return []
     with store.connect() as conn:
         watch_rows = list(conn.execute(select(watches.c.pk, watches.c.username, watches.c.kind,
-                                              watches.c.value)))
+                                              watches.c.value, watches.c.watchlist)))
     if not watch_rows:
-        return 0
+        return []
+    by_pk = {w.pk: w for w in watch_rows}
     hits = _match(store, ad_pks, watch_rows)
-    made = 0
+    made: list[dict[str, Any]] = []
     now = utcnow()
     for watch_pk, username, ad_pk in sorted(hits):
         # a duplicate means this watch already notified for this ad
-        made += insert_unique(store, notifications, dict(watch_pk=watch_pk, username=username,
-                                                         ad_pk=ad_pk, created_at=now))
+        if insert_unique(store, notifications, dict(watch_pk=watch_pk, username=username,
+                                                    ad_pk=ad_pk, created_at=now)):
+            w = by_pk[watch_pk]
+            made.append({"id": watch_pk, "watchlist": w.watchlist or None, "kind": w.kind,
+                         "ad_pk": ad_pk})
     return made
 
 

@@ -79,7 +79,12 @@ def make_engine(url: str) -> Engine:
                 raise StoreError(f"cannot create database {database!r}: folder {folder} "
                                  "does not exist")
         try:
-            engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=store_dumps)
+            # a server runs many threads (a check API at hundreds of calls/s): keep enough
+            # connections that none is opened and closed per request (pragmas each time)
+            extra: dict[str, Any] = ({"pool_size": 16, "max_overflow": 16}
+                                     if database and database != ":memory:" else {})
+            engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=store_dumps,
+                                   **extra)
         except NoSuchModuleError as exc:
             raise StoreError(f"unsupported database URL {safe_url(url)}: {exc}") from None
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -158,6 +158,16 @@ class BankTables(StoreBase):
             conn.execute(delete(bank_hashes).where(bank_hashes.c.bank_pk == pk))
             conn.execute(delete(banks).where(banks.c.pk == pk))
 
+    def bank_version(self) -> tuple[int, int, str]:
+        """A cheap fingerprint of every bank's hashes (count, newest pk, newest bank change):
+        it changes whenever a hash is added or removed or a bank is made, renamed or deleted,
+        so a long-lived matcher (the check API) knows when to reload its index."""
+        with self.connect() as conn:
+            n, top = conn.execute(select(func.count(), func.max(bank_hashes.c.pk))).one()
+            banks_n, changed = conn.execute(select(func.count(), func.max(banks.c.updated_at))
+                                            ).one()
+        return int(n or 0), int(top or 0), f"{banks_n}:{changed}"
+
     def iter_bank_hashes(self, *, bank: str | None = None) -> Iterator[BankHash]:
         """Every known hash of every bank (or of one), in the order they were added."""
         stmt = (select(banks.c.name, bank_hashes.c.kind, bank_hashes.c.value,

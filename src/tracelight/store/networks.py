@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, column, delete, func, insert, select, table, text, tuple_
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    text,
+)
 
 from tracelight.errors import NotFoundError
 from tracelight.records import Reason, reasons_from_json, utcnow
@@ -85,6 +96,24 @@ class LinkRun:
     new_ads: int
     networks: int
     stats: dict[str, Any]
+
+
+# Built once (the check API runs them on every call): SQLAlchemy caches their compiled form.
+_ENTITY_PKS = (select(entities.c.pk, entities.c.value)
+               .where(entities.c.kind == bindparam("kind"),
+                      entities.c.value.in_(bindparam("values", expanding=True))))
+_NETWORKS_OF_ENTITIES = (
+    select(networks.c.network_id, mentions.c.entity_pk)
+    .select_from(mentions.join(network_members, network_members.c.ad_pk == mentions.c.ad_pk)
+                 .join(networks, networks.c.pk == network_members.c.network_pk))
+    .where(mentions.c.entity_pk.in_(bindparam("pks", expanding=True))).distinct())
+_NETWORKS_OF_IMAGES = (
+    select(networks.c.network_id, images.c.sha256, images.c.pdq)
+    .select_from(images.join(ad_images, ad_images.c.image_pk == images.c.pk)
+                 .join(network_members, network_members.c.ad_pk == ad_images.c.ad_pk)
+                 .join(networks, networks.c.pk == network_members.c.network_pk))
+    .where(or_(images.c.sha256.in_(bindparam("digests", expanding=True)),
+               images.c.pdq.in_(bindparam("digests", expanding=True)))).distinct())
 
 
 class NetworkTables(StoreBase):
@@ -204,6 +233,14 @@ class NetworkTables(StoreBase):
             .order_by(func.coalesce(networks.c.risk_max, -1.0).desc(), networks.c.network_id)
             .limit(limit))
 
+    def network_version(self) -> tuple[int, str]:
+        """A cheap fingerprint of the networks (how many, newest change): it changes when a
+        link run writes them, so a cache of network summaries knows when to forget them."""
+        with self.connect() as conn:
+            n, changed = conn.execute(select(func.count(), func.max(networks.c.updated_at))
+                                      ).one()
+        return int(n or 0), str(changed)
+
     def count_networks(self, min_size: int = 2) -> int:
         with self.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(networks)
@@ -237,22 +274,40 @@ class NetworkTables(StoreBase):
     def networks_for_entities(self, pairs: Sequence[tuple[str, str]],
                               ) -> dict[str, list[tuple[str, str]]]:
         """Network id -> the (kind, value) pairs among `pairs` that one of its member ads
-        mentions: one query, for checking an ad at posting time."""
+        mentions, for checking an ad at posting time. Two index look-ups: the entities by
+        (kind, value) through their unique index (one `kind = ? AND value IN (...)` per kind:
+        a row-value IN list is not matched to the index by SQLite and scanned every
+        mention), then their mentions by entity through ix_mentions_entity."""
         out: dict[str, list[tuple[str, str]]] = {}
-        wanted = sorted(set(pairs))
+        by_kind: dict[str, list[str]] = {}
+        for kind, value in sorted(set(pairs)):
+            by_kind.setdefault(kind, []).append(value)
+        found: dict[int, tuple[str, str]] = {}
         with self.connect() as conn:
-            for i in range(0, len(wanted), 400):
-                rows = conn.execute(
-                    select(networks.c.network_id, entities.c.kind, entities.c.value)
-                    .select_from(entities
-                                 .join(mentions, mentions.c.entity_pk == entities.c.pk)
-                                 .join(network_members,
-                                       network_members.c.ad_pk == mentions.c.ad_pk)
-                                 .join(networks, networks.c.pk == network_members.c.network_pk))
-                    .where(tuple_(entities.c.kind, entities.c.value).in_(wanted[i:i + 400]))
-                    .distinct())
-                for r in rows:
-                    out.setdefault(r.network_id, []).append((r.kind, r.value))
+            for kind, values in by_kind.items():
+                for i in range(0, len(values), 400):
+                    for r in conn.execute(_ENTITY_PKS, {"kind": kind,
+                                                        "values": values[i:i + 400]}):
+                        found[r.pk] = (kind, r.value)
+            pks = sorted(found)
+            for i in range(0, len(pks), 400):
+                for r in conn.execute(_NETWORKS_OF_ENTITIES, {"pks": pks[i:i + 400]}):
+                    out.setdefault(r.network_id, []).append(found[r.entity_pk])
+        return out
+
+    def networks_for_image_hashes(self, digests: Sequence[str],
+                                  ) -> dict[str, list[str]]:
+        """Network id -> the digests among `digests` (SHA-256 or PDQ, lower-case hex) that
+        an image of one of its member ads has exactly, by the image indexes."""
+        wanted = sorted({d for d in digests if d})
+        out: dict[str, list[str]] = {}
+        if not wanted:
+            return out
+        with self.connect() as conn:
+            for r in conn.execute(_NETWORKS_OF_IMAGES, {"digests": wanted}):
+                for d in (r.sha256, r.pdq):
+                    if d in wanted and d not in out.setdefault(r.network_id, []):
+                        out[r.network_id].append(d)
         return out
 
     def member_pks(self, network_id: str, limit: int = 1000) -> list[int]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -98,7 +100,8 @@ def require_audit_protection(accounts: Accounts) -> None:
 
 def create_app(store: Any, *, region: str | None = None, image_dir: str | None = None,
                secret_key: str | None = None, secure_cookies: bool | None = None,
-               limiter: LoginLimiter | None = None, api_only: bool = False) -> FastAPI:
+               limiter: LoginLimiter | None = None, api_only: bool = False,
+               warm: bool = False) -> FastAPI:
     """The workspace over an open Store.
 
     secure_cookies: None marks cookies Secure only on HTTPS requests (so loopback HTTP
@@ -107,6 +110,10 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
 
     api_only: serve only the platform API (/api/v1/*) and /healthz, still authenticated
     (`tracelight serve --api-only`).
+
+    warm: at startup, before the server answers anything, load what `POST /api/v1/check`
+    reuses (the hash banks as an in-memory index, the gazetteer, the policy) and start the
+    thread that reloads the banks when they change (`tracelight serve` sets it).
 
     Fails closed: refuses to build the app when the audit log's append-only triggers are
     missing or disabled (someone could then rewrite it unnoticed until `audit verify`).
@@ -120,7 +127,8 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
                               "token from `tracelight token create USER`.",
                   docs_url=None, redoc_url=None,
                   openapi_url="/api/v1/openapi.json" if api_only else None,
-                  dependencies=[Depends(csrf_guard)])
+                  dependencies=[Depends(csrf_guard)],
+                  lifespan=_warm_lifespan if warm else None)
     app.state.ctx = WebContext(
         store=store, accounts=accounts, cases=Cases(store), watch=Watchlists(store),
         templates=make_templates(), region=region or settings.get("region"),
@@ -198,6 +206,18 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
     return app
 
 
+@asynccontextmanager
+async def _warm_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    from starlette.concurrency import run_in_threadpool
+
+    from tracelight.web.routes.platform import start_checker
+    checker = await run_in_threadpool(start_checker, app)
+    try:
+        yield
+    finally:
+        checker.stop()
+
+
 def _esc(text: str) -> str:
     from markupsafe import escape
     return str(escape(text))
@@ -211,4 +231,4 @@ def app_from_env() -> FastAPI:
     from tracelight.store import open_store
     secure = os.environ.get("TRACELIGHT_SECURE_COOKIES") == "1"
     return create_app(open_store(settings.get("db")), secure_cookies=True if secure else None,
-                      api_only=os.environ.get("TRACELIGHT_API_ONLY") == "1")
+                      api_only=os.environ.get("TRACELIGHT_API_ONLY") == "1", warm=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.background import BackgroundTask
 
@@ -21,7 +22,7 @@ from tracelight import settings
 from tracelight.errors import BusyError, ForbiddenError, TooLargeError, UsageError
 from tracelight.services.check import Checker, CheckImage, alert, image_from_hashes
 from tracelight.services.webhooks import deliver_due
-from tracelight.web.deps import audit, ctx, principal, require
+from tracelight.web.deps import WebContext, audit, ctx, principal, require
 
 router = APIRouter(prefix="/api/v1", tags=["platform"])
 
@@ -128,15 +129,33 @@ async def read_limited(request: Request) -> bytes:
     return bytes(body)
 
 
+def _make_checker(app: Any) -> Checker:
+    from tracelight.score.policy import load_policy
+    c: WebContext = app.state.ctx
+    return Checker(c.store, policy=load_policy(settings.get("policy") or None), region=c.region)
+
+
+def start_checker(app: Any) -> Checker:
+    """At server start (create_app(warm=True)): a warmed Checker whose banks reload in the
+    background when they change."""
+    found = _make_checker(app)
+    found.warm()
+    found.start_refresh()
+    app.state.checker = found
+    return found
+
+
 def checker(request: Request) -> Checker:
-    c = ctx(request)
     found: Checker | None = getattr(request.app.state, "checker", None)
     if found is None:
-        from tracelight.score.policy import load_policy
-        found = Checker(c.store, policy=load_policy(settings.get("policy") or None),
-                        region=c.region)
-        request.app.state.checker = found
+        with _CHECKER_LOCK:
+            found = getattr(request.app.state, "checker", None)
+            if found is None:
+                found = request.app.state.checker = _make_checker(request.app)
     return found
+
+
+_CHECKER_LOCK = threading.Lock()
 
 
 def _images(items: list[ImageIn]) -> list[CheckImage]:
@@ -189,16 +208,23 @@ async def check(request: Request) -> Any:
         require_scope(request, "ingest")
     ad = body.model_dump(exclude={"images", "store"}, exclude_none=True)
     images = _images(body.images)
-    result = await run_in_threadpool(checker(request).check, ad, images, store=body.store)
+    # one trip to a worker thread: check, audit (committed before the answer), alerts
+    answer, queued = await run_in_threadpool(_check_audit_alert, request, ad, images,
+                                             body.store)
+    c = ctx(request)
+    # sent after the answer (the poster never waits on a receiver)
+    return Response(answer, media_type="application/json",
+                    background=BackgroundTask(deliver_due, c.store) if queued else None)
+
+
+def _check_audit_alert(request: Request, ad: dict[str, Any], images: list[CheckImage],
+                       store: bool) -> tuple[bytes, int]:
+    result = checker(request).check(ad, images, store=store)
     detail = {"api": True, **result.verdict()}
     target = f"{result.stored['source']}/{result.stored['id']}" if result.stored else ""
-    await run_in_threadpool(audit, request, "api.check", target, detail=detail)
-    c = ctx(request)
-    queued = await run_in_threadpool(alert, c.store, result)
-    if queued:  # sent after the answer: the poster never waits on a receiver
-        return JSONResponse(result.to_dict(),
-                            background=BackgroundTask(deliver_due, c.store))
-    return result.to_dict()
+    audit(request, "api.check", target, detail=detail)
+    queued = alert(ctx(request).store, result)
+    return json.dumps(result.to_dict(), allow_nan=False, separators=(",", ":")).encode(), queued
 
 
 def require_scope(request: Request, scope: str) -> None:
@@ -228,7 +254,7 @@ def require_scope(request: Request, scope: str) -> None:
                                                "reason": "missing required field 'id'"}]}}}},
                         413: {"description": "body over api_max_body_bytes"},
                         503: {"description": "another push is being stored: retry later"}})
-async def push(request: Request, source: str | None = None) -> dict[str, Any]:
+async def push(request: Request, source: str | None = None) -> Any:
     """Stores ads with the rules of `tracelight ingest` (rejects, idempotence: an ad sent
     twice is `unchanged`). Image references are not followed. One push at a time: a second
     answers 503 with Retry-After. Needs the `ingest` scope (or the ingest permission)."""
@@ -250,7 +276,9 @@ async def push(request: Request, source: str | None = None) -> dict[str, Any]:
     await run_in_threadpool(audit, request, "api.ads", detail={"api": True, **{
         k: result.summary.get(k) for k in ("run", "read", "new", "updated", "unchanged",
                                            "rejected")}})
-    return result.to_dict()
+    # webhooks the new ads raised (watchlist hits, bank matches, high-risk networks) are
+    # sent after the answer
+    return JSONResponse(result.to_dict(), background=BackgroundTask(deliver_due, c.store))
 
 
 def _push_lock(request: Request) -> Any:

@@ -1,0 +1,181 @@
+"""Webhook events raised when ads arrive (ingest, the push API) and when money alerts are
+scored, delivered to a local receiver on 127.0.0.1 and checked by their HMAC signature."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from test_platform_webhooks import _Receiver
+from tracelight.services import alerts
+from tracelight.services import webhooks as wh
+from tracelight.services.ingest import ingest
+from tracelight.services.push import push_ads
+from tracelight.store import open_store
+from tracelight.store.cases import Watchlists
+
+PHONE = "+12065550143"
+
+
+@pytest.fixture
+def receiver() -> Iterator[_Receiver]:
+    r = _Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("TRACELIGHT_WEBHOOK_ALLOW_PRIVATE", "1")
+    s = open_store(f"sqlite:///{tmp_path / 'ev.db'}")
+    yield s
+    s.close()
+
+
+def _jsonl(path: Path, ads: list[dict[str, Any]]) -> str:
+    path.write_text("".join(json.dumps(a) + "\n" for a in ads), encoding="utf-8")
+    return str(path)
+
+
+def _payloads(receiver: _Receiver, secret: str) -> list[dict[str, Any]]:
+    out = []
+    for headers, body in receiver.got:
+        assert wh.verify(secret, headers["x-tracelight-timestamp"], body,
+                         headers["x-tracelight-signature"])
+        payload = json.loads(body)
+        assert payload["event"] == headers["x-tracelight-event"]
+        out.append(payload)
+    return out
+
+
+def test_ingest_watchlist_hit_sends_a_signed_webhook(store: Any, receiver: _Receiver,
+                                                      tmp_path: Path) -> None:
+    Watchlists(store).add("ana", "phone", PHONE, "case 7", watchlist="partner")
+    hook = wh.add_webhook(store, receiver.url, ["watchlist.hit"], "test")
+    ingest(store, [_jsonl(tmp_path / "a.jsonl", [
+        {"id": "a1", "source": "site", "body": "call 206-555-0143 now"},
+        {"id": "a2", "source": "site", "body": "nothing to see"}])], workers=1)
+    assert Watchlists(store).unread_count("ana") == 1  # the in-app notification, as before
+    assert wh.deliver_due(store).sent == 1
+    [payload] = _payloads(receiver, hook.secret)
+    assert payload["event"] == "watchlist.hit" and payload["data"]["via"] == "ingest"
+    assert payload["data"]["watches"] == [{"id": 1, "watchlist": "partner", "kind": "phone",
+                                          "ad": "site/a1"}]
+    assert b"206" not in receiver.got[0][1]  # ids and verdicts, never the ad's text
+    # the same ad again: the watch already notified for it, so no second event
+    ingest(store, [_jsonl(tmp_path / "b.jsonl", [
+        {"id": "a1", "source": "site", "body": "call 206-555-0143 now"}])], workers=1)
+    assert wh.deliver_due(store).sent == 0
+
+
+def test_push_api_watchlist_hit_says_push(store: Any, receiver: _Receiver) -> None:
+    Watchlists(store).add("ana", "email", "watched.person@example.org")
+    hook = wh.add_webhook(store, receiver.url, ["watchlist.hit", "bank.match"], "test")
+    body = b'{"id": "p1", "source": "plat", "body": "mail watched.person@example.org"}\n'
+    result = push_ads(store, body)
+    assert result.summary["new"] == 1
+    assert wh.deliver_due(store).sent == 1
+    [payload] = _payloads(receiver, hook.secret)
+    assert payload["data"]["via"] == "push"
+    assert payload["data"]["watches"][0]["ad"] == "plat/p1"
+
+
+def test_nothing_queued_or_sent_without_a_subscriber(store: Any, tmp_path: Path) -> None:
+    Watchlists(store).add("ana", "phone", PHONE)
+    ingest(store, [_jsonl(tmp_path / "a.jsonl", [
+        {"id": "a1", "source": "site", "body": "call 206-555-0143"}])], workers=1)
+    assert Watchlists(store).unread_count("ana") == 1
+    assert wh.deliver_due(store) == wh.DeliveryRun(0, 0, 0)
+
+
+def test_ingest_bank_match_sends_a_webhook_with_the_ads(store: Any, receiver: _Receiver,
+                                                        tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    from images_helpers import scene
+    from tracelight import pipeline
+    from tracelight.images.banks import BankEntry
+    from tracelight.images.stage import ImageStage
+    from tracelight.services.banks import import_bank
+    corpus = tmp_path / "corpus"
+    (corpus / "images").mkdir(parents=True)
+    scene(corpus / "images" / "a.jpg", 1)
+    digest = hashlib.md5((corpus / "images" / "a.jpg").read_bytes()).hexdigest()
+    import_bank(store, "known", [BankEntry("md5", digest, "case 1")])
+    hook = wh.add_webhook(store, receiver.url, ["bank.match"], "test")
+    monkeypatch.setattr(pipeline, "build_stages",
+                        lambda opts: [ImageStage(str(tmp_path / "kept"))])
+    ingest(store, [_jsonl(corpus / "ads.jsonl", [
+        {"id": "1", "source": "demo", "body": "one", "images": ["images/a.jpg"]}])], workers=1)
+    assert wh.deliver_due(store).sent == 1
+    [payload] = _payloads(receiver, hook.secret)
+    [match] = payload["data"]["matches"]
+    assert match["bank"] == "known" and match["kind"] == "md5" and match["distance"] == 0
+    assert match["ads"] == ["demo/1"] and payload["data"]["via"] == "ingest"
+
+
+def test_ingest_tie_to_a_high_risk_network_sends_a_webhook(store: Any, receiver: _Receiver,
+                                                           tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    from tracelight.services.link import update_networks
+    ingest(store, [_jsonl(tmp_path / "a.jsonl", [
+        {"id": f"n{i}", "source": "site", "body": f"new girl in town, call 206-555-0143 #{i}"}
+        for i in range(3)])], workers=1)
+    update_networks(store)
+    [nid] = {store.network_id_of(a.pk) for a in store.iter_ads()}
+    assert nid
+    monkeypatch.setattr(alerts, "HIGH_RISK_NETWORK", 0.0)  # whatever the network scores
+    hook = wh.add_webhook(store, receiver.url, ["network.high_risk"], "test")
+    push_ads(store, b'{"id": "late", "source": "site", "body": "ask for 206 555 0143"}\n')
+    assert wh.deliver_due(store).sent == 1
+    [payload] = _payloads(receiver, hook.secret)
+    [item] = payload["data"]["ads"]
+    assert item["ad"] == "site/late" and item["networks"][0]["id"] == nid
+    assert item["networks"][0]["matched"] == ["phone"] and payload["data"]["via"] == "push"
+
+
+def test_ad_tied_only_to_low_risk_networks_sends_nothing(store: Any, receiver: _Receiver,
+                                                         tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    from tracelight.services.link import update_networks
+    ingest(store, [_jsonl(tmp_path / "a.jsonl", [
+        {"id": f"n{i}", "source": "site", "body": f"call 206-555-0143 #{i}"}
+        for i in range(2)])], workers=1)
+    update_networks(store)
+    monkeypatch.setattr(alerts, "HIGH_RISK_NETWORK", 1.01)  # no network is that risky
+    wh.add_webhook(store, receiver.url, ["network.high_risk"], "test")
+    push_ads(store, b'{"id": "late", "source": "site", "body": "ask for 206 555 0143"}\n')
+    assert wh.deliver_due(store).sent == 0
+
+
+@pytest.mark.slow
+def test_money_alerts_sent_once_per_new_alert(store: Any, receiver: _Receiver,
+                                              tmp_path: Path) -> None:
+    from tracelight.finance.generator import generate
+    from tracelight.services import finance
+    generate(tmp_path / "bank", accounts=120, seed=4)
+    with (tmp_path / "bank" / "accounts.csv").open("rb") as fh:
+        finance.ingest_accounts(store, "accounts.csv", fh)
+    with (tmp_path / "bank" / "transactions.csv").open("rb") as fh:
+        finance.ingest_transactions(store, [("transactions.csv", fh)])
+    hook = wh.add_webhook(store, receiver.url, ["money.alert"], "test")
+    result = finance.score(store, link=False)
+    assert result.alerts
+    assert wh.deliver_due(store).sent >= 1
+    sent = [a for p in _payloads(receiver, hook.secret) for a in p["data"]["alerts"]]
+    assert sorted(a["alert_id"] for a in sent) == sorted(a.alert_id for a in result.alerts)
+    assert {"account", "typologies", "score"} <= set(sent[0])
+    finance.score(store, link=False)  # the same alerts again: nothing new to say
+    assert wh.deliver_due(store).sent == 0
+
+
+def test_webhook_cli_knows_money_alert() -> None:
+    from tracelight.cli.webhook_cmd import EVENT_NAMES
+    assert EVENT_NAMES == wh.EVENTS
