@@ -342,9 +342,9 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
         ids = e.get("ad_ids") or []
         if e.get("kind") in ("author", "wallet_owner") and len(ids) == 2 \
                 and ids[0] in pk_of and ids[1] in pk_of:
-            a, b = pk_of[ids[0]], pk_of[ids[1]]
-            edges.append({"data": {"id": f"x{e['kind']}{a}-{b}", "source": f"ad{a}",
-                                   "target": f"ad{b}", "kind": e["kind"]}})
+            pa, pb = pk_of[ids[0]], pk_of[ids[1]]
+            edges.append({"data": {"id": f"x{e['kind']}{pa}-{pb}", "source": f"ad{pa}",
+                                   "target": f"ad{pb}", "kind": e["kind"]}})
     when = {a.pk: a.posted_at for a in ads if a.posted_at is not None}
     dated = sorted((a for a in ads if a.pk in when), key=lambda a: when[a.pk])
     per_day = Counter(when[a.pk].date().isoformat() for a in dated)
