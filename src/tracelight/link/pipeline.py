@@ -81,6 +81,9 @@ class LinkConfig:
     contradiction_rule: str = "name"
     wording_max_writers: int = 2  # ... unless at most this many groups with contacts write
     wording_small_group: int = 5  # ... the text and both groups hold at most this many ads
+    # an ad with no contact of its own joins a group with contacts by wording (or a few-ad
+    # photo) only when a name or the city agrees
+    contactless_needs_name_or_city: bool = True
 
     def __post_init__(self) -> None:
         if self.contradiction_rule not in CONTRADICTION_RULES:
@@ -226,9 +229,9 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     city_ids = np.fromiter((-1 if c is None else city_no.setdefault(c.casefold(), len(city_no))
                             for c in table.cities), dtype=np.int64, count=n)
 
-    def boiler(rows: np.ndarray) -> float:
-        """Share of `rows` carrying one boilerplate sentence at least twice as often as the
-        corpus does (the most common such sentence); 0 when there is none."""
+    def boiler(rows: np.ndarray, lift: float) -> float:
+        """Share of `rows` carrying one boilerplate sentence at least `lift` times as often as
+        the corpus does (the most common such sentence); 0 when there is none."""
         if se_vals.size == 0 or rows.size == 0:
             return 0.0
         vals, _off = take_ragged(table.sentences, table.se_off, rows)
@@ -238,7 +241,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
         u, counts, _f = value_counts(vals)
         share = counts / rows.size
         base = se_counts[np.searchsorted(se_vals, u)] / max(n, 1)
-        lifted = share[share >= 2 * base]
+        lifted = share[share >= lift * base]
         return float(lifted.max()) if lifted.size else 0.0
 
     is_image = np.fromiter((k in (IMAGE_KIND, IMAGE_NEAR_KIND) for k, _v in vocab), dtype=bool,
@@ -246,7 +249,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     text_groups = components(n, wa, wb)
     hub_rows = identifier_hubs(n, el_rows, el_ids, g_start, g_size, g_ids, is_contact,
                                is_image, city_ids, boiler, cfg.hub_rules(),
-                               text_groups=text_groups)
+                               text_groups=text_groups, posted=table.posted)
     hub_ids = {h[0] for h in hub_rows}
     for ident, count, n_groups, reason in hub_rows:
         i = int(np.searchsorted(g_ids, ident))
@@ -285,12 +288,17 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     strong_size = np.bincount(strong_labels, minlength=n_strong)
 
     def corroborated(a: int, b: int, score: float) -> bool:
-        if rule == "off" or (writers[text_groups[a]] <= cfg.wording_max_writers
-                             and strong_size[strong_labels[a]] <= cfg.wording_small_group
-                             and strong_size[strong_labels[b]] <= cfg.wording_small_group):
+        if rule == "off":
             return True
         same_city = bool(cities[a] >= 0 and cities[a] == cities[b])
         same_name = bool(set(names[a]) & set(names[b]))
+        if (writers[text_groups[a]] <= cfg.wording_max_writers
+                and strong_size[strong_labels[a]] <= cfg.wording_small_group
+                and strong_size[strong_labels[b]] <= cfg.wording_small_group
+                # a photo in a few ads (score 2) has no writers to count: two independents
+                # who picked one stock photo look just like it, so it needs a city or a name
+                and (score <= 1.0 or same_city or same_name)):
+            return True
         if rule == "name+(city|template)":
             return same_name and (same_city or score >= cfg.template_threshold)
         if rule == "names+city":
@@ -299,11 +307,19 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
             return same_name
         return same_city or same_name  # "name|city"
 
+    def one_sided(a: int, b: int, score: float) -> bool:
+        """A contactless ad joins an advertiser by wording or a few-ad photo only where its
+        name or city agrees (a copy cross-posted without the phone keeps both)."""
+        if rule == "off" or not cfg.contactless_needs_name_or_city:
+            return True
+        return bool((cities[a] >= 0 and cities[a] == cities[b])
+                    or set(names[a]) & set(names[b]))
+
     pa, pb = stars(few_photo)
     photo_score = np.full(pa.size, 2.0, dtype=np.float32)  # ahead of any wording edge
     uf, used, refused = constrained_merge(
         strong_labels, has_contact, np.concatenate([pa, wa]), np.concatenate([pb, wb]),
-        np.concatenate([photo_score, ws.astype(np.float32)]), corroborated)
+        np.concatenate([photo_score, ws.astype(np.float32)]), corroborated, one_sided)
     medium_edges = [e for e in used if e[2] <= 1.0]
     stats["wording_refused"] = refused
     roots = np.array([uf.find(x) for x in range(len(uf.parent))], dtype=np.int64)
