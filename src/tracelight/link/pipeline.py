@@ -84,6 +84,9 @@ class LinkConfig:
     # an ad with no contact of its own joins a group with contacts by wording (or a few-ad
     # photo) only when a name or the city agrees
     contactless_needs_name_or_city: bool = True
+    # a photo in fewer ads than this joins groups whose contacts disagree only as wording
+    # does (a stock photo reused by unrelated advertisers is not a hub when each uses it often)
+    photo_free_ads: int = 1 << 30
 
     def __post_init__(self) -> None:
         if self.contradiction_rule not in CONTRADICTION_RULES:
@@ -269,7 +272,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     not_hub = ~np.isin(g_ids, np.fromiter(hub_ids, np.int64, len(hub_ids)))
     # a photo in a few ads only (too few to tell a stock photo from a network's) joins two
     # groups whose contacts disagree only as wording does: small groups, or a shared name
-    few_photo = shared & not_hub & is_image[g_ids] & (g_size < cfg.hub_check_ads)
+    few_photo = shared & not_hub & is_image[g_ids] & (g_size < cfg.photo_free_ads)
     joined = shared & not_hub & ~few_photo
     ja, jb = stars(joined)
     strong_labels = components(n, ja, jb)
@@ -292,12 +295,12 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
             return True
         same_city = bool(cities[a] >= 0 and cities[a] == cities[b])
         same_name = bool(set(names[a]) & set(names[b]))
+        if score > 1.0:  # a photo: a stock photo is shared by strangers, who may share a
+            return same_name and same_city  # common name or a popular city, rarely both
         if (writers[text_groups[a]] <= cfg.wording_max_writers
                 and strong_size[strong_labels[a]] <= cfg.wording_small_group
                 and strong_size[strong_labels[b]] <= cfg.wording_small_group
-                # a photo in a few ads (score 2) has no writers to count: two independents
-                # who picked one stock photo look just like it, so it needs a city or a name
-                and (score <= 1.0 or same_city or same_name)):
+                and (same_city or same_name)):
             return True
         if rule == "name+(city|template)":
             return same_name and (same_city or score >= cfg.template_threshold)
