@@ -148,8 +148,8 @@ def test_a_single_contact_network_on_a_site_that_footers_most_ads_is_not_a_hub()
     """The network's phone sits beside the site's helpline in 70 % of its ads: beside a hub is
     not beside another advertiser, so it is still the network's only contact."""
     rng = random.Random(13)
-    ads, truth = _independents(rng, 120, 0, footer_share=0.7)
-    net, t = _sole_network(rng, "S", 40, _phone(9999), 0.7)
+    ads, _truth = _independents(rng, 120, 0, footer_share=0.7)
+    net, _t = _sole_network(rng, "S", 40, _phone(9999), 0.7)
     result = link_batch(ads + net)
     hubs = {h.value for h in result.hubs if h.kind == "phone"}
     assert _phone(9999) not in hubs
@@ -200,7 +200,7 @@ def test_c_ad_builder_text_shared_by_unrelated_advertisers_does_not_join() -> No
     ads = []
     for i in range(40):
         sents = [s for s in builder if rng.random() < 0.85]
-        ads.append(ad(f"b{i}", sents + [_sentence(rng)], [_phone(i)],
+        ads.append(ad(f"b{i}", [*sents, _sentence(rng)], [_phone(i)],
                       name=POOL[4000 + i].capitalize(), city=CITIES[i % 16],
                       photos=(_photo(rng),)))
     result = link_batch(ads)
@@ -211,7 +211,7 @@ def test_c_ad_builder_text_shared_by_unrelated_advertisers_does_not_join() -> No
 def test_c_independents_sharing_stock_phrases_do_not_join() -> None:
     rng = random.Random(18)
     stock = [_sentence(rng, 7) for _ in range(12)]
-    ads = [ad(f"p{i}", rng.sample(stock, 4) + [_sentence(rng)], [_phone(i)],
+    ads = [ad(f"p{i}", [*rng.sample(stock, 4), _sentence(rng)], [_phone(i)],
               name=rng.choice(NAMES), city=rng.choice(CITIES)) for i in range(300)]
     result = link_batch(ads)
     merged = sum(len(n) for n in _networks(result))

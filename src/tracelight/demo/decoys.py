@@ -24,6 +24,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+P = TypeVar("P")
 
 FOOTER_SHARE = 0.3  # ads carrying their source's helpline footer
 BUILDER_RATE = {"independent": 0.12, "network": 0.08}  # ads written from an ad builder's text
@@ -99,7 +102,7 @@ def cross_post_sources(rng: random.Random, who: str, sources: Sequence[str]) -> 
     return [rng.choice(list(sources))]
 
 
-def rotating(phones: Sequence[str], i: int, size: int) -> list[str]:
+def rotating(phones: Sequence[P], i: int, size: int) -> list[P]:
     """Phone rotation with partial overlap: the number(s) the `i`-th of `size` ads carries.
     A persona moves through its numbers in turn; the first ad on a new number still carries
     the one before (that overlap is what ties the numbers together), and so does every ad

@@ -119,7 +119,7 @@ def iter_market_ads(n_ads: int, seed: int = 7) -> Iterator[tuple[LinkAd, str | N
         if foreign:
             home = rng.choice(FOREIGN)
             cities = [c for c in FOREIGN if FOREIGN_COUNTRY[c] == FOREIGN_COUNTRY[home]]
-            cities = [home] + [c for c in cities if c != home][:rng.randint(0, 1)]
+            cities = [home, *[c for c in cities if c != home][:rng.randint(0, 1)]]
         else:
             cities = rng.sample(CITIES[:6] if rng.random() < 0.5 else CITIES,
                                 1 if kind == "independent" else rng.randint(1, 4))

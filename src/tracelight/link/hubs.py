@@ -362,6 +362,7 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
                       wb: np.ndarray, ws: np.ndarray,
                       corroborated: Callable[[int, int, float], bool],
                       one_sided: Callable[[int, int, float], bool] | None = None,
+                      no_contact: Callable[[int, int, float], bool] | None = None,
                       ) -> tuple[UnionFind, list[tuple[int, int, float]], int]:
     """Join groups (labels) by wording edges, best first, refusing contradicted joins.
 
@@ -373,6 +374,7 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
     edges used, edges refused). one_sided(a, b, score), when given, is asked for an edge
     between a group with contacts and one without (an ad with no contact of its own, or only
     a site's): an ad builder's text must not pull a contactless ad into a stranger's network.
+    no_contact(a, b, score), when given, is asked for an edge between two contactless groups.
     """
     n_labels = int(labels.max()) + 1 if labels.size else 0
     uf = UnionFind(n_labels)
@@ -392,8 +394,11 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
             if not corroborated(a, b, float(ws[i])):
                 refused += 1
                 continue
-        elif (one_sided is not None and (contact[ra] or contact[rb])
-              and not one_sided(a, b, float(ws[i]))):
+        elif contact[ra] or contact[rb]:
+            if one_sided is not None and not one_sided(a, b, float(ws[i])):
+                refused += 1
+                continue
+        elif no_contact is not None and not no_contact(a, b, float(ws[i])):
             refused += 1
             continue
         uf.union(ra, rb)

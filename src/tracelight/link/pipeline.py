@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,14 @@ from tracelight.link.cluster import (
     group_rows,
     itinerary,
     risk_summary,
+)
+from tracelight.link.contradiction import (
+    RULES,
+    Agreement,
+    common_names,
+    corroborated,
+    no_contact,
+    one_sided,
 )
 from tracelight.link.evidence import (
     MEDIUM,
@@ -50,7 +59,7 @@ from tracelight.link.hubs import (
 )
 from tracelight.link.text import CONTACT_KINDS
 
-CONTRADICTION_RULES = ("name+(city|template)", "names+city", "name", "name|city", "off")
+CONTRADICTION_RULES = RULES
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,9 @@ class LinkConfig:
     # a photo in fewer ads than this joins groups whose contacts disagree only as wording
     # does (a stock photo reused by unrelated advertisers is not a hub when each uses it often)
     photo_free_ads: int = 1 << 30
+    # a name on this share of the ads (and 20 ads or more) is common: it corroborates wording
+    # only together with the city
+    common_name_share: float = 0.02
 
     def __post_init__(self) -> None:
         if self.contradiction_rule not in CONTRADICTION_RULES:
@@ -290,39 +302,21 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     writers = np.bincount(pairs // n_strong, minlength=int(text_groups.max()) + 1 if n else 0)
     strong_size = np.bincount(strong_labels, minlength=n_strong)
 
-    def corroborated(a: int, b: int, score: float) -> bool:
-        if rule == "off":
-            return True
-        same_city = bool(cities[a] >= 0 and cities[a] == cities[b])
-        same_name = bool(set(names[a]) & set(names[b]))
-        if score > 1.0:  # a photo: a stock photo is shared by strangers, who may share a
-            return same_name and same_city  # common name or a popular city, rarely both
-        if (writers[text_groups[a]] <= cfg.wording_max_writers
-                and strong_size[strong_labels[a]] <= cfg.wording_small_group
-                and strong_size[strong_labels[b]] <= cfg.wording_small_group
-                and (same_city or same_name)):
-            return True
-        if rule == "name+(city|template)":
-            return same_name and (same_city or score >= cfg.template_threshold)
-        if rule == "names+city":
-            return same_city and same_name
-        if rule == "name":
-            return same_name
-        return same_city or same_name  # "name|city"
-
-    def one_sided(a: int, b: int, score: float) -> bool:
-        """A contactless ad joins an advertiser by wording or a few-ad photo only where its
-        name or city agrees (a copy cross-posted without the phone keeps both)."""
-        if rule == "off" or not cfg.contactless_needs_name_or_city:
-            return True
-        return bool((cities[a] >= 0 and cities[a] == cities[b])
-                    or set(names[a]) & set(names[b]))
+    agreement = Agreement(
+        rule=rule, cities=cities, names=names,
+        common_names=common_names(names, cfg.common_name_share), text_groups=text_groups,
+        writers=writers, strong_labels=strong_labels, strong_size=strong_size,
+        max_writers=cfg.wording_max_writers, small_group=cfg.wording_small_group,
+        template_threshold=cfg.template_threshold,
+        contactless_check=cfg.contactless_needs_name_or_city)
 
     pa, pb = stars(few_photo)
     photo_score = np.full(pa.size, 2.0, dtype=np.float32)  # ahead of any wording edge
     uf, used, refused = constrained_merge(
         strong_labels, has_contact, np.concatenate([pa, wa]), np.concatenate([pb, wb]),
-        np.concatenate([photo_score, ws.astype(np.float32)]), corroborated, one_sided)
+        np.concatenate([photo_score, ws.astype(np.float32)]),
+        partial(corroborated, agreement), partial(one_sided, agreement),
+        partial(no_contact, agreement))
     medium_edges = [e for e in used if e[2] <= 1.0]
     stats["wording_refused"] = refused
     roots = np.array([uf.find(x) for x in range(len(uf.parent))], dtype=np.int64)
