@@ -47,9 +47,14 @@ def ads(path):
 
 c0, t0 = time.process_time(), time.perf_counter()
 r = link_batch(ads(sys.argv[1]), min_record_size=2)
+hwm = 0.0
+try:  # VmHWM: this process's own peak (ru_maxrss keeps the parent's across exec)
+    with open("/proc/self/status", encoding="ascii") as fh:
+        hwm = next(int(x.split()[1]) for x in fh if x.startswith("VmHWM:")) / 1024
+except (OSError, StopIteration):
+    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out = {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
-       "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-       "assignment": r.state.assignment}
+       "peak_rss_mib": hwm, "assignment": r.state.assignment}
 with open(sys.argv[2], "w", encoding="utf-8") as fh:
     json.dump(out, fh)
 """

@@ -133,21 +133,21 @@ def plan(rng: random.Random, n_ads: int, market: str = "simple") -> list[Persona
         big = _realistic_specs(rng, n_ads, 100_000)
         copies_budget = round(0.08 * n_ads)
         rest = n_ads - sum(len(s.times) for s in big) - copies_budget
-        specs = plan(rng, rest) + big
-        for s in specs:
+        out = plan(rng, rest) + big
+        for s in out:
             s.market = "realistic"
             copies_budget -= _cross_post(rng, s, copies_budget)
         while copies_budget > 0:  # fill up to n_ads with independents posting once
             when = END - timedelta(days=rng.uniform(0, SPAN_DAYS))
-            specs.append(PersonaSpec("ind", 100_000 + copies_budget, rng.getrandbits(64),
+            out.append(PersonaSpec("ind", 100_000 + copies_budget, rng.getrandbits(64),
                                      [when], [], market="realistic"))
             copies_budget -= 1
-        for s in specs:
+        for s in out:
             s.indices = []
-        order = sorted(((t, si, k) for si, s in enumerate(specs) for k, t in enumerate(s.times)))
+        order = sorted(((t, si, k) for si, s in enumerate(out) for k, t in enumerate(s.times)))
         for number, (_, si, _) in enumerate(order, start=1):
-            specs[si].indices.append(number)
-        return specs
+            out[si].indices.append(number)
+        return out
     n_net = round(n_ads * 0.093) if n_ads >= 20 else n_ads // 10
     net_total = round(0.6 * n_ads)
     n_net = min(n_net, net_total // 2)

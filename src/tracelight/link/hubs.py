@@ -291,7 +291,7 @@ def _beside_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: 
             rows = el_rows[g_start[i]:g_start[i] + size]
             cities = city_ids[rows]
             n_cities = np.unique(cities[cities >= 0]).size
-            share = boiler(rows, 1.0)
+            share = boiler(rows, 1.1)  # a sentence every ad carries (the intro) is not it
             words = (f"beside other contacts in {nb} of its {size} ads, which fall into {ng} "
                      f"groups sharing no other phone, email, handle or photo")
             words += _neighbours(rows, ident, row_ids, row_off, is_contact, found)
@@ -301,8 +301,9 @@ def _beside_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: 
                 words += f"; inside the same boilerplate sentence in {share:.0%} of them"
             if capped:
                 words += f"; at or over the {rules.max_ads}-ad limit"
-            hubs.append((ident, size, ng, words + ": a site's or service's contact, not an "
-                                                  "advertiser's"))
+            what = (": a stock or shared picture, not one advertiser's" if img[i] else
+                    ": a site's or service's contact, not an advertiser's")
+            hubs.append((ident, size, ng, words + what))
     return hubs
 
 

@@ -87,7 +87,7 @@ class LinkConfig:
     hub_image_groups: int = 3  # ... and are hubs beside this many groups (half of the ads)
     # "names+city": wording joins two groups that both hold contacts of their own (which
     # then disagree) only when the two ads also share a name and a city; "off": never refuse.
-    contradiction_rule: str = "name"
+    contradiction_rule: str = "names+city"
     wording_max_writers: int = 2  # ... unless at most this many groups with contacts write
     wording_small_group: int = 5  # ... the text and both groups hold at most this many ads
     # an ad with no contact of its own joins a group with contacts by wording (or a few-ad
