@@ -335,3 +335,29 @@ def test_g_international_phone_formats_link_through_the_extractor() -> None:
     scores = bucket_scores(_assignment(link_batch(ads)), truth)
     assert scores["6-20"]["precision"] == 1.0 and scores["6-20"]["recall"] == 1.0
     assert scores["singletons"]["wrongly_merged"] == 0
+
+
+# -- the contradiction test as pure functions (what other engines call) -------------------
+
+def test_contradiction_functions_on_plain_arrays() -> None:
+    import numpy as np
+
+    from tracelight.link import contradiction as C
+
+    names = [("Anna",), ("Anna",), ("Selena",), ("Selena",), (), ()]
+    ag = C.Agreement(rule="names+city", cities=np.array([0, 0, 1, 2, 0, 3]), names=names,
+                     common_names=C.common_names(names, 0.3, min_ads=2),
+                     text_groups=np.zeros(6, np.int64), writers=np.array([9]),
+                     strong_labels=np.arange(6), strong_size=np.ones(6, np.int64))
+    assert ag.common_names == frozenset({"anna", "selena"})
+    assert C.corroborated(ag, 0, 1, 0.6)  # same name, same city
+    assert not C.corroborated(ag, 2, 3, 0.6)  # same name, other city
+    assert C.corroborated(ag, 0, 1, 2.0) and not C.corroborated(ag, 2, 3, 2.0)  # photos
+    assert C.one_sided(ag, 0, 4, 0.6)  # contactless ad in the same city
+    assert not C.one_sided(ag, 2, 5, 0.6)  # nothing agrees
+    assert not C.no_contact(ag, 4, 5, 0.9) and C.no_contact(ag, 4, 5, 2.0)
+    few = C.Agreement(**{**ag.__dict__, "writers": np.array([2])})
+    assert C.corroborated(few, 0, 4, 0.6)  # two small writers, same city
+    assert not C.corroborated(few, 2, 5, 0.6)  # two small writers, nothing else agrees
+    off = C.Agreement(**{**ag.__dict__, "rule": "off"})
+    assert C.corroborated(off, 2, 5, 0.6) and C.one_sided(off, 2, 5, 0.6)

@@ -93,8 +93,9 @@ class LinkConfig:
     # an ad with no contact of its own joins a group with contacts by wording (or a few-ad
     # photo) only when a name or the city agrees
     contactless_needs_name_or_city: bool = True
-    # a photo in fewer ads than this joins groups whose contacts disagree only as wording
-    # does (a stock photo reused by unrelated advertisers is not a hub when each uses it often)
+    # a photo in fewer ads than this (default: any photo) joins groups whose contacts disagree
+    # only through the contradiction test (a stock photo reused by unrelated advertisers is
+    # not a hub when each of them uses it often)
     photo_free_ads: int = 1 << 30
     # a name on this share of the ads (and 20 ads or more) is common: it corroborates wording
     # only together with the city
@@ -282,8 +283,9 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
         return a, b
 
     not_hub = ~np.isin(g_ids, np.fromiter(hub_ids, np.int64, len(hub_ids)))
-    # a photo in a few ads only (too few to tell a stock photo from a network's) joins two
-    # groups whose contacts disagree only as wording does: small groups, or a shared name
+    # a photo that is not a hub joins two groups whose contacts disagree only as the
+    # contradiction test allows (contradiction.corroborated: a shared name and the city);
+    # a stock photo reused by strangers is not always a hub
     few_photo = shared & not_hub & is_image[g_ids] & (g_size < cfg.photo_free_ads)
     joined = shared & not_hub & ~few_photo
     ja, jb = stars(joined)
