@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,3 +100,40 @@ def test_bucket_scores_are_bounded_and_perfect_on_truth(rows: dict) -> None:  # 
     assert all(v["precision"] == 1.0 and v["recall"] == 1.0
                for b, v in perfect.items() if b != "singletons")
     assert perfect["singletons"]["wrongly_merged"] == 0
+
+
+@pytest.mark.slow
+def test_demo_generate_realistic_plants_the_same_decoys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The full generator's `--market realistic`: single-contact networks of 20-100 ads,
+    large rotating networks, cross-posted copies, site footers beside own phones on many ads,
+    ad-builder texts across advertisers, about a third of ads outside North America; the
+    truth gives every ad its network id. The default corpus is unchanged."""
+    import json
+
+    from tracelight.demo import decoys, generate
+
+    generate(tmp_path / "r", n_ads=1500, seed=3, images=False, market="realistic")
+    truth = [json.loads(x) for x in
+             (tmp_path / "r" / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    ads = [json.loads(x) for x in
+           (tmp_path / "r" / "ads.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(truth) == len(ads) == 1500
+    sizes = Counter(t["network_id"] for t in truth if t["network_id"])
+    phones: dict[str, set[str]] = {}
+    for t in truth:
+        if t["network_id"]:
+            phones.setdefault(t["network_id"], set()).update(
+                p for p in t["phones"] if p not in t["hub_phones"])
+    assert any(20 <= sizes[n] <= 100 and len(p) == 1 for n, p in phones.items())
+    assert any(sizes[n] > 100 and len(p) >= 3 for n, p in phones.items())
+    bodies = Counter(a["body"] for a in ads)
+    assert any(c >= 2 for c in bodies.values())  # cross-posted copies
+    footers = sum(1 for t in truth if t["hub_phones"])
+    assert 0.2 * len(truth) < footers < 0.4 * len(truth)
+    assert sum(1 for t in truth if t["country"] not in ("US", "CA")) > 0.25 * len(truth)
+    lead = decoys.FOOTER_LEADS[0]
+    assert any(lead in a["body"] for a in ads)
+    one, two = tmp_path / "one", tmp_path / "two"
+    for d in (one, two):
+        generate(d, n_ads=200, seed=4, images=False, market="realistic")
+    assert (one / "ads.jsonl").read_bytes() == (two / "ads.jsonl").read_bytes()

@@ -146,6 +146,34 @@ def bench_engine(n_ads: int, shards: int, workers: int, engines: tuple[str, ...]
                                 engines=engines or ("spark", "ray", "local"))))
 
 
+@bench.command("link-quality")
+@click.option("--sizes", default="3000,30000", show_default=True,
+              help="Comma-separated corpus sizes (300000 takes minutes).")
+@click.option("--corpus", type=click.Choice(["market", "demo"]), default="market",
+              show_default=True,
+              help="market: the fast realistic market, identifiers given; demo: "
+                   "demo-generate --market realistic through the extractor.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--baseline", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None,
+              help="A folder with another checkout's src/tracelight (e.g. main's): its "
+                   "linker is measured on the same ads as 'before'.")
+def bench_link_quality(sizes: str, corpus: str, seed: int, baseline: Path | None) -> None:
+    """Pairwise precision/recall by true network size (2-5, 6-20, 21-100, >100 ads) and
+    singletons wrongly merged, on corpora with market decoys; before/after with --baseline."""
+    from tracelight.bench import link_quality
+    from tracelight.cli.output import dumps
+    from tracelight.errors import UsageError
+
+    try:
+        ns = [int(x) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"--sizes must be comma-separated integers, not {sizes!r}") from None
+    if not ns or min(ns) < 1:
+        raise UsageError("--sizes needs at least one positive size")
+    click.echo(dumps(link_quality.run(ns, corpus=corpus, seed=seed, baseline=baseline)))
+
+
 @bench.command("similar")
 @click.option("--ads", "n_ads", type=click.IntRange(min=50), default=20000, show_default=True,
               help="How many synthetic ads to store, link and query.")

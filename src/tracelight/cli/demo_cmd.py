@@ -27,9 +27,14 @@ from tracelight.errors import UsageError
               help="With --network-labels: drawn (a network with one trait is positive one "
                    "time in five) or evidence (less noise in the rule; about 20% of positive "
                    "ads carry no indicator of their own; docs/risk.md).")
+@click.option("--market", type=click.Choice(["simple", "realistic"]), default="simple",
+              show_default=True,
+              help="realistic: plant the decoys real markets show at scale (single-contact "
+                   "networks, rotation, cross-posting, site footers, ad builders, stock "
+                   "photos; docs/demo.md).")
 @format_option("table", "jsonl")
 def demo_generate(out: Path, n_ads: int, seed: int, no_images: bool, network_labels: bool,
-                  label_rule: str, fmt: str) -> None:
+                  label_rule: str, market: str, fmt: str) -> None:
     """Generate a synthetic, non-explicit corpus of ads with planted networks into OUT.
 
     Writes OUT/ads.jsonl (ad records), OUT/truth.jsonl (what each ad really contains),
@@ -48,7 +53,8 @@ def demo_generate(out: Path, n_ads: int, seed: int, no_images: bool, network_lab
         task = bar.add_task("demo", total=n_ads)
         summary = generate(out, n_ads=n_ads, seed=seed, images=not no_images,
                            progress=lambda k: bar.advance(task, k),
-                           network_labels=network_labels, label_rule=label_rule)
+                           network_labels=network_labels, label_rule=label_rule,
+                           market=market)
     row = summary.to_dict()
     row["seconds"] = round(row["seconds"], 2)
     if fmt == "jsonl":

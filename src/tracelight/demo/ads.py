@@ -16,9 +16,17 @@ from datetime import datetime
 from typing import Any
 
 from tracelight.demo import contacts as C
+from tracelight.demo import decoys as D
 from tracelight.demo import text as T
-from tracelight.demo.images import EDITS, ImageJob
-from tracelight.demo.personas import Persona, Registry, make_independent, make_network
+from tracelight.demo.images import EDITS, BaseImage, ImageJob
+from tracelight.demo.personas import (
+    Persona,
+    Registry,
+    add_phones,
+    make_independent,
+    make_network,
+    relocate,
+)
 from tracelight.demo.rand import distinct, pick
 
 SOURCES = ["demo-board", "demo-classifieds"]
@@ -51,6 +59,9 @@ LABEL_RULES = ("drawn", "evidence")
 EVIDENCE_BIAS = -9.0
 EVIDENCE_W = {k: 1.6 * w for k, w in LABEL_W.items()}
 EVIDENCE_BARE_SHARE = 0.34
+# --market realistic: personas moved to Britain, so that with the 9 % already there about a
+# third of the ads are outside North America (decoys.FOREIGN_SHARE)
+RELOCATE = 0.27
 
 
 @dataclass
@@ -60,6 +71,7 @@ class Slot:
     city_index: int
     phase: float  # 0..1 position of this ad in its network's life (drives phone rotation)
     bare: bool = False  # network labels: written without an indicator of its own
+    position: tuple[int, int] | None = None  # (i, n): the i-th of the persona's n own ads
 
 
 @dataclass
@@ -73,6 +85,9 @@ class PersonaSpec:
     indices: list[int]  # global ad numbers (ads are numbered in posting order)
     network_labels: bool = False  # see BARE_SHARE
     label_rule: str = "drawn"  # see LABEL_RULES
+    market: str = "simple"  # "realistic": plant tracelight.demo.decoys
+    style: str = ""  # realistic networks: "sole" (one phone, every ad rewritten) or "big"
+    copies: tuple[int, ...] = ()  # positions in `times` that re-post the ad before them
 
 
 @dataclass
@@ -103,8 +118,9 @@ class AdBuilder:
     """Turns (persona, slot) into one ad record, its truth and its image jobs."""
 
     def __init__(self, rng: random.Random, site_phones: dict[str, C.Phone], salt: str,
-                 own_phones: set[str]) -> None:
+                 own_phones: set[str], decoys: D.Decoys | None = None) -> None:
         self.rng = rng
+        self.decoys = decoys
         self.salt = salt
         self.site_phones = site_phones
         self.own_phones = own_phones
@@ -124,8 +140,20 @@ class AdBuilder:
         traps: list[str] = []
         obfuscated = False
 
-        sentences = (T.edit_template(rng, p.template, p.edit_strength) if p.network_id
-                     else list(p.template.sentences))
+        dec = self.decoys
+        if p.sole:  # a single-contact network writes every ad afresh
+            sentences = list(T.build_template(rng, trust=p.trust, youth=p.youth,
+                                              ethnicity=p.ethnicity).sentences)
+        else:
+            sentences = (T.edit_template(rng, p.template, p.edit_strength) if p.network_id
+                         else list(p.template.sentences))
+        if p.builder is not None:  # an ad builder's text; the persona's own indicators stay
+            sentences = ([(k, x) for k, x in sentences if k in T.FIXED]
+                         + [("builder", x) for x in p.builder])
+        if dec is not None:
+            for _ in range(rng.randint(0, 2)):
+                sentences.insert(rng.randrange(1, len(sentences) + 1),
+                                 ("stock", dec.stock_phrase(rng)))
         if slot.bare:
             sentences = [(k, s) for k, s in sentences if k not in ("trust", "youth", "ethnicity")]
         body = [s.format(**fill) for _, s in sentences]
@@ -158,7 +186,12 @@ class AdBuilder:
             traps.append("price")
 
         # contacts
-        text_phones = [] if rng.random() < p.no_phone_rate else _phones_for(rng, p, slot.phase)
+        if rng.random() < p.no_phone_rate:
+            text_phones: list[C.Phone] = []
+        elif dec is not None and slot.position is not None:  # rotation, overlap at each switch
+            text_phones = D.rotating(p.phones, *slot.position)
+        else:
+            text_phones = _phones_for(rng, p, slot.phase)
         use_card = p.card is not None and (rng.random() < 0.6 or not text_phones)
         if p.card_phone is not None and use_card and rng.random() < 0.5:
             # this ad leaves its number to the picture alone
@@ -181,6 +214,9 @@ class AdBuilder:
                 line = f"{pick(rng, T.CONTACT_PHRASES)} {raw}"
             else:
                 raw, style = C.render_phone_plain(rng, ph), "plain"
+                if dec is not None and ph.prefix == "+44" and rng.random() < 0.5:
+                    g = ph.groups  # the national form a British ad writes most
+                    raw, style = f"0{g[0]} {g[1]}", "national"
                 line = f"{pick(rng, T.CONTACT_PHRASES)} {raw}"
             if ph.prefix == "+44" and rng.random() < 0.3:
                 line = f"WhatsApp {raw}"
@@ -227,7 +263,13 @@ class AdBuilder:
         hub: list[str] = []
         if rng.random() < 0.35:
             body.append(pick(rng, T.BOILERPLATE[source]))
-        if rng.random() < 0.05:
+        footer = dec.footer(rng, source) if dec is not None else None
+        if footer is not None:  # the site's helpline beside the advertiser's own contact
+            sp = self.site_phones[source]
+            body.append(footer.around(C.render_phone_plain(rng, sp, "paren"))[0])
+            phones_in_text.append(sp.e164)
+            hub.append(sp.e164)
+        elif dec is None and rng.random() < 0.05:
             sp = self.site_phones[source]
             body.append(f"Problems with this listing? Call {source} support at "
                         f"{C.render_phone_plain(rng, sp, 'paren')}.")
@@ -300,6 +342,11 @@ class AdBuilder:
                 path = self._path(f"{base.base_id}-v{len(variants) + 1}", "jpg")
                 variants.append(ImageJob(path, base, edit, rng.getrandbits(32)))
             jobs.append(pick(rng, variants))
+        if self.decoys is not None:  # a stock photo unrelated advertisers use too
+            sid = self.decoys.stock_photo(rng, "network" if p.network_id else "independent")
+            if sid is not None:
+                base = BaseImage(f"stock-{sid:016x}", sid & 0xFFFFFFFF, "room", (640, 480))
+                jobs.append(ImageJob(self._path(base.base_id, "jpg"), base))
         return jobs
 
 
@@ -373,6 +420,25 @@ def persona_identifiers(p: Persona) -> set[str]:
     return keys
 
 
+_DECOYS: dict[str, D.Decoys] = {}
+
+
+def corpus_decoys(salt: str) -> D.Decoys:
+    """The corpus's shared decoys (ad builders, stock phrases and photos, footers), the same
+    in every worker process: drawn from the corpus salt alone."""
+    dec = _DECOYS.get(salt)
+    if dec is None:
+        rng = random.Random(f"{salt}/decoys")
+
+        def sentence(r: random.Random) -> str:
+            t = T.build_template(r, trust=False, youth=False, ethnicity=False)
+            free = [x for k, x in t.sentences if k not in T.FIXED]
+            return pick(r, free).replace("{name}", "me").replace("{city}", "town")
+
+        dec = _DECOYS[salt] = D.Decoys(rng, sentence, SOURCES)
+    return dec
+
+
 def build_persona(spec: PersonaSpec, site_phones: dict[str, C.Phone], salt: str,
                   attempt: int = 0, text_only: bool = False) -> PersonaResult:
     """Make one persona and all its ads from its own random stream.
@@ -383,21 +449,51 @@ def build_persona(spec: PersonaSpec, site_phones: dict[str, C.Phone], salt: str,
     rng = random.Random(f"{spec.seed}/{attempt}")
     reg = Registry()
     if spec.kind == "net":
-        p = make_network(rng, reg, spec.idx, len(spec.times))
+        p = make_network(rng, reg, spec.idx, len(spec.times) - len(spec.copies))
     else:
         p = make_independent(rng, reg, spec.idx)
+    decoys = None
+    if spec.market == "realistic":
+        decoys = corpus_decoys(salt)
+        who = "network" if p.network_id else "independent"
+        if rng.random() < RELOCATE:
+            relocate(rng, reg, p, "GB")
+        if spec.style == "sole":  # its one phone is on every ad, in the text
+            p.phones, p.sole = p.phones[:1], True
+            p.card, p.card_phone, p.no_phone_rate = None, None, 0.0
+        elif spec.style == "big":
+            add_phones(rng, reg, p, rng.randint(3, 8) - len(p.phones))
+        builder = decoys.builder_text(rng, who)
+        if builder is not None and not p.sole:
+            p.builder = list(builder)
     own = {ph.e164 for ph in p.phones}
-    builder = AdBuilder(rng, site_phones, salt, own)
+    builder_ = AdBuilder(rng, site_phones, salt, own, decoys)
     size = len(spec.times)
     net_label, bare_share, label_p = persona_label(spec, p)
     bare_rng = random.Random(f"{spec.seed}/bare")  # its own stream: the ads' stream is unchanged
-    result = PersonaResult(p.key, p.network_id is not None, persona_identifiers(p), own,
-                           builder.trap_numbers)
+    result = PersonaResult(p.key, p.network_id is not None or bool(spec.copies),
+                           persona_identifiers(p), own, builder_.trap_numbers)
+    copies = set(spec.copies)
+    built: list[tuple[int, dict, dict, list[ImageJob]]] = []
     for k, (when, index) in enumerate(zip(spec.times, spec.indices, strict=True)):
+        if k in copies and built:  # cross-posting: the same ad on another source
+            _i, rec0, tr0, jobs0 = built[-1]
+            rec, tr = dict(rec0), dict(tr0)
+            ad_id = f"demo-{index:06d}"
+            source = next(s for s in SOURCES if s != rec0["source"])
+            rec.update(id=ad_id, source=source,
+                       url=rec0["url"].replace(rec0["source"], source).replace(rec0["id"],
+                                                                               ad_id),
+                       posted_at=when.isoformat(timespec="seconds").replace("+00:00", "Z"))
+            tr["id"] = ad_id
+            built.append((index, rec, tr, list(jobs0)))
+            continue
         phase = k / (size - 1) if size > 1 else 0.0
         ci = min(len(p.cities) - 1, int(phase * len(p.cities) * 0.999))
         bare = bool(net_label) and bare_rng.random() < bare_share
-        record, truth, jobs = builder.build(index, Slot(p, when, ci, phase, bare))
+        own_n = size - len(copies)
+        position = (k - sum(1 for c in copies if c < k), own_n)
+        record, truth, jobs = builder_.build(index, Slot(p, when, ci, phase, bare, position))
         features = dict(truth["_features"])
         label = _label(rng, truth)
         if net_label is not None:
@@ -410,6 +506,10 @@ def build_persona(spec: PersonaSpec, site_phones: dict[str, C.Phone], salt: str,
             truth["label_p"] = round(prob, 6)
         if rng.random() < LABELLED_SHARE or any(a < 18 for a in truth["ages"]):
             truth["label"] = label
+        built.append((index, record, truth, jobs))
+    for index, record, truth, jobs in built:
+        if copies and p.network_id is None:  # an independent's copies are one advertiser's
+            truth["network_id"] = p.key
         if text_only:
             record["images"], truth["images"], truth["image_phones"] = [], [], []
             result.ads.append((index, json.dumps(record, ensure_ascii=False),

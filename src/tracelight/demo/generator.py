@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tracelight.demo import contacts as C
+from tracelight.demo import decoys as D
 from tracelight.demo.ads import (
     LABEL_RULES,
     SOURCES,
@@ -96,8 +97,64 @@ def network_sizes(rng: random.Random, n_networks: int, total: int) -> list[int]:
     return s
 
 
-def plan(rng: random.Random, n_ads: int) -> list[PersonaSpec]:
+def _realistic_specs(rng: random.Random, n_ads: int, first_idx: int) -> list[PersonaSpec]:
+    """--market realistic: single-contact networks (18 % of the ads, 20-100 ads each, every
+    ad rewritten) and large rotating networks (12 %, 101-300 ads), tracelight.demo.decoys."""
+    specs: list[PersonaSpec] = []
+    idx = first_idx
+    for style, share, (lo, hi) in (("sole", 0.18, D.SOLE_SIZE), ("big", 0.12, D.BIG_SIZE)):
+        budget = round(share * n_ads)
+        while budget >= lo:
+            size = min(budget, rng.randint(lo, hi))
+            budget -= size
+            length = rng.uniform(30, SPAN_DAYS - 1)
+            start = END - timedelta(days=rng.uniform(length, SPAN_DAYS))
+            offs = sorted(rng.uniform(0, length) for _ in range(size))
+            idx += 1
+            specs.append(PersonaSpec("net", idx, rng.getrandbits(64),
+                                     [start + timedelta(days=o) for o in offs], [],
+                                     style=style))
+    return specs
+
+
+def _cross_post(rng: random.Random, spec: PersonaSpec, n_left: int) -> int:
+    """Re-post some of a persona's ads on the other source (each copy 10 minutes after its
+    ad); returns how many copies were added (at most `n_left`)."""
+    who = "network" if spec.kind == "net" else "independent"
+    if n_left <= 0 or rng.random() >= D.CROSS_POST[who]:
+        return 0
+    times: list[datetime] = []
+    copies: list[int] = []
+    for t in spec.times:
+        times.append(t)
+        if len(copies) < n_left and rng.random() < 0.5:
+            times.append(t + timedelta(minutes=10))
+            copies.append(len(times) - 1)
+    spec.times, spec.copies = times, tuple(copies)
+    return len(copies)
+
+
+def plan(rng: random.Random, n_ads: int, market: str = "simple") -> list[PersonaSpec]:
     """Sizes, seeds and posting times of every persona; ads are numbered in posting order."""
+    if market == "realistic":
+        big = _realistic_specs(rng, n_ads, 100_000)
+        copies_budget = round(0.08 * n_ads)
+        rest = n_ads - sum(len(s.times) for s in big) - copies_budget
+        out = plan(rng, rest) + big
+        for s in out:
+            s.market = "realistic"
+            copies_budget -= _cross_post(rng, s, copies_budget)
+        while copies_budget > 0:  # fill up to n_ads with independents posting once
+            when = END - timedelta(days=rng.uniform(0, SPAN_DAYS))
+            out.append(PersonaSpec("ind", 100_000 + copies_budget, rng.getrandbits(64),
+                                     [when], [], market="realistic"))
+            copies_budget -= 1
+        for s in out:
+            s.indices = []
+        order = sorted(((t, si, k) for si, s in enumerate(out) for k, t in enumerate(s.times)))
+        for number, (_, si, _) in enumerate(order, start=1):
+            out[si].indices.append(number)
+        return out
     n_net = round(n_ads * 0.093) if n_ads >= 20 else n_ads // 10
     net_total = round(0.6 * n_ads)
     n_net = min(n_net, net_total // 2)
@@ -158,7 +215,8 @@ def _build_all(specs: list[PersonaSpec], site_phones: dict[str, C.Phone], salt: 
 def generate(out_dir: Path, n_ads: int = 3000, seed: int = 7, images: bool = True,
              progress: Callable[[int], None] | None = None,
              max_images: int = 6000, workers: int | None = None,
-             network_labels: bool = False, label_rule: str = "drawn") -> DemoSummary:
+             network_labels: bool = False, label_rule: str = "drawn",
+             market: str = "simple") -> DemoSummary:
     """Write a synthetic corpus (ads.jsonl, truth.jsonl, labels.csv, images/, README.txt).
 
     Deterministic for (n_ads, seed). `progress` receives increments that add up to n_ads.
@@ -168,14 +226,20 @@ def generate(out_dir: Path, n_ads: int = 3000, seed: int = 7, images: bool = Tru
     off by default, which leaves the corpus byte-identical to earlier versions.
     `label_rule` (with network labels): "drawn" or "evidence" (tracelight.demo.ads.LABEL_RULES:
     per-persona labels with less noise in the rule; the ads themselves are the same).
+    `market`: "simple" (default, byte-identical to earlier versions) or "realistic": plant
+    the decoys real markets show at scale (tracelight.demo.decoys: single-contact networks of
+    20-100 rewritten ads, large rotating networks, cross-posting, site footer phones on 30 %
+    of ads, ad-builder texts, stock phrases and photos, a third of personas in Britain).
     """
     if label_rule not in LABEL_RULES:
         raise ValueError(f"label_rule must be one of {', '.join(LABEL_RULES)}")
+    if market not in ("simple", "realistic"):
+        raise ValueError(f"market must be simple or realistic, not {market!r}")
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(f"tracelight-demo/{seed}/{n_ads}")
-    specs = plan(rng, n_ads)
+    specs = plan(rng, n_ads, market)
     for spec in specs:
         spec.network_labels = network_labels
         spec.label_rule = label_rule

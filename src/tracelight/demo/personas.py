@@ -45,6 +45,10 @@ class Persona:
     card_phone: C.Phone | None = None
     image_rate: float = 0.9
     no_phone_rate: float = 0.0  # share of ads whose text carries no phone at all
+    # --market realistic (tracelight.demo.decoys): every ad written afresh (a single-contact
+    # network), or an ad builder's sentences in place of its own wording
+    sole: bool = False
+    builder: list[str] | None = None
 
 
 def _handle(rng: random.Random, name: str) -> str:
@@ -197,3 +201,19 @@ def make_independent(rng: random.Random, reg: Registry, idx: int) -> Persona:
         p.card_phone = phones[0]
         p.card = _card(rng, key, name, phones[0])
     return p
+
+
+def relocate(rng: random.Random, reg: Registry, p: Persona, country: str) -> None:
+    """Move a persona to `country` (cities and phones; a phone card is redrawn)."""
+    p.cities = [pick_city(rng, country) for _ in p.cities]
+    p.phones = [C.make_phone(rng, country, list(p.cities[0].area_codes), reg.phones)
+                for _ in p.phones]
+    if p.card_phone is not None:
+        p.card_phone = p.phones[0]
+        p.card = _card(rng, p.key, p.names[0], p.card_phone)
+
+
+def add_phones(rng: random.Random, reg: Registry, p: Persona, n: int) -> None:
+    home = p.cities[0]
+    p.phones += [C.make_phone(rng, home.country, list(home.area_codes), reg.phones)
+                 for _ in range(n)]

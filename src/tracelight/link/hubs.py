@@ -144,16 +144,19 @@ class HubRules:
 def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: np.ndarray,
                     g_size: np.ndarray, g_ids: np.ndarray, is_contact: np.ndarray,
                     is_image: np.ndarray, city_ids: np.ndarray,
-                    boiler: Callable[[np.ndarray], float], rules: HubRules,
+                    boiler: Callable[[np.ndarray, float], float], rules: HubRules,
                     text_groups: np.ndarray | None = None,
+                    posted: np.ndarray | None = None,
                     ) -> list[tuple[int, int, int | None, str]]:
     """Which frequent identifiers are hubs, by what sits beside them.
 
     el_rows/el_ids: (row, identifier) occurrences sorted by identifier; g_*: the run of each
     identifier. is_contact: per identifier id, whether it is a way to reach the advertiser.
     city_ids: per row, a city number (-1: none). boiler(rows): the share of those rows that
-    carry the same boilerplate sentence (the most common one). text_groups: per row, its
-    group under wording evidence (ads of one template count as sharing something).
+    carry the same boilerplate sentence (the most common one) at least `lift` times as often
+    as the corpus does. text_groups: per row, its group under wording evidence (ads of one
+    template count as sharing something). posted: per row, posting time in epoch seconds
+    (NaN: none), used to describe a hub's posting rhythm in its reason.
 
     A site's number sits beside each advertiser's own contact: its ads carry other contacts,
     and those ads fall into many groups that share nothing but it (no other phone, email,
@@ -170,51 +173,86 @@ def identifier_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_star
         el_rows = np.concatenate([el_rows, np.arange(n_rows, dtype=np.int64)])
         el_ids = np.concatenate([el_ids, n_vocab + text_groups.astype(np.int64)])
         is_contact = np.concatenate([is_contact, np.zeros(n_rows, dtype=bool)])
-    contact_count = np.bincount(el_rows[is_contact[el_ids]], minlength=n_rows)
+    contact_el = is_contact[el_ids]
+
+    def count_contacts(found: set[int]) -> np.ndarray:
+        """Contacts per row, hubs found so far left out: beside a site's phone is not beside
+        another advertiser."""
+        mask = contact_el
+        if found:
+            mask = mask & ~np.isin(el_ids, np.fromiter(found, np.int64, len(found)))
+        return np.bincount(el_rows[mask], minlength=n_rows)
+
+    contact_count = count_contacts(set())
     img = is_image[g_ids]
     cand = np.nonzero((g_size >= rules.check_ads) | (img & (g_size >= rules.image_ads)))[0]
     suspects: list[int] = []
-    for i in cand.tolist():
+
+    def main_contact(i: int) -> tuple[int, int, int | None, str] | None:
+        """A main contact of its ads is a network's, unless it is over the cap or sits in a
+        site's boilerplate across many cities."""
         ident, size = int(g_ids[i]), int(g_size[i])
-        rows = el_rows[g_start[i]:g_start[i] + size]
-        others = contact_count[rows] - (1 if is_contact[ident] else 0)
-        if np.count_nonzero(others > 0) >= rules.beside_share * size:
-            suspects.append(i)
-            continue
         if size >= rules.max_ads:
-            hubs.append((ident, size, None,
-                         f"in {size} ads, at or over the {rules.max_ads}-ad limit"))
-            continue
-        # the main contact of its ads: a network's, unless it sits in a site's boilerplate
+            return (ident, size, None, f"in {size} ads, at or over the {rules.max_ads}-ad limit")
+        rows = el_rows[g_start[i]:g_start[i] + size]
         cities = city_ids[rows]
         n_cities = np.unique(cities[cities >= 0]).size
         if n_cities >= rules.min_cities:
-            share = boiler(rows)
+            share = boiler(rows, 2.0)
             if share >= rules.boilerplate_share:
-                hubs.append((ident, size, None,
-                             f"the only contact of most of its {size} ads, but inside the same "
-                             f"boilerplate sentence in {share:.0%} of them, across {n_cities} "
-                             f"cities: a site's or service's number"))
+                return (ident, size, None,
+                        f"the only contact of most of its {size} ads, but inside the same "
+                        f"boilerplate sentence in {share:.0%} of them, across {n_cities} "
+                        f"cities: a site's or service's number")
+        return None
+
+    def beside_share_met(i: int, counts: np.ndarray) -> bool:
+        ident, size = int(g_ids[i]), int(g_size[i])
+        rows = el_rows[g_start[i]:g_start[i] + size]
+        others = counts[rows] - (1 if is_contact[ident] else 0)
+        return bool(np.count_nonzero(others > 0) >= rules.beside_share * size)
+
+    for i in cand.tolist():
+        if beside_share_met(i, contact_count):
+            suspects.append(i)
+            continue
+        hub = main_contact(i)
+        if hub is not None:
+            hubs.append(hub)
     # groups beside each suspect: its ads, joined when they share any identifier but it (and
-    # but the hubs found so far: two ads that share only a site's phone share nothing)
+    # but the hubs found so far: two ads that share only a site's phone share nothing). After
+    # each pass the hubs found are no longer "other contacts": a network's only phone that sat
+    # beside a site's footer phone is then the main contact of its ads again.
     found = {h[0] for h in hubs}
     remaining = suspects
-    for _pass in range(4):
+    for _pass in range(6):
         new = _beside_hubs(n_rows, el_rows, el_ids, g_start, g_size, g_ids, is_contact, img,
-                           contact_count, city_ids, boiler, rules, remaining, found)
+                           contact_count, city_ids, boiler, rules, remaining, found, posted)
         if not new:
             break
         hubs.extend(new)
         found.update(h[0] for h in new)
-        remaining = [i for i in remaining if int(g_ids[i]) not in found]
+        contact_count = count_contacts(found)
+        still: list[int] = []
+        for i in remaining:
+            if int(g_ids[i]) in found:
+                continue
+            if beside_share_met(i, contact_count):
+                still.append(i)
+                continue
+            hub = main_contact(i)
+            if hub is not None:
+                hubs.append(hub)
+                found.add(hub[0])
+        remaining = still
     return hubs
 
 
 def _beside_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: np.ndarray,
                  g_size: np.ndarray, g_ids: np.ndarray, is_contact: np.ndarray,
                  img: np.ndarray, contact_count: np.ndarray, city_ids: np.ndarray,
-                 boiler: Callable[[np.ndarray], float], rules: HubRules,
-                 suspects: list[int], found: set[int],
+                 boiler: Callable[[np.ndarray, float], float], rules: HubRules,
+                 suspects: list[int], found: set[int], posted: np.ndarray | None = None,
                  ) -> list[tuple[int, int, int | None, str]]:
     hubs: list[tuple[int, int, int | None, str]] = []
     if not suspects:
@@ -253,17 +291,51 @@ def _beside_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: 
             rows = el_rows[g_start[i]:g_start[i] + size]
             cities = city_ids[rows]
             n_cities = np.unique(cities[cities >= 0]).size
-            share = boiler(rows)
+            share = boiler(rows, 1.1)  # a sentence every ad carries (the intro) is not it
             words = (f"beside other contacts in {nb} of its {size} ads, which fall into {ng} "
-                     f"groups sharing no other phone, email, handle or photo; in {n_cities} "
-                     f"cities")
+                     f"groups sharing no other phone, email, handle or photo")
+            words += _neighbours(rows, ident, row_ids, row_off, is_contact, found)
+            words += f"; in {n_cities} cities"
+            words += _rhythm(posted, rows)
             if share >= 0.5:
                 words += f"; inside the same boilerplate sentence in {share:.0%} of them"
             if capped:
                 words += f"; at or over the {rules.max_ads}-ad limit"
-            hubs.append((ident, size, ng, words + ": a site's or service's contact, not an "
-                                                  "advertiser's"))
+            what = (": a stock or shared picture, not one advertiser's" if img[i] else
+                    ": a site's or service's contact, not an advertiser's")
+            hubs.append((ident, size, ng, words + what))
     return hubs
+
+
+def _neighbours(rows: np.ndarray, ident: int, row_ids: np.ndarray, row_off: np.ndarray,
+                is_contact: np.ndarray, found: set[int]) -> str:
+    """How many distinct contacts sit beside `ident` in `rows`, and how concentrated: a site's
+    phone sits beside hundreds, none in many of its ads; a network's second phone beside the
+    same few."""
+    lens = row_off[rows + 1] - row_off[rows]
+    ids = row_ids[np.repeat(row_off[rows], lens) + _ranges(lens)]
+    ids = ids[(ids != ident) & is_contact[ids]]
+    if found:
+        ids = ids[~np.isin(ids, np.fromiter(found, np.int64, len(found)))]
+    if ids.size == 0:
+        return ""
+    _u, counts = np.unique(ids, return_counts=True)
+    return (f"; beside {counts.size} distinct other contacts, the commonest in "
+            f"{int(counts.max())} of its ads")
+
+
+def _rhythm(posted: np.ndarray | None, rows: np.ndarray) -> str:
+    """Posting rhythm of a hub's ads: span in days and the busiest day."""
+    if posted is None or posted.size == 0:
+        return ""
+    ts = posted[rows]
+    ts = ts[~np.isnan(ts)]
+    if ts.size < 2:
+        return ""
+    days = np.floor(ts / 86400.0).astype(np.int64)
+    _d, per_day = np.unique(days, return_counts=True)
+    span = int(days.max() - days.min()) + 1
+    return f"; posted over {span} days, on {per_day.size} of them, up to {int(per_day.max())} a day"
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:
@@ -290,6 +362,8 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarray,
                       wb: np.ndarray, ws: np.ndarray,
                       corroborated: Callable[[int, int, float], bool],
+                      one_sided: Callable[[int, int, float], bool] | None = None,
+                      no_contact: Callable[[int, int, float], bool] | None = None,
                       ) -> tuple[UnionFind, list[tuple[int, int, float]], int]:
     """Join groups (labels) by wording edges, best first, refusing contradicted joins.
 
@@ -298,7 +372,10 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
     disagree: wording alone cannot join them; the edge needs `corroborated(a, b)` (the two
     ads' own names and cities agree). The merged group holds the contacts of both, so an ad
     without contacts cannot bridge two advertisers. Returns (union-find over labels, the
-    edges used, edges refused).
+    edges used, edges refused). one_sided(a, b, score), when given, is asked for an edge
+    between a group with contacts and one without (an ad with no contact of its own, or only
+    a site's): an ad builder's text must not pull a contactless ad into a stranger's network.
+    no_contact(a, b, score), when given, is asked for an edge between two contactless groups.
     """
     n_labels = int(labels.max()) + 1 if labels.size else 0
     uf = UnionFind(n_labels)
@@ -314,7 +391,15 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
         if ra == rb:
             continue
         a, b = int(wa[i]), int(wb[i])
-        if contact[ra] and contact[rb] and not corroborated(a, b, float(ws[i])):
+        if contact[ra] and contact[rb]:
+            if not corroborated(a, b, float(ws[i])):
+                refused += 1
+                continue
+        elif contact[ra] or contact[rb]:
+            if one_sided is not None and not one_sided(a, b, float(ws[i])):
+                refused += 1
+                continue
+        elif no_contact is not None and not no_contact(a, b, float(ws[i])):
             refused += 1
             continue
         uf.union(ra, rb)

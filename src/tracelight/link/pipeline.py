@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,14 @@ from tracelight.link.cluster import (
     group_rows,
     itinerary,
     risk_summary,
+)
+from tracelight.link.contradiction import (
+    RULES,
+    Agreement,
+    common_names,
+    corroborated,
+    no_contact,
+    one_sided,
 )
 from tracelight.link.evidence import (
     MEDIUM,
@@ -51,7 +60,7 @@ from tracelight.link.hubs import (
 )
 from tracelight.link.text import CONTACT_KINDS
 
-CONTRADICTION_RULES = ("name+(city|template)", "names+city", "name", "name|city", "off")
+CONTRADICTION_RULES = RULES
 
 
 @dataclass(frozen=True)
@@ -79,9 +88,19 @@ class LinkConfig:
     hub_image_groups: int = 3  # ... and are hubs beside this many groups (half of the ads)
     # "names+city": wording joins two groups that both hold contacts of their own (which
     # then disagree) only when the two ads also share a name and a city; "off": never refuse.
-    contradiction_rule: str = "name"
+    contradiction_rule: str = "names+city"
     wording_max_writers: int = 2  # ... unless at most this many groups with contacts write
     wording_small_group: int = 5  # ... the text and both groups hold at most this many ads
+    # an ad with no contact of its own joins a group with contacts by wording (or a few-ad
+    # photo) only when a name or the city agrees
+    contactless_needs_name_or_city: bool = True
+    # a photo in fewer ads than this (default: any photo) joins groups whose contacts disagree
+    # only through the contradiction test (a stock photo reused by unrelated advertisers is
+    # not a hub when each of them uses it often)
+    photo_free_ads: int = 1 << 30
+    # a name on this share of the ads (and 20 ads or more) is common: it corroborates wording
+    # only together with the city
+    common_name_share: float = 0.02
 
     def __post_init__(self) -> None:
         if self.contradiction_rule not in CONTRADICTION_RULES:
@@ -234,9 +253,9 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     city_ids = np.fromiter((-1 if c is None else city_no.setdefault(c.casefold(), len(city_no))
                             for c in table.cities), dtype=np.int64, count=n)
 
-    def boiler(rows: np.ndarray) -> float:
-        """Share of `rows` carrying one boilerplate sentence at least twice as often as the
-        corpus does (the most common such sentence); 0 when there is none."""
+    def boiler(rows: np.ndarray, lift: float) -> float:
+        """Share of `rows` carrying one boilerplate sentence at least `lift` times as often as
+        the corpus does (the most common such sentence); 0 when there is none."""
         if se_vals.size == 0 or rows.size == 0:
             return 0.0
         vals, _off = take_ragged(table.sentences, table.se_off, rows)
@@ -246,7 +265,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
         u, counts, _f = value_counts(vals)
         share = counts / rows.size
         base = se_counts[np.searchsorted(se_vals, u)] / max(n, 1)
-        lifted = share[share >= 2 * base]
+        lifted = share[share >= lift * base]
         return float(lifted.max()) if lifted.size else 0.0
 
     is_image = np.fromiter((k in (IMAGE_KIND, IMAGE_NEAR_KIND) for k, _v in vocab), dtype=bool,
@@ -254,7 +273,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     text_groups = components(n, wa, wb)
     hub_rows = identifier_hubs(n, el_rows, el_ids, g_start, g_size, g_ids, is_contact,
                                is_image, city_ids, boiler, cfg.hub_rules(),
-                               text_groups=text_groups)
+                               text_groups=text_groups, posted=table.posted)
     hub_ids = {h[0] for h in hub_rows}
     for ident, count, n_groups, reason in hub_rows:
         i = int(np.searchsorted(g_ids, ident))
@@ -272,9 +291,10 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
         return a, b
 
     not_hub = ~np.isin(g_ids, np.fromiter(hub_ids, np.int64, len(hub_ids)))
-    # a photo in a few ads only (too few to tell a stock photo from a network's) joins two
-    # groups whose contacts disagree only as wording does: small groups, or a shared name
-    few_photo = shared & not_hub & is_image[g_ids] & (g_size < cfg.hub_check_ads)
+    # a photo that is not a hub joins two groups whose contacts disagree only as the
+    # contradiction test allows (contradiction.corroborated: a shared name and the city);
+    # a stock photo reused by strangers is not always a hub
+    few_photo = shared & not_hub & is_image[g_ids] & (g_size < cfg.photo_free_ads)
     joined = shared & not_hub & ~few_photo
     ja, jb = stars(joined)
     strong_labels = components(n, ja, jb)
@@ -292,20 +312,13 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     writers = np.bincount(pairs // n_strong, minlength=int(text_groups.max()) + 1 if n else 0)
     strong_size = np.bincount(strong_labels, minlength=n_strong)
 
-    def corroborated(a: int, b: int, score: float) -> bool:
-        if rule == "off" or (writers[text_groups[a]] <= cfg.wording_max_writers
-                             and strong_size[strong_labels[a]] <= cfg.wording_small_group
-                             and strong_size[strong_labels[b]] <= cfg.wording_small_group):
-            return True
-        same_city = bool(cities[a] >= 0 and cities[a] == cities[b])
-        same_name = bool(set(names[a]) & set(names[b]))
-        if rule == "name+(city|template)":
-            return same_name and (same_city or score >= cfg.template_threshold)
-        if rule == "names+city":
-            return same_city and same_name
-        if rule == "name":
-            return same_name
-        return same_city or same_name  # "name|city"
+    agreement = Agreement(
+        rule=rule, cities=cities, names=names,
+        common_names=common_names(names, cfg.common_name_share), text_groups=text_groups,
+        writers=writers, strong_labels=strong_labels, strong_size=strong_size,
+        max_writers=cfg.wording_max_writers, small_group=cfg.wording_small_group,
+        template_threshold=cfg.template_threshold,
+        contactless_check=cfg.contactless_needs_name_or_city)
 
     pa, pb = stars(few_photo)
     photo_score = np.full(pa.size, 2.0, dtype=np.float32)  # ahead of any wording edge
@@ -315,7 +328,9 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
               for a, b, s, e in zip(ea.tolist(), eb.tolist(), es.tolist(), ext, strict=True)}
     uf, used, refused = constrained_merge(
         strong_labels, has_contact, np.concatenate([pa, wa, ea]), np.concatenate([pb, wb, eb]),
-        np.concatenate([photo_score, ws.astype(np.float32), es]), corroborated)
+        np.concatenate([photo_score, ws.astype(np.float32), es]),
+        partial(corroborated, agreement), partial(one_sided, agreement),
+        partial(no_contact, agreement))
     external_used = [(a, b, ext_of[(a, b, s)]) for a, b, s in used if (a, b, s) in ext_of]
     medium_edges = [e for e in used if e[2] <= 1.0 and e not in ext_of]
     stats["wording_refused"] = refused

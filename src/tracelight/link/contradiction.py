@@ -1,0 +1,105 @@
+"""When may wording (or a photo seen in a few ads) join two ads? Pure functions over arrays.
+
+Shared text is evidence of one author *or of one ad-posting service* (ad builders, stock
+phrases); a stock photo is shared by strangers. So between two groups whose contacts disagree
+(both hold contacts of their own, none shared), such an edge joins only where something else
+agrees (docs/networks.md, "Wording that respects contradictions"):
+
+- a **rare name** both ads carry (a name on fewer than `common_name_share` of the ads, and
+  fewer than 20 ads, or any name when the corpus is small), or a common name **and** the city;
+- or the text has at most `max_writers` writers (groups with contacts among the ads that text
+  connects), both groups hold at most `small_group` ads, and a name or the city agrees;
+- a photo (score 2) needs a shared name and the city: strangers who picked one stock photo may
+  share a common name or a popular city, rarely both.
+
+An edge from a group with contacts to a contactless one (an ad with no contact of its own,
+or only a site's), or between two contactless groups, needs a name or the city to agree: when
+everything but the text disagrees, the text alone does not join (a copy cross-posted without
+the phone keeps both).
+
+`Agreement` holds the per-row and per-group arrays; `corroborated` and `one_sided` are the two
+tests `hubs.constrained_merge` calls, usable as they are by any engine that feeds it edges
+(e.g. `functools.partial(corroborated, agreement)`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+RULES = ("name+(city|template)", "names+city", "name", "name|city", "off")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    rule: str
+    cities: np.ndarray  # per row: city number, -1 none
+    names: Sequence[tuple[str, ...]]  # per row
+    common_names: frozenset[str]
+    text_groups: np.ndarray  # per row: component under wording edges
+    writers: np.ndarray  # per text group: groups with contacts writing it
+    strong_labels: np.ndarray  # per row: group under strong evidence
+    strong_size: np.ndarray  # per group: ads
+    max_writers: int = 2
+    small_group: int = 5
+    template_threshold: float = 0.8
+    contactless_check: bool = True
+
+
+def common_names(names: Sequence[tuple[str, ...]], share: float, min_ads: int = 20,
+                 ) -> frozenset[str]:
+    """Names (case-folded) on at least `share` of the rows and at least `min_ads` rows."""
+    counts = Counter(n.casefold() for ns in names for n in set(ns))
+    limit = max(min_ads, share * len(names))
+    return frozenset(n for n, c in counts.items() if c >= limit)
+
+
+def _agree(ag: Agreement, a: int, b: int) -> tuple[bool, bool, bool]:
+    """(same city, a shared name, a shared rare name)."""
+    same_city = bool(ag.cities[a] >= 0 and ag.cities[a] == ag.cities[b])
+    shared = {n.casefold() for n in ag.names[a]} & {n.casefold() for n in ag.names[b]}
+    return same_city, bool(shared), bool(shared - ag.common_names)
+
+
+def corroborated(ag: Agreement, a: int, b: int, score: float) -> bool:
+    """May an edge (wording score <= 1, photo 2) join ads a and b whose groups both hold
+    contacts of their own?"""
+    if ag.rule == "off":
+        return True
+    same_city, same_name, rare_name = _agree(ag, a, b)
+    if score > 1.0:
+        return same_name and same_city
+    if (ag.writers[ag.text_groups[a]] <= ag.max_writers
+            and ag.strong_size[ag.strong_labels[a]] <= ag.small_group
+            and ag.strong_size[ag.strong_labels[b]] <= ag.small_group
+            and (same_city or same_name)):
+        return True
+    name = rare_name or (same_name and same_city)
+    if ag.rule == "name+(city|template)":
+        return same_name and (same_city or score >= ag.template_threshold)
+    if ag.rule == "names+city":
+        return same_city and same_name
+    if ag.rule == "name":
+        return name
+    return same_city or same_name  # "name|city"
+
+
+def one_sided(ag: Agreement, a: int, b: int, score: float) -> bool:
+    """May an edge join a group with contacts and a contactless one?"""
+    if ag.rule == "off" or not ag.contactless_check:
+        return True
+    same_city, same_name, _rare = _agree(ag, a, b)
+    return same_city or same_name
+
+
+def no_contact(ag: Agreement, a: int, b: int, score: float) -> bool:
+    """May an edge join two contactless groups? Only where a name or the city agrees: two
+    strangers' ads with no contact, written from one ad builder, disagree on everything else.
+    A photo (score 2) shared by two contactless ads contradicts nothing: it joins."""
+    if ag.rule == "off" or not ag.contactless_check or score > 1.0:
+        return True
+    same_city, same_name, _rare = _agree(ag, a, b)
+    return same_city or same_name
