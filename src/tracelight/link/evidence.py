@@ -47,7 +47,7 @@ class Evidence:
 
 
 def strength_of(kind: str) -> str:
-    if kind in ("wording", "template"):
+    if kind in ("wording", "template", "author", "wallet_owner", "room"):  # + link/external
         return MEDIUM
     if kind in ("name_city", "style"):
         return WEAK

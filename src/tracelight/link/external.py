@@ -8,6 +8,7 @@ wording edges, and list each used edge as medium evidence of its kind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 EXTERNAL_KINDS = ("author", "wallet_owner", "room")
@@ -20,3 +21,22 @@ class ExternalEdge:
     kind: str     # "author" | "wallet_owner" | "room"
     score: float  # calibrated 0..1
     detail: str   # human-readable why
+
+
+def external_rows(keys: Sequence[str], edges: Sequence[ExternalEdge],
+                  ) -> dict[tuple[int, int], tuple[str, str, float]]:
+    """Edges between ads of the table, as rows (a < b) -> (kind, detail, score clipped to
+    0..1); edges naming an unknown ad or one ad twice are dropped, the best per pair kept."""
+    if not edges:
+        return {}
+    row = {k: i for i, k in enumerate(keys)}
+    out: dict[tuple[int, int], tuple[str, str, float]] = {}
+    for e in edges:
+        a, b = row.get(e.a), row.get(e.b)
+        if a is None or b is None or a == b:
+            continue
+        pair = (min(a, b), max(a, b))
+        score = min(1.0, max(0.0, float(e.score)))
+        if pair not in out or score > out[pair][2]:
+            out[pair] = (e.kind, e.detail, score)
+    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from tracelight.link.evidence import (
     wording_kind,
     wording_pairs,
 )
+from tracelight.link.external import ExternalEdge, external_rows
 from tracelight.link.features import IMAGE_KIND, IMAGE_NEAR_KIND, FeatureTable, LinkAd, take_ragged
 from tracelight.link.hubs import (
     Hub,
@@ -125,7 +126,8 @@ def link_batch(ads: Iterable[LinkAd] = (), *, state: LinkState | None = None,
                removed: Iterable[str] = (), config: LinkConfig | None = None,
                previous: Mapping[str, str] | None = None, pdq_finder: PairFinder | None = None,
                progress: Callable[[int], None] | None = None,
-               min_record_size: int = 1) -> LinkResult:
+               min_record_size: int = 1,
+               external_edges: Sequence[ExternalEdge] = ()) -> LinkResult:
     """Link `ads` (plus the ads already in `state`) into networks.
 
     ads: new or changed ads (an ad whose key is already in `state` replaces it).
@@ -133,6 +135,8 @@ def link_batch(ads: Iterable[LinkAd] = (), *, state: LinkState | None = None,
     previous: key -> network id to keep ids stable against (default: the state's assignment).
     min_record_size: build full records only for networks at least this big (all ads still
     get a network id in `state.assignment`).
+    external_edges: pairs found by other stages (same author, wallet owner, room), merged
+    like wording edges and listed as medium evidence of their kind.
     """
     cfg = config or LinkConfig()
     t0 = time.perf_counter()
@@ -145,7 +149,7 @@ def link_batch(ads: Iterable[LinkAd] = (), *, state: LinkState | None = None,
     t_feat = time.perf_counter() - t0
     prev = previous if previous is not None else (state.assignment if state else None)
     result = link_table(table, cfg, previous=prev, pdq_finder=pdq_finder,
-                        min_record_size=min_record_size)
+                        min_record_size=min_record_size, external_edges=external_edges)
     result.stats["featurise_s"] = round(t_feat, 3)
     result.stats["new_ads"] = n_new
     return result
@@ -177,7 +181,8 @@ def _identifier_elements(table: FeatureTable, cfg: LinkConfig, pdq_finder: PairF
 
 
 def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, str] | None,
-               pdq_finder: PairFinder | None = None, min_record_size: int = 1) -> LinkResult:
+               pdq_finder: PairFinder | None = None, min_record_size: int = 1,
+               external_edges: Sequence[ExternalEdge] = ()) -> LinkResult:
     """The global steps over a canonical (key-sorted) feature table."""
     n = len(table)
     keys = table.keys
@@ -301,10 +306,18 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
 
     pa, pb = stars(few_photo)
     photo_score = np.full(pa.size, 2.0, dtype=np.float32)  # ahead of any wording edge
+    ext = external_rows(keys, external_edges)  # (a, b) rows -> (kind, detail, score)
+    ea = np.array([a for a, _ in ext], dtype=np.int64)
+    eb = np.array([b for _, b in ext], dtype=np.int64)
+    es = np.array([v[2] for v in ext.values()], dtype=np.float32)
     uf, used, refused = constrained_merge(
-        strong_labels, has_contact, np.concatenate([pa, wa]), np.concatenate([pb, wb]),
-        np.concatenate([photo_score, ws.astype(np.float32)]), corroborated)
-    medium_edges = [e for e in used if e[2] <= 1.0]
+        strong_labels, has_contact, np.concatenate([pa, wa, ea]), np.concatenate([pb, wb, eb]),
+        np.concatenate([photo_score, ws.astype(np.float32), es]), corroborated)
+    ext_used = [(a, b, *ext[(a, b)]) for a, b, sc in used
+                if (a, b) in ext and abs(ext[(a, b)][2] - sc) < 1e-6]
+    medium_edges = [e for e in used if e[2] <= 1.0
+                    and not ((e[0], e[1]) in ext and abs(ext[(e[0], e[1])][2] - e[2]) < 1e-6)]
+    stats["external_edges_used"] = len(ext_used)
     stats["wording_refused"] = refused
     roots = np.array([uf.find(x) for x in range(len(uf.parent))], dtype=np.int64)
     final = roots[strong_labels] if n else strong_labels
@@ -324,7 +337,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     t = time.perf_counter()
 
     networks = _records(table, cfg, groups, ids, group_of_row, g_ids, g_start, g_size, el_rows,
-                        joined, vocab, hub_ids, medium_edges, min_record_size)
+                        joined, vocab, hub_ids, medium_edges, min_record_size, ext_used)
     times["records_s"] = time.perf_counter() - t
     stats["networks"] = sum(1 for g in groups if g.size >= 2)
     stats["ads_in_networks"] = int(sum(g.size for g in groups if g.size >= 2))
@@ -337,7 +350,8 @@ def _records(table: FeatureTable, cfg: LinkConfig, groups: list[np.ndarray], ids
              group_of_row: np.ndarray, g_ids: np.ndarray, g_start: np.ndarray,
              g_size: np.ndarray, el_rows: np.ndarray, joined: np.ndarray,
              vocab: list[tuple[str, str]], hub_ids: set[int],
-             medium_edges: list[tuple[int, int, float]], min_size: int) -> list[Network]:
+             medium_edges: list[tuple[int, int, float]], min_size: int,
+             ext_used: Sequence[tuple[int, int, str, str, float]] = ()) -> list[Network]:
     keys = table.keys
     evidence: dict[int, list[Evidence]] = {}
     for i in np.nonzero(joined)[0].tolist():
@@ -356,6 +370,11 @@ def _records(table: FeatureTable, cfg: LinkConfig, groups: list[np.ndarray], ids
         evidence.setdefault(gi, []).append(
             Evidence(kind, f"estimated {s:.0%} of wording shingles shared", MEDIUM,
                      (keys[a], keys[b]), score=s))
+    for a, b, kind, detail, sc in ext_used:
+        gi = int(group_of_row[a])
+        if groups[gi].size >= min_size:
+            evidence.setdefault(gi, []).append(
+                Evidence(kind, detail, MEDIUM, (keys[a], keys[b]), score=sc))
     hub_rows: dict[int, list[int]] = {}
     for i in np.nonzero(np.isin(g_ids, list(hub_ids)))[0].tolist() if hub_ids else []:
         for r in el_rows[g_start[i]:g_start[i] + g_size[i]].tolist():

@@ -97,9 +97,9 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
                 raise RoomImageError(f"image is {w}x{h} pixels: too small to match a room")
             if im.format == "JPEG":
                 im.draft("RGB", (WORK_SIDE, WORK_SIDE))
-            im = im.convert("RGB")
-            im.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BILINEAR)
-            return np.asarray(im, dtype=np.uint8)
+            rgb = im.convert("RGB")
+            rgb.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BILINEAR)
+            return np.asarray(rgb, dtype=np.uint8)
     except RoomImageError:
         raise
     except UnidentifiedImageError:
@@ -126,9 +126,9 @@ def foreground_mask(rgb: np.ndarray, min_fraction: float = 0.06) -> np.ndarray:
     for i in range(1, n):
         if stats[i, cv2.CC_STAT_AREA] >= min_fraction * area:
             keep[i] = True
-    mask = (keep[labels] * 255).astype(np.uint8)
-    mask = cv2.dilate(mask, np.ones((5, 5), np.uint8))
-    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+    mask: np.ndarray = (keep[labels] * 255).astype(np.uint8)
+    mask = np.asarray(cv2.dilate(mask, np.ones((5, 5), np.uint8)), np.uint8)
+    return np.asarray(cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)
 
 
 def region_mask(shape: tuple[int, int], regions: Sequence[Region]) -> np.ndarray | None:
@@ -151,7 +151,7 @@ _ORB: cv2.ORB | None = None
 def _orb() -> cv2.ORB:
     global _ORB
     if _ORB is None:
-        _ORB = cv2.ORB_create(nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=6,
+        _ORB = cv2.ORB.create(nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=6,
                               fastThreshold=12)
     return _ORB
 

@@ -45,7 +45,8 @@ def _kmeans(x: np.ndarray, k: int, seed: int, niter: int) -> np.ndarray:
     km = faiss.Kmeans(DESC_BYTES * 8, k, niter=niter, seed=seed, verbose=False,
                       min_points_per_centroid=1, max_points_per_centroid=2_000)
     km.train(_bits(x))
-    return np.packbits(km.centroids > 0.5, axis=1).astype(np.uint8)
+    centroids = np.asarray(km.centroids)
+    return np.packbits(centroids > 0.5, axis=1).astype(np.uint8)
 
 
 def _nearest(desc: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -72,7 +73,7 @@ def train_codebook(descs: Sequence[np.ndarray], k: int = DEFAULT_WORDS, *, seed:
     if allv.shape[0] > max_train:
         allv = allv[rng.choice(allv.shape[0], max_train, replace=False)]
     k = max(4, min(k, allv.shape[0] // 4))
-    b1 = max(2, int(round(np.sqrt(k / 2))))
+    b1 = max(2, round(float(np.sqrt(k / 2))))
     b2 = max(2, k // b1)
     top = _kmeans(allv, b1, seed, niter)
     b1 = top.shape[0]

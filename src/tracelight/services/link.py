@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from tracelight import settings
 from tracelight.link import Hub, LinkAd, LinkConfig, LinkResult, LinkState, Network, link_batch
+from tracelight.link.external import ExternalEdge
 from tracelight.link.features import FeatureTable
 from tracelight.records import Mention, utcnow
 from tracelight.store import Store, StoredAd
@@ -109,13 +111,17 @@ def save_result(store: Store, result: LinkResult, key_to_pk: Mapping[str, int],
 
 
 def update_networks(store: Store, *, rebuild: bool = False, config: LinkConfig | None = None,
-                    progress: Progress | None = None) -> tuple[LinkResult, str]:
+                    progress: Progress | None = None,
+                    external_edges: Sequence[ExternalEdge] | None = None,
+                    ) -> tuple[LinkResult, str]:
     """Bring the stored networks up to date with the stored ads; return (result, mode).
 
     Incremental by default: only ads that are new or changed since the last run are read and
     featurised; removed ads are dropped. `rebuild` featurises every ad again. Both give the
     same networks, and both keep network ids stable against the previous run.
     progress: called with (phase, done, total) while ads are read.
+    external_edges: pairs from other stages (tracelight.link.external); None: the `room`
+    pairs of the last background search (`tracelight rooms ads`), if any.
     """
     started = utcnow()
     versions = store.ad_versions()
@@ -145,8 +151,13 @@ def update_networks(store: Store, *, rebuild: bool = False, config: LinkConfig |
         if progress:
             progress("featurise", done[0], len(pks))
 
+    if external_edges is None:
+        from tracelight.services.room_pairs import stored_room_edges
+
+        external_edges = stored_room_edges(store, settings.get("rooms_index_dir"))
     result = link_batch(link_ads(store, pks, pk_to_key), state=state, removed=removed,
-                        previous=previous, config=config, progress=on_batch)
+                        previous=previous, config=config, progress=on_batch,
+                        external_edges=external_edges)
     if progress:
         progress("save", 0, 0)
     save_result(store, result, key_to_pk, {k: h for k, (_pk, h) in versions.items()},

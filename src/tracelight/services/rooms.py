@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,6 @@ import numpy as np
 
 from tracelight.blobs import ImageRefused, ImageStore, read_regular_file
 from tracelight.images.refs import resolve_reference
-from tracelight.link.external import ExternalEdge
 from tracelight.rooms import (
     Features,
     HotelMatch,
@@ -44,6 +42,15 @@ from tracelight.rooms import (
     verify,
 )
 from tracelight.rooms.verify import MIN_INLIERS, confidence
+from tracelight.services.room_pairs import (  # noqa: F401  (re-exported)
+    ADS,
+    RoomPair,
+    load_pairs,
+    room_edges,
+    same_room_for,
+    save_pairs,
+    stored_room_edges,
+)
 from tracelight.store import Store
 from tracelight.store.rooms import Hotel, RoomImage
 
@@ -51,7 +58,6 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".ti
 MAX_CSV_BYTES = 50 * 1024 * 1024
 MAX_FIELD = 2000
 GALLERY = "gallery"
-ADS = "ads"
 ROOM_EDGE_MIN_INLIERS = 25  # verified matches for two ad photos to count as the same room
 Progress = Callable[[int], None]
 
@@ -325,33 +331,19 @@ def ad_image_bytes(store: Store, ad_pk: int, *, image_dir: str | Path, max_bytes
 
 # ---- background search across ads ---------------------------------------------------------
 
-@dataclass(frozen=True)
-class RoomPair:
-    """Two ad photos that show the same room (verified)."""
-
-    a_ref: str
-    b_ref: str
-    a_sha256: str
-    b_sha256: str
-    inliers: int
-    confidence: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"a": self.a_ref, "b": self.b_ref, "a_sha256": self.a_sha256,
-                "b_sha256": self.b_sha256, "verified_matches": self.inliers,
-                "confidence": self.confidence}
-
-
 def build_ad_index(store: Store, *, image_dir: str | Path, index_dir: str | Path,
                    max_bytes: int, words: int = 1024, progress: Progress | None = None,
-                   auto_mask: bool = True) -> tuple[RoomIndex | None, dict[str, list[str]]]:
+                   auto_mask: bool = True) -> tuple[RoomIndex | None, dict[int, str]]:
     """An index of every stored ad image by background (the foreground masked), saved under
-    index_dir/ads, and the ads ("source/ad_id") carrying each image."""
+    index_dir/ads; each photo's "hotel" is the comma-joined pks of the ads carrying it.
+    Returns (index or None when no ad photo has keypoints, ad pk -> "source/ad_id")."""
     keys = store.iter_image_keys()
     hits, _ = store.ads_with_images([pk for pk, _, _ in keys])
-    ads_of: dict[str, list[str]] = {}
+    ads_of: dict[str, set[int]] = {}
+    refs: dict[int, str] = {}
     for h in hits:
-        ads_of.setdefault(h.image_sha256, []).append(f"{h.source}/{h.ad_id}")
+        ads_of.setdefault(h.image_sha256, set()).add(h.ad_pk)
+        refs[h.ad_pk] = f"{h.source}/{h.ad_id}"
     blobs = ImageStore(image_dir)
     feats: list[tuple[str, Features]] = []
     for _pk, sha, _path in keys:
@@ -360,38 +352,39 @@ def build_ad_index(store: Store, *, image_dir: str | Path, index_dir: str | Path
         if sha not in ads_of:
             continue
         try:
-            feats.append((sha, extract(decode(blobs.get(sha, max_bytes)),
-                                       auto_mask=auto_mask)))
+            f = extract(decode(blobs.get(sha, max_bytes)), auto_mask=auto_mask)
         except (ImageRefused, RoomImageError):
             continue
-    feats = [(s, f) for s, f in feats if len(f) >= 8]
+        if len(f) >= 8:
+            feats.append((sha, f))
     if not feats:
-        return None, ads_of
+        return None, refs
     gallery = load_index(index_dir)
     codebook = gallery.codebook if gallery is not None else \
         train_codebook([f.desc for _, f in feats], words)
     index = RoomIndex(codebook)
     for sha, f in feats:
-        index.add(sha, ",".join(sorted(ads_of[sha])), f)
+        index.add(sha, ",".join(str(p) for p in sorted(ads_of[sha])), f)
     folder = _index_dir(index_dir, ADS)
     index.save(folder)
-    (folder / "ads_of.json").write_text(json.dumps(ads_of), encoding="utf-8")
-    return index, ads_of
+    return index, refs
 
 
-def same_room_pairs(index: RoomIndex, *, min_inliers: int = ROOM_EDGE_MIN_INLIERS,
-                    per_image: int = 10, progress: Progress | None = None) -> list[RoomPair]:
-    """Pairs of ad photos in `index` that show the same room, strongest first."""
+def same_room_pairs(index: RoomIndex, refs: dict[int, str], *,
+                    min_inliers: int = ROOM_EDGE_MIN_INLIERS, per_image: int = 10,
+                    progress: Progress | None = None) -> list[RoomPair]:
+    """Pairs of ads whose photos in `index` show the same room, strongest first."""
     seen: set[tuple[str, str]] = set()
-    out: list[RoomPair] = []
+    best: dict[tuple[int, int], RoomPair] = {}
     for row in range(len(index)):
         if progress:
             progress(1)
         f = index.features(row)
         me = index.image_ids[row]
-        my_ads = set(index.hotel_ids[row].split(","))
+        my_ads = {int(x) for x in index.hotel_ids[row].split(",")}
         for c in index.candidates(f, per_image + 1):
-            if c.row == row or set(c.hotel_id.split(",")) == my_ads:
+            theirs = {int(x) for x in c.hotel_id.split(",")} - my_ads
+            if c.row == row or not theirs:
                 continue
             key = (min(me, c.image_id), max(me, c.image_id))
             if key in seen:
@@ -400,67 +393,16 @@ def same_room_pairs(index: RoomIndex, *, min_inliers: int = ROOM_EDGE_MIN_INLIER
             v = verify(f, index.features(c.row))
             if v.inliers < max(min_inliers, MIN_INLIERS):
                 continue
-            for a in sorted(my_ads):
-                for b in sorted(set(c.hotel_id.split(",")) - my_ads):
-                    out.append(RoomPair(a, b, me, c.image_id, v.inliers,
-                                        confidence(v.inliers)))
-    out.sort(key=lambda p: (-p.inliers, p.a_ref, p.b_ref))
-    return out
-
-
-def room_edges(pairs: Sequence[RoomPair]) -> list[ExternalEdge]:
-    """The pairs as `room` edges for the linker (one per pair of ads, the strongest)."""
-    best: dict[tuple[str, str], RoomPair] = {}
-    for p in pairs:
-        key = (min(p.a_ref, p.b_ref), max(p.a_ref, p.b_ref))
-        if key not in best or p.inliers > best[key].inliers:
-            best[key] = p
-    return [ExternalEdge(a, b, "room", p.confidence,
-                         f"photos show the same room ({p.inliers} verified matches)")
-            for (a, b), p in sorted(best.items())]
-
-
-def save_pairs(index_dir: str | Path, pairs: Sequence[RoomPair]) -> Path:
-    folder = _index_dir(index_dir, ADS)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "pairs.jsonl"
-    with open(path, "w", encoding="utf-8") as fh:
-        for p in pairs:
-            fh.write(json.dumps(p.to_dict()) + "\n")
-    return path
-
-
-def load_pairs(index_dir: str | Path) -> list[RoomPair]:
-    path = _index_dir(index_dir, ADS) / "pairs.jsonl"
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            d = json.loads(line)
-            out.append(RoomPair(str(d["a"]), str(d["b"]), str(d["a_sha256"]),
-                                str(d["b_sha256"]), int(d["verified_matches"]),
-                                float(d["confidence"])))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return out
-
-
-def same_room_for(index_dir: str | Path, ref: str, limit: int = 20) -> list[RoomPair]:
-    """The ads whose photos show the same room as this ad's ("source/ad_id"), from the last
-    background search (`tracelight rooms ads`)."""
-    out = []
-    for p in load_pairs(index_dir):
-        if p.a_ref == ref:
-            out.append(p)
-        elif p.b_ref == ref:
-            out.append(RoomPair(p.b_ref, p.a_ref, p.b_sha256, p.a_sha256, p.inliers,
-                                p.confidence))
-    best: dict[str, RoomPair] = {}
-    for p in out:
-        if p.b_ref not in best or p.inliers > best[p.b_ref].inliers:
-            best[p.b_ref] = p
-    return sorted(best.values(), key=lambda p: -p.inliers)[:limit]
+            for a in my_ads:
+                for b in theirs:
+                    p = RoomPair(a, b, refs.get(a, str(a)), refs.get(b, str(b)), me,
+                                 c.image_id, v.inliers, confidence(v.inliers))
+                    if a > b:
+                        p = p.flipped()
+                    k2 = (p.a_pk, p.b_pk)
+                    if k2 not in best or p.inliers > best[k2].inliers:
+                        best[k2] = p
+    return sorted(best.values(), key=lambda p: (-p.inliers, p.a_ref, p.b_ref))
 
 
 def iter_hotels_near(store: Store, *, city: str | None, country: str | None,

@@ -53,8 +53,9 @@ class RoomTables(StoreBase):
             ids = [h.hotel_id for h in hotels]
             known: set[str] = set()
             for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
                 known.update(r[0] for r in conn.execute(
-                    select(room_hotels.c.hotel_id).where(room_hotels.c.hotel_id.in_(ids[i:i + 500]))))
+                    select(room_hotels.c.hotel_id).where(room_hotels.c.hotel_id.in_(part))))
             for h in hotels:
                 row = {"name": h.name, "chain": h.chain, "address": h.address, "city": h.city,
                        "country": h.country, "lat": h.lat, "lon": h.lon}
@@ -108,7 +109,7 @@ class RoomTables(StoreBase):
         now = utcnow()
         new = 0
         with self.transaction() as conn:
-            known = set()
+            known: set[str] = set()
             shas = [im.sha256 for im in images]
             for i in range(0, len(shas), 500):
                 known.update(r[0] for r in conn.execute(
