@@ -168,3 +168,24 @@ def test_verification_needs_agreeing_geometry() -> None:
     other = verify(fa, extract(noise))
     assert same.inliers > 20 and other.inliers < 10
     assert same.pairs.shape == (same.inliers, 4)
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=150, deadline=None)
+def test_hotels_csv_reader_never_crashes(text: str) -> None:
+    import tempfile
+
+    from tracelight.services.rooms import RoomsError, read_hotels_csv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "h.csv"
+        path.write_text("hotel_id,name,lat,lon\n" + text, encoding="utf-8",
+                        errors="surrogatepass")
+        try:
+            hotels, _problems = read_hotels_csv(path)
+        except RoomsError:
+            return
+        for h in hotels:
+            assert h.hotel_id and h.name and len(h.hotel_id) <= 64
+            assert h.lat is None or -90 <= h.lat <= 90
+            assert h.lon is None or -180 <= h.lon <= 180

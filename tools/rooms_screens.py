@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workspace_screens import CHROMIUM, free_port, save_screenshot, wait_up  # noqa: E402
+from workspace_screens import CHROMIUM, free_port, save_screenshot, wait_up
 
 PASSWORD = "rooms screenshot pw"
 

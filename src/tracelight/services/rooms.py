@@ -99,7 +99,13 @@ def read_hotels_csv(path: Path) -> tuple[list[Hotel], list[str]]:
             raise RoomsError(f"hotels CSV {path}: {exc.reason}") from None
     if len(text) > MAX_CSV_BYTES:
         raise RoomsError(f"hotels CSV is over {MAX_CSV_BYTES:,} bytes")
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _hotels_from(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise RoomsError(f"hotels CSV is not valid CSV: {exc}") from None
+
+
+def _hotels_from(reader: csv.DictReader[str]) -> tuple[list[Hotel], list[str]]:
     fields = {f.strip().lower() for f in (reader.fieldnames or [])}
     if not {"hotel_id", "name"} <= fields:
         raise RoomsError("hotels CSV needs a header with at least hotel_id and name "
@@ -129,12 +135,16 @@ def _gallery_files(folder: Path, known_hotels: set[str]) -> tuple[list[tuple[str
             text = read_regular_file(listing, MAX_CSV_BYTES).decode("utf-8-sig", "replace")
         except ImageRefused as exc:
             raise RoomsError(f"{listing}: {exc.reason}") from None
-        for n, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            hid, ref = (row.get("hotel_id") or "").strip(), (row.get("path") or "").strip()
-            if not hid or not ref:
-                problems.append(f"images.csv line {n}: needs hotel_id and path: skipped")
-                continue
-            refs.append((hid, ref))
+        try:
+            for n, row in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
+                hid = (row.get("hotel_id") or "").strip()
+                ref = (row.get("path") or "").strip()
+                if not hid or not ref:
+                    problems.append(f"images.csv line {n}: needs hotel_id and path: skipped")
+                    continue
+                refs.append((hid, ref))
+        except csv.Error as exc:
+            raise RoomsError(f"{listing}: not valid CSV: {exc}") from None
     else:
         for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()):
             for f in sorted(sub.iterdir()):
@@ -296,12 +306,19 @@ def match_photo(store: Store, data: bytes, *, index_dir: str | Path, k: int = 20
 
 
 def side_by_side(data_q: bytes, feats_q: Features, gallery_sha: str, *,
-                 image_dir: str | Path, max_bytes: int) -> tuple[np.ndarray, int]:
-    """The query and a gallery photo side by side with the verified matches; (rgb, count)."""
+                 image_dir: str | Path, max_bytes: int, blur: float = 0.0,
+                 ) -> tuple[np.ndarray, int]:
+    """The query and a gallery photo side by side with the verified matches; (rgb, count).
+    blur > 0: the photos blurred (not reviewed), the matches drawn sharp on top."""
+    import cv2
+
     g_bytes = ImageStore(image_dir).get(gallery_sha, max_bytes)
     rgb_q = decode(data_q)
     rgb_g = decode(g_bytes)
     v = verify(feats_q, extract(rgb_g))
+    if blur > 0:
+        rgb_q = np.asarray(cv2.GaussianBlur(rgb_q, (0, 0), blur), np.uint8)
+        rgb_g = np.asarray(cv2.GaussianBlur(rgb_g, (0, 0), blur), np.uint8)
     return draw_pair(rgb_q, rgb_g, v.pairs), v.inliers
 
 

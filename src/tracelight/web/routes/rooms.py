@@ -33,17 +33,20 @@ def _dirs(request: Request) -> tuple[str, str]:
 
 
 def map_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Candidates with coordinates as points of an equirectangular SVG plot (no tiles)."""
-    pts = []
-    for r in rows:
-        lat, lon = r.get("lat"), r.get("lon")
-        if isinstance(lat, (int, float)) and isinstance(lon, (int, float)) \
-                and math.isfinite(lat) and math.isfinite(lon):
-            pts.append({"x": round((lon + 180) / 360 * MAP_W, 1),
-                        "y": round((90 - lat) / 180 * MAP_H, 1),
-                        "rank": r["rank"], "label": f"{r['rank']}. {r['name']}",
-                        "verified": r["verified_matches"] > 0})
-    return pts
+    """Candidates with coordinates as points of an equirectangular SVG plot (no tiles),
+    framed on the candidates (at least 20 degrees of longitude wide)."""
+    have = [r for r in rows if all(isinstance(r.get(k), (int, float))
+                                   and math.isfinite(r[k]) for k in ("lat", "lon"))]
+    if not have:
+        return []
+    lons, lats = [r["lon"] for r in have], [r["lat"] for r in have]
+    span = max(20.0, (max(lons) - min(lons)) * 1.2, (max(lats) - min(lats)) * 2.4)
+    cx, cy = (max(lons) + min(lons)) / 2, (max(lats) + min(lats)) / 2
+    x0, y0 = cx - span / 2, cy + span / 4  # the plot is twice as wide as high
+    return [{"x": round((r["lon"] - x0) / span * MAP_W, 1),
+             "y": round((y0 - r["lat"]) / (span / 2) * MAP_H, 1),
+             "rank": r["rank"], "label": f"{r['rank']}. {r['name']} ({r.get('city') or ''})",
+             "verified": r["verified_matches"] > 0} for r in have]
 
 
 @router.get("/rooms")
@@ -64,8 +67,6 @@ def rooms_page(request: Request, city: str = "", country: str = "") -> Response:
 
 def _match(store: Any, data: bytes, image_dir: str, index_dir: str, exclude: str,
            reveal: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    import cv2
-
     from tracelight.rooms import Region
     from tracelight.services.rooms import match_photo, png_bytes, side_by_side
 
@@ -76,10 +77,10 @@ def _match(store: Any, data: bytes, image_dir: str, index_dir: str, exclude: str
     for r in found[:DRAWN]:
         if r.inliers <= 0:
             continue
+        # not reviewed: both photos blurred, the matched points drawn sharp on top
         pic, n = side_by_side(data, feats, r.image_sha256, image_dir=image_dir,
-                              max_bytes=settings.get_int("image_max_bytes"))
-        if not reveal:  # not reviewed: both photos blurred, the matched points still seen
-            pic = cv2.GaussianBlur(pic, (0, 0), 6)
+                              max_bytes=settings.get_int("image_max_bytes"),
+                              blur=0.0 if reveal else 6.0)
         drawings.append({"rank": r.rank, "name": r.hotel.name, "inliers": n,
                          "src": "data:image/png;base64,"
                                 + base64.b64encode(png_bytes(pic)).decode("ascii")})
