@@ -13,6 +13,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests judge correctness, never speed (speed is for `tracelight bench`): no per-example
+# deadline and no "too slow" health check, so a loaded machine cannot fail them.
+hypothesis_settings.register_profile(
+    "tracelight", deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+hypothesis_settings.load_profile("tracelight")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

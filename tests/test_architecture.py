@@ -28,7 +28,7 @@ import tracelight
 
 ROOT = Path(tracelight.__file__).parent
 CORE = ("extract", "score", "link", "images", "report", "finance", "outreach", "collect",
-        "authorship")
+        "authorship", "rooms")
 SHELLS = ("cli", "web", "bench")
 ENGINE = "engine"
 STORE_MAY_NOT = ("services", "cli", "web", "bench", "demo", "ingest", "pipeline", ENGINE, *CORE)

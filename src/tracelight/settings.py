@@ -36,6 +36,9 @@ SETTINGS: dict[str, Setting] = {
         Setting("image_dir", "tracelight-images",
                 "Folder of tracelight's own image store: checked ad images kept under their "
                 "SHA-256; the database only holds hashes and that content key."),
+        Setting("rooms_index_dir", "tracelight-rooms",
+                "Folder of the room index (visual words and keypoints of the room gallery and "
+                "of ad photos, derived from the stored photos; see docs/rooms.md)."),
         Setting("image_max_bytes", "20000000",
                 "Largest image file read at ingest, in bytes. A bigger file is refused "
                 "without reading it and becomes an image error on the ad.", int),

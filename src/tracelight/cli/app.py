@@ -79,6 +79,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                              "audited)."),
     "risk": ("risk_cmd", "The risk model learns from review verdicts; an admin promotes a "
                          "better candidate."),
+    "rooms": ("rooms_cmd", "Where was this photo taken: match photos against a gallery of "
+                           "hotel rooms, and find ads photographed in the same room."),
     "runs": ("store_cmd", "List past ingest runs with their counts, newest first."),
     "search": ("store_cmd", "Find ads by words in their text, or by an identifier (--phone, "
                             "--email, ...)."),

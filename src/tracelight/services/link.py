@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from tracelight import settings
 from tracelight.link import Hub, LinkAd, LinkConfig, LinkResult, LinkState, Network, link_batch
 from tracelight.link.external import ExternalEdge
 from tracelight.link.features import FeatureTable
@@ -85,7 +86,7 @@ def previous_assignment(store: Store) -> dict[str, str]:
     return json.loads(assign) if assign else {}
 
 
-def external_edges(store: Store, pk_to_key: Mapping[int, str], *,
+def collected_edges(store: Store, pk_to_key: Mapping[int, str], *,
                    tau: float = 0.5) -> list[ExternalEdge]:
     """Medium evidence from outside the linker: stored author links at or over the model's
     <= 1%-FPR threshold, and ads paid for by one specific Bitcoin owner (weak attributions
@@ -143,13 +144,18 @@ def save_result(store: Store, result: LinkResult, key_to_pk: Mapping[str, int],
 
 
 def update_networks(store: Store, *, rebuild: bool = False, config: LinkConfig | None = None,
-                    progress: Progress | None = None) -> tuple[LinkResult, str]:
+                    progress: Progress | None = None,
+                    external_edges: Sequence[ExternalEdge] | None = None,
+                    ) -> tuple[LinkResult, str]:
     """Bring the stored networks up to date with the stored ads; return (result, mode).
 
     Incremental by default: only ads that are new or changed since the last run are read and
     featurised; removed ads are dropped. `rebuild` featurises every ad again. Both give the
     same networks, and both keep network ids stable against the previous run.
     progress: called with (phase, done, total) while ads are read.
+    external_edges: pairs from other stages (tracelight.link.external) added to the stored
+    author and wallet-owner edges; None: the `room` pairs of the last background search
+    (`tracelight rooms ads`), if any.
     """
     started = utcnow()
     versions = store.ad_versions()
@@ -165,7 +171,13 @@ def update_networks(store: Store, *, rebuild: bool = False, config: LinkConfig |
         mode = "incremental"
     key_to_pk = {k: pk for k, (pk, _h) in versions.items()}
     pk_to_key = {pk: k for k, pk in key_to_pk.items()}
-    edges = external_edges(store, pk_to_key)
+    edges = collected_edges(store, pk_to_key)
+    if external_edges is None:
+        from tracelight.services.room_pairs import stored_room_edges
+
+        edges += stored_room_edges(store, settings.get("rooms_index_dir"))
+    else:
+        edges += list(external_edges)
     fp = edges_fingerprint(edges)
     same_edges = (store.link_blobs(["external"])["external"] or b"").decode() == fp
     if state is not None and not todo and not removed and same_edges:

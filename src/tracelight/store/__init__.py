@@ -14,6 +14,7 @@ from tracelight.store.image_banks import BankTables
 from tracelight.store.interfaces import StoreInterface
 from tracelight.store.networks import NetworkTables
 from tracelight.store.reviews import DigestTables, ReviewTables
+from tracelight.store.rooms import RoomTables
 from tracelight.store.search import SearchTables
 from tracelight.store.workspace import WorkspaceTables
 
@@ -21,7 +22,8 @@ __all__ = ["AdFilter", "BatchResult", "Store", "StoredAd", "open_store"]
 
 
 class Store(AdTables, SearchTables, NetworkTables, BankTables, WorkspaceTables,
-            FinanceTables, CrawlTables, AuthorshipTables, ReviewTables, DigestTables):
+            FinanceTables, CrawlTables, AuthorshipTables, ReviewTables, DigestTables,
+            RoomTables):
     """All reads and writes tracelight makes. Open with `open_store(url)`.
 
     One store type made of repositories, each behind a small Protocol in
@@ -31,7 +33,7 @@ class Store(AdTables, SearchTables, NetworkTables, BankTables, WorkspaceTables,
     workspace queries (store/workspace.py), bank accounts, transactions, alerts and
     account <-> ad links (store/finance.py), crawl state (store/crawl.py), same-author links
     and Bitcoin transactions (store/authorship.py), review states and verdict labels
-    (store/reviews.py), all over one engine (store/base.py).
+    (store/reviews.py), the room gallery (store/rooms.py), all over one engine (store/base.py).
     """
 
 

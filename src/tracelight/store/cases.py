@@ -85,7 +85,7 @@ watches = Table(
     Column("value", String(512), nullable=False),
     Column("label", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    # shared signals (migration 0018): the named watchlist ("" for watches made by hand),
+    # shared signals (migration 0006): the named watchlist ("" for watches made by hand),
     # where it came from, its TLP marking
     Column("watchlist", String(120), nullable=False, server_default="", default=""),
     Column("source", Text),

@@ -31,6 +31,7 @@ from tracelight.store.image_banks import (
 )
 from tracelight.store.networks import LinkRun, LinkRunRow, NetworkRow, StoredHub
 from tracelight.store.reviews import Review, ReviewChange, ReviewLabel, Visit
+from tracelight.store.rooms import Hotel, RoomImage
 from tracelight.store.workspace import SharedAd
 
 Reasons = list[Reason]
@@ -238,8 +239,23 @@ class DigestRepo(Protocol):
 
 
 @runtime_checkable
+class RoomRepo(Protocol):
+    """The room gallery: hotels and their room photos (tracelight.store.rooms)."""
+
+    def upsert_hotels(self, hotels: Sequence[Hotel]) -> tuple[int, int]: ...
+    def hotels_by_id(self, ids: Sequence[str]) -> dict[str, Hotel]: ...
+    def search_hotels(self, *, city: str | None = None, country: str | None = None,
+                      text: str | None = None, limit: int = 200) -> list[Hotel]: ...
+    def room_images_known(self, sha256s: Sequence[str]) -> set[str]: ...
+    def add_room_images(self, images: Sequence[RoomImage]) -> int: ...
+    def iter_room_images(self) -> Iterator[RoomImage]: ...
+    def room_images_of(self, hotel_id: str) -> list[RoomImage]: ...
+    def room_counts(self) -> tuple[int, int]: ...
+
+
+@runtime_checkable
 class StoreInterface(AdRepo, SearchRepo, NetworkRepo, BankRepo, WorkspaceRepo, FinanceRepo,
-                     CrawlRepo, AuthorshipRepo, ReviewRepo, DigestRepo, Protocol):
+                     CrawlRepo, AuthorshipRepo, ReviewRepo, DigestRepo, RoomRepo, Protocol):
     """Every repository over one database: what `tracelight.store.Store` is."""
 
     @property

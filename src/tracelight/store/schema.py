@@ -433,3 +433,34 @@ visits = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("username", "page", name="uq_visits_user_page"),
 )
+
+# ---- room gallery (migration 0016): hotels and their room photos, for hotel-room matching ----
+# Photo bytes live in the content-addressed image store (tracelight/blobs.py), like ad images;
+# the index of their features is a derived folder (setting rooms_index_dir), rebuilt from these.
+room_hotels = Table(
+    "room_hotels", metadata,
+    Column("hotel_id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("chain", Text),
+    Column("address", Text),
+    Column("city", String(200)),
+    Column("country", String(8)),
+    Column("lat", Float),
+    Column("lon", Float),
+    Index("ix_room_hotels_city", "city"),
+    Index("ix_room_hotels_country", "country"),
+)
+
+room_images = Table(
+    "room_images", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("hotel_id", String(64), ForeignKey("room_hotels.hotel_id", ondelete="CASCADE"),
+           nullable=False),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("keypoints", Integer),
+    Column("source", Text),  # the file name it came from (display only, never opened again)
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Index("ix_room_images_hotel", "hotel_id"),
+)

@@ -146,11 +146,12 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
         pages,
         platform,
         reporting,
+        rooms,
         session,
         watch,
     )
     modules = (platform,) if api_only else (session, pages, cases, reporting, watch, admin,
-                                            outreach, platform, api, finance)
+                                            outreach, platform, api, finance, rooms)
     for module in modules:
         app.include_router(module.router)
     platform.add_schemas(app)

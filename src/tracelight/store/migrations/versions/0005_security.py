@@ -11,7 +11,7 @@
 The chain's canonical content is frozen here on purpose (a copy, not an import): a migration
 must compute what this schema version meant, whatever later code does.
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-01
 """

@@ -5,8 +5,8 @@ the importing user in watchlist NAME, each with where it came from and its TLP 2
 Watches made by hand are in the unnamed list "" and keep source and TLP empty. A user watches a
 value once per list (the unique key gains `watchlist`).
 
-Revision ID: 0018
-Revises: 0006
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 

@@ -1,7 +1,7 @@
 """Outreach to possible victims and buyer deterrence, in tables nothing else joins.
 
-Revision ID: 0011
-Revises: 0018
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01
 """
 

@@ -1,7 +1,7 @@
 """Crawl state: what `tracelight crawl` last saw at each URL of a site profile.
 
-Revision ID: 0012
-Revises: 0018
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 """
 

@@ -4,7 +4,7 @@
 the habits that agree). `btc_txs`: transactions read by `tracelight btc ingest-payments`.
 
 Revision ID: 0010
-Revises: 0018
+Revises: 0009
 Create Date: 2026-12-01
 """
 

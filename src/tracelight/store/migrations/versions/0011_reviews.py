@@ -1,7 +1,7 @@
 """Triage that remembers: review state per ad and network, and analysts' verdicts as labels.
 
-Revision ID: 0008
-Revises: 0018
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01
 """
 

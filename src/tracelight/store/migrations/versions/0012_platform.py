@@ -4,8 +4,8 @@ An API token may carry a scope (check, ingest or read); a token without one (eve
 before this revision) acts with its user's full role. Webhooks subscribe an http(s) URL to
 events; each delivery is kept with its attempts until sent, or dead-lettered.
 
-Revision ID: 0009
-Revises: 0018
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01
 """
 

@@ -1,7 +1,7 @@
 """Since my last visit: per user and page, the time up to which the user has seen what's new.
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0016
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0012"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,136 @@
+"""Hotel-room matching in the workspace: upload a photo, see hotel candidates on a list and a
+map, and the side-by-side views with the matched points.
+
+The upload is matched in memory and never stored (its SHA-256 goes to the audit log with the
+reason); the drawings are sent inline in the page and kept nowhere. The photos in them are
+blurred unless the analyst asks to see them (the `reveal` permission; audited).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tracelight import settings
+from tracelight.errors import UsageError
+from tracelight.web.deps import audit, ctx, render, require
+
+router = APIRouter(include_in_schema=False)
+
+MAX_UPLOAD = 20 * 1024 * 1024
+DRAWN = 3  # side-by-side views drawn per search (the best verified hotels)
+MAP_W, MAP_H = 640, 320
+
+
+def _dirs(request: Request) -> tuple[str, str]:
+    return (ctx(request).image_dir or settings.get("image_dir"),
+            settings.get("rooms_index_dir"))
+
+
+def map_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Candidates with coordinates as points of an equirectangular SVG plot (no tiles),
+    framed on the candidates (at least 20 degrees of longitude wide)."""
+    have = [r for r in rows if all(isinstance(r.get(k), (int, float))
+                                   and math.isfinite(r[k]) for k in ("lat", "lon"))]
+    if not have:
+        return []
+    lons, lats = [r["lon"] for r in have], [r["lat"] for r in have]
+    span = max(20.0, (max(lons) - min(lons)) * 1.2, (max(lats) - min(lats)) * 2.4)
+    cx, cy = (max(lons) + min(lons)) / 2, (max(lats) + min(lats)) / 2
+    x0, y0 = cx - span / 2, cy + span / 4  # the plot is twice as wide as high
+    return [{"x": round((r["lon"] - x0) / span * MAP_W, 1),
+             "y": round((y0 - r["lat"]) / (span / 2) * MAP_H, 1),
+             "rank": r["rank"], "label": f"{r['rank']}. {r['name']} ({r.get('city') or ''})",
+             "verified": r["verified_matches"] > 0} for r in have]
+
+
+@router.get("/rooms")
+def rooms_page(request: Request, city: str = "", country: str = "") -> Response:
+    require(request, "read")
+    c = ctx(request)
+    hotels, searched = [], bool(city.strip() or country.strip())
+    if searched:
+        hotels = c.store.search_hotels(city=city or None, country=country or None, limit=200)
+        audit(request, "rooms.search", f"{city.strip()}|{country.strip()}"[:200],
+              detail={"hotels": len(hotels)})
+    n_hotels, n_photos = c.store.room_counts()
+    return render(request, "rooms.html", hotels=hotels, searched=searched, city=city,
+                  country=country, n_hotels=n_hotels, n_photos=n_photos, results=None,
+                  drawings=[], points=[], map_w=MAP_W, map_h=MAP_H, error=None, reason="",
+                  revealed=False)
+
+
+def _match(store: Any, data: bytes, image_dir: str, index_dir: str, exclude: str,
+           reveal: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from tracelight.rooms import Region
+    from tracelight.services.rooms import match_photo, png_bytes, side_by_side
+
+    regions = [Region.parse(exclude, keep=False)] if exclude.strip() else []
+    found, feats, _rgb = match_photo(store, data, index_dir=index_dir, k=20, regions=regions)
+    rows = [r.to_dict() for r in found]
+    drawings = []
+    for r in found[:DRAWN]:
+        if r.inliers <= 0:
+            continue
+        # not reviewed: both photos blurred, the matched points drawn sharp on top
+        pic, n = side_by_side(data, feats, r.image_sha256, image_dir=image_dir,
+                              max_bytes=settings.get_int("image_max_bytes"),
+                              blur=0.0 if reveal else 6.0)
+        drawings.append({"rank": r.rank, "name": r.hotel.name, "inliers": n,
+                         "src": "data:image/png;base64,"
+                                + base64.b64encode(png_bytes(pic)).decode("ascii")})
+    return rows, drawings
+
+
+@router.post("/rooms/match")
+async def rooms_match(request: Request) -> Response:
+    """Match an uploaded photo against the room gallery (in memory, never stored)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import UploadFile
+
+    from tracelight.rooms import RoomImageError
+    from tracelight.services.rooms import RoomsError
+
+    require(request, "read")
+    c = ctx(request)
+    form = await request.form()
+    try:
+        photo = form.get("photo")
+        reason = str(form.get("reason") or "")[:500]
+        exclude = str(form.get("exclude") or "")[:100]
+        reveal = form.get("reveal") == "1"
+        if reveal:
+            require(request, "reveal")
+        if not isinstance(photo, UploadFile):
+            raise UsageError("choose a photo to match")
+        data = await photo.read(MAX_UPLOAD + 1)
+        await photo.close()
+    finally:
+        await form.close()
+    if not data or len(data) > MAX_UPLOAD:
+        raise UsageError("the photo is empty or larger than 20 MB")
+    digest = hashlib.sha256(data).hexdigest()
+    image_dir, index_dir = _dirs(request)
+    error = None
+    rows: list[dict[str, Any]] = []
+    drawings: list[dict[str, Any]] = []
+    try:
+        rows, drawings = await run_in_threadpool(_match, c.store, data, image_dir, index_dir,
+                                                 exclude, reveal)
+    except (RoomsError, RoomImageError, ValueError) as exc:
+        error = str(exc)
+    await run_in_threadpool(audit, request, "rooms.match", f"image:{digest}",
+                            reason=reason or None,
+                            detail={"hotels": len(rows), "revealed": reveal,
+                                    "error": error, "stored": False})
+    n_hotels, n_photos = c.store.room_counts()
+    return render(request, "rooms.html", hotels=[], searched=False, city="", country="",
+                  n_hotels=n_hotels, n_photos=n_photos, results=rows, drawings=drawings,
+                  points=map_points(rows), map_w=MAP_W, map_h=MAP_H, error=error,
+                  reason=reason, revealed=reveal,
+                  status_code=400 if error else 200)
