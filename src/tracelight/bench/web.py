@@ -199,6 +199,16 @@ def run(n_ads: int = 100_000, users: int = 10, rounds: int = 20, workers: int = 
         source = pools.sources[-1] if pools.sources else ""
 
         def user_loop(u: int) -> None:
+            try:
+                _user_loop(u)
+            except threading.BrokenBarrierError:
+                pass  # another user failed first; its error is the one reported
+            except Exception as exc:  # one user failing must not leave the others waiting
+                with lock:
+                    failures.append(f"user {u}: {type(exc).__name__}: {exc}")
+                barrier.abort()
+
+        def _user_loop(u: int) -> None:
             rnd = random.Random(seed * 100 + u)
             with httpx.Client(timeout=30) as client:
                 _login(client, base, f"bench{u}", PASSWORD)
@@ -232,10 +242,19 @@ def run(n_ads: int = 100_000, users: int = 10, rounds: int = 20, workers: int = 
                             time.sleep(rnd.uniform(0.5, 1.5) * think_ms / 1000)
 
         barrier = threading.Barrier(users + 1)
+        failures: list[str] = []
         threads = [threading.Thread(target=user_loop, args=(u,)) for u in range(users)]
         for t in threads:
             t.start()
-        barrier.wait()
+        try:
+            barrier.wait(timeout=600)
+        except threading.BrokenBarrierError:
+            barrier.abort()
+            for t in threads:
+                t.join(60)
+            raise TracelightError("the load generator could not start its users: "
+                                  + ("; ".join(failures[:3]) or "they did not log in within "
+                                     "10 minutes")) from None
         started = time.perf_counter()
         cpu_before = _tree_cpu_s(server.pid)
         for t in threads:
