@@ -164,7 +164,7 @@ def test_link_takes_room_edges_as_medium_evidence_under_the_contradiction_test()
                 key=lambda e: e.ad_ids)
     assert [e.ad_ids for e in ev] == [("a", "b"), ("c", "d")]
     assert all(e.strength == MEDIUM for e in ev) and ev[0].score == pytest.approx(0.7)
-    assert res.stats["external_edges_used"] == 2
+    assert res.stats["external_used"] == 2
     plain = link_batch(ads).state.assignment
     assert plain["a"] != plain["b"]
 

@@ -121,9 +121,10 @@ def run(n_ads: int = 2000, seed: int = 7, top: int = 200,
                 tfr["verdict"] = rep.verdict()
             except UsageError as exc:  # too few labels of one kind to split
                 tfr["verdict"] = f"not trained: {exc}"
+            m: risk_model.RiskModel | None = None
             if rep is not None and rep.candidate is not None:
                 m = risk_model.load_model(rep.candidate)
-            else:  # what the candidate would have been, to measure it anyway
+            elif min(sum(y), len(y) - sum(y)) >= 2:  # what the candidate would have been
                 m = risk_model.RiskModel(0, "", cat.digest, list(cat.codes),
                                          *risk_model._fit(feats, y, list(cat.codes),
                                                           text=True, seed=seed))
@@ -134,7 +135,10 @@ def run(n_ads: int = 2000, seed: int = 7, top: int = 200,
                 for ad, rec, ms in chunk:
                     if ad.pk in held_set:
                         hf[ad.pk] = extract_features(rec, ms, catalogue=cat, stats=stats)
-            after = risk_model.metrics(y_held, m.predict([hf[p] for p in held]))
+            # no candidate at all when the verdicts hold fewer than two of a kind: "after" is
+            # then the scorer before, unchanged
+            after = (risk_model.metrics(y_held, m.predict([hf[p] for p in held])) if m
+                     else before)
             keys = ("n", "positives", "roc_auc", "precision@200")
             saved = rep is not None and rep.candidate is not None
             # "after": the candidate trained on the verdicts, measured whether or not the guard

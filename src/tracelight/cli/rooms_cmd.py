@@ -240,7 +240,7 @@ def rooms_ads(min_matches: int, relink: bool, db_url: str, image_dir: str | None
         if relink and store.ad_versions():
             result, _mode = update_networks(store, rebuild=True,
                                             external_edges=room_edges(store, pairs))
-            stderr.print(f"networks rebuilt: {result.stats.get('external_edges_used', 0)} "
+            stderr.print(f"networks rebuilt: {result.stats.get('external_used', 0)} "
                          f"of {len(pairs)} same-room pair(s) used as evidence",
                          markup=False, highlight=False)
     emit((p.to_dict() for p in pairs), fmt, PAIR_COLUMNS if fmt == "table" else

@@ -17,6 +17,13 @@ or only a site's), or between two contactless groups, needs a name or the city t
 everything but the text disagrees, the text alone does not join (a copy cross-posted without
 the phone keeps both).
 
+External edges (same author, same wallet owner, same room: tracelight.link.external) are
+evidence of one person, not of a shared service, and are built to survive phone rotation; they
+reach these tests with their score lifted by `EXTERNAL_OFFSET` and meet `external_ok`: between
+two groups with contacts of their own they join when both groups are small (at most
+`small_group` ads), else only on a rare shared name or a shared name and the city; they never
+need corroboration to join a contactless ad.
+
 `Agreement` holds the per-row and per-group arrays; `corroborated` and `one_sided` are the two
 tests `hubs.constrained_merge` calls, usable as they are by any engine that feeds it edges
 (e.g. `functools.partial(corroborated, agreement)`).
@@ -31,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 RULES = ("name+(city|template)", "names+city", "name", "name|city", "off")
+EXTERNAL_OFFSET = 3.0  # external edges' scores are lifted by this in the merge: above any other
 
 
 @dataclass(frozen=True)
@@ -64,11 +72,25 @@ def _agree(ag: Agreement, a: int, b: int) -> tuple[bool, bool, bool]:
     return same_city, bool(shared), bool(shared - ag.common_names)
 
 
-def corroborated(ag: Agreement, a: int, b: int, score: float) -> bool:
-    """May an edge (wording score <= 1, photo 2) join ads a and b whose groups both hold
-    contacts of their own?"""
+def external_ok(ag: Agreement, a: int, b: int) -> bool:
+    """May an external edge (author, wallet owner, room) join ads a and b whose groups both
+    hold contacts of their own?"""
     if ag.rule == "off":
         return True
+    if (ag.strong_size[ag.strong_labels[a]] <= ag.small_group
+            and ag.strong_size[ag.strong_labels[b]] <= ag.small_group):
+        return True
+    same_city, same_name, rare_name = _agree(ag, a, b)
+    return rare_name or (same_name and same_city)
+
+
+def corroborated(ag: Agreement, a: int, b: int, score: float) -> bool:
+    """May an edge (wording score <= 1, photo 2, external EXTERNAL_OFFSET + score) join ads a
+    and b whose groups both hold contacts of their own?"""
+    if ag.rule == "off":
+        return True
+    if score >= EXTERNAL_OFFSET:
+        return external_ok(ag, a, b)
     same_city, same_name, rare_name = _agree(ag, a, b)
     if score > 1.0:
         return same_name and same_city
@@ -89,7 +111,7 @@ def corroborated(ag: Agreement, a: int, b: int, score: float) -> bool:
 
 def one_sided(ag: Agreement, a: int, b: int, score: float) -> bool:
     """May an edge join a group with contacts and a contactless one?"""
-    if ag.rule == "off" or not ag.contactless_check:
+    if ag.rule == "off" or not ag.contactless_check or score >= EXTERNAL_OFFSET:
         return True
     same_city, same_name, _rare = _agree(ag, a, b)
     return same_city or same_name

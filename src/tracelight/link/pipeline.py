@@ -30,6 +30,7 @@ from tracelight.link.cluster import (
     risk_summary,
 )
 from tracelight.link.contradiction import (
+    EXTERNAL_OFFSET,
     RULES,
     Agreement,
     common_names,
@@ -324,6 +325,8 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     photo_score = np.full(pa.size, 2.0, dtype=np.float32)  # ahead of any wording edge
     ea, eb, es, ext = (edge_rows(external_edges, {k: r for r, k in enumerate(keys)})
                        if external_edges else (wa[:0], wb[:0], np.zeros(0, np.float32), []))
+    # external edges meet their own test (contradiction.external_ok): lifted above any other
+    es = (es + np.float32(EXTERNAL_OFFSET)).astype(np.float32)
     ext_of = {(int(a), int(b), float(s)): e
               for a, b, s, e in zip(ea.tolist(), eb.tolist(), es.tolist(), ext, strict=True)}
     uf, used, refused = constrained_merge(
