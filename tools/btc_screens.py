@@ -13,15 +13,13 @@ btc-network.png (that ad's network). Never downloads a browser:
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import urllib.parse
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workspace_screens import CHROMIUM, free_port, save_screenshot, wait_up
+from workspace_screens import save_screenshot, signed_in
 
 
 def main() -> int:
@@ -44,35 +42,16 @@ def main() -> int:
         net = store.network_id_of(pk)
     finally:
         store.close()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "tracelight", "serve", "--db", args.db,
-                               "--port", str(port)],
-                              env={**os.environ, "TRACELIGHT_DB": args.db})
-    try:
-        wait_up(base)
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM)
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            page.goto(base + "/login")
-            page.fill("input[name=username]", args.user)
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
-            page.goto(f"{base}/btc/owners/{urllib.parse.quote(owner, safe='')}")
-            save_screenshot(page, args.out, "btc-owner")
-            page.goto(f"{base}/ads/{urllib.parse.quote(source)}/{urllib.parse.quote(ad_id)}")
-            page.locator("text=Who wrote it and who paid").scroll_into_view_if_needed()
-            save_screenshot(page, args.out, "btc-ad")
-            if net:
-                page.goto(f"{base}/networks/{net}")
-                page.locator("text=What links these ads").scroll_into_view_if_needed()
-                save_screenshot(page, args.out, "btc-network")
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with signed_in(args.db, args.user, password) as (page, base):
+        page.goto(f"{base}/btc/owners/{urllib.parse.quote(owner, safe='')}")
+        save_screenshot(page, args.out, "btc-owner")
+        page.goto(f"{base}/ads/{urllib.parse.quote(source)}/{urllib.parse.quote(ad_id)}")
+        page.locator("text=Who wrote it and who paid").scroll_into_view_if_needed()
+        save_screenshot(page, args.out, "btc-ad")
+        if net:
+            page.goto(f"{base}/networks/{net}")
+            page.locator("text=What links these ads").scroll_into_view_if_needed()
+            save_screenshot(page, args.out, "btc-network")
     return 0
 
 

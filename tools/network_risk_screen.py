@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workspace_screens import CHROMIUM, free_port, save_screenshot, wait_up
+from workspace_screens import save_screenshot, signed_in
 
 
 def main() -> int:
@@ -32,39 +30,19 @@ def main() -> int:
     args = ap.parse_args()
     password = args.password_file.read_text(encoding="utf-8").strip()
     args.out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "tracelight", "serve", "--db", args.db,
-                               "--port", str(port)],
-                              env={**os.environ, "TRACELIGHT_DB": args.db})
-    try:
-        wait_up(base)
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM)
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            page.goto(base + "/login")
-            page.fill("input[name=username]", args.user)
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/queue")
-            nid = args.network
-            if not nid:
-                cookie = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
-                with urllib.request.urlopen(urllib.request.Request(
-                        base + "/api/networks?limit=100&sort=risk",
-                        headers={"Cookie": cookie})) as r:
-                    nets = json.load(r)["results"]
-                nid = next((n["id"] for n in nets if (n.get("size") or 0) >= 5), nets[0]["id"])
-            page.goto(f"{base}/networks/{nid}")
-            page.wait_for_selector("#risk-parts")
-            page.wait_for_timeout(800)
-            save_screenshot(page, args.out, "network-risk")
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with signed_in(args.db, args.user, password) as (page, base):
+        nid = args.network
+        if not nid:
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
+            with urllib.request.urlopen(urllib.request.Request(
+                    base + "/api/networks?limit=100&sort=risk",
+                    headers={"Cookie": cookie})) as r:
+                nets = json.load(r)["results"]
+            nid = next((n["id"] for n in nets if (n.get("size") or 0) >= 5), nets[0]["id"])
+        page.goto(f"{base}/networks/{nid}")
+        page.wait_for_selector("#risk-parts")
+        page.wait_for_timeout(800)
+        save_screenshot(page, args.out, "network-risk")
     return 0
 
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workspace_screens import CHROMIUM, free_port, save_screenshot, wait_up
+from workspace_screens import save_screenshot, signed_in
 
 PASSWORD = "rooms screenshot pw"
 
@@ -44,38 +44,19 @@ def main() -> int:
                         "admin", "--password-stdin"], env=env, check=False,
                        input=PASSWORD + "\n", text=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "tracelight", "serve", "--port",
-                               str(port)], env=env)
-    try:
-        wait_up(base)
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM)
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            page.goto(base + "/login")
-            page.fill("input[name=username]", "ana")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/queue")
-            for name, reveal in (("rooms", False), ("rooms-revealed", True)):
-                page.goto(base + "/rooms")
-                page.set_input_files("input[name=photo]", str(work / "g" / "queries" /
-                                                               "q00000.jpg"))
-                page.fill("input[name=reason]", "screenshot")
-                if reveal:
-                    page.check("input[name=reveal]")
-                page.click("button:has-text('Find the hotel')")
-                page.wait_for_selector("text=Hotel candidates", timeout=120_000)
-                save_screenshot(page, args.out, name)
-                page.locator("h2:has-text('Why')").scroll_into_view_if_needed()
-                save_screenshot(page, args.out, name + "-pairs")
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with signed_in(db, "ana", PASSWORD, env=env) as (page, base):
+        for name, reveal in (("rooms", False), ("rooms-revealed", True)):
+            page.goto(base + "/rooms")
+            page.set_input_files("input[name=photo]", str(work / "g" / "queries" /
+                                                           "q00000.jpg"))
+            page.fill("input[name=reason]", "screenshot")
+            if reveal:
+                page.check("input[name=reveal]")
+            page.click("button:has-text('Find the hotel')")
+            page.wait_for_selector("text=Hotel candidates", timeout=120_000)
+            save_screenshot(page, args.out, name)
+            page.locator("h2:has-text('Why')").scroll_into_view_if_needed()
+            save_screenshot(page, args.out, name + "-pairs")
     return 0
 
 

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workspace_screens import CHROMIUM, free_port, save_screenshot, wait_up
+from workspace_screens import save_screenshot, signed_in
 
 
 def build(folder: Path, n_ads: int = 800, first: int = 640) -> tuple[str, Path]:
@@ -117,58 +116,39 @@ def main() -> int:
         ap.error("give --db and --password-file, or --build DIR")
     password = args.password_file.read_text(encoding="utf-8").strip()
     args.out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "tracelight", "serve", "--db", args.db,
-                               "--port", str(port)],
-                              env={**os.environ, "TRACELIGHT_DB": args.db})
-    try:
-        wait_up(base)
-        from playwright.sync_api import sync_playwright
+    with signed_in(args.db, args.user, password) as (page, base):
 
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM)
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
+        def shot(name: str) -> None:
+            save_screenshot(page, args.out, name)
 
-            def shot(name: str) -> None:
-                save_screenshot(page, args.out, name)
-
-            page.goto(base + "/login")
-            page.fill("input[name=username]", args.user)
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
-            page.goto(base + "/queue")
-            boxes = page.locator("tr.qrow td:first-child input.sel")
-            boxes.nth(1).click()
-            boxes.nth(4).click(modifiers=["Shift"])  # a range: rows 2 to 5
-            page.keyboard.press("j")
-            page.keyboard.press("j")
-            page.keyboard.press("w")  # and the whole network of the second row
-            page.select_option("select[name=reason]", index=2)
-            shot("triage-queue-selected")
-            page.keyboard.press("w")
-            for i in range(1, 5):
-                boxes.nth(i).uncheck()
-            page.locator("aside input.sel").first.check()
-            page.select_option("select[name=state]", "escalated")
-            page.click("button[value=mark]")
-            page.wait_for_load_state()
-            shot("triage-network-closed")
-            boxes.nth(0).check()
-            boxes.nth(2).check()
-            page.fill("input[name=to]", args.user)
-            page.click("button[value=assign]")
-            page.wait_for_load_state()
-            page.goto(base + "/queue?view=mine")
-            shot("triage-mine")
-            page.goto(base + "/new")
-            shot("triage-since-last-visit")
-            page.goto(base + "/about")
-            shot("triage-about")
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+        page.goto(base + "/queue")
+        boxes = page.locator("tr.qrow td:first-child input.sel")
+        boxes.nth(1).click()
+        boxes.nth(4).click(modifiers=["Shift"])  # a range: rows 2 to 5
+        page.keyboard.press("j")
+        page.keyboard.press("j")
+        page.keyboard.press("w")  # and the whole network of the second row
+        page.select_option("select[name=reason]", index=2)
+        shot("triage-queue-selected")
+        page.keyboard.press("w")
+        for i in range(1, 5):
+            boxes.nth(i).uncheck()
+        page.locator("aside input.sel").first.check()
+        page.select_option("select[name=state]", "escalated")
+        page.click("button[value=mark]")
+        page.wait_for_load_state()
+        shot("triage-network-closed")
+        boxes.nth(0).check()
+        boxes.nth(2).check()
+        page.fill("input[name=to]", args.user)
+        page.click("button[value=assign]")
+        page.wait_for_load_state()
+        page.goto(base + "/queue?view=mine")
+        shot("triage-mine")
+        page.goto(base + "/new")
+        shot("triage-since-last-visit")
+        page.goto(base + "/about")
+        shot("triage-about")
     return 0
 
 

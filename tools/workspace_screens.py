@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,40 @@ def save_screenshot(page: Any, out: Path, name: str) -> Path:
     return path
 
 
+@contextmanager
+def signed_in(db: str, user: str, password: str, *, cwd: str | Path = ".",
+              env: Mapping[str, str] | None = None) -> Iterator[tuple[Any, str]]:
+    """Serve `db` on a free 127.0.0.1 port, open Debian's Chromium at 1366x900 and sign in
+    as `user`; yield (page, base URL); close the browser and stop the server afterwards."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "tracelight", "serve", "--db", db,
+                               "--port", str(port)], cwd=cwd,
+                              env={**os.environ, **(env or {}), "TRACELIGHT_DB": db})
+    try:
+        wait_up(base)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.goto(base + "/login")
+            page.fill("input[name=username]", user)
+            page.fill("input[name=password]", password)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/queue")
+            try:
+                yield page, base
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", required=True)
@@ -71,79 +107,56 @@ def main() -> int:
     args = ap.parse_args()
     password = args.password_file.read_text(encoding="utf-8").strip()
     args.out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "tracelight", "serve", "--db", args.db,
-                               "--port", str(port)], cwd=args.cwd,
-                              env={**os.environ, "TRACELIGHT_DB": args.db})
-    try:
-        wait_up(base)
-        from playwright.sync_api import sync_playwright
+    with signed_in(args.db, args.user, password, cwd=args.cwd) as (page, base):
 
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM)
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
+        def shot(name: str) -> None:
+            save_screenshot(page, args.out, name)
 
-            def shot(name: str) -> None:
-                save_screenshot(page, args.out, name)
-
-            page.goto(base + "/login")
-            page.fill("input[name=username]", args.user)
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/queue")
-            shot("queue")
-            page.goto(base + "/networks")
-            shot("networks")
-            nid = args.network
-            if not nid:
-                import json
-                with urllib.request.urlopen(urllib.request.Request(
-                        base + "/api/networks?limit=500",
-                        headers={"Cookie": "; ".join(f"{c['name']}={c['value']}" for c in
-                                                     page.context.cookies())})) as r:
-                    nets = json.load(r)["results"]
-                nid = next((n["id"] for n in nets if len(n["places"]) >= 3), nets[0]["id"])
-            page.goto(f"{base}/networks/{nid}")
-            page.wait_for_selector("#graph canvas")
-            page.wait_for_timeout(800)
-            shot("network")
-            page.locator("h2:has-text('Itinerary')").scroll_into_view_if_needed()
-            page.evaluate("document.querySelector('figure.itinerary-map')"
-                          ".scrollIntoView({block: 'start'})")
-            page.evaluate("window.scrollBy(0, -60)")
-            shot("network-map")
-            if args.ad:
-                page.goto(f"{base}/ads/{args.ad}")
-            else:
-                page.goto(base + "/queue")
-                page.click("table.ads tbody tr >> nth=0 >> a")
-            page.wait_for_selector("text=Why this is a lead")
-            if page.locator("text=Reveal (audited)").count():
-                page.locator("text=Reveal (audited)").first.click()
-                page.wait_for_selector("img.revealed")
-                page.wait_for_timeout(300)
-            shot("ad")
-            if page.locator("a:has-text('full size (audited)')").count():
-                page.locator("a:has-text('full size (audited)')").first.click()
-                page.wait_for_selector("figure.fullsize img")
-                shot("image-full")
-            page.goto(f"{base}/search?kind=q&q={args.search.replace(' ', '+')}")
-            shot("search")
-            page.goto(f"{base}/cases/{args.case}")
-            shot("case")
-            page.goto(base + "/account")
-            shot("account")
-            page.goto(base + "/api/docs")
-            page.locator("code:has-text('/api/cases')").first.scroll_into_view_if_needed()
-            shot("api-docs")
-            browser.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        shot("queue")
+        page.goto(base + "/networks")
+        shot("networks")
+        nid = args.network
+        if not nid:
+            import json
+            with urllib.request.urlopen(urllib.request.Request(
+                    base + "/api/networks?limit=500",
+                    headers={"Cookie": "; ".join(f"{c['name']}={c['value']}" for c in
+                                                 page.context.cookies())})) as r:
+                nets = json.load(r)["results"]
+            nid = next((n["id"] for n in nets if len(n["places"]) >= 3), nets[0]["id"])
+        page.goto(f"{base}/networks/{nid}")
+        page.wait_for_selector("#graph canvas")
+        page.wait_for_timeout(800)
+        shot("network")
+        page.locator("h2:has-text('Itinerary')").scroll_into_view_if_needed()
+        page.evaluate("document.querySelector('figure.itinerary-map')"
+                      ".scrollIntoView({block: 'start'})")
+        page.evaluate("window.scrollBy(0, -60)")
+        shot("network-map")
+        if args.ad:
+            page.goto(f"{base}/ads/{args.ad}")
+        else:
+            page.goto(base + "/queue")
+            page.click("table.ads tbody tr >> nth=0 >> a")
+        page.wait_for_selector("text=Why this is a lead")
+        if page.locator("text=Reveal (audited)").count():
+            page.locator("text=Reveal (audited)").first.click()
+            page.wait_for_selector("img.revealed")
+            page.wait_for_timeout(300)
+        shot("ad")
+        if page.locator("a:has-text('full size (audited)')").count():
+            page.locator("a:has-text('full size (audited)')").first.click()
+            page.wait_for_selector("figure.fullsize img")
+            shot("image-full")
+        page.goto(f"{base}/search?kind=q&q={args.search.replace(' ', '+')}")
+        shot("search")
+        page.goto(f"{base}/cases/{args.case}")
+        shot("case")
+        page.goto(base + "/account")
+        shot("account")
+        page.goto(base + "/api/docs")
+        page.locator("code:has-text('/api/cases')").first.scroll_into_view_if_needed()
+        shot("api-docs")
     return 0
 
 
