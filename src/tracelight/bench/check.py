@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from tracelight.bench.measure import say
+from tracelight.bench.measure import say, tree_cpu_s
 from tracelight.bench.web import _free_port, _pct, _tracelight
 from tracelight.errors import TracelightError
 
@@ -125,30 +125,6 @@ def _phase(port: int, token: str, bodies: list[bytes], clients: int,
     return times, time.perf_counter() - t0, errors
 
 
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and all its descendants (Linux
-    /proc; 0.0 elsewhere): the server's cost per check, which a loaded machine does not
-    inflate as it does wall-clock latency."""
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total = 0.0
-    todo, seen = [pid], set()
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        try:
-            stat = Path(f"/proc/{p}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            for task in Path(f"/proc/{p}/task").iterdir():
-                kids = (task / "children").read_text().split()
-                todo.extend(int(k) for k in kids)
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
-
-
 def _report(label: str, times: list[float], seconds: float, errors: list[str],
             p50_target: float | None, p99_target: float, rate_target: float | None,
             cpu: float = 0.0) -> None:
@@ -214,13 +190,13 @@ def run(n_ads: int = 20_000, checks: int = 2000, image_checks: int = 300, client
         _phase(port, token, bodies[:50], clients)  # warm both workers (imports, caches)
         say(f"tracelight serve --api-only --workers {workers}, {clients} client threads, "
             f"loopback ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
-        cpu0 = _tree_cpu(server.pid)
+        cpu0 = tree_cpu_s(server.pid)
         times, seconds, errors = _phase(port, token, bodies, clients)
-        cpu1 = _tree_cpu(server.pid)
+        cpu1 = tree_cpu_s(server.pid)
         _report("text only", times, seconds, errors, 10, 50, 300, cpu1 - cpu0)
         times, seconds, errors = _phase(port, token, with_image, clients)
         _report(f"one 800x600 JPEG ({len(picture) * 3 // 4 // 1024} KiB)", times, seconds,
-                errors, None, 100, None, _tree_cpu(server.pid) - cpu1)
+                errors, None, 100, None, tree_cpu_s(server.pid) - cpu1)
     finally:
         server.terminate()
         try:

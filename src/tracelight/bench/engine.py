@@ -12,33 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tracelight.bench.measure import say
-
-
-def _tree_rss_mb(root: int) -> tuple[float, int]:
-    """Resident MiB and process count of `root` and all its descendants (Linux /proc)."""
-    parent: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        parent[int(name)] = int(fields[1])
-        rss[int(name)] = int(fields[21]) * page
-    tree = {root}
-    changed = True
-    while changed:
-        changed = False
-        for pid, pp in parent.items():
-            if pp in tree and pid not in tree:
-                tree.add(pid)
-                changed = True
-    return sum(rss.get(p, 0) for p in tree) / 2**20, len(tree)
+from tracelight.bench.measure import say, tree_cpu_s, tree_rss_mb
 
 
 class TreeSampler:
@@ -51,7 +25,7 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            mb, n = _tree_rss_mb(os.getpid())
+            mb, n = tree_rss_mb(os.getpid())
             if mb > self.peak:
                 self.peak, self.procs = mb, n
             self._stop.wait(self.every)
@@ -63,35 +37,6 @@ class TreeSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._t.join()
-
-
-def _tree_cpu_s() -> float:
-    """CPU seconds of this process tree so far (live descendants included)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    me = os.getpid()
-    parent: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                f = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        parent[int(name)] = int(f[1])
-        cpu[int(name)] = (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tick
-    tree = {me}
-    changed = True
-    while changed:
-        changed = False
-        for pid, pp in parent.items():
-            if pp in tree and pid not in tree:
-                tree.add(pid)
-                changed = True
-    total = sum(cpu.get(p, 0.0) for p in tree)
-    return total
 
 
 def run(n_ads: int = 4000, shards: int = 4, workers: int = 2, seed: int = 7,
@@ -111,14 +56,14 @@ def run(n_ads: int = 4000, shards: int = 4, workers: int = 2, seed: int = 7,
             (root / f"shard-{i:03d}.jsonl").write_bytes(b"".join(lines[i * per:(i + 1) * per]))
         opts = PipelineOptions(images=False)
         for engine in engines:
-            cpu0 = _tree_cpu_s()
+            cpu0 = tree_cpu_s(os.getpid(), waited=True)
             t0 = time.perf_counter()
             with TreeSampler() as sampler:
                 summary = run_job([str(root / "shard-*.jsonl")], str(root / f"out-{engine}"),
                                   engine=engine, master=f"local[{workers}]", workers=workers,
                                   options=opts, link=False)
             wall = time.perf_counter() - t0
-            cpu = _tree_cpu_s() - cpu0
+            cpu = tree_cpu_s(os.getpid(), waited=True) - cpu0
             row = {"startup_s": summary.seconds["startup"], "stages_s": summary.seconds["stages"],
                    "wall_s": round(wall, 2), "ads_per_s": round(summary.ads / max(
                        summary.seconds["stages"], 1e-9), 1), "cpu_s_live_tree": round(cpu, 1),

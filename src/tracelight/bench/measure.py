@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -48,6 +49,58 @@ def cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _proc_stats() -> dict[int, tuple[int, int, int, int]]:
+    """Every process (Linux /proc): pid -> (parent pid, own CPU ticks, waited children's CPU
+    ticks, resident pages); empty where there is no /proc."""
+    out: dict[int, tuple[int, int, int, int]] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return out
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                f = fh.read().rsplit(b")", 1)[1].split()
+            out[int(name)] = (int(f[1]), int(f[11]) + int(f[12]), int(f[13]) + int(f[14]),
+                              int(f[21]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def _tree(root: int, stats: dict[int, tuple[int, int, int, int]]) -> set[int]:
+    kids: dict[int, list[int]] = {}
+    for pid, st in stats.items():
+        kids.setdefault(st[0], []).append(pid)
+    tree, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid in tree:
+            continue
+        tree.add(pid)
+        todo.extend(kids.get(pid, ()))
+    return tree & stats.keys()
+
+
+def tree_cpu_s(root: int, *, waited: bool = False) -> float:
+    """CPU seconds (user + system) used so far by process `root` and all its live
+    descendants; `waited` adds what their finished, waited-for children used. A server's cost
+    per request, which a loaded machine does not inflate as it does wall-clock latency."""
+    stats = _proc_stats()
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum(stats[p][1] + (stats[p][2] if waited else 0)
+               for p in _tree(root, stats)) / tick
+
+
+def tree_rss_mb(root: int) -> tuple[float, int]:
+    """Resident MiB and process count of `root` and all its live descendants."""
+    stats = _proc_stats()
+    tree = _tree(root, stats)
+    return sum(stats[p][3] for p in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20, len(tree)
 
 
 @dataclass

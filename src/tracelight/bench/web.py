@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from tracelight.bench.measure import peak_rss_mb, say
+from tracelight.bench.measure import peak_rss_mb, say, tree_cpu_s
 from tracelight.errors import TracelightError, UsageError
 
 PASSWORD = "bench-password-123"
@@ -52,21 +52,6 @@ def _pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _tree_cpu_s(root: int) -> float:
-    """CPU seconds (user + system) used so far by a process and its children (Linux)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(stat.parent.name)
-        if pid == root or int(fields[1]) == root:  # fields[1] is the parent pid
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def _login(client: Any, base: str, username: str, password: str) -> None:
@@ -256,11 +241,11 @@ def run(n_ads: int = 100_000, users: int = 10, rounds: int = 20, workers: int = 
                                   + ("; ".join(failures[:3]) or "they did not log in within "
                                      "10 minutes")) from None
         started = time.perf_counter()
-        cpu_before = _tree_cpu_s(server.pid)
+        cpu_before = tree_cpu_s(server.pid)
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
-        server_cpu = _tree_cpu_s(server.pid) - cpu_before
+        server_cpu = tree_cpu_s(server.pid) - cpu_before
     finally:
         server.terminate()
         try:
