@@ -176,6 +176,18 @@ def db_option(func: F) -> F:
     )(func)
 
 
+ACTOR_HELP = "Who is acting, for the audit log. [default: the OS user]"
+
+
+def actor_option(help: str = ACTOR_HELP) -> Callable[[F], F]:
+    """`--as USER`: who is acting, for the audit log (defaults to the OS user)."""
+
+    def deco(func: F) -> F:
+        return click.option("--as", "actor", default=None, metavar="USER", help=help)(func)
+
+    return deco
+
+
 def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:
     """`--format table|jsonl|csv` for commands that print records."""
     choices = choices or ("table", "jsonl", "csv")

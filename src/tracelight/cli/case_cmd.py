@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import click
 
-from tracelight.cli.app import cli, db_option, format_option
+from tracelight.cli.app import actor_option, cli, db_option, format_option
 from tracelight.cli.common import store_from
 from tracelight.cli.output import emit
-
-ACTOR_HELP = "Who is acting, for the audit log. [default: the OS user]"
 
 
 @cli.group()
@@ -28,7 +26,7 @@ def case() -> None:
               help="A network to put in the case (repeatable).")
 @click.option("--description", default="", help="What the case is about.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option()
 @db_option
 def case_create(title: str, ads: tuple[str, ...], networks: tuple[str, ...], description: str,
                 tags: tuple[str, ...], actor: str | None, db_url: str) -> None:
@@ -44,7 +42,7 @@ def case_create(title: str, ads: tuple[str, ...], networks: tuple[str, ...], des
 
 @case.command("list")
 @click.option("--status", default=None, help="Only cases with this status.")
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option()
 @format_option()
 @db_option
 def case_list(status: str | None, actor: str | None, fmt: str, db_url: str) -> None:
@@ -59,7 +57,7 @@ def case_list(status: str | None, actor: str | None, fmt: str, db_url: str) -> N
 
 @case.command("show")
 @click.argument("case_id", type=int)
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option()
 @format_option("table", "jsonl")
 @db_option
 def case_show(case_id: int, actor: str | None, fmt: str, db_url: str) -> None:
@@ -89,7 +87,7 @@ def case_show(case_id: int, actor: str | None, fmt: str, db_url: str) -> None:
               help="A network (repeatable).")
 @click.option("--identifier", "identifiers", multiple=True, metavar="KIND:VALUE",
               help="An identifier such as phone:+12065550143 (repeatable).")
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option()
 @db_option
 def case_add(case_id: int, ads: tuple[str, ...], networks: tuple[str, ...],
              identifiers: tuple[str, ...], actor: str | None, db_url: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from tracelight.cli.app import cli, db_option, format_option
+from tracelight.cli.app import actor_option, cli, db_option, format_option
 from tracelight.cli.common import store_from
 from tracelight.cli.output import dumps
 
@@ -19,8 +19,7 @@ from tracelight.cli.output import dumps
 @format_option("md", "jsonl", default="md")
 @click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False),
               metavar="FILE", help="Write here instead of stdout (never overwrites).")
-@click.option("--as", "actor", default=None, metavar="USER",
-              help="Who is asking, for the audit log. [default: the OS user]")
+@actor_option("Who is asking, for the audit log. [default: the OS user]")
 @db_option
 def digest_cmd(since: str, mark_seen: bool, fmt: str, out_path: str | None,
                actor: str | None, db_url: str) -> None:

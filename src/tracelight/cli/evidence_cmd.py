@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tracelight.cli.app import cli, db_option
+from tracelight.cli.app import actor_option, cli, db_option
 
 
 class _DefaultAd(click.Group):
@@ -33,8 +33,7 @@ def evidence() -> None:
 @click.option("--source", default=None, help="The ad's source, when ids repeat across sources.")
 @click.option("--warc-dir", type=click.Path(path_type=Path), default=None,
               help="Where the crawl's WARC files are. [default: TRACELIGHT_WARC_DIR]")
-@click.option("--as", "actor", default=None, metavar="USER",
-              help="Who is acting, for the audit log. [default: the OS user]")
+@actor_option()
 @db_option
 def evidence_ad(ad_id: str, out: Path, source: str | None, warc_dir: Path | None,
                 actor: str | None, db_url: str) -> None:
@@ -60,8 +59,7 @@ def evidence_ad(ad_id: str, out: Path, source: str | None, warc_dir: Path | None
 @evidence.command("bundle")
 @click.argument("case_id", type=int)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="The zip to write.")
-@click.option("--as", "actor", default=None, metavar="USER",
-              help="Who is acting, for the audit log. [default: the OS user]")
+@actor_option()
 @db_option
 def evidence_bundle(case_id: int, out: Path, actor: str | None, db_url: str) -> None:
     """Write case CASE_ID's evidence bundle (a zip with a SHA-256 manifest, the chain of

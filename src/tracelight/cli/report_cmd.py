@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from tracelight.cli.app import cli, db_option
+from tracelight.cli.app import actor_option, cli, db_option
 from tracelight.cli.common import parse_when, store_from
 from tracelight.report.cybertip import DEFAULT_INCIDENT, INCIDENT_TYPES
 
@@ -45,8 +45,7 @@ def report() -> None:
                    "that only writes files.")
 @click.option("--password-env", default="TRACELIGHT_NCMEC_PASSWORD", show_default=True,
               help="Environment variable holding the Reporting API password.")
-@click.option("--as", "actor", default=None, metavar="USER",
-              help="Who is acting, for the audit log. [default: the OS user]")
+@actor_option()
 @db_option
 def cybertip(case_id: int, out: Path, incident_type: str, incident_date: str | None,
              reporter_email: str | None, reporter_name: str | None, victim_first_name: str,

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import click
 
-from tracelight.cli.app import cli, db_option, format_option
+from tracelight.cli.app import actor_option, cli, db_option, format_option
 from tracelight.cli.common import store_from
 from tracelight.cli.output import emit
 
-ACTOR_HELP = "Who is acting, for the audit log. [default: the OS user]"
 STATE_CHOICES = ["new", "in-review", "no-concern", "escalated", "needs-follow-up"]
 
 
@@ -33,7 +32,7 @@ def review() -> None:
               help="The case an escalation goes to (the targets are added to it).")
 @click.option("--follow-up", "follow_up", default=None, metavar="YYYY-MM-DD",
               help="When to look again (required for needs-follow-up).")
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option()
 @db_option
 def review_mark(refs: tuple[str, ...], state: str, reason: str | None, case_pk: int | None,
                 follow_up: str | None, actor: str | None, db_url: str) -> None:
@@ -51,7 +50,7 @@ def review_mark(refs: tuple[str, ...], state: str, reason: str | None, case_pk: 
 @review.command("assign")
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
 @click.option("--to", "to", required=True, metavar="USER", help="The analyst to assign to.")
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option()
 @db_option
 def review_assign(refs: tuple[str, ...], to: str, actor: str | None, db_url: str) -> None:
     """Put REF... in review by USER (`tracelight queue --mine --as USER` lists them)."""
@@ -72,7 +71,7 @@ def review_assign(refs: tuple[str, ...], to: str, actor: str | None, db_url: str
               help="Only ads or only networks.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True,
               help="How many rows.")
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option()
 @format_option()
 @db_option
 def review_list(state: str | None, assignee: str | None, kind: str | None, limit: int,

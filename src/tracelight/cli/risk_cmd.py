@@ -7,12 +7,10 @@ from pathlib import Path
 
 import click
 
-from tracelight.cli.app import cli, db_option, format_option
+from tracelight.cli.app import actor_option, cli, db_option, format_option
 from tracelight.cli.common import store_from
 from tracelight.cli.output import dumps, emit, stderr
 from tracelight.cli.score_cmd import METRIC_COLUMNS, _catalogue, model_dir_option
-
-ACTOR_HELP = "Who is acting, for the audit log. [default: the OS user]"
 
 
 @cli.group()
@@ -28,7 +26,7 @@ def risk() -> None:
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the splits.")
 @click.option("--text/--no-text", default=True, show_default=True,
               help="Also learn from the words of the text.")
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option()
 @format_option("table", "jsonl")
 @db_option
 @model_dir_option
@@ -59,8 +57,7 @@ def risk_train(from_reviews: bool, folds: int, seed: int, text: bool, actor: str
 
 @risk.command("promote")
 @click.argument("version", type=click.IntRange(min=1))
-@click.option("--as", "actor", default=None, metavar="USER",
-              help="The admin accepting it (a workspace user). [default: the OS user]")
+@actor_option("The admin accepting it (a workspace user). [default: the OS user]")
 @db_option
 @model_dir_option
 def risk_promote(version: int, actor: str | None, db_url: str, model_dir: str) -> None:
@@ -76,7 +73,7 @@ def risk_promote(version: int, actor: str | None, db_url: str, model_dir: str) -
 @risk.command("card")
 @click.option("--features", type=click.IntRange(0, 500), default=15, show_default=True,
               help="How many features (indicator weights) to list, largest first.")
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option()
 @format_option("table", "jsonl")
 @db_option
 @model_dir_option

@@ -13,7 +13,7 @@ import click
 
 from tracelight import settings
 from tracelight.bench.measure import timed
-from tracelight.cli.app import cli, db_option, format_option
+from tracelight.cli.app import actor_option, cli, db_option, format_option
 from tracelight.cli.common import progress_bar, store_from
 from tracelight.cli.output import (
     Col,
@@ -283,8 +283,7 @@ NETWORK_SECTION = {"ref": Col("ref", "network"),
 @click.option("--all", "show_all", is_flag=True,
               help="Also what analysts closed (no concern, escalated, follow-up not due).")
 @click.option("--mine", is_flag=True, help="Only what is assigned to you (see --as).")
-@click.option("--as", "actor", default=None, metavar="USER",
-              help="Who you are, for --mine. [default: the OS user]")
+@actor_option("Who you are, for --mine. [default: the OS user]")
 @columns_option(QUEUE)
 @format_option()
 def queue_cmd(db_url: str, limit: int, min_risk: float | None, show_all: bool, mine: bool,

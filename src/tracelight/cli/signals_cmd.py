@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tracelight.cli.app import cli, db_option, format_option
+from tracelight.cli.app import actor_option, cli, db_option, format_option
 from tracelight.cli.common import store_from
 from tracelight.cli.output import emit
 from tracelight.report.signals import FORMATS, TLP_LEVELS
@@ -33,7 +33,7 @@ def signals() -> None:
 @click.option("--tlp", type=click.Choice(TLP_LEVELS), default="amber", show_default=True,
               help="TLP 2.0 marking of a case's signals (a watchlist keeps each signal's own).")
 @click.option("--out", type=click.Path(path_type=Path), required=True)
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option(ACTOR_HELP)
 @db_option
 def signals_export(case_id: int | None, watchlist: str | None, fmt: str, tlp: str, out: Path,
                    actor: str | None, db_url: str) -> None:
@@ -65,7 +65,7 @@ def signals_export(case_id: int | None, watchlist: str | None, fmt: str, tlp: st
               show_default=True)
 @click.option("--tlp", type=click.Choice(TLP_LEVELS), default="amber", show_default=True,
               help="TLP for signals that carry no marking of their own.")
-@click.option("--as", "actor", default=None, metavar="USER", help=ACTOR_HELP)
+@actor_option(ACTOR_HELP)
 @db_option
 def signals_import(file: Path, watchlist: str, fmt: str, tlp: str, actor: str | None,
                    db_url: str) -> None:
