@@ -4,6 +4,10 @@ map, and the side-by-side views with the matched points.
 The upload is matched in memory and never stored (its SHA-256 goes to the audit log with the
 reason); the drawings are sent inline in the page and kept nowhere. The photos in them are
 blurred unless the analyst asks to see them (the `reveal` permission; audited).
+
+Attach to case (`case.edit`): the result page carries a signed ticket (services.room_uploads)
+and, when small, the photo itself; attaching stores the photo content-addressed with the top
+hotel candidates in the chosen case, audited. Until then nothing is stored.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import math
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from tracelight import settings
 from tracelight.errors import UsageError
@@ -62,7 +66,7 @@ def rooms_page(request: Request, city: str = "", country: str = "") -> Response:
     return render(request, "rooms.html", hotels=hotels, searched=searched, city=city,
                   country=country, n_hotels=n_hotels, n_photos=n_photos, results=None,
                   drawings=[], points=[], map_w=MAP_W, map_h=MAP_H, error=None, reason="",
-                  revealed=False)
+                  revealed=False, attach=None)
 
 
 def _match(store: Any, data: bytes, image_dir: str, index_dir: str, exclude: str,
@@ -96,7 +100,7 @@ async def rooms_match(request: Request) -> Response:
     from tracelight.rooms import RoomImageError
     from tracelight.services.rooms import RoomsError
 
-    require(request, "read")
+    user = require(request, "read")
     c = ctx(request)
     form = await request.form()
     try:
@@ -129,8 +133,81 @@ async def rooms_match(request: Request) -> Response:
                             detail={"hotels": len(rows), "revealed": reveal,
                                     "error": error, "stored": False})
     n_hotels, n_photos = c.store.room_counts()
+    attach = None
+    if error is None and user.can("case.edit"):
+        from tracelight.services.room_uploads import inline_photo, sign_ticket, top_candidates
+
+        attach = {"ticket": sign_ticket(c.secret, username=user.username, sha256=digest,
+                                        size=len(data), candidates=rows, exclude=exclude,
+                                        reason=reason),
+                  "inline": inline_photo(data), "sha256": digest,
+                  "kept": top_candidates(rows),
+                  "cases": c.cases.list_cases(status=None, limit=50)}
     return render(request, "rooms.html", hotels=[], searched=False, city="", country="",
                   n_hotels=n_hotels, n_photos=n_photos, results=rows, drawings=drawings,
                   points=map_points(rows), map_w=MAP_W, map_h=MAP_H, error=error,
-                  reason=reason, revealed=reveal,
+                  reason=reason, revealed=reveal, attach=attach,
                   status_code=400 if error else 200)
+
+
+@router.post("/rooms/attach")
+async def rooms_attach(request: Request) -> Response:
+    """Store a matched photo (content-addressed) and attach it with its top hotel candidates
+    to a case. The photo must be the one the signed ticket names (same SHA-256)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import UploadFile
+
+    from tracelight.services import room_uploads as ru
+
+    user = require(request, "case.edit")
+    c = ctx(request)
+    form = await request.form()
+    try:
+        ticket_text = str(form.get("ticket") or "")[:20_000]
+        case = str(form.get("case") or "").strip()
+        new_title = str(form.get("new_title") or "").strip()[:300]
+        photo, inline = form.get("photo"), form.get("photo_b64")
+        data = b""
+        if isinstance(photo, UploadFile) and photo.filename:  # chosen again
+            data = await photo.read(MAX_UPLOAD + 1)
+            await photo.close()
+        elif isinstance(inline, str) and inline.strip():
+            data = ru.decode_inline(inline)
+    finally:
+        await form.close()
+    digest = hashlib.sha256(data).hexdigest() if data else None
+    try:
+        ticket = ru.read_ticket(c.secret, ticket_text, username=user.username)
+        if not data or len(data) > MAX_UPLOAD:
+            raise UsageError("the photo is missing (or larger than 20 MB)",
+                             hint="choose the same photo again")
+        if digest != ticket.sha256:
+            raise UsageError("this is not the photo that was matched (its SHA-256 differs)",
+                             hint="choose the same photo, or match the new one first")
+        if case in ("", "new"):
+            if not new_title:
+                raise UsageError("choose a case, or give a title for a new one")
+            pk = None
+        else:
+            try:
+                pk = int(case)
+            except ValueError:
+                raise UsageError(f"not a case: {case[:40]!r}") from None
+            c.cases.get(pk)  # NotFoundError before anything is stored
+    except UsageError as exc:
+        audit(request, "rooms.attach_refused", f"image:{digest}" if digest else "",
+              detail={"error": str(exc), "stored": False})
+        raise
+    if pk is None:
+        pk = c.cases.create(new_title, user.username).pk
+        audit(request, "case.create", f"case {pk}", detail={"title": new_title})
+    row, added = await run_in_threadpool(ru.attach_upload, c.store, pk, data, ticket,
+                                         user.username, image_dir=_dirs(request)[0])
+    audit(request, "rooms.attach", f"case {pk}", reason=ticket.reason or None,
+          detail={"sha256": ticket.sha256, "size": len(data), "stored": True,
+                  "added": added, "exclude": ticket.exclude or None,
+                  "candidates": [h.get("hotel_id") for h in row.candidates],
+                  "matched_at": ticket.issued})
+    audit(request, "case.add_item", f"case {pk}",
+          detail={"kind": "room_photo", "ref": ticket.sha256, "added": added})
+    return RedirectResponse(f"/cases/{pk}#room-photos", status_code=303)
