@@ -339,10 +339,12 @@ def test_ticket_round_trip_and_refusals() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=300))
-def test_any_ticket_text_is_refused_in_plain_words(text: str) -> None:
+@given(st.text(max_size=300), st.sampled_from(["", "eyJ1IjoiYm8ifQ.", "a.", "."]))
+def test_any_ticket_text_is_refused_in_plain_words(text: str, head: str) -> None:
     with pytest.raises(UsageError):
-        ru.read_ticket("s3cret", text, username="bo")
+        ru.read_ticket("s3cret", head + text, username="bo")
+    with pytest.raises(UsageError):  # a real body with any MAC
+        ru.read_ticket("s3cret", _ticket().partition(".")[0] + "." + text, username="bo")
 
 
 @settings(max_examples=100, deadline=None)
@@ -356,3 +358,26 @@ def test_candidate_label_is_one_bounded_line() -> None:
     assert ru.candidate_label([]) == "uploaded room photo (no hotel candidate)"
     label = ru.candidate_label([{"name": "X" * 900, "verified_matches": 3}, {}])
     assert len(label) <= 500 and "\n" not in label
+
+
+def test_the_candidates_map_is_framed_labelled_and_drops_bad_coordinates() -> None:
+    from tracelight.web.routes.rooms import MAP_H, MAP_W, map_grid, map_points
+
+    rows = [{"rank": 1, "name": EVIL, "city": "Denver", "lat": 39.7, "lon": -104.9,
+             "verified_matches": 30},
+            {"rank": 2, "name": "b", "city": None, "lat": 40.7, "lon": -74.0,
+             "verified_matches": 0},
+            {"rank": 3, "name": "c", "lat": float("nan"), "lon": 1.0, "verified_matches": 0},
+            {"rank": 4, "name": "d", "lat": None, "lon": float("inf"), "verified_matches": 0}]
+    pts = map_points(rows)
+    assert [p["rank"] for p in pts] == [1, 2] and pts[0]["verified"] and not pts[1]["verified"]
+    assert all(0 <= p["x"] <= MAP_W and 0 <= p["y"] <= MAP_H for p in pts)
+    grid = map_grid(rows)
+    labels = [g["label"] for g in grid]
+    assert "100°W" in labels and "40°N" in labels
+    assert all(0 <= g["x1"] <= MAP_W and 0 <= g["y1"] <= MAP_H for g in grid)
+    assert map_grid([]) == [] and map_points(rows[2:]) == []
+    polar = map_grid([{"rank": 1, "name": "p", "lat": 89.9, "lon": 179.9,
+                       "verified_matches": 1}])
+    lats = [int(g["label"].split("°")[0]) for g in polar if g["x1"] != g["x2"]]
+    assert lats and max(lats) <= 90

@@ -89,7 +89,8 @@ def read_ticket(secret: str, token: str, *, username: str, now: float | None = N
         body = _unb64(part)
     except (binascii.Error, ValueError):
         body = b""
-    if not body or not hmac.compare_digest(mac, _mac(secret, body)):
+    if not body or not hmac.compare_digest(mac.encode("utf-8", "replace"),
+                                           _mac(secret, body).encode("ascii")):
         raise UsageError("this match result cannot be attached (its ticket is not valid)",
                          hint="match the photo again, then attach it")
     d = json.loads(body)

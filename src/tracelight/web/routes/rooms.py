@@ -36,21 +36,55 @@ def _dirs(request: Request) -> tuple[str, str]:
             settings.get("rooms_index_dir"))
 
 
-def map_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Candidates with coordinates as points of an equirectangular SVG plot (no tiles),
-    framed on the candidates (at least 20 degrees of longitude wide)."""
-    have = [r for r in rows if all(isinstance(r.get(k), (int, float))
-                                   and math.isfinite(r[k]) for k in ("lat", "lon"))]
-    if not have:
-        return []
+def _frame(have: list[dict[str, Any]]) -> tuple[float, float, float]:
+    """(west edge, north edge, degrees of longitude across) framing the points."""
     lons, lats = [r["lon"] for r in have], [r["lat"] for r in have]
     span = max(20.0, (max(lons) - min(lons)) * 1.2, (max(lats) - min(lats)) * 2.4)
     cx, cy = (max(lons) + min(lons)) / 2, (max(lats) + min(lats)) / 2
-    x0, y0 = cx - span / 2, cy + span / 4  # the plot is twice as wide as high
+    return cx - span / 2, cy + span / 4, span  # the plot is twice as wide as high
+
+
+def _located(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if all(isinstance(r.get(k), (int, float))
+                                   and math.isfinite(r[k]) for k in ("lat", "lon"))]
+
+
+def map_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Candidates with coordinates as points of an equirectangular SVG plot (no tiles),
+    framed on the candidates (at least 20 degrees of longitude wide)."""
+    have = _located(rows)
+    if not have:
+        return []
+    x0, y0, span = _frame(have)
     return [{"x": round((r["lon"] - x0) / span * MAP_W, 1),
              "y": round((y0 - r["lat"]) / (span / 2) * MAP_H, 1),
              "rank": r["rank"], "label": f"{r['rank']}. {r['name']} ({r.get('city') or ''})",
              "verified": r["verified_matches"] > 0} for r in have]
+
+
+def map_grid(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The plot's graticule: lines every 1, 2, 5, 10 or 20 degrees (about 6 across), each
+    with its label ("40°N", "105°W")."""
+    have = _located(rows)
+    if not have:
+        return []
+    x0, y0, span = _frame(have)
+    step = next(s for s in (1, 2, 5, 10, 20, 30, 45) if span / s <= 8)
+    out = []
+    lon = math.ceil(x0 / step) * step
+    while lon <= x0 + span:
+        x = round((lon - x0) / span * MAP_W, 1)
+        out.append({"x1": x, "y1": 0, "x2": x, "y2": MAP_H,
+                    "label": f"{abs(lon)}°{'E' if lon > 0 else 'W' if lon < 0 else ''}"})
+        lon += step
+    lat = math.floor(y0 / step) * step
+    while lat >= y0 - span / 2:
+        y = round((y0 - lat) / (span / 2) * MAP_H, 1)
+        if -90 <= lat <= 90:
+            out.append({"x1": 0, "y1": y, "x2": MAP_W, "y2": y,
+                        "label": f"{abs(lat)}°{'N' if lat > 0 else 'S' if lat < 0 else ''}"})
+        lat -= step
+    return out
 
 
 @router.get("/rooms")
@@ -65,7 +99,7 @@ def rooms_page(request: Request, city: str = "", country: str = "") -> Response:
     n_hotels, n_photos = c.store.room_counts()
     return render(request, "rooms.html", hotels=hotels, searched=searched, city=city,
                   country=country, n_hotels=n_hotels, n_photos=n_photos, results=None,
-                  drawings=[], points=[], map_w=MAP_W, map_h=MAP_H, error=None, reason="",
+                  drawings=[], points=[], grid=[], map_w=MAP_W, map_h=MAP_H, error=None, reason="",
                   revealed=False, attach=None)
 
 
@@ -145,7 +179,7 @@ async def rooms_match(request: Request) -> Response:
                   "cases": c.cases.list_cases(status=None, limit=50)}
     return render(request, "rooms.html", hotels=[], searched=False, city="", country="",
                   n_hotels=n_hotels, n_photos=n_photos, results=rows, drawings=drawings,
-                  points=map_points(rows), map_w=MAP_W, map_h=MAP_H, error=error,
+                  points=map_points(rows), grid=map_grid(rows), map_w=MAP_W, map_h=MAP_H, error=error,
                   reason=reason, revealed=reveal, attach=attach,
                   status_code=400 if error else 200)
 
