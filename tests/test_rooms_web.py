@@ -274,6 +274,7 @@ def test_network_page_and_json_show_its_movement_through_rooms(
     assert len(j["rooms"]["stays"]) == 1 and j["rooms"]["stays"][0]["n"] == 3
     ad = client.get("/ads/board/room-1")
     assert "Same room" in ad.text and "board/room-0" in ad.text and EVIL not in ad.text
+    assert "Photos match the gallery" in ad.text and world["hotel"].hotel_id in ad.text
 
 
 class _Ad:

@@ -153,6 +153,17 @@ def load_ad_hotels(index_dir: str | Path) -> dict[int, AdHotel]:
     return out
 
 
+def ad_room_hotel(store: Store, index_dir: str | Path, ad_pk: int) -> dict[str, Any] | None:
+    """The gallery hotel this ad's photos match (the last `tracelight rooms ads`), if any."""
+    h = load_ad_hotels(index_dir).get(ad_pk)
+    if h is None:
+        return None
+    hotel = store.hotels_by_id([h.hotel_id]).get(h.hotel_id)
+    return {"hotel_id": h.hotel_id, "name": hotel.name if hotel else h.hotel_id,
+            "city": hotel.city if hotel else None, "country": hotel.country if hotel else None,
+            "verified_matches": h.inliers, "confidence": h.confidence}
+
+
 def _room_letters(i: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA …"""
     s = ""
