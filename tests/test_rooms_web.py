@@ -382,3 +382,34 @@ def test_the_candidates_map_is_framed_labelled_and_drops_bad_coordinates() -> No
                        "verified_matches": 1}])
     lats = [int(g["label"].split("°")[0]) for g in polar if g["x1"] != g["x2"]]
     assert lats and max(lats) <= 90
+
+
+def test_store_keeps_attached_uploads_once_per_case(db_url: str, tmp_path: Path) -> None:
+    from tracelight.errors import NotFoundError
+    from tracelight.store.cases import Cases
+
+    store = open_store(db_url)
+    try:
+        case = Cases(store).create(f"case {EVIL}", "bo")
+        data = b"\x89PNG not really a photo, bytes are bytes"
+        import hashlib
+        sha = hashlib.sha256(data).hexdigest()
+        t = ru.read_ticket("k", ru.sign_ticket(
+            "k", username="bo", sha256=sha, size=len(data), reason=EVIL, exclude="0,0,.5,.5",
+            candidates=[{"rank": 1, "hotel_id": "H1", "name": EVIL, "lat": 1.5,
+                         "verified_matches": 30, "confidence": 0.5}]), username="bo")
+        row, added = ru.attach_upload(store, case.pk, data, t, "bo", image_dir=tmp_path)
+        assert added and row.sha256 == sha and row.candidates[0]["name"] == EVIL
+        again, added2 = ru.attach_upload(store, case.pk, data, t, "bo", image_dir=tmp_path)
+        assert not added2 and again.pk == row.pk
+        assert [u.to_dict()["reason"] for u in store.room_uploads_for_case(case.pk)] == [EVIL]
+        assert [(i["kind"], i["ref"]) for i in Cases(store).get(case.pk).items] == [
+            ("room_photo", sha)]
+        assert ImageStore(tmp_path).get(sha, 1000) == data
+        with pytest.raises(UsageError, match="SHA-256"):
+            ru.attach_upload(store, case.pk, data + b"!", t, "bo", image_dir=tmp_path)
+        with pytest.raises(NotFoundError):
+            ru.attach_upload(store, 987654, data, t, "bo", image_dir=tmp_path)
+        assert store.room_uploads_for_case(987654) == []
+    finally:
+        store.close()

@@ -99,7 +99,8 @@ def rooms_page(request: Request, city: str = "", country: str = "") -> Response:
     n_hotels, n_photos = c.store.room_counts()
     return render(request, "rooms.html", hotels=hotels, searched=searched, city=city,
                   country=country, n_hotels=n_hotels, n_photos=n_photos, results=None,
-                  drawings=[], points=[], grid=[], map_w=MAP_W, map_h=MAP_H, error=None, reason="",
+                  drawings=[], points=[], grid=[], map_w=MAP_W, map_h=MAP_H, error=None,
+                  reason="",
                   revealed=False, attach=None)
 
 
@@ -179,8 +180,8 @@ async def rooms_match(request: Request) -> Response:
                   "cases": c.cases.list_cases(status=None, limit=50)}
     return render(request, "rooms.html", hotels=[], searched=False, city="", country="",
                   n_hotels=n_hotels, n_photos=n_photos, results=rows, drawings=drawings,
-                  points=map_points(rows), grid=map_grid(rows), map_w=MAP_W, map_h=MAP_H, error=error,
-                  reason=reason, revealed=reveal, attach=attach,
+                  points=map_points(rows), grid=map_grid(rows), map_w=MAP_W, map_h=MAP_H,
+                  error=error, reason=reason, revealed=reveal, attach=attach,
                   status_code=400 if error else 200)
 
 
