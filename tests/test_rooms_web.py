@@ -175,6 +175,15 @@ def test_upload_is_kept_only_when_attached_to_a_case_with_its_candidates(
     assert [p["sha256"] for p in ev["room_photos"]] == [sha]
     assert ev["room_photos"][0]["candidates"][0]["hotel_id"] == world["hotel"].hotel_id
     assert all(len(z.read(n)) < len(photo) or n == "evidence.json" for n in z.namelist())
+    # and so does the evidence bundle (case.json), with the attach in its chain of custody
+    r = client.post(f"/cases/{pk}/evidence", data={"csrf_token": token})
+    assert r.status_code == 200, r.text[:300]
+    z = zipfile.ZipFile(io.BytesIO(r.content))
+    case_json = json.loads(z.read(next(n for n in z.namelist() if n.endswith("/case.json"))))
+    assert [p["sha256"] for p in case_json["room_photos"]] == [sha]
+    custody = z.read(next(n for n in z.namelist() if n.endswith("custody.jsonl"))).decode()
+    assert "rooms.attach" in custody
+    assert all(photo not in z.read(n) for n in z.namelist())
 
 
 @pytest.mark.slow

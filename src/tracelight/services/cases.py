@@ -234,7 +234,8 @@ def load_case(store: Store, pk: int, actor: str) -> CaseFile:
         items=tuple({**i, "added_at": i["added_at"].isoformat() if i["added_at"] else None}
                     for i in case.items),
         notes=tuple({**n, "at": n["at"].isoformat()} for n in case.notes),
-        custody=custody, audit_head=log.head(), missing=tuple(missing))
+        custody=custody, audit_head=log.head(), missing=tuple(missing),
+        room_photos=tuple(u.to_dict() for u in store.room_uploads_for_case(pk)))
 
 
 def actor_name(given: str | None) -> str:
