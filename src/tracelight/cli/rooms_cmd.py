@@ -205,23 +205,30 @@ def rooms_search(city: str | None, country: str | None, text: str | None, limit:
               help="Verified matches for two ad photos to count as the same room.")
 @click.option("--link/--no-link", "relink", default=True, show_default=True,
               help="Rebuild the networks with the pairs as medium `room` evidence.")
+@click.option("--hotels/--no-hotels", "with_hotels", default=True, show_default=True,
+              help="Also match each ad photo against the room gallery (when there is one) "
+                   "for the network pages' movement through rooms.")
 @db_option
 @_image_dir_option
 @_index_dir_option
 @format_option()
-def rooms_ads(min_matches: int, relink: bool, db_url: str, image_dir: str | None,
-              index_dir: str | None, fmt: str) -> None:
+def rooms_ads(min_matches: int, relink: bool, with_hotels: bool, db_url: str,
+              image_dir: str | None, index_dir: str | None, fmt: str) -> None:
     """Background search across ads: pairs of ads whose photos show the same room (another
     person, another day), the person masked out.
 
     Kept for `tracelight link` (medium `room` evidence, under the same contradiction test as
-    wording) and for the ad page's "same room" panel.
+    wording), for the ad page's "same room" panel and, with the ads' photos matched to
+    gallery hotels (--hotels), for the network pages' movement through rooms.
     """
     from tracelight.services.link import update_networks
     from tracelight.services.rooms import (
+        ad_hotel_matches,
         build_ad_index,
+        load_index,
         room_edges,
         same_room_pairs,
+        save_ad_hotels,
         save_pairs,
     )
 
@@ -237,6 +244,16 @@ def rooms_ads(min_matches: int, relink: bool, db_url: str, image_dir: str | None
             pairs = same_room_pairs(idx, refs, min_inliers=min_matches,
                                     progress=lambda n: prog.advance(task2, n))
         save_pairs(index, pairs)
+        gallery = load_index(index) if with_hotels and idx is not None else None
+        if gallery is not None and idx is not None and len(gallery):
+            task3 = prog.add_task("matching ad photos to hotels", total=len(idx), info="")
+            found = ad_hotel_matches(idx, gallery, refs, min_inliers=min_matches,
+                                     progress=lambda n: prog.advance(task3, n))
+            save_ad_hotels(index, found)
+            stderr.print(f"{len(found)} ad(s) whose photos match a gallery hotel",
+                         markup=False, highlight=False)
+        else:  # no stale matches of an earlier run
+            save_ad_hotels(index, [])
         if relink and store.ad_versions():
             result, _mode = update_networks(store, rebuild=True,
                                             external_edges=room_edges(store, pairs))

@@ -149,6 +149,8 @@ class CaseFile:
     custody: tuple[CustodyEntry, ...] = ()
     audit_head: tuple[int, str] = (0, "0" * 64)
     missing: tuple[str, ...] = ()  # items that no longer resolve ("ad 17", "network n-3")
+    # photos uploaded to match, attached with their hotel candidates (hash, never the bytes)
+    room_photos: tuple[dict[str, Any], ...] = ()
 
     def identifier_values(self, kind: str) -> list[str]:
         """Distinct values of `kind` over the case's ads and its identifier items."""

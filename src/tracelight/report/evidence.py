@@ -139,7 +139,7 @@ def bundle_files(case: CaseFile) -> dict[str, bytes]:
         "id": case.id, "title": case.title, "description": case.description,
         "status": case.status, "created_by": case.created_by, "created_at": case.created_at,
         "tags": list(case.tags), "items": list(case.items), "notes": list(case.notes),
-        "missing": list(case.missing)})
+        "missing": list(case.missing), "room_photos": list(case.room_photos)})
     with_warc = 0
     for ad in case.ads:
         base = f"ads/{ad.pk}"

@@ -89,6 +89,8 @@ def add_to_case(store: Store, case_pk: int, kind: str, ref: str, actor: str, *,
         ref = str(pk)
     elif kind == "network" and not _checked:
         store.network_record(ref)
+    elif kind == "room_photo":  # needs its photo and candidates: services.room_uploads
+        raise UsageError("room photos are attached from the workspace's Rooms page")
     added = Cases(store).add_item(case_pk, kind, ref, actor, label)
     audit(store, actor, "case.add_item", f"case {case_pk}",
           {"kind": kind, "ref": ref, "added": added, "cli": True})
@@ -204,6 +206,8 @@ def load_case(store: Store, pk: int, actor: str) -> CaseFile:
             networks.append(CaseNetwork(ranked.id, ranked.summary(), tuple(members)))
             for m in members:
                 ad_order.setdefault(m, ranked.id)
+        elif item["kind"] == "room_photo":
+            continue  # an uploaded photo's SHA-256: listed in `items`, bytes stay home
         else:
             kind, _, value = str(item["ref"]).partition(":")
             if value:
@@ -230,7 +234,8 @@ def load_case(store: Store, pk: int, actor: str) -> CaseFile:
         items=tuple({**i, "added_at": i["added_at"].isoformat() if i["added_at"] else None}
                     for i in case.items),
         notes=tuple({**n, "at": n["at"].isoformat()} for n in case.notes),
-        custody=custody, audit_head=log.head(), missing=tuple(missing))
+        custody=custody, audit_head=log.head(), missing=tuple(missing),
+        room_photos=tuple(u.to_dict() for u in store.room_uploads_for_case(pk)))
 
 
 def actor_name(given: str | None) -> str:

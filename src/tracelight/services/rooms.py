@@ -44,10 +44,13 @@ from tracelight.rooms import (
 from tracelight.rooms.verify import MIN_INLIERS, confidence
 from tracelight.services.room_pairs import (  # noqa: F401  (re-exported)
     ADS,
+    AdHotel,
     RoomPair,
+    load_ad_hotels,
     load_pairs,
     room_edges,
     same_room_for,
+    save_ad_hotels,
     save_pairs,
     stored_room_edges,
 )
@@ -420,6 +423,27 @@ def same_room_pairs(index: RoomIndex, refs: dict[int, str], *,
                     if k2 not in best or p.inliers > best[k2].inliers:
                         best[k2] = p
     return sorted(best.values(), key=lambda p: (-p.inliers, p.a_ref, p.b_ref))
+
+
+def ad_hotel_matches(index: RoomIndex, gallery: RoomIndex, refs: dict[int, str], *,
+                     min_inliers: int = ROOM_EDGE_MIN_INLIERS,
+                     progress: Progress | None = None) -> list[AdHotel]:
+    """Each ad's photos (rows of the ads' background index) against the room gallery: the
+    best hotel of each ad whose photo it verifies with at least `min_inliers` matches (for
+    a network's movement through rooms)."""
+    best: dict[int, AdHotel] = {}
+    for row in range(len(index)):
+        if progress:
+            progress(1)
+        found = rank(gallery, index.features(row), k=1)
+        if not found or found[0].inliers < max(min_inliers, MIN_INLIERS):
+            continue
+        m = found[0]
+        for pk in (int(x) for x in index.hotel_ids[row].split(",")):
+            if pk not in best or m.inliers > best[pk].inliers:
+                best[pk] = AdHotel(pk, refs.get(pk, str(pk)), index.image_ids[row],
+                                   m.hotel_id, m.inliers, m.confidence)
+    return sorted(best.values(), key=lambda h: (-h.inliers, h.ad_ref))
 
 
 def iter_hotels_near(store: Store, *, city: str | None, country: str | None,

@@ -1,7 +1,8 @@
 """Cases (ads, networks and identifiers gathered for one investigation) and watchlists.
 
 A case item is (kind, ref): kind "ad" refs an ad's internal key, "network" a network id,
-"identifier" a "kind:value" string such as "phone:+12065550143".
+"identifier" a "kind:value" string such as "phone:+12065550143", "room_photo" the SHA-256
+of a photo uploaded to match (its hotel candidates in room_uploads).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from tracelight.store.schema import ad_images, ads, entities, images, mentions, 
 from tracelight.values import ad_text_hash
 
 CASE_STATUSES = ("open", "in review", "referred", "closed")
-ITEM_KINDS = ("ad", "network", "identifier")
+ITEM_KINDS = ("ad", "network", "identifier", "room_photo")
 # watchable entity kinds (kinds.yaml), images (SHA-256, MD5 or PDQ hex), URLs, and ad-text
 # hashes (tracelight.values.ad_text_hash), the last two from shared signals
 WATCH_KINDS = (*WATCHABLE, "image", "url", "text")

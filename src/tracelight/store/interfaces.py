@@ -31,7 +31,7 @@ from tracelight.store.image_banks import (
 )
 from tracelight.store.networks import LinkRun, LinkRunRow, NetworkRow, StoredHub
 from tracelight.store.reviews import Review, ReviewChange, ReviewLabel, Visit
-from tracelight.store.rooms import Hotel, RoomImage
+from tracelight.store.rooms import Hotel, RoomImage, RoomUpload
 from tracelight.store.workspace import SharedAd
 
 Reasons = list[Reason]
@@ -251,6 +251,11 @@ class RoomRepo(Protocol):
     def iter_room_images(self) -> Iterator[RoomImage]: ...
     def room_images_of(self, hotel_id: str) -> list[RoomImage]: ...
     def room_counts(self) -> tuple[int, int]: ...
+    def add_room_upload(self, case_pk: int, sha256: str, size: int, uploaded_by: str, *,
+                        reason: str = "", exclude: str = "",
+                        candidates: Sequence[dict[str, Any]] = ()
+                        ) -> tuple[RoomUpload, bool]: ...
+    def room_uploads_for_case(self, case_pk: int) -> list[RoomUpload]: ...
 
 
 @runtime_checkable

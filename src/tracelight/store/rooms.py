@@ -7,13 +7,15 @@ services/rooms.py. Photo bytes are in the content-addressed image store, keyed o
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 
 from tracelight.records import utcnow
 from tracelight.store.base import StoreBase
-from tracelight.store.schema import room_hotels, room_images
+from tracelight.store.schema import room_hotels, room_images, room_uploads
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,35 @@ class RoomImage:
     height: int | None
     keypoints: int | None
     source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomUpload:
+    """A photo uploaded to match, attached to a case with the candidates shown then."""
+
+    pk: int
+    case_pk: int
+    sha256: str
+    size: int
+    uploaded_by: str
+    attached_at: datetime
+    reason: str = ""
+    exclude: str = ""
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.pk, "case": self.case_pk, "sha256": self.sha256, "size": self.size,
+                "uploaded_by": self.uploaded_by, "attached_at": self.attached_at.isoformat(),
+                "reason": self.reason, "exclude": self.exclude,
+                "candidates": list(self.candidates)}
+
+
+def _upload(r: Any) -> RoomUpload:
+    from tracelight.store.accounts import _aware
+
+    return RoomUpload(r.pk, r.case_pk, r.sha256, r.size, r.uploaded_by, _aware(r.attached_at),
+                      r.reason or "", r.exclude or "",
+                      list(r.candidates) if isinstance(r.candidates, list) else [])
 
 
 def _hotel(r: object) -> Hotel:
@@ -146,3 +177,28 @@ class RoomTables(StoreBase):
             h = conn.execute(select(func.count()).select_from(room_hotels)).scalar_one()
             i = conn.execute(select(func.count()).select_from(room_images)).scalar_one()
         return int(h), int(i)
+
+    def add_room_upload(self, case_pk: int, sha256: str, size: int, uploaded_by: str, *,
+                        reason: str = "", exclude: str = "",
+                        candidates: Sequence[dict[str, Any]] = ()) -> tuple[RoomUpload, bool]:
+        """Record an uploaded photo attached to a case; (the row, False when the case
+        already held that photo: the first attachment is kept)."""
+        with self.transaction() as conn:
+            row = conn.execute(select(room_uploads).where(room_uploads.c.case_pk == case_pk,
+                                                          room_uploads.c.sha256 == sha256)
+                               ).first()
+            if row is not None:
+                return _upload(row), False
+            res = conn.execute(insert(room_uploads).values(
+                case_pk=case_pk, sha256=sha256, size=size, uploaded_by=uploaded_by[:64],
+                attached_at=utcnow(), reason=reason[:500], exclude=exclude[:100],
+                candidates=list(candidates)))
+            pk = res.inserted_primary_key[0]  # type: ignore[index]
+            row = conn.execute(select(room_uploads).where(room_uploads.c.pk == pk)).one()
+        return _upload(row), True
+
+    def room_uploads_for_case(self, case_pk: int) -> list[RoomUpload]:
+        with self.connect() as conn:
+            return [_upload(r) for r in conn.execute(
+                select(room_uploads).where(room_uploads.c.case_pk == case_pk)
+                .order_by(room_uploads.c.pk))]

@@ -464,3 +464,19 @@ room_images = Table(
     Column("added_at", DateTime(timezone=True), nullable=False),
     Index("ix_room_images_hotel", "hotel_id"),
 )
+
+# a photo uploaded to match, attached to a case with the hotel candidates shown then
+# (migration 0019); the bytes are in the content-addressed image store, keyed on SHA-256
+room_uploads = Table(
+    "room_uploads", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("case_pk", Integer, ForeignKey("cases.pk", ondelete="CASCADE"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("uploaded_by", String(64), nullable=False),
+    Column("attached_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("exclude", String(100), nullable=False, server_default=""),
+    Column("candidates", JSON, nullable=False),
+    UniqueConstraint("case_pk", "sha256", name="uq_room_uploads"),
+)

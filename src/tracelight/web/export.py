@@ -75,8 +75,13 @@ def case_bundle(store: Any, case: Case, exported_by: str) -> tuple[bytes, str]:
                 except NotFoundError:
                     continue
                 rows.append({**base, **_csv_ad(ev), "network": item["ref"]})
+        elif item["kind"] == "room_photo":  # its bytes stay home, like ad images
+            rows.append({**base, "title": item["label"], "identifiers": f"image:{item['ref']}"})
         else:
             rows.append({**base, "identifiers": item["ref"], "title": item["label"]})
+    from tracelight.services.room_uploads import uploads_for_case
+
+    room_photos = [u.to_dict() for u in uploads_for_case(store, case.pk).values()]
     bundle = {
         "format": "tracelight-case-evidence/1",
         "note": "Scores are leads for human review, never findings about a person. Image "
@@ -84,6 +89,7 @@ def case_bundle(store: Any, case: Case, exported_by: str) -> tuple[bytes, str]:
         "exported_at": utcnow(), "exported_by": exported_by, "tracelight": __version__,
         "case": {k: v for k, v in case.to_dict().items()},
         "ads": [ads[k] for k in sorted(ads)], "networks": list(networks.values()),
+        "room_photos": room_photos,
     }
     csv_buf = io.StringIO()
     writer = SafeCsvWriter(csv_buf)  # ad text is hostile: no cell may be a formula

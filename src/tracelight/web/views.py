@@ -316,7 +316,11 @@ def network_summaries_for_ad(store: Store, ad_pk: int) -> list[dict[str, Any]] |
     return network_service.summaries(network_service.networks_for_ad(store, ad_pk))
 
 
-def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict[str, Any]:
+def network_detail(store: Store, network_id: str, *, max_ads: int = 400,
+                   rooms_index_dir: str | None = None) -> dict[str, Any]:
+    from tracelight import settings
+    from tracelight.services.room_pairs import network_rooms
+
     ranked = network_service.get_network(store, network_id)
     summary = ranked.summary()
     pks = store.member_pks(ranked.id, limit=5000)
@@ -371,6 +375,9 @@ def network_detail(store: Store, network_id: str, *, max_ads: int = 400) -> dict
         "timeline_max": max(per_day.values(), default=0),
         "itinerary": stops,
         "map": drawn,
+        # movement through rooms: same-room pairs and gallery hotels of its member ads
+        "rooms": network_rooms(store, rooms_index_dir or settings.get("rooms_index_dir"),
+                               ads),
         "identifiers": [{"kind": k, "value": v, "n_ads": len(s)}
                         for (k, v), s in sorted(ident_ads.items(), key=lambda kv: -len(kv[1]))],
         "names": names.most_common(30),
@@ -424,4 +431,5 @@ def network_json(detail: dict[str, Any]) -> dict[str, Any]:
             "ads": [ad_summary(a) for a in detail["ads"]],
             "identifiers": detail["identifiers"], "names": detail["names"],
             "timeline": detail["timeline"],
-            "itinerary": detail["itinerary"], "graph": detail["elements"]}
+            "itinerary": detail["itinerary"], "rooms": detail["rooms"],
+            "graph": detail["elements"]}

@@ -18,6 +18,9 @@ router = APIRouter(include_in_schema=False)
 def item_ref(request: Request, kind: str, ref: str) -> str:
     """An ad item is kept as its public reference, SOURCE/ID (a bare id or an old internal
     key is resolved to it; an ad that does not exist is refused)."""
+    if kind == "room_photo":  # only with its photo and candidates, from the Rooms page
+        raise UsageError("room photos are attached from the Rooms page after a match",
+                         hint="open Rooms, match the photo, then attach it")
     if kind != "ad":
         return ref
     ad, _ = resolve_legacy(ctx(request).store, ref)
@@ -69,7 +72,10 @@ def case_page(request: Request, pk: int) -> Response:
     c = ctx(request)
     case = c.cases.get(pk)
     audit(request, "case.view", f"case {pk}")
+    from tracelight.services.room_uploads import uploads_for_case
+
     return render(request, "case.html", case=case, items=views.case_items(c.store, case.items),
+                  room_photos=uploads_for_case(c.store, pk),
                   statuses=CASE_STATUSES,
                   users=[u.username for u in c.accounts.list_users() if not u.disabled])
 

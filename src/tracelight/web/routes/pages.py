@@ -221,11 +221,12 @@ def _ad_page(request: Request, ref: str) -> Response:
         return RedirectResponse(ad_url(ad.source, ad.ad_id), status_code=308)
     detail = views.ad_detail(c.store, ad)
     audit(request, "ad.view", ref_of(ad))
-    from tracelight.services.room_pairs import same_room_for
+    from tracelight.services.room_pairs import ad_room_hotel, same_room_for
 
     same_room = same_room_for(settings.get("rooms_index_dir"), ad.pk)
     return render(request, "ad.html", d=detail, cases=c.cases.list_cases(status=None, limit=50),
-                  paid=btc_service.ad_evidence(c.store, ad.pk), same_room=same_room)
+                  paid=btc_service.ad_evidence(c.store, ad.pk), same_room=same_room,
+                  room_hotel=ad_room_hotel(c.store, settings.get("rooms_index_dir"), ad.pk))
 
 
 def _target(request: Request, pk: int, position: int) -> str:
