@@ -106,6 +106,24 @@ def test_btc_and_authorship_end_to_end(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "author" in res.output
 
 
+def test_author_is_the_issues_name_for_authorship() -> None:
+    """`tracelight author train|evaluate|link|show` (issue 16's names) are the authorship
+    commands themselves; docs/cli.md lists them once, under `authorship`."""
+    from tracelight.cli.app import COMMANDS
+
+    runner = CliRunner()
+    every = cli.load_all()
+    assert every["author"].commands is every["authorship"].commands  # type: ignore[attr-defined]
+    assert "author" in COMMANDS
+    for sub in ("train", "evaluate", "link", "show"):
+        res = runner.invoke(cli, ["author", sub, "--help"])
+        assert res.exit_code == 0, res.output
+        assert f"author {sub} [OPTIONS]" in res.output
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    assert "## `tracelight author`" in doc and "## `tracelight author train`" not in doc
+    assert "## `tracelight authorship train`" in doc
+
+
 def test_bad_inputs_are_one_clear_line(tmp_path: Path) -> None:
     runner = CliRunner()
     url = f"sqlite:///{tmp_path / 'b.db'}"

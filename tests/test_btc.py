@@ -146,6 +146,27 @@ def test_average_linkage_does_not_chain_two_authors_through_one_wrong_pair() -> 
     assert {k for _o, _a, k in joins} == {"a2", "lone"}  # c3 writes like another author
 
 
+def test_owner_joins_leave_out_an_ad_whose_author_links_all_lead_elsewhere() -> None:
+    """A payment wrongly matched to an owner: its ad has author links, none to the owner's
+    ads or their author group; style says another writer, so the owner does not pull it in
+    (bench authorship: + author + wallet owner precision 0.985 -> 0.992). An ad with no
+    author link at all, or one linked into the owner's group, joins on the payment."""
+    from itertools import combinations
+
+    from tracelight.authorship.consensus import average_linkage, link_map, owner_joins
+
+    a = [f"a{i}" for i in range(4)]
+    z = [f"z{i}" for i in range(3)]
+    edges = [(x, y, 0.95) for g in (a, z) for x, y in combinations(g, 2)]
+    edges += [("stray", "z1", 0.9), ("near", "a3", 0.86)]  # too few to join either group
+    groups = average_linkage(edges, 0.5)
+    assert groups["stray"] == "stray" and groups["near"] == "near"
+    owned = {"owner:x": ["a0", "a1", "stray", "near", "lone"]}
+    assert {k for _o, _a, k in owner_joins(owned, groups)} == {"a1", "stray", "near", "lone"}
+    joins = owner_joins(owned, groups, link_map(edges))
+    assert {k for _o, _a, k in joins} == {"a1", "near", "lone"}
+
+
 def test_bitcoin_core_blocks_transactions_and_first_seen() -> None:
     """getblock verbosity 2 (inputs resolved from outputs read earlier), verbosity 3
     (prevout), getrawtransaction verbose, mempool first-seen times; JSON Lines too."""

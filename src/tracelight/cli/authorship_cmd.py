@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -92,3 +93,20 @@ def authorship_show(ad_id: str, source: str | None, limit: int, db_url: str, fmt
     with store_from(db_url) as store:
         rows = [s.to_dict() for s in same_author(store, ad_id, source, limit)]
     emit(rows, fmt, ["ad_id", "source", "score", "strength", "matched"])
+
+
+class AliasGroup(click.Group):
+    """Another name for a group: the same commands (one dict), listed once in docs/cli.md."""
+
+    def __init__(self, name: str, of: click.Group, callback: Callable[[], None],
+                 help: str) -> None:
+        super().__init__(name, commands=of.commands, callback=callback, help=help)
+        self.alias_of = of.name or ""
+
+
+def author() -> None:
+    """Same-author evidence under the issue's name: `tracelight author train|evaluate|link|show`
+    are `tracelight authorship train|evaluate|link|show`."""
+
+
+cli.add_command(AliasGroup("author", authorship, author, author.__doc__ or ""))
