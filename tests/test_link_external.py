@@ -135,7 +135,7 @@ def test_constrained_merge_passes_merged_sizes() -> None:
         return True
 
     labels = np.array([0, 0, 1, 2, 3], np.int64)  # ads 0 and 1 share a phone
-    uf, used, refused = constrained_merge(
+    _uf, used, refused = constrained_merge(
         labels, np.ones(4, bool), np.array([0, 2, 2]), np.array([2, 3, 4]),
         np.array([0.9, 0.8, 0.7], np.float32), corr)
     assert [(na, nb) for *_x, na, nb in seen] == [(2, 1), (3, 1), (4, 1)]
