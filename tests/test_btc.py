@@ -89,6 +89,29 @@ def test_payment_lines_parse_or_fail_with_one_clear_error(text: str) -> None:
         assert "line" in str(exc)
 
 
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 3), st.text(max_size=40).filter(
+    lambda t: t.strip() != "" and t.splitlines() == [t] and not _is_json(t)))
+def test_the_three_json_lines_readers_share_one_walk(blanks: int, bad: str) -> None:
+    """Payments, mempool first-seen times and Bitcoin Core JSON Lines read lines through one
+    walk (bitcoin.json_lines): a line that is not JSON stops each with the same words."""
+    lines = [""] * blanks + [bad]
+    want = f"f line {blanks + 1}: not JSON"
+    for fn in (lambda: b.parse_tx_lines(lines, "f"), lambda: b.parse_first_seen(lines, "f"),
+               lambda: b.parse_core_text("\n".join(lines), b.CoreReader(), "f")):
+        with pytest.raises(b.PaymentFormatError) as exc:
+            fn()
+        assert str(exc.value) == want
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.recursive(st.none() | st.booleans() | st.floats() | st.text(max_size=20)
                     | st.integers(),

@@ -67,15 +67,18 @@ def authorship_evaluate(model: Path, n_authors: int, seed: int, fmt: str) -> Non
               default=DEFAULT_MODEL, show_default=True)
 @click.option("--min-score", type=float, default=None,
               help="Keep pairs at or over this score [default: the model's 1%-FPR threshold].")
+@click.option("--source", default=None,
+              help="Only the ads of this source (e.g. one site, or the demo's authors-demo).")
 @db_option
 @format_option("table", "jsonl")
-def authorship_link(model: Path, min_score: float | None, db_url: str, fmt: str) -> None:
+def authorship_link(model: Path, min_score: float | None, source: str | None, db_url: str,
+                    fmt: str) -> None:
     """Find stored ads one person probably wrote (candidates by MinHash LSH, never all pairs)
     and replace the stored author links with them."""
     from tracelight.services.authorship import link_stored
 
     with store_from(db_url) as store, stderr.status("linking by authorship"):
-        res = link_stored(store, model, min_score=min_score)
+        res = link_stored(store, model, min_score=min_score, source=source)
     row = res.to_dict()
     emit([row], fmt, list(row))
 

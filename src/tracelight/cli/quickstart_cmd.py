@@ -19,13 +19,15 @@ from tracelight.pipeline import PipelineOptions
 from tracelight.store import Store
 
 
-def _existing_corpus(out: Path, n_ads: int, seed: int) -> bool:
+def _existing_corpus(out: Path, n_ads: int, seed: int, btc: bool) -> bool:
     marker = out / "corpus.json"
     if not (out / "ads.jsonl").is_file() or not marker.is_file():
         return False
     try:
         meta = json.loads(marker.read_text())
     except (OSError, ValueError):
+        return False
+    if btc and not (meta.get("btc") and (out / "btc" / "ads.jsonl").is_file()):
         return False
     return bool(meta.get("n_ads") == n_ads and meta.get("seed") == seed)
 
@@ -40,36 +42,55 @@ def _existing_corpus(out: Path, n_ads: int, seed: int) -> bool:
 @db_option
 @click.option("--ocr/--no-ocr", default=False, show_default=True,
               help="Also read phones written inside the pictures (slower).")
+@click.option("--btc/--no-btc", default=True, show_default=True,
+              help="Also authors who rotate their phones and the ad site's blockchain "
+                   "(OUT/btc/): same-author and Bitcoin-owner evidence in networks and "
+                   "`similar` (docs/authorship.md).")
 @click.option("--serve/--no-serve", default=True, show_default=True,
               help="Open the investigator workspace when done.")
 @click.option("--host", default=lambda: settings.get("host"), show_default="127.0.0.1")
 @click.option("--port", type=click.IntRange(1, 65535), default=lambda: settings.get_int("port"),
               show_default="8000")
-def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, serve: bool, host: str,
-             port: int) -> None:
+def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, btc: bool, serve: bool,
+             host: str, port: int) -> None:
     """Generate a synthetic corpus, ingest it, link networks and open the workspace."""
     from tracelight.demo import generate
+    from tracelight.services import authors_demo
     from tracelight.services.ingest import default_after_batch, ingest
 
-    if _existing_corpus(out, n_ads, seed):
-        stderr.print(f"[bold]1/3[/] reusing the corpus in {out}")
+    steps = 4 if btc else 3
+    if _existing_corpus(out, n_ads, seed, btc):
+        stderr.print(f"[bold]1/{steps}[/] reusing the corpus in {out}")
     else:
-        stderr.print(f"[bold]1/3[/] generating {n_ads:,} synthetic ads into {out} ...")
+        stderr.print(f"[bold]1/{steps}[/] generating {n_ads:,} synthetic ads into {out} ...")
         with stderr.status("generating"):
             generate(out, n_ads=n_ads, seed=seed, images=True)
-        (out / "corpus.json").write_text(json.dumps({"n_ads": n_ads, "seed": seed}))
-    stderr.print(f"[bold]2/3[/] ingesting into {db_url} (extract, hash images, score) ...")
+            if btc:
+                authors_demo.write(out, n_ads=n_ads, seed=seed)
+        (out / "corpus.json").write_text(json.dumps({"n_ads": n_ads, "seed": seed,
+                                                     "btc": btc}))
+    stderr.print(f"[bold]2/{steps}[/] ingesting into {db_url} (extract, hash images, score) ...")
+    options = PipelineOptions(region=settings.get("region"), ocr=ocr,
+                              image_dir=settings.get("image_dir"))
     with store_from(db_url, create=True) as store:
         with stderr.status("ingesting"):
-            summary = ingest(store, [str(out / "ads.jsonl")],
-                             options=PipelineOptions(region=settings.get("region"), ocr=ocr,
-                                                     image_dir=settings.get("image_dir")),
+            summary = ingest(store, [str(out / "ads.jsonl")], options=options,
                              rejects_path=str(out / "rejects.txt"),
                              after_batch=default_after_batch())
         stderr.print(f"    read {summary.read:,}, new {summary.new:,}, unchanged "
                      f"{summary.unchanged:,}, rejected {summary.rejected:,} "
                      f"({summary.ads_per_second:,.0f} ads/s)")
-        stderr.print("[bold]3/3[/] linking ads into networks ...")
+        if btc:
+            stderr.print(f"[bold]3/{steps}[/] authors who rotate phones, and the ad site's "
+                         "blockchain: same-author links and Bitcoin owners ...")
+            with stderr.status("authors and payments"):
+                res = authors_demo.load(store, out / authors_demo.FOLDER,
+                                        authors_demo.model_path(out, seed=seed),
+                                        options=options)
+            stderr.print(f"    {res.ads:,} ads, {res.transactions:,} transactions; "
+                         f"{res.author_links:,} same-author links, {res.attributions:,} ads "
+                         "attributed to Bitcoin owners")
+        stderr.print(f"[bold]{steps}/{steps}[/] linking ads into networks ...")
         _link(store)
         click.echo(_next_steps(store, out, db_url, serving=serve))
         if serve:
