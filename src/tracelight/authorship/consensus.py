@@ -81,8 +81,8 @@ def owner_joins(owner_ads: Mapping[str, Sequence[str]], groups: Mapping[str, str
     out too (style says another writer); an ad with no author link joins on the payment."""
     gsize = Counter(groups.values())
     members: dict[str, set[str]] = {}
-    for k, g in groups.items():
-        members.setdefault(g, set()).add(k)
+    for k, label in groups.items():
+        members.setdefault(label, set()).add(k)
     out: list[tuple[str, str, str]] = []
     for owner, ads in sorted(owner_ads.items()):
         ks = sorted(set(ads))
