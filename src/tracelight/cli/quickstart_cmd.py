@@ -19,17 +19,18 @@ from tracelight.pipeline import PipelineOptions
 from tracelight.store import Store
 
 
-def _existing_corpus(out: Path, n_ads: int, seed: int, btc: bool) -> bool:
+def _existing_corpus(out: Path, n_ads: int, seed: int) -> dict[str, object] | None:
+    """The corpus.json of a corpus in OUT generated with these n_ads and seed, else None."""
     marker = out / "corpus.json"
     if not (out / "ads.jsonl").is_file() or not marker.is_file():
-        return False
+        return None
     try:
         meta = json.loads(marker.read_text())
     except (OSError, ValueError):
-        return False
-    if btc and not (meta.get("btc") and (out / "btc" / "ads.jsonl").is_file()):
-        return False
-    return bool(meta.get("n_ads") == n_ads and meta.get("seed") == seed)
+        return None
+    if not isinstance(meta, dict) or meta.get("n_ads") != n_ads or meta.get("seed") != seed:
+        return None
+    return meta
 
 
 @cli.command("demo")
@@ -59,16 +60,21 @@ def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, btc: bool
     from tracelight.services.ingest import default_after_batch, ingest
 
     steps = 4 if btc else 3
-    if _existing_corpus(out, n_ads, seed, btc):
+    meta = _existing_corpus(out, n_ads, seed)
+    has_btc = bool(meta and meta.get("btc") and (out / authors_demo.FOLDER / "ads.jsonl").is_file())
+    if meta is not None and (has_btc or not btc):
         stderr.print(f"[bold]1/{steps}[/] reusing the corpus in {out}")
     else:
-        stderr.print(f"[bold]1/{steps}[/] generating {n_ads:,} synthetic ads into {out} ...")
+        what = "the authors and the blockchain" if meta is not None else \
+            f"{n_ads:,} synthetic ads"
+        stderr.print(f"[bold]1/{steps}[/] generating {what} into {out} ...")
         with stderr.status("generating"):
-            generate(out, n_ads=n_ads, seed=seed, images=True)
+            if meta is None:
+                generate(out, n_ads=n_ads, seed=seed, images=True)
             if btc:
                 authors_demo.write(out, n_ads=n_ads, seed=seed)
         (out / "corpus.json").write_text(json.dumps({"n_ads": n_ads, "seed": seed,
-                                                     "btc": btc}))
+                                                     "btc": btc or has_btc}))
     stderr.print(f"[bold]2/{steps}[/] ingesting into {db_url} (extract, hash images, score) ...")
     options = PipelineOptions(region=settings.get("region"), ocr=ocr,
                               image_dir=settings.get("image_dir"))
