@@ -163,6 +163,19 @@ def _examples(store: Store) -> tuple[str | None, str | None, str | None]:
     return (top[0].ad_id if top else None), networked, phone
 
 
+def _authored_example(store: Store) -> str | None:
+    """An ad of the demo's authors in a network that author and wallet-owner evidence
+    joined, biggest such network first (None without the authors' corpus)."""
+    from tracelight.services.link import stored_networks
+
+    for net in stored_networks(store):
+        if {"author", "wallet_owner"} <= {e.kind for e in net.evidence}:
+            ads = [k for k in net.ad_ids if k.startswith("au-")]
+            if ads:
+                return ads[0]
+    return None
+
+
 def _typed_phone(e164: str) -> str:
     """+13054541934 -> (305) 454-1934: the national form, to show that lookups normalise."""
     import phonenumbers
@@ -192,6 +205,9 @@ def _next_steps(store: Store, out: Path, db_url: str, *, serving: bool) -> str:
         tries.append((f"show {top}", "the top lead with its evidence"))
     if networked:
         tries.append((f"similar {networked}", "the ads closest to it"))
+    authored = _authored_example(store)
+    if authored:
+        tries.append((f"similar {authored}", "same author, same Bitcoin owner: phones rotated"))
     commands = [f"{tl} {cmd}{db}" for cmd, _ in tries]
     width = max(len(c) for c in commands) + 2
     lines = ["", "Done. Everything here is synthetic. Try:"]
