@@ -106,6 +106,24 @@ def test_btc_and_authorship_end_to_end(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "author" in res.output
 
 
+def test_author_is_the_issues_name_for_authorship() -> None:
+    """`tracelight author train|evaluate|link|show` (issue 16's names) are the authorship
+    commands themselves; docs/cli.md lists them once, under `authorship`."""
+    from tracelight.cli.app import COMMANDS
+
+    runner = CliRunner()
+    every = cli.load_all()
+    assert every["author"].commands is every["authorship"].commands  # type: ignore[attr-defined]
+    assert "author" in COMMANDS
+    for sub in ("train", "evaluate", "link", "show"):
+        res = runner.invoke(cli, ["author", sub, "--help"])
+        assert res.exit_code == 0, res.output
+        assert f"author {sub} [OPTIONS]" in res.output
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    assert "## `tracelight author`" in doc and "## `tracelight author train`" not in doc
+    assert "## `tracelight authorship train`" in doc
+
+
 def test_bad_inputs_are_one_clear_line(tmp_path: Path) -> None:
     runner = CliRunner()
     url = f"sqlite:///{tmp_path / 'b.db'}"
@@ -197,3 +215,58 @@ def test_btc_ingest_reads_bitcoin_core_json(tmp_path: Path) -> None:
     assert _jsonl(res.stdout)[0]["new"] == 2
     res = runner.invoke(cli, ["btc", "ingest", "-", "--db", url], input='{"txid": 5}\n')
     assert isinstance(res.exception, InputError) and "txid" in str(res.exception)
+
+
+@pytest.mark.slow
+def test_demo_shows_author_and_wallet_owner_evidence_in_networks_and_similar(
+        tmp_path: Path) -> None:
+    """`tracelight demo` (issue 16, done when): next to the main corpus, authors who rotate
+    their phones and the ad site's blockchain (OUT/btc); after it, `networks` lists networks
+    joined by `author` and by `wallet_owner` evidence, and `similar` lists both for an ad of
+    theirs; the authors' networks are right (pairwise against OUT/btc/truth.json)."""
+    runner = CliRunner()
+    out, url = tmp_path / "demo", f"sqlite:///{tmp_path / 'd.db'}"
+    res = runner.invoke(cli, ["demo", "--ads", "120", "--out", str(out), "--db", url,
+                              "--no-serve"])
+    assert res.exit_code == 0, res.output
+    assert {p.name for p in (out / "btc").iterdir()} >= {"ads.jsonl", "payments.jsonl",
+                                                         "wallets.txt", "truth.json"}
+    assert (out / "authorship-model.json").is_file()
+    res = runner.invoke(cli, ["networks", "--db", url, "--format", "jsonl", "--limit", "1000"])
+    assert res.exit_code == 0, res.output
+    nets = _jsonl(res.stdout)
+    by_kind: dict[str, list[dict[str, object]]] = {}
+    for n in nets:
+        for e in n["evidence"]:  # type: ignore[attr-defined]
+            by_kind.setdefault(e["kind"], []).append(e)
+    assert by_kind.get("author") and by_kind.get("wallet_owner")
+    assert all(e["strength"] == "medium" and e["value"] for k in ("author", "wallet_owner")
+               for e in by_kind[k])
+    author = json.loads((out / "btc" / "truth.json").read_text())["ad_author"]
+    tp = pred = 0
+    for n in nets:
+        ids = [k for k in n["ad_ids"] if k in author]  # type: ignore[attr-defined]
+        assert not ids or len(ids) == len(n["ad_ids"])  # type: ignore[arg-type]
+        c = Counter(author[k] for k in ids)
+        pred += len(ids) * (len(ids) - 1) // 2
+        tp += sum(v * (v - 1) // 2 for v in c.values())
+    assert pred and tp / pred >= 0.95
+    (paid,) = [e for e in by_kind["wallet_owner"][:1]]
+    res = runner.invoke(cli, ["similar", str(paid["ad_ids"][0]),  # type: ignore[index]
+                              "--db", url, "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    kinds = {x["kind"] for r in _jsonl(res.stdout) for x in r["reasons"]}  # type: ignore[attr-defined]
+    assert {"author", "wallet_owner"} <= kinds
+
+
+def test_the_shipped_demo_model_loads_and_is_calibrated(tmp_path: Path) -> None:
+    """src/tracelight/demo/data/authorship-model.json is what `tracelight authorship train
+    --authors 300 --seed 7 --out ...` writes; it must fit this tracelight's features (regenerate
+    it when they change), and `tracelight demo` copies it next to the corpus."""
+    from tracelight.services import authors_demo
+    from tracelight.services.authorship import load_model
+
+    m = load_model(authors_demo.SHIPPED_MODEL)
+    assert 0.5 < m.threshold < 1.0 and m.stats["tpr_at_1pct"] >= 0.9
+    assert authors_demo.model_path(tmp_path).read_bytes() == \
+        authors_demo.SHIPPED_MODEL.read_bytes()

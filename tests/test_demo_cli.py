@@ -23,6 +23,19 @@ def test_demo_generate_writes_the_corpus(tmp_path: Path) -> None:
     assert "--seed 2" in (out / "README.txt").read_text()
 
 
+def test_demo_generate_btc_writes_the_authors_and_the_blockchain(tmp_path: Path) -> None:
+    out = tmp_path / "corpus"
+    result = CliRunner().invoke(cli, ["demo-generate", str(out), "--ads", "40", "--no-images",
+                                      "--btc", "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["btc"] == str(out / "btc")
+    truth = json.loads((out / "btc" / "truth.json").read_text())
+    assert truth["ad_owner"] and truth["address_owner"] and truth["ad_author"]
+    for name in ("ads.jsonl", "payments.jsonl", "rates.json", "prices.json", "wallets.txt"):
+        assert (out / "btc" / name).is_file()
+
+
 def test_demo_generate_table_and_images(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo-generate", str(tmp_path / "c"), "--ads", "15"])
     assert result.exit_code == 0, result.output

@@ -80,10 +80,11 @@ def _shell(line: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPro
                           capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
 
 
-def _substitute(line: str, top: str, networked: str, phone: str) -> str:
+def _substitute(line: str, top: str, networked: str, phone: str, authored: str) -> str:
     """The README's 2,000-ad values -> the small corpus's; a smaller second corpus."""
     line = re.sub(r"\bshow demo-\d{6}", f"show {top}", line)
     line = re.sub(r"\bsimilar demo-\d{6}", f"similar {networked}", line)
+    line = re.sub(r"\bsimilar au-\d{6}", f"similar {authored}", line)
     line = re.sub(r"--phone (\"[^\"]*\"|'[^']*'|\S+)", f"--phone {shlex.quote(phone)}", line)
     return line.replace("--ads 500", "--ads 120")
 
@@ -113,12 +114,12 @@ def test_walkthrough_runs_word_for_word(tmp_path: Path) -> None:
         cmd = _command(line)
         words = shlex.split(cmd)
         if words[1] in ("show", "similar"):
-            found[words[1]] = words[2]
+            found["authored" if words[2].startswith("au-") else words[1]] = words[2]
         if "--phone" in words:
             found["phone"] = words[words.index("--phone") + 1]
         done = _shell(cmd, work, env)
         assert done.returncode == 0 and done.stdout.strip(), (cmd, done.stderr)
-    assert set(found) == {"show", "similar", "phone"}, tries
+    assert set(found) == {"show", "similar", "phone", "authored"}, tries
 
     ran = 0
     for block in readme_blocks():
@@ -130,7 +131,8 @@ def test_walkthrough_runs_word_for_word(tmp_path: Path) -> None:
                 continue  # asks for a password on the terminal
             if "jq " in line and shutil.which("jq") is None:
                 continue
-            line = _substitute(line, found["show"], found["similar"], found["phone"])
+            line = _substitute(line, found["show"], found["similar"], found["phone"],
+                               found["authored"])
             done = _shell(line, work, env)
             assert done.returncode == 0, (line, done.stderr)
             assert done.stdout.strip(), (line, done.stderr)

@@ -25,7 +25,7 @@ def walk(group: click.Group, path: list[str]) -> list[tuple[list[str], click.Com
         if cmd is None:
             continue
         out.append(([*path, name], cmd))
-        if isinstance(cmd, click.Group):
+        if isinstance(cmd, click.Group) and not getattr(cmd, "alias_of", None):
             out += walk(cmd, [*path, name])
     return out
 

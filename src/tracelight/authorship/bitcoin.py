@@ -25,7 +25,7 @@ import bisect
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -346,14 +346,18 @@ def _address(value: Any, where: str) -> str:
     return value
 
 
+def _txid(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 100 or not value.isprintable():
+        raise PaymentFormatError(f"{where}.txid: missing or not text")
+    return value
+
+
 def parse_tx(obj: Any, where: str = "tx") -> Tx:
     """One transaction from a JSON object: {"txid", "time", "inputs": [addr...],
     "outputs": [{"address", "btc"}...]}."""
     if not isinstance(obj, dict):
         raise PaymentFormatError(f"{where}: not a JSON object")
-    txid = obj.get("txid")
-    if not isinstance(txid, str) or not 1 <= len(txid) <= 100 or not txid.isprintable():
-        raise PaymentFormatError(f"{where}.txid: missing or not text")
+    txid = _txid(obj.get("txid"), where)
     ins = obj.get("inputs", [])
     outs = obj.get("outputs", [])
     if not isinstance(ins, list) or len(ins) > MAX_INPUTS:
@@ -371,8 +375,9 @@ def parse_tx(obj: Any, where: str = "tx") -> Tx:
               tuple(outputs))
 
 
-def parse_tx_lines(lines: Iterable[str], name: str = "payments") -> list[Tx]:
-    out = []
+def json_lines(lines: Iterable[str], name: str) -> Iterator[tuple[str, Any]]:
+    """(where, value) for each non-blank line of JSON Lines, where = "NAME line N"; a line
+    that is not JSON stops the walk with PaymentFormatError naming it."""
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -380,8 +385,11 @@ def parse_tx_lines(lines: Iterable[str], name: str = "payments") -> list[Tx]:
             obj = json.loads(line)
         except ValueError:
             raise PaymentFormatError(f"{name} line {n}: not JSON") from None
-        out.append(parse_tx(obj, f"{name} line {n}"))
-    return out
+        yield f"{name} line {n}", obj
+
+
+def parse_tx_lines(lines: Iterable[str], name: str = "payments") -> list[Tx]:
+    return [parse_tx(obj, where) for where, obj in json_lines(lines, name)]
 
 
 def parse_rates(obj: Any, name: str = "rates") -> Rates:
@@ -461,9 +469,7 @@ class CoreReader:
     def _tx(self, t: Any, where: str, block_time: Any) -> Tx:
         if not isinstance(t, dict):
             raise PaymentFormatError(f"{where}: not a transaction object (verbosity 2 or 3)")
-        txid = t.get("txid")
-        if not isinstance(txid, str) or not 1 <= len(txid) <= 100 or not txid.isprintable():
-            raise PaymentFormatError(f"{where}.txid: missing or not text")
+        txid = _txid(t.get("txid"), where)
         vin, vout = t.get("vin", []), t.get("vout", [])
         if not isinstance(vin, list) or not isinstance(vout, list) \
                 or len(vin) > MAX_INPUTS or len(vout) > MAX_INPUTS:
@@ -508,16 +514,10 @@ class CoreReader:
 def parse_first_seen(lines: Iterable[str], name: str = "mempool") -> dict[str, datetime]:
     """Mempool first-seen times, JSON Lines {"txid", "first_seen"} (ISO or Unix seconds)."""
     out: dict[str, datetime] = {}
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            raise PaymentFormatError(f"{name} line {n}: not JSON") from None
+    for where, obj in json_lines(lines, name):
         if not isinstance(obj, dict) or not isinstance(obj.get("txid"), str):
-            raise PaymentFormatError(f"{name} line {n}: needs txid and first_seen")
-        out[obj["txid"]] = _time(obj.get("first_seen"), f"{name} line {n}.first_seen")
+            raise PaymentFormatError(f"{where}: needs txid and first_seen")
+        out[obj["txid"]] = _time(obj.get("first_seen"), f"{where}.first_seen")
     return out
 
 
@@ -535,13 +535,5 @@ def parse_core_text(text: str, reader: CoreReader, name: str = "blocks") -> list
         for n, obj in enumerate(items):
             out.extend(reader.read(obj, f"{name}[{n}]"))
         return out
-    out = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            raise PaymentFormatError(f"{name} line {n}: not JSON") from None
-        out.extend(reader.read(obj, f"{name} line {n}"))
-    return out
+    return [tx for where, obj in json_lines(text.splitlines(), name)
+            for tx in reader.read(obj, where)]

@@ -5,7 +5,8 @@ both authors' whole networks. `average_linkage` groups ads only where the links 
 groups are, on average (a missing pair counts 0), at least `tau`: one wrong pair between two
 authors with several ads each never merges them. `owner_joins` then lets a Bitcoin owner join
 its ads to the author group most of them belong to, except ads that author evidence already
-puts in another group of two or more (two writers: the payment match is the likelier error).
+puts in another group of two or more, or whose author links all lead elsewhere (two writers:
+the payment match is the likelier error).
 Pure functions over (key, key, weight) tuples; deterministic.
 """
 
@@ -70,24 +71,45 @@ def within(edges: Sequence[tuple[str, str, float]], groups: Mapping[str, str]
             if a in groups and groups.get(a) == groups.get(b)]
 
 
-def owner_joins(owner_ads: Mapping[str, Sequence[str]], groups: Mapping[str, str]
+def owner_joins(owner_ads: Mapping[str, Sequence[str]], groups: Mapping[str, str],
+                linked: Mapping[str, Iterable[str]] | None = None,
                 ) -> list[tuple[str, str, str]]:
     """(owner, anchor ad, ad) joins: each owner's ads to one anchor in the author group most
     of them are in (or its first ad), leaving out ads in another author group of two or
-    more."""
+    more. linked (ad -> the ads its author links reach, over the threshold), when given:
+    an ad whose author links all lead away from the owner's group and its other ads is left
+    out too (style says another writer); an ad with no author link joins on the payment."""
     gsize = Counter(groups.values())
+    members: dict[str, set[str]] = {}
+    for k, label in groups.items():
+        members.setdefault(label, set()).add(k)
     out: list[tuple[str, str, str]] = []
     for owner, ads in sorted(owner_ads.items()):
         ks = sorted(set(ads))
         multi = Counter(groups[k] for k in ks if k in groups and gsize[groups[k]] >= 2)
         main = min(multi.items(), key=lambda kv: (-kv[1], kv[0]))[0] if multi else None
         anchor = next((k for k in ks if main is not None and groups.get(k) == main), ks[0])
+        target = set(ks) | (members[main] if main is not None else set())
         for k in ks:
             g = groups.get(k)
             if k == anchor or (g is not None and gsize[g] >= 2 and g != main):
                 continue
+            if g != main and linked is not None:
+                reach = set(linked.get(k, ())) - {k}
+                if reach and not reach & target:
+                    continue
             out.append((owner, anchor, k))
     return out
 
 
-__all__ = ["average_linkage", "owner_joins", "within"]
+def link_map(edges: Iterable[tuple[str, str, float]]) -> dict[str, set[str]]:
+    """ad -> the ads its links reach (both directions)."""
+    out: dict[str, set[str]] = {}
+    for a, b, _w in edges:
+        if a != b:
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+    return out
+
+
+__all__ = ["average_linkage", "link_map", "owner_joins", "within"]

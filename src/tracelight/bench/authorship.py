@@ -32,7 +32,7 @@ def network_gain(model: object, seed: int, n_authors: int = 150, noise: float = 
     """Networks from identifiers only, + author edges, + author and wallet-owner edges, on
     synthetic authors never seen in training whose phones rotate (pairwise vs authorship)."""
     from tracelight.authorship import bitcoin as b
-    from tracelight.authorship.consensus import average_linkage, owner_joins, within
+    from tracelight.authorship.consensus import average_linkage, link_map, owner_joins, within
     from tracelight.authorship.features import featurise
     from tracelight.authorship.model import AuthorModel, Corpus, candidate_pairs
     from tracelight.demo.authors import generate
@@ -72,7 +72,9 @@ def network_gain(model: object, seed: int, n_authors: int = 150, noise: float = 
         if m.owner and m.candidates <= 1 and size.get(m.owner, 0) <= 500:
             owned.setdefault(m.owner, []).append(m.ad_id)
     wallet = [ExternalEdge(a, k, "wallet_owner", 1.0, "") for _o, a, k in
-              owner_joins(owned, groups)]
+              owner_joins(owned, groups, link_map(edges))]
+    wallet_old = [ExternalEdge(a, k, "wallet_owner", 1.0, "") for _o, a, k in
+                  owner_joins(owned, groups)]
     out: dict[str, float] = {}
     by_group: dict[str, list[str]] = {}
     for k, g in groups.items():
@@ -80,7 +82,8 @@ def network_gain(model: object, seed: int, n_authors: int = 150, noise: float = 
     out["groups_precision"], out["groups_recall"] = _pairwise(
         [g for g in by_group.values() if len(g) >= 2], truth)
     for name, ext in (("identifiers", []), ("author", author),
-                      ("author_wallet", author + wallet), ("author_raw",
+                      ("author_wallet", author + wallet),
+                      ("author_wallet_unchecked", author + wallet_old), ("author_raw",
                        [ExternalEdge(x, y, "author", w, "") for x, y, w in edges])):
         res = link_batch(link_ads, external_edges=ext)
         prec, rec = _pairwise([n.ad_ids for n in res.networks if n.size >= 2], truth)
@@ -91,6 +94,8 @@ def network_gain(model: object, seed: int, n_authors: int = 150, noise: float = 
     for name, label in (("groups", "author groups alone (average linkage, no linker)"),
                         ("identifiers", "identifiers only"), ("author", "+ author"),
                         ("author_wallet", "+ author + wallet owner"),
+                        ("author_wallet_unchecked",
+                         "+ author + wallet owner, style not consulted"),
                         ("author_raw", "+ author, every pair over threshold (no consensus)")):
         say(f"  {label:<52} pairwise precision {out[name + '_precision']:.3f} "
             f"recall {out[name + '_recall']:.3f}")

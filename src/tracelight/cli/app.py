@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ads": ("store_cmd", "List stored ads, newest first (or by risk with --sort risk)."),
     "audit": ("web_cmd", "Print the append-only, hash-chained audit log (who did what, when, "
                          "and why)."),
+    "author": ("authorship_cmd", "Same-author evidence under the issue's name: `tracelight "
+                                 "author train|evaluate|link|show` are `tracelight authorship "
+                                 "train|evaluate|link|show`."),
     "authorship": ("authorship_cmd", "Same-author evidence: a stylometric pair model, robust "
                                      "to phone rotation."),
     "bank": ("bank_cmd", "Known-image hash banks (PDQ, MD5, SHA-1, SHA-256 lists) and the "

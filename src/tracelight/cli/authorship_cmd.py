@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -66,15 +67,18 @@ def authorship_evaluate(model: Path, n_authors: int, seed: int, fmt: str) -> Non
               default=DEFAULT_MODEL, show_default=True)
 @click.option("--min-score", type=float, default=None,
               help="Keep pairs at or over this score [default: the model's 1%-FPR threshold].")
+@click.option("--source", default=None,
+              help="Only the ads of this source (e.g. one site, or the demo's authors-demo).")
 @db_option
 @format_option("table", "jsonl")
-def authorship_link(model: Path, min_score: float | None, db_url: str, fmt: str) -> None:
+def authorship_link(model: Path, min_score: float | None, source: str | None, db_url: str,
+                    fmt: str) -> None:
     """Find stored ads one person probably wrote (candidates by MinHash LSH, never all pairs)
     and replace the stored author links with them."""
     from tracelight.services.authorship import link_stored
 
     with store_from(db_url) as store, stderr.status("linking by authorship"):
-        res = link_stored(store, model, min_score=min_score)
+        res = link_stored(store, model, min_score=min_score, source=source)
     row = res.to_dict()
     emit([row], fmt, list(row))
 
@@ -92,3 +96,20 @@ def authorship_show(ad_id: str, source: str | None, limit: int, db_url: str, fmt
     with store_from(db_url) as store:
         rows = [s.to_dict() for s in same_author(store, ad_id, source, limit)]
     emit(rows, fmt, ["ad_id", "source", "score", "strength", "matched"])
+
+
+class AliasGroup(click.Group):
+    """Another name for a group: the same commands (one dict), listed once in docs/cli.md."""
+
+    def __init__(self, name: str, of: click.Group, callback: Callable[[], None],
+                 help: str) -> None:
+        super().__init__(name, commands=of.commands, callback=callback, help=help)
+        self.alias_of = of.name or ""
+
+
+def author() -> None:
+    """Same-author evidence under the issue's name: `tracelight author train|evaluate|link|show`
+    are `tracelight authorship train|evaluate|link|show`."""
+
+
+cli.add_command(AliasGroup("author", authorship, author, author.__doc__ or ""))

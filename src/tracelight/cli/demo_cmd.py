@@ -32,9 +32,13 @@ from tracelight.errors import UsageError
               help="realistic: plant the decoys real markets show at scale (single-contact "
                    "networks, rotation, cross-posting, site footers, ad builders, stock "
                    "photos; docs/demo.md).")
+@click.option("--btc", is_flag=True,
+              help="Also OUT/btc/: authors who rotate their phones, and the ad site's "
+                   "blockchain (payments, rates, prices, wallets, truth), as `tracelight "
+                   "demo` loads them (docs/authorship.md).")
 @format_option("table", "jsonl")
 def demo_generate(out: Path, n_ads: int, seed: int, no_images: bool, network_labels: bool,
-                  label_rule: str, market: str, fmt: str) -> None:
+                  label_rule: str, market: str, btc: bool, fmt: str) -> None:
     """Generate a synthetic, non-explicit corpus of ads with planted networks into OUT.
 
     Writes OUT/ads.jsonl (ad records), OUT/truth.jsonl (what each ad really contains),
@@ -56,6 +60,10 @@ def demo_generate(out: Path, n_ads: int, seed: int, no_images: bool, network_lab
                            network_labels=network_labels, label_rule=label_rule,
                            market=market)
     row = summary.to_dict()
+    if btc:
+        from tracelight.services.authors_demo import write
+
+        row["btc"] = str(write(out, n_ads=n_ads, seed=seed))
     row["seconds"] = round(row["seconds"], 2)
     if fmt == "jsonl":
         emit([row], fmt, list(row))

@@ -19,15 +19,18 @@ from tracelight.pipeline import PipelineOptions
 from tracelight.store import Store
 
 
-def _existing_corpus(out: Path, n_ads: int, seed: int) -> bool:
+def _existing_corpus(out: Path, n_ads: int, seed: int) -> dict[str, object] | None:
+    """The corpus.json of a corpus in OUT generated with these n_ads and seed, else None."""
     marker = out / "corpus.json"
     if not (out / "ads.jsonl").is_file() or not marker.is_file():
-        return False
+        return None
     try:
         meta = json.loads(marker.read_text())
     except (OSError, ValueError):
-        return False
-    return bool(meta.get("n_ads") == n_ads and meta.get("seed") == seed)
+        return None
+    if not isinstance(meta, dict) or meta.get("n_ads") != n_ads or meta.get("seed") != seed:
+        return None
+    return meta
 
 
 @cli.command("demo")
@@ -40,36 +43,60 @@ def _existing_corpus(out: Path, n_ads: int, seed: int) -> bool:
 @db_option
 @click.option("--ocr/--no-ocr", default=False, show_default=True,
               help="Also read phones written inside the pictures (slower).")
+@click.option("--btc/--no-btc", default=True, show_default=True,
+              help="Also authors who rotate their phones and the ad site's blockchain "
+                   "(OUT/btc/): same-author and Bitcoin-owner evidence in networks and "
+                   "`similar` (docs/authorship.md).")
 @click.option("--serve/--no-serve", default=True, show_default=True,
               help="Open the investigator workspace when done.")
 @click.option("--host", default=lambda: settings.get("host"), show_default="127.0.0.1")
 @click.option("--port", type=click.IntRange(1, 65535), default=lambda: settings.get_int("port"),
               show_default="8000")
-def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, serve: bool, host: str,
-             port: int) -> None:
+def demo_cmd(n_ads: int, seed: int, out: Path, db_url: str, ocr: bool, btc: bool, serve: bool,
+             host: str, port: int) -> None:
     """Generate a synthetic corpus, ingest it, link networks and open the workspace."""
     from tracelight.demo import generate
+    from tracelight.services import authors_demo
     from tracelight.services.ingest import default_after_batch, ingest
 
-    if _existing_corpus(out, n_ads, seed):
-        stderr.print(f"[bold]1/3[/] reusing the corpus in {out}")
+    steps = 4 if btc else 3
+    meta = _existing_corpus(out, n_ads, seed)
+    has_btc = bool(meta and meta.get("btc") and (out / authors_demo.FOLDER / "ads.jsonl").is_file())
+    if meta is not None and (has_btc or not btc):
+        stderr.print(f"[bold]1/{steps}[/] reusing the corpus in {out}")
     else:
-        stderr.print(f"[bold]1/3[/] generating {n_ads:,} synthetic ads into {out} ...")
+        what = "the authors and the blockchain" if meta is not None else \
+            f"{n_ads:,} synthetic ads"
+        stderr.print(f"[bold]1/{steps}[/] generating {what} into {out} ...")
         with stderr.status("generating"):
-            generate(out, n_ads=n_ads, seed=seed, images=True)
-        (out / "corpus.json").write_text(json.dumps({"n_ads": n_ads, "seed": seed}))
-    stderr.print(f"[bold]2/3[/] ingesting into {db_url} (extract, hash images, score) ...")
+            if meta is None:
+                generate(out, n_ads=n_ads, seed=seed, images=True)
+            if btc:
+                authors_demo.write(out, n_ads=n_ads, seed=seed)
+        (out / "corpus.json").write_text(json.dumps({"n_ads": n_ads, "seed": seed,
+                                                     "btc": btc or has_btc}))
+    stderr.print(f"[bold]2/{steps}[/] ingesting into {db_url} (extract, hash images, score) ...")
+    options = PipelineOptions(region=settings.get("region"), ocr=ocr,
+                              image_dir=settings.get("image_dir"))
     with store_from(db_url, create=True) as store:
         with stderr.status("ingesting"):
-            summary = ingest(store, [str(out / "ads.jsonl")],
-                             options=PipelineOptions(region=settings.get("region"), ocr=ocr,
-                                                     image_dir=settings.get("image_dir")),
+            summary = ingest(store, [str(out / "ads.jsonl")], options=options,
                              rejects_path=str(out / "rejects.txt"),
                              after_batch=default_after_batch())
         stderr.print(f"    read {summary.read:,}, new {summary.new:,}, unchanged "
                      f"{summary.unchanged:,}, rejected {summary.rejected:,} "
                      f"({summary.ads_per_second:,.0f} ads/s)")
-        stderr.print("[bold]3/3[/] linking ads into networks ...")
+        if btc:
+            stderr.print(f"[bold]3/{steps}[/] authors who rotate phones, and the ad site's "
+                         "blockchain: same-author links and Bitcoin owners ...")
+            with stderr.status("authors and payments"):
+                res = authors_demo.load(store, out / authors_demo.FOLDER,
+                                        authors_demo.model_path(out, seed=seed),
+                                        options=options)
+            stderr.print(f"    {res.ads:,} ads, {res.transactions:,} transactions; "
+                         f"{res.author_links:,} same-author links, {res.attributions:,} ads "
+                         "attributed to Bitcoin owners")
+        stderr.print(f"[bold]{steps}/{steps}[/] linking ads into networks ...")
         _link(store)
         click.echo(_next_steps(store, out, db_url, serving=serve))
         if serve:
@@ -136,6 +163,19 @@ def _examples(store: Store) -> tuple[str | None, str | None, str | None]:
     return (top[0].ad_id if top else None), networked, phone
 
 
+def _authored_example(store: Store) -> str | None:
+    """An ad of the demo's authors in a network that author and wallet-owner evidence
+    joined, biggest such network first (None without the authors' corpus)."""
+    from tracelight.services.link import stored_networks
+
+    for net in stored_networks(store):
+        if {"author", "wallet_owner"} <= {e.kind for e in net.evidence}:
+            ads = [k for k in net.ad_ids if k.startswith("au-")]
+            if ads:
+                return ads[0]
+    return None
+
+
 def _typed_phone(e164: str) -> str:
     """+13054541934 -> (305) 454-1934: the national form, to show that lookups normalise."""
     import phonenumbers
@@ -165,6 +205,9 @@ def _next_steps(store: Store, out: Path, db_url: str, *, serving: bool) -> str:
         tries.append((f"show {top}", "the top lead with its evidence"))
     if networked:
         tries.append((f"similar {networked}", "the ads closest to it"))
+    authored = _authored_example(store)
+    if authored:
+        tries.append((f"similar {authored}", "same author, same Bitcoin owner: phones rotated"))
     commands = [f"{tl} {cmd}{db}" for cmd, _ in tries]
     width = max(len(c) for c in commands) + 2
     lines = ["", "Done. Everything here is synthetic. Try:"]

@@ -8,7 +8,8 @@ agrees (docs/networks.md, "Wording that respects contradictions"):
 - a **rare name** both ads carry (a name on fewer than `common_name_share` of the ads, and
   fewer than 20 ads, or any name when the corpus is small), or a common name **and** the city;
 - or the text has at most `max_writers` writers (groups with contacts among the ads that text
-  connects), both groups hold at most `small_group` ads, and a name or the city agrees;
+  connects), both groups hold at most `small_group` ads (as merged so far, external edges
+  included), and a name or the city agrees;
 - a photo (score 2) needs a shared name and the city: strangers who picked one stock photo may
   share a common name or a popular city, rarely both.
 
@@ -84,9 +85,14 @@ def external_ok(ag: Agreement, a: int, b: int) -> bool:
     return rare_name or (same_name and same_city)
 
 
-def corroborated(ag: Agreement, a: int, b: int, score: float) -> bool:
+def corroborated(ag: Agreement, a: int, b: int, score: float, na: int | None = None,
+                 nb: int | None = None) -> bool:
     """May an edge (wording score <= 1, photo 2, external EXTERNAL_OFFSET + score) join ads a
-    and b whose groups both hold contacts of their own?"""
+    and b whose groups both hold contacts of their own? na, nb: the ads the two groups hold
+    as merged so far (`hubs.constrained_merge` passes them; default: their identifier
+    groups' sizes). The two-small-writers exception for wording asks the merged sizes: once
+    author or owner edges have grown a group past `small_group` ads, wording between it and
+    another needs what the rule asks of any other edge."""
     if ag.rule == "off":
         return True
     if score >= EXTERNAL_OFFSET:
@@ -94,9 +100,10 @@ def corroborated(ag: Agreement, a: int, b: int, score: float) -> bool:
     same_city, same_name, rare_name = _agree(ag, a, b)
     if score > 1.0:
         return same_name and same_city
+    sa = ag.strong_size[ag.strong_labels[a]] if na is None else na
+    sb = ag.strong_size[ag.strong_labels[b]] if nb is None else nb
     if (ag.writers[ag.text_groups[a]] <= ag.max_writers
-            and ag.strong_size[ag.strong_labels[a]] <= ag.small_group
-            and ag.strong_size[ag.strong_labels[b]] <= ag.small_group
+            and sa <= ag.small_group and sb <= ag.small_group
             and (same_city or same_name)):
         return True
     name = rare_name or (same_name and same_city)

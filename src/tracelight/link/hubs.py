@@ -361,7 +361,7 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarray,
                       wb: np.ndarray, ws: np.ndarray,
-                      corroborated: Callable[[int, int, float], bool],
+                      corroborated: Callable[[int, int, float, int, int], bool],
                       one_sided: Callable[[int, int, float], bool] | None = None,
                       no_contact: Callable[[int, int, float], bool] | None = None,
                       ) -> tuple[UnionFind, list[tuple[int, int, float]], int]:
@@ -369,8 +369,10 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
 
     has_contact: per group, whether it holds a contact of its own (hubs excluded). Two groups
     that both hold contacts never share one (they would be one group), so their contacts
-    disagree: wording alone cannot join them; the edge needs `corroborated(a, b)` (the two
-    ads' own names and cities agree). The merged group holds the contacts of both, so an ad
+    disagree: wording alone cannot join them; the edge needs `corroborated(a, b, score, na,
+    nb)` (the two ads' own names and cities agree; na and nb: the ads the two groups hold as
+    merged so far, so a test may refuse to bridge two groups that other edges have already
+    grown). The merged group holds the contacts of both, so an ad
     without contacts cannot bridge two advertisers. Returns (union-find over labels, the
     edges used, edges refused). one_sided(a, b, score), when given, is asked for an edge
     between a group with contacts and one without (an ad with no contact of its own, or only
@@ -380,6 +382,7 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
     n_labels = int(labels.max()) + 1 if labels.size else 0
     uf = UnionFind(n_labels)
     contact = has_contact.astype(bool).tolist()
+    size = np.bincount(labels, minlength=n_labels).tolist() if labels.size else []
     used: list[tuple[int, int, float]] = []
     refused = 0
     if wa.size == 0:
@@ -392,7 +395,7 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
             continue
         a, b = int(wa[i]), int(wb[i])
         if contact[ra] and contact[rb]:
-            if not corroborated(a, b, float(ws[i])):
+            if not corroborated(a, b, float(ws[i]), size[ra], size[rb]):
                 refused += 1
                 continue
         elif contact[ra] or contact[rb]:
@@ -403,6 +406,8 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
             refused += 1
             continue
         uf.union(ra, rb)
-        contact[uf.find(ra)] = contact[ra] or contact[rb]
+        root = uf.find(ra)
+        contact[root] = contact[ra] or contact[rb]
+        size[root] = size[ra] + size[rb]
         used.append((a, b, float(ws[i])))
     return uf, used, refused

@@ -18,7 +18,7 @@ from tracelight.blobs import ImageRefused, read_regular_file
 from tracelight.demo.authors import generate
 from tracelight.errors import InputError, UsageError
 from tracelight.link.external import ExternalEdge
-from tracelight.store import Store
+from tracelight.store import AdFilter, Store
 from tracelight.store.authorship import AuthorLink
 
 MAX_MODEL_BYTES = 1_000_000
@@ -101,16 +101,17 @@ def evaluate_model(path: Path, *, n_authors: int = 150, seed: int = 11) -> Evalu
 
 
 def link_stored(store: Store, model_path: Path, *, min_score: float | None = None,
-                limit: int = MAX_LINK_ADS) -> LinkResult:
-    """Score candidate pairs of stored ads and replace the stored author links with those at or
-    over the model's threshold (chosen for <= 1% FPR) or `min_score`."""
+                limit: int = MAX_LINK_ADS, source: str | None = None) -> LinkResult:
+    """Score candidate pairs of stored ads (of `source` only, when given) and replace the
+    stored author links with those at or over the model's threshold (chosen for <= 1% FPR) or
+    `min_score`."""
     model = load_model(model_path)
     if min_score is not None and not 0.0 <= min_score <= 1.0:
         raise UsageError(f"--min-score must be between 0 and 1, got {min_score}")
     t0 = time.perf_counter()
     pks: list[int] = []
     texts: list[str] = []
-    for ad in store.iter_ads(limit=limit):
+    for ad in store.iter_ads(AdFilter(source=source) if source else None, limit=limit):
         pks.append(ad.pk)
         texts.append(f"{ad.title}\n{ad.body}" if ad.title else ad.body)
     corpus = Corpus.of(featurise(texts))

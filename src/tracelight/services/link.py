@@ -92,18 +92,20 @@ def collected_edges(store: Store, pk_to_key: Mapping[int, str], *,
     <= 1%-FPR threshold, and ads paid for by one specific Bitcoin owner (weak attributions
     never link). Pair links chain, so only the author links inside an average-linkage group
     (tracelight.authorship.consensus, mean score >= tau) are passed, and an owner joins its
-    ads only where author evidence does not say two writers."""
-    from tracelight.authorship.consensus import average_linkage, owner_joins, within
+    ads only where author evidence does not say two writers (an ad in another author group,
+    or whose author links all lead away from the owner's ads)."""
+    from tracelight.authorship.consensus import average_linkage, link_map, owner_joins, within
     from tracelight.services.authorship import author_edges
     from tracelight.services.btc import wallet_owner_ads
 
     authors = author_edges(store, pk_to_key)
-    groups = average_linkage(((e.a, e.b, e.score) for e in authors), tau)
-    kept = [authors[i] for i in within([(e.a, e.b, e.score) for e in authors], groups)]
+    triples = [(e.a, e.b, e.score) for e in authors]
+    groups = average_linkage(triples, tau)
+    kept = [authors[i] for i in within(triples, groups)]
     owned, detail = wallet_owner_ads(store, pk_to_key)
     wallets = [ExternalEdge(anchor, k, "wallet_owner", detail[(owner, k)][0],
                             detail[(owner, k)][1])
-               for owner, anchor, k in owner_joins(owned, groups)]
+               for owner, anchor, k in owner_joins(owned, groups, link_map(triples))]
     return kept + wallets
 
 
