@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import uvicorn
 
+from local_servers import Receiver
 from test_platform_api import _png
-from test_platform_webhooks import _Receiver
 from tracelight.client import Client, ClientError
 from tracelight.images.banks import BankEntry
 from tracelight.services import webhooks as wh
@@ -45,7 +45,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     accounts.add_user("platform-x", hash_password("correct horse battery"), "analyst")
     import_bank(store, "known", [BankEntry("md5", hashlib.md5(_png()).hexdigest(), "x")])
     Watchlists(store).add("platform-x", "email", "watched@example.org", watchlist="partner")
-    receiver = _Receiver()
+    receiver = Receiver()
     hook = wh.add_webhook(store, receiver.url, ["watchlist.hit"], "test")
     port = _free_port()
     app = create_app(store, secret_key="k", api_only=True)

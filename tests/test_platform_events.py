@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from test_platform_webhooks import _Receiver
+from local_servers import Receiver
 from tracelight.services import alerts
 from tracelight.services import webhooks as wh
 from tracelight.services.ingest import ingest
@@ -20,13 +20,6 @@ from tracelight.store import open_store
 from tracelight.store.cases import Watchlists
 
 PHONE = "+12065550143"
-
-
-@pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    r = _Receiver()
-    yield r
-    r.close()
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ def _jsonl(path: Path, ads: list[dict[str, Any]]) -> str:
     return str(path)
 
 
-def _payloads(receiver: _Receiver, secret: str) -> list[dict[str, Any]]:
+def _payloads(receiver: Receiver, secret: str) -> list[dict[str, Any]]:
     out = []
     for headers, body in receiver.got:
         assert wh.verify(secret, headers["x-tracelight-timestamp"], body,
@@ -53,7 +46,7 @@ def _payloads(receiver: _Receiver, secret: str) -> list[dict[str, Any]]:
     return out
 
 
-def test_ingest_watchlist_hit_sends_a_signed_webhook(store: Any, receiver: _Receiver,
+def test_ingest_watchlist_hit_sends_a_signed_webhook(store: Any, receiver: Receiver,
                                                       tmp_path: Path) -> None:
     Watchlists(store).add("ana", "phone", PHONE, "case 7", watchlist="partner")
     hook = wh.add_webhook(store, receiver.url, ["watchlist.hit"], "test")
@@ -73,7 +66,7 @@ def test_ingest_watchlist_hit_sends_a_signed_webhook(store: Any, receiver: _Rece
     assert wh.deliver_due(store).sent == 0
 
 
-def test_push_api_watchlist_hit_says_push(store: Any, receiver: _Receiver) -> None:
+def test_push_api_watchlist_hit_says_push(store: Any, receiver: Receiver) -> None:
     Watchlists(store).add("ana", "email", "watched.person@example.org")
     hook = wh.add_webhook(store, receiver.url, ["watchlist.hit", "bank.match"], "test")
     body = b'{"id": "p1", "source": "plat", "body": "mail watched.person@example.org"}\n'
@@ -93,7 +86,7 @@ def test_nothing_queued_or_sent_without_a_subscriber(store: Any, tmp_path: Path)
     assert wh.deliver_due(store) == wh.DeliveryRun(0, 0, 0)
 
 
-def test_ingest_bank_match_sends_a_webhook_with_the_ads(store: Any, receiver: _Receiver,
+def test_ingest_bank_match_sends_a_webhook_with_the_ads(store: Any, receiver: Receiver,
                                                         tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch
                                                         ) -> None:
@@ -119,7 +112,7 @@ def test_ingest_bank_match_sends_a_webhook_with_the_ads(store: Any, receiver: _R
     assert match["ads"] == ["demo/1"] and payload["data"]["via"] == "ingest"
 
 
-def test_ingest_tie_to_a_high_risk_network_sends_a_webhook(store: Any, receiver: _Receiver,
+def test_ingest_tie_to_a_high_risk_network_sends_a_webhook(store: Any, receiver: Receiver,
                                                            tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch
                                                            ) -> None:
@@ -140,7 +133,7 @@ def test_ingest_tie_to_a_high_risk_network_sends_a_webhook(store: Any, receiver:
     assert item["networks"][0]["matched"] == ["phone"] and payload["data"]["via"] == "push"
 
 
-def test_ad_tied_only_to_low_risk_networks_sends_nothing(store: Any, receiver: _Receiver,
+def test_ad_tied_only_to_low_risk_networks_sends_nothing(store: Any, receiver: Receiver,
                                                          tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
@@ -156,7 +149,7 @@ def test_ad_tied_only_to_low_risk_networks_sends_nothing(store: Any, receiver: _
 
 
 @pytest.mark.slow
-def test_money_alerts_sent_once_per_new_alert(store: Any, receiver: _Receiver,
+def test_money_alerts_sent_once_per_new_alert(store: Any, receiver: Receiver,
                                               tmp_path: Path) -> None:
     from tracelight.finance.generator import generate
     from tracelight.services import finance
