@@ -204,6 +204,8 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
                       status=422)
 
     app.add_middleware(AuthMiddleware, accounts=accounts, secret=secret, api_only=api_only)
+    # in front of it: Bearer-token checks, the platform's hot path (routes/platform.py)
+    app.add_middleware(platform.FastCheck, web_app=app)
     return app
 
 
