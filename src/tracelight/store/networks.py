@@ -164,6 +164,14 @@ class NetworkTables(StoreBase):
         with self.connect() as conn:
             return {name: self._read_blob(conn, name) for name in names}
 
+    def save_link_blob(self, name: str, data: bytes) -> None:
+        """Replace one named blob of the last link run (what a step after the run keeps)."""
+        with self.transaction() as conn:
+            conn.execute(delete(link_state).where(link_state.c.name == name))
+            conn.execute(insert(link_state), [
+                {"name": name, "seq": s, "data": data[o:o + STATE_CHUNK]}
+                for s, o in enumerate(range(0, max(len(data), 1), STATE_CHUNK))])
+
     def save_link_run(self, nets: Sequence[NetworkRow], hubs: Sequence[StoredHub],
                       blobs: Mapping[str, bytes], run: LinkRunRow) -> None:
         """Replace the stored networks, evidence, hubs and state with this run's, atomically."""

@@ -233,10 +233,9 @@ async def check(request: Request) -> Any:
     answer, queued = await run_in_threadpool(
         check_audit_alert, request.app, p, raw, client_ip(request),
         request.headers.get("x-tracelight-reason") or None)
-    c = ctx(request)
     # sent after the answer (the poster never waits on a receiver)
     return Response(answer, media_type="application/json",
-                    background=BackgroundTask(deliver_due, c.store) if queued else None)
+                    background=BackgroundTask(deliver_soon, request.app) if queued else None)
 
 
 def check_audit_alert(app: Any, p: Principal, raw: bytes, ip: str,
@@ -256,6 +255,16 @@ def check_audit_alert(app: Any, p: Principal, raw: bytes, ip: str,
                      ip=ip)
     queued = alert(c.store, result)
     return to_json(result.to_dict()), queued
+
+
+def deliver_soon(app: Any) -> None:
+    """After an answer that queued webhooks: wake the server's deliverer (services/webhooks
+    Deliverer, what `tracelight serve` runs), else send what is due here."""
+    found = getattr(app.state, "deliverer", None)
+    if found is not None:
+        found.wake()
+    else:
+        deliver_due(app.state.ctx.store)
 
 
 def scope_error(p: Principal, scope: str) -> None:
@@ -331,7 +340,7 @@ class FastCheck:
             (b"content-length", str(len(answer)).encode()), *_ANSWER_HEADERS]})
         await send({"type": "http.response.body", "body": answer})
         if queued:  # after the answer: the poster never waits on a receiver
-            await anyio.to_thread.run_sync(deliver_due, c.store)
+            await anyio.to_thread.run_sync(deliver_soon, self.web_app)
 
 
 _ANSWER_HEADERS = [*SECURITY_HEADERS, (b"cache-control", b"no-store")]
@@ -397,7 +406,7 @@ async def push(request: Request, source: str | None = None) -> Any:
                                            "rejected")}})
     # webhooks the new ads raised (watchlist hits, bank matches, high-risk networks) are
     # sent after the answer
-    return JSONResponse(result.to_dict(), background=BackgroundTask(deliver_due, c.store))
+    return JSONResponse(result.to_dict(), background=BackgroundTask(deliver_soon, request.app))
 
 
 def _push_lock(request: Request) -> Any:
