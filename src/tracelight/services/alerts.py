@@ -134,7 +134,7 @@ def new_high_risk_networks_event(store: Store, previous: bytes | None) -> int:
     high = sorted((r for r in iter_ranked(store, min_size=1) if r.risk >= HIGH_RISK_NETWORK),
                   key=lambda r: (-r.risk, r.id))
     store.save_link_blob(HIGH_RISK_BLOB, json.dumps(sorted(r.id for r in high)).encode())
-    new = [{"id": r.id, "risk": round(r.risk, 4), "size": r.size, "label": r.label}
+    new = [{"id": r.id, "risk": round(r.risk, 4), "size": r.size}
            for r in high if r.id not in before]
     return emit_items(store, "network.high_risk", "networks", new, {"via": "link"})
 
