@@ -6,7 +6,8 @@ PDQ hashes, starts `tracelight serve --api-only --workers W` in a child process,
 checks from C client threads over keep-alive connections (standard library http.client):
 first text only, then each with one 800x600 JPEG (base64). Prints p50/p99 and checks/s
 against the targets (p50 < 10 ms, p99 < 50 ms, >= 300 checks/s text-only; p99 < 100 ms with
-an image). Figures, never assertions.
+an image), the server's CPU seconds per check and the load generator's own CPU (its client
+threads share the machine's cores with the server). Figures, never assertions.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def _phase(port: int, token: str, bodies: list[bytes], clients: int,
 
 def _report(label: str, times: list[float], seconds: float, errors: list[str],
             p50_target: float | None, p99_target: float, rate_target: float | None,
-            cpu: float = 0.0) -> None:
+            cpu: float = 0.0, client_cpu: float = 0.0) -> None:
     p50, p99 = _pct(times, 0.50), _pct(times, 0.99)
     rate = len(times) / seconds if seconds else 0.0
 
@@ -144,7 +145,11 @@ def _report(label: str, times: list[float], seconds: float, errors: list[str],
              + (f" (first: {errors[0]})" if errors else ""),
              f"  server CPU {cpu:.1f} s = {cpu / len(times) * 1000 if times else 0:.2f} ms "
              f"per check (about {len(times) / cpu if cpu else 0:.0f} checks per CPU-second); "
-             f"load average {os.getloadavg()[0]:.1f}"]
+             f"load average {os.getloadavg()[0]:.1f}",
+             f"  load generator CPU {client_cpu:.1f} s = "
+             f"{client_cpu / len(times) * 1000 if times else 0:.2f} ms per check, "
+             f"{100 * client_cpu / (cpu + client_cpu) if cpu + client_cpu else 0:.0f} % of "
+             f"server + client (it shares the cores)"]
     for p in parts:
         say(p)
 
@@ -190,13 +195,14 @@ def run(n_ads: int = 20_000, checks: int = 2000, image_checks: int = 300, client
         _phase(port, token, bodies[:50], clients)  # warm both workers (imports, caches)
         say(f"tracelight serve --api-only --workers {workers}, {clients} client threads, "
             f"loopback ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
-        cpu0 = tree_cpu_s(server.pid)
+        cpu0, own0 = tree_cpu_s(server.pid), time.process_time()
         times, seconds, errors = _phase(port, token, bodies, clients)
-        cpu1 = tree_cpu_s(server.pid)
-        _report("text only", times, seconds, errors, 10, 50, 300, cpu1 - cpu0)
+        cpu1, own1 = tree_cpu_s(server.pid), time.process_time()
+        _report("text only", times, seconds, errors, 10, 50, 300, cpu1 - cpu0, own1 - own0)
         times, seconds, errors = _phase(port, token, with_image, clients)
         _report(f"one 800x600 JPEG ({len(picture) * 3 // 4 // 1024} KiB)", times, seconds,
-                errors, None, 100, None, tree_cpu_s(server.pid) - cpu1)
+                errors, None, 100, None, tree_cpu_s(server.pid) - cpu1,
+                time.process_time() - own1)
     finally:
         server.terminate()
         try:

@@ -101,6 +101,7 @@ def serve_store(store: Any, host: str, port: int, *, workers: int = 1,
     stderr.print(f"tracelight {what} on http://{shown}:{port}/ (database "
                  f"{store.safe_url}); Ctrl+C stops it", highlight=False, soft_wrap=True)
     common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
+              "access_log": False,  # never shown at warning level: not even formatted
               "server_header": False,
               "proxy_headers": False}
     if workers > 1:
