@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from tracelight.bench.measure import say, tree_cpu_s
+from tracelight.bench.measure import say, tree_cpu_by_pid, tree_cpu_s
 from tracelight.bench.web import _free_port, _pct, _tracelight
 from tracelight.errors import TracelightError
 
@@ -195,10 +195,12 @@ def run(n_ads: int = 20_000, checks: int = 2000, image_checks: int = 300, client
         _phase(port, token, bodies[:50], clients)  # warm both workers (imports, caches)
         say(f"tracelight serve --api-only --workers {workers}, {clients} client threads, "
             f"loopback ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
-        cpu0, own0 = tree_cpu_s(server.pid), time.process_time()
+        cpu0, own0, by0 = tree_cpu_s(server.pid), time.process_time(), tree_cpu_by_pid(server.pid)
         times, seconds, errors = _phase(port, token, bodies, clients)
-        cpu1, own1 = tree_cpu_s(server.pid), time.process_time()
+        cpu1, own1, by1 = tree_cpu_s(server.pid), time.process_time(), tree_cpu_by_pid(server.pid)
         _report("text only", times, seconds, errors, 10, 50, 300, cpu1 - cpu0, own1 - own0)
+        split = sorted((by1[p] - by0.get(p, 0.0) for p in by1), reverse=True)
+        say("  server CPU by process: " + ", ".join(f"{c:.1f} s" for c in split if c >= 0.05))
         times, seconds, errors = _phase(port, token, with_image, clients)
         _report(f"one 800x600 JPEG ({len(picture) * 3 // 4 // 1024} KiB)", times, seconds,
                 errors, None, 100, None, tree_cpu_s(server.pid) - cpu1,
