@@ -244,3 +244,37 @@ def test_watch_added_in_another_process_is_seen_after_the_poll(
     Watchlists(store).remove("ana", hit["id"])  # in this process: forgotten at once
     monkeypatch.setattr(cases, "WATCH_POLL_SECONDS", 3600.0)
     assert checker.check(ad).watchlist_hits == []
+
+
+@pytest.mark.slow
+def test_in_memory_lookups_agree_with_the_store_on_both_backends(db_url: str,
+                                                                 tmp_path: Path) -> None:
+    """The network identifier index, the token cache's fingerprint and the link run's kept
+    blob, on SQLite and PostgreSQL."""
+    from tracelight.services.ingest import ingest
+    from tracelight.services.link import update_networks
+    store = open_store(db_url)
+    try:
+        path = tmp_path / "a.jsonl"
+        path.write_text("".join(
+            f'{{"id": "n{i}", "source": "s", "body": "call 206-555-0143 or mail a@b.org #{i}"}}\n'
+            for i in range(3)), encoding="utf-8")
+        ingest(store, [str(path)], workers=1)
+        update_networks(store)
+        index = store.network_entities(["phone", "email"])
+        pairs = [("phone", "+12065550143"), ("email", "a@b.org")]
+        [nid] = store.networks_for_entities(pairs)
+        assert {p: index[p] for p in pairs} == {p: [nid] for p in pairs}
+        store.save_link_blob("high_risk", b'["x"]')
+        store.save_link_blob("high_risk", b'["y"]')
+        assert store.link_blobs(["high_risk"])["high_risk"] == b'["y"]'
+        accounts = Accounts(store)
+        accounts.add_user("svc", hash_password("correct horse battery"), "analyst")
+        token = accounts.create_token("svc", scope="check")
+        assert accounts.token_holder(token) is not None
+        assert accounts.token_holder(token) is not None  # from memory now
+        [info] = accounts.list_tokens("svc")
+        accounts.revoke_token(info.id)
+        assert accounts.token_holder(token) is None
+    finally:
+        store.close()
