@@ -340,7 +340,11 @@ class FastCheck:
             (b"content-length", str(len(answer)).encode()), *_ANSWER_HEADERS]})
         await send({"type": "http.response.body", "body": answer})
         if queued:  # after the answer: the poster never waits on a receiver
-            await anyio.to_thread.run_sync(deliver_soon, self.web_app)
+            deliverer = getattr(self.web_app.state, "deliverer", None)
+            if deliverer is not None:
+                deliverer.wake()
+            else:
+                await anyio.to_thread.run_sync(deliver_soon, self.web_app)
 
 
 _ANSWER_HEADERS = [*SECURITY_HEADERS, (b"cache-control", b"no-store")]
