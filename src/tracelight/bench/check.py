@@ -126,6 +126,21 @@ def _phase(port: int, token: str, bodies: list[bytes], clients: int,
     return times, time.perf_counter() - t0, errors
 
 
+def _settle(pid: int, limit: float = 300.0) -> float:
+    """Wait until the server's background warm-up (each worker scores every network once
+    after it starts answering) is over: its CPU use falls below a tenth of a core for a
+    second. Returns the seconds waited (at most `limit`)."""
+    t0 = time.monotonic()
+    before = tree_cpu_s(pid)
+    while time.monotonic() - t0 < limit:
+        time.sleep(1.0)
+        now = tree_cpu_s(pid)
+        if now - before < 0.1:
+            break
+        before = now
+    return time.monotonic() - t0
+
+
 def _report(label: str, times: list[float], seconds: float, errors: list[str],
             p50_target: float | None, p99_target: float, rate_target: float | None,
             cpu: float = 0.0, client_cpu: float = 0.0) -> None:
@@ -193,6 +208,9 @@ def run(n_ads: int = 20_000, checks: int = 2000, image_checks: int = 300, client
                 raise TracelightError(f"server did not start: {err}")
             time.sleep(0.2)
         _phase(port, token, bodies[:50], clients)  # warm both workers (imports, caches)
+        settled = _settle(server.pid)
+        say(f"server warm-up in the background (network ranking): {settled:.0f} s until idle",
+            err=True)
         say(f"tracelight serve --api-only --workers {workers}, {clients} client threads, "
             f"loopback ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
         cpu0, own0, by0 = tree_cpu_s(server.pid), time.process_time(), tree_cpu_by_pid(server.pid)

@@ -120,6 +120,9 @@ class Checker:
         # (kind, value) -> network ids, for every identifier a network's ads mention; None:
         # not loaded (then each check asks the store)
         self._net_index: dict[tuple[str, str], list[str]] | None = None
+        # identifiers the last link run found to be hubs (a site's phone, a hotline): they
+        # join no ads, so they tie a check to no network; None: not read yet
+        self._hubs: frozenset[tuple[str, str]] | None = None
         self._ranked = False  # every network's summary is in _net_risk
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
@@ -161,9 +164,10 @@ class Checker:
                 self._net_risk = {}
                 self._net_version = nets
                 self._ranked = False
+                self._hubs = None
                 if self._net_index is not None:
                     self._net_index = None  # stale: the store answers until it is rebuilt
-                    self._net_index = self.store.network_entities(NETWORK_KINDS)
+                    self._net_index = self._entity_index()
             if self._index is not None and self.store.bank_version() == self._bank_version:
                 return False
             self._load()
@@ -184,8 +188,20 @@ class Checker:
         with self._lock:
             if self._net_version is None:  # else refresh() compares against it
                 self._net_version = self.store.network_version()
-            self._net_index = self.store.network_entities(NETWORK_KINDS)
+            self._net_index = self._entity_index()
             return len(self._net_index)
+
+    def _hub_pairs(self) -> frozenset[tuple[str, str]]:
+        hubs = self._hubs
+        if hubs is None:
+            hubs = self._hubs = frozenset((h.kind, h.value) for h in self.store.hubs())
+        return hubs
+
+    def _entity_index(self) -> dict[tuple[str, str], list[str]]:
+        index = self.store.network_entities(NETWORK_KINDS)
+        for pair in self._hub_pairs():
+            index.pop(pair, None)
+        return index
 
     def rank_networks(self) -> int:
         """Score every network once, in batches (a few queries per 500 networks), into the
@@ -323,6 +339,8 @@ class Checker:
         """Known networks holding an ad that shares one of these identifiers or images,
         each with the evidence that matched."""
         index = self._net_index
+        hubs = self._hub_pairs()
+        pairs = [p for p in pairs if p not in hubs]
         found_by: dict[str, list[tuple[str, str]]] = {}
         if index is not None:
             for pair in pairs:
