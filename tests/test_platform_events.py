@@ -275,3 +275,21 @@ def test_a_claimed_delivery_is_sent_by_one_sender_only(store: Any, receiver: Rec
     assert wh.deliver_due(store).sent == 0 and receiver.got == []  # not due while claimed
     later = utcnow() + timedelta(minutes=3)  # its sender died: due again after the claim
     assert wh.deliver_due(store, now=later).sent == 1 and len(receiver.got) == 1
+
+
+def test_an_arriving_ad_with_a_hub_phone_raises_no_network_event(
+        store: Any, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A phone the linker reported as a hub (a site's number, a hotline) ties an arriving ad
+    to no network, as it joins no ads (the check API treats it the same)."""
+    from tracelight.services.link import update_networks
+    from tracelight.store.networks import StoredHub
+    ingest(store, [_jsonl(tmp_path / "a.jsonl", [
+        {"id": f"n{i}", "source": "site", "body": f"new girl in town, call 206-555-0143 #{i}"}
+        for i in range(3)])], workers=1)
+    update_networks(store)
+    monkeypatch.setattr(alerts, "HIGH_RISK_NETWORK", 0.0)
+    monkeypatch.setattr(type(store), "hubs", lambda self: [
+        StoredHub("phone", PHONE, 5000, 900, "shared by too many unrelated ads")])
+    wh.add_webhook(store, receiver.url, ["network.high_risk"], "test")
+    push_ads(store, b'{"id": "late", "source": "site", "body": "ask for 206 555 0143"}\n')
+    assert wh.deliver_due(store).sent == 0

@@ -93,7 +93,8 @@ class NetworkAlertHook:
         per_ad: dict[int, set[tuple[str, str]]] = {}
         for pk, found in store.mentions_for(ad_pks).items():
             per_ad[pk] = {(m.kind, m.value) for m in found if m.kind in NETWORK_KINDS}
-        wanted = sorted({p for pairs in per_ad.values() for p in pairs})
+        hubs = {(h.kind, h.value) for h in store.hubs()}  # they join no ads: no tie
+        wanted = sorted({p for pairs in per_ad.values() for p in pairs} - hubs)
         if not wanted:
             return
         nets = store.networks_for_entities(wanted)
