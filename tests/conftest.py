@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -102,6 +103,16 @@ def store(db_url: str) -> Iterator[object]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """A webhook receiver on 127.0.0.1 (tests/local_servers.py), closed after the test."""
+    from local_servers import Receiver
+
+    r = Receiver()
+    yield r
+    r.close()
 
 
 @pytest.fixture(scope="session")

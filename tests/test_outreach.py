@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import ast
 import json
-import threading
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tracelight
+from local_servers import Gateway, sms_gateway
 from tracelight.cli.main import cli
 from tracelight.errors import (
     ConfigError,
@@ -217,51 +216,13 @@ def test_cli_send_without_approval_is_one_line_error(db: str) -> None:
 
 # ---- the fake gateway on 127.0.0.1 -------------------------------------------------------
 
-class FakeGateway:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-        self.replies: list[dict[str, Any]] = []
-        self.fail: set[str] = set()
-
-
 @pytest.fixture
-def gateway() -> Iterator[tuple[str, FakeGateway]]:
-    state = FakeGateway()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _answer(self, obj: Any) -> None:
-            data = json.dumps(obj).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.sent.append(body)
-            status = "failed" if body["to"] in state.fail else "queued"
-            self._answer({"id": f"m{len(state.sent)}", "status": status})
-
-        def do_GET(self) -> None:
-            out, state.replies[:] = list(state.replies), []
-            self._answer(out)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def gateway() -> Iterator[tuple[str, Gateway]]:
+    with sms_gateway() as found:
+        yield found
 
 
-def test_end_to_end_against_the_fake_gateway(db: str, gateway: tuple[str, FakeGateway],
+def test_end_to_end_against_the_fake_gateway(db: str, gateway: tuple[str, Gateway],
                                              tmp_path: Path) -> None:
     url, gw = gateway
     store = open_store(db)
@@ -294,7 +255,7 @@ def test_end_to_end_against_the_fake_gateway(db: str, gateway: tuple[str, FakeGa
 
 
 def test_opt_out_between_plan_and_send_is_honoured(db: str,
-                                                   gateway: tuple[str, FakeGateway]) -> None:
+                                                   gateway: tuple[str, Gateway]) -> None:
     url, gw = gateway
     store = open_store(db)
     made = svc.plan(store, "ada", phones=[SEA], now=NOON_UTC)
@@ -306,7 +267,7 @@ def test_opt_out_between_plan_and_send_is_honoured(db: str,
 
 
 def test_cooloff_quiet_hours_rate_limits_and_do_not_contact(
-        db: str, gateway: tuple[str, FakeGateway]) -> None:
+        db: str, gateway: tuple[str, Gateway]) -> None:
     url, gw = gateway
     store = open_store(db)
     first = svc.plan(store, "ada", phones=[SEA], now=NOON_UTC)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from test_platform_webhooks import _Receiver
+from local_servers import Receiver
 from tracelight.client import Client, ClientError
 from tracelight.images.banks import BankEntry
 from tracelight.services import webhooks as wh
@@ -72,7 +72,7 @@ def _wait(pred: Any, seconds: float = 30.0) -> bool:
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    receiver = _Receiver()
+    receiver = Receiver()
     db_url = f"sqlite:///{tmp_path / 'e2e.db'}"
     os.environ["TRACELIGHT_WEBHOOK_ALLOW_PRIVATE"] = "1"
     try:
@@ -125,7 +125,7 @@ def platform(tmp_path: Path) -> Iterator[dict[str, Any]]:
 def test_platform_flow_against_a_real_server(platform: dict[str, Any]) -> None:
     checks = Client(platform["base"], platform["check"])
     feed = Client(platform["base"], platform["ingest"])
-    receiver: _Receiver = platform["receiver"]
+    receiver: Receiver = platform["receiver"]
 
     # allow: nothing the policy cares about
     ok = checks.check(title="bike for sale", body="barely used, pick up downtown")

@@ -4,9 +4,7 @@ backoff, the dead-letter list, and the CLI (click runner)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from local_servers import Receiver
 from tracelight.cli.main import cli
 from tracelight.errors import UsageError
 from tracelight.services import webhooks as wh
@@ -22,40 +21,6 @@ from tracelight.store.accounts import Accounts
 from tracelight.store.cases import Watchlists
 from tracelight.store.webhooks import Webhooks
 from web_helpers import make_app
-
-
-class _Receiver:
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                outer.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(outer.status)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[_Receiver]:
-    r = _Receiver()
-    yield r
-    r.close()
 
 
 @pytest.fixture
@@ -93,7 +58,7 @@ def test_nothing_sent_unless_subscribed(store: Any) -> None:
     assert wh.deliver_due(store) == wh.DeliveryRun(0, 0, 0)
 
 
-def test_check_with_watchlist_hit_sends_a_signed_webhook(store: Any, receiver: _Receiver,
+def test_check_with_watchlist_hit_sends_a_signed_webhook(store: Any, receiver: Receiver,
                                                          tmp_path: Path) -> None:
     from tracelight.web.auth import hash_password
     accounts = Accounts(store)
@@ -116,7 +81,7 @@ def test_check_with_watchlist_hit_sends_a_signed_webhook(store: Any, receiver: _
 
 
 def test_retries_with_backoff_then_dead_letter(store: Any) -> None:
-    receiver = _Receiver(status=500)
+    receiver = Receiver(status=500)
     try:
         wh.add_webhook(store, receiver.url, ["bank.match"], "test")
         assert wh.emit(store, "bank.match", {"n": 1}) == 1
@@ -144,7 +109,7 @@ def test_unreachable_receiver_is_an_error_not_a_crash(store: Any) -> None:
     assert "Error" in (Webhooks(store).deliveries("pending")[0].last_error or "")
 
 
-def test_cli_add_list_remove_deliver_dead(tmp_path: Path, receiver: _Receiver,
+def test_cli_add_list_remove_deliver_dead(tmp_path: Path, receiver: Receiver,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from tracelight.errors import NotFoundError
     monkeypatch.setenv("TRACELIGHT_WEBHOOK_ALLOW_PRIVATE", "1")

@@ -74,6 +74,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("secret_key", "",
                 "Key that signs session cookies. Empty: a random key is made and kept in the "
                 "database, so sessions survive restarts without a secret in the repo."),
+        Setting("token_cache_seconds", "5",
+                "Seconds a server process answers a Bearer token it recently looked up from "
+                "memory. A revocation (any process) or a disabled user is still seen within a "
+                "second: a cheap fingerprint of the tokens is re-read every second. 0: look "
+                "every call's token up in the database.", int),
         Setting("token_days", "90",
                 "Days an API token stays valid after `tracelight token create` (1-3650); "
                 "revoke one early with `tracelight token revoke ID`.", int),

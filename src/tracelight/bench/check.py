@@ -6,7 +6,8 @@ PDQ hashes, starts `tracelight serve --api-only --workers W` in a child process,
 checks from C client threads over keep-alive connections (standard library http.client):
 first text only, then each with one 800x600 JPEG (base64). Prints p50/p99 and checks/s
 against the targets (p50 < 10 ms, p99 < 50 ms, >= 300 checks/s text-only; p99 < 100 ms with
-an image). Figures, never assertions.
+an image), the server's CPU seconds per check and the load generator's own CPU (its client
+threads share the machine's cores with the server). Figures, never assertions.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from tracelight.bench.measure import say, tree_cpu_s
+from tracelight.bench.measure import say, tree_cpu_by_pid, tree_cpu_s
 from tracelight.bench.web import _free_port, _pct, _tracelight
 from tracelight.errors import TracelightError
 
@@ -125,9 +126,24 @@ def _phase(port: int, token: str, bodies: list[bytes], clients: int,
     return times, time.perf_counter() - t0, errors
 
 
+def _settle(pid: int, limit: float = 300.0) -> float:
+    """Wait until the server's background warm-up (each worker scores every network once
+    after it starts answering) is over: its CPU use falls below a tenth of a core for a
+    second. Returns the seconds waited (at most `limit`)."""
+    t0 = time.monotonic()
+    before = tree_cpu_s(pid)
+    while time.monotonic() - t0 < limit:
+        time.sleep(1.0)
+        now = tree_cpu_s(pid)
+        if now - before < 0.1:
+            break
+        before = now
+    return time.monotonic() - t0
+
+
 def _report(label: str, times: list[float], seconds: float, errors: list[str],
             p50_target: float | None, p99_target: float, rate_target: float | None,
-            cpu: float = 0.0) -> None:
+            cpu: float = 0.0, client_cpu: float = 0.0) -> None:
     p50, p99 = _pct(times, 0.50), _pct(times, 0.99)
     rate = len(times) / seconds if seconds else 0.0
 
@@ -144,7 +160,11 @@ def _report(label: str, times: list[float], seconds: float, errors: list[str],
              + (f" (first: {errors[0]})" if errors else ""),
              f"  server CPU {cpu:.1f} s = {cpu / len(times) * 1000 if times else 0:.2f} ms "
              f"per check (about {len(times) / cpu if cpu else 0:.0f} checks per CPU-second); "
-             f"load average {os.getloadavg()[0]:.1f}"]
+             f"load average {os.getloadavg()[0]:.1f}",
+             f"  load generator CPU {client_cpu:.1f} s = "
+             f"{client_cpu / len(times) * 1000 if times else 0:.2f} ms per check, "
+             f"{100 * client_cpu / (cpu + client_cpu) if cpu + client_cpu else 0:.0f} % of "
+             f"server + client (it shares the cores)"]
     for p in parts:
         say(p)
 
@@ -188,15 +208,21 @@ def run(n_ads: int = 20_000, checks: int = 2000, image_checks: int = 300, client
                 raise TracelightError(f"server did not start: {err}")
             time.sleep(0.2)
         _phase(port, token, bodies[:50], clients)  # warm both workers (imports, caches)
+        settled = _settle(server.pid)
+        say(f"server warm-up in the background (network ranking): {settled:.0f} s until idle",
+            err=True)
         say(f"tracelight serve --api-only --workers {workers}, {clients} client threads, "
             f"loopback ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
-        cpu0 = tree_cpu_s(server.pid)
+        cpu0, own0, by0 = tree_cpu_s(server.pid), time.process_time(), tree_cpu_by_pid(server.pid)
         times, seconds, errors = _phase(port, token, bodies, clients)
-        cpu1 = tree_cpu_s(server.pid)
-        _report("text only", times, seconds, errors, 10, 50, 300, cpu1 - cpu0)
+        cpu1, own1, by1 = tree_cpu_s(server.pid), time.process_time(), tree_cpu_by_pid(server.pid)
+        _report("text only", times, seconds, errors, 10, 50, 300, cpu1 - cpu0, own1 - own0)
+        split = sorted((by1[p] - by0.get(p, 0.0) for p in by1), reverse=True)
+        say("  server CPU by process: " + ", ".join(f"{c:.1f} s" for c in split if c >= 0.05))
         times, seconds, errors = _phase(port, token, with_image, clients)
         _report(f"one 800x600 JPEG ({len(picture) * 3 // 4 // 1024} KiB)", times, seconds,
-                errors, None, 100, None, tree_cpu_s(server.pid) - cpu1)
+                errors, None, 100, None, tree_cpu_s(server.pid) - cpu1,
+                time.process_time() - own1)
     finally:
         server.terminate()
         try:

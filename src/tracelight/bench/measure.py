@@ -96,6 +96,14 @@ def tree_cpu_s(root: int, *, waited: bool = False) -> float:
                for p in _tree(root, stats)) / tick
 
 
+def tree_cpu_by_pid(root: int) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each live process in `root`'s tree: how a
+    multi-process server spreads its work (a busy worker beside an idle one)."""
+    stats = _proc_stats()
+    tick = os.sysconf("SC_CLK_TCK")
+    return {p: stats[p][1] / tick for p in _tree(root, stats)}
+
+
 def tree_rss_mb(root: int) -> tuple[float, int]:
     """Resident MiB and process count of `root` and all its live descendants."""
     stats = _proc_stats()

@@ -101,6 +101,7 @@ def serve_store(store: Any, host: str, port: int, *, workers: int = 1,
     stderr.print(f"tracelight {what} on http://{shown}:{port}/ (database "
                  f"{store.safe_url}); Ctrl+C stops it", highlight=False, soft_wrap=True)
     common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
+              "access_log": False,  # never shown at warning level: not even formatted
               "server_header": False,
               "proxy_headers": False}
     if workers > 1:
@@ -109,6 +110,14 @@ def serve_store(store: Any, host: str, port: int, *, workers: int = 1,
         os.environ["TRACELIGHT_API_ONLY"] = "1" if api_only else "0"
         if not _is_loopback(host):
             os.environ["TRACELIGHT_SECURE_COOKIES"] = "1"
+        from tracelight.web import workers as supervisor
+        if supervisor.reuse_port_supported():
+            # a listening socket per worker: the kernel spreads connections (web/workers.py)
+            options = {k: v for k, v in common.items() if k not in ("host", "port")}
+            code = supervisor.run(host, port, workers, options)
+            if code:
+                raise SystemExit(code)
+            return
         uvicorn.run("tracelight.web.app:app_from_env", factory=True, workers=workers, **common)
         return
     app = create_app(store, secure_cookies=None if _is_loopback(host) else True,

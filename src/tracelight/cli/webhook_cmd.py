@@ -67,7 +67,8 @@ def webhook_remove(webhook_id: int, db_url: str) -> None:
 @webhook.command("deliver")
 @db_option
 def webhook_deliver(db_url: str) -> None:
-    """Send every delivery that is due now (retries included); run it from cron or a timer."""
+    """Send every delivery that is due now (retries included). A running `tracelight serve`
+    does this itself every few seconds; run it from cron where no server runs."""
     from tracelight.services.webhooks import deliver_due
     with store_from(db_url) as store:
         run = deliver_due(store)

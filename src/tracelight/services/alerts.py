@@ -9,11 +9,14 @@
 - `network.high_risk`: a new ad shares a phone, email, handle, wallet or payment id with a
   known network whose risk is at least HIGH_RISK_NETWORK;
 
-and `tracelight tx score` queues `money.alert` for each money-flow alert that was not there
-after the last run. Nothing is queued (and no extra work is done) unless a webhook subscribed
-to that event. Payloads hold verdicts and ids (ad source/id, watch ids, bank names, network
-ids, alert ids), never an ad's text. Delivery is services/webhooks.deliver_due
-(`tracelight webhook deliver`, and the server after each call that queued one).
+`tracelight link` (services/link.update_networks) queues `network.high_risk` for each network
+of risk >= HIGH_RISK_NETWORK that was not one after the previous link run (a new network, or
+one that ads joined), and `tracelight tx score` queues `money.alert` for each money-flow alert
+that was not there after the last run. Nothing is queued (and no extra work is done) unless a
+webhook subscribed to that event. Payloads hold verdicts and ids (ad source/id, watch ids, bank
+names, network ids, alert ids), never an ad's text. Delivery is services/webhooks.deliver_due:
+`tracelight serve` sends them in the background (services/webhooks.Deliverer), and
+`tracelight webhook deliver` from cron where no server runs.
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ class NetworkAlertHook:
         per_ad: dict[int, set[tuple[str, str]]] = {}
         for pk, found in store.mentions_for(ad_pks).items():
             per_ad[pk] = {(m.kind, m.value) for m in found if m.kind in NETWORK_KINDS}
-        wanted = sorted({p for pairs in per_ad.values() for p in pairs})
+        hubs = {(h.kind, h.value) for h in store.hubs()}  # they join no ads: no tie
+        wanted = sorted({p for pairs in per_ad.values() for p in pairs} - hubs)
         if not wanted:
             return
         nets = store.networks_for_entities(wanted)
@@ -111,6 +115,29 @@ class NetworkAlertHook:
                 items.append({"ad": refs.get(pk), "networks": tied})
         from tracelight.services.webhooks import emit_items
         emit_items(store, "network.high_risk", "ads", items, {"via": self.via})
+
+
+HIGH_RISK_BLOB = "high_risk"  # the link run's blob: ids of the networks announced as high-risk
+
+
+def new_high_risk_networks_event(store: Store, previous: bytes | None) -> int:
+    """After a link run: queue `network.high_risk` (via `link`) for each network of risk >=
+    HIGH_RISK_NETWORK that was not among `previous` (the ids kept after the last run; None:
+    none kept, so every high-risk network is new), and keep this run's ids. Nothing is done
+    unless someone subscribed. Returns how many deliveries were queued."""
+    if not _wanted(store, "network.high_risk"):
+        return 0
+    import json
+
+    from tracelight.services.networks import iter_ranked
+    from tracelight.services.webhooks import emit_items
+    before = set(json.loads(previous)) if previous else set()
+    high = sorted((r for r in iter_ranked(store, min_size=1) if r.risk >= HIGH_RISK_NETWORK),
+                  key=lambda r: (-r.risk, r.id))
+    store.save_link_blob(HIGH_RISK_BLOB, json.dumps(sorted(r.id for r in high)).encode())
+    new = [{"id": r.id, "risk": round(r.risk, 4), "size": r.size}
+           for r in high if r.id not in before]
+    return emit_items(store, "network.high_risk", "networks", new, {"via": "link"})
 
 
 def money_alerts_event(store: Store, alerts: Sequence[Any], before: set[str]) -> int:

@@ -117,6 +117,12 @@ class Checker:
         self._lock = threading.Lock()  # one load of the bank index at a time
         self._net_risk: dict[str, tuple[float, dict[str, Any]]] = {}
         self._net_version: tuple[int, str] | None = None
+        # (kind, value) -> network ids, for every identifier a network's ads mention; None:
+        # not loaded (then each check asks the store)
+        self._net_index: dict[tuple[str, str], list[str]] | None = None
+        # identifiers the last link run found to be hubs (a site's phone, a hotline): they
+        # join no ads, so they tie a check to no network; None: not read yet
+        self._hubs: frozenset[tuple[str, str]] | None = None
         self._ranked = False  # every network's summary is in _net_risk
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
@@ -158,6 +164,10 @@ class Checker:
                 self._net_risk = {}
                 self._net_version = nets
                 self._ranked = False
+                self._hubs = None
+                if self._net_index is not None:
+                    self._net_index = None  # stale: the store answers until it is rebuilt
+                    self._net_index = self._entity_index()
             if self._index is not None and self.store.bank_version() == self._bank_version:
                 return False
             self._load()
@@ -167,8 +177,31 @@ class Checker:
         """Load everything a first check would (bank index, gazetteer, extractors, policy)
         before the first caller waits: the server runs this before it answers /healthz."""
         self.bank_index()
+        self.index_networks()
         self.check({"title": "warm up", "body": "new in town, call 206 555 0143",
                     "location": "Seattle, WA"}, [image_from_hashes(pdq="0" * 64)])
+
+    def index_networks(self) -> int:
+        """Keep in memory which networks each identifier (phone, email, handle, wallet,
+        payment id) of their ads belongs to, so a check asks the store nothing for them;
+        rebuilt by `refresh` after a link run. Returns how many identifiers."""
+        with self._lock:
+            if self._net_version is None:  # else refresh() compares against it
+                self._net_version = self.store.network_version()
+            self._net_index = self._entity_index()
+            return len(self._net_index)
+
+    def _hub_pairs(self) -> frozenset[tuple[str, str]]:
+        hubs = self._hubs
+        if hubs is None:
+            hubs = self._hubs = frozenset((h.kind, h.value) for h in self.store.hubs())
+        return hubs
+
+    def _entity_index(self) -> dict[tuple[str, str], list[str]]:
+        index = self.store.network_entities(NETWORK_KINDS)
+        for pair in self._hub_pairs():
+            index.pop(pair, None)
+        return index
 
     def rank_networks(self) -> int:
         """Score every network once, in batches (a few queries per 500 networks), into the
@@ -305,10 +338,19 @@ class Checker:
                   infos: Sequence[ImageInfo]) -> list[dict[str, Any]]:
         """Known networks holding an ad that shares one of these identifiers or images,
         each with the evidence that matched."""
+        index = self._net_index
+        hubs = self._hub_pairs()
+        pairs = [p for p in pairs if p not in hubs]
+        found_by: dict[str, list[tuple[str, str]]] = {}
+        if index is not None:
+            for pair in pairs:
+                for nid in index.get(pair, ()):
+                    found_by.setdefault(nid, []).append(pair)
+        elif pairs:
+            found_by = self.store.networks_for_entities(pairs)
         by_net: dict[str, list[dict[str, str]]] = {
             nid: [{"kind": k, "value": v} for k, v in sorted(found)]
-            for nid, found in (self.store.networks_for_entities(pairs).items() if pairs
-                               else ())}
+            for nid, found in found_by.items()}
         digests = [d for info in infos for d in (info.sha256, info.pdq) if d]
         for nid, found in (self.store.networks_for_image_hashes(digests).items() if digests
                            else ()):

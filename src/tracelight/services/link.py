@@ -202,6 +202,9 @@ def update_networks(store: Store, *, rebuild: bool = False, config: LinkConfig |
                         external_edges=edges)
     if progress:
         progress("save", 0, 0)
+    from tracelight.services.alerts import HIGH_RISK_BLOB, new_high_risk_networks_event
+    announced = store.link_blobs([HIGH_RISK_BLOB])[HIGH_RISK_BLOB]  # the save replaces it
     save_result(store, result, key_to_pk, {k: h for k, (_pk, h) in versions.items()},
                 mode=mode, started=started, external_fp=fp)
+    new_high_risk_networks_event(store, announced)  # queued for the webhooks, if any
     return result, mode

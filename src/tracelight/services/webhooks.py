@@ -16,8 +16,10 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import secrets
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -38,6 +40,8 @@ MAX_ITEMS = 500  # hits per payload; more are sent in further deliveries
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, 4 min, then dead-lettered
 TIMEOUT_SECONDS = 5.0
+CLAIM_SECONDS = 120  # a claimed delivery whose sender died is due again after this
+DELIVER_EVERY_SECONDS = 5.0  # how often `tracelight serve` looks for due deliveries
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -146,6 +150,9 @@ def deliver_due(store: Store, *, send: Sender | None = None,
         hook = hooks.get(d.webhook_id)
         if hook is None:
             continue
+        # one sender per delivery, however many run (server workers, cron)
+        if not repo.claim(d, utcnow() + timedelta(seconds=CLAIM_SECONDS), now):
+            continue
         error = _attempt(hook, d, send)
         attempts = d.attempts + 1
         if error is None:
@@ -178,3 +185,54 @@ def _attempt(hook: Webhook, d: Delivery, send: Sender) -> str | None:
     except (OSError, ValueError) as exc:
         return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
     return None if 200 <= status < 300 else f"HTTP {status}"
+
+
+log = logging.getLogger(__name__)
+
+
+class Deliverer:
+    """What `tracelight serve` runs in each worker: a daemon thread that sends every due
+    delivery (deliver_due) every DELIVER_EVERY_SECONDS, and at once when woken (a check or a
+    push queued one), so deliveries queued by `tracelight ingest`, `link` or `tx score` and
+    retries go out without `tracelight webhook deliver`. Claims keep two workers from sending
+    one delivery twice; what is pending when the server stops stays queued in the store for
+    the next server or `tracelight webhook deliver`."""
+
+    def __init__(self, store: Store, *, every: float = DELIVER_EVERY_SECONDS,
+                 send: Sender | None = None) -> None:
+        self.store = store
+        self.every = every
+        self.send = send
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="tracelight-webhooks",
+                                        daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=TIMEOUT_SECONDS * 2)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.every)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            if not Webhooks(self.store).all():
+                continue  # nobody subscribed: one small read, nothing sent
+            try:
+                deliver_due(self.store, send=self.send)
+            except Exception:  # a store hiccup: try again next round
+                log.warning("webhook delivery failed", exc_info=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -27,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    case,
     func,
     insert,
     select,
@@ -149,6 +152,8 @@ USER_COLUMNS = [users.c.pk, users.c.username, users.c.role, users.c.disabled,
 MAX_USERNAME = 64
 
 # built once: every API call with a Bearer token runs it
+_TOKEN_FINGERPRINT = select(func.count(), func.sum(case((api_tokens.c.revoked.is_(True), 1),
+                                                     else_=0))).select_from(api_tokens)
 _TOKEN_HOLDER = (select(*USER_COLUMNS, api_tokens.c.pk.label("token_pk"), api_tokens.c.expires_at,
                         api_tokens.c.last_used, api_tokens.c.scope)
                  .select_from(api_tokens.join(users, users.c.pk == api_tokens.c.user_pk))
@@ -198,6 +203,31 @@ TOKEN_COLUMNS = [api_tokens.c.pk, users.c.username, api_tokens.c.label, api_toke
                  api_tokens.c.expires_at, api_tokens.c.last_used, api_tokens.c.revoked,
                  api_tokens.c.scope]
 TOKEN_TOUCH = timedelta(minutes=5)  # last_used is refreshed at most this often
+TOKEN_POLL_SECONDS = 1.0  # how often a process re-reads the tokens' fingerprint
+MISS = object()  # `cached_token_holder`: not known here, ask `token_holder`
+
+
+class _TokenCache:
+    """The live tokens this process recently saw, by their SHA-256: (user, scope, expiry).
+    An entry is used for at most `ttl` seconds; every change made through Accounts in this
+    process empties it at once, and a change made by another process (a revocation by
+    `tracelight token revoke`, a user disabled by another worker) is seen within
+    TOKEN_POLL_SECONDS by the fingerprint of the tokens (count, revoked count): revoking a
+    token, disabling a user, changing a password or resetting an admin all revoke tokens. An
+    unknown token is never cached."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[User, str | None, datetime, float]] = {}
+        self.fingerprint: tuple[int, int] | None = None
+        self.polled = 0.0
+        self.lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries = {}
+            self.fingerprint = None
+            self.polled = 0.0
+
 
 
 def _token(row: Any) -> TokenInfo:
@@ -264,6 +294,7 @@ class Accounts:
             conn.execute(update(users).where(users.c.pk == user.pk).values(disabled=disabled))
             if disabled:  # a disabled user is logged out everywhere at once
                 _end_credentials(conn, user.pk)
+        self._forget_tokens()
         return self.get_user(username)
 
     def set_password(self, username: str, password_hash: str, *,
@@ -274,7 +305,9 @@ class Accounts:
         with self.store.transaction() as conn:
             conn.execute(update(users).where(users.c.pk == user.pk).values(
                 password_hash=password_hash, must_change_password=False))
-            return _end_credentials(conn, user.pk, keep_session)
+            ended = _end_credentials(conn, user.pk, keep_session)
+        self._forget_tokens()
+        return ended
 
     def reset_one_time_admin(self, username: str, password_hash: str) -> User:
         """Make `username` an enabled admin whose (one-time) password must be changed before
@@ -287,6 +320,7 @@ class Accounts:
                 password_hash=password_hash, must_change_password=True, role="admin",
                 disabled=False))
             _end_credentials(conn, user.pk)
+        self._forget_tokens()
         return self.get_user(username)
 
     def touch_login(self, user_pk: int) -> None:
@@ -323,12 +357,21 @@ class Accounts:
         return found[0] if found else None
 
     def token_holder(self, token: str) -> tuple[User, str | None] | None:
-        """(user, scope) behind a live token, else None; scope None: the user's full role."""
+        """(user, scope) behind a live token, else None; scope None: the user's full role.
+        A token seen in the last `token_cache_seconds` is answered from memory (see
+        _TokenCache for how a revocation reaches it); 0 looks every call up."""
         if len(token) > 200:
             return None
+        digest = sha256_hex(token)
+        cache, ttl = self._token_cache()
+        if ttl > 0:
+            self._poll_tokens(cache)
+            got = self._cached(cache, digest, ttl)
+            if got is not MISS:
+                return got
         now = utcnow()
         with self.store.connect() as conn:
-            row = conn.execute(_TOKEN_HOLDER, {"token_hash": sha256_hex(token)}).first()
+            row = conn.execute(_TOKEN_HOLDER, {"token_hash": digest}).first()
         if row is None or row.expires_at is None or _aware(row.expires_at) <= now:
             return None
         user = _user(row)
@@ -338,7 +381,58 @@ class Accounts:
             with self.store.transaction() as conn:
                 conn.execute(update(api_tokens).where(api_tokens.c.pk == row.token_pk)
                              .values(last_used=now))
+        if ttl > 0:
+            with cache.lock:
+                if len(cache.entries) >= 10_000:
+                    cache.entries = {}
+                cache.entries[digest] = (user, row.scope, _aware(row.expires_at),
+                                         time.monotonic())
         return user, row.scope
+
+    def cached_token_holder(self, token: str) -> Any:
+        """What `token_holder` would answer, from memory only (no database, so an event loop
+        may call it): (user, scope), or MISS when the token is not cached, its entry is old
+        or the tokens' fingerprint is due to be read again (ask `token_holder` then)."""
+        cache, ttl = self._token_cache()
+        if ttl <= 0 or len(token) > 200 or \
+                time.monotonic() - cache.polled > TOKEN_POLL_SECONDS:
+            return MISS
+        return self._cached(cache, sha256_hex(token), ttl)
+
+    @staticmethod
+    def _cached(cache: _TokenCache, digest: str, ttl: int) -> Any:
+        got = cache.entries.get(digest)
+        if got is None:
+            return MISS
+        user, scope, expires, at = got
+        if time.monotonic() - at > ttl or expires <= utcnow():
+            return MISS
+        return user, scope
+
+    def _token_cache(self) -> tuple[_TokenCache, int]:
+        cache = self.store.__dict__.get("_token_cache")
+        if cache is None:  # one per store: every Accounts over it shares (and clears) it
+            cache = self.store.__dict__.setdefault("_token_cache", _TokenCache())
+        return cache, settings.get_int("token_cache_seconds")
+
+    def _poll_tokens(self, cache: _TokenCache) -> None:
+        """Re-read the tokens' fingerprint when TOKEN_POLL_SECONDS have passed; forget every
+        cached token when it changed (another process revoked one)."""
+        if time.monotonic() - cache.polled <= TOKEN_POLL_SECONDS:
+            return
+        with self.store.connect() as conn:
+            n, revoked = conn.execute(_TOKEN_FINGERPRINT).one()
+        found = (int(n or 0), int(revoked or 0))
+        with cache.lock:
+            if found != cache.fingerprint:
+                cache.entries = {}
+                cache.fingerprint = found
+            cache.polled = time.monotonic()
+
+    def _forget_tokens(self) -> None:
+        cache = self.store.__dict__.get("_token_cache")
+        if cache is not None:
+            cache.clear()
 
     def list_tokens(self, username: str | None = None) -> list[TokenInfo]:
         stmt = (select(*TOKEN_COLUMNS)
@@ -357,6 +451,7 @@ class Accounts:
         with self.store.transaction() as conn:
             conn.execute(update(api_tokens).where(api_tokens.c.pk == token_id)
                          .values(revoked=True))
+        self._forget_tokens()
         return replace(found[0], revoked=True)
 
     # ---- sessions --------------------------------------------------------------------------

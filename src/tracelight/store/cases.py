@@ -7,6 +7,8 @@ of a photo uploaded to match (its hotel candidates in room_uploads).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +25,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    bindparam,
     delete,
     func,
     insert,
@@ -250,15 +251,58 @@ class Cases:
             conn.execute(update(cases).where(cases.c.pk == pk).values(updated_at=utcnow()))
 
 
-# built once: the check API runs it on every call (building a statement costs more than
-# running it on a small table)
-_WATCHES_OF_KINDS = (select(watches).where(watches.c.kind.in_(bindparam("kinds", expanding=True)))
-                     .order_by(watches.c.pk))
+WATCH_POLL_SECONDS = 1.0  # how often a process re-reads the watches' fingerprint
+_WATCH_FINGERPRINT = select(func.count(), func.max(watches.c.pk), func.max(watches.c.created_at))
+
+
+class _WatchIndex:
+    """Every watch, by (kind, compared form of its value), for `Watchlists.matching`: loaded
+    once, emptied by every add or remove made in this process, and reloaded when the
+    watches' fingerprint (count, newest key, newest time; re-read every WATCH_POLL_SECONDS)
+    shows another process changed them."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str, str], list[dict[str, Any]]] | None = None
+        self.fingerprint: tuple[Any, ...] | None = None
+        self.polled = 0.0
+        self.lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.by_key = None
+            self.fingerprint = None
 
 
 class Watchlists:
     def __init__(self, store: Any) -> None:
         self.store = store
+
+    def _index(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        index = self.store.__dict__.get("_watch_index")
+        if index is None:  # one per store: every Watchlists over it shares (and clears) it
+            index = self.store.__dict__.setdefault("_watch_index", _WatchIndex())
+        now = time.monotonic()
+        found = index.by_key
+        if found is not None and now - index.polled <= WATCH_POLL_SECONDS:
+            return found
+        with index.lock:
+            with self.store.connect() as conn:
+                fingerprint = tuple(conn.execute(_WATCH_FINGERPRINT).one())
+                if index.by_key is None or fingerprint != index.fingerprint:
+                    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+                    for r in conn.execute(select(watches).order_by(watches.c.pk)):
+                        by_key.setdefault((r.kind, _key(r.kind, r.value)), []).append(
+                            {"id": r.pk, "watchlist": r.watchlist or None, "kind": r.kind,
+                             "value": r.value, "label": r.label})
+                    index.by_key, index.fingerprint = by_key, fingerprint
+            index.polled = time.monotonic()
+            assert index.by_key is not None
+            return index.by_key
+
+    def _changed(self) -> None:
+        index = self.store.__dict__.get("_watch_index")
+        if index is not None:
+            index.clear()
 
     def add(self, username: str, kind: str, value: str, label: str = "", *,
             watchlist: str | None = None, source: str | None = None,
@@ -268,10 +312,12 @@ class Watchlists:
         value = value.strip()
         if not value:
             raise UsageError("nothing to watch: the value is empty")
-        return insert_unique(self.store, watches, dict(
+        added = insert_unique(self.store, watches, dict(
             username=username, kind=kind, value=value[:512], label=label[:300],
             created_at=utcnow(), watchlist=(watchlist or "")[:120],
             source=source[:2000] if source else None, tlp=tlp[:16] if tlp else None))
+        self._changed()
+        return added
 
     def watchlist(self, name: str) -> list[dict[str, Any]]:
         """Every watch in the named watchlist (any user's), oldest first."""
@@ -313,15 +359,10 @@ class Watchlists:
         wanted = {(k, _key(k, v)): (k, v) for k, v in pairs if v}
         if not wanted:
             return []
-        kinds = sorted({k for k, _ in wanted})
-        out: list[dict[str, Any]] = []
-        with self.store.connect() as conn:
-            for r in conn.execute(_WATCHES_OF_KINDS, {"kinds": kinds}):
-                hit = wanted.get((r.kind, _key(r.kind, r.value)))
-                if hit:
-                    out.append({"id": r.pk, "watchlist": r.watchlist or None, "kind": r.kind,
-                                "value": r.value, "label": r.label, "matched": hit[1]})
-        return out
+        index = self._index()  # in memory (see _WatchIndex)
+        out = [{**w, "matched": hit[1]} for key, hit in wanted.items()
+               for w in index.get(key, ())]
+        return sorted(out, key=lambda w: w["id"])
 
     def list_watches(self, username: str) -> list[dict[str, Any]]:
         n_hits = (select(func.count()).select_from(notifications)
@@ -340,6 +381,7 @@ class Watchlists:
                                                      notifications.c.username == username))
             conn.execute(delete(watches).where(watches.c.pk == watch_pk,
                                                watches.c.username == username))
+        self._changed()
 
     def notifications(self, username: str, *, unread_only: bool = False,
                       limit: int = 100) -> list[dict[str, Any]]:

@@ -107,6 +107,12 @@ _NETWORKS_OF_ENTITIES = (
     .select_from(mentions.join(network_members, network_members.c.ad_pk == mentions.c.ad_pk)
                  .join(networks, networks.c.pk == network_members.c.network_pk))
     .where(mentions.c.entity_pk.in_(bindparam("pks", expanding=True))).distinct())
+_ENTITY_NETWORKS = (
+    select(entities.c.kind, entities.c.value, networks.c.network_id)
+    .select_from(entities.join(mentions, mentions.c.entity_pk == entities.c.pk)
+                 .join(network_members, network_members.c.ad_pk == mentions.c.ad_pk)
+                 .join(networks, networks.c.pk == network_members.c.network_pk))
+    .where(entities.c.kind.in_(bindparam("kinds", expanding=True))).distinct())
 _NETWORKS_OF_IMAGES = (
     select(networks.c.network_id, images.c.sha256, images.c.pdq)
     .select_from(images.join(ad_images, ad_images.c.image_pk == images.c.pk)
@@ -157,6 +163,14 @@ class NetworkTables(StoreBase):
         """The named blobs the last link run saved (None for a name never saved)."""
         with self.connect() as conn:
             return {name: self._read_blob(conn, name) for name in names}
+
+    def save_link_blob(self, name: str, data: bytes) -> None:
+        """Replace one named blob of the last link run (what a step after the run keeps)."""
+        with self.transaction() as conn:
+            conn.execute(delete(link_state).where(link_state.c.name == name))
+            conn.execute(insert(link_state), [
+                {"name": name, "seq": s, "data": data[o:o + STATE_CHUNK]}
+                for s, o in enumerate(range(0, max(len(data), 1), STATE_CHUNK))])
 
     def save_link_run(self, nets: Sequence[NetworkRow], hubs: Sequence[StoredHub],
                       blobs: Mapping[str, bytes], run: LinkRunRow) -> None:
@@ -293,6 +307,18 @@ class NetworkTables(StoreBase):
             for i in range(0, len(pks), 400):
                 for r in conn.execute(_NETWORKS_OF_ENTITIES, {"pks": pks[i:i + 400]}):
                     out.setdefault(r.network_id, []).append(found[r.entity_pk])
+        return out
+
+    def network_entities(self, kinds: Sequence[str]) -> dict[tuple[str, str], list[str]]:
+        """(kind, value) -> the ids of the networks one of whose member ads mentions it, for
+        every identifier of these kinds: what `networks_for_entities` answers, for all of
+        them at once (the check API keeps it in memory between link runs)."""
+        out: dict[tuple[str, str], list[str]] = {}
+        ids: dict[str, str] = {}  # one string per network id, however many entities
+        with self.connect() as conn:
+            for kind, value, nid in conn.execution_options(yield_per=5000).execute(
+                    _ENTITY_NETWORKS, {"kinds": list(kinds)}):
+                out.setdefault((kind, value), []).append(ids.setdefault(nid, nid))
         return out
 
     def networks_for_image_hashes(self, digests: Sequence[str],

@@ -148,6 +148,20 @@ class Webhooks:
                                                  webhook_deliveries.c.next_at <= now)
                 .order_by(webhook_deliveries.c.pk).limit(limit))]
 
+    def claim(self, delivery: Delivery, until: datetime, now: datetime | None = None) -> bool:
+        """Take this due delivery for one attempt: its next_at moves to `until` unless another
+        sender (a second server worker, `tracelight webhook deliver`) took it first. True: it
+        is ours to send, then `mark`; a sender that dies meanwhile leaves it due again at
+        `until`."""
+        now = now or utcnow()
+        with self.store.transaction() as conn:
+            done = conn.execute(update(webhook_deliveries).where(
+                webhook_deliveries.c.pk == delivery.id,
+                webhook_deliveries.c.status == "pending",
+                webhook_deliveries.c.attempts == delivery.attempts,
+                webhook_deliveries.c.next_at <= now).values(next_at=until))
+        return bool(done.rowcount == 1)
+
     def deliveries(self, status: str | None = None, limit: int = 200) -> list[Delivery]:
         stmt = select(webhook_deliveries).order_by(webhook_deliveries.c.pk.desc()).limit(limit)
         if status:

@@ -112,8 +112,9 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
     (`tracelight serve --api-only`).
 
     warm: at startup, before the server answers anything, load what `POST /api/v1/check`
-    reuses (the hash banks as an in-memory index, the gazetteer, the policy) and start the
-    thread that reloads the banks when they change (`tracelight serve` sets it).
+    reuses (the hash banks as an in-memory index, the gazetteer, the policy), start the
+    thread that reloads the banks when they change and the one that sends queued webhooks
+    (`tracelight serve` sets it).
 
     Fails closed: refuses to build the app when the audit log's append-only triggers are
     missing or disabled (someone could then rewrite it unnoticed until `audit verify`).
@@ -204,6 +205,8 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
                       status=422)
 
     app.add_middleware(AuthMiddleware, accounts=accounts, secret=secret, api_only=api_only)
+    # in front of it: Bearer-token checks, the platform's hot path (routes/platform.py)
+    app.add_middleware(platform.FastCheck, web_app=app)
     return app
 
 
@@ -211,11 +214,16 @@ def create_app(store: Any, *, region: str | None = None, image_dir: str | None =
 async def _warm_lifespan(app: FastAPI) -> AsyncIterator[None]:
     from starlette.concurrency import run_in_threadpool
 
+    from tracelight.services.webhooks import Deliverer
     from tracelight.web.routes.platform import start_checker
     checker = await run_in_threadpool(start_checker, app)
+    # queued webhooks (ingest, link, tx score, retries) go out without `webhook deliver`
+    deliverer = app.state.deliverer = Deliverer(app.state.ctx.store)
+    deliverer.start()
     try:
         yield
     finally:
+        deliverer.stop()
         checker.stop()
 
 

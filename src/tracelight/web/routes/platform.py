@@ -9,20 +9,31 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import threading
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import to_json
 from starlette.background import BackgroundTask
 
 from tracelight import settings
-from tracelight.errors import BusyError, ForbiddenError, TooLargeError, UsageError
+from tracelight.errors import (
+    BusyError,
+    ForbiddenError,
+    TooLargeError,
+    TracelightError,
+    UsageError,
+)
 from tracelight.services.check import Checker, CheckImage, alert, image_from_hashes
 from tracelight.services.webhooks import deliver_due
-from tracelight.web.deps import WebContext, audit, ctx, principal, require
+from tracelight.store.accounts import MISS
+from tracelight.web.auth import SECURITY_HEADERS, Principal, _header
+from tracelight.web.deps import WebContext, audit, client_ip, ctx, principal
 
 router = APIRouter(prefix="/api/v1", tags=["platform"])
 
@@ -145,14 +156,18 @@ def start_checker(app: Any) -> Checker:
     return found
 
 
-def checker(request: Request) -> Checker:
-    found: Checker | None = getattr(request.app.state, "checker", None)
+def checker_of(app: Any) -> Checker:
+    found: Checker | None = getattr(app.state, "checker", None)
     if found is None:
         with _CHECKER_LOCK:
-            found = getattr(request.app.state, "checker", None)
+            found = getattr(app.state, "checker", None)
             if found is None:
-                found = request.app.state.checker = _make_checker(request.app)
+                found = app.state.checker = _make_checker(app)
     return found
+
+
+def checker(request: Request) -> Checker:
+    return checker_of(request.app)
 
 
 _CHECKER_LOCK = threading.Lock()
@@ -182,6 +197,20 @@ def parse_json_body(raw: bytes) -> Any:
         raise UsageError("the body is not valid UTF-8 JSON") from None
 
 
+def parse_check(raw: bytes) -> CheckIn:
+    """The check's body, parsed and validated in one pass (pydantic's JSON parser); a
+    UsageError naming the first bad field, or saying the body is not JSON."""
+    try:
+        return CheckIn.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first.get("type") in ("json_invalid", "json_type"):
+            raise UsageError("the body is not valid UTF-8 JSON") from None
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise UsageError(f"invalid {where or 'body'}: {first.get('msg', 'bad value')}"
+                         ) from None
+
+
 @router.post("/check", summary="Check an ad before it is published",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"$ref": "#/components/schemas/CheckIn"},
@@ -194,47 +223,150 @@ async def check(request: Request) -> Any:
     """Risk with reasons and spans, identifiers, hash-bank hits, watchlist hits, known
     networks and the recommended action of the policy. Nothing is stored unless
     `store` is true. Needs the `check` scope (or, for a person, the read permission)."""
+    # A Bearer-token call is answered by FastCheck before it gets here; this route serves
+    # people signed in to the workspace (session cookie, CSRF-checked) the same answer.
     from starlette.concurrency import run_in_threadpool
-    require_scope(request, "check")
+    p = principal(request)
+    scope_error(p, "check")
     raw = await read_limited(request)
-    try:
-        body = CheckIn.model_validate(parse_json_body(raw))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise UsageError(f"invalid {where or 'body'}: {first.get('msg', 'bad value')}"
-                         ) from None
-    if body.store:
-        require_scope(request, "ingest")
-    ad = body.model_dump(exclude={"images", "store"}, exclude_none=True)
-    images = _images(body.images)
     # one trip to a worker thread: check, audit (committed before the answer), alerts
-    answer, queued = await run_in_threadpool(_check_audit_alert, request, ad, images,
-                                             body.store)
-    c = ctx(request)
+    answer, queued = await run_in_threadpool(
+        check_audit_alert, request.app, p, raw, client_ip(request),
+        request.headers.get("x-tracelight-reason") or None)
     # sent after the answer (the poster never waits on a receiver)
     return Response(answer, media_type="application/json",
-                    background=BackgroundTask(deliver_due, c.store) if queued else None)
+                    background=BackgroundTask(deliver_soon, request.app) if queued else None)
 
 
-def _check_audit_alert(request: Request, ad: dict[str, Any], images: list[CheckImage],
-                       store: bool) -> tuple[bytes, int]:
-    result = checker(request).check(ad, images, store=store)
+def check_audit_alert(app: Any, p: Principal, raw: bytes, ip: str,
+                      reason: str | None) -> tuple[bytes, int]:
+    """Parse and validate the body, check the ad, audit the caller and the verdict (committed
+    before this returns) and queue its webhooks: the answer's JSON and how many were queued."""
+    body = parse_check(raw)
+    if body.store:
+        scope_error(p, "ingest")
+    ad = body.model_dump(exclude={"images", "store"}, exclude_none=True)
+    images = _images(body.images)
+    result = checker_of(app).check(ad, images, store=body.store)
     detail = {"api": True, **result.verdict()}
     target = f"{result.stored['source']}/{result.stored['id']}" if result.stored else ""
-    audit(request, "api.check", target, detail=detail)
-    queued = alert(ctx(request).store, result)
-    return json.dumps(result.to_dict(), allow_nan=False, separators=(",", ":")).encode(), queued
+    c: WebContext = app.state.ctx
+    c.accounts.audit(p.user.username, "api.check", target, reason=reason, detail=detail,
+                     ip=ip)
+    queued = alert(c.store, result)
+    return to_json(result.to_dict()), queued
 
 
-def require_scope(request: Request, scope: str) -> None:
+def deliver_soon(app: Any) -> None:
+    """After an answer that queued webhooks: wake the server's deliverer (services/webhooks
+    Deliverer, what `tracelight serve` runs), else send what is due here."""
+    found = getattr(app.state, "deliverer", None)
+    if found is not None:
+        found.wake()
+    else:
+        deliver_due(app.state.ctx.store)
+
+
+def scope_error(p: Principal, scope: str) -> None:
     """A scoped (service-account) token must carry this scope, and its user (or a person)
     must hold the matching permission of their role."""
-    p = principal(request)
     if p.scope is not None and p.scope != scope:
         raise ForbiddenError(f"this token's scope is {p.scope!r}",
                              hint=f"this call needs a token with scope {scope!r}")
-    require(request, {"check": "read", "ingest": "ingest", "read": "read"}[scope])
+    permission = {"check": "read", "ingest": "ingest", "read": "read"}[scope]
+    if not p.user.can(permission):
+        raise ForbiddenError(f"your role ({p.user.role}) may not do this",
+                             hint=f"needs the {permission!r} permission")
+
+
+def require_scope(request: Request, scope: str) -> None:
+    scope_error(principal(request), scope)
+
+
+CHECK_PATH = "/api/v1/check"
+
+
+class FastCheck:
+    """`POST /api/v1/check` from a Bearer-token caller (a platform's service account),
+    answered at the ASGI level, in front of FastAPI's routing, dependencies and request
+    objects: the token from the per-process cache (store/accounts.py `_TokenCache`; a
+    revocation is seen within a second), the body read up to api_max_body_bytes, then one
+    trip to a worker thread (parse, check, audit, alerts) and the answer with the security
+    headers. The same checks as the full stack: the token's scope and the role's permission,
+    a refusal audited as `access.denied`, every call audited with caller and verdict before
+    it answers. Anything else (another path, a session cookie, no or an unknown token, a
+    one-time password) goes on to the full app, which answers as it always did."""
+
+    def __init__(self, app: Any, web_app: Any) -> None:
+        self.app = app
+        self.web_app = web_app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != CHECK_PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        auth = _header(scope, b"authorization")
+        if not auth or auth[:7].lower() != "bearer ":
+            await self.app(scope, receive, send)
+            return
+        c: WebContext = self.web_app.state.ctx
+        token = auth[7:].strip()
+        found = c.accounts.cached_token_holder(token)
+        if found is MISS:
+            found = await anyio.to_thread.run_sync(c.accounts.token_holder, token)
+        if found is None or found[0].must_change_password:
+            await self.app(scope, receive, send)  # 401 / 403, answered and audited there
+            return
+        p = Principal(found[0], "token", scope=found[1])
+        scope.setdefault("state", {})["principal"] = p
+        client = scope.get("client")
+        ip = client[0] if client else "?"
+        reason = _header(scope, b"x-tracelight-reason") or None
+        queued = 0
+        try:
+            scope_error(p, "check")
+            raw = await _read_body(scope, receive)
+            answer, queued = await anyio.to_thread.run_sync(
+                check_audit_alert, self.web_app, p, raw, ip, reason)
+            status = 200
+        except TracelightError as exc:
+            if isinstance(exc, ForbiddenError):  # every refusal is on the record
+                await anyio.to_thread.run_sync(functools.partial(
+                    c.accounts.audit, p.user.username, "access.denied", CHECK_PATH,
+                    reason=reason, detail={"method": "POST", "why": exc.message}, ip=ip))
+            answer, status = to_json({"detail": str(exc)}), exc.http_status
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(answer)).encode()), *_ANSWER_HEADERS]})
+        await send({"type": "http.response.body", "body": answer})
+        if queued:  # after the answer: the poster never waits on a receiver
+            deliverer = getattr(self.web_app.state, "deliverer", None)
+            if deliverer is not None:
+                deliverer.wake()
+            else:
+                await anyio.to_thread.run_sync(deliver_soon, self.web_app)
+
+
+_ANSWER_HEADERS = [*SECURITY_HEADERS, (b"cache-control", b"no-store")]
+
+
+async def _read_body(scope: dict[str, Any], receive: Any) -> bytes:
+    """The request body from ASGI messages, refused (413) once it passes
+    api_max_body_bytes, read no further."""
+    limit = settings.get_int("api_max_body_bytes")
+    declared = _header(scope, b"content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise TooLargeError(f"request body over the {limit:,}-byte limit")
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise UsageError("the client went away before sending the whole body")
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise TooLargeError(f"request body over the {limit:,}-byte limit")
+        if not message.get("more_body", False):
+            return bytes(body)
 
 
 @router.post("/ads", summary="Push ads into the store (JSON Lines or a JSON array)",
@@ -278,7 +410,7 @@ async def push(request: Request, source: str | None = None) -> Any:
                                            "rejected")}})
     # webhooks the new ads raised (watchlist hits, bank matches, high-risk networks) are
     # sent after the answer
-    return JSONResponse(result.to_dict(), background=BackgroundTask(deliver_due, c.store))
+    return JSONResponse(result.to_dict(), background=BackgroundTask(deliver_soon, request.app))
 
 
 def _push_lock(request: Request) -> Any:
