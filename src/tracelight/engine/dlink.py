@@ -80,7 +80,7 @@ def table_from_rows(rows: Sequence[Row]) -> FeatureTable:
     offs = [0]
     for r in rows:
         for ident in r[6]:
-            ids.append(vocab.setdefault(tuple(ident), len(vocab)))  # type: ignore[arg-type]
+            ids.append(vocab.setdefault((ident[0], ident[1]), len(vocab)))
         offs.append(len(ids))
 
     def ragged(col: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -142,7 +142,7 @@ def _shard_rows(item: ShardFeatures) -> Iterator[tuple[str, Row]]:
         raise ValueError(f"{item.path}: the features of this shard do not match its ads")
     for i, row in enumerate(table_rows(table)):
         if item.first[i]:
-            yield item.keys[i], (item.keys[i], *row[1:])  # type: ignore[misc]
+            yield item.keys[i], (item.keys[i], *row[1:])
 
 
 def _to_block(items: Iterable[tuple[tuple[str, Row], int]]) -> Iterator[tuple[int, FeatureTable]]:
@@ -159,9 +159,14 @@ def _sentence_counts(block: tuple[int, FeatureTable]) -> Iterator[tuple[int, tup
         yield int(v), (int(c), int(r))
 
 
-def _shingle_counts(block: tuple[int, FeatureTable]) -> Iterator[tuple[int, int]]:
+def _value_counts(block: tuple[int, FeatureTable],
+                  ) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
+    """((0, sentence), (count, first row)) and ((1, shingle), (count, 0)) of one block."""
+    for v, cr in _sentence_counts(block):
+        yield (0, v), cr
     vals, counts, _f = value_counts(block[1].shingles)
-    yield from zip(vals.tolist(), counts.tolist(), strict=True)
+    for v, c in zip(vals.tolist(), counts.tolist(), strict=True):
+        yield (1, int(v)), (int(c), 0)
 
 
 def _sum_min(x: tuple[int, int], y: tuple[int, int]) -> tuple[int, int]:
@@ -213,7 +218,7 @@ def _verify(items: Iterable[Any], cfg: LinkConfig) -> Iterator[tuple[int, int, f
     off = np.zeros(2 * k + 1, dtype=np.int64)
     np.cumsum([p.size for p in parts], out=off[1:])
     sh = np.concatenate(parts).astype(np.uint32)
-    a, b, s = verify_pairs(sig, sh, off, np.arange(k, dtype=np.int64),
+    a, _b, s = verify_pairs(sig, sh, off, np.arange(k, dtype=np.int64),
                            np.arange(k, 2 * k, dtype=np.int64),
                            threshold=cfg.wording_threshold, prefilter=cfg.wording_prefilter)
     for i, score in zip(a.tolist(), s.tolist(), strict=True):
@@ -229,6 +234,16 @@ def _elements(block: tuple[int, FeatureTable], rep: dict[str, str],
             yield (kind, value), r
         for gid in sorted({rep[p] for p in t.pdq[i]}):
             yield (IMAGE_NEAR_KIND, gid), r
+
+
+def _attrs(x: tuple[int, tuple[Any, ...]]) -> tuple[int, tuple[Any, ...]]:
+    """row -> (strong label, text group, city, names, own contact) from one multi-way
+    cogroup of the row's base data, strong label, text group and own-contact mark."""
+    row, (base, strong, text, own) = x
+    city, names = next(iter(base))
+    sl = next(iter(strong), row)
+    tg = next(iter(text), row)
+    return row, (sl, tg, city, names, bool(next(iter(own), False)))
 
 
 def _is_image(kind: str) -> bool:
@@ -274,7 +289,7 @@ def _decide(items: Iterable[Any], cfg: LinkConfig, common: frozenset[str],
 def _record_part(items: Iterable[Any], cfg: LinkConfig, ids: dict[int, str],
                  medium: list[tuple[int, int, float]]) -> Iterator[tuple[Any, ...]]:
     """Network records of whole networks (one partition), by the core's `_records`."""
-    got = sorted(items, key=lambda x: x[1][0])  # (final label, (row, row data, elements))
+    got = sorted(items, key=lambda x: x[1][0])  # (final label, (row, row data, marks))
     if not got:
         return
     rows = [g[1][0] for g in got]
@@ -318,7 +333,9 @@ def _record_part(items: Iterable[Any], cfg: LinkConfig, ids: dict[int, str],
     g_start = starts[:-1]
     joined = np.array([joined_of[int(j)] for j in g_ids.tolist()], dtype=bool)
     med = [(local[a], local[b], s) for a, b, s in medium if a in local]
-    nets = _records(table, cfg, groups, [ids[fl] for fl in order], group_of_row, g_ids,
+    net_ids = [ids.get(fl) or derived_id(table.keys[members[gi][0]])
+               for gi, fl in enumerate(order)]
+    nets = _records(table, cfg, groups, net_ids, group_of_row, g_ids,
                     g_start, g_size, el_rows, joined, vocab, hub_ids, med, 1, ())
     for fl, gi, net in zip(order, range(len(order)), nets, strict=True):
         yield (fl, net.network_id, net.size, net.ad_ids,
@@ -327,46 +344,69 @@ def _record_part(items: Iterable[Any], cfg: LinkConfig, ids: dict[int, str],
 
 
 def _write_feature_part(out: str, index: int, blocks: Iterable[tuple[int, FeatureTable]],
-                        ) -> Iterator[str]:
+                        ) -> Iterator[tuple[str, int]]:
     import fsspec
 
     for start, table in blocks:
         path = f"{out.rstrip('/')}/link_state/features/part-{index:05d}-{start:012d}.npz"
         with fsspec.open(path, "wb") as fh:
             fh.write(table.to_bytes())
-        yield path
+        yield path, len(table)
 
 
 # ---- connected components on DataFrames ----------------------------------------------------
 
+def _local_stars(edges: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The components of one partition's edges, as stars from each one's smallest node: the
+    same components, with a diameter of two, so the global rounds converge in one or two."""
+    got = list(edges)
+    if not got:
+        return
+    a = np.array([e[0] for e in got], dtype=np.int64)
+    b = np.array([e[1] for e in got], dtype=np.int64)
+    nodes, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+    from tracelight.link.cluster import components as local_components
+
+    lab = local_components(nodes.size, inv[:a.size], inv[a.size:])
+    head = np.full(int(lab.max()) + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(head, lab, nodes)
+    for node, h in zip(nodes.tolist(), head[lab].tolist(), strict=True):
+        if node != h:
+            yield h, node
+
+
 def components(spark: Any, edges: Any, max_rounds: int = 200) -> Any:
     """(node, label) for every node of the undirected `edges` RDD of (a, b): its component's
-    smallest node. Min-label propagation with pointer jumping: each round takes the smallest
-    label among a node's neighbours, then the label of that label; labels only fall and are
-    always a node of the component, so the fixed point is the component minimum."""
+    smallest node.
+
+    Each partition first joins its own edges (`link.cluster.components`) and hands on stars
+    from each local component's smallest node; then rounds of min-label propagation with
+    pointer jumping on DataFrames: a node takes the smallest label among its neighbours, then
+    the label of that label. Labels only fall and are always a node of the component, so the
+    fixed point is the component's minimum."""
     from pyspark.sql import functions as F
 
-    df = spark.createDataFrame(edges.map(lambda e: (int(e[0]), int(e[1]))), "a long, b long")
-    e = df.where(F.col("a") != F.col("b"))
-    e = e.union(e.select(F.col("b").alias("a"), F.col("a").alias("b"))).distinct()
-    e = e.localCheckpoint()
+    df = spark.createDataFrame(edges.mapPartitions(_local_stars), "a long, b long")
+    e = df.union(df.select(F.col("b").alias("a"), F.col("a").alias("b"))).cache()
     lab = (e.groupBy("a").agg(F.min("b").alias("m"))
-           .select(F.col("a").alias("node"), F.least("a", "m").alias("label")).localCheckpoint())
+           .select(F.col("a").alias("node"), F.least("a", "m").alias("label")).cache())
     for _round in range(max_rounds):
         nb = (e.join(lab.withColumnRenamed("node", "b"), "b")
               .groupBy("a").agg(F.min("label").alias("m")))
         l2 = (lab.join(nb.withColumnRenamed("a", "node"), "node")
-              .select("node", F.least("label", "m").alias("label")))
+              .select("node", F.col("label").alias("old"),
+                      F.least("label", "m").alias("label")))
         l3 = (l2.join(l2.select(F.col("node").alias("label"), F.col("label").alias("up")),
                       "label")
-              .select("node", F.least("label", "up").alias("label"))).localCheckpoint()
-        changed = (l3.join(lab.withColumnRenamed("label", "old"), "node")
-                   .where(F.col("label") != F.col("old")).limit(1).count())
-        lab = l3
+              .select("node", "old", F.least("label", "up").alias("label"))).cache()
+        changed = l3.where(F.col("label") != F.col("old")).limit(1).count()
+        lab.unpersist()
+        lab = l3.select("node", "label")
         if changed == 0:
             break
     else:  # pragma: no cover - needs a path longer than 2**200
         raise RuntimeError("connected components did not converge")
+    e.unpersist()
     return lab.rdd.map(lambda r: (int(r[0]), int(r[1])))
 
 
@@ -391,9 +431,9 @@ def link_on_engine(spark: Any, shards: Sequence[ShardFeatures], out: str,
     src = sc.parallelize(list(shards), max(1, len(shards)))
     rows = src.flatMap(_shard_rows).sortByKey(numPartitions=parts).zipWithIndex()
     blocks = rows.mapPartitions(_to_block, preservesPartitioning=True).cache()
-    n = int(blocks.map(lambda b: len(b[1])).sum()) if shards else 0
-    stats["ads"] = n
     feature_parts = blocks.mapPartitionsWithIndex(partial(_feature_parts, out)).collect()
+    n = sum(size for _p, size in feature_parts)
+    stats["ads"] = n
     stats["feature_parts"] = len(feature_parts)
     times["rows_s"] = time.perf_counter() - t
     if n == 0:
@@ -409,8 +449,9 @@ def link_on_engine(spark: Any, shards: Sequence[ShardFeatures], out: str,
     # -- boilerplate: sentence and shingle counts over every ad
     t = time.perf_counter()
     hub_min = cfg.shingle_hub_ads
-    se = sorted(blocks.flatMap(_sentence_counts).reduceByKey(_sum_min)
-                .filter(lambda kv: kv[1][0] >= hub_min).collect())
+    counted = (blocks.flatMap(_value_counts).reduceByKey(_sum_min)
+               .filter(lambda kv: kv[1][0] >= hub_min).collect())
+    se = sorted((v, cr) for (what, v), cr in counted if what == 0)
     se_vals = np.array([v for v, _c in se], dtype=np.uint64)
     se_counts = np.array([c for _v, (c, _r) in se], dtype=np.int64)
     first_keys = key_of({r for _v, (_c, r) in se})
@@ -418,9 +459,7 @@ def link_on_engine(spark: Any, shards: Sequence[ShardFeatures], out: str,
         Hub("sentence", f"#{val:016x}", int(cnt), None,
             f"sentence in {cnt} ads: boilerplate, ignored when comparing wording",
             first_keys[row]) for val, (cnt, row) in se]
-    banned = np.array(sorted(blocks.flatMap(_shingle_counts).reduceByKey(operator.add)
-                             .filter(lambda kv: kv[1] >= hub_min).keys().collect()),
-                      dtype=np.uint32)
+    banned = np.array(sorted(v for (what, v), _cr in counted if what == 1), dtype=np.uint32)
     stats["boilerplate_shingles"] = int(banned.size)
     b_banned = sc.broadcast(banned)
     wb = blocks.map(lambda b: _signatures(b, b_banned.value, cfg)).cache()
@@ -447,7 +486,8 @@ def link_on_engine(spark: Any, shards: Sequence[ShardFeatures], out: str,
 
     # -- identifiers: group-by identifier value, global counts, hubs
     t = time.perf_counter()
-    pdqs = blocks.flatMap(lambda b: [p for ps in b[1].pdq for p in ps]).distinct().collect()
+    pdqs = sorted(set().union(*blocks.map(lambda b: {p for ps in b[1].pdq for p in ps})
+                              .collect()))
     rep = pdq_groups(pdqs, cfg.pdq_threshold) if pdqs else {}
     b_rep = sc.broadcast(rep)
     elements = blocks.flatMap(lambda b: _elements(b, b_rep.value))
@@ -479,11 +519,7 @@ def link_on_engine(spark: Any, shards: Sequence[ShardFeatures], out: str,
     base = blocks.flatMap(lambda b: [(b[0] + i, (_city_cf(c), tuple(nm))) for i, (c, nm)
                                      in enumerate(zip(b[1].cities, b[1].names, strict=True))])
     # row -> (strong label, text group, city, names, own contact)
-    attrs = (base.leftOuterJoin(strong).leftOuterJoin(text_groups).leftOuterJoin(own)
-             .map(lambda x: (x[0], (x[0] if x[1][0][0][1] is None else x[1][0][0][1],
-                                    x[0] if x[1][0][1] is None else x[1][0][1],
-                                    x[1][0][0][0][0], x[1][0][0][0][1], bool(x[1][1]))))
-             .cache())
+    attrs = base.groupWith(strong, text_groups, own).map(_attrs).cache()
     label_stats = (attrs.map(lambda x: (x[1][0], (1, x[1][4])))
                    .reduceByKey(lambda p, q: (p[0] + q[0], p[1] or q[1])).cache())
     writers = (attrs.map(lambda x: (x[1][0], x[1][1])).join(label_stats)
@@ -494,6 +530,7 @@ def link_on_engine(spark: Any, shards: Sequence[ShardFeatures], out: str,
                                                  for nm in set(ns)])
                        .map(lambda x: (x, 1)).reduceByKey(operator.add)
                        .filter(lambda kv: kv[1] >= share_min).keys().collect())
+    has_few = not groups.filter(lambda kv: flags(kv)[1]).isEmpty()
     photo = (groups.filter(lambda kv: flags(kv)[1])
              .flatMap(lambda kv: [(kv[1][0], r, float(np.float32(2.0))) for r in kv[1][1:]]))
     medium = photo.union(wording)
@@ -518,7 +555,7 @@ def link_on_engine(spark: Any, shards: Sequence[ShardFeatures], out: str,
     medium_used = [e for e in used if e[2] <= 1.0]
     b_root = sc.broadcast(root_of)
     final = attrs.map(lambda x: (x[0], b_root.value.get(x[1][0], x[1][0]))).cache()
-    few_joined = set(groups.filter(lambda kv: flags(kv)[1])
+    few_joined = set() if not has_few else set(groups.filter(lambda kv: flags(kv)[1])
                      .flatMap(lambda kv: [(r, kv[0]) for r in kv[1]]).join(final)
                      .map(lambda x: (x[1][0], x[1][1])).groupByKey()
                      .filter(lambda kv: len(set(kv[1])) == 1).keys().collect())
@@ -527,32 +564,39 @@ def link_on_engine(spark: Any, shards: Sequence[ShardFeatures], out: str,
 
     # -- ids (derived from each network's smallest key) and records
     t = time.perf_counter()
-    heads = (final.filter(lambda x: x[0] == x[1]).join(
-        blocks.flatMap(lambda b: [(b[0] + i, k) for i, k in enumerate(b[1].keys)]))
-        .map(lambda x: (x[0], derived_id(x[1][1]))).cache())
-    clashes = heads.map(lambda x: (x[1], x[0])).groupByKey().filter(lambda kv: len(kv[1]) > 1)
-    fixed: dict[int, str] = {}
-    for base_id, labels in clashes.collect():
-        for j, fl in enumerate(sorted(labels)):
-            fixed[fl] = base_id if j == 0 else f"{base_id}-{j + 1}"
-    b_fixed = sc.broadcast(fixed)
-    ids_rdd = heads.map(lambda x: (x[0], b_fixed.value.get(x[0], x[1])))
     marks = groups.flatMap(lambda kv: [
         (r, (kv[0], flags(kv)[0] or kv[0] in b_few.value, kv[0] in b_hubs.value))
         for r in kv[1]] if flags(kv)[0] or kv[0] in b_hubs.value or kv[0] in b_few.value
         else [])
     row_data = blocks.flatMap(lambda b: [(b[0] + i, row) for i, row in
                                          enumerate(table_rows(b[1]))])
-    per_row = (row_data.join(final).cogroup(marks)
-               .map(lambda x: (next(iter(x[1][0]))[1],
-                               (x[0], next(iter(x[1][0]))[0], list(x[1][1])))))
+    # one multi-way cogroup: each row with its network and marks, keyed by its network
+    per_row = (row_data.groupWith(final, marks)
+               .map(lambda x: (next(iter(x[1][1])), (x[0], next(iter(x[1][0])),
+                                                      list(x[1][2]))))
+               .partitionBy(max(1, parts)).cache())
     b_medium = sc.broadcast(medium_used)
-    net_parts = max(1, parts)
-    records = (per_row.join(ids_rdd).partitionBy(net_parts)
-               .mapPartitions(lambda it: _records_with_ids(it, cfg, b_medium.value)))
+
+    def build(fixed: dict[int, str]) -> Any:
+        b_fixed = sc.broadcast(fixed)
+        return per_row.mapPartitions(
+            lambda it: _record_part(it, cfg, b_fixed.value, b_medium.value)).cache()
+
+    records = build({})
+    # network ids are a 48-bit hash of the smallest key: on a clash the groups in network
+    # order take "-2", "-3"... (link.cluster.assign_ids); practically never, then rebuilt
+    clashes = (records.map(lambda r: (r[1], r[0])).groupByKey()
+               .filter(lambda kv: len(kv[1]) > 1).collect())
+    if clashes:
+        fixed: dict[int, str] = {}
+        for base_id, labels in clashes:
+            for j, fl in enumerate(sorted(labels)):
+                fixed[fl] = base_id if j == 0 else f"{base_id}-{j + 1}"
+        records.unpersist()
+        records = build(fixed)
     records = records.sortBy(lambda r: r[0]).cache()
-    sizes = records.map(lambda r: r[2]).filter(lambda s: s >= 2)
-    networks, in_networks = int(sizes.count()), int(sizes.sum()) if sizes.count() else 0
+    networks, in_networks = records.map(lambda r: (1, r[2]) if r[2] >= 2 else (0, 0)).fold(
+        (0, 0), lambda p, q: (p[0] + q[0], p[1] + q[1]))
     if write_networks:
         write_networks(r[1:] for r in records.toLocalIterator())
     times["records_s"] = time.perf_counter() - t
@@ -560,22 +604,15 @@ def link_on_engine(spark: Any, shards: Sequence[ShardFeatures], out: str,
     stats["ads_in_networks"] = in_networks
     stats.update({k: round(v, 3) for k, v in times.items()})
     for rdd in (blocks, wb, wording, groups, text_groups, strong, attrs, label_stats, final,
-                heads, records):
+                per_row, records):
         rdd.unpersist()
     return EngineLinkResult(hubs=hubs, stats=stats, networks=networks,
                             ads_in_networks=in_networks)
 
 
 def _feature_parts(out: str, index: int, it: Iterable[tuple[int, FeatureTable]],
-                   ) -> Iterator[str]:
+                   ) -> Iterator[tuple[str, int]]:
     return _write_feature_part(out, index, it)
-
-
-def _records_with_ids(items: Iterable[Any], cfg: LinkConfig,
-                      medium: list[tuple[int, int, float]]) -> Iterator[tuple[Any, ...]]:
-    got = list(items)  # (final label, ((row, row data, marks), network id))
-    ids = {g[0]: g[1][1] for g in got}
-    return _record_part([(g[0], g[1][0]) for g in got], cfg, ids, medium)
 
 
 def _merge(decided: Sequence[tuple[Any, ...]],
@@ -629,18 +666,25 @@ def _hubs(sc: Any, blocks: Any, src: Any, groups: Any, elements: Any, text_group
     check, image_ads = cfg.hub_check_ads, cfg.hub_image_ads
     cand = groups.filter(lambda kv: len(kv[1]) >= check
                          or (_is_image(kv[0][0]) and len(kv[1]) >= image_ads))
-    sub_rows = cand.flatMap(lambda kv: kv[1]).distinct().map(lambda r: (r, None)).cache()
-    if sub_rows.isEmpty():
-        return []
-    sub_el = elements.map(lambda e: (e[1], e[0])).join(sub_rows).map(
-        lambda x: (x[0], x[1][0])).collect()
+    sub_rows = cand.flatMap(lambda kv: [(r, None) for r in kv[1]])
     b_se = sc.broadcast({int(v) for v in se_vals.tolist()})
-    info = blocks.flatMap(lambda b: [
+    info_rdd = blocks.flatMap(lambda b: [
         (b[0] + i, (_city_cf(b[1].cities[i]), float(b[1].posted[i]),
                     [int(v) for v in b[1].sentences[b[1].se_off[i]:b[1].se_off[i + 1]]
                      if int(v) in b_se.value]))
-        for i in range(len(b[1]))]).join(sub_rows).map(lambda x: (x[0], x[1][0])).collect()
-    tg = dict(text_groups.join(sub_rows).map(lambda x: (x[0], x[1][0])).collect())
+        for i in range(len(b[1]))])
+    # one multi-way cogroup by row: the sub-problem's rows with their identifiers, city,
+    # posting time, boilerplate sentences and text group
+    got = (sub_rows.groupWith(elements.map(lambda e: (e[1], e[0])), info_rdd, text_groups)
+           .filter(lambda x: any(True for _ in x[1][0]))
+           .map(lambda x: (x[0], list(x[1][1]), next(iter(x[1][2])), next(iter(x[1][3]), x[0])))
+           .collect())
+    if not got:
+        return []
+    got.sort()
+    sub_el = [(r, ikey) for r, ikeys, _i, _t in got for ikey in ikeys]
+    info = [(r, inf) for r, _k, inf, _t in got]
+    tg = {r: t for r, _k, _i, t in got}
     idents = {(k, v) for _r, (k, v) in sub_el}
     b_idents = sc.broadcast(idents)
     order = dict(src.flatMap(_shard_vocab).filter(lambda kv: kv[0] in b_idents.value)

@@ -361,7 +361,7 @@ def run_job(inputs: Sequence[str], out: str, *, engine: str = "spark",
         if on_engine and not any(r.error for r in results):
             t2 = time.perf_counter()
             say("linking on the engine (distributed group-bys and components)")
-            _link_on_engine(ex.spark, results, tasks, out, link_config, summary)
+            _link_on_engine(getattr(ex, "spark", None), results, tasks, out, link_config, summary)
             summary.seconds["link"] = round(time.perf_counter() - t2, 3)
     broken = [r for r in results if r.error]
     if broken:
