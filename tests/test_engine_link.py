@@ -1,7 +1,7 @@
 """Linking on the engine (tracelight.engine.dlink): the global link steps as Spark group-bys,
 joins and iterative connected components give byte-identical networks and hubs to the local
 linker (`link_batch`) on the same ads: a realistic demo market of 600 ads, text only, in 4
-shards, on Spark local[2]."""
+shards (one ad repeated across them), on Spark local[2] through `tracelight cluster run`."""
 
 from __future__ import annotations
 
@@ -83,7 +83,9 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_spark_link_on_engine_is_byte_identical(market: Path, tmp_path: Path) -> None:
     _spark_ok()
-    from tracelight.engine import run_job
+    from click.testing import CliRunner
+
+    from tracelight.cli.app import cli
     from tracelight.ingest.readers import iter_source
     from tracelight.pipeline import PipelineOptions, Processor
     from tracelight.records import ProcessedAd
@@ -91,9 +93,14 @@ def test_spark_link_on_engine_is_byte_identical(market: Path, tmp_path: Path) ->
     opts = PipelineOptions(images=False)
     shards = [str(market / f"shard-{i}.jsonl") for i in range(4)]
     out = tmp_path / "out"
-    summary = run_job(shards, str(out), engine="spark", master="local[2]", options=opts,
-                      link_on="engine")
-    assert summary.duplicates == 1
+    # the CLI's default on Spark is --link-on engine
+    res = CliRunner().invoke(cli, ["cluster", "run", "--engine", "spark", "--master",
+                                   "local[2]", "--no-images", "--format", "jsonl",
+                                   *shards, str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["duplicates"] == 1 and summary["ads"] == 600
+    assert json.loads((out / "manifest.json").read_text())["link_on"] == "engine"
 
     proc = Processor(opts)
     items = [(it.result, it.base_dir) for p in shards for it in iter_source(p, None)]
@@ -116,7 +123,7 @@ def test_spark_link_on_engine_is_byte_identical(market: Path, tmp_path: Path) ->
     assert (out / "link_state" / "assignment.json").read_bytes() == \
         local.state.assignment_bytes()
     assert len(assignment) == 600
-    assert summary.networks == local.stats["networks"] >= 20
-    assert summary.link_stats["wording_pairs"] == local.stats["wording_pairs"]
-    assert summary.link_stats["wording_refused"] == local.stats["wording_refused"]
+    assert summary["networks"] == local.stats["networks"] >= 20
+    assert summary["link_stats"]["wording_pairs"] == local.stats["wording_pairs"]
+    assert summary["link_stats"]["wording_refused"] == local.stats["wording_refused"]
     assert len(local.hubs) >= 3 and any(h.kind != "sentence" for h in local.hubs)
