@@ -127,3 +127,22 @@ def test_spark_link_on_engine_is_byte_identical(market: Path, tmp_path: Path) ->
     assert summary["link_stats"]["wording_pairs"] == local.stats["wording_pairs"]
     assert summary["link_stats"]["wording_refused"] == local.stats["wording_refused"]
     assert len(local.hubs) >= 3 and any(h.kind != "sentence" for h in local.hubs)
+
+
+def test_load_reads_the_feature_parts_in_key_order(tmp_path: Path) -> None:
+    """Linked on the engine, the linker state's features are one part per block of rows in
+    key order; `cluster load` joins them into the table the store keeps."""
+    from tracelight.services.cluster import _read_features
+
+    ads = [LinkAd(key=f"k{i:02d}", body=f"sweet new girl in town {i} call now") for i in range(6)]
+    whole = FeatureTable.from_ads(ads)
+    (tmp_path / "link_state" / "features").mkdir(parents=True)
+    for j, rows in enumerate(([0, 1, 2], [3, 4, 5])):
+        (tmp_path / "link_state" / "features" / f"part-{j:05d}-{rows[0]:012d}.npz") \
+            .write_bytes(whole.take(np.array(rows)).to_bytes())
+    got = _read_features(str(tmp_path))
+    assert got is not None and got.keys == whole.keys
+    assert np.array_equal(got.shingles, whole.shingles)
+    (tmp_path / "link_state" / "features.npz").write_bytes(whole.take(np.array([0])).to_bytes())
+    one = _read_features(str(tmp_path))  # linked on the driver: the one file wins
+    assert one is not None and one.keys == ["k00"]
