@@ -126,10 +126,11 @@ def test_spark_local_2_gives_the_local_networks(demo: Path, tmp_path: Path) -> N
     from tracelight.cli.app import cli
 
     out = tmp_path / "out"
-    # text only: image hashing on the engine is the same Processor the local-pool test checks
+    # text only: image hashing on the engine is the same Processor the local-pool test checks;
+    # linked on the driver (tests/test_engine_link.py links on the engine)
     res = CliRunner().invoke(cli, ["cluster", "run", "--engine", "spark", "--master",
-                                   "local[2]", "--no-images", "--format", "jsonl",
-                                   str(demo / "shard-*.jsonl"), str(out)])
+                                   "local[2]", "--no-images", "--link-on", "driver",
+                                   "--format", "jsonl", str(demo / "shard-*.jsonl"), str(out)])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout.strip().splitlines()[-1])["ads"] == 240
     _check_identical(demo, out, PipelineOptions(images=False))

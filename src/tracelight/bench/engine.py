@@ -75,3 +75,71 @@ def run(n_ads: int = 4000, shards: int = 4, workers: int = 2, seed: int = 7,
                 err=True)
     out["load_after"] = os.getloadavg()[0]
     return out
+
+
+def run_link(n_ads: int = 20_000, shards: int = 4, workers: int = 2, seed: int = 7,
+             oracle: bool = True) -> dict[str, Any]:
+    """Linking only, on the same features: the local linker (`link_table` over the gathered
+    table, what `--link-on driver` runs) against Spark local[workers] (`--link-on engine`,
+    engine.dlink), and whether their networks and hubs are identical. Featurising is done
+    once beforehand (it is distributed either way)."""
+    import json
+
+    from tracelight.demo import generate
+    from tracelight.engine.dlink import ShardFeatures, link_on_engine
+    from tracelight.engine.executors import SparkExecutor
+    from tracelight.link import LinkConfig
+    from tracelight.link.corpus import read_corpus
+    from tracelight.link.features import FeatureTable
+    from tracelight.link.pipeline import link_table
+
+    out: dict[str, Any] = {"ads": n_ads, "shards": shards, "workers": workers,
+                           "mentions": "oracle" if oracle else "extractor",
+                           "load_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        generate(root / "demo", n_ads=n_ads, seed=seed, images=False)
+        ads, _truth, _how = read_corpus(root / "demo", oracle=oracle)
+        per = -(-len(ads) // shards)
+        parts: list[ShardFeatures] = []
+        tables = []
+        for i in range(shards):
+            t = FeatureTable.from_ads(ads[i * per:(i + 1) * per])
+            path = root / f"features-{i:05d}.npz"
+            path.write_bytes(t.to_bytes())
+            parts.append(ShardFeatures(i, str(path), list(t.keys), [True] * len(t)))
+            tables.append(t)
+        del ads
+        table = FeatureTable.concat(tables).canonical()
+        cfg = LinkConfig()
+        cpu0 = time.process_time()
+        t0 = time.perf_counter()
+        local = link_table(table, cfg, previous={})
+        out["local"] = {"wall_s": round(time.perf_counter() - t0, 2),
+                        "cpu_s": round(time.process_time() - cpu0, 2),
+                        "networks": local.stats["networks"], "load": os.getloadavg()}
+        say(f"local link_table: {out['local']['wall_s']} s", err=True)
+        local_records = [json.dumps(n.to_dict(), ensure_ascii=False, separators=(",", ":"))
+                         for n in local.networks]
+        del table
+        got: list[str] = []
+        cpu0 = tree_cpu_s(os.getpid(), waited=True)
+        t0 = time.perf_counter()
+        ex = SparkExecutor(f"local[{workers}]", workers)
+        with TreeSampler() as sampler, ex:
+            startup = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            res = link_on_engine(ex.spark, parts, str(root / "engine-out"), cfg,
+                                 write_networks=lambda rows: got.extend(r[3] for r in rows))
+            link_s = time.perf_counter() - t1
+        cpu = tree_cpu_s(os.getpid(), waited=True) - cpu0
+        out["spark"] = {"startup_s": round(startup, 2), "link_s": round(link_s, 2),
+                        "cpu_s_tree": round(cpu, 1), "peak_tree_rss_mb": round(sampler.peak),
+                        "steps": {k: v for k, v in res.stats.items() if k.endswith("_s")},
+                        "networks": res.networks, "load": os.getloadavg()}
+        out["identical"] = (got == local_records and [h.to_dict() for h in res.hubs]
+                            == [h.to_dict() for h in local.hubs])
+        say(f"spark local[{workers}] link: {out['spark']['link_s']} s (startup "
+            f"{out['spark']['startup_s']} s); identical: {out['identical']}", err=True)
+    out["load_after"] = os.getloadavg()
+    return out

@@ -136,12 +136,20 @@ def bench_link(n_ads: int, corpus: str, seed: int, oracle: bool, batches: int,
 @click.option("--engine", "engines", multiple=True,
               type=click.Choice(["spark", "ray", "local"]),
               help="Engines to measure (repeat; default: all three).")
-def bench_engine(n_ads: int, shards: int, workers: int, engines: tuple[str, ...]) -> None:
+@click.option("--link", "link_only", is_flag=True,
+              help="Measure linking instead: the local linker against linking on Spark "
+                   "local[WORKERS] over the same features, and whether they agree.")
+def bench_engine(n_ads: int, shards: int, workers: int, engines: tuple[str, ...],
+                 link_only: bool) -> None:
     """The same extract+score job over JSONL shards on Spark, Ray and a local pool (local
-    mode): startup, run seconds, CPU seconds and peak memory of the process tree."""
+    mode): startup, run seconds, CPU seconds and peak memory of the process tree. With
+    --link: link seconds, local against Spark, on the same features."""
     from tracelight.bench import engine
     from tracelight.cli.output import dumps
 
+    if link_only:
+        click.echo(dumps(engine.run_link(n_ads=n_ads, shards=shards, workers=workers)))
+        return
     click.echo(dumps(engine.run(n_ads=n_ads, shards=shards, workers=workers,
                                 engines=engines or ("spark", "ray", "local"))))
 

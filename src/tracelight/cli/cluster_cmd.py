@@ -31,12 +31,16 @@ def cluster() -> None:
               help="Country assumed for phone numbers written without one.")
 @click.option("--no-images", is_flag=True, help="Skip image hashing.")
 @click.option("--no-link", is_flag=True, help="Skip linking (ads only).")
+@click.option("--link-on", type=click.Choice(["engine", "driver"]), default=None,
+              help="engine: the linking steps as distributed group-bys and joins (Spark "
+                   "only; the default there); driver: the link core over the features "
+                   "gathered on the driver (the default for ray and local).")
 @format_option("table", "jsonl")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.argument("out", metavar="OUT")
 def run_cmd(engine: str, master: str | None, address: str | None, workers: int,
             default_source: str | None, region: str, no_images: bool, no_link: bool,
-            fmt: str, inputs: tuple[str, ...], out: str) -> None:
+            link_on: str | None, fmt: str, inputs: tuple[str, ...], out: str) -> None:
     """Run extract, image hashing, score and link over INPUT shards and write Parquet to OUT.
 
     INPUT: JSON Lines (.jsonl, .jsonl.gz) or Parquet shards: files, folders, globs or fsspec
@@ -53,7 +57,7 @@ def run_cmd(engine: str, master: str | None, address: str | None, workers: int,
     opts = PipelineOptions(region=region, images=not no_images, ocr=False)
     summary = run_job(list(inputs), out, engine=engine, master=master, address=address,
                       workers=workers, options=opts, default_source=default_source,
-                      link=not no_link, say=lambda m: click.echo(m, err=True))
+                      link=not no_link, link_on=link_on, say=lambda m: click.echo(m, err=True))
     row = {"engine": summary.engine, "shards": summary.shards, "read": summary.read,
            "ads": summary.ads, "rejected": summary.rejected, "networks": summary.networks,
            "hubs": summary.hubs, "seconds": summary.seconds["total"]}

@@ -27,6 +27,7 @@ from tracelight.errors import InputError, RecordError
 from tracelight.pipeline import PipelineOptions, Processor
 
 ENGINES = ("spark", "ray", "local")
+LINK_ON = ("engine", "driver")
 CHUNK = 2000  # records processed and written per step inside a task (bounds task memory)
 
 
@@ -38,6 +39,7 @@ class ShardTask:
     options: PipelineOptions
     default_source: str | None
     link: bool
+    features_to: str | None = None  # write the link features here instead of returning them
 
 
 @dataclass
@@ -124,7 +126,14 @@ def process_shard(task: ShardTask) -> ShardResult:
             writer.close()
             fh.close()
     if task.link:
-        res.features = FeatureTable.concat(tables).to_bytes()
+        data = FeatureTable.concat(tables).to_bytes()
+        if task.features_to is None:
+            res.features = data
+        else:  # linking on the engine: the features stay where the workers can read them
+            import fsspec
+
+            with fsspec.open(task.features_to, "wb") as fh:
+                fh.write(data)
     res.seconds = round(time.perf_counter() - t0, 3)
     return res
 
@@ -219,6 +228,80 @@ def write_link_output(out: str, result: Any) -> None:
         fh.write(result.state.assignment_bytes())
 
 
+def _network_schema() -> Any:
+    import pyarrow as pa
+
+    s = pa.string()
+    return pa.schema([("network_id", s), ("size", pa.int64()), ("ad_ids", pa.list_(s)),
+                      ("record", s)], metadata={"tracelight": f"networks/{FORMAT_VERSION}"})
+
+
+def _hub_schema() -> Any:
+    import pyarrow as pa
+
+    s = pa.string()
+    return pa.schema([("kind", s), ("value", s), ("ads", pa.int64()), ("groups", pa.int64()),
+                      ("reason", s), ("example", s)],
+                     metadata={"tracelight": f"hubs/{FORMAT_VERSION}"})
+
+
+def write_engine_networks(out: str, rows: Any, batch: int = 2000) -> None:
+    """Stream (network_id, size, ad_ids, record JSON, member keys) rows, in network order,
+    into networks.parquet and link_state/assignment.json (the shapes write_link_output
+    gives), without holding them all."""
+    import fsspec
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _network_schema()
+    with fsspec.open(_join(out, "networks.parquet"), "wb") as fh, \
+            fsspec.open(_join(out, "link_state", "assignment.json"), "w",
+                        encoding="utf-8") as ah:
+        writer = pq.ParquetWriter(fh, schema, compression="zstd")
+        pending: list[dict[str, Any]] = []
+        ah.write("{")
+        sep = ""
+        for network_id, size, ad_ids, record, members in rows:
+            pending.append({"network_id": network_id, "size": size, "ad_ids": list(ad_ids),
+                            "record": record})
+            for k in members:
+                ah.write(f"{sep}{json.dumps(k)}:{json.dumps(network_id)}")
+                sep = ","
+            if len(pending) >= batch:
+                writer.write_table(pa.Table.from_pylist(pending, schema=schema))
+                pending = []
+        if pending:
+            writer.write_table(pa.Table.from_pylist(pending, schema=schema))
+        writer.close()
+        ah.write("}")
+
+
+def _link_on_engine(spark: Any, results: Sequence[ShardResult], tasks: Sequence[ShardTask],
+                    out: str, config: Any, summary: JobSummary) -> None:
+    from tracelight.engine.dlink import ShardFeatures, link_on_engine
+    from tracelight.engine.rows import write_rows
+
+    ordered = sorted(results, key=lambda r: r.index)
+    keys, first = linker_keys([ref for r in ordered for ref in r.refs])
+    shards, at = [], 0
+    for r in ordered:
+        n = len(r.refs)
+        path = tasks[r.index].features_to
+        assert path is not None
+        shards.append(ShardFeatures(r.index, path, keys[at:at + n], first[at:at + n]))
+        at += n
+    res = link_on_engine(spark, shards, out, config,
+                         write_networks=lambda rows: write_engine_networks(out, rows))
+    write_rows(_join(out, "hubs.parquet"), [
+        {"kind": h.kind, "value": h.value, "ads": h.ads, "groups": h.groups,
+         "reason": h.reason, "example": h.example} for h in res.hubs], _hub_schema())
+    summary.duplicates = len(first) - sum(first)
+    summary.networks = res.networks
+    summary.ads_in_networks = res.ads_in_networks
+    summary.hubs = len(res.hubs)
+    summary.link_stats = res.stats
+
+
 def _prepare_out(out: str) -> None:
     import fsspec
 
@@ -233,13 +316,25 @@ def _prepare_out(out: str) -> None:
 def run_job(inputs: Sequence[str], out: str, *, engine: str = "spark",
             master: str | None = None, address: str | None = None, workers: int = 2,
             options: PipelineOptions | None = None, default_source: str | None = None,
-            link: bool = True, link_config: Any = None,
+            link: bool = True, link_config: Any = None, link_on: str | None = None,
             say: Callable[[str], None] = lambda m: None) -> JobSummary:
-    """Run the batch stages over `inputs` on `engine` and write `out` (see docs/scale.md)."""
+    """Run the batch stages over `inputs` on `engine` and write `out` (see docs/scale.md).
+
+    link_on: "engine" (Spark only: the global linking steps as distributed group-bys,
+    engine.dlink) or "driver" (the link core's link_table over the gathered features);
+    default: "engine" on Spark, "driver" elsewhere.
+    """
     import fsspec
 
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}", hint=f"one of {', '.join(ENGINES)}")
+    if link_on is None:
+        link_on = "engine" if engine == "spark" else "driver"
+    if link_on not in LINK_ON:
+        raise InputError(f"unknown link place {link_on!r}", hint=f"one of {', '.join(LINK_ON)}")
+    if link_on == "engine" and engine != "spark":
+        raise InputError("linking on the engine needs --engine spark",
+                         hint="use --link-on driver with the ray or local engines")
     shards = list_shards(inputs)
     if "://" not in out:
         out = os.path.abspath(out)  # the workers may run in another folder
@@ -249,7 +344,10 @@ def run_job(inputs: Sequence[str], out: str, *, engine: str = "spark",
         raise InputError("the cluster job keeps image hashes only (no image folder)",
                          hint="image bytes stay where the shards are; load hashes only")
     summary = JobSummary(engine=engine, shards=len(shards))
-    tasks = [ShardTask(i, p, out, opts, default_source, link) for i, p in enumerate(shards)]
+    on_engine = link and link_on == "engine"
+    tasks = [ShardTask(i, p, out, opts, default_source, link,
+                       _join(out, "link_state", "shards", f"features-{i:05d}.npz")
+                       if on_engine else None) for i, p in enumerate(shards)]
     t0 = time.perf_counter()
     say(f"starting {engine} ({len(shards)} shards)")
     with make_executor(engine, master=master, address=address, workers=workers) as ex:
@@ -260,6 +358,11 @@ def run_job(inputs: Sequence[str], out: str, *, engine: str = "spark",
         say(f"running {', '.join(stages)} on the workers")
         results = ex.map(process_shard, tasks)
         summary.seconds["stages"] = round(time.perf_counter() - t1, 3)
+        if on_engine and not any(r.error for r in results):
+            t2 = time.perf_counter()
+            say("linking on the engine (distributed group-bys and components)")
+            _link_on_engine(getattr(ex, "spark", None), results, tasks, out, link_config, summary)
+            summary.seconds["link"] = round(time.perf_counter() - t2, 3)
     broken = [r for r in results if r.error]
     if broken:
         raise InputError(f"{len(broken)} shard(s) could not be read; first: {broken[0].error}")
@@ -271,7 +374,7 @@ def run_job(inputs: Sequence[str], out: str, *, engine: str = "spark",
                 fh.write(json.dumps({"origin": origin, "reason": reason},
                                     ensure_ascii=False) + "\n")
     ok = sum(r.ok for r in results)
-    if link:
+    if link and not on_engine:
         t2 = time.perf_counter()
         say(f"linking {ok:,} ads on the driver (the link core's global steps)")
         result, summary.duplicates = link_results(results, link_config)
@@ -284,7 +387,7 @@ def run_job(inputs: Sequence[str], out: str, *, engine: str = "spark",
     summary.ads = ok - summary.duplicates
     summary.seconds["total"] = round(time.perf_counter() - t0, 3)
     manifest = {"format": FORMAT_VERSION, "inputs": list(inputs), "shards": shards,
-                "options": opts.__dict__, "linked": link,
+                "options": opts.__dict__, "linked": link, "link_on": link_on if link else None,
                 "link_config": (link_config.to_dict() if link_config else None),
                 "parts": [r.part for r in sorted(results, key=lambda r: r.index)],
                 **summary.to_dict()}

@@ -149,6 +149,14 @@ def wording_pairs(sig: np.ndarray, usable: np.ndarray, shingles: np.ndarray,
     exact Jaccard decides: on stock-phrase corpora strangers reach estimated 0.3 by chance.
     """
     a, b = minhash.lsh_pairs(sig, usable, bands, rows, max_bucket)
+    return verify_pairs(sig, shingles, offsets, a, b, threshold=threshold, prefilter=prefilter)
+
+
+def verify_pairs(sig: np.ndarray, shingles: np.ndarray, offsets: np.ndarray, a: np.ndarray,
+                 b: np.ndarray, *, threshold: float, prefilter: float,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate pairs (a[i], b[i]) whose wording holds: the MinHash estimate drops clear
+    misses (< prefilter), the exact Jaccard (>= threshold) decides; (a, b, exact Jaccard)."""
     if a.size == 0:
         return a, b, np.zeros(0, np.float32)
     est = minhash.estimate(sig, a, b)

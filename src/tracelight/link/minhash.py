@@ -133,10 +133,7 @@ def lsh_pairs(sig: np.ndarray, usable: np.ndarray, bands: int, rows: int,
     keys_all: list[np.ndarray] = []
     n = sig.shape[0]
     for band in range(bands):
-        block = sig[nodes, band * rows:(band + 1) * rows].astype(np.uint64)
-        key = np.full(nodes.size, np.uint64(band), dtype=np.uint64)
-        for r in range(rows):
-            key = _mix(key ^ block[:, r])
+        key = band_keys(sig[nodes], band, rows)
         a, b = bucket_pairs(key, nodes, max_bucket)
         if a.size:
             lo, hi = np.minimum(a, b), np.maximum(a, b)
@@ -145,6 +142,16 @@ def lsh_pairs(sig: np.ndarray, usable: np.ndarray, bands: int, rows: int,
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     uniq = np.unique(np.concatenate(keys_all))
     return uniq // n, uniq % n
+
+
+def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """The LSH bucket key of each signature row in `band` (uint64): rows whose `rows` values
+    of the band agree share it (an engine groups by it to find the same candidates)."""
+    block = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
+    key = np.full(sig.shape[0], np.uint64(band), dtype=np.uint64)
+    for r in range(rows):
+        key = _mix(key ^ block[:, r])
+    return key
 
 
 def bucket_pairs(key: np.ndarray, members: np.ndarray,

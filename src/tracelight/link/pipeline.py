@@ -199,6 +199,28 @@ def _identifier_elements(table: FeatureTable, cfg: LinkConfig, pdq_finder: PairF
     return rows, ids, vocab
 
 
+def boilerplate_share(sentences: np.ndarray, se_off: np.ndarray, se_vals: np.ndarray,
+                      se_counts: np.ndarray, n: int, rows: np.ndarray, lift: float) -> float:
+    """Share of `rows` carrying one boilerplate sentence at least `lift` times as often as
+    the corpus does (the most common such sentence); 0 when there is none.
+
+    sentences/se_off: the rows' sentence hashes (ragged); se_vals/se_counts: the boilerplate
+    sentences (sorted) and their counts over the corpus of `n` ads. Only the boilerplate
+    sentences of `rows` matter, so an engine may pass just those.
+    """
+    if se_vals.size == 0 or rows.size == 0:
+        return 0.0
+    vals, _off = take_ragged(sentences, se_off, rows)
+    vals = vals[np.isin(vals, se_vals)]
+    if vals.size == 0:
+        return 0.0
+    u, counts, _f = value_counts(vals)
+    share = counts / rows.size
+    base = se_counts[np.searchsorted(se_vals, u)] / max(n, 1)
+    lifted = share[share >= lift * base]
+    return float(lifted.max()) if lifted.size else 0.0
+
+
 def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, str] | None,
                pdq_finder: PairFinder | None = None, min_record_size: int = 1,
                external_edges: Sequence[ExternalEdge] = ()) -> LinkResult:
@@ -254,21 +276,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     city_ids = np.fromiter((-1 if c is None else city_no.setdefault(c.casefold(), len(city_no))
                             for c in table.cities), dtype=np.int64, count=n)
 
-    def boiler(rows: np.ndarray, lift: float) -> float:
-        """Share of `rows` carrying one boilerplate sentence at least `lift` times as often as
-        the corpus does (the most common such sentence); 0 when there is none."""
-        if se_vals.size == 0 or rows.size == 0:
-            return 0.0
-        vals, _off = take_ragged(table.sentences, table.se_off, rows)
-        vals = vals[np.isin(vals, se_vals)]
-        if vals.size == 0:
-            return 0.0
-        u, counts, _f = value_counts(vals)
-        share = counts / rows.size
-        base = se_counts[np.searchsorted(se_vals, u)] / max(n, 1)
-        lifted = share[share >= lift * base]
-        return float(lifted.max()) if lifted.size else 0.0
-
+    boiler = partial(boilerplate_share, table.sentences, table.se_off, se_vals, se_counts, n)
     is_image = np.fromiter((k in (IMAGE_KIND, IMAGE_NEAR_KIND) for k, _v in vocab), dtype=bool,
                            count=len(vocab))
     text_groups = components(n, wa, wb)

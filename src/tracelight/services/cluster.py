@@ -110,6 +110,25 @@ def load_output(store: Store, out: str, *, batch_size: int = 1000,
     return summary
 
 
+def _read_features(out: str) -> FeatureTable | None:
+    """The linker state's features: one file (linked on the driver) or, linked on the
+    engine, one part per block of rows in key order (link_state/features/part-*.npz)."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(_join(out, "link_state"))
+    if fs.exists(root + "/features.npz"):
+        with fs.open(root + "/features.npz", "rb") as fh:
+            return FeatureTable.from_bytes(fh.read())
+    parts = []
+    for path in sorted(fs.glob(root + "/features/part-*.npz")):
+        with fs.open(path, "rb") as fh:
+            table = FeatureTable.from_bytes(fh.read())
+        if table is None:
+            return None
+        parts.append(table)
+    return FeatureTable.concat(parts)
+
+
 def _load_networks(store: Store, out: str, manifest: dict[str, Any], summary: LoadSummary,
                    started: Any) -> None:
     import fsspec
@@ -118,8 +137,7 @@ def _load_networks(store: Store, out: str, manifest: dict[str, Any], summary: Lo
                 for r in read_rows(_join(out, "networks.parquet"), expect="networks")]
     hubs = [Hub(r["kind"], r["value"], r["ads"], r["groups"], r["reason"], r["example"])
             for r in read_rows(_join(out, "hubs.parquet"), expect="hubs")]
-    with fsspec.open(_join(out, "link_state/features.npz"), "rb") as fh:
-        table = FeatureTable.from_bytes(fh.read())
+    table = _read_features(out)
     with fsspec.open(_join(out, "link_state/assignment.json"), "rb") as fh:
         assignment = json.loads(fh.read())
     if table is None:
