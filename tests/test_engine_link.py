@@ -53,16 +53,33 @@ def test_merge_answers_follow_the_core(tmp_path: Path) -> None:
     """The driver's merge pass over engine-decided edges: refused edges do not merge."""
     from tracelight.engine.dlink import _merge
 
-    # (a, b, s, la, lb, has_a, has_b, corroborated, one_sided, no_contact)
-    decided = [(0, 5, 0.5, 0, 5, True, True, False, True, True),
-               (1, 7, 0.9, 1, 7, True, False, True, True, True),
-               (5, 7, 0.6, 5, 7, True, False, True, True, True)]
-    used, refused, root = _merge(decided)
+    # (a, b, s, la, lb, has_a, has_b, corroborated (both groups small), one_sided,
+    #  no_contact, corroborated (a group past small_group), size_a, size_b)
+    decided = [(0, 5, 0.5, 0, 5, True, True, False, True, True, False, 1, 1),
+               (1, 7, 0.9, 1, 7, True, False, True, True, True, True, 1, 1),
+               (5, 7, 0.6, 5, 7, True, False, True, True, True, True, 1, 1)]
+    used, refused, root = _merge(decided, 5)
     assert refused == 1
     assert used == [(1, 7, 0.9), (5, 7, np.float32(0.6).item())] or \
         [(a, b) for a, b, _s in used] == [(1, 7), (5, 7)]
     # 1-7 merged first; then 5-7: both sides hold contacts (7 took 1's) and 5-7 is corroborated
     assert root == {7: 1, 5: 1}
+
+
+def test_merge_asks_the_merged_sizes() -> None:
+    """Wording between two groups that other edges have grown past small_group takes the
+    answer for big groups, as the local merge's corroborated(a, b, s, na, nb) does."""
+    from tracelight.engine.dlink import _merge
+
+    # 0-1 joins two 3-ad groups (one_sided: 1 has no contact); then 0-2 between the merged
+    # 6-ad group and a 3-ad group: corroborated only while both are small -> refused
+    decided = [(0, 1, 0.9, 0, 1, True, False, True, True, True, True, 3, 3),
+               (0, 2, 0.8, 0, 2, True, True, True, True, True, False, 3, 3)]
+    used, refused, root = _merge(decided, 5)
+    assert refused == 1 and [(a, b) for a, b, _s in used] == [(0, 1)]
+    # with room for both, the same edge joins
+    used, refused, root = _merge(decided, 10)
+    assert refused == 0 and len(used) == 2
 
 
 @pytest.fixture(scope="module")

@@ -281,9 +281,13 @@ def _decide(items: Iterable[Any], cfg: LinkConfig, common: frozenset[str],
                    contactless_check=cfg.contactless_needs_name_or_city)
     for i, g in enumerate(got):
         s = float(g[2])
+        # corroborated() asks the groups' sizes as merged so far (known only in the merge):
+        # its answer when both are small and when one is not
+        big = cfg.wording_small_group + 1
         yield (g[0], g[1], s, g[3], g[4], bool(g[12]), bool(g[13]),
-               corroborated(ag, i, k + i, s), one_sided(ag, i, k + i, s),
-               no_contact(ag, i, k + i, s))
+               corroborated(ag, i, k + i, s, 0, 0), one_sided(ag, i, k + i, s),
+               no_contact(ag, i, k + i, s), corroborated(ag, i, k + i, s, big, big),
+               int(g[10]), int(g[11]))
 
 
 def _record_part(items: Iterable[Any], cfg: LinkConfig, ids: dict[int, str],
@@ -548,7 +552,7 @@ def link_on_engine(spark: Any, shards: Sequence[ShardFeatures], out: str,
         x[1][0][0][3][2], x[1][0][0][3][3], x[1][0][0][4][2], x[1][0][0][4][3],
         x[1][1] or 0, x[1][0][1][0], x[1][0][2][0], x[1][0][1][1], x[1][0][2][1])
     ).mapPartitions(lambda it: _decide(it, cfg, common)).collect()
-    used, refused, root_of = _merge(decided)
+    used, refused, root_of = _merge(decided, cfg.wording_small_group)
     stats["wording_refused"] = refused
     stats["external_edges"] = 0
     stats["external_used"] = 0
@@ -615,7 +619,7 @@ def _feature_parts(out: str, index: int, it: Iterable[tuple[int, FeatureTable]],
     return _write_feature_part(out, index, it)
 
 
-def _merge(decided: Sequence[tuple[Any, ...]],
+def _merge(decided: Sequence[tuple[Any, ...]], small_group: int,
            ) -> tuple[list[tuple[int, int, float]], int, dict[int, int]]:
     """The constrained merge (the core's `constrained_merge`) over the medium edges between
     different strong groups, each with its contradiction answers computed on the engine.
@@ -628,22 +632,29 @@ def _merge(decided: Sequence[tuple[Any, ...]],
     label_no = {g: i for i, g in enumerate(labels)}
     row_label = np.zeros(len(rows), dtype=np.int64)
     has = np.zeros(len(labels), dtype=bool)
-    answers: dict[tuple[int, int, float], tuple[bool, bool, bool]] = {}
+    size = np.zeros(len(labels), dtype=np.int64)
+    answers: dict[tuple[int, int, float], tuple[bool, bool, bool, bool]] = {}
     wa, wb, ws = [], [], []
-    for a, b, s, la, lb, ha, hb, c1, c2, c3 in decided:
+    for a, b, s, la, lb, ha, hb, c1, c2, c3, c1_big, sa, sb in decided:
         ia, ib = row_no[int(a)], row_no[int(b)]
         row_label[ia], row_label[ib] = label_no[int(la)], label_no[int(lb)]
         has[label_no[int(la)]], has[label_no[int(lb)]] = ha, hb
-        answers[(ia, ib, float(np.float32(s)))] = (c1, c2, c3)
+        size[label_no[int(la)]], size[label_no[int(lb)]] = sa, sb
+        answers[(ia, ib, float(np.float32(s)))] = (c1, c2, c3, c1_big)
         wa.append(ia)
         wb.append(ib)
         ws.append(s)
     # the merge reads labels per row; labels not on an edge never change
+    def corroborated_now(a: int, b: int, s: float, na: int, nb: int) -> bool:
+        small = na <= small_group and nb <= small_group
+        return answers[(a, b, s)][0 if small else 3]
+
+    n_labels = int(row_label.max()) + 1
     uf, used, refused = constrained_merge(
-        row_label, _pad(has, int(row_label.max()) + 1),
+        row_label, _pad(has, n_labels),
         np.asarray(wa, np.int64), np.asarray(wb, np.int64), np.asarray(ws, np.float32),
-        lambda a, b, s: answers[(a, b, s)][0], lambda a, b, s: answers[(a, b, s)][1],
-        lambda a, b, s: answers[(a, b, s)][2])
+        corroborated_now, lambda a, b, s: answers[(a, b, s)][1],
+        lambda a, b, s: answers[(a, b, s)][2], group_size=_pad(size, n_labels))
     root_of = {}
     for i, g in enumerate(labels):
         r = uf.find(i)

@@ -364,6 +364,7 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
                       corroborated: Callable[[int, int, float, int, int], bool],
                       one_sided: Callable[[int, int, float], bool] | None = None,
                       no_contact: Callable[[int, int, float], bool] | None = None,
+                      group_size: np.ndarray | None = None,
                       ) -> tuple[UnionFind, list[tuple[int, int, float]], int]:
     """Join groups (labels) by wording edges, best first, refusing contradicted joins.
 
@@ -382,7 +383,10 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
     n_labels = int(labels.max()) + 1 if labels.size else 0
     uf = UnionFind(n_labels)
     contact = has_contact.astype(bool).tolist()
-    size = np.bincount(labels, minlength=n_labels).tolist() if labels.size else []
+    # ads per group (default: the rows that carry each label); a caller that passes only
+    # the rows on edges (the engine's merge) gives the groups' real sizes
+    size = (np.asarray(group_size, dtype=np.int64).tolist() if group_size is not None
+            else np.bincount(labels, minlength=n_labels).tolist() if labels.size else [])
     used: list[tuple[int, int, float]] = []
     refused = 0
     if wa.size == 0:
