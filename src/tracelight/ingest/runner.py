@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -158,6 +159,7 @@ def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = N
     rejects = _Rejects(rejects_path)
     started = time.perf_counter()
     pool: ProcessPoolExecutor | None = None
+    frozen = False
     try:
         if workers > 1:
             method = "fork" if sys.platform == "linux" else "spawn"
@@ -165,6 +167,10 @@ def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = N
                 # load the stages' tables (gazetteer, lexicons: ~0.6 CPU-s) once, here, and
                 # let the forked workers share them instead of each building its own
                 processor.warm()
+                # and keep the collector off those tables: each worker's full collections
+                # would otherwise walk (and, by touching refcounts, copy) all of them
+                gc.freeze()
+                frozen = True
             ctx = multiprocessing.get_context(method)
             pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                        initializer=_init_worker, initargs=(processor,))
@@ -181,6 +187,8 @@ def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = N
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+        if frozen:
+            gc.unfreeze()
         rejects.close()
         summary.seconds = time.perf_counter() - started
         try:
