@@ -188,7 +188,7 @@ def bench_link_quality(sizes: str, corpus: str, seed: int, baseline: Path | None
               help="An empty database to use instead of a scratch SQLite file.")
 def bench_similar(n_ads: int, queries: int, seed: int, db_url: str | None) -> None:
     """Store N synthetic ads in a scratch SQLite file (or --db), time `tracelight link` on the
-    store, then time `similar` for random ads (median and worst, milliseconds)."""
+    store, then time `similar` for random ads (median, p95 and worst, milliseconds)."""
     from tracelight.bench import similar
 
     similar.run(n_ads=n_ads, queries=queries, seed=seed, db_url=db_url)
