@@ -255,3 +255,20 @@ def test_banks_round_trip(store: Store) -> None:
     assert store.list_banks()[0].matches == 1
     store.delete_bank("known")
     assert not store.is_bank_matched(sha) and store.list_banks() == []
+
+
+def test_batch_writes_without_copy_store_the_same(store: Store,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk insert's plain path (SQLAlchemy executemany: PostgreSQL drivers without
+    psycopg 3's COPY) stores what the fast path stores."""
+    m = Mention("phone", "+12065550101", "body", 0, 12, raw="206 555 0101")
+    fast = store.write_batch(None, [_ad(1, mentions=[m], risk=0.3)])
+    if store.dialect == "postgresql":
+        monkeypatch.setattr(store.engine.dialect, "driver", "psycopg2-like")
+    plain = store.write_batch(None, [_ad(2, mentions=[m], risk=0.3)])
+    assert (fast.new, plain.new) == (1, 1)
+    got = store.mentions_for([fast.written_pks[0], plain.written_pks[0]])
+    assert got[fast.written_pks[0]] == got[plain.written_pks[0]] == [
+        Mention("phone", "+12065550101", "body", 0, 12, raw="206 555 0101")]
+    one, two = store.get_ads_by_pks([fast.written_pks[0], plain.written_pks[0]])
+    assert (one.risk, one.images, one.extra) == (two.risk, two.images, two.extra)

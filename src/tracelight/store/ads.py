@@ -164,6 +164,10 @@ def _bulk_insert(conn: Connection, table: Any, cols: Sequence[str],
     if not rows:
         return
     dialect = conn.dialect
+    if dialect.name == "postgresql" and dialect.driver != "psycopg":
+        # COPY below is psycopg 3's; other drivers (psycopg2) take SQLAlchemy's executemany
+        conn.execute(insert(table), [dict(zip(cols, row, strict=True)) for row in rows])
+        return
     procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
     if any(procs):
         fixed = [(i, proc) for i, proc in enumerate(procs) if proc is not None]
