@@ -71,7 +71,15 @@ def test_bench_ingest_measures_sqlite_and_says_why_postgresql_is_skipped() -> No
                     "--pg-url", UNREACHABLE_PG)
     assert code == 0
     assert "ingest sqlite: 40 ads in" in out and "child_peak_rss_mib=" in out
+    assert "cpu_s_per_1000_ads=" in out and "load=" in out
     assert "ingest postgresql: skipped (no server at" in out
+
+
+@pytest.mark.slow
+def test_bench_ingest_with_images_hashes_them_in_the_workers() -> None:
+    code, out = run("bench", "ingest", "--ads", "30", "--images", "--pg-url", UNREACHABLE_PG)
+    assert code == 0
+    assert "ingest sqlite with images: 30 ads in" in out and "cpu_s_per_1000_ads=" in out
 
 
 def test_bench_web_without_httpx_is_one_clear_error(monkeypatch: pytest.MonkeyPatch,

@@ -75,10 +75,10 @@ def test_merge_asks_the_merged_sizes() -> None:
     # 6-ad group and a 3-ad group: corroborated only while both are small -> refused
     decided = [(0, 1, 0.9, 0, 1, True, False, True, True, True, True, 3, 3),
                (0, 2, 0.8, 0, 2, True, True, True, True, True, False, 3, 3)]
-    used, refused, root = _merge(decided, 5)
+    used, refused, _root = _merge(decided, 5)
     assert refused == 1 and [(a, b) for a, b, _s in used] == [(0, 1)]
     # with room for both, the same edge joins
-    used, refused, root = _merge(decided, 10)
+    used, refused, _root = _merge(decided, 10)
     assert refused == 0 and len(used) == 2
 
 

@@ -144,9 +144,41 @@ def test_capped_text_search_counts_no_further_than_the_cap(store: Store) -> None
     store.write_batch(None, [_ad(i, body=f"common word {i}") for i in range(1, 8)])
     total, found = store.search_text("common", limit=3, cap=5)
     assert total == 6 and len(found) == 3  # "5+": more than the cap
-    assert [a.ad_id for a in found] == ["7", "6", "5"]  # newest ingested first past the cap
     total, found = store.search_text("common word 3", cap=5)
     assert total == 1 and found[0].ad_id == "3"
+
+
+def _ranking_ads() -> list[ProcessedAd]:
+    # "rose" in all 8; ad 6 says it most often, then ad 2: relevance puts them first
+    bodies = {2: "rose rose rose garden", 6: "rose rose rose rose rose rose"}
+    return [_ad(i, body=bodies.get(i, f"a rose and many other words here, number {i}"))
+            for i in range(1, 9)]
+
+
+def test_text_search_ranks_every_match_under_the_rank_cap(store: Store) -> None:
+    store.write_batch(None, _ranking_ads())
+    page = store.search_text_page("rose", limit=3, rank_cap=8)
+    assert (page.total, page.ranked, page.capped) == (8, 8, False)
+    assert [a.ad_id for a in page.ads][:2] == ["6", "2"]
+    again = store.search_text_page("rose", limit=3, offset=3, rank_cap=8)
+    assert {a.ad_id for a in page.ads}.isdisjoint(a.ad_id for a in again.ads)
+
+
+def test_text_search_ranks_only_the_first_matches_past_the_rank_cap(store: Store) -> None:
+    store.write_batch(None, _ranking_ads())
+    page = store.search_text_page("rose", limit=10, rank_cap=3)
+    # more ads match than are ranked: the page says so, the exact count still comes back,
+    # and only the first 3 the index yields (the first stored, on a fresh table) are ranked
+    assert (page.total, page.ranked, page.capped) == (8, 3, True)
+    assert [a.ad_id for a in page.ads] == ["2", "1", "3"]
+    assert store.search_text_page("rose", limit=10, offset=3, rank_cap=3).ads == []
+    counted = store.search_text_page("rose", limit=2, cap=5, rank_cap=3)
+    assert (counted.total, counted.capped, len(counted.ads)) == (6, True, 2)  # "5+"
+    wide = store.search_text_page("rose", limit=2, cap=4, rank_cap=6)
+    assert (wide.total, wide.ranked, wide.capped) == (5, 6, True)
+    assert [a.ad_id for a in wide.ads] == ["6", "2"]
+    assert store.search_text_page("garden rose", rank_cap=1).capped is False
+    assert store.search_text_page("   ", rank_cap=1).total == 0
 
 
 def test_store_implements_every_repository_protocol(store: Store) -> None:
@@ -223,3 +255,20 @@ def test_banks_round_trip(store: Store) -> None:
     assert store.list_banks()[0].matches == 1
     store.delete_bank("known")
     assert not store.is_bank_matched(sha) and store.list_banks() == []
+
+
+def test_batch_writes_without_copy_store_the_same(store: Store,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk insert's plain path (SQLAlchemy executemany: PostgreSQL drivers without
+    psycopg 3's COPY) stores what the fast path stores."""
+    m = Mention("phone", "+12065550101", "body", 0, 12, raw="206 555 0101")
+    fast = store.write_batch(None, [_ad(1, mentions=[m], risk=0.3)])
+    if store.dialect == "postgresql":
+        monkeypatch.setattr(store.engine.dialect, "driver", "psycopg2-like")
+    plain = store.write_batch(None, [_ad(2, mentions=[m], risk=0.3)])
+    assert (fast.new, plain.new) == (1, 1)
+    got = store.mentions_for([fast.written_pks[0], plain.written_pks[0]])
+    assert got[fast.written_pks[0]] == got[plain.written_pks[0]] == [
+        Mention("phone", "+12065550101", "body", 0, 12, raw="206 555 0101")]
+    one, two = store.get_ads_by_pks([fast.written_pks[0], plain.written_pks[0]])
+    assert (one.risk, one.images, one.extra) == (two.risk, two.images, two.extra)

@@ -46,6 +46,10 @@ SETTINGS: dict[str, Setting] = {
                 "1: read text inside ad images on ingest (OCR; about 0.3 CPU-seconds per new "
                 "picture). 0: off."),
         Setting("batch_size", "500", "Ads per database transaction during ingest.", int),
+        Setting("search_rank_cap", "5000",
+                "Full-text search ranks at most this many matching ads (the first the index "
+                "finds); a word in most ads is then answered in tens of milliseconds instead "
+                "of seconds. The result says when more matched.", int),
         Setting("host", "127.0.0.1",
                 "Address `tracelight serve` binds to. Anything but localhost must be asked "
                 "for explicitly."),

@@ -3,6 +3,7 @@ then incremental), then time `similar` for random ads (median and worst, millise
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import tempfile
@@ -56,5 +57,7 @@ def run(n_ads: int = 20_000, queries: int = 20, seed: int = 7,
             similar_ads(store, store.get_ad(ad_id), k=20)
             times.append((time.perf_counter() - t) * 1000)
         store.close()
+    p95 = sorted(times)[max(0, -(-len(times) * 95 // 100) - 1)]
     say(f"similar: {queries} queries over {n_ads} ads: median "
-        f"{statistics.median(times):.0f} ms, worst {max(times):.0f} ms")
+        f"{statistics.median(times):.0f} ms, p95 {p95:.0f} ms, worst {max(times):.0f} ms; "
+        f"load {os.getloadavg()[0]:.1f}")

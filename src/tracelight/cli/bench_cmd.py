@@ -28,11 +28,16 @@ def bench() -> None:
 @click.option("--pg-url", default=DEFAULT_PG_URL,
               show_default=True, help="PostgreSQL server to measure too, when reachable; a "
               "scratch database is created there and dropped afterwards.")
-def bench_ingest(n_ads: int, seed: int, workers: int | None, pg_url: str) -> None:
-    """Ingest N generated ads (extraction and scoring on) into SQLite and PostgreSQL."""
+@click.option("--images/--no-images", default=False, show_default=True,
+              help="Generate the demo's pictures too and hash them on ingest (SHA-256, MD5, "
+              "PDQ; in the worker processes).")
+def bench_ingest(n_ads: int, seed: int, workers: int | None, pg_url: str,
+                 images: bool) -> None:
+    """Ingest N generated ads (extraction and scoring on) into SQLite and PostgreSQL:
+    ads/s, CPU seconds per 1,000 ads (ingest, workers and database server) and load."""
     from tracelight.bench import ingest
 
-    ingest.run(n_ads=n_ads, seed=seed, workers=workers, pg_url=pg_url)
+    ingest.run(n_ads=n_ads, seed=seed, workers=workers, pg_url=pg_url, images=images)
 
 
 @bench.command("extract")
@@ -191,7 +196,7 @@ def bench_link_quality(sizes: str, corpus: str, seed: int, baseline: Path | None
               help="An empty database to use instead of a scratch SQLite file.")
 def bench_similar(n_ads: int, queries: int, seed: int, db_url: str | None) -> None:
     """Store N synthetic ads in a scratch SQLite file (or --db), time `tracelight link` on the
-    store, then time `similar` for random ads (median and worst, milliseconds)."""
+    store, then time `similar` for random ads (median, p95 and worst, milliseconds)."""
     from tracelight.bench import similar
 
     similar.run(n_ads=n_ads, queries=queries, seed=seed, db_url=db_url)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -27,7 +28,15 @@ from typing import IO, Any
 from tracelight.errors import InputError, RecordError
 from tracelight.ingest.readers import SourceItem, check_readable, iter_source
 from tracelight.pipeline import PipelineOptions, Processor
-from tracelight.records import AdRecord, ProcessedAd, utcnow
+from tracelight.records import (
+    AdRecord,
+    Evidence,
+    ImageInfo,
+    Mention,
+    ProcessedAd,
+    Reason,
+    utcnow,
+)
 from tracelight.store import Store
 
 # Called after each batch is committed with the store and the pks written (new or changed ads):
@@ -93,9 +102,45 @@ def _batches(items: Iterable[SourceItem], size: int) -> Iterator[list[SourceItem
         yield batch
 
 
-def _process_chunk(processor: Processor, chunk: list[tuple[AdRecord, Path]],
-                   ) -> list[ProcessedAd | RecordError]:
-    return processor.each(chunk)
+# What a worker sends back for one record: the analysis results as plain tuples, without the
+# record (the writer still holds it). Pickling the dataclasses themselves cost ~135 us per ad
+# each way, more than scoring it; tuples and a rebuild in the writer cost ~35.
+_Wire = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], float | None,
+              list[tuple[Any, ...]] | None]
+
+_WORKER_PROCESSOR: Processor | None = None
+
+
+def _init_worker(processor: Processor) -> None:
+    global _WORKER_PROCESSOR
+    _WORKER_PROCESSOR = processor
+
+
+def _to_wire(item: ProcessedAd) -> _Wire:
+    return ([(m.kind, m.value, m.field, m.start, m.end, m.obfuscated, m.raw, m.region,
+              m.region_why) for m in item.mentions],
+            [(i.position, i.original, i.sha256, i.md5, i.pdq, i.quality, i.width, i.height,
+              i.stored_path, i.error) for i in item.images], item.risk,
+            None if item.reasons is None else [
+                (r.code, r.weight, tuple(tuple(e) for e in r.evidence), r.description,
+                 r.strength, r.category, r.detail, r.count, r.ad_id, r.label)
+                for r in item.reasons])
+
+
+def _from_wire(record: AdRecord, wire: _Wire) -> ProcessedAd:
+    mentions, imgs, risk, reasons = wire
+    return ProcessedAd(
+        record=record, mentions=[Mention(*m) for m in mentions],
+        images=[ImageInfo(*i) for i in imgs], risk=risk,
+        reasons=None if reasons is None else [
+            Reason(r[0], r[1], tuple(Evidence(*e) for e in r[2]), *r[3:]) for r in reasons])
+
+
+def _process_chunk(chunk: list[tuple[AdRecord, Path]]) -> list[_Wire | RecordError]:
+    """In a worker: analyse a chunk with the processor the pool was started with."""
+    assert _WORKER_PROCESSOR is not None, "worker started without _init_worker"
+    return [r if isinstance(r, RecordError) else _to_wire(r)
+            for r in _WORKER_PROCESSOR.each(chunk)]
 
 
 def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = None,
@@ -114,10 +159,21 @@ def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = N
     rejects = _Rejects(rejects_path)
     started = time.perf_counter()
     pool: ProcessPoolExecutor | None = None
+    frozen = False
     try:
         if workers > 1:
-            ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            method = "fork" if sys.platform == "linux" else "spawn"
+            if method == "fork":
+                # load the stages' tables (gazetteer, lexicons: ~0.6 CPU-s) once, here, and
+                # let the forked workers share them instead of each building its own
+                processor.warm()
+                # and keep the collector off those tables: each worker's full collections
+                # would otherwise walk (and, by touching refcounts, copy) all of them
+                gc.freeze()
+                frozen = True
+            ctx = multiprocessing.get_context(method)
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                       initializer=_init_worker, initargs=(processor,))
         for path in paths:
             _ingest_path(store, path, default_source, processor, pool, batch_size, summary,
                          rejects, progress, after_batch)
@@ -131,6 +187,8 @@ def ingest(store: Store, paths: Sequence[str], *, default_source: str | None = N
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+        if frozen:
+            gc.unfreeze()
         rejects.close()
         summary.seconds = time.perf_counter() - started
         try:
@@ -149,12 +207,17 @@ def _ingest_path(store: Store, path: str, default_source: str | None, processor:
                  after_batch: Sequence[AfterBatch]) -> None:
     # Up to 3 batches are processed ahead of the one being written: enough to keep both
     # cores busy, little enough that memory does not grow with the input.
-    Pending = Future[list[ProcessedAd | RecordError]] | list[ProcessedAd | RecordError]
+    Pending = Future[list[_Wire | RecordError]] | list[ProcessedAd | RecordError]
     in_flight: deque[tuple[list[SourceItem], Pending, int]] = deque()
 
     def drain_one() -> None:
         kept, pending, position = in_flight.popleft()
-        results = pending.result() if isinstance(pending, Future) else pending
+        if isinstance(pending, Future):
+            results: list[ProcessedAd | RecordError] = [
+                r if isinstance(r, RecordError) else _from_wire(item.result, r)  # type: ignore[arg-type]
+                for item, r in zip(kept, pending.result(), strict=True)]
+        else:
+            results = pending
         _write(store, kept, results, summary, rejects, after_batch)
         if progress:
             progress(position, path)
@@ -173,7 +236,7 @@ def _ingest_path(store: Store, path: str, default_source: str | None, processor:
                 kept.append(item)
         pending: Pending
         if pool is not None and good:
-            pending = pool.submit(_process_chunk, processor, good)
+            pending = pool.submit(_process_chunk, good)
         else:
             pending = processor.each(good)
         in_flight.append((kept, pending, batch[-1].position))

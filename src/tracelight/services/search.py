@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from tracelight import kinds
+from tracelight import kinds, settings
 from tracelight.errors import UsageError
 from tracelight.services import adref
 from tracelight.store import Store, StoredAd
+from tracelight.store.search import TextPage
 from tracelight.values import normalize_phone
 
 # what the workspace looks up and watches: kind -> the word it is searched as (kinds.yaml)
@@ -33,6 +34,10 @@ class SearchResult:
     query: str
     looked_for: list[str]  # normalised values actually searched, shown to the user
     order: str = field(default="")  # ORDERS key: how `ads` are ordered
+    # full text: True when more ads matched than are ranked (search_rank_cap), so the
+    # order is the best of the first `ranked` matches only
+    capped: bool = False
+    ranked: int = 0
 
     @property
     def order_words(self) -> str:
@@ -44,6 +49,8 @@ ORDERS = {
     "relevance": "best matches first (full-text relevance: how often and where the words "
                  "appear)",
     "newest": f"newest first (more than {TEXT_CAP:,} matches: too many to rank)",
+    "ranked_first": "best matches first among the first matches found (more ads match "
+                    "than are ranked: search_rank_cap)",
     "posted": "newest posting first",
     "photo": "closest images first (identical ones, then by PDQ distance)",
 }
@@ -59,9 +66,10 @@ def search(store: Store, kind: str, query: str, *, region: str, limit: int = 25,
     if len(query) > 500:
         raise UsageError("search text is longer than 500 characters")
     if kind == "q":
-        total, found = text_search(store, query, limit=limit, offset=offset, cap=TEXT_CAP)
-        return SearchResult(total, found, kind, query, [query],
-                            "newest" if total > TEXT_CAP else "relevance")
+        page = text_search_page(store, query, limit=limit, offset=offset, cap=TEXT_CAP)
+        return SearchResult(page.total, page.ads, kind, query, [query],
+                            "ranked_first" if page.capped else "relevance",
+                            capped=page.capped, ranked=page.ranked)
     if kind == "image_hash":
         total, found = store.ads_with_image_hash(query, limit=limit, offset=offset)
         return SearchResult(total, found, kind, query, [query.lower()], "posted")
@@ -83,16 +91,27 @@ def text_search(store: Store, query: str, *, limit: int = 25, offset: int = 0,
                 cap: int | None = None) -> tuple[int, list[StoredAd]]:
     """Ads containing every word of `query`, best first; when the text is an ad's exact
     reference (SOURCE/ID, or a bare id), that ad comes first (on the first page)."""
+    page = text_search_page(store, query, limit=limit, offset=offset, cap=cap)
+    return page.total, page.ads
+
+
+def text_search_page(store: Store, query: str, *, limit: int = 25, offset: int = 0,
+                     cap: int | None = None, rank_cap: int | None = None) -> TextPage:
+    """text_search, saying how many matches were ranked: at most `rank_cap` (the
+    search_rank_cap setting by default), the first the index yields."""
+    if rank_cap is None:
+        rank_cap = settings.get_int("search_rank_cap")
     exact = adref.find_ads(store, query)
-    total, found = store.search_text(query, limit=limit, offset=offset, cap=cap)
+    page = store.search_text_page(query, limit=limit, offset=offset, cap=cap,
+                                  rank_cap=rank_cap)
     if not exact:
-        return total, found
+        return page
     pks = {a.pk for a in exact}
-    rest = [a for a in found if a.pk not in pks]
-    extra = len(exact) - (len(found) - len(rest))
+    rest = [a for a in page.ads if a.pk not in pks]
+    extra = len(exact) - (len(page.ads) - len(rest))
     if offset:
-        return total + extra, rest
-    return total + extra, (exact + rest)[:limit]
+        return replace(page, total=page.total + extra, ads=rest)
+    return replace(page, total=page.total + extra, ads=(exact + rest)[:limit])
 
 
 # ---- snippets -----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from tracelight.store.image_banks import (
 from tracelight.store.networks import LinkRun, LinkRunRow, NetworkRow, StoredHub
 from tracelight.store.reviews import Review, ReviewChange, ReviewLabel, Visit
 from tracelight.store.rooms import Hotel, RoomImage, RoomUpload
+from tracelight.store.search import TextPage
 from tracelight.store.workspace import SharedAd
 
 Reasons = list[Reason]
@@ -74,6 +75,8 @@ class SearchRepo(Protocol):
 
     def search_text(self, query: str, *, limit: int = 20, offset: int = 0,
                     cap: int | None = None) -> tuple[int, list[StoredAd]]: ...
+    def search_text_page(self, query: str, *, limit: int = 20, offset: int = 0,
+                         cap: int | None = None, rank_cap: int = 5000) -> TextPage: ...
 
 
 @runtime_checkable

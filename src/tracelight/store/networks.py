@@ -44,6 +44,7 @@ from tracelight.store.schema import (
     network_members,
     networks,
 )
+from tracelight.store.search import RANK_CAP
 
 STATE_CHUNK = 8 * 1024 * 1024  # bytes per link_state row: well under every backend's limit
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -412,15 +413,20 @@ class NetworkTables(StoreBase):
         if not clean:
             return []
         with self.connect() as conn:
+            # rank only the first RANK_CAP matches (store/search.py): ranking every ad that
+            # holds any of ten words read most of the table on a large store
             if conn.dialect.name == "sqlite":
                 fts = table("ads_fts", column("rowid"), column("rank"))
                 q = " OR ".join(f'"{w}"' for w in clean)
-                stmt = (select(fts.c.rowid).select_from(fts)
-                        .where(text("ads_fts MATCH :q").bindparams(q=q))
-                        .order_by(fts.c.rank).limit(limit + 1))
+                first = (select(fts.c.rowid.label("pk"), fts.c.rank.label("score"))
+                         .select_from(fts).where(text("ads_fts MATCH :q").bindparams(q=q))
+                         .limit(RANK_CAP).subquery())
+                stmt = select(first.c.pk).order_by(first.c.score, first.c.pk).limit(limit + 1)
             else:
                 tsq = func.to_tsquery("simple", " | ".join(clean))
                 search: Any = column("search")
-                stmt = (select(ads.c.pk).where(search.op("@@")(tsq))
-                        .order_by(func.ts_rank(search, tsq).desc()).limit(limit + 1))
+                first = (select(ads.c.pk, func.ts_rank(search, tsq).label("score"))
+                         .where(search.op("@@")(tsq)).limit(RANK_CAP).subquery())
+                stmt = (select(first.c.pk).order_by(first.c.score.desc(), first.c.pk)
+                        .limit(limit + 1))
             return [pk for pk in conn.execute(stmt).scalars() if pk != exclude][:limit]
