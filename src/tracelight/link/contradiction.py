@@ -156,6 +156,8 @@ def one_sided(ag: Agreement, a: int, b: int, score: float) -> bool:
     same_city, same_name, _rare = _agree(ag, a, b)
     if score <= 1.0 and _short(ag, a, b):
         return same_city and same_name
+    if score <= 1.0 and (same_city or same_name) and service_text(ag, a, b):
+        return False
     return same_city or same_name
 
 
@@ -168,4 +170,6 @@ def no_contact(ag: Agreement, a: int, b: int, score: float) -> bool:
     same_city, same_name, _rare = _agree(ag, a, b)
     if _short(ag, a, b):
         return same_city and same_name
+    if (same_city or same_name) and service_text(ag, a, b):
+        return False
     return same_city or same_name
