@@ -83,10 +83,11 @@ def _agree(ag: Agreement, a: int, b: int) -> tuple[bool, bool, bool]:
 
 
 def service_text(ag: Agreement, a: int, b: int) -> bool:
-    """Do ads a and b share text that other advertisers write too? Their common wording
-    neighbours hold `service_writers` or more groups with contacts other than a's and b's:
-    an ad builder's text (or stock phrases) that unrelated advertisers picked, not one
-    author's. A network's template has its own ads as common neighbours, one group."""
+    """Do ads a and b share text that other advertisers write too? Among their common
+    wording neighbours, `service_writers` or more groups with contacts (other than a's and
+    b's) sign with none of a's or b's names: an ad builder's text (or stock phrases) that
+    unrelated advertisers picked, not one author's. A network's template has its own ads as
+    common neighbours (one group, or several phones under the same names)."""
     if ag.service_writers <= 0 or ag.nbr_off is None or ag.nbr is None:
         return False
     na = ag.nbr[ag.nbr_off[a]:ag.nbr_off[a + 1]]
@@ -96,11 +97,19 @@ def service_text(ag: Agreement, a: int, b: int) -> bool:
     common = np.intersect1d(na, nb, assume_unique=True)
     if common.size < ag.service_writers:
         return False
-    groups = np.unique(ag.strong_labels[common])
-    groups = groups[(groups != ag.strong_labels[a]) & (groups != ag.strong_labels[b])]
-    if ag.has_contact is not None:
-        groups = groups[ag.has_contact[groups]]
-    return bool(groups.size >= ag.service_writers)
+    mine = {x.casefold() for x in (*ag.names[a], *ag.names[b])}
+    skip = {int(ag.strong_labels[a]), int(ag.strong_labels[b])}
+    others: set[int] = set()
+    for r in common.tolist():
+        g = int(ag.strong_labels[r])
+        if g in skip or g in others or (ag.has_contact is not None and not ag.has_contact[g]):
+            continue
+        if mine & {x.casefold() for x in ag.names[r]}:
+            continue
+        others.add(g)
+        if len(others) >= ag.service_writers:
+            return True
+    return False
 
 
 def _short(ag: Agreement, a: int, b: int) -> bool:

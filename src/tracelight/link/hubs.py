@@ -279,7 +279,7 @@ def _beside_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: 
     labels = _components(node_row.size, a, b)
     others_n = contact_count[node_row] - is_contact[g_ids[sus][node_owner]].astype(np.int64)
     beside = others_n > 0
-    pair = np.unique(node_owner[beside] * node_row.size + labels[beside])
+    pair = _unique(node_owner[beside] * node_row.size + labels[beside])
     groups = np.bincount(pair // node_row.size, minlength=sus.size)
     n_beside = np.bincount(node_owner[beside], minlength=sus.size)
     for j, i in enumerate(suspects):
@@ -336,6 +336,14 @@ def _rhythm(posted: np.ndarray | None, rows: np.ndarray) -> str:
     _d, per_day = np.unique(days, return_counts=True)
     span = int(days.max() - days.min()) + 1
     return f"; posted over {span} days, on {per_day.size} of them, up to {int(per_day.max())} a day"
+
+
+def _unique(x: np.ndarray) -> np.ndarray:
+    """np.unique by a sort (numpy 2.4's hash-based unique is far slower on int64 keys)."""
+    if x.size == 0:
+        return x
+    s = np.sort(x)
+    return s[np.concatenate([[True], s[1:] != s[:-1]])]
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:

@@ -223,6 +223,9 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     t = time.perf_counter()
 
     # -- wording: boilerplate out, MinHash, LSH, verified pairs
+    city_no: dict[str, int] = {}
+    city_ids = np.fromiter((-1 if c is None else city_no.setdefault(c.casefold(), len(city_no))
+                            for c in table.cities), dtype=np.int64, count=n)
     hubs: list[Hub] = []
     se_vals, se_counts, se_first = frequent(table.sentences, cfg.shingle_hub_ads)
     se_rows = np.searchsorted(table.se_off, se_first, side="right") - 1
@@ -233,7 +236,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
                         keys[row]))
     banned = frequent_values(table.shingles, cfg.shingle_hub_ads)
     stats["boilerplate_shingles"] = int(banned.size)
-    wa, wb, ws, distinct = _wording(table, cfg, banned, times)
+    wa, wb, ws, distinct = _wording(table, cfg, banned, times, city_ids)
     stats["wording_pairs"] = int(wa.size)
     t = time.perf_counter()
 
@@ -250,9 +253,6 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     shared = g_size >= 2
     is_contact = np.fromiter((k in CONTACT_KINDS for k, _v in vocab), dtype=bool,
                              count=len(vocab))
-    city_no: dict[str, int] = {}
-    city_ids = np.fromiter((-1 if c is None else city_no.setdefault(c.casefold(), len(city_no))
-                            for c in table.cities), dtype=np.int64, count=n)
 
     def boiler(rows: np.ndarray, lift: float) -> float:
         """Share of `rows` carrying one boilerplate sentence at least `lift` times as often as
@@ -311,7 +311,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
         final_banned = network_wording(table, cfg, banned, strong_labels, has_contact)
         stats["network_wording_kept"] = int(banned.size - final_banned.size)
         if final_banned.size != banned.size:
-            wa, wb, ws, distinct = _wording(table, cfg, final_banned, {})
+            wa, wb, ws, distinct = _wording(table, cfg, final_banned, {}, city_ids)
             text_groups = components(n, wa, wb)
             stats["boilerplate_shingles"] = int(final_banned.size)
             stats["wording_pairs"] = int(wa.size)
@@ -323,7 +323,8 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     # that two of them share may be one author's; an ad builder's is shared by many
     n_strong = int(strong_labels.max()) + 1 if n else 1
     with_contact = has_contact[strong_labels]
-    pairs = np.unique(text_groups[with_contact] * n_strong + strong_labels[with_contact])
+    pairs = minhash.unique_sorted(text_groups[with_contact] * n_strong
+                                  + strong_labels[with_contact])
     writers = np.bincount(pairs // n_strong, minlength=int(text_groups.max()) + 1 if n else 0)
     strong_size = np.bincount(strong_labels, minlength=n_strong)
 
@@ -384,7 +385,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
 
 
 def _wording(table: FeatureTable, cfg: LinkConfig, banned: np.ndarray,
-             times: dict[str, float],
+             times: dict[str, float], city_ids: np.ndarray,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Verified wording pairs (a, b, exact Jaccard) with the `banned` shingles left out, and
     each row's count of distinctive shingles."""
@@ -397,7 +398,8 @@ def _wording(table: FeatureTable, cfg: LinkConfig, banned: np.ndarray,
     t = time.perf_counter()
     wa, wb, ws = wording_pairs(sig, usable, sh, sh_off, bands=cfg.bands, rows=cfg.rows,
                                threshold=cfg.wording_threshold,
-                               prefilter=cfg.wording_prefilter, max_bucket=cfg.max_bucket)
+                               prefilter=cfg.wording_prefilter, max_bucket=cfg.max_bucket,
+                               short=usable & (distinct < cfg.min_shingles), city=city_ids)
     times["lsh_s"] = times.get("lsh_s", 0.0) + time.perf_counter() - t
     return wa, wb, ws, distinct
 
