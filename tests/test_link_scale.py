@@ -6,7 +6,8 @@
 (i) a site's text on many ads with no contact of their own stays boilerplate;
 (j) an ad builder's text shared by many unrelated advertisers never corroborates a shared
     name and city (two strangers called Anna in Houston who picked it stay apart);
-(k) ads with little distinctive wording join by it only where a name and the city agree.
+(k) ads with little distinctive wording join by it only where a name and the city agree, and
+    never between advertisers whose contacts disagree.
 """
 
 from __future__ import annotations
@@ -200,7 +201,24 @@ def test_k_short_wording_joins_only_where_name_and_city_agree() -> None:
     own = "Lamo kasu vivo rate bafi."  # five words: three distinctive shingles
     net = [ad("n0", [*boiler, own], [_phone(900)], name="Opal", city="Reno"),
            ad("n1", [*boiler, own], [], name="Opal", city="Reno"),
-           ad("x1", [*boiler, own], [], name="Iris", city="Reno")]
+           ad("x1", [*boiler, own], [], name="Iris", city="Reno"),
+           ad("x2", [*boiler, own], [_phone(901)], name="Opal", city="Reno")]
     result = link_batch(fillers + net)
     assert result.network_of("n0") == result.network_of("n1")
     assert result.network_of("x1") != result.network_of("n0")
+    # an advertiser with a phone of her own: a few shared shingles never outweigh contacts
+    # that disagree (at 300,000 ads, strangers with one common name in one popular city
+    # share that much by chance)
+    assert result.network_of("x2") != result.network_of("n0")
+
+
+def test_miss_breakdown_classes_each_missed_part() -> None:
+    from tracelight.bench.link_quality import miss_breakdown
+
+    ads = [ad("a", ["x"], [_phone(1)], name="A", city="Reno"),
+           ad("b", ["x"], [_phone(1)], name="A", city="Reno"),
+           ad("c", ["x"], [], name="A", city="Reno"),  # no contact: only wording could join
+           ad("d", ["x"], [_phone(2)], name="A", city="Reno")]  # another phone
+    truth: dict[str, str | None] = {k: "N" for k in "abcd"}
+    out = miss_breakdown(ads, {"a": "p", "b": "p", "c": "q", "d": "r"}, truth)
+    assert out["2-5"] == {"no contact": 2, "contacts disjoint": 2}
