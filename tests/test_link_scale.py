@@ -140,9 +140,8 @@ def test_shingle_writers_counts_groups_with_contacts() -> None:
     offsets = np.array([0, 1, 2, 3, 5])
     labels = np.array([0, 0, 1, 2])
     has_contact = np.array([True, True, False])
-    vals, ads_n, cont_n, writers, top = shingle_writers(shingles, offsets, labels,
-                                                        has_contact, 1)
-    assert vals.tolist() == [7, 9]
+    ads_n, cont_n, writers, top = shingle_writers(shingles, offsets, labels, has_contact,
+                                                  np.array([7, 9], np.uint32))
     assert ads_n.tolist() == [4, 1] and cont_n.tolist() == [3, 0]
     assert writers.tolist() == [2, 0] and top.tolist() == [2, 0]
 

@@ -417,43 +417,41 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
 
 
 def shingle_writers(shingles: np.ndarray, offsets: np.ndarray, labels: np.ndarray,
-                    has_contact: np.ndarray, min_ads: int,
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Who writes each shingle: (values sorted, ads, ads with a contact, writers, the
-    commonest writer's ads) for every shingle in `min_ads` ads or more.
+                    has_contact: np.ndarray, values: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Who writes each of the sorted `values` (shingles): (ads, ads with a contact, writers,
+    the commonest writer's ads), one entry per value.
 
     labels: per row, its group under strong evidence (identifiers that are not hubs);
     has_contact: per group, whether it holds a contact of its own. *Writers* are the distinct
     groups with contacts among the shingle's ads: a network's own template has one that
     writes most of its ads (or the few its phone rotation left apart); an ad builder's text
     or a stock phrase has as many as the advertisers who picked it, none of them dominant.
-    Values must be unique within each row (as FeatureTable keeps them). Vectorised, one sort
-    of the (shingle, group) pairs of the shingles counted.
+    Values must be unique within each row (as FeatureTable keeps them). Vectorised: one pass
+    over the occurrences in slices, one sort of the (value, group) pairs of `values` only.
     """
-    z = np.zeros(0, np.int64)
-    if shingles.size == 0:
-        return shingles[:0], z, z, z, z
-    vals, counts = np.unique(shingles, return_counts=True)
-    keep = counts >= max(1, min_ads)
-    vals, counts = vals[keep], counts[keep]
-    if vals.size == 0:
-        return vals, z, z, z, z
+    z = np.zeros(values.size, np.int64)
+    if shingles.size == 0 or values.size == 0:
+        return z, z.copy(), z.copy(), z.copy()
     n_groups = int(labels.max()) + 1 if labels.size else 1
+    ads_n = np.zeros(values.size, np.int64)
     keys: list[np.ndarray] = []
     step = 8_000_000
     for lo in range(0, shingles.size, step):  # slices bound the index temporaries
         part = shingles[lo:lo + step]
-        pos = np.searchsorted(vals, part)
-        pos[pos == vals.size] = 0
-        hit = vals[pos] == part
+        pos = np.searchsorted(values, part)
+        pos[pos == values.size] = 0
+        hit = values[pos] == part
+        pos = pos[hit]
+        ads_n += np.bincount(pos, minlength=values.size)
         row = np.searchsorted(offsets, np.nonzero(hit)[0] + lo, side="right") - 1
         grp = labels[row]
         contact = has_contact[grp]
-        keys.append(pos[hit][contact].astype(np.int64) * n_groups + grp[contact])
+        keys.append(pos[contact].astype(np.int64) * n_groups + grp[contact])
     pair, per_pair = np.unique(np.concatenate(keys), return_counts=True)
     owner = pair // n_groups
-    with_contact = np.bincount(owner, weights=per_pair, minlength=vals.size).astype(np.int64)
-    writers = np.bincount(owner, minlength=vals.size).astype(np.int64)
-    top = np.zeros(vals.size, np.int64)
+    with_contact = np.bincount(owner, weights=per_pair, minlength=values.size).astype(np.int64)
+    writers = np.bincount(owner, minlength=values.size).astype(np.int64)
+    top = np.zeros(values.size, np.int64)
     np.maximum.at(top, owner, per_pair)
-    return vals, counts.astype(np.int64), with_contact, writers, top
+    return ads_n, with_contact, writers, top

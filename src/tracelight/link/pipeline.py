@@ -413,10 +413,10 @@ def network_wording(table: FeatureTable, cfg: LinkConfig, banned: np.ndarray,
     own template over its many ads, posted under rotating phones), and it is in fewer than
     `hub_max_ads` ads. Others (a site's text, stock phrases) stay boilerplate.
     """
-    vals, ads_n, cont_n, _writers, top = shingle_writers(
-        table.shingles, table.sh_off, strong_labels, has_contact, cfg.shingle_hub_ads)
+    ads_n, cont_n, _writers, top = shingle_writers(
+        table.shingles, table.sh_off, strong_labels, has_contact, banned)
     dominated = (2 * cont_n >= ads_n) & (2 * top >= cont_n) & (cont_n > 0)
-    own = vals[(ads_n < cfg.hub_max_ads) & dominated]
+    own = banned[(ads_n < cfg.hub_max_ads) & dominated]
     return np.setdiff1d(banned, own).astype(banned.dtype)
 
 
