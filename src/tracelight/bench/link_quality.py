@@ -85,6 +85,53 @@ def _corpus(corpus: str, n_ads: int, seed: int, tmp: Path,
     return ads, truth
 
 
+def miss_breakdown(ads: Iterable[LinkAd], assignment: dict[str, str],
+                   truth: dict[str, str | None], hubs: Iterable[tuple[str, str]] = (),
+                   ) -> dict[str, dict[str, int]]:
+    """Which true pairs the linker missed, and why, per size bucket.
+
+    Each ad outside the largest predicted part of its true network is classed by its part:
+    "no contact" (no contact extracted from any of its ads, hubs left out: only wording or a
+    photo could join it), "contacts disjoint" (its contacts share none with the largest part:
+    rotation without overlap, a second phone), "contact shared, split" (it shares one: a hub
+    decision or an extractor misread). Missed pairs = its part's ads x the largest part's.
+    """
+    from tracelight.link.metrics import BUCKETS as SIZES
+    from tracelight.link.text import CONTACT_KINDS
+
+    def size_bucket(size: int) -> str:
+        return next(name for name, lo, hi in SIZES if lo <= size <= hi)
+
+    hub_set = set(hubs)
+    contacts = {a.key: {(m.kind, m.value) for m in a.mentions
+                        if m.kind in CONTACT_KINDS and (m.kind, m.value) not in hub_set}
+                for a in ads}
+    nets: dict[str, list[str]] = {}
+    for k, t in truth.items():
+        if t is not None and k in assignment:
+            nets.setdefault(t, []).append(k)
+    out: dict[str, dict[str, int]] = {b: {} for b in BUCKETS}
+    for ks in nets.values():
+        if len(ks) < 2:
+            continue
+        parts: dict[str, list[str]] = {}
+        for k in ks:
+            parts.setdefault(assignment[k], []).append(k)
+        if len(parts) == 1:
+            continue
+        main = max(parts.values(), key=lambda p: (len(p), min(p)))
+        main_c = set().union(*(contacts.get(k, set()) for k in main))
+        row = out[size_bucket(len(ks))]
+        for part in parts.values():
+            if part is main:
+                continue
+            mine = set().union(*(contacts.get(k, set()) for k in part))
+            why = ("no contact" if not mine else "contact shared, split" if mine & main_c
+                   else "contacts disjoint")
+            row[why] = row.get(why, 0) + len(part) * len(main)
+    return out
+
+
 def _singled(assignment: dict[str, str]) -> dict[str, str | None]:
     sizes = Counter(assignment.values())
     return {k: (v if sizes[v] > 1 else None) for k, v in assignment.items()}
@@ -123,6 +170,9 @@ def run(sizes: Iterable[int] = (3000, 30000), corpus: str = "market", seed: int 
                      "peak_rss_mib": round(peak_rss_mb()),
                      "by_size": bucket_scores(_singled(res.state.assignment), truth),
                      "hubs": len([h for h in res.hubs if h.kind != "sentence"]),
+                     "missed_pairs": miss_breakdown(
+                         ads, res.state.assignment, truth,
+                         [(h.kind, h.value) for h in res.hubs if h.kind != "sentence"]),
                      "wording_refused": res.stats.get("wording_refused")}
             run_out: dict[str, Any] = {"ads": len(ads), "generate_s": round(gen_s, 2),
                                        "after": after}
@@ -165,4 +215,9 @@ def _print(r: dict[str, Any]) -> None:
         t = b["by_size"]["singletons"]
         line += f"; before {t['wrongly_merged']}/{t['ads']} ({t['fraction']:.2%})"
     say(line)
+    for bucket in BUCKETS:
+        why = a.get("missed_pairs", {}).get(bucket)
+        if why:
+            say(f"  missed pairs {bucket}: " + ", ".join(f"{k} {v:,}" for k, v in
+                                                         sorted(why.items(), key=lambda x: -x[1])))
 

@@ -56,6 +56,16 @@ class Agreement:
     small_group: int = 5
     template_threshold: float = 0.8
     contactless_check: bool = True
+    # per row: too little distinctive wording to stand alone (fewer than min_shingles): its
+    # wording edges need a shared name and the city, whoever they join
+    short: np.ndarray | None = None
+    # the wording graph (CSR: row -> sorted neighbour rows) and per strong group whether it
+    # holds contacts: an edge whose ads share wording neighbours from `service_writers` other
+    # advertisers is service text (an ad builder's), which corroborates nothing
+    nbr_off: np.ndarray | None = None
+    nbr: np.ndarray | None = None
+    has_contact: np.ndarray | None = None
+    service_writers: int = 0
 
 
 def common_names(names: Sequence[tuple[str, ...]], share: float, min_ads: int = 20,
@@ -71,6 +81,41 @@ def _agree(ag: Agreement, a: int, b: int) -> tuple[bool, bool, bool]:
     same_city = bool(ag.cities[a] >= 0 and ag.cities[a] == ag.cities[b])
     shared = {n.casefold() for n in ag.names[a]} & {n.casefold() for n in ag.names[b]}
     return same_city, bool(shared), bool(shared - ag.common_names)
+
+
+def service_text(ag: Agreement, a: int, b: int) -> bool:
+    """Do ads a and b share text that other advertisers write too? Among their common
+    wording neighbours, `service_writers` or more groups with contacts (other than a's and
+    b's) sign with none of a's or b's names: an ad builder's text (or stock phrases) that
+    unrelated advertisers picked, not one author's. A network's template has its own ads as
+    common neighbours (one group, or several phones under the same names)."""
+    if ag.service_writers <= 0 or ag.nbr_off is None or ag.nbr is None:
+        return False
+    na = ag.nbr[ag.nbr_off[a]:ag.nbr_off[a + 1]]
+    nb = ag.nbr[ag.nbr_off[b]:ag.nbr_off[b + 1]]
+    if min(na.size, nb.size) < ag.service_writers:
+        return False
+    common = np.intersect1d(na, nb, assume_unique=True)
+    if common.size < ag.service_writers:
+        return False
+    mine = {x.casefold() for x in (*ag.names[a], *ag.names[b])}
+    skip = {int(ag.strong_labels[a]), int(ag.strong_labels[b])}
+    others: set[int] = set()
+    for r in common.tolist():
+        g = int(ag.strong_labels[r])
+        if g in skip or g in others or (ag.has_contact is not None and not ag.has_contact[g]):
+            continue
+        if mine & {x.casefold() for x in ag.names[r]}:
+            continue
+        others.add(g)
+        if len(others) >= ag.service_writers:
+            return True
+    return False
+
+
+def _short(ag: Agreement, a: int, b: int) -> bool:
+    """Is either ad's distinctive wording too short to stand on its own?"""
+    return ag.short is not None and bool(ag.short[a] or ag.short[b])
 
 
 def external_ok(ag: Agreement, a: int, b: int) -> bool:
@@ -102,6 +147,12 @@ def corroborated(ag: Agreement, a: int, b: int, score: float, na: int | None = N
         return same_name and same_city
     sa = ag.strong_size[ag.strong_labels[a]] if na is None else na
     sb = ag.strong_size[ag.strong_labels[b]] if nb is None else nb
+    if service_text(ag, a, b):
+        return False  # an ad builder's text is the service's, whatever name and city agree
+    if _short(ag, a, b):
+        # a few shared shingles between advertisers whose contacts disagree: at 300,000 ads
+        # strangers with one common name in one popular city share that much by chance
+        return False
     if (ag.writers[ag.text_groups[a]] <= ag.max_writers
             and sa <= ag.small_group and sb <= ag.small_group
             and (same_city or same_name)):
@@ -121,6 +172,10 @@ def one_sided(ag: Agreement, a: int, b: int, score: float) -> bool:
     if ag.rule == "off" or not ag.contactless_check or score >= EXTERNAL_OFFSET:
         return True
     same_city, same_name, _rare = _agree(ag, a, b)
+    if score <= 1.0 and _short(ag, a, b):
+        return same_city and same_name
+    if score <= 1.0 and (same_city or same_name) and service_text(ag, a, b):
+        return False
     return same_city or same_name
 
 
@@ -131,4 +186,8 @@ def no_contact(ag: Agreement, a: int, b: int, score: float) -> bool:
     if ag.rule == "off" or not ag.contactless_check or score > 1.0:
         return True
     same_city, same_name, _rare = _agree(ag, a, b)
+    if _short(ag, a, b):
+        return same_city and same_name
+    if (same_city or same_name) and service_text(ag, a, b):
+        return False
     return same_city or same_name

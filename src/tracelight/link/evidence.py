@@ -89,7 +89,7 @@ def near_duplicate_pdq_pairs(hashes: Sequence[str], threshold: int,
     if a.size == 0:
         return []
     lo, hi = np.minimum(a, b), np.maximum(a, b)
-    uniq = np.unique(lo * n + hi)
+    uniq = minhash.unique_sorted(lo * n + hi)
     lo, hi = uniq // n, uniq % n
     x = bits[lo] ^ bits[hi]
     dist = np.bitwise_count(x).sum(axis=1)
@@ -141,14 +141,22 @@ def pdq_groups(pdqs: Sequence[str], threshold: int,
 
 def wording_pairs(sig: np.ndarray, usable: np.ndarray, shingles: np.ndarray,
                   offsets: np.ndarray, *, bands: int, rows: int, threshold: float,
-                  prefilter: float, max_bucket: int,
+                  prefilter: float, max_bucket: int, short: np.ndarray | None = None,
+                  city: np.ndarray | None = None,
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ad pairs whose wording Jaccard is >= threshold: (a, b, exact Jaccard), a < b.
 
     LSH proposes candidates, the MinHash estimate drops clear misses (< prefilter), and the
     exact Jaccard decides: on stock-phrase corpora strangers reach estimated 0.3 by chance.
+    short/city (per row): a candidate holding a `short` row (too little distinctive wording
+    to stand alone) is kept only when both rows name the same city (-1: none), the only
+    case its edge could join (contradiction.py); short sets collide often in LSH, so this
+    drops most candidates before the estimate.
     """
     a, b = minhash.lsh_pairs(sig, usable, bands, rows, max_bucket)
+    if short is not None and city is not None and a.size:
+        keep = ~(short[a] | short[b]) | ((city[a] == city[b]) & (city[a] >= 0))
+        a, b = a[keep], b[keep]
     return verify_pairs(sig, shingles, offsets, a, b, threshold=threshold, prefilter=prefilter)
 
 

@@ -279,7 +279,7 @@ def _beside_hubs(n_rows: int, el_rows: np.ndarray, el_ids: np.ndarray, g_start: 
     labels = _components(node_row.size, a, b)
     others_n = contact_count[node_row] - is_contact[g_ids[sus][node_owner]].astype(np.int64)
     beside = others_n > 0
-    pair = np.unique(node_owner[beside] * node_row.size + labels[beside])
+    pair = _unique(node_owner[beside] * node_row.size + labels[beside])
     groups = np.bincount(pair // node_row.size, minlength=sus.size)
     n_beside = np.bincount(node_owner[beside], minlength=sus.size)
     for j, i in enumerate(suspects):
@@ -336,6 +336,14 @@ def _rhythm(posted: np.ndarray | None, rows: np.ndarray) -> str:
     _d, per_day = np.unique(days, return_counts=True)
     span = int(days.max() - days.min()) + 1
     return f"; posted over {span} days, on {per_day.size} of them, up to {int(per_day.max())} a day"
+
+
+def _unique(x: np.ndarray) -> np.ndarray:
+    """np.unique by a sort (numpy 2.4's hash-based unique is far slower on int64 keys)."""
+    if x.size == 0:
+        return x
+    s = np.sort(x)
+    return s[np.concatenate([[True], s[1:] != s[:-1]])]
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:
@@ -415,3 +423,44 @@ def constrained_merge(labels: np.ndarray, has_contact: np.ndarray, wa: np.ndarra
         size[root] = size[ra] + size[rb]
         used.append((a, b, float(ws[i])))
     return uf, used, refused
+
+
+def shingle_writers(shingles: np.ndarray, offsets: np.ndarray, labels: np.ndarray,
+                    has_contact: np.ndarray, values: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Who writes each of the sorted `values` (shingles): (ads, ads with a contact, writers,
+    the commonest writer's ads), one entry per value.
+
+    labels: per row, its group under strong evidence (identifiers that are not hubs);
+    has_contact: per group, whether it holds a contact of its own. *Writers* are the distinct
+    groups with contacts among the shingle's ads: a network's own template has one that
+    writes most of its ads (or the few its phone rotation left apart); an ad builder's text
+    or a stock phrase has as many as the advertisers who picked it, none of them dominant.
+    Values must be unique within each row (as FeatureTable keeps them). Vectorised: one pass
+    over the occurrences in slices, one sort of the (value, group) pairs of `values` only.
+    """
+    z = np.zeros(values.size, np.int64)
+    if shingles.size == 0 or values.size == 0:
+        return z, z.copy(), z.copy(), z.copy()
+    n_groups = int(labels.max()) + 1 if labels.size else 1
+    ads_n = np.zeros(values.size, np.int64)
+    keys: list[np.ndarray] = []
+    step = 8_000_000
+    for lo in range(0, shingles.size, step):  # slices bound the index temporaries
+        part = shingles[lo:lo + step]
+        pos = np.searchsorted(values, part)
+        pos[pos == values.size] = 0
+        hit = values[pos] == part
+        pos = pos[hit]
+        ads_n += np.bincount(pos, minlength=values.size)
+        row = np.searchsorted(offsets, np.nonzero(hit)[0] + lo, side="right") - 1
+        grp = labels[row]
+        contact = has_contact[grp]
+        keys.append(pos[contact].astype(np.int64) * n_groups + grp[contact])
+    pair, per_pair = np.unique(np.concatenate(keys), return_counts=True)
+    owner = pair // n_groups
+    with_contact = np.bincount(owner, weights=per_pair, minlength=values.size).astype(np.int64)
+    writers = np.bincount(owner, minlength=values.size).astype(np.int64)
+    top = np.zeros(values.size, np.int64)
+    np.maximum.at(top, owner, per_pair)
+    return ads_n, with_contact, writers, top

@@ -115,6 +115,19 @@ def group_pairs(order: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
     return np.concatenate(outs_a), np.concatenate(outs_b)
 
 
+def unique_sorted(x: np.ndarray) -> np.ndarray:
+    """np.unique(x) by a sort: numpy 2.4's hash-based unique of int64 keys such as
+    `lo * n + hi` was 50x slower here (1.8 s against 0.04 s for 2M keys; it made LSH most of
+    a 30,000-ad link)."""
+    if x.size == 0:
+        return x
+    s = np.sort(x)
+    keep = np.empty(s.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 def _ranges(lengths: np.ndarray) -> np.ndarray:
     """Concatenated arange(l) for each l in lengths."""
     total = int(lengths.sum())
@@ -137,10 +150,10 @@ def lsh_pairs(sig: np.ndarray, usable: np.ndarray, bands: int, rows: int,
         a, b = bucket_pairs(key, nodes, max_bucket)
         if a.size:
             lo, hi = np.minimum(a, b), np.maximum(a, b)
-            keys_all.append(np.unique(lo * n + hi))
+            keys_all.append(unique_sorted(lo * n + hi))
     if not keys_all:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    uniq = np.unique(np.concatenate(keys_all))
+    uniq = unique_sorted(np.concatenate(keys_all))
     return uniq // n, uniq % n
 
 

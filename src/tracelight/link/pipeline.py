@@ -57,6 +57,7 @@ from tracelight.link.hubs import (
     frequent,
     frequent_values,
     identifier_hubs,
+    shingle_writers,
     value_counts,
 )
 from tracelight.link.text import CONTACT_KINDS
@@ -74,7 +75,8 @@ class LinkConfig:
     wording_threshold: float = 0.45  # Jaccard of wording shingles to link (medium evidence)
     wording_prefilter: float = 0.3  # MinHash estimate below this is not checked exactly
     template_threshold: float = 0.8  # at or above: same template, only slots differ
-    min_shingles: int = 6  # ads with less distinctive wording than this never link by wording
+    min_shingles: int = 6  # ads with less distinctive wording than this link by wording ...
+    short_shingles: int = 3  # ... only from this many, and only where a name and the city agree
     shingle_hub_ads: int = 100  # a shingle/sentence in this many ads is boilerplate
     max_bucket: int = 64  # LSH buckets larger than this give a star, not all pairs
     hub_check_ads: int = 5  # identifiers in this many ads are tested for being hubs
@@ -102,6 +104,13 @@ class LinkConfig:
     # a name on this share of the ads (and 20 ads or more) is common: it corroborates wording
     # only together with the city
     common_name_share: float = 0.02
+    # a shingle in shingle_hub_ads ads or more that one advertiser dominates (a big network's
+    # own template) stays in the wording (False: every such shingle is boilerplate)
+    network_wording: bool = True
+    # a wording edge whose two ads both have wording neighbours from this many other
+    # advertisers (groups with contacts) shares an ad builder's or stock text: it does not
+    # corroborate a name or city (0: off)
+    service_writers: int = 3
 
     def __post_init__(self) -> None:
         if self.contradiction_rule not in CONTRADICTION_RULES:
@@ -236,6 +245,9 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     t = time.perf_counter()
 
     # -- wording: boilerplate out, MinHash, LSH, verified pairs
+    city_no: dict[str, int] = {}
+    city_ids = np.fromiter((-1 if c is None else city_no.setdefault(c.casefold(), len(city_no))
+                            for c in table.cities), dtype=np.int64, count=n)
     hubs: list[Hub] = []
     se_vals, se_counts, se_first = frequent(table.sentences, cfg.shingle_hub_ads)
     se_rows = np.searchsorted(table.se_off, se_first, side="right") - 1
@@ -245,18 +257,9 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
                         f"sentence in {cnt} ads: boilerplate, ignored when comparing wording",
                         keys[row]))
     banned = frequent_values(table.shingles, cfg.shingle_hub_ads)
-    sh, sh_off = drop_values(table.shingles, table.sh_off, banned)
     stats["boilerplate_shingles"] = int(banned.size)
-    usable = np.diff(sh_off) >= cfg.min_shingles
-    sig = minhash.signatures(sh, sh_off, cfg.num_perm)
-    times["minhash_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    wa, wb, ws = wording_pairs(sig, usable, sh, sh_off, bands=cfg.bands, rows=cfg.rows,
-                               threshold=cfg.wording_threshold,
-                               prefilter=cfg.wording_prefilter, max_bucket=cfg.max_bucket)
-    del sig, sh
+    wa, wb, ws, distinct = _wording(table, cfg, banned, times, city_ids)
     stats["wording_pairs"] = int(wa.size)
-    times["lsh_s"] = time.perf_counter() - t
     t = time.perf_counter()
 
     # -- identifiers: document frequency, hubs by what sits beside them
@@ -272,9 +275,6 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     shared = g_size >= 2
     is_contact = np.fromiter((k in CONTACT_KINDS for k, _v in vocab), dtype=bool,
                              count=len(vocab))
-    city_no: dict[str, int] = {}
-    city_ids = np.fromiter((-1 if c is None else city_no.setdefault(c.casefold(), len(city_no))
-                            for c in table.cities), dtype=np.int64, count=n)
 
     boiler = partial(boilerplate_share, table.sentences, table.se_off, se_vals, se_counts, n)
     is_image = np.fromiter((k in (IMAGE_KIND, IMAGE_NEAR_KIND) for k, _v in vocab), dtype=bool,
@@ -312,12 +312,27 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     has_contact[strong_labels[el_rows[own_contact]]] = True
     names, cities = table.names, city_ids
 
+    # -- who writes the wording: a big network's own template is not boilerplate however many
+    # of its ads carry it (the hub test above ran on the boilerplate of raw counts)
+    if cfg.network_wording and n and banned.size:
+        t2 = time.perf_counter()
+        final_banned = network_wording(table, cfg, banned, strong_labels, has_contact)
+        stats["network_wording_kept"] = int(banned.size - final_banned.size)
+        if final_banned.size != banned.size:
+            wa, wb, ws, distinct = _wording(table, cfg, final_banned, {}, city_ids)
+            text_groups = components(n, wa, wb)
+            stats["boilerplate_shingles"] = int(final_banned.size)
+            stats["wording_pairs"] = int(wa.size)
+        times["network_wording_s"] = time.perf_counter() - t2
+    nbr_off, nbr = _adjacency(n, wa, wb)
+
     rule = cfg.contradiction_rule
     # how many advertisers (groups holding contacts of their own) write each text: a text
     # that two of them share may be one author's; an ad builder's is shared by many
     n_strong = int(strong_labels.max()) + 1 if n else 1
     with_contact = has_contact[strong_labels]
-    pairs = np.unique(text_groups[with_contact] * n_strong + strong_labels[with_contact])
+    pairs = minhash.unique_sorted(text_groups[with_contact] * n_strong
+                                  + strong_labels[with_contact])
     writers = np.bincount(pairs // n_strong, minlength=int(text_groups.max()) + 1 if n else 0)
     strong_size = np.bincount(strong_labels, minlength=n_strong)
 
@@ -327,7 +342,9 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
         writers=writers, strong_labels=strong_labels, strong_size=strong_size,
         max_writers=cfg.wording_max_writers, small_group=cfg.wording_small_group,
         template_threshold=cfg.template_threshold,
-        contactless_check=cfg.contactless_needs_name_or_city)
+        contactless_check=cfg.contactless_needs_name_or_city,
+        short=distinct < cfg.min_shingles, nbr_off=nbr_off, nbr=nbr,
+        has_contact=has_contact, service_writers=cfg.service_writers)
 
     pa, pb = stars(few_photo)
     photo_score = np.full(pa.size, 2.0, dtype=np.float32)  # ahead of any wording edge
@@ -373,6 +390,52 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
     stats.update({k: round(v, 3) for k, v in times.items()})
     return LinkResult(networks=networks, hubs=hubs,
                       state=LinkState(table=table, assignment=assignment), stats=stats)
+
+
+def _wording(table: FeatureTable, cfg: LinkConfig, banned: np.ndarray,
+             times: dict[str, float], city_ids: np.ndarray,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Verified wording pairs (a, b, exact Jaccard) with the `banned` shingles left out, and
+    each row's count of distinctive shingles."""
+    t = time.perf_counter()
+    sh, sh_off = drop_values(table.shingles, table.sh_off, banned)
+    distinct = np.diff(sh_off)
+    usable = distinct >= min(cfg.min_shingles, cfg.short_shingles or cfg.min_shingles)
+    sig = minhash.signatures(sh, sh_off, cfg.num_perm)
+    times["minhash_s"] = times.get("minhash_s", 0.0) + time.perf_counter() - t
+    t = time.perf_counter()
+    wa, wb, ws = wording_pairs(sig, usable, sh, sh_off, bands=cfg.bands, rows=cfg.rows,
+                               threshold=cfg.wording_threshold,
+                               prefilter=cfg.wording_prefilter, max_bucket=cfg.max_bucket,
+                               short=usable & (distinct < cfg.min_shingles), city=city_ids)
+    times["lsh_s"] = times.get("lsh_s", 0.0) + time.perf_counter() - t
+    return wa, wb, ws, distinct
+
+
+def network_wording(table: FeatureTable, cfg: LinkConfig, banned: np.ndarray,
+                    strong_labels: np.ndarray, has_contact: np.ndarray) -> np.ndarray:
+    """The boilerplate shingles (sorted) once the advertisers are known (strong groups).
+
+    A shingle in `shingle_hub_ads` ads or more stays in the wording when one writer dominates
+    it: most of its ads carry a contact and one group holds most of those (a big network's
+    own template over its many ads, posted under rotating phones), and it is in fewer than
+    `hub_max_ads` ads. Others (a site's text, stock phrases) stay boilerplate.
+    """
+    ads_n, cont_n, _writers, top = shingle_writers(
+        table.shingles, table.sh_off, strong_labels, has_contact, banned)
+    dominated = (2 * cont_n >= ads_n) & (2 * top >= cont_n) & (cont_n > 0)
+    own = banned[(ads_n < cfg.hub_max_ads) & dominated]
+    return np.setdiff1d(banned, own).astype(banned.dtype)
+
+
+def _adjacency(n: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR neighbour lists (sorted) of the undirected wording graph."""
+    src = np.concatenate([a, b]).astype(np.int64)
+    dst = np.concatenate([b, a]).astype(np.int64)
+    order = np.lexsort((dst, src))
+    off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=off[1:])
+    return off, dst[order]
 
 
 def _records(table: FeatureTable, cfg: LinkConfig, groups: list[np.ndarray], ids: list[str],
