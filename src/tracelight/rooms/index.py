@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from tracelight.rooms.features import DESC_BYTES, Features
 
-DEFAULT_WORDS = 2048
+DEFAULT_WORDS = 8192
 FORMAT = 1
 
 
@@ -167,7 +167,10 @@ class RoomIndex:
             n = max(1, self._counts.shape[0])
             df = np.bincount(self._counts.indices, minlength=self.k).astype(np.float32)
             self._idf = np.log((n + 1.0) / (df + 1.0)).astype(np.float32)
-            m = self._counts.multiply(self._idf[None, :]).tocsr()
+            # binary term frequency: a word's repeats in one photo (a wallpaper motif, the
+            # bedding's stripes) count once, so repeated chain patterns do not drown the
+            # hotel's own words (burstiness, Jegou et al. 2009)
+            m = self._counts.sign().multiply(self._idf[None, :]).tocsr()
             norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
             norms[norms == 0] = 1.0
             self._tfidf = sp.csr_matrix(sp.diags(1.0 / norms) @ m, dtype=np.float32)
@@ -180,7 +183,7 @@ class RoomIndex:
         if len(self) == 0 or len(feats) == 0:
             return []
         w = self.words(feats.desc)
-        q = np.bincount(w, minlength=self.k).astype(np.float32) * self._idf
+        q = (np.bincount(w, minlength=self.k) > 0).astype(np.float32) * self._idf
         nq = float(np.linalg.norm(q))
         if nq == 0:
             return []
