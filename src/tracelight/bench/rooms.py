@@ -135,6 +135,11 @@ def run(hotels: int = 2000, chains: int = 50, photos: int = 10, queries: int = 1
                 hits[name][0] += bool(lst) and lst[0] == h.hotel_id
                 hits[name][1] += h.hotel_id in lst[:20]
             advance(1)
+            if (q + 1) % 100 == 0 and q + 1 < queries:  # a long run shows where it stands
+                say(f"rooms after {q + 1} queries: " + "  ".join(
+                    f"{k} top-1 {v[0] / (q + 1):.3f} top-20 {v[1] / (q + 1):.3f}"
+                    for k, v in hits.items())
+                    + f"  cpu_ms_per_query {np.mean(cpu) * 1000:.0f}", err=True)
     out: dict[str, float] = {}
     for name, (t1, t20) in hits.items():
         say(f"rooms accuracy [{name}]: top-1 {t1 / queries:.3f}  top-20 {t20 / queries:.3f}  "

@@ -9,8 +9,9 @@ verified count stays low.
 
 Hotels are ranked by their *evidence*: the query keypoints verified on any of the hotel's
 photos, weighted by how distinctive their visual word is and split between the hotels that
-verify the same keypoint (see `rank`); hotels found by words but not verified follow. `confidence` maps verified matches to 0..1
-(a saturating curve: 0 at `MIN_INLIERS`, 0.5 at 30, toward 1 beyond).
+verify the same keypoint (see `rank`); hotels found by words but not verified follow.
+`confidence` maps verified matches to 0..1 (a saturating curve: 0 at `MIN_INLIERS`, 0.5
+at 30, toward 1 beyond).
 
 `draw_pair` puts the two photos side by side with the verified matches drawn, so an analyst
 sees why a hotel was proposed.
