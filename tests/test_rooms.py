@@ -17,6 +17,7 @@ from PIL import Image
 
 from tracelight.demo import rooms as gen
 from tracelight.rooms import (
+    Features,
     Region,
     RoomImageError,
     RoomIndex,
@@ -174,10 +175,9 @@ def test_a_repeated_word_does_not_outweigh_distinct_shared_words() -> None:
     x, w1, w2 = distinct[0], distinct[1], distinct[2]
     filler_a, filler_b, filler_q = distinct[3:13], distinct[13:23], distinct[23:30]
     xy = lambda n: np.zeros((n, 2), np.float32)  # noqa: E731
-    from tracelight.rooms import Features
-    a = np.stack([x] * 60 + filler_a)
-    b = np.stack([w1, w2] + filler_b)
-    q = np.stack([x, w1, w2] + filler_q)
+    a = np.stack([*([x] * 60), *filler_a])
+    b = np.stack([w1, w2, *filler_b])
+    q = np.stack([x, w1, w2, *filler_q])
     index.add("a", "A", Features(xy(len(a)), a, (480, 360)))
     index.add("b", "B", Features(xy(len(b)), b, (480, 360)))
     got = index.candidates(Features(xy(len(q)), q, (480, 360)), 2)

@@ -29,7 +29,7 @@ from tracelight.rooms.index import RoomIndex
 
 MIN_INLIERS = 10
 RATIO = 0.85
-VERIFY_TOP = 40  # candidates verified per query
+VERIFY_TOP = 80  # candidates verified per query
 
 
 @dataclass(frozen=True)
