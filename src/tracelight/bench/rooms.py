@@ -28,7 +28,7 @@ def _hist(rgb: np.ndarray) -> np.ndarray:
 
 
 def run(hotels: int = 2000, chains: int = 50, photos: int = 10, queries: int = 1000,
-        seed: int = 7, words: int = 8192, auto_mask: bool = True,
+        seed: int = 7, words: int = 32768, auto_mask: bool = True,
         progress: ProgressFactory = no_progress) -> dict[str, float]:
     import cv2
     import faiss

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from tracelight.rooms.features import DESC_BYTES, Features
 
-DEFAULT_WORDS = 8192
+DEFAULT_WORDS = 32768
 FORMAT = 1
 
 
@@ -63,7 +63,7 @@ def _nearest(desc: np.ndarray, codes: np.ndarray, chunk: int = 4096) -> np.ndarr
 
 
 def train_codebook(descs: Sequence[np.ndarray], k: int = DEFAULT_WORDS, *, seed: int = 1,
-                   max_train: int = 60_000, niter: int = 10) -> np.ndarray:
+                   max_train: int = 300_000, niter: int = 10) -> np.ndarray:
     """(b1, 1 + b2, 32) uint8: a two-level vocabulary tree (Nister & Stewenius) of binary
     words, b1 * b2 close to `k`, trained on a sample of gallery descriptors; [:, 0] holds the
     first-level centres, [:, 1:] the words under each."""
