@@ -386,7 +386,7 @@ def bench_check(n_ads: int, checks: int, image_checks: int, clients: int, worker
               help="Gallery photos per hotel.")
 @click.option("--queries", type=click.IntRange(1), default=1000, show_default=True,
               help="Occluded query photos (another viewpoint, a silhouette over 20-50%).")
-@click.option("--words", type=click.IntRange(64), default=2048, show_default=True)
+@click.option("--words", type=click.IntRange(64), default=32768, show_default=True)
 @click.option("--no-mask", is_flag=True, help="Do not mask the foreground of queries.")
 @click.option("--seed", type=int, default=7, show_default=True)
 def bench_rooms(hotels: int, chains: int, photos: int, queries: int, words: int,

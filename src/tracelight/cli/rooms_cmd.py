@@ -61,7 +61,7 @@ def rooms() -> None:
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--hotels", "hotels_csv", required=True, type=click.Path(path_type=Path),
               help="CSV: hotel_id,name,chain,address,city,country,lat,lon ('-' for stdin).")
-@click.option("--words", type=click.IntRange(64, 65536), default=2048, show_default=True,
+@click.option("--words", type=click.IntRange(64, 65536), default=32768, show_default=True,
               help="Visual words trained on the first ingest.")
 @db_option
 @_image_dir_option

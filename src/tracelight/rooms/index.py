@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from tracelight.rooms.features import DESC_BYTES, Features
 
-DEFAULT_WORDS = 2048
+DEFAULT_WORDS = 32768
 FORMAT = 1
 
 
@@ -49,19 +49,21 @@ def _kmeans(x: np.ndarray, k: int, seed: int, niter: int) -> np.ndarray:
     return np.packbits(centroids > 0.5, axis=1).astype(np.uint8)
 
 
-def _nearest(desc: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Index of the nearest code (Hamming) for each descriptor; codes (m, 32) or (n, m, 32)."""
+def _nearest(desc: np.ndarray, codes: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Index of the nearest code (Hamming) for each descriptor; codes (m, 32) or (n, m, 32).
+    In chunks of rows, so a large training sample never makes a (n, m, 4) array at once."""
     d64 = np.ascontiguousarray(desc).view(np.uint64)  # (n, 4)
     c64 = np.ascontiguousarray(codes).view(np.uint64)
-    if c64.ndim == 2:
-        dist = np.bitwise_count(d64[:, None, :] ^ c64[None, :, :]).sum(axis=2)
-    else:
-        dist = np.bitwise_count(d64[:, None, :] ^ c64).sum(axis=2)
-    return np.argmin(dist, axis=1)
+    out = np.empty(d64.shape[0], np.int64)
+    for a in range(0, d64.shape[0], chunk):
+        d = d64[a:a + chunk, None, :]
+        c = c64[None, :, :] if c64.ndim == 2 else c64[a:a + chunk]
+        out[a:a + chunk] = np.argmin(np.bitwise_count(d ^ c).sum(axis=2), axis=1)
+    return out
 
 
 def train_codebook(descs: Sequence[np.ndarray], k: int = DEFAULT_WORDS, *, seed: int = 1,
-                   max_train: int = 60_000, niter: int = 10) -> np.ndarray:
+                   max_train: int = 300_000, niter: int = 10) -> np.ndarray:
     """(b1, 1 + b2, 32) uint8: a two-level vocabulary tree (Nister & Stewenius) of binary
     words, b1 * b2 close to `k`, trained on a sample of gallery descriptors; [:, 0] holds the
     first-level centres, [:, 1:] the words under each."""
@@ -75,7 +77,11 @@ def train_codebook(descs: Sequence[np.ndarray], k: int = DEFAULT_WORDS, *, seed:
     k = max(4, min(k, allv.shape[0] // 4))
     b1 = max(2, round(float(np.sqrt(k / 2))))
     b2 = max(2, k // b1)
-    top = _kmeans(allv, b1, seed, niter)
+    # FAISS would sample b1 * 2,000 points for the first level anyway: sample before the
+    # bits are unpacked (a float32 copy, 1 KiB a descriptor)
+    first = allv if allv.shape[0] <= b1 * 2_000 else \
+        allv[rng.choice(allv.shape[0], b1 * 2_000, replace=False)]
+    top = _kmeans(first, b1, seed, niter)
     b1 = top.shape[0]
     assign = _nearest(allv, top)
     tree = np.zeros((b1, 1 + b2, DESC_BYTES), np.uint8)
@@ -167,7 +173,10 @@ class RoomIndex:
             n = max(1, self._counts.shape[0])
             df = np.bincount(self._counts.indices, minlength=self.k).astype(np.float32)
             self._idf = np.log((n + 1.0) / (df + 1.0)).astype(np.float32)
-            m = self._counts.multiply(self._idf[None, :]).tocsr()
+            # binary term frequency: a word's repeats in one photo (a wallpaper motif, the
+            # bedding's stripes) count once, so repeated chain patterns do not drown the
+            # hotel's own words (burstiness, Jegou et al. 2009)
+            m = self._counts.sign().multiply(self._idf[None, :]).tocsr()
             norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
             norms[norms == 0] = 1.0
             self._tfidf = sp.csr_matrix(sp.diags(1.0 / norms) @ m, dtype=np.float32)
@@ -180,7 +189,7 @@ class RoomIndex:
         if len(self) == 0 or len(feats) == 0:
             return []
         w = self.words(feats.desc)
-        q = np.bincount(w, minlength=self.k).astype(np.float32) * self._idf
+        q = (np.bincount(w, minlength=self.k) > 0).astype(np.float32) * self._idf
         nq = float(np.linalg.norm(q))
         if nq == 0:
             return []

@@ -7,9 +7,11 @@ A different room of the same chain shares the wallpaper and the bedding, but its
 do not agree on one geometry once the occluder, the art and the layout differ, so its
 verified count stays low.
 
-Hotels are ranked by the verified matches of their best photo (ties by the word score);
-hotels found by words but not verified follow. `confidence` maps verified matches to 0..1
-(a saturating curve: 0 at `MIN_INLIERS`, 0.5 at 30, toward 1 beyond).
+Hotels are ranked by their *evidence*: the query keypoints verified on any of the hotel's
+photos, weighted by how distinctive their visual word is and split between the hotels that
+verify the same keypoint (see `rank`); hotels found by words but not verified follow.
+`confidence` maps verified matches to 0..1 (a saturating curve: 0 at `MIN_INLIERS`, 0.5
+at 30, toward 1 beyond).
 
 `draw_pair` puts the two photos side by side with the verified matches drawn, so an analyst
 sees why a hotel was proposed.
@@ -27,6 +29,7 @@ from tracelight.rooms.index import RoomIndex
 
 MIN_INLIERS = 10
 RATIO = 0.85
+VERIFY_TOP = 80  # candidates verified per query
 
 
 @dataclass(frozen=True)
@@ -91,28 +94,46 @@ class HotelMatch:
     word_score: float
     confidence: float
     row: int = -1
+    evidence: float = 0.0  # the ranking score: distinctive verified query points (see rank)
 
 
 def rank(index: RoomIndex, q: Features, *, k: int = 20, shortlist: int = 100,
-         verify_top: int = 40) -> list[HotelMatch]:
-    """The `k` best hotels for a query photo's features."""
+         verify_top: int = VERIFY_TOP) -> list[HotelMatch]:
+    """The `k` best hotels for a query photo's features.
+
+    The `verify_top` best photos by visual words are verified. A hotel's evidence is the
+    set of query keypoints verified on any of its photos (two photos of the room from other
+    sides verify other parts of the query), each weighted by its word's idf (a match on
+    the hotel's own art counts more than one on the chain's wallpaper) and divided by the
+    number of hotels that verify the same query keypoint: the chain's shared wallpaper
+    and bedding verify on every sibling and so split their weight, the hotel's own art
+    verifies on one. Hotels are ranked by evidence, then by word score; hotels found by
+    words but not verified follow by word score."""
     cands = index.candidates(q, shortlist)
     weights = index.word_weights(q.desc)  # idf of each query keypoint's word
-    best: dict[str, tuple[float, HotelMatch]] = {}
+    best: dict[str, HotelMatch] = {}  # per hotel: its best photo by verified matches
+    points: dict[str, list[np.ndarray]] = {}  # per hotel: query keypoints verified
     for i, c in enumerate(cands):
-        inl, weight = 0, 0.0
+        inl = 0
         if i < verify_top:
             v = verify(q, index.features(c.row))
             if v.inliers >= MIN_INLIERS:
-                inl, weight = v.inliers, float(weights[v.query_idx].sum())
+                inl = v.inliers
+                points.setdefault(c.hotel_id, []).append(v.query_idx)
         cur = best.get(c.hotel_id)
-        if cur is None or (weight, c.score) > (cur[0], cur[1].word_score):
-            best[c.hotel_id] = (weight, HotelMatch(c.hotel_id, c.image_id, inl, c.score,
-                                                   confidence(inl), c.row))
-    # distinctive matches count more: a match on a word every room of a chain has (its
-    # wallpaper) weighs less than one on the hotel's own art
-    ordered = [m for _, m in sorted(best.values(), key=lambda t: (-t[0], -t[1].word_score,
-                                                                  t[1].hotel_id))]
+        if cur is None or (inl, c.score) > (cur.inliers, cur.word_score):
+            best[c.hotel_id] = HotelMatch(c.hotel_id, c.image_id, inl, c.score,
+                                          confidence(inl), c.row)
+    sets = {h: np.unique(np.concatenate(p)) for h, p in points.items()}
+    shared = np.zeros(len(q), np.float32)
+    for s in sets.values():
+        shared[s] += 1.0
+    evidence = {h: float((weights[s] / shared[s]).sum()) for h, s in sets.items()}
+    for h, e in evidence.items():
+        m = best[h]
+        best[h] = HotelMatch(m.hotel_id, m.image_id, m.inliers, m.word_score, m.confidence,
+                             m.row, round(e, 4))
+    ordered = sorted(best.values(), key=lambda m: (-m.evidence, -m.word_score, m.hotel_id))
     return ordered[:k]
 
 

@@ -194,7 +194,7 @@ def load_index(index_dir: str | Path, name: str = GALLERY) -> RoomIndex | None:
 
 
 def ingest_gallery(store: Store, folder: Path, hotels_csv: Path, *, image_dir: str | Path,
-                   index_dir: str | Path, max_bytes: int, words: int = 2048,
+                   index_dir: str | Path, max_bytes: int, words: int = 32768,
                    progress: Progress | None = None,
                    on_total: Callable[[int], None] | None = None) -> IngestSummary:
     """Add a folder of room photos (and their hotels) to the gallery and its index."""
