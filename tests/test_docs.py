@@ -21,7 +21,9 @@ def _all_commands(group: click.Group, prefix: str = "") -> list[str]:
         assert cmd is not None, f"{prefix}{name} is listed but cannot be loaded"
         full = f"{prefix}{name}"
         out.append(full)
-        if isinstance(cmd, click.Group):
+        # an alias group (`author` for `authorship`) is documented once, its commands under
+        # the group it stands for, as tools/gen_cli_doc.py writes them
+        if isinstance(cmd, click.Group) and not getattr(cmd, "alias_of", None):
             out += _all_commands(cmd, full + " ")
     return out
 
