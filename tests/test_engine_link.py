@@ -110,9 +110,9 @@ def test_spark_link_on_engine_is_byte_identical(market: Path, tmp_path: Path) ->
     opts = PipelineOptions(images=False)
     shards = [str(market / f"shard-{i}.jsonl") for i in range(4)]
     out = tmp_path / "out"
-    # the CLI's default on Spark is --link-on engine
     res = CliRunner().invoke(cli, ["cluster", "run", "--engine", "spark", "--master",
                                    "local[2]", "--no-images", "--format", "jsonl",
+                                   "--link-on", "engine",
                                    *shards, str(out)])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout.strip().splitlines()[-1])

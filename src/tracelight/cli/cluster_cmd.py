@@ -32,9 +32,9 @@ def cluster() -> None:
 @click.option("--no-images", is_flag=True, help="Skip image hashing.")
 @click.option("--no-link", is_flag=True, help="Skip linking (ads only).")
 @click.option("--link-on", type=click.Choice(["engine", "driver"]), default=None,
-              help="engine: the linking steps as distributed group-bys and joins (Spark "
-                   "only; the default there); driver: the link core over the features "
-                   "gathered on the driver (the default for ray and local).")
+              help="driver (default): the link core over the features gathered on the "
+                   "driver; engine: the linking steps as distributed group-bys and joins "
+                   "(Spark only; lacks three newer rules, see docs/scale.md).")
 @format_option("table", "jsonl")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.argument("out", metavar="OUT")
