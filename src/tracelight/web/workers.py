@@ -35,7 +35,11 @@ def reuse_port_supported() -> bool:
 def listening_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket on host:port that other workers of this user may share."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on connections
+    # whose socket says TCP; with Nagle on, a response's body waits for the client's
+    # delayed ACK of its headers (~40 ms an answer)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
