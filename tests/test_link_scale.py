@@ -13,22 +13,16 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 
+# the synthetic vocabulary, names and cities of the link-quality tests
+from test_link_quality import CITIES, NAMES, SITE, SYL, T0
 from tracelight.link import LinkAd, link_batch
 from tracelight.link.metrics import bucket_scores
 from tracelight.records import Mention
 
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
-SYL = ["ka", "lo", "mi", "ne", "ra", "su", "ti", "vo", "ze", "ba", "de", "fi", "gu", "ho",
-       "ji", "ku", "la", "mo", "nu", "pi", "ro", "sa", "te", "vi", "xa", "yo", "zu"]
-NAMES = ["Anna", "Maria", "Sofia", "Emma", "Mia", "Lily", "Chloe", "Ruby", "Ava", "Luna",
-         "Jade", "Nina", "Eva", "Ella", "Rose", "Lea", "Zoe", "Iris", "Kim", "Amy"]
-CITIES = ["Houston", "Dallas", "Miami", "Atlanta", "Chicago", "Phoenix", "Denver", "Seattle",
-          "Boston", "Austin", "Tampa", "Orlando", "Reno", "Omaha", "Tulsa", "Fresno"]
-SITE = "+18005550100"
 _R = random.Random(0)
 POOL = ["".join(_R.choice(SYL) for _ in range(3)) for _ in range(5000)]
 

@@ -57,7 +57,7 @@ from tracelight.link.contradiction import Agreement, corroborated, no_contact, o
 from tracelight.link.evidence import pdq_groups, verify_pairs
 from tracelight.link.features import IMAGE_KIND, IMAGE_NEAR_KIND, FeatureTable
 from tracelight.link.hubs import Hub, constrained_merge, drop_values, identifier_hubs, value_counts
-from tracelight.link.pipeline import LinkConfig, _records, boilerplate_share
+from tracelight.link.pipeline import LinkConfig, _records, boilerplate_share, identifier_runs
 from tracelight.link.text import CONTACT_KINDS
 
 # a row as it travels: (key, posted, risk, city, names, pdq, idents, shingles, sentences)
@@ -325,16 +325,8 @@ def _record_part(items: Iterable[Any], cfg: LinkConfig, ids: dict[int, str],
                 hub_ids.add(j)
             el_r.append(i)
             el_i.append(j)
-    el_rows = np.asarray(el_r, dtype=np.int64)
-    el_ids = np.asarray(el_i, dtype=np.int64)
-    srt = np.lexsort((el_rows, el_ids))
-    el_rows, el_ids = el_rows[srt], el_ids[srt]
-    brk = np.ones(el_ids.size + 1, dtype=bool)
-    brk[1:-1] = el_ids[1:] != el_ids[:-1]
-    starts = np.nonzero(brk)[0]
-    g_ids = el_ids[starts[:-1]] if el_ids.size else el_ids
-    g_size = np.diff(starts)
-    g_start = starts[:-1]
+    el_rows, _el_ids, g_ids, g_size, g_start = identifier_runs(
+        np.asarray(el_r, dtype=np.int64), np.asarray(el_i, dtype=np.int64))
     joined = np.array([joined_of[int(j)] for j in g_ids.tolist()], dtype=bool)
     med = [(local[a], local[b], s) for a, b, s in medium if a in local]
     net_ids = [ids.get(fl) or derived_id(table.keys[members[gi][0]])

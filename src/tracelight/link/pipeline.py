@@ -183,6 +183,19 @@ def link_batch(ads: Iterable[LinkAd] = (), *, state: LinkState | None = None,
     return result
 
 
+def identifier_runs(el_rows: np.ndarray, el_ids: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row, identifier) elements sorted by identifier then row, and their runs: (rows, ids,
+    each run's identifier, size and start). The local linker and the engine's both ask it."""
+    order = np.lexsort((el_rows, el_ids))
+    el_rows, el_ids = el_rows[order], el_ids[order]
+    brk = np.ones(el_ids.size + 1, dtype=bool)
+    brk[1:-1] = el_ids[1:] != el_ids[:-1]
+    starts = np.nonzero(brk)[0]
+    g_ids = el_ids[starts[:-1]] if el_ids.size else el_ids
+    return el_rows, el_ids, g_ids, np.diff(starts), starts[:-1]
+
+
 def _identifier_elements(table: FeatureTable, cfg: LinkConfig, pdq_finder: PairFinder | None,
                          ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
     """(row, identifier id) for every identifier occurrence, PDQ groups included."""
@@ -264,14 +277,7 @@ def link_table(table: FeatureTable, cfg: LinkConfig, *, previous: Mapping[str, s
 
     # -- identifiers: document frequency, hubs by what sits beside them
     el_rows, el_ids, vocab = _identifier_elements(table, cfg, pdq_finder)
-    order = np.lexsort((el_rows, el_ids))
-    el_rows, el_ids = el_rows[order], el_ids[order]
-    brk = np.ones(el_ids.size + 1, dtype=bool)
-    brk[1:-1] = el_ids[1:] != el_ids[:-1]
-    starts = np.nonzero(brk)[0]
-    g_ids = el_ids[starts[:-1]] if el_ids.size else el_ids
-    g_size = np.diff(starts)
-    g_start = starts[:-1]
+    el_rows, el_ids, g_ids, g_size, g_start = identifier_runs(el_rows, el_ids)
     shared = g_size >= 2
     is_contact = np.fromiter((k in CONTACT_KINDS for k, _v in vocab), dtype=bool,
                              count=len(vocab))
