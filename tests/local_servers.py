@@ -71,3 +71,19 @@ def sms_gateway() -> Iterator[tuple[str, Any]]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def _digits(b: bytes) -> bytes:
+    return bytes(c for c in b if 48 <= c <= 57)
+
+
+def leaks_phone(body: bytes, phone: str = "2065550143") -> bool:
+    """Does a payload hold the test ads' phone in any writing (206-555-0143, +12065550143,
+    206 555 0143)? Its last seven digits in a row, read across separators; not "206" alone,
+    which a timestamp's microseconds may hold."""
+    tail = phone[-7:].encode()
+    text = body.decode("utf-8", "replace")
+    import re
+
+    runs = re.findall(r"\+?\d[\d\s().-]{6,}\d", text)
+    return any(tail in _digits(r.encode()) for r in runs) or b"555-0143" in body
